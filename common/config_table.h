@@ -1,0 +1,63 @@
+/* The one description of every configuration key. The parser, `ezapi -t`,
+ * the sample etc/ezapi.conf and the ezapi.conf(5) page are generated from it.
+ * X(name, kind, default, min, max, reloadable, help)
+ *   kind: STR (char *), SECRET (char *, never printed), INT (long long),
+ *         DURATION (long long milliseconds), WORKERS (long long, "auto" = 0
+ *         resolved to the CPU count), ENUM_LEVEL, ENUM_FORMAT (int)
+ *   min/max bound INT, DURATION and WORKERS values and STR/SECRET lengths. */
+X(listen, LISTEN, "127.0.0.1:8080", 1, 4096, 1,
+  "address:port to serve HTTP on; several comma-separated; [::1]:8080 for IPv6; unix:/path for a Unix socket")
+X(workers, WORKERS, "auto", 1, 60, 1,
+  "number of HTTP worker processes; auto = one per CPU")
+X(pg_dsn, REQUIRED_STR, "", 1, 4096, 1,
+  "libpq connection string of the PostgreSQL database (required)")
+X(log_pg_dsn, STR, "", 0, 4096, 1,
+  "connection string of the audit database; empty = pg_dsn")
+X(redis_url, REDIS_URL, "redis://127.0.0.1:6379/0", 1, 4096, 1,
+  "redis://[:password@]host:port/db or unix:///path?db=N")
+X(redis_key_prefix, STR, "", 0, 128, 0,
+  "prepended to every Redis key and channel of the data-plane contract")
+X(admin_jwt_secret, REQUIRED_SECRET, "", 32, 4096, 1,
+  "HS256 secret of admin tokens, at least 32 bytes (required)")
+X(master_jwt_secret, REQUIRED_SECRET, "", 32, 4096, 1,
+  "HS256 secret of master session tokens, at least 32 bytes (required)")
+X(jwt_issuer, STR, "ezapi", 1, 256, 1,
+  "iss claim required on every token")
+X(master_jwt_ttl, DURATION, "1h", 1000, 2592000000LL, 1,
+  "lifetime of master session tokens")
+X(secrets_key, SECRETS_KEY, "", 0, 128, 0,
+  "32-byte key (64 hex characters or base64) encrypting upstream API keys at rest with AES-256-GCM; empty = stored in clear")
+X(max_body_size, INT, "1048576", 1024, 67108864, 1,
+  "request bodies larger than this many bytes get 413")
+X(request_timeout, DURATION, "30s", 1000, 3600000, 1,
+  "per-connection read and write timeout")
+X(pg_statement_timeout, DURATION, "5s", 100, 3600000, 1,
+  "statement_timeout of every PostgreSQL session")
+X(shutdown_timeout, DURATION, "10s", 0, 3600000, 1,
+  "how long a stopping or retiring worker waits for in-flight requests")
+X(sync_queue_capacity, INT, "65536", 16, 1048576, 0,
+  "sync jobs per worker ring (restart to change)")
+X(sync_outbox_interval, DURATION, "5s", 10, 3600000, 1,
+  "how often the sync outbox is retried")
+X(sync_outbox_batch_size, INT, "200", 1, 100000, 1,
+  "outbox rows per retry pass")
+X(sync_outbox_max_retries, INT, "10", 1, 1000, 1,
+  "attempts after which an outbox row is marked failed")
+X(full_resync_interval, DURATION, "10m", 0, 604800000LL, 1,
+  "periodic full resync; 0 = only at start and on demand")
+X(audit_queue_capacity, INT, "65536", 16, 1048576, 0,
+  "audit jobs per worker ring (restart to change)")
+X(audit_batch_size, INT, "500", 1, 100000, 1,
+  "audit records written per batch")
+X(audit_flush_interval, DURATION, "200ms", 1, 60000, 1,
+  "longest time an audit record waits for its batch")
+X(audit_retention_days, INT, "90", 0, 36500, 1,
+  "audit records older than this are deleted; 0 = keep forever")
+X(metrics_allow, CIDRS, "127.0.0.1/32,::1/128", 0, 4096, 1,
+  "comma-separated CIDRs allowed to read /metrics")
+X(log_level, LEVEL, "info", 0, 0, 1,
+  "debug, info, warn or error")
+X(log_format, FORMAT, "json", 0, 0, 1,
+  "json or text, to stderr")
+X(pid_file, STR, "", 0, 4096, 0,
+  "file the supervisor writes its pid to; empty = none")

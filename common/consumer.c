@@ -1,0 +1,166 @@
+/* Consumer loop over the rings of one queue. Frames are read at a private
+ * cursor per ring and acknowledged only after the role made them durable,
+ * so a consumer killed at any point re-reads them after its respawn. */
+#include "consumer.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "queue.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+struct held {
+    uint64_t cursor[EZ_MAX_SLOTS];
+    uint64_t count[EZ_MAX_SLOTS];
+    int total;
+    int64_t since;
+};
+
+static void ack_all(enum ez_queue_id q, struct held *h)
+{
+    for (int s = EZ_SLOT_FIRST_WORKER; s < EZ_MAX_SLOTS; s++)
+        if (h->count[s]) {
+            ez_ring_ack(ez_shm_ring(q, s), h->cursor[s], h->count[s]);
+            h->count[s] = 0;
+        }
+    h->total = 0;
+}
+
+static void drain_socket(int fd, const struct ez_consumer_ops *ops)
+{
+    char buf[4096];
+    ssize_t n;
+    while ((n = recv(fd, buf, sizeof buf, MSG_DONTWAIT)) > 0) {
+        struct ez_frame f;
+        const char *why;
+        if (ez_frame_decode(buf, (size_t)n, &f, &why) != 0) {
+            log_warn("dropped a malformed control frame: %s", why);
+            continue;
+        }
+        if (f.type == EZ_JOB_CONTROL && ops->control)
+            ops->control(&f, ops->arg);
+        ez_frame_clear(&f);
+    }
+}
+
+/* One pass over every ring. Returns -1 when a job must be retried later. */
+static int pass(enum ez_queue_id q, int self, const struct ez_consumer_ops *ops, struct held *h)
+{
+    struct ez_slot *me = ez_shm_slot(self);
+    for (int s = EZ_SLOT_FIRST_WORKER; s < EZ_MAX_SLOTS; s++) {
+        struct ez_ring *ring = ez_shm_ring(q, s);
+        if (!h->count[s])
+            h->cursor[s] = ez_ring_cursor(ring);
+        while (h->total < ops->batch) {
+            const void *buf;
+            size_t len;
+            uint64_t next = h->cursor[s];
+            if (ez_ring_read(ring, &next, &buf, &len) != EZ_RING_OK)
+                break;
+            struct ez_frame f;
+            const char *why;
+            int rc = 0;
+            if (ez_frame_decode(buf, len, &f, &why) != 0) {
+                /* Dropped and counted: retrying a malformed frame never helps. */
+                log_error("dropped a malformed frame from slot %d: %s", s, why);
+                atomic_fetch_add(&me->jobs_bad, 1);
+            } else {
+                ez_log_set_request_id(f.request_id);
+                rc = ops->job(&f, ops->arg);
+                ez_log_set_request_id(NULL);
+                ez_frame_clear(&f);
+            }
+            if (rc < 0)
+                return -1;
+            h->cursor[s] = next;
+            h->count[s]++;
+            if (rc == 0 && !h->total) {
+                ez_ring_ack(ring, next, h->count[s]);
+                h->count[s] = 0;
+                atomic_fetch_add(&me->jobs_done, 1);
+                continue;
+            }
+            if (h->total++ == 0)
+                h->since = ez_mono_ms();
+            if (h->total >= ops->batch) {
+                if (!ops->flush || ops->flush(ops->arg) != 0)
+                    return -1;
+                atomic_fetch_add(&me->jobs_done, (uint64_t)h->total);
+                ack_all(q, h);
+            }
+        }
+    }
+    return 0;
+}
+
+int ez_consumer_run(enum ez_queue_id q, int slot, const struct ez_consumer_ops *ops,
+                    int64_t shutdown_ms)
+{
+    struct sigaction sa = { .sa_handler = on_stop };
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGHUP, SIG_IGN);
+    signal(SIGPIPE, SIG_IGN);
+    int fd = ez_queue_wake_fd[q][0];
+    struct ez_slot *me = ez_shm_slot(slot);
+    static struct held h;
+    memset(&h, 0, sizeof h);
+    int64_t backoff_until = 0, stop_deadline = 0;
+    int delay = 100;
+    for (;;) {
+        atomic_store(&me->heartbeat_ms, ez_mono_ms());
+        if (stop_requested && !stop_deadline) {
+            stop_deadline = ez_mono_ms() + shutdown_ms;
+            log_info("draining the queue before exit");
+        }
+        drain_socket(fd, ops);
+        int failed = 0;
+        if (ez_mono_ms() >= backoff_until) {
+            failed = pass(q, slot, ops, &h) != 0;
+            if (!failed && h.total && ez_mono_ms() - h.since >= ops->flush_ms) {
+                if (ops->flush && ops->flush(ops->arg) == 0) {
+                    atomic_fetch_add(&me->jobs_done, (uint64_t)h.total);
+                    ack_all(q, &h);
+                } else {
+                    failed = 1;
+                }
+            }
+            if (failed) {
+                backoff_until = ez_mono_ms() + delay;
+                delay = delay < 2000 ? delay * 2 : 2000;
+            } else {
+                delay = 100;
+            }
+        }
+        if (ops->tick)
+            ops->tick(ops->arg);
+        if (stop_deadline) {
+            if (!failed && h.total == 0 && ez_queue_depth(q) == 0)
+                return 0;
+            if (ez_mono_ms() >= stop_deadline) {
+                log_error("exiting with %llu job(s) not applied",
+                          (unsigned long long)ez_queue_depth(q));
+                return 0;
+            }
+        }
+        int timeout = h.total ? (int)ops->flush_ms : 100;
+        if (timeout > 100)
+            timeout = 100;
+        struct pollfd pfd = { .fd = fd, .events = POLLIN };
+        if (poll(&pfd, 1, timeout) < 0 && errno != EINTR)
+            log_warn("poll failed: %s", strerror(errno));
+    }
+}

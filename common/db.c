@@ -1,0 +1,179 @@
+/* PostgreSQL connection of one process. Connects lazily with a connect
+ * timeout and the statement timeout as a session option; when the server
+ * goes away, the next call reconnects, and fails fast while it cannot. */
+#include "db.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+struct ez_db {
+    char *dsn;
+    char options[64];
+    char app_name[64];
+    PGconn *conn;
+};
+
+static long long db_errors;
+
+long long ez_db_errors(void) { return db_errors; }
+
+struct ez_db *ez_db_new(const char *dsn, long long statement_timeout_ms, const char *app_name)
+{
+    struct ez_db *db = calloc(1, sizeof *db);
+    if (!db)
+        return NULL;
+    db->dsn = strdup(dsn);
+    if (!db->dsn) {
+        free(db);
+        return NULL;
+    }
+    snprintf(db->options, sizeof db->options, "-c statement_timeout=%lld", statement_timeout_ms);
+    snprintf(db->app_name, sizeof db->app_name, "%s", app_name);
+    return db;
+}
+
+void ez_db_free(struct ez_db *db)
+{
+    if (!db)
+        return;
+    if (db->conn)
+        PQfinish(db->conn);
+    free(db->dsn);
+    free(db);
+}
+
+PGconn *ez_db_conn(struct ez_db *db) { return db->conn; }
+
+static void notice_quiet(void *arg, const char *message) { (void)arg; (void)message; }
+
+int ez_db_ensure(struct ez_db *db)
+{
+    if (db->conn && PQstatus(db->conn) == CONNECTION_OK)
+        return EZ_DB_OK;
+    if (db->conn) {
+        PQfinish(db->conn);
+        db->conn = NULL;
+    }
+    /* The dsn's own settings win over these defaults (expand_dbname). */
+    const char *keys[] = { "connect_timeout", "options", "application_name",
+                           "keepalives_idle", "dbname", NULL };
+    const char *vals[] = { "3", db->options, db->app_name, "10", db->dsn, NULL };
+    db->conn = PQconnectdbParams(keys, vals, 1);
+    if (!db->conn || PQstatus(db->conn) != CONNECTION_OK) {
+        db_errors++;
+        char msg[256];
+        snprintf(msg, sizeof msg, "%s", db->conn ? PQerrorMessage(db->conn) : "out of memory");
+        msg[strcspn(msg, "\n")] = 0;
+        log_warn("PostgreSQL connection failed: %s", msg);
+        if (db->conn) {
+            PQfinish(db->conn);
+            db->conn = NULL;
+        }
+        return EZ_DB_UNAVAILABLE;
+    }
+    PQsetNoticeProcessor(db->conn, notice_quiet, NULL);
+    return EZ_DB_OK;
+}
+
+int ez_db_exec(struct ez_db *db, PGresult **res, const char *sql, int nparams,
+               const char *const *params)
+{
+    *res = NULL;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (ez_db_ensure(db) != EZ_DB_OK)
+            return EZ_DB_UNAVAILABLE;
+        int idle = PQtransactionStatus(db->conn) == PQTRANS_IDLE;
+        PGresult *r = PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+        ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+        if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+            *res = r;
+            return EZ_DB_OK;
+        }
+        if (PQstatus(db->conn) != CONNECTION_OK) {
+            /* Lost the server: a statement outside a transaction is safe to
+             * run again on a new connection; inside one, the caller's
+             * transaction is gone and it must give up. */
+            db_errors++;
+            PQclear(r);
+            log_warn("PostgreSQL connection lost");
+            if (!idle)
+                return EZ_DB_UNAVAILABLE;
+            continue;
+        }
+        db_errors++;
+        const char *state = ez_db_sqlstate(r);
+        /* Constraint violations (class 23) are the caller's to answer. */
+        if (strncmp(state, "23", 2) != 0 && strcmp(state, "40001") != 0 &&
+            strcmp(state, "40P01") != 0) {
+            char msg[512];
+            snprintf(msg, sizeof msg, "%s", r ? PQresultErrorMessage(r) : "no result");
+            msg[strcspn(msg, "\n")] = 0;
+            log_error("PostgreSQL error %s: %s", state, msg);
+        }
+        /* A statement timeout (57014) or admin shutdown means unavailable. */
+        if (strcmp(state, "57014") == 0 || strncmp(state, "57P", 3) == 0 ||
+            strncmp(state, "08", 2) == 0) {
+            PQclear(r);
+            return EZ_DB_UNAVAILABLE;
+        }
+        *res = r;
+        return EZ_DB_ERROR;
+    }
+    return EZ_DB_UNAVAILABLE;
+}
+
+int ez_db_cmd(struct ez_db *db, const char *sql, int nparams, const char *const *params)
+{
+    PGresult *r;
+    int rc = ez_db_exec(db, &r, sql, nparams, params);
+    PQclear(r);
+    return rc;
+}
+
+const char *ez_db_sqlstate(const PGresult *res)
+{
+    const char *s = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    return s ? s : "";
+}
+
+int ez_db_json_rows(struct ez_db *db, json_t **out, const char *sql, int nparams,
+                    const char *const *params)
+{
+    *out = NULL;
+    PGresult *res;
+    int rc = ez_db_exec(db, &res, sql, nparams, params);
+    if (rc != EZ_DB_OK) {
+        PQclear(res);
+        return rc;
+    }
+    json_t *arr = json_array();
+    for (int i = 0; i < PQntuples(res); i++) {
+        json_t *v = json_loads(PQgetvalue(res, i, 0), 0, NULL);
+        if (!v) {
+            log_error("PostgreSQL returned a row that is not JSON");
+            json_decref(arr);
+            PQclear(res);
+            return EZ_DB_ERROR;
+        }
+        json_array_append_new(arr, v);
+    }
+    PQclear(res);
+    *out = arr;
+    return EZ_DB_OK;
+}
+
+int ez_db_json_row(struct ez_db *db, json_t **out, const char *sql, int nparams,
+                   const char *const *params)
+{
+    json_t *arr;
+    *out = NULL;
+    int rc = ez_db_json_rows(db, &arr, sql, nparams, params);
+    if (rc == EZ_DB_OK) {
+        *out = json_incref(json_array_get(arr, 0));
+        json_decref(arr);
+    }
+    return rc;
+}

@@ -1,0 +1,98 @@
+/* The logger process: batches audit records from the workers' rings into
+ * audit_records (log_pg_dsn), acknowledging them only after the batch has
+ * committed; deletes records past audit_retention_days in small batches. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "audit_store.h"
+#include "consumer.h"
+#include "db.h"
+#include "log.h"
+#include "proctitle.h"
+#include "roles.h"
+#include "shm.h"
+
+#define RETENTION_EVERY_MS (10 * 60 * 1000)
+#define RETENTION_BATCH "5000"
+
+struct logger {
+    const struct ez_config *cfg;
+    struct ez_db *db;
+    json_t *batch;
+    int64_t next_retention;
+};
+
+static int on_job(struct ez_frame *f, void *arg)
+{
+    struct logger *l = arg;
+    if (f->type != EZ_JOB_AUDIT)
+        return 0;
+    json_t *rec = json_loads(f->payload ? f->payload : "", 0, NULL);
+    if (!json_is_object(rec)) {
+        log_error("audit job with a payload that is not a JSON object: dropped");
+        json_decref(rec);
+        return 0;
+    }
+    char producer[80];
+    ez_audit_producer(f, producer);
+    json_object_set_new(rec, "producer", json_string(producer));
+    json_array_append_new(l->batch, rec);
+    return 1;
+}
+
+static int on_flush(void *arg)
+{
+    struct logger *l = arg;
+    if (json_array_size(l->batch) == 0)
+        return 0;
+    if (ez_audit_store_insert(l->db, l->batch) != EZ_DB_OK)
+        return -1; /* kept: retried with the same producers, so never twice */
+    json_array_clear(l->batch);
+    return 0;
+}
+
+/* Deletes old records a few thousand at a time, so no lock is held long. */
+static void on_tick(void *arg)
+{
+    struct logger *l = arg;
+    if (l->cfg->audit_retention_days == 0 || ez_mono_ms() < l->next_retention)
+        return;
+    l->next_retention = ez_mono_ms() + RETENTION_EVERY_MS;
+    char days[16];
+    snprintf(days, sizeof days, "%lld", l->cfg->audit_retention_days);
+    const char *p[] = { days };
+    for (int i = 0; i < 100; i++) {
+        PGresult *res;
+        int rc = ez_db_exec(l->db, &res,
+                            "DELETE FROM audit_records WHERE id IN (SELECT id FROM audit_records "
+                            "WHERE time < now() - make_interval(days => $1::int) LIMIT "
+                            RETENTION_BATCH ")", 1, p);
+        long n = rc == EZ_DB_OK ? atol(PQcmdTuples(res)) : 0;
+        PQclear(res);
+        if (n > 0)
+            log_info("retention: deleted %ld audit records", n);
+        if (n < 5000)
+            break;
+    }
+}
+
+int logger_main(const struct ez_child *c)
+{
+    ez_log_setup("logger", c->cfg->log_level, c->cfg->log_format);
+    ez_proctitle_set("ezapi: logger");
+    struct logger l = { .cfg = c->cfg, .batch = json_array() };
+    l.db = ez_db_new(c->cfg->log_pg_dsn, c->cfg->pg_statement_timeout, "ezapi-logger");
+    if (!l.db || !l.batch)
+        return 1;
+    struct ez_consumer_ops ops = { .job = on_job, .flush = on_flush,
+                                   .batch = (int)c->cfg->audit_batch_size,
+                                   .flush_ms = c->cfg->audit_flush_interval, .tick = on_tick,
+                                   .arg = &l };
+    int rc = ez_consumer_run(EZ_Q_AUDIT, c->slot, &ops, c->cfg->shutdown_timeout);
+    json_decref(l.batch);
+    ez_db_free(l.db);
+    return rc;
+}

@@ -1,0 +1,187 @@
+/* Command line of ezapi (SPEC section 14): run the server, check a config,
+ * print the version, apply migrations, mint an admin token. */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "jwt.h"
+#include "log.h"
+#include "migrate.h"
+#include "proctitle.h"
+#include "master/supervisor.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/usr/local/etc"
+#endif
+#define DEFAULT_CONFIG SYSCONFDIR "/ezapi/ezapi.conf"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: ezapi [-c FILE]                 run the server\n"
+            "       ezapi -t [-c FILE]              check the config (exit 0, or 78)\n"
+            "       ezapi -v                        print the version\n"
+            "       ezapi migrate [-c FILE]         apply database migrations\n"
+            "       ezapi token admin [-c FILE] [--sub NAME] [--role admin|viewer] [--ttl DURATION]\n"
+            "       ezapi config sample|man         print the sample config or ezapi.conf(5)\n"
+            "default config: %s\n", DEFAULT_CONFIG);
+}
+
+static struct ez_config *load_or_exit(const char *path)
+{
+    struct ez_config *cfg = calloc(1, sizeof *cfg);
+    char err[1024];
+    if (!cfg) {
+        fprintf(stderr, "ezapi: out of memory\n");
+        exit(1);
+    }
+    if (ez_config_load(path, cfg, err, sizeof err) != 0) {
+        fprintf(stderr, "ezapi: %s\n", err);
+        free(cfg);
+        exit(EZ_EXIT_CONFIG);
+    }
+    ez_log_setup("supervisor", cfg->log_level, cfg->log_format);
+    return cfg;
+}
+
+/* Applies migrations, waiting up to 30 s for PostgreSQL to come up. */
+static int migrate(const struct ez_config *cfg)
+{
+    struct ez_db *db = ez_db_new(cfg->pg_dsn, cfg->pg_statement_timeout, "ezapi-migrate");
+    int rc = -1;
+    for (int i = 0; db && i < 30; i++) {
+        if (ez_db_ensure(db) == EZ_DB_OK) {
+            rc = ez_migrate(db);
+            break;
+        }
+        log_warn("waiting for PostgreSQL to apply migrations");
+        sleep(1);
+    }
+    ez_db_free(db);
+    if (rc > 0)
+        log_info("applied %d migration(s)", rc);
+    return rc < 0 ? -1 : 0;
+}
+
+static int cmd_token(int argc, char **argv, const char *path)
+{
+    const char *sub = "admin", *role = "admin", *ttl = "1h";
+    static const struct option opts[] = {
+        { "sub", required_argument, NULL, 's' }, { "role", required_argument, NULL, 'r' },
+        { "ttl", required_argument, NULL, 'l' }, { "config", required_argument, NULL, 'c' },
+        { NULL, 0, NULL, 0 } };
+    int ch;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+        switch (ch) {
+        case 's': sub = optarg; break;
+        case 'r': role = optarg; break;
+        case 'l': ttl = optarg; break;
+        case 'c': path = optarg; break;
+        default: usage(stderr); return 2;
+        }
+    }
+    long long ttl_ms;
+    if (strcmp(role, "admin") != 0 && strcmp(role, "viewer") != 0) {
+        fprintf(stderr, "ezapi: --role must be admin or viewer\n");
+        return 2;
+    }
+    if (ez_parse_duration_ms(ttl, &ttl_ms) != 0 || ttl_ms < 1000) {
+        fprintf(stderr, "ezapi: invalid --ttl %s\n", ttl);
+        return 2;
+    }
+    if (!*sub || strlen(sub) > 128) {
+        fprintf(stderr, "ezapi: --sub must be 1 to 128 bytes\n");
+        return 2;
+    }
+    struct ez_config *cfg = load_or_exit(path);
+    char *tok = ez_jwt_mint_admin(cfg, sub, role, ttl_ms / 1000);
+    ez_config_free(cfg);
+    free(cfg);
+    if (!tok) {
+        fprintf(stderr, "ezapi: cannot mint the token\n");
+        return 1;
+    }
+    printf("%s\n", tok);
+    free(tok);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *path = DEFAULT_CONFIG;
+    int check = 0;
+    /* Subcommands come first; -c may follow them. */
+    if (argc >= 2 && strcmp(argv[1], "token") == 0) {
+        if (argc < 3 || strcmp(argv[2], "admin") != 0) {
+            usage(stderr);
+            return 2;
+        }
+        return cmd_token(argc - 2, argv + 2, path);
+    }
+    if (argc >= 2 && strcmp(argv[1], "config") == 0) {
+        if (argc == 3 && strcmp(argv[2], "sample") == 0) {
+            ez_config_write_sample(stdout);
+            return 0;
+        }
+        if (argc == 3 && strcmp(argv[2], "man") == 0) {
+            ez_config_write_man(stdout);
+            return 0;
+        }
+        usage(stderr);
+        return 2;
+    }
+    const char *sub = NULL;
+    if (argc >= 2 && argv[1][0] != '-') {
+        sub = argv[1];
+        argc--;
+        argv++;
+    }
+    int ch;
+    while ((ch = getopt(argc, argv, "c:tvh")) != -1) {
+        switch (ch) {
+        case 'c': path = optarg; break;
+        case 't': check = 1; break;
+        case 'v': printf("ezapi %s\n", PACKAGE_VERSION); return 0;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind != argc) {
+        usage(stderr);
+        return 2;
+    }
+    struct ez_config *cfg = load_or_exit(path);
+    if (check) {
+        printf("ezapi: %s: configuration is valid\n", path);
+        ez_config_free(cfg);
+        free(cfg);
+        return 0;
+    }
+    if (sub && strcmp(sub, "migrate") == 0) {
+        int rc = migrate(cfg);
+        ez_config_free(cfg);
+        free(cfg);
+        return rc == 0 ? 0 : 1;
+    }
+    if (sub) {
+        usage(stderr);
+        ez_config_free(cfg);
+        free(cfg);
+        return 2;
+    }
+    ez_proctitle_init(argc, argv);
+    if (!cfg->has_secrets_key)
+        log_warn("secrets_key is empty: upstream API keys are stored in clear in PostgreSQL");
+    if (migrate(cfg) != 0) {
+        ez_config_free(cfg);
+        free(cfg);
+        return 1;
+    }
+    return ez_supervisor_run(cfg);
+}

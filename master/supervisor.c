@@ -1,0 +1,408 @@
+/* Process table and main loop of the supervisor. Signals are blocked and
+ * taken synchronously with sigtimedwait(), so no work happens in a signal
+ * handler. Children are forked into slots of the shared segment; a child
+ * that dies is respawned into its slot (at once, then after 1, 2, 4, 5 s;
+ * the delay resets after 60 s of uptime), except when it exits with
+ * EZ_EXIT_CONFIG. */
+#include "supervisor.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "listen.h"
+#include "log.h"
+#include "proctitle.h"
+#include "queue.h"
+#include "roles.h"
+#include "shm.h"
+
+#define HEARTBEAT_LIMIT_MS 60000
+#define STABLE_UPTIME_MS 60000
+
+enum proc_state { P_FREE = 0, P_RUNNING, P_RETIRING, P_WAITING /* respawn due */ };
+
+struct proc {
+    enum proc_state state;
+    int role;
+    int index;
+    pid_t pid;
+    uint32_t generation;
+    int64_t started_ms;   /* monotonic */
+    int64_t respawn_at;   /* monotonic, when P_WAITING */
+    int crashes;          /* consecutive short-lived exits */
+    int restart_on_exit;  /* syncer/logger being replaced by a reload */
+};
+
+static struct proc procs[EZ_MAX_SLOTS];
+static struct ez_config *config;   /* in force */
+static struct ez_listen_set listeners;
+static uint32_t generation = 1;
+static int stopping;
+static int64_t stop_deadline;
+
+static const char *role_name(int role)
+{
+    switch (role) {
+    case EZ_ROLE_WORKER: return "worker";
+    case EZ_ROLE_SYNCER: return "syncer";
+    case EZ_ROLE_LOGGER: return "logger";
+    default: return "supervisor";
+    }
+}
+
+static void child_run(int slot)
+{
+    struct proc *p = &procs[slot];
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (getppid() == 1)
+        _exit(0);
+    int fds[EZ_MAX_LISTEN];
+    for (int i = 0; i < listeners.n; i++)
+        fds[i] = listeners.l[i].fd;
+    struct ez_child c = { .cfg = config, .slot = slot, .index = p->index,
+                          .listen_fds = fds, .nlisten = listeners.n };
+    int rc;
+    if (p->role == EZ_ROLE_WORKER) {
+        rc = worker_main(&c);
+    } else {
+        for (int i = 0; i < listeners.n; i++)
+            close(listeners.l[i].fd);
+        rc = p->role == EZ_ROLE_SYNCER ? syncer_main(&c) : logger_main(&c);
+    }
+    _exit(rc);
+}
+
+static int spawn(int slot)
+{
+    struct proc *p = &procs[slot];
+    struct ez_slot *s = ez_shm_slot(slot);
+    atomic_store(&s->role, p->role);
+    atomic_store(&s->index, p->index);
+    atomic_store(&s->generation, p->generation);
+    atomic_store(&s->start_time_ms, ez_now_ms());
+    atomic_store(&s->heartbeat_ms, ez_mono_ms());
+    atomic_store(&s->state, EZ_SLOT_RUNNING);
+    pid_t pid = fork();
+    if (pid < 0) {
+        log_error("fork() of %s failed: %s", role_name(p->role), strerror(errno));
+        p->state = P_WAITING;
+        p->respawn_at = ez_mono_ms() + 1000;
+        return -1;
+    }
+    if (pid == 0)
+        child_run(slot);
+    atomic_store(&s->pid, pid);
+    p->pid = pid;
+    p->state = P_RUNNING;
+    p->started_ms = ez_mono_ms();
+    log_info("started %s %d (slot %d, pid %d, generation %u)", role_name(p->role), p->index,
+             slot, (int)pid, p->generation);
+    return 0;
+}
+
+static int free_worker_slot(void)
+{
+    for (int i = EZ_SLOT_FIRST_WORKER; i < EZ_MAX_SLOTS; i++)
+        if (procs[i].state == P_FREE)
+            return i;
+    return -1;
+}
+
+static void start_workers(void)
+{
+    for (int n = 0; n < config->workers; n++) {
+        int slot = free_worker_slot();
+        if (slot < 0) {
+            log_error("no free process slot for worker %d", n);
+            return;
+        }
+        procs[slot] = (struct proc){ .role = EZ_ROLE_WORKER, .index = n, .generation = generation };
+        if (spawn(slot) != 0)
+            continue;
+    }
+}
+
+static void signal_children(int role, uint32_t older_than, int sig)
+{
+    for (int i = 1; i < EZ_MAX_SLOTS; i++) {
+        struct proc *p = &procs[i];
+        if (p->state != P_RUNNING && p->state != P_RETIRING)
+            continue;
+        if (role && p->role != role)
+            continue;
+        if (older_than && p->generation >= older_than)
+            continue;
+        kill(p->pid, sig);
+    }
+}
+
+static void retire_old_workers(uint32_t current)
+{
+    for (int i = EZ_SLOT_FIRST_WORKER; i < EZ_MAX_SLOTS; i++) {
+        struct proc *p = &procs[i];
+        if (p->role != EZ_ROLE_WORKER || p->generation >= current)
+            continue;
+        if (p->state == P_RUNNING) {
+            p->state = P_RETIRING;
+            atomic_store(&ez_shm_slot(i)->state, EZ_SLOT_RETIRING);
+            kill(p->pid, SIGTERM);
+        } else if (p->state == P_WAITING) {
+            p->state = P_FREE; /* never respawn an old generation */
+            atomic_store(&ez_shm_slot(i)->state, EZ_SLOT_FREE);
+        }
+    }
+}
+
+static void reload(void)
+{
+    struct ez_config *next = calloc(1, sizeof *next);
+    char err[512];
+    if (!next || ez_config_load(config->path, next, err, sizeof err) != 0) {
+        log_error("reload refused, keeping the current config: %s", next ? err : "out of memory");
+        free(next);
+        atomic_fetch_add(&ez_shm_slot(EZ_SLOT_SUPERVISOR)->reloads_failed, 1);
+        return;
+    }
+    char changed[512];
+    ez_config_restart_keys_changed(config, next, changed, sizeof changed);
+    if (changed[0]) {
+        log_warn("reload: %s changed but needs a restart; keeping the old values", changed);
+        /* Restart-only keys keep their values: copy them back. */
+        next->sync_queue_capacity = config->sync_queue_capacity;
+        next->audit_queue_capacity = config->audit_queue_capacity;
+        char *tmp;
+        tmp = next->redis_key_prefix; next->redis_key_prefix = config->redis_key_prefix; config->redis_key_prefix = tmp;
+        tmp = next->secrets_key; next->secrets_key = config->secrets_key; config->secrets_key = tmp;
+        memcpy(next->secrets_key_raw, config->secrets_key_raw, sizeof next->secrets_key_raw);
+        next->has_secrets_key = config->has_secrets_key;
+        tmp = next->pid_file; next->pid_file = config->pid_file; config->pid_file = tmp;
+    }
+    struct ez_listen_set keep = listeners, fresh;
+    if (ez_listen_open(next->listen, &keep, &fresh) != 0) {
+        log_error("reload refused, keeping the current config: cannot listen on %s", next->listen);
+        ez_config_free(next);
+        free(next);
+        atomic_fetch_add(&ez_shm_slot(EZ_SLOT_SUPERVISOR)->reloads_failed, 1);
+        return;
+    }
+    atomic_fetch_add(&ez_shm_slot(EZ_SLOT_SUPERVISOR)->reloads_ok, 1);
+    ez_log_setup("supervisor", next->log_level, next->log_format);
+    /* Sockets dropped from `listen` stay open in the retiring workers only. */
+    ez_listen_close(&keep);
+    listeners = fresh;
+    struct ez_config *old = config;
+    config = next;
+    generation++;
+    atomic_store(&ez_shm->generation, generation);
+    start_workers();
+    retire_old_workers(generation);
+    /* Syncer and logger are replaced one after the other: never two
+     * consumers on one ring. */
+    for (int i = EZ_SLOT_SYNCER; i <= EZ_SLOT_LOGGER; i++)
+        if (procs[i].state == P_WAITING)
+            procs[i].generation = generation;
+        else if (procs[i].state == P_RUNNING) {
+            procs[i].restart_on_exit = 1;
+            kill(procs[i].pid, SIGTERM);
+        }
+    /* Children forked before hold their own copy of the old config. */
+    ez_config_free(old);
+    free(old);
+    log_info("reloaded: generation %u, %lld workers, listen %s", generation,
+             config->workers, config->listen);
+}
+
+static void reap(void)
+{
+    int status;
+    pid_t pid;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        int slot = -1;
+        for (int i = 1; i < EZ_MAX_SLOTS; i++)
+            if (procs[i].pid == pid && procs[i].state != P_FREE) {
+                slot = i;
+                break;
+            }
+        if (slot < 0)
+            continue;
+        struct proc *p = &procs[slot];
+        struct ez_slot *s = ez_shm_slot(slot);
+        int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+        atomic_store(&s->pid, 0);
+        if (p->state == P_RETIRING || stopping) {
+            log_info("%s %d (pid %d) exited with %d", role_name(p->role), p->index, (int)pid, code);
+            p->state = P_FREE;
+            atomic_store(&s->state, EZ_SLOT_FREE);
+            continue;
+        }
+        if (p->restart_on_exit) {
+            p->restart_on_exit = 0;
+            p->generation = generation;
+            p->crashes = 0;
+            spawn(slot);
+            continue;
+        }
+        if (code == EZ_EXIT_CONFIG) {
+            log_error("%s %d exited with the bad-config code %d: not respawned",
+                      role_name(p->role), p->index, code);
+            p->state = P_FREE;
+            atomic_store(&s->state, EZ_SLOT_FREE);
+            continue;
+        }
+        int64_t now = ez_mono_ms();
+        if (now - p->started_ms >= STABLE_UPTIME_MS)
+            p->crashes = 0;
+        int64_t delay = p->crashes == 0 ? 0 : 1000LL << (p->crashes - 1);
+        if (delay > 5000)
+            delay = 5000;
+        p->crashes++;
+        atomic_fetch_add(&s->restarts, 1);
+        log_warn("%s %d (pid %d) died (%s %d); respawning in %lld ms", role_name(p->role),
+                 p->index, (int)pid, sig ? "signal" : "exit code", sig ? sig : code,
+                 (long long)delay);
+        p->state = P_WAITING;
+        p->respawn_at = now + delay;
+    }
+}
+
+static void tick(void)
+{
+    int64_t now = ez_mono_ms();
+    for (int i = 1; i < EZ_MAX_SLOTS; i++) {
+        struct proc *p = &procs[i];
+        if (p->state == P_WAITING && now >= p->respawn_at && !stopping)
+            spawn(i);
+        /* A child that stopped beating is stuck: kill it, it is respawned. */
+        if (p->state == P_RUNNING && !stopping &&
+            now - atomic_load(&ez_shm_slot(i)->heartbeat_ms) > HEARTBEAT_LIMIT_MS) {
+            log_error("%s %d (pid %d) stopped answering; killing it", role_name(p->role),
+                      p->index, (int)p->pid);
+            kill(p->pid, SIGKILL);
+            atomic_store(&ez_shm_slot(i)->heartbeat_ms, now);
+        }
+    }
+    atomic_store(&ez_shm_slot(EZ_SLOT_SUPERVISOR)->heartbeat_ms, now);
+}
+
+static int alive(int role)
+{
+    for (int i = 1; i < EZ_MAX_SLOTS; i++)
+        if ((procs[i].state == P_RUNNING || procs[i].state == P_RETIRING) &&
+            (!role || procs[i].role == role))
+            return 1;
+    return 0;
+}
+
+static void begin_stop(void)
+{
+    if (stopping)
+        return;
+    stopping = 1;
+    log_info("stopping: waiting for in-flight requests");
+    signal_children(EZ_ROLE_WORKER, 0, SIGTERM);
+    stop_deadline = ez_mono_ms() + config->shutdown_timeout + 5000;
+}
+
+/* Stop order: workers first (they may still enqueue jobs), then the syncer
+ * and the logger, which drain their queues before exiting. */
+static int stop_step(void)
+{
+    int64_t now = ez_mono_ms();
+    if (!alive(EZ_ROLE_WORKER)) {
+        static int consumers_told;
+        if (!consumers_told) {
+            consumers_told = 1;
+            signal_children(EZ_ROLE_SYNCER, 0, SIGTERM);
+            signal_children(EZ_ROLE_LOGGER, 0, SIGTERM);
+            stop_deadline = now + config->shutdown_timeout + 5000;
+        }
+    }
+    if (!alive(0))
+        return 1;
+    if (now > stop_deadline) {
+        log_error("children still running after the shutdown timeout: killing them");
+        signal_children(0, 0, SIGKILL);
+        stop_deadline = now + 5000;
+    }
+    return 0;
+}
+
+static void write_pid_file(void)
+{
+    if (!config->pid_file || !config->pid_file[0])
+        return;
+    FILE *f = fopen(config->pid_file, "w");
+    if (!f || fprintf(f, "%d\n", (int)getpid()) < 0 || fclose(f) != 0)
+        log_error("cannot write pid_file %s: %s", config->pid_file, strerror(errno));
+}
+
+int ez_supervisor_run(struct ez_config *cfg)
+{
+    config = cfg;
+    ez_proctitle_set("ezapi: supervisor");
+    if (ez_shm_create((uint64_t)cfg->sync_queue_capacity, (uint64_t)cfg->audit_queue_capacity) != 0 ||
+        ez_queue_sockets_create() != 0)
+        return 1;
+    if (ez_listen_open(cfg->listen, NULL, &listeners) != 0)
+        return 1;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGQUIT);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    write_pid_file();
+    struct ez_slot *self = ez_shm_slot(EZ_SLOT_SUPERVISOR);
+    atomic_store(&self->role, EZ_ROLE_SUPERVISOR);
+    atomic_store(&self->pid, getpid());
+    atomic_store(&self->start_time_ms, ez_now_ms());
+    atomic_store(&self->state, EZ_SLOT_RUNNING);
+    atomic_store(&ez_shm->generation, generation);
+    procs[EZ_SLOT_SYNCER] = (struct proc){ .role = EZ_ROLE_SYNCER, .generation = generation };
+    procs[EZ_SLOT_LOGGER] = (struct proc){ .role = EZ_ROLE_LOGGER, .generation = generation };
+    spawn(EZ_SLOT_SYNCER);
+    spawn(EZ_SLOT_LOGGER);
+    start_workers();
+    for (int i = 0; i < listeners.n; i++)
+        log_info("listening on %s", listeners.l[i].spec);
+
+    for (;;) {
+        struct timespec ts = { 0, 100 * 1000 * 1000 };
+        siginfo_t info;
+        int sig = sigtimedwait(&set, &info, &ts);
+        if (sig == SIGCHLD)
+            reap();
+        else if (sig == SIGHUP && !stopping)
+            reload();
+        else if (sig == SIGTERM || sig == SIGINT || sig == SIGQUIT)
+            begin_stop();
+        reap(); /* SIGCHLD may coalesce: always collect */
+        tick();
+        if (stopping && stop_step())
+            break;
+    }
+    if (config->pid_file && config->pid_file[0])
+        unlink(config->pid_file);
+    ez_listen_close(&listeners);
+    for (int q = 0; q < EZ_Q_COUNT; q++)
+        for (int e = 0; e < 2; e++)
+            close(ez_queue_wake_fd[q][e]);
+    ez_shm_destroy();
+    log_info("stopped");
+    ez_config_free(config);
+    free(config);
+    return 0;
+}

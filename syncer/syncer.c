@@ -1,0 +1,55 @@
+/* The syncer process: applies sync jobs from the workers' rings to Redis;
+ * a job whose Redis write fails is committed to sync_outbox before it is
+ * acknowledged. */
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "apply.h"
+#include "consumer.h"
+#include "log.h"
+#include "outbox.h"
+#include "proctitle.h"
+#include "queue.h"
+#include "roles.h"
+
+static const struct ez_config *cfg;
+
+static int on_job(struct ez_frame *f, void *arg)
+{
+    struct ez_sync_ctx *c = arg;
+    if (f->type != EZ_JOB_SYNC)
+        return 0;
+    int rc = ez_sync_apply(c, f->resource, f->payload, f->id);
+    if (rc == EZ_APPLY_OK)
+        return 0;
+    if (rc == EZ_APPLY_DB)
+        return -1; /* PostgreSQL away: keep the job in the ring, retry */
+    json_t *p = json_loads(f->payload ? f->payload : "{}", 0, NULL);
+    const char *op = p ? json_string_value(json_object_get(p, "op")) : NULL;
+    int dbrc = ez_outbox_add(c->db, f->resource, op ? op : "upsert", f->id, f->payload, 1,
+                             cfg->sync_outbox_interval, c->error);
+    json_decref(p);
+    if (dbrc != EZ_DB_OK)
+        return -1; /* neither Redis nor PostgreSQL: keep it queued */
+    log_warn("Redis write failed (%s): job %s %lld saved to the outbox", c->error, f->resource,
+             (long long)f->id);
+    return 0;
+}
+
+int syncer_main(const struct ez_child *c)
+{
+    cfg = c->cfg;
+    ez_log_setup("syncer", cfg->log_level, cfg->log_format);
+    ez_proctitle_set("ezapi: syncer");
+    struct ez_sync_ctx ctx = { .prefix = cfg->redis_key_prefix };
+    ctx.db = ez_db_new(cfg->pg_dsn, cfg->pg_statement_timeout, "ezapi-syncer");
+    ctx.redis = ez_redis_new(cfg->redis_url, 2000);
+    if (!ctx.db || !ctx.redis)
+        return 1;
+    struct ez_consumer_ops ops = { .job = on_job, .batch = INT_MAX, .flush_ms = 0, .arg = &ctx };
+    int rc = ez_consumer_run(EZ_Q_SYNC, c->slot, &ops, cfg->shutdown_timeout);
+    ez_db_free(ctx.db);
+    ez_redis_free(ctx.redis);
+    return rc;
+}

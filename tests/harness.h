@@ -1,0 +1,235 @@
+/* What every integration test uses: a private PostgreSQL and Redis per test
+ * binary, the real `ezapi` binary started from a generated config, a small
+ * HTTP client and a keep-alive load generator. Tests drive the server the
+ * way a user does (HTTP, signals, the command line) and never link server
+ * code. Nothing here may leave a process or a directory behind, even when
+ * the test binary is killed: a guardian process owns the services. */
+#ifndef EZ_TESTS_HARNESS_H
+#define EZ_TESTS_HARNESS_H
+
+#include <check.h>
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* ---- Running a suite ------------------------------------------------- */
+
+/* Starts the services (PostgreSQL, Redis, the guardian, the whole-binary
+ * timeout from EZAPI_TEST_TIMEOUT, default 600 s), runs the suite with
+ * Check (one forked process per test), stops everything and returns the
+ * process exit code (0 when every test passed). Exits 99 (a hard error for
+ * automake) when the services cannot be started. */
+int h_run_suite(Suite *suite);
+/* A test case whose tests each start from an empty database and an empty
+ * Redis, and whose servers are stopped after the test. */
+TCase *h_tcase(const char *name);
+
+/* ---- Services -------------------------------------------------------- */
+
+int h_pg_port(void);
+int h_redis_port(void);
+/* libpq connection string of the test database (static buffer). */
+const char *h_pg_dsn(void);
+/* redis://127.0.0.1:PORT/0 (static buffer). */
+const char *h_redis_url(void);
+/* New connection to the test database; the caller PQfinish()es it. Aborts
+ * the test when it cannot connect. */
+PGconn *h_pg(void);
+/* New connection to the test Redis; the caller redisFree()s it. Aborts the
+ * test when it cannot connect. */
+redisContext *h_redis(void);
+/* Stop (fast shutdown) and start PostgreSQL and Redis, for outage tests.
+ * Each returns when the service is down, or accepting connections again
+ * (same port; Redis comes back empty). h_pg_crash is an immediate stop. */
+void h_pg_stop(void);
+void h_pg_crash(void);
+void h_pg_start(void);
+void h_redis_stop(void);
+void h_redis_start(void);
+/* Drops and re-creates database ezapi and FLUSHALLs Redis (h_tcase's tests
+ * get this before they start). */
+void h_reset(void);
+
+/* Scalar helpers: the first column of the first row of sql as a number
+ * (-1 on error or no row). */
+long long h_pg_count(const char *sql);
+/* HGET key field: a malloc'd copy the caller frees, or NULL when absent. */
+char *h_redis_hget(const char *key, const char *field);
+long long h_redis_hlen(const char *key);
+
+/* ---- The ezapi server ------------------------------------------------ */
+
+struct h_server {
+    pid_t pid;                 /* the supervisor; 0 when not running */
+    int port;
+    char dir[256];             /* its own temporary directory */
+    char conf[300];            /* dir/ezapi.conf */
+    char log[300];             /* dir/ezapi.log: stdout and stderr */
+    char admin_secret[41];
+    char master_secret[41];
+    char token[2][1000];       /* cached admin tokens: [0] admin, [1] viewer */
+    char auth[2][1040];        /* "Authorization: Bearer <token>\r\n" */
+};
+
+/* Writes a config (listen on a free port, workers = 2, the test database
+ * and Redis, fresh 40-character secrets, json logs at info,
+ * shutdown_timeout = 5s) overridden by extra_conf ("key = value" lines; a
+ * key given there replaces the default instead of duplicating it), starts
+ * `$EZAPI_BIN -c FILE` and waits up to 20 s until GET /health/ready answers
+ * 200. Aborts the test (with the end of the server log) on failure. */
+void h_server_start(struct h_server *s, const char *extra_conf);
+/* The steps of h_server_start, for tests that need them apart. */
+void h_server_init(struct h_server *s, const char *extra_conf);
+void h_server_spawn(struct h_server *s);
+void h_server_wait_ready(struct h_server *s);
+/* Rewrites the config file (same port and secrets) with new extra lines,
+ * e.g. before h_server_reload. */
+void h_server_write_conf(struct h_server *s, const char *extra_conf);
+/* SIGTERM, then waits up to 20 s for the exit (then SIGKILL and aborts).
+ * Returns the exit code, or 128 + signal when killed. */
+int h_server_stop(struct h_server *s);
+/* Waits up to timeout_ms for the supervisor to exit after a signal the
+ * test sent; returns as h_server_stop, or -1 on timeout (still running). */
+int h_server_wait_exit(struct h_server *s, int timeout_ms);
+void h_server_signal(struct h_server *s, int sig);
+void h_server_reload(struct h_server *s);
+/* The pid of the supervisor's child whose process title is "ezapi: TITLE"
+ * ("syncer", "logger", "worker 0" ...), or 0. */
+pid_t h_server_child_pid(struct h_server *s, const char *title);
+/* Children whose title starts with "ezapi: PREFIX" (e.g. "worker "): fills
+ * up to max pids, returns how many there are. */
+int h_server_children(struct h_server *s, const char *prefix, pid_t *pids, int max);
+/* The whole process title of pid ("" when gone), in a static buffer. */
+const char *h_proc_title(pid_t pid);
+/* 1 while pid exists and is not a zombie. */
+int h_proc_alive(pid_t pid);
+/* 'R', 'S', 'T' (stopped) ... from /proc/PID/stat, or 0 when gone. */
+char h_proc_state(pid_t pid);
+
+/* Log checks. A mark is the log's current size; *_since looks after it. */
+long h_server_log_mark(struct h_server *s);
+int h_server_log_contains(struct h_server *s, const char *needle);
+int h_server_log_contains_since(struct h_server *s, long mark, const char *needle);
+/* Lines logged at level error, plus sanitizer reports: a malloc'd string,
+ * or NULL when there are none. */
+char *h_server_log_errors(struct h_server *s);
+/* The last n lines of the log, malloc'd. */
+char *h_server_log_tail(struct h_server *s, int n);
+
+/* An admin JWT from `ezapi token admin -c FILE --role ROLE` (role "admin"
+ * or "viewer"); cached in s. */
+const char *h_admin_token(struct h_server *s, const char *role);
+/* "Authorization: Bearer <h_admin_token>\r\n", ready for extra_headers. */
+const char *h_auth(struct h_server *s, const char *role);
+
+/* Stops the server, asserts it exited 0 and logged no error. */
+#define h_assert_clean_stop(s) h_assert_clean_stop_at((s), __FILE__, __LINE__)
+void h_assert_clean_stop_at(struct h_server *s, const char *file, int line);
+#define h_assert_no_log_errors(s) h_assert_no_log_errors_at((s), __FILE__, __LINE__)
+void h_assert_no_log_errors_at(struct h_server *s, const char *file, int line);
+
+/* ---- Running commands ------------------------------------------------ */
+
+struct h_cmd {
+    int status;     /* exit code, 128 + signal, or -1 (could not run / timeout) */
+    char *out;      /* stdout, NUL-terminated, malloc'd */
+    char *err;      /* stderr */
+};
+
+/* Runs $EZAPI_BIN with the given arguments (NULL-terminated), without any
+ * EZAPI_* variable in its environment, for at most 30 s. */
+void h_ezapi(struct h_cmd *c, const char *arg, ...) __attribute__((sentinel));
+void h_cmd_free(struct h_cmd *c);
+/* Writes a file (aborts the test on failure). */
+void h_write_file(const char *path, const char *content);
+
+/* ---- HTTP ------------------------------------------------------------ */
+
+#define H_MAX_HEADERS 64
+
+struct h_resp {
+    int status;
+    int nheaders;
+    char *head;                       /* header block, split in place */
+    const char *names[H_MAX_HEADERS];
+    const char *values[H_MAX_HEADERS];
+    char *body;                       /* NUL-terminated */
+    size_t body_len;
+    int conn_close;                   /* the server closes the connection after it */
+    char err[160];                    /* why h_http returned -1 */
+};
+
+/* Receive and send timeout of h_http, in milliseconds (default 15000). */
+extern int h_http_timeout_ms;
+
+/* One request on a fresh connection to 127.0.0.1:port, HTTP/1.1 with
+ * Connection: close. extra_headers: NULL or "Name: value\r\n" lines. When
+ * body is not NULL it is sent with Content-Length (and Content-Type:
+ * application/json unless extra_headers has a Content-Type). Returns the
+ * status, or -1 with out->err on a transport error. out is overwritten
+ * (not freed): h_resp_free it after each call. */
+int h_http(int port, const char *method, const char *path, const char *extra_headers,
+           const char *body, size_t body_len, struct h_resp *out);
+/* Shorthands. */
+int h_get(int port, const char *path, const char *extra_headers, struct h_resp *out);
+int h_post_json(int port, const char *path, const char *extra_headers, const char *json,
+                struct h_resp *out);
+/* Case-insensitive header lookup; NULL when absent. */
+const char *h_resp_header(const struct h_resp *r, const char *name);
+/* The body parsed as JSON (new reference, json_decref it), or NULL. */
+json_t *h_resp_json(const struct h_resp *r);
+void h_resp_free(struct h_resp *r);
+
+/* Lower level, for tests that write a request by hand. */
+int h_connect(int port);   /* blocking socket with h_http_timeout_ms, or -1 */
+int h_send_all(int fd, const void *buf, size_t len);  /* 0 or -1 */
+enum { H_ERR_TIMEOUT = -2, H_ERR_RESET = -3, H_ERR_SHORT = -4, H_ERR_PROTO = -5, H_ERR_IO = -6 };
+/* Reads one response (method tells whether a body follows). 0, or one of
+ * H_ERR_* with out->err set. */
+int h_read_response(int fd, const char *method, struct h_resp *out);
+
+/* ---- Load ------------------------------------------------------------ */
+
+struct h_load_counts {
+    long ok;            /* 2xx */
+    long non2xx;        /* any other status */
+    long errors;        /* sum of the four below */
+    long refused;       /* connect failed */
+    long reset;         /* send or receive reset */
+    long short_read;    /* connection closed before the whole response */
+    long timeout;       /* no response within 5 s */
+    long reconnects;    /* after a response with Connection: close (not an error) */
+};
+
+struct h_load;
+/* Forks a generator keeping nconns persistent connections that send the
+ * request back to back until h_load_stop, or at most H_LOAD_MAX_MS. */
+#define H_LOAD_MAX_MS 60000
+struct h_load *h_load_start(int port, int nconns, const char *method, const char *path,
+                            const char *extra_headers, const char *body);
+void h_load_snapshot(struct h_load *l, struct h_load_counts *out);
+/* Stops the generator and frees l; returns the final counts. */
+struct h_load_counts h_load_stop(struct h_load *l);
+/* "ok=.. non2xx=.. refused=.." for assertion messages (static buffer). */
+const char *h_load_describe(const struct h_load_counts *c);
+
+/* ---- Time ------------------------------------------------------------ */
+
+int64_t h_now_ms(void);   /* monotonic */
+void h_sleep_ms(int ms);
+
+/* Waits until cond holds, polling every 50 ms; aborts the test with the
+ * message when timeout_ms passes first. */
+#define H_EVENTUALLY(cond, timeout_ms, ...)                          \
+    do {                                                             \
+        int64_t h_deadline_ = h_now_ms() + (timeout_ms);             \
+        while (!(cond)) {                                            \
+            if (h_now_ms() > h_deadline_) ck_abort_msg(__VA_ARGS__); \
+            h_sleep_ms(50);                                          \
+        }                                                            \
+    } while (0)
+
+#endif

@@ -1,0 +1,286 @@
+/* Request pipeline: id, route (404/405), authentication (401/403),
+ * content type (415), JSON body (400), handler, access log, audit job.
+ * Oversized bodies never get here: evhttp answers 413 while reading. */
+#include "http.h"
+
+#include <ctype.h>
+#include <sys/queue.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <openssl/rand.h>
+
+#include "auth.h"
+#include "db.h"
+#include "jobs.h"
+#include "log.h"
+#include "routes.h"
+#include "worker.h"
+
+static int64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int ez_request_id_valid(const char *id)
+{
+    size_t n = 0;
+    for (; id[n]; n++) {
+        char c = id[n];
+        if (!(isalnum((unsigned char)c) || c == '.' || c == '_' || c == '-') || n >= 128)
+            return 0;
+    }
+    return n >= 1;
+}
+
+void ez_request_id_new(char out[33])
+{
+    unsigned char raw[16];
+    if (RAND_bytes(raw, sizeof raw) != 1) {
+        /* Not a secret: fall back to the clock and pid. */
+        uint64_t t = (uint64_t)now_us(), p = (uint64_t)getpid();
+        memcpy(raw, &t, 8);
+        memcpy(raw + 8, &p, 8);
+    }
+    for (int i = 0; i < 16; i++)
+        snprintf(out + 2 * i, 3, "%02x", raw[i]);
+}
+
+static const char *method_name(enum evhttp_cmd_type t)
+{
+    switch (t) {
+    case EVHTTP_REQ_GET: return "GET";
+    case EVHTTP_REQ_POST: return "POST";
+    case EVHTTP_REQ_HEAD: return "HEAD";
+    case EVHTTP_REQ_PUT: return "PUT";
+    case EVHTTP_REQ_DELETE: return "DELETE";
+    case EVHTTP_REQ_OPTIONS: return "OPTIONS";
+    case EVHTTP_REQ_TRACE: return "TRACE";
+    case EVHTTP_REQ_CONNECT: return "CONNECT";
+    case EVHTTP_REQ_PATCH: return "PATCH";
+    }
+    return "UNKNOWN";
+}
+
+static void finish(struct ez_req *r)
+{
+    int64_t latency = now_us() - r->start_us;
+    ez_log_access(r->method, r->path ? r->path : "-", r->status, (long long)latency, r->remote);
+    ez_jobs_audit(r, latency);
+}
+
+void ez_reply_json(struct ez_req *r, int status, json_t *body)
+{
+    if (r->status) { /* answered already: a handler bug, never a double reply */
+        log_error("second reply (%d) to one request ignored", status);
+        json_decref(body);
+        return;
+    }
+    r->status = status;
+    struct evkeyvalq *out = evhttp_request_get_output_headers(r->ev);
+    evhttp_add_header(out, "X-Request-ID", r->request_id);
+    if (ez_w.retiring)
+        evhttp_add_header(out, "Connection", "close");
+    struct evbuffer *buf = evbuffer_new();
+    if (body) {
+        char *s = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        json_decref(body);
+        evhttp_add_header(out, "Content-Type", "application/json");
+        if (s) {
+            evbuffer_add(buf, s, strlen(s));
+            free(s);
+        }
+    }
+    evhttp_send_reply(r->ev, status, NULL, buf);
+    evbuffer_free(buf);
+}
+
+static void reply_verror(struct ez_req *r, int status, const char *type, const char *code,
+                         const char *param, const char *fmt, va_list ap)
+{
+    char msg[1024];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    json_t *err = json_pack("{s:s, s:s, s:s, s:o, s:s}", "type", type, "code",
+                            code ? code : type, "message", msg,
+                            "param", param ? json_string(param) : json_null(),
+                            "request_id", r->request_id);
+    if (!err) /* message not valid UTF-8: never fail to answer */
+        err = json_pack("{s:s, s:s, s:s, s:n, s:s}", "type", type, "code", code ? code : type,
+                        "message", "invalid request", "param", "request_id", r->request_id);
+    ez_reply_json(r, status, json_pack("{s:o}", "error", err));
+}
+
+void ez_reply_error(struct ez_req *r, int status, const char *type, const char *code,
+                    const char *param, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    reply_verror(r, status, type, code, param, fmt, ap);
+    va_end(ap);
+}
+
+void ez_reply_invalid(struct ez_req *r, const char *param, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    reply_verror(r, 400, "invalid_request_error", "invalid_request", param, fmt, ap);
+    va_end(ap);
+}
+
+void ez_reply_not_found(struct ez_req *r, const char *what)
+{
+    ez_reply_error(r, 404, "not_found_error", "not_found", NULL, "%s not found", what);
+}
+
+void ez_reply_db(struct ez_req *r, int db_rc)
+{
+    if (db_rc == EZ_DB_UNAVAILABLE)
+        ez_reply_error(r, 503, "unavailable_error", "database_unavailable", NULL,
+                       "the database is unavailable; retry later");
+    else
+        ez_reply_error(r, 500, "api_error", "database_error", NULL,
+                       "the database refused the request");
+}
+
+const char *ez_query(struct ez_req *r, const char *name)
+{
+    return evhttp_find_header(&r->query, name);
+}
+
+int ez_param_id(struct ez_req *r, int i, int64_t *out)
+{
+    const char *s = i < r->nparams ? r->params[i] : NULL;
+    char *end;
+    long long v = s && isdigit((unsigned char)s[0]) ? strtoll(s, &end, 10) : 0;
+    if (!s || v <= 0 || *end || strlen(s) > 18) {
+        ez_reply_invalid(r, "id", "the id in the path must be a positive integer");
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+void ez_audit(struct ez_req *r, const char *action, const char *resource, const char *id,
+              json_t *before, json_t *after)
+{
+    r->audit_action = action;
+    r->audit_resource = resource;
+    snprintf(r->audit_resource_id, sizeof r->audit_resource_id, "%s", id ? id : "");
+    json_decref(r->audit_before);
+    json_decref(r->audit_after);
+    r->audit_before = before;
+    r->audit_after = after;
+}
+
+static int content_type_json(const char *ct)
+{
+    if (!ct)
+        return 0;
+    while (*ct == ' ')
+        ct++;
+    size_t n = strlen("application/json");
+    return strncasecmp(ct, "application/json", n) == 0 &&
+           (ct[n] == 0 || ct[n] == ';' || ct[n] == ' ');
+}
+
+/* Parses the body into r->body. 0, or -1 after answering 415/400. */
+static int read_body(struct ez_req *r)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(r->ev);
+    size_t len = evbuffer_get_length(in);
+    if (len == 0)
+        return 0;
+    const char *ct = evhttp_find_header(evhttp_request_get_input_headers(r->ev), "Content-Type");
+    if (!content_type_json(ct)) {
+        ez_reply_error(r, 415, "invalid_request_error", "unsupported_media_type", NULL,
+                       "the request body must be application/json");
+        return -1;
+    }
+    const char *data = (const char *)evbuffer_pullup(in, -1);
+    json_error_t jerr;
+    json_t *v = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!v) {
+        ez_reply_error(r, 400, "invalid_request_error", "invalid_json", NULL,
+                       "malformed JSON at line %d, column %d (byte %d): %s", jerr.line,
+                       jerr.column, jerr.position, jerr.text);
+        return -1;
+    }
+    if (!json_is_object(v)) {
+        json_decref(v);
+        ez_reply_error(r, 400, "invalid_request_error", "invalid_json", NULL,
+                       "the request body must be a JSON object");
+        return -1;
+    }
+    r->body = v;
+    return 0;
+}
+
+static void set_remote(struct ez_req *r)
+{
+    struct evhttp_connection *c = evhttp_request_get_connection(r->ev);
+    char *addr = NULL;
+    ev_uint16_t port = 0;
+    if (c)
+        evhttp_connection_get_peer(c, &addr, &port);
+    snprintf(r->remote, sizeof r->remote, "%s", addr && *addr ? addr : "unix");
+}
+
+void ez_http_dispatch(struct evhttp_request *ev, void *arg)
+{
+    (void)arg;
+    struct ez_req r = { .ev = ev, .start_us = now_us() };
+    r.method = method_name(evhttp_request_get_command(ev));
+    TAILQ_INIT(&r.query);
+    const char *rid = evhttp_find_header(evhttp_request_get_input_headers(ev), "X-Request-ID");
+    if (rid && ez_request_id_valid(rid))
+        snprintf(r.request_id, sizeof r.request_id, "%s", rid);
+    else
+        ez_request_id_new(r.request_id);
+    ez_log_set_request_id(r.request_id);
+    set_remote(&r);
+
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(ev);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    const char *qs = uri ? evhttp_uri_get_query(uri) : NULL;
+    r.path = strdup(path && *path ? path : "/");
+    char allow[128];
+    if (!r.path) {
+        ez_reply_error(&r, 500, "api_error", NULL, NULL, "out of memory");
+    } else if (qs && evhttp_parse_query_str(qs, &r.query) != 0) {
+        ez_reply_invalid(&r, NULL, "malformed query string");
+    } else {
+        int m = ez_route_match(r.method, r.path, &r.route, r.params, &r.nparams, allow,
+                               sizeof allow);
+        if (m == EZ_ROUTE_NOT_FOUND) {
+            ez_reply_error(&r, 404, "not_found_error", "route_not_found", NULL,
+                           "no route for %s %s", r.method, r.path);
+        } else if (m == EZ_ROUTE_BAD_METHOD) {
+            evhttp_add_header(evhttp_request_get_output_headers(ev), "Allow", allow);
+            ez_reply_error(&r, 405, "invalid_request_error", "method_not_allowed", NULL,
+                           "method %s not allowed here; allowed: %s", r.method, allow);
+        } else if (ez_authenticate(&r) == 0 && read_body(&r) == 0) {
+            r.route->handler(&r);
+            if (!r.status) {
+                log_error("handler for %s %s did not answer", r.method, r.route->path);
+                ez_reply_error(&r, 500, "api_error", NULL, NULL, "internal error");
+            }
+        }
+    }
+    finish(&r);
+    for (int i = 0; i < r.nparams; i++)
+        free(r.params[i]);
+    evhttp_clear_headers(&r.query);
+    json_decref(r.body);
+    json_decref(r.audit_before);
+    json_decref(r.audit_after);
+    free(r.path);
+    ez_log_set_request_id(NULL);
+}

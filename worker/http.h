@@ -1,0 +1,80 @@
+/* The HTTP core of a worker: one struct ez_req per request, the dispatch
+ * pipeline (request id, routing, authentication, content type, JSON body)
+ * and the reply helpers that every handler uses. Handlers never call
+ * evhttp directly. */
+#ifndef EZ_HTTP_H
+#define EZ_HTTP_H
+
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+#include <stdint.h>
+
+#define EZ_MAX_PARAMS 4
+
+enum ez_actor { EZ_ACTOR_ANONYMOUS = 0, EZ_ACTOR_ADMIN, EZ_ACTOR_MASTER };
+
+struct ez_principal {
+    enum ez_actor kind;
+    char sub[129];     /* admin: JWT sub; master: master id in decimal */
+    int viewer;        /* admin role viewer: read-only */
+    int64_t master_id; /* master: its id */
+};
+
+struct ez_route;
+
+struct ez_req {
+    struct evhttp_request *ev;
+    char request_id[129];
+    const char *method;                 /* "GET", "POST", ... */
+    char *path;                         /* raw path, without the query */
+    struct evkeyvalq query;             /* decoded query parameters */
+    const struct ez_route *route;
+    char *params[EZ_MAX_PARAMS];        /* decoded {placeholders}, in order */
+    int nparams;
+    json_t *body;                       /* the JSON object sent, NULL if no body */
+    struct ez_principal who;
+    char remote[64];
+    int64_t start_us;
+    int status;                         /* 0 until answered */
+    /* Audit: set by a handler that changed something (section 8). */
+    const char *audit_action;           /* e.g. "namespace.create" */
+    const char *audit_resource;
+    char audit_resource_id[64];
+    json_t *audit_before;               /* owned; secrets already redacted */
+    json_t *audit_after;                /* owned; secrets already redacted */
+};
+
+typedef void (*ez_handler)(struct ez_req *r);
+
+/* The evhttp generic callback: runs the whole pipeline for one request. */
+void ez_http_dispatch(struct evhttp_request *ev, void *arg);
+
+/* Replies. Each answers the request exactly once; `body` is stolen (NULL =
+ * no body, e.g. 204). */
+void ez_reply_json(struct ez_req *r, int status, json_t *body);
+void ez_reply_error(struct ez_req *r, int status, const char *type, const char *code,
+                    const char *param, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+/* 400 invalid_request_error naming the field. */
+void ez_reply_invalid(struct ez_req *r, const char *param, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void ez_reply_not_found(struct ez_req *r, const char *what);
+/* 503 unavailable_error (EZ_DB_UNAVAILABLE) or 500 api_error (EZ_DB_ERROR). */
+void ez_reply_db(struct ez_req *r, int db_rc);
+
+/* A query parameter, or NULL. */
+const char *ez_query(struct ez_req *r, const char *name);
+/* Parses path parameter i as a positive id; on failure answers 400 and
+ * returns -1. */
+int ez_param_id(struct ez_req *r, int i, int64_t *out) __attribute__((warn_unused_result));
+/* Marks the request as changing `resource` for the audit record; before and
+ * after are stolen (may be NULL). */
+void ez_audit(struct ez_req *r, const char *action, const char *resource, const char *id,
+              json_t *before, json_t *after);
+
+/* Request ids: a valid client id is 1..128 of [A-Za-z0-9._-]. */
+int ez_request_id_valid(const char *id);
+void ez_request_id_new(char out[33]);
+
+#endif

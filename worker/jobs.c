@@ -1,0 +1,90 @@
+/* Sync and audit jobs of a worker, with their fallbacks. */
+#include "jobs.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "audit_store.h"
+#include "log.h"
+#include "outbox.h"
+#include "queue.h"
+#include "worker.h"
+
+void ez_jobs_sync(struct ez_req *r, const char *resource, const char *op, int64_t id,
+                  int64_t rev, json_t *payload)
+{
+    if (!payload)
+        payload = json_object();
+    json_object_set_new(payload, "op", json_string(op));
+    char *text = json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(payload);
+    struct ez_frame f = { .type = EZ_JOB_SYNC, .id = id, .rev = rev, .payload = text,
+                          .payload_len = text ? strlen(text) : 0 };
+    snprintf(f.request_id, sizeof f.request_id, "%s", r->request_id);
+    snprintf(f.resource, sizeof f.resource, "%s", resource);
+    int rc = ez_queue_push(EZ_Q_SYNC, ez_w.slot, &f);
+    if (rc != EZ_QUEUE_OK) {
+        /* The change is committed: it must reach Redis through the outbox. */
+        log_warn("sync queue full; job %s %lld goes to the outbox", resource, (long long)id);
+        int dbrc = ez_outbox_add(ez_w.db, resource, op, id, text, 0, 0, "sync queue full");
+        if (dbrc != EZ_DB_OK)
+            log_error("sync job %s %lld lost its queue and the outbox; the next full resync "
+                      "restores it", resource, (long long)id);
+    }
+    free(text);
+}
+
+static void iso_now(char *buf, size_t len)
+{
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf + n, len - n, ".%06ldZ", ts.tv_nsec / 1000);
+}
+
+void ez_jobs_audit(struct ez_req *r, int64_t latency_us)
+{
+    if (!r->audit_action)
+        return;
+    int auth_failure = strcmp(r->audit_action, "auth.failure") == 0;
+    if (!auth_failure && (r->status < 200 || r->status > 299))
+        return;
+    static const char *actors[] = { "anonymous", "admin", "master" };
+    const char *ua = evhttp_find_header(evhttp_request_get_input_headers(r->ev), "User-Agent");
+    char when[40];
+    iso_now(when, sizeof when);
+    json_t *rec = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s?, s:I}",
+                            "time", when, "request_id", r->request_id,
+                            "actor_type", actors[r->who.kind], "actor", r->who.sub,
+                            "action", r->audit_action,
+                            "resource", r->audit_resource ? r->audit_resource : "",
+                            "resource_id", r->audit_resource_id, "method", r->method,
+                            "path", r->path ? r->path : "", "status", r->status,
+                            "remote_addr", r->remote, "user_agent", ua,
+                            "latency_us", (json_int_t)latency_us);
+    if (!rec) /* a header that is not UTF-8: keep the record, drop the field */
+        return;
+    json_object_set_new(rec, "changes",
+                        json_pack("{s:O?, s:O?}", "before", r->audit_before, "after",
+                                  r->audit_after));
+    char *text = json_dumps(rec, JSON_COMPACT);
+    struct ez_frame f = { .type = EZ_JOB_AUDIT, .payload = text,
+                          .payload_len = text ? strlen(text) : 0 };
+    snprintf(f.request_id, sizeof f.request_id, "%s", r->request_id);
+    snprintf(f.resource, sizeof f.resource, "audit");
+    if (text && ez_queue_push(EZ_Q_AUDIT, ez_w.slot, &f) != EZ_QUEUE_OK) {
+        char producer[80];
+        ez_audit_producer(&f, producer);
+        json_object_set_new(rec, "producer", json_string(producer));
+        json_t *batch = json_pack("[O]", rec);
+        if (ez_audit_store_insert(ez_w.audit_db, batch) != EZ_DB_OK)
+            log_error("audit record of %s could not be queued nor written", r->audit_action);
+        json_decref(batch);
+    }
+    free(text);
+    json_decref(rec);
+}

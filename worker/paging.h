@@ -1,0 +1,22 @@
+/* List paging (SPEC section 5): ?limit=1..200 (default 50) and an opaque
+ * ?cursor= that encodes the last id of the previous page. */
+#ifndef EZ_PAGING_H
+#define EZ_PAGING_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "http.h"
+
+struct ez_page {
+    int limit;
+    int64_t after; /* rows with id > after; 0 = from the start */
+};
+
+/* 0, or -1 after answering 400 (param limit or cursor). */
+int ez_page_parse(struct ez_req *r, struct ez_page *p) __attribute__((warn_unused_result));
+/* Builds {"data","has_more","next_cursor"} from rows fetched with
+ * LIMIT limit+1 (each row an object with an "id"); steals rows. */
+json_t *ez_page_result(json_t *rows, const struct ez_page *p);
+
+#endif

@@ -1,0 +1,102 @@
+/* The route table and its matcher. Order does not matter: a template
+ * segment `{x}` matches any one non-empty segment, literal segments match
+ * exactly, and a literal match is preferred over a placeholder. */
+#include "routes.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/http.h>
+
+#include "handlers.h"
+
+const struct ez_route ez_routes[] = {
+    { "GET", "/health", h_health, EZ_AUTH_PUBLIC },
+    { "GET", "/health/ready", h_health_ready, EZ_AUTH_PUBLIC },
+
+    { "POST", "/admin/namespaces", h_namespaces_create, EZ_AUTH_ADMIN },
+    { "GET", "/admin/namespaces", h_namespaces_list, EZ_AUTH_ADMIN },
+    { "GET", "/admin/namespaces/{name}", h_namespaces_get, EZ_AUTH_ADMIN },
+    { "PUT", "/admin/namespaces/{name}", h_namespaces_update, EZ_AUTH_ADMIN },
+    { "DELETE", "/admin/namespaces/{name}", h_namespaces_delete, EZ_AUTH_ADMIN },
+};
+const int ez_routes_count = sizeof ez_routes / sizeof ez_routes[0];
+
+/* Number of literal segments matched (higher = more specific), or -1. */
+static int match_template(const char *tpl, const char *path, char **params, int *nparams)
+{
+    int literal = 0, n = 0;
+    while (*tpl == '/' && *path == '/') {
+        tpl++;
+        path++;
+        size_t tl = strcspn(tpl, "/"), pl = strcspn(path, "/");
+        if (tpl[0] == '{') {
+            if (pl == 0 || n == EZ_MAX_PARAMS)
+                goto fail;
+            if (params) {
+                char *raw = strndup(path, pl);
+                params[n] = raw ? evhttp_uridecode(raw, 0, NULL) : NULL;
+                free(raw);
+                if (!params[n])
+                    goto fail;
+            }
+            n++;
+        } else {
+            if (tl != pl || strncmp(tpl, path, tl) != 0)
+                goto fail;
+            literal++;
+        }
+        tpl += tl;
+        path += pl;
+    }
+    if (*tpl || *path)
+        goto fail;
+    if (nparams)
+        *nparams = n;
+    return literal;
+fail:
+    for (int i = 0; params && i < n; i++) {
+        free(params[i]);
+        params[i] = NULL;
+    }
+    return -1;
+}
+
+int ez_route_match(const char *method, const char *path, const struct ez_route **route,
+                   char **params, int *nparams, char *allow, size_t allowlen)
+{
+    int best = -1, best_score = -1;
+    for (int i = 0; i < ez_routes_count; i++) {
+        int score = match_template(ez_routes[i].path, path, NULL, NULL);
+        if (score > best_score && strcmp(ez_routes[i].method, method) == 0) {
+            best = i;
+            best_score = score;
+        }
+    }
+    /* A path matching some template with another method is a 405. The most
+     * specific template decides which methods are listed. */
+    int top = -1;
+    for (int i = 0; i < ez_routes_count; i++) {
+        int score = match_template(ez_routes[i].path, path, NULL, NULL);
+        if (score > top)
+            top = score;
+    }
+    if (best >= 0 && best_score == top) {
+        *route = &ez_routes[best];
+        match_template(ez_routes[best].path, path, params, nparams);
+        return EZ_ROUTE_FOUND;
+    }
+    if (top < 0)
+        return EZ_ROUTE_NOT_FOUND;
+    allow[0] = 0;
+    for (int i = 0; i < ez_routes_count; i++) {
+        if (match_template(ez_routes[i].path, path, NULL, NULL) != top)
+            continue;
+        if (strstr(allow, ez_routes[i].method))
+            continue;
+        size_t used = strlen(allow);
+        snprintf(allow + used, allowlen - used, "%s%s", used ? ", " : "", ez_routes[i].method);
+    }
+    return EZ_ROUTE_BAD_METHOD;
+}

@@ -1,0 +1,32 @@
+/* The routing table: method + path template -> handler. Templates use
+ * {name} for one path segment. */
+#ifndef EZ_ROUTES_H
+#define EZ_ROUTES_H
+
+#include "http.h"
+
+enum ez_auth_kind {
+    EZ_AUTH_PUBLIC = 0, /* no credentials */
+    EZ_AUTH_ADMIN,      /* admin JWT; a viewer may only GET */
+    EZ_AUTH_MASTER,     /* master key or master session token */
+    EZ_AUTH_METRICS     /* metrics_allow address check */
+};
+
+struct ez_route {
+    const char *method;
+    const char *path;   /* template, also the `route` metric label */
+    ez_handler handler;
+    enum ez_auth_kind auth;
+};
+
+extern const struct ez_route ez_routes[];
+extern const int ez_routes_count;
+
+enum { EZ_ROUTE_FOUND = 0, EZ_ROUTE_NOT_FOUND = 1, EZ_ROUTE_BAD_METHOD = 2 };
+
+/* Matches method and path. FOUND: *route set and params filled (malloc'd,
+ * decoded; caller frees). BAD_METHOD: allow receives "GET, PUT" etc. */
+int ez_route_match(const char *method, const char *path, const struct ez_route **route,
+                   char **params, int *nparams, char *allow, size_t allowlen);
+
+#endif

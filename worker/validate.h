@@ -1,0 +1,44 @@
+/* Field checks shared by every resource's validation module. Each returns
+ * 0, or -1 with `e` describing the first problem (the field as `param`);
+ * the handler answers it with ez_reply_verr(). */
+#ifndef EZ_VALIDATE_H
+#define EZ_VALIDATE_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "http.h"
+
+struct ez_verr {
+    int status;        /* 400 or 422 */
+    const char *param; /* field name (static) */
+    char msg[256];
+};
+
+#define EZ_MAX_NAME 64
+#define EZ_MAX_DESCRIPTION 1024
+#define EZ_MAX_URL 2048
+
+int ez_v_fail(struct ez_verr *e, int status, const char *param, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Every key of obj is in the NULL-terminated `allowed`. */
+int ez_v_known_fields(json_t *obj, const char *const *allowed, struct ez_verr *e);
+/* Optional string field. *out = NULL when absent; when JSON null and
+ * `nullable`, *is_null = 1. Rejects non-strings, empty when !allow_empty,
+ * over maxlen bytes, NUL bytes and control characters. */
+int ez_v_string(json_t *obj, const char *field, size_t maxlen, int nullable, int allow_empty,
+                const char **out, int *is_null, struct ez_verr *e);
+/* Like ez_v_string, then the value must be one of the NULL-terminated set. */
+int ez_v_enum(json_t *obj, const char *field, const char *const *values, const char **out,
+              struct ez_verr *e);
+/* Optional integer in [min, max]; *present says whether it was given. */
+int ez_v_int(json_t *obj, const char *field, long long min, long long max, long long *out,
+             int *present, struct ez_verr *e);
+/* Optional boolean. */
+int ez_v_bool(json_t *obj, const char *field, int *out, int *present, struct ez_verr *e);
+/* Namespace-style names: [a-z0-9][a-z0-9_-]{0,63}. */
+int ez_v_is_namespace_name(const char *s);
+
+void ez_reply_verr(struct ez_req *r, const struct ez_verr *e);
+
+#endif

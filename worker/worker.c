@@ -1,0 +1,123 @@
+/* A worker process: an evhttp server on the inherited listening sockets.
+ * On SIGTERM it retires: stops accepting, answers the next request of
+ * every persistent connection with Connection: close, and exits when no
+ * connection is left or shutdown_timeout has passed. */
+#include "worker.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/http.h>
+
+#include "http.h"
+#include "log.h"
+#include "proctitle.h"
+#include "roles.h"
+#include "shm.h"
+
+struct ez_worker ez_w;
+
+static struct event_base *base;
+static struct evhttp *http;
+static struct evhttp_bound_socket *bound[16];
+static int nbound;
+static int baseline_events; /* events of our own, without any connection */
+static int64_t retire_deadline;
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+    atomic_store(&ez_shm_slot(ez_w.slot)->heartbeat_ms, ez_mono_ms());
+    if (getppid() == 1) { /* supervisor gone */
+        event_base_loopbreak(base);
+        return;
+    }
+    if (!ez_w.retiring)
+        return;
+    /* Each open connection keeps at least one event added; when only our
+     * own remain, every connection is closed. */
+    if (event_base_get_num_events(base, EVENT_BASE_COUNT_ADDED) <= baseline_events ||
+        ez_mono_ms() >= retire_deadline)
+        event_base_loopbreak(base);
+}
+
+static void on_retire(evutil_socket_t sig, short what, void *arg)
+{
+    (void)what;
+    (void)arg;
+    if (ez_w.retiring)
+        return;
+    ez_w.retiring = 1;
+    retire_deadline = ez_mono_ms() + ez_w.cfg->shutdown_timeout;
+    for (int i = 0; i < nbound; i++)
+        evhttp_del_accept_socket(http, bound[i]);
+    nbound = 0;
+    ez_proctitle_set("ezapi: worker %d retiring", ez_w.index);
+    log_info("retiring on signal %d", (int)sig);
+}
+
+int worker_main(const struct ez_child *c)
+{
+    char role[32];
+    snprintf(role, sizeof role, "worker-%d", c->index);
+    ez_log_setup(role, c->cfg->log_level, c->cfg->log_format);
+    ez_proctitle_set("ezapi: worker %d", c->index);
+    signal(SIGPIPE, SIG_IGN);
+    ez_w = (struct ez_worker){ .cfg = c->cfg, .slot = c->slot, .index = c->index };
+    ez_w.db = ez_db_new(c->cfg->pg_dsn, c->cfg->pg_statement_timeout, "ezapi-worker");
+    ez_w.audit_db = strcmp(c->cfg->log_pg_dsn, c->cfg->pg_dsn) == 0
+                        ? ez_w.db
+                        : ez_db_new(c->cfg->log_pg_dsn, c->cfg->pg_statement_timeout,
+                                    "ezapi-worker-audit");
+    ez_w.redis = ez_redis_new(c->cfg->redis_url, 1000);
+    base = event_base_new();
+    http = base ? evhttp_new(base) : NULL;
+    if (!ez_w.db || !ez_w.audit_db || !ez_w.redis || !http) {
+        log_error("worker start-up failed");
+        return 1;
+    }
+    evhttp_set_max_body_size(http, c->cfg->max_body_size);
+    struct timeval tv = { c->cfg->request_timeout / 1000, (c->cfg->request_timeout % 1000) * 1000 };
+    evhttp_set_timeout_tv(http, &tv);
+    evhttp_set_flags(http, EVHTTP_SERVER_LINGERING_CLOSE);
+    evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+                                         EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+                                         EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+    evhttp_set_gencb(http, ez_http_dispatch, NULL);
+
+    struct event *sigs[3];
+    int signos[3] = { SIGTERM, SIGINT, SIGQUIT };
+    for (int i = 0; i < 3; i++) {
+        sigs[i] = evsignal_new(base, signos[i], on_retire, NULL);
+        event_add(sigs[i], NULL);
+    }
+    signal(SIGHUP, SIG_IGN); /* reloads are the supervisor's */
+    struct event *tick = event_new(base, -1, EV_PERSIST, on_tick, NULL);
+    struct timeval second = { 0, 200 * 1000 };
+    event_add(tick, &second);
+    baseline_events = event_base_get_num_events(base, EVENT_BASE_COUNT_ADDED);
+    for (int i = 0; i < c->nlisten && nbound < 16; i++) {
+        bound[nbound] = evhttp_accept_socket_with_handle(http, c->listen_fds[i]);
+        if (bound[nbound])
+            nbound++;
+    }
+    atomic_store(&ez_shm_slot(c->slot)->heartbeat_ms, ez_mono_ms());
+    event_base_dispatch(base);
+
+    log_info("worker exiting");
+    evhttp_free(http);
+    for (int i = 0; i < 3; i++)
+        event_free(sigs[i]);
+    event_free(tick);
+    event_base_free(base);
+    if (ez_w.audit_db != ez_w.db)
+        ez_db_free(ez_w.audit_db);
+    ez_db_free(ez_w.db);
+    ez_redis_free(ez_w.redis);
+    return 0;
+}
