@@ -996,6 +996,28 @@ void ez_config_restart_keys_changed(const struct ez_config *a, const struct ez_c
     }
 }
 
+int ez_config_keep_restart_keys(struct ez_config *next, const struct ez_config *old)
+{
+    for (size_t i = 0; i < NKEYS; i++) {
+        const struct key *k = &keys[i];
+        if (k->reload)
+            continue;
+        if (kinds[k->kind].storage == ST_STRING) {
+            char *copy = strdup(str_of(old, k));
+            if (copy == NULL)
+                return -1;
+            wipe_free(*str_at(next, k));
+            *str_at(next, k) = copy;
+        } else {
+            set_num(next, k, num_of(old, k));
+        }
+    }
+    /* secrets_key is restart-only: its decoded form follows it. */
+    memcpy(next->secrets_key_raw, old->secrets_key_raw, sizeof next->secrets_key_raw);
+    next->has_secrets_key = old->has_secrets_key;
+    return 0;
+}
+
 /* How a value of k may look, one line of prose for the sample and the page. */
 static void describe_allowed(const struct key *k, char *buf, size_t len)
 {

@@ -1,10 +1,10 @@
 /* The one description of every configuration key. The parser, `ezapi -t`,
  * the sample etc/ezapi.conf and the ezapi.conf(5) page are generated from it.
  * X(name, kind, default, min, max, reloadable, help)
- *   kind: STR (char *), SECRET (char *, never printed), INT (long long),
- *         DURATION (long long milliseconds), WORKERS (long long, "auto" = 0
- *         resolved to the CPU count), ENUM_LEVEL, ENUM_FORMAT (int)
- *   min/max bound INT, DURATION and WORKERS values and STR/SECRET lengths. */
+ *   kind: one of the EZ_CTYPE_* names of config.h: LISTEN, WORKERS ("auto"
+ *   = 0 resolved to the CPU count), STR, REQUIRED_STR, REQUIRED_SECRET,
+ *   SECRETS_KEY, REDIS_URL, CIDRS, INT, DURATION (milliseconds), LEVEL, FORMAT.
+ *   min/max bound INT, DURATION and WORKERS values and string lengths. */
 X(listen, LISTEN, "127.0.0.1:8080", 1, 4096, 1,
   "address:port to serve HTTP on; several comma-separated; [::1]:8080 for IPv6; unix:/path for a Unix socket")
 X(workers, WORKERS, "auto", 1, 60, 1,

@@ -10,6 +10,7 @@
 
 extern char **environ;
 
+char **ez_proctitle_env; /* the moved environment: reachable for the life of the process */
 static char *title_start;
 static size_t title_len;
 
@@ -29,7 +30,8 @@ void ez_proctitle_init(int argc, char **argv)
         return;
     for (size_t i = 0; i < n; i++)
         env[i] = strdup(environ[i]);
-    environ = env; /* the copies live for the life of the process */
+    ez_proctitle_env = env;
+    environ = env;
     /* argv[i] pointers past 0 would now point into the title: callers must
      * have parsed their arguments before the first title is set. */
     title_start = argv[0];

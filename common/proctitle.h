@@ -6,6 +6,7 @@
 /* Once, in main(), before anything reads argv again: moves environ out of
  * the way so the title may use its space. */
 void ez_proctitle_init(int argc, char **argv);
+extern char **ez_proctitle_env;
 void ez_proctitle_set(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

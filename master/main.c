@@ -175,6 +175,15 @@ int main(int argc, char **argv)
         free(cfg);
         return 2;
     }
+    if (strncmp(cfg->admin_jwt_secret, "CHANGE-ME", 9) == 0 ||
+        strncmp(cfg->master_jwt_secret, "CHANGE-ME", 9) == 0) {
+        fprintf(stderr, "ezapi: %s: admin_jwt_secret and master_jwt_secret still hold the "
+                "sample's CHANGE-ME placeholders; set secrets of your own (openssl rand -hex 32)\n",
+                path);
+        ez_config_free(cfg);
+        free(cfg);
+        return EZ_EXIT_CONFIG;
+    }
     ez_proctitle_init(argc, argv);
     if (!cfg->has_secrets_key)
         log_warn("secrets_key is empty: upstream API keys are stored in clear in PostgreSQL");

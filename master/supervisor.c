@@ -176,15 +176,12 @@ static void reload(void)
     ez_config_restart_keys_changed(config, next, changed, sizeof changed);
     if (changed[0]) {
         log_warn("reload: %s changed but needs a restart; keeping the old values", changed);
-        /* Restart-only keys keep their values: copy them back. */
-        next->sync_queue_capacity = config->sync_queue_capacity;
-        next->audit_queue_capacity = config->audit_queue_capacity;
-        char *tmp;
-        tmp = next->redis_key_prefix; next->redis_key_prefix = config->redis_key_prefix; config->redis_key_prefix = tmp;
-        tmp = next->secrets_key; next->secrets_key = config->secrets_key; config->secrets_key = tmp;
-        memcpy(next->secrets_key_raw, config->secrets_key_raw, sizeof next->secrets_key_raw);
-        next->has_secrets_key = config->has_secrets_key;
-        tmp = next->pid_file; next->pid_file = config->pid_file; config->pid_file = tmp;
+        if (ez_config_keep_restart_keys(next, config) != 0) {
+            log_error("reload refused: out of memory");
+            ez_config_free(next);
+            free(next);
+            return;
+        }
     }
     struct ez_listen_set keep = listeners, fresh;
     if (ez_listen_open(next->listen, &keep, &fresh) != 0) {

@@ -15,4 +15,16 @@ void h_namespaces_get(struct ez_req *r);
 void h_namespaces_update(struct ez_req *r);
 void h_namespaces_delete(struct ez_req *r);
 
+/* providers */
+/* end providers */
+
+/* catalog */
+/* end catalog */
+
+/* tenants */
+/* end tenants */
+
+/* openapi */
+/* end openapi */
+
 #endif

@@ -20,6 +20,18 @@ const struct ez_route ez_routes[] = {
     { "GET", "/admin/namespaces/{name}", h_namespaces_get, EZ_AUTH_ADMIN },
     { "PUT", "/admin/namespaces/{name}", h_namespaces_update, EZ_AUTH_ADMIN },
     { "DELETE", "/admin/namespaces/{name}", h_namespaces_delete, EZ_AUTH_ADMIN },
+
+    /* providers: provider groups, api keys, presets (handlers_providers.c) */
+    /* end providers */
+
+    /* catalog: models, model registry, bindings, features (handlers_catalog.c) */
+    /* end catalog */
+
+    /* tenants: masters, child keys, /v1 (handlers_masters.c, handlers_tokens.c) */
+    /* end tenants */
+
+    /* openapi */
+    /* end openapi */
 };
 const int ez_routes_count = sizeof ez_routes / sizeof ez_routes[0];
 

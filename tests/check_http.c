@@ -1,0 +1,137 @@
+/* Unit tests of the HTTP core's pure parts: request ids and the routing
+ * table (404, 405 with Allow, placeholders decoded). */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "worker/http.h"
+#include "worker/routes.h"
+
+START_TEST(request_id_rules)
+{
+    ck_assert(ez_request_id_valid("abc-1.2_X"));
+    ck_assert(ez_request_id_valid("a"));
+    char max[129];
+    memset(max, 'a', 128);
+    max[128] = 0;
+    ck_assert(ez_request_id_valid(max));
+    char over[130];
+    memset(over, 'a', 129);
+    over[129] = 0;
+    ck_assert(!ez_request_id_valid(over));
+    ck_assert(!ez_request_id_valid(""));
+    ck_assert(!ez_request_id_valid("has space"));
+    ck_assert(!ez_request_id_valid("semi;colon"));
+    ck_assert(!ez_request_id_valid("caf\xc3\xa9"));
+}
+END_TEST
+
+START_TEST(request_id_generated)
+{
+    char a[33], b[33];
+    ez_request_id_new(a);
+    ez_request_id_new(b);
+    ck_assert_uint_eq(strlen(a), 32);
+    for (int i = 0; i < 32; i++)
+        ck_assert(strchr("0123456789abcdef", a[i]) != NULL);
+    ck_assert_str_ne(a, b);
+    ck_assert(ez_request_id_valid(a));
+}
+END_TEST
+
+START_TEST(route_found_with_params)
+{
+    const struct ez_route *r;
+    char *params[EZ_MAX_PARAMS] = { 0 };
+    int n = -1;
+    char allow[128];
+    ck_assert_int_eq(ez_route_match("GET", "/health", &r, params, &n, allow, sizeof allow),
+                     EZ_ROUTE_FOUND);
+    ck_assert_str_eq(r->path, "/health");
+    ck_assert_int_eq(n, 0);
+    ck_assert_int_eq(ez_route_match("PUT", "/admin/namespaces/team%2Da", &r, params, &n, allow,
+                                    sizeof allow), EZ_ROUTE_FOUND);
+    ck_assert_str_eq(r->path, "/admin/namespaces/{name}");
+    ck_assert_int_eq(n, 1);
+    ck_assert_str_eq(params[0], "team-a");
+    free(params[0]);
+}
+END_TEST
+
+START_TEST(route_literal_beats_placeholder)
+{
+    const struct ez_route *r;
+    char *params[EZ_MAX_PARAMS] = { 0 };
+    int n;
+    char allow[128];
+    ck_assert_int_eq(ez_route_match("GET", "/health/ready", &r, params, &n, allow, sizeof allow),
+                     EZ_ROUTE_FOUND);
+    ck_assert_str_eq(r->path, "/health/ready");
+}
+END_TEST
+
+START_TEST(route_not_found)
+{
+    const struct ez_route *r;
+    char *params[EZ_MAX_PARAMS] = { 0 };
+    int n;
+    char allow[128];
+    ck_assert_int_eq(ez_route_match("GET", "/nope", &r, params, &n, allow, sizeof allow),
+                     EZ_ROUTE_NOT_FOUND);
+    ck_assert_int_eq(ez_route_match("GET", "/health/", &r, params, &n, allow, sizeof allow),
+                     EZ_ROUTE_NOT_FOUND);
+    ck_assert_int_eq(ez_route_match("GET", "/admin/namespaces//x", &r, params, &n, allow,
+                                    sizeof allow), EZ_ROUTE_NOT_FOUND);
+    ck_assert_int_eq(ez_route_match("GET", "", &r, params, &n, allow, sizeof allow),
+                     EZ_ROUTE_NOT_FOUND);
+}
+END_TEST
+
+START_TEST(route_bad_method_lists_allow)
+{
+    const struct ez_route *r;
+    char *params[EZ_MAX_PARAMS] = { 0 };
+    int n;
+    char allow[128];
+    ck_assert_int_eq(ez_route_match("DELETE", "/health", &r, params, &n, allow, sizeof allow),
+                     EZ_ROUTE_BAD_METHOD);
+    ck_assert_str_eq(allow, "GET");
+    ck_assert_int_eq(ez_route_match("PATCH", "/admin/namespaces/x", &r, params, &n, allow,
+                                    sizeof allow), EZ_ROUTE_BAD_METHOD);
+    ck_assert(strstr(allow, "GET") && strstr(allow, "PUT") && strstr(allow, "DELETE"));
+    ck_assert(!strstr(allow, "POST"));
+}
+END_TEST
+
+START_TEST(every_route_template_is_well_formed)
+{
+    for (int i = 0; i < ez_routes_count; i++) {
+        const char *p = ez_routes[i].path;
+        ck_assert_msg(p[0] == '/', "%s", p);
+        ck_assert_msg(ez_routes[i].handler != NULL, "%s", p);
+        for (int j = 0; j < i; j++)
+            ck_assert_msg(strcmp(ez_routes[j].path, p) != 0 ||
+                              strcmp(ez_routes[j].method, ez_routes[i].method) != 0,
+                          "duplicate route %s %s", ez_routes[i].method, p);
+    }
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("http");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, request_id_rules);
+    tcase_add_test(tc, request_id_generated);
+    tcase_add_test(tc, route_found_with_params);
+    tcase_add_test(tc, route_literal_beats_placeholder);
+    tcase_add_test(tc, route_not_found);
+    tcase_add_test(tc, route_bad_method_lists_allow);
+    tcase_add_test(tc, every_route_template_is_well_formed);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
