@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "worker/body.h"
 #include "worker/http.h"
 #include "worker/routes.h"
 
@@ -117,6 +118,36 @@ START_TEST(every_route_template_is_well_formed)
 }
 END_TEST
 
+static int parse(const char *ct, const char *body, json_t **out, char *msg)
+{
+    return ez_body_parse(ct, body, strlen(body), out, msg, 256);
+}
+
+START_TEST(body_rules)
+{
+    json_t *o;
+    char msg[256];
+    ck_assert_int_eq(ez_body_parse(NULL, "", 0, &o, msg, sizeof msg), 0);
+    ck_assert_ptr_null(o);
+    ck_assert_int_eq(parse("text/plain", "{}", &o, msg), 415);
+    ck_assert_int_eq(parse(NULL, "{}", &o, msg), 415);
+    ck_assert_int_eq(parse("application/jsonx", "{}", &o, msg), 415);
+    ck_assert_int_eq(parse("Application/JSON; charset=utf-8", "{\"a\":1}", &o, msg), 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(o, "a")), 1);
+    json_decref(o);
+    ck_assert_int_eq(parse("application/json", "{\"name\":", &o, msg), 400);
+    ck_assert_msg(strstr(msg, "line 1") && strstr(msg, "column"), "%s", msg);
+    ck_assert_int_eq(parse("application/json", "[1,2]", &o, msg), 400);
+    ck_assert(strstr(msg, "object"));
+    ck_assert_int_eq(parse("application/json", "\"s\"", &o, msg), 400);
+    ck_assert_int_eq(parse("application/json", "{\"a\":1,\"a\":2}", &o, msg), 400);
+    ck_assert_int_eq(parse("application/json", "{\"a\":\"x\\u0000y\"}", &o, msg), 400);
+    ck_assert_int_eq(parse("application/json", "{\"a\":\"\xff\xfe\"}", &o, msg), 400);
+    ck_assert_int_eq(parse("application/json", "{} trailing", &o, msg), 400);
+    ck_assert_ptr_null(o);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("http");
@@ -128,6 +159,7 @@ int main(void)
     tcase_add_test(tc, route_not_found);
     tcase_add_test(tc, route_bad_method_lists_allow);
     tcase_add_test(tc, every_route_template_is_well_formed);
+    tcase_add_test(tc, body_rules);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

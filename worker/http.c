@@ -17,6 +17,7 @@
 #include <openssl/rand.h>
 
 #include "auth.h"
+#include "body.h"
 #include "db.h"
 #include "jobs.h"
 #include "log.h"
@@ -180,47 +181,20 @@ void ez_audit(struct ez_req *r, const char *action, const char *resource, const 
     r->audit_after = after;
 }
 
-static int content_type_json(const char *ct)
-{
-    if (!ct)
-        return 0;
-    while (*ct == ' ')
-        ct++;
-    size_t n = strlen("application/json");
-    return strncasecmp(ct, "application/json", n) == 0 &&
-           (ct[n] == 0 || ct[n] == ';' || ct[n] == ' ');
-}
-
 /* Parses the body into r->body. 0, or -1 after answering 415/400. */
 static int read_body(struct ez_req *r)
 {
     struct evbuffer *in = evhttp_request_get_input_buffer(r->ev);
     size_t len = evbuffer_get_length(in);
-    if (len == 0)
-        return 0;
     const char *ct = evhttp_find_header(evhttp_request_get_input_headers(r->ev), "Content-Type");
-    if (!content_type_json(ct)) {
-        ez_reply_error(r, 415, "invalid_request_error", "unsupported_media_type", NULL,
-                       "the request body must be application/json");
-        return -1;
-    }
-    const char *data = (const char *)evbuffer_pullup(in, -1);
-    json_error_t jerr;
-    json_t *v = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!v) {
-        ez_reply_error(r, 400, "invalid_request_error", "invalid_json", NULL,
-                       "malformed JSON at line %d, column %d (byte %d): %s", jerr.line,
-                       jerr.column, jerr.position, jerr.text);
-        return -1;
-    }
-    if (!json_is_object(v)) {
-        json_decref(v);
-        ez_reply_error(r, 400, "invalid_request_error", "invalid_json", NULL,
-                       "the request body must be a JSON object");
-        return -1;
-    }
-    r->body = v;
-    return 0;
+    char msg[512];
+    int status = ez_body_parse(ct, len ? (const char *)evbuffer_pullup(in, -1) : "", len,
+                               &r->body, msg, sizeof msg);
+    if (status == 0)
+        return 0;
+    ez_reply_error(r, status, "invalid_request_error",
+                   status == 415 ? "unsupported_media_type" : "invalid_json", NULL, "%s", msg);
+    return -1;
 }
 
 static void set_remote(struct ez_req *r)
