@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "queue.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -76,6 +77,7 @@ static int pass(enum ez_queue_id q, int self, const struct ez_consumer_ops *ops,
                 /* Dropped and counted: retrying a malformed frame never helps. */
                 log_error("dropped a malformed frame from slot %d: %s", s, why);
                 atomic_fetch_add(&me->jobs_bad, 1);
+                ez_metric_inc(EZ_M_bad_frames);
             } else {
                 ez_log_set_request_id(f.request_id);
                 rc = ops->job(&f, ops->arg);
@@ -120,6 +122,7 @@ int ez_consumer_run(enum ez_queue_id q, int slot, const struct ez_consumer_ops *
     memset(&h, 0, sizeof h);
     int64_t backoff_until = 0, stop_deadline = 0;
     int delay = 100;
+    int64_t sampled = 0;
     for (;;) {
         atomic_store(&me->heartbeat_ms, ez_mono_ms());
         if (stop_requested && !stop_deadline) {
@@ -147,6 +150,12 @@ int ez_consumer_run(enum ez_queue_id q, int slot, const struct ez_consumer_ops *
         }
         if (ops->tick)
             ops->tick(ops->arg);
+        if (!failed && h.total == 0 && ez_queue_depth(q) == 0)
+            atomic_store_explicit(&me->m.last_empty_ms, ez_now_ms(), memory_order_relaxed);
+        if (ez_mono_ms() - sampled >= 1000) {
+            sampled = ez_mono_ms();
+            ez_metrics_sample_process();
+        }
         if (stop_deadline) {
             if (!failed && h.total == 0 && ez_queue_depth(q) == 0)
                 return 0;

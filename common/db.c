@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "metrics.h"
 
 struct ez_db {
     char *dsn;
@@ -16,9 +17,6 @@ struct ez_db {
     PGconn *conn;
 };
 
-static long long db_errors;
-
-long long ez_db_errors(void) { return db_errors; }
 
 struct ez_db *ez_db_new(const char *dsn, long long statement_timeout_ms, const char *app_name)
 {
@@ -63,7 +61,7 @@ int ez_db_ensure(struct ez_db *db)
     const char *vals[] = { "3", db->options, db->app_name, "10", db->dsn, NULL };
     db->conn = PQconnectdbParams(keys, vals, 1);
     if (!db->conn || PQstatus(db->conn) != CONNECTION_OK) {
-        db_errors++;
+        ez_metric_inc(EZ_M_pg_errors);
         char msg[256];
         snprintf(msg, sizeof msg, "%s", db->conn ? PQerrorMessage(db->conn) : "out of memory");
         msg[strcspn(msg, "\n")] = 0;
@@ -96,14 +94,14 @@ int ez_db_exec(struct ez_db *db, PGresult **res, const char *sql, int nparams,
             /* Lost the server: a statement outside a transaction is safe to
              * run again on a new connection; inside one, the caller's
              * transaction is gone and it must give up. */
-            db_errors++;
+            ez_metric_inc(EZ_M_pg_errors);
             PQclear(r);
             log_warn("PostgreSQL connection lost");
             if (!idle)
                 return EZ_DB_UNAVAILABLE;
             continue;
         }
-        db_errors++;
+        ez_metric_inc(EZ_M_pg_errors);
         const char *state = ez_db_sqlstate(r);
         /* Constraint violations (class 23) are the caller's to answer. */
         if (strncmp(state, "23", 2) != 0 && strcmp(state, "40001") != 0 &&

@@ -29,7 +29,6 @@ int ez_db_cmd(struct ez_db *db, const char *sql, int nparams, const char *const 
     __attribute__((warn_unused_result));
 /* SQLSTATE of an error result ("" when none). */
 const char *ez_db_sqlstate(const PGresult *res);
-long long ez_db_errors(void); /* errors seen by this process */
 
 /* For queries whose first column is a JSON value built by PostgreSQL
  * (json_build_object): every row as a JSON array (*out), or the first row

@@ -8,6 +8,7 @@
 #include <sys/time.h>
 
 #include "log.h"
+#include "metrics.h"
 
 struct ez_redis {
     char host[256];
@@ -19,9 +20,6 @@ struct ez_redis {
     redisContext *c;
 };
 
-static long long redis_errors;
-
-long long ez_redis_errors(void) { return redis_errors; }
 
 static int parse_url(struct ez_redis *r, const char *url)
 {
@@ -137,7 +135,7 @@ redisContext *ez_redis_get(struct ez_redis *r)
     r->c = r->path[0] ? redisConnectUnixWithTimeout(r->path, tv)
                       : redisConnectWithTimeout(r->host, r->port, tv);
     if (!r->c || r->c->err || redisSetTimeout(r->c, tv) != REDIS_OK || setup(r) != 0) {
-        redis_errors++;
+        ez_metric_inc(EZ_M_redis_errors);
         log_debug("Redis connection failed: %s", r->c ? r->c->errstr : "out of memory");
         ez_redis_reset(r);
         return NULL;
@@ -152,7 +150,7 @@ redisReply *ez_redis_cmd(struct ez_redis *r, int argc, const char **argv, const 
         return NULL;
     redisReply *rep = redisCommandArgv(c, argc, argv, lens);
     if (!rep) {
-        redis_errors++;
+        ez_metric_inc(EZ_M_redis_errors);
         ez_redis_reset(r);
     }
     return rep;

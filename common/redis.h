@@ -18,6 +18,5 @@ void ez_redis_reset(struct ez_redis *r);
 /* Runs one command (argv form); NULL on I/O failure (connection dropped).
  * An error reply is returned as such; the caller frees with freeReplyObject. */
 redisReply *ez_redis_cmd(struct ez_redis *r, int argc, const char **argv, const size_t *lens);
-long long ez_redis_errors(void);
 
 #endif

@@ -74,8 +74,11 @@ int ez_ring_push(struct ez_ring *r, const void *buf, size_t len)
 
     /* Release: the bytes above are visible to whoever acquires head.
      * pushed goes first, so an observer that sees a record acknowledged
-     * (popped) also sees it counted as pushed, and depth never goes
-     * below zero. */
+     * (popped) also sees it counted as pushed and depth never goes below
+     * zero; and a producer killed between the two stores leaves pushed one
+     * ahead (depth over-counts by one) rather than a record that is
+     * counted by popped but not by pushed, which would wrap depth around
+     * and make the ring look full for ever. */
     atomic_store_explicit(&r->pushed, pushed + 1, memory_order_release);
     atomic_store_explicit(&r->head, head + need, memory_order_release);
     return EZ_RING_OK;
@@ -127,7 +130,10 @@ void ez_ring_ack(struct ez_ring *r, uint64_t cursor, uint64_t records)
 {
     uint64_t popped = atomic_load_explicit(&r->popped, memory_order_relaxed);
     /* Release: our reads of the acknowledged records happen before the
-     * producer, acquiring tail, may reuse their space. */
+     * producer, acquiring tail, may reuse their space. tail goes first: a
+     * consumer killed between the stores leaves popped short (depth
+     * over-counts) instead of counting records that its successor will
+     * read and acknowledge again. */
     atomic_store_explicit(&r->tail, cursor, memory_order_release);
     atomic_store_explicit(&r->popped, popped + records, memory_order_release);
 }

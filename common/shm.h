@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "metrics.h"
 #include "ring.h"
 
 #define EZ_MAX_SLOTS 128
@@ -37,6 +38,7 @@ struct ez_slot {
     _Atomic int64_t oldest_job_ms;   /* consumer: enqueue time of the oldest pending job, 0 = none */
     _Atomic uint64_t reloads_ok;     /* supervisor */
     _Atomic uint64_t reloads_failed; /* supervisor */
+    struct ez_metrics m;             /* written by the process only */
 };
 
 struct ez_shm {

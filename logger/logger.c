@@ -11,6 +11,7 @@
 #include "consumer.h"
 #include "db.h"
 #include "log.h"
+#include "metrics.h"
 #include "proctitle.h"
 #include "roles.h"
 #include "shm.h"
@@ -50,6 +51,7 @@ static int on_flush(void *arg)
         return 0;
     if (ez_audit_store_insert(l->db, l->batch) != EZ_DB_OK)
         return -1; /* kept: retried with the same producers, so never twice */
+    ez_metric_add(EZ_M_audit_written, json_array_size(l->batch));
     json_array_clear(l->batch);
     return 0;
 }

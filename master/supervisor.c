@@ -17,6 +17,7 @@
 
 #include "listen.h"
 #include "log.h"
+#include "metrics.h"
 #include "proctitle.h"
 #include "queue.h"
 #include "roles.h"
@@ -63,6 +64,7 @@ static void child_run(int slot)
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    ez_metrics_init_self(slot);
     if (getppid() == 1)
         _exit(0);
     int fds[EZ_MAX_LISTEN];
@@ -289,6 +291,7 @@ static void tick(void)
         }
     }
     atomic_store(&ez_shm_slot(EZ_SLOT_SUPERVISOR)->heartbeat_ms, now);
+    ez_metrics_sample_process();
 }
 
 static int alive(int role)
@@ -362,6 +365,7 @@ int ez_supervisor_run(struct ez_config *cfg)
     sigprocmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
     write_pid_file();
+    ez_metrics_init_self(EZ_SLOT_SUPERVISOR);
     struct ez_slot *self = ez_shm_slot(EZ_SLOT_SUPERVISOR);
     atomic_store(&self->role, EZ_ROLE_SUPERVISOR);
     atomic_store(&self->pid, getpid());

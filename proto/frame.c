@@ -105,8 +105,8 @@ static size_t scalar_extent(const unsigned char *p, size_t left, const char **wh
 
 /* msgpack-c's C unpacker allocates an array's element storage from the
  * declared count before it has seen the elements, so seven bytes can ask
- * for gigabytes. Walk the frame's outline first: one array of ten scalars
- * that ends exactly at len. NULL when msgpack-c may be given the buffer. */
+ * for gigabytes. Walk the frame's outline first: one array of ten scalars,
+ * all within len. NULL when msgpack-c may be given the buffer. */
 static const char *frame_shape(const unsigned char *p, size_t len)
 {
     size_t off, count;
@@ -136,8 +136,6 @@ static const char *frame_shape(const unsigned char *p, size_t len)
             return why;
         off += n;
     }
-    if (off != len)
-        return "trailing bytes after frame";
     return NULL;
 }
 
@@ -237,6 +235,7 @@ static const char *frame_fields(const msgpack_object *e, struct ez_frame *f)
     return NULL;
 }
 
+/* f is output only: what it held before is overwritten, not freed. */
 int ez_frame_decode(const void *buf, size_t len, struct ez_frame *f, const char **why)
 {
     const char *reason;

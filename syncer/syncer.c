@@ -8,6 +8,7 @@
 #include "apply.h"
 #include "consumer.h"
 #include "log.h"
+#include "metrics.h"
 #include "outbox.h"
 #include "proctitle.h"
 #include "queue.h"
@@ -21,8 +22,10 @@ static int on_job(struct ez_frame *f, void *arg)
     if (f->type != EZ_JOB_SYNC)
         return 0;
     int rc = ez_sync_apply(c, f->resource, f->payload, f->id);
-    if (rc == EZ_APPLY_OK)
+    if (rc == EZ_APPLY_OK) {
+        ez_metric_inc(EZ_M_sync_applied);
         return 0;
+    }
     if (rc == EZ_APPLY_DB)
         return -1; /* PostgreSQL away: keep the job in the ring, retry */
     json_t *p = json_loads(f->payload ? f->payload : "{}", 0, NULL);
@@ -32,6 +35,7 @@ static int on_job(struct ez_frame *f, void *arg)
     json_decref(p);
     if (dbrc != EZ_DB_OK)
         return -1; /* neither Redis nor PostgreSQL: keep it queued */
+    ez_metric_inc(EZ_M_sync_outboxed);
     log_warn("Redis write failed (%s): job %s %lld saved to the outbox", c->error, f->resource,
              (long long)f->id);
     return 0;

@@ -10,6 +10,7 @@
 
 #include "jwt.h"
 #include "log.h"
+#include "metrics.h"
 #include "routes.h"
 #include "worker.h"
 
@@ -26,6 +27,7 @@ const char *ez_bearer(struct ez_req *r)
 
 static void unauthorized(struct ez_req *r, const char *why)
 {
+    ez_metric_inc(EZ_M_auth_fail_admin);
     evhttp_add_header(evhttp_request_get_output_headers(r->ev), "WWW-Authenticate", "Bearer");
     ez_audit(r, "auth.failure", "auth", NULL, NULL, NULL);
     ez_reply_error(r, 401, "authentication_error", "invalid_credentials", NULL,

@@ -21,6 +21,7 @@
 #include "db.h"
 #include "jobs.h"
 #include "log.h"
+#include "metrics.h"
 #include "routes.h"
 #include "worker.h"
 
@@ -75,14 +76,16 @@ static void finish(struct ez_req *r)
 {
     int64_t latency = now_us() - r->start_us;
     ez_log_access(r->method, r->path ? r->path : "-", r->status, (long long)latency, r->remote);
+    ez_metric_http(r->route ? (int)(r->route - ez_routes) : -1, r->status, latency);
     ez_jobs_audit(r, latency);
 }
 
-void ez_reply_json(struct ez_req *r, int status, json_t *body)
+/* Every answer goes through here: exactly once, with the request id. */
+static void answer(struct ez_req *r, int status, const char *content_type, const char *data,
+                 size_t len)
 {
     if (r->status) { /* answered already: a handler bug, never a double reply */
         log_error("second reply (%d) to one request ignored", status);
-        json_decref(body);
         return;
     }
     r->status = status;
@@ -91,17 +94,30 @@ void ez_reply_json(struct ez_req *r, int status, json_t *body)
     if (ez_w.retiring)
         evhttp_add_header(out, "Connection", "close");
     struct evbuffer *buf = evbuffer_new();
-    if (body) {
-        char *s = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        json_decref(body);
-        evhttp_add_header(out, "Content-Type", "application/json");
-        if (s) {
-            evbuffer_add(buf, s, strlen(s));
-            free(s);
-        }
+    if (content_type) {
+        evhttp_add_header(out, "Content-Type", content_type);
+        evbuffer_add(buf, data, len);
     }
     evhttp_send_reply(r->ev, status, NULL, buf);
     evbuffer_free(buf);
+}
+
+void ez_reply_text(struct ez_req *r, int status, const char *content_type, const char *data,
+                   size_t len)
+{
+    answer(r, status, content_type, data, len);
+}
+
+void ez_reply_json(struct ez_req *r, int status, json_t *body)
+{
+    char *s = body ? json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(body);
+    if (body && !s) {
+        answer(r, 500, NULL, NULL, 0);
+        return;
+    }
+    answer(r, status, s ? "application/json" : NULL, s, s ? strlen(s) : 0);
+    free(s);
 }
 
 static void reply_verror(struct ez_req *r, int status, const char *type, const char *code,

@@ -53,6 +53,9 @@ void ez_http_dispatch(struct evhttp_request *ev, void *arg);
 /* Replies. Each answers the request exactly once; `body` is stolen (NULL =
  * no body, e.g. 204). */
 void ez_reply_json(struct ez_req *r, int status, json_t *body);
+/* A non-JSON answer (e.g. the metrics text); data is copied. */
+void ez_reply_text(struct ez_req *r, int status, const char *content_type, const char *data,
+                   size_t len);
 void ez_reply_error(struct ez_req *r, int status, const char *type, const char *code,
                     const char *param, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));

@@ -8,6 +8,7 @@
 
 #include "audit_store.h"
 #include "log.h"
+#include "metrics.h"
 #include "outbox.h"
 #include "queue.h"
 #include "worker.h"
@@ -27,6 +28,7 @@ void ez_jobs_sync(struct ez_req *r, const char *resource, const char *op, int64_
     int rc = ez_queue_push(EZ_Q_SYNC, ez_w.slot, &f);
     if (rc != EZ_QUEUE_OK) {
         /* The change is committed: it must reach Redis through the outbox. */
+        ez_metric_inc(EZ_M_queue_full_sync);
         log_warn("sync queue full; job %s %lld goes to the outbox", resource, (long long)id);
         int dbrc = ez_outbox_add(ez_w.db, resource, op, id, text, 0, 0, "sync queue full");
         if (dbrc != EZ_DB_OK)
@@ -81,8 +83,13 @@ void ez_jobs_audit(struct ez_req *r, int64_t latency_us)
         ez_audit_producer(&f, producer);
         json_object_set_new(rec, "producer", json_string(producer));
         json_t *batch = json_pack("[O]", rec);
-        if (ez_audit_store_insert(ez_w.audit_db, batch) != EZ_DB_OK)
+        ez_metric_inc(EZ_M_queue_full_audit);
+        if (ez_audit_store_insert(ez_w.audit_db, batch) == EZ_DB_OK) {
+            ez_metric_inc(EZ_M_audit_direct);
+        } else {
+            ez_metric_inc(EZ_M_audit_dropped);
             log_error("audit record of %s could not be queued nor written", r->audit_action);
+        }
         json_decref(batch);
     }
     free(text);

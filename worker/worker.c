@@ -33,6 +33,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     (void)what;
     (void)arg;
     atomic_store(&ez_shm_slot(ez_w.slot)->heartbeat_ms, ez_mono_ms());
+    ez_metrics_sample_process();
     if (getppid() == 1) { /* supervisor gone */
         event_base_loopbreak(base);
         return;
