@@ -10,13 +10,15 @@ set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 work=${EZ_FUZZ_DIR:-${TMPDIR:-/tmp}/ezapi-fuzz}
-ALL_TARGETS="frame"
+ALL_TARGETS="frame config body"
 
 # A target NAME is fuzz/fuzz_NAME.c plus the tree's sources it exercises
 # and the pkg-config modules they need. To add one, add a line to each.
 target_sources() {
     case $1 in
     frame) echo "proto/frame.c" ;;
+    config) echo "common/config.c" ;;
+    body) echo "worker/body.c" ;;
     *) return 1 ;;
     esac
 }
@@ -24,6 +26,7 @@ target_sources() {
 target_pkgs() {
     case $1 in
     frame) echo "msgpack" ;;
+    body) echo "jansson" ;;
     *) echo "" ;;
     esac
 }
