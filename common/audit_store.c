@@ -18,9 +18,12 @@ int ez_audit_store_insert(struct ez_db *db, json_t *records)
                        "INSERT INTO audit_records (time, request_id, actor_type, actor, action, "
                        "resource, resource_id, method, path, status, remote_addr, user_agent, "
                        "latency_us, changes, producer) "
-                       "SELECT time, request_id, actor_type, actor, action, resource, "
-                       "resource_id, method, path, status, remote_addr, user_agent, latency_us, "
-                       "changes, producer FROM json_populate_recordset(NULL::audit_records, $1::json) "
+                       "SELECT time, coalesce(request_id, ''), actor_type, coalesce(actor, ''), "
+                       "action, coalesce(resource, ''), coalesce(resource_id, ''), "
+                       "coalesce(method, ''), coalesce(path, ''), coalesce(status, 0), "
+                       "coalesce(remote_addr, ''), coalesce(user_agent, ''), "
+                       "coalesce(latency_us, 0), changes, producer "
+                       "FROM json_populate_recordset(NULL::audit_records, $1::json) "
                        "ON CONFLICT (producer) DO NOTHING",
                        1, p);
     free(s);
