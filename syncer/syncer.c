@@ -9,12 +9,35 @@
 #include "consumer.h"
 #include "log.h"
 #include "metrics.h"
-#include "outbox.h"
+#include "common/outbox.h"
+#include "outbox_retry.h"
 #include "proctitle.h"
 #include "queue.h"
 #include "roles.h"
 
 static const struct ez_config *cfg;
+static int64_t next_outbox_pass;
+
+/* Timers of the syncer: the outbox retry pass. */
+static void on_tick(void *arg)
+{
+    struct ez_sync_ctx *c = arg;
+    if (ez_mono_ms() < next_outbox_pass)
+        return;
+    next_outbox_pass = ez_mono_ms() + cfg->sync_outbox_interval;
+    if (ez_outbox_pass(c, cfg) < 0)
+        log_warn("outbox pass skipped: PostgreSQL unavailable");
+}
+
+/* Commands from the workers, sent over the wake-up socket. */
+static void on_control(struct ez_frame *f, void *arg)
+{
+    (void)arg;
+    if (strcmp(f->resource, "outbox") == 0)
+        next_outbox_pass = 0; /* a row was put back by hand: try it now */
+    else
+        log_warn("unknown control command %s ignored", f->resource);
+}
 
 static int on_job(struct ez_frame *f, void *arg)
 {
@@ -51,7 +74,8 @@ int syncer_main(const struct ez_child *c)
     ctx.redis = ez_redis_new(cfg->redis_url, 2000);
     if (!ctx.db || !ctx.redis)
         return 1;
-    struct ez_consumer_ops ops = { .job = on_job, .batch = INT_MAX, .flush_ms = 0, .arg = &ctx };
+    struct ez_consumer_ops ops = { .job = on_job, .batch = INT_MAX, .flush_ms = 0,
+                                   .tick = on_tick, .control = on_control, .arg = &ctx };
     int rc = ez_consumer_run(EZ_Q_SYNC, c->slot, &ops, cfg->shutdown_timeout);
     ez_db_free(ctx.db);
     ez_redis_free(ctx.redis);
