@@ -10,6 +10,7 @@
 
 #include "db.h"
 #include "jwt.h"
+#include "legacy.h"
 #include "log.h"
 #include "migrate.h"
 #include "proctitle.h"
@@ -49,10 +50,10 @@ static struct ez_config *load_or_exit(const char *path)
     return cfg;
 }
 
-/* Applies migrations, waiting up to 30 s for PostgreSQL to come up. */
-static int migrate(const struct ez_config *cfg)
+/* Applies migrations to one database, waiting up to 30 s for it. */
+static int migrate_one(const struct ez_config *cfg, const char *dsn)
 {
-    struct ez_db *db = ez_db_new(cfg->pg_dsn, cfg->pg_statement_timeout, "ezapi-migrate");
+    struct ez_db *db = ez_db_new(dsn, cfg->pg_statement_timeout, "ezapi-migrate");
     int rc = -1;
     for (int i = 0; db && i < 30; i++) {
         if (ez_db_ensure(db) == EZ_DB_OK) {
@@ -66,6 +67,17 @@ static int migrate(const struct ez_config *cfg)
     if (rc > 0)
         log_info("applied %d migration(s)", rc);
     return rc < 0 ? -1 : 0;
+}
+
+/* The schema goes to pg_dsn and, when audit records go elsewhere, to
+ * log_pg_dsn too (only audit_records is used there). */
+static int migrate(const struct ez_config *cfg)
+{
+    if (migrate_one(cfg, cfg->pg_dsn) != 0)
+        return -1;
+    if (strcmp(cfg->log_pg_dsn, cfg->pg_dsn) != 0 && migrate_one(cfg, cfg->log_pg_dsn) != 0)
+        return -1;
+    return 0;
 }
 
 static int cmd_token(int argc, char **argv, const char *path)
@@ -187,7 +199,7 @@ int main(int argc, char **argv)
     ez_proctitle_init(argc, argv);
     if (!cfg->has_secrets_key)
         log_warn("secrets_key is empty: upstream API keys are stored in clear in PostgreSQL");
-    if (migrate(cfg) != 0) {
+    if (migrate(cfg) != 0 || ez_legacy_upgrade_masters(cfg) != 0) {
         ez_config_free(cfg);
         free(cfg);
         return 1;

@@ -1,6 +1,7 @@
-/* Request pipeline: id, route (404/405), authentication (401/403),
- * content type (415), JSON body (400), handler, access log, audit job.
- * Oversized bodies never get here: evhttp answers 413 while reading. */
+/* Request pipeline: id, body size (413), route (404/405), authentication
+ * (401/403), content type (415), JSON body (400), handler, access log,
+ * audit job. Bodies beyond the hard cap of worker.c never get here: evhttp
+ * answers them 413 itself while reading. */
 #include "http.h"
 
 #include <ctype.h>
@@ -242,8 +243,12 @@ void ez_http_dispatch(struct evhttp_request *ev, void *arg)
     const char *qs = uri ? evhttp_uri_get_query(uri) : NULL;
     r.path = strdup(path && *path ? path : "/");
     char allow[128];
+    size_t body_len = evbuffer_get_length(evhttp_request_get_input_buffer(ev));
     if (!r.path) {
         ez_reply_error(&r, 500, "api_error", NULL, NULL, "out of memory");
+    } else if (body_len > (size_t)ez_w.cfg->max_body_size) {
+        ez_reply_error(&r, 413, "invalid_request_error", "body_too_large", NULL,
+                       "the request body is larger than %lld bytes", ez_w.cfg->max_body_size);
     } else if (qs && evhttp_parse_query_str(qs, &r.query) != 0) {
         ez_reply_invalid(&r, NULL, "malformed query string");
     } else {

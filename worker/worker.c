@@ -82,7 +82,13 @@ int worker_main(const struct ez_child *c)
         log_error("worker start-up failed");
         return 1;
     }
-    evhttp_set_max_body_size(http, c->cfg->max_body_size);
+    /* libevent 2.1 cannot let us answer its own 413 (no error hook), so it
+     * only enforces a hard cap; bodies between max_body_size and the cap
+     * get the JSON 413 of the HTTP core, before routing and auth. */
+    long long cap = c->cfg->max_body_size * 4;
+    if (cap < c->cfg->max_body_size + 65536)
+        cap = c->cfg->max_body_size + 65536;
+    evhttp_set_max_body_size(http, cap);
     struct timeval tv = { c->cfg->request_timeout / 1000, (c->cfg->request_timeout % 1000) * 1000 };
     evhttp_set_timeout_tv(http, &tv);
     evhttp_set_flags(http, EVHTTP_SERVER_LINGERING_CLOSE);

@@ -1,0 +1,583 @@
+/* Integration tests of what an operator runs ezapi for day to day: the
+ * audit log (SPEC 8), metrics (SPEC 9), the sync outbox (SPEC 7), outages
+ * of PostgreSQL and Redis (SPEC 11), and a leak-free start-serve-stop under
+ * valgrind. Real PostgreSQL, Redis and ezapi, driven over HTTP. */
+#include "harness.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int create_namespace(struct h_server *s, const char *name)
+{
+    char body[200];
+    snprintf(body, sizeof body, "{\"name\":\"%s\"}", name);
+    struct h_resp r;
+    int st = h_post_json(s->port, "/admin/namespaces", h_auth(s, "admin"), body, &r);
+    h_resp_free(&r);
+    return st;
+}
+
+static json_t *get_json(struct h_server *s, const char *path, int want)
+{
+    struct h_resp r;
+    int st = h_get(s->port, path, h_auth(s, "admin"), &r);
+    ck_assert_msg(st == want, "GET %s: %d, expected %d: %.300s", path, st, want,
+                  r.body ? r.body : r.err);
+    json_t *j = h_resp_json(&r);
+    ck_assert_msg(j != NULL, "GET %s: not JSON", path);
+    h_resp_free(&r);
+    return j;
+}
+
+static int in_redis(const char *name)
+{
+    char *v = h_redis_hget("config:namespaces", name);
+    int ok = v != NULL;
+    free(v);
+    return ok;
+}
+
+/* Sum of every series of a metric whose labels contain all of `match`. */
+static double metric_sum(const char *text, const char *name, const char *match)
+{
+    double sum = 0;
+    size_t nl = strlen(name);
+    for (const char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+        if (strncmp(line, name, nl) != 0 || (line[nl] != '{' && line[nl] != ' '))
+            continue;
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        char buf[1024];
+        snprintf(buf, sizeof buf, "%.*s", (int)(len < sizeof buf ? len : sizeof buf - 1), line);
+        if (match && !strstr(buf, match))
+            continue;
+        const char *sp = strrchr(buf, ' ');
+        if (sp)
+            sum += atof(sp + 1);
+    }
+    return sum;
+}
+
+static char *scrape(struct h_server *s)
+{
+    struct h_resp r;
+    ck_assert_int_eq(h_get(s->port, "/metrics", NULL, &r), 200);
+    const char *ct = h_resp_header(&r, "Content-Type");
+    ck_assert_msg(ct && strncmp(ct, "text/plain", 10) == 0, "metrics content type %s", ct);
+    char *text = strdup(r.body);
+    h_resp_free(&r);
+    return text;
+}
+
+/* ---- Metrics ------------------------------------------------------------- */
+
+START_TEST(metrics_pass_promtool_and_show_every_process)
+{
+    struct h_server s;
+    h_server_start(&s, NULL);
+    for (int i = 0; i < 7; i++) {
+        struct h_resp r;
+        ck_assert_int_eq(h_get(s.port, "/health", NULL, &r), 200);
+        h_resp_free(&r);
+    }
+    ck_assert_int_eq(create_namespace(&s, "m1"), 201);
+    H_EVENTUALLY(in_redis("m1"), 10000, "namespace never synced");
+    char *text = scrape(&s);
+    char path[512];
+    snprintf(path, sizeof path, "%s/metrics.txt", s.dir);
+    h_write_file(path, text);
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "promtool check metrics < %s > %s.out 2>&1", path, path);
+    ck_assert_msg(system("command -v promtool >/dev/null") == 0,
+                  "promtool is not installed (Debian package prometheus)");
+    int rc = system(cmd);
+    ck_assert_msg(WIFEXITED(rc) && WEXITSTATUS(rc) == 0, "promtool check metrics failed, see %s.out",
+                  path);
+    static const char *const procs[] = { "supervisor", "syncer", "logger", "worker-0", "worker-1" };
+    for (size_t i = 0; i < sizeof procs / sizeof procs[0]; i++) {
+        char lbl[64];
+        snprintf(lbl, sizeof lbl, "process_start_time_seconds{process=\"%s\"}", procs[i]);
+        ck_assert_msg(strstr(text, lbl), "no %s in the scrape", lbl);
+    }
+    ck_assert_msg(metric_sum(text, "ezapi_http_requests_total",
+                             "route=\"/health\",method=\"GET\",code=\"200\"") >= 7,
+                  "GET /health not counted");
+    ck_assert_msg(metric_sum(text, "ezapi_http_requests_total",
+                             "route=\"/admin/namespaces\",method=\"POST\",code=\"201\"") == 1,
+                  "POST /admin/namespaces not counted once");
+    ck_assert(metric_sum(text, "ezapi_sync_jobs_total", "result=\"applied\"") >= 1);
+    ck_assert(strstr(text, "ezapi_build_info{version=\""));
+    ck_assert(strstr(text, "ezapi_http_request_duration_seconds_bucket{"));
+    free(text);
+    h_assert_clean_stop(&s);
+}
+END_TEST
+
+START_TEST(metrics_refused_outside_metrics_allow)
+{
+    struct h_server s;
+    h_server_start(&s, "metrics_allow = 10.0.0.0/8\n");
+    struct h_resp r;
+    ck_assert_int_eq(h_get(s.port, "/metrics", NULL, &r), 403);
+    json_t *j = h_resp_json(&r);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "error"), "type")),
+                     "permission_error");
+    json_decref(j);
+    h_resp_free(&r);
+    h_assert_clean_stop(&s);
+}
+END_TEST
+
+START_TEST(metrics_count_restarts_and_reloads)
+{
+    struct h_server s;
+    h_server_start(&s, NULL);
+    pid_t syncer = h_server_child_pid(&s, "syncer");
+    ck_assert(syncer > 0);
+    kill(syncer, SIGKILL);
+    H_EVENTUALLY(h_server_child_pid(&s, "syncer") > 0 && h_server_child_pid(&s, "syncer") != syncer,
+                 5000, "syncer not respawned");
+    h_server_reload(&s);
+    char *text = NULL;
+    int64_t deadline = h_now_ms() + 10000;
+    for (;;) {
+        free(text);
+        text = scrape(&s);
+        if (metric_sum(text, "ezapi_child_restarts_total", "role=\"syncer\"") >= 1 &&
+            metric_sum(text, "ezapi_config_reloads_total", "result=\"ok\"") >= 1)
+            break;
+        ck_assert_msg(h_now_ms() < deadline, "restart or reload not counted:\n%s", text);
+        h_sleep_ms(100);
+    }
+    free(text);
+    h_assert_clean_stop(&s);
+}
+END_TEST
+
+/* ---- Audit --------------------------------------------------------------- */
+
+static json_t *audit(struct h_server *s, const char *query)
+{
+    char path[512];
+    snprintf(path, sizeof path, "/admin/audit%s", query);
+    return get_json(s, path, 200);
+}
+
+static size_t audit_count(struct h_server *s, const char *query)
+{
+    json_t *j = audit(s, query);
+    size_t n = json_array_size(json_object_get(j, "data"));
+    json_decref(j);
+    return n;
+}
+
+START_TEST(audit_records_changes_with_before_and_after)
+{
+    struct h_server s;
+    h_server_start(&s, NULL);
+    ck_assert_int_eq(create_namespace(&s, "team-a"), 201);
+    struct h_resp r;
+    ck_assert_int_eq(h_http(s.port, "PUT", "/admin/namespaces/team-a", h_auth(&s, "admin"),
+                            "{\"description\":\"first\"}", 23, &r), 200);
+    h_resp_free(&r);
+    ck_assert_int_eq(h_http(s.port, "DELETE", "/admin/namespaces/team-a", h_auth(&s, "admin"),
+                            NULL, 0, &r), 204);
+    h_resp_free(&r);
+    H_EVENTUALLY(audit_count(&s, "?resource=namespace&resource_id=team-a") == 3, 10000,
+                 "three audit records expected");
+    json_t *j = audit(&s, "?resource=namespace&resource_id=team-a");
+    json_t *data = json_object_get(j, "data");
+    /* newest first: delete, update, create */
+    json_t *del = json_array_get(data, 0), *upd = json_array_get(data, 1),
+           *cre = json_array_get(data, 2);
+    ck_assert_str_eq(json_string_value(json_object_get(del, "action")), "namespace.delete");
+    ck_assert_str_eq(json_string_value(json_object_get(upd, "action")), "namespace.update");
+    ck_assert_str_eq(json_string_value(json_object_get(cre, "action")), "namespace.create");
+    json_t *uc = json_object_get(upd, "changes");
+    ck_assert(json_is_null(json_object_get(json_object_get(uc, "before"), "description")));
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(uc, "after"), "description")),
+                     "first");
+    ck_assert(json_is_null(json_object_get(json_object_get(cre, "changes"), "before")));
+    ck_assert(json_is_null(json_object_get(json_object_get(del, "changes"), "after")));
+    ck_assert_str_eq(json_string_value(json_object_get(cre, "actor_type")), "admin");
+    ck_assert_str_eq(json_string_value(json_object_get(cre, "actor")), "admin");
+    ck_assert_int_eq(json_integer_value(json_object_get(cre, "status")), 201);
+    ck_assert_str_eq(json_string_value(json_object_get(cre, "method")), "POST");
+    ck_assert_str_eq(json_string_value(json_object_get(cre, "path")), "/admin/namespaces");
+    ck_assert_str_eq(json_string_value(json_object_get(cre, "remote_addr")), "127.0.0.1");
+    ck_assert_int_eq(strlen(json_string_value(json_object_get(cre, "request_id"))), 32);
+    json_decref(j);
+    h_assert_clean_stop(&s);
+}
+END_TEST
+
+START_TEST(failed_logins_are_audited)
+{
+    struct h_server s;
+    h_server_start(&s, NULL);
+    struct h_resp r;
+    ck_assert_int_eq(h_post_json(s.port, "/admin/namespaces",
+                                 "Authorization: Bearer not-a-token\r\nX-Request-ID: failed-login-1\r\n",
+                                 "{\"name\":\"x\"}", &r), 401);
+    h_resp_free(&r);
+    H_EVENTUALLY(audit_count(&s, "?request_id=failed-login-1") == 1, 10000, "no audit record");
+    json_t *j = audit(&s, "?request_id=failed-login-1");
+    json_t *rec = json_array_get(json_object_get(j, "data"), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(rec, "actor_type")), "anonymous");
+    ck_assert_int_eq(json_integer_value(json_object_get(rec, "status")), 401);
+    json_decref(j);
+    /* the token itself never lands in the audit table */
+    ck_assert_int_eq(h_pg_count("SELECT count(*) FROM audit_records WHERE changes::text LIKE "
+                                "'%not-a-token%' OR path LIKE '%not-a-token%'"), 0);
+    h_assert_clean_stop(&s);
+}
+END_TEST
+
+START_TEST(audit_query_filters_and_pages_newest_first)
+{
+    struct h_server s;
+    h_server_start(&s, NULL);
+    for (int i = 0; i < 5; i++) {
+        char n[16];
+        snprintf(n, sizeof n, "pg%d", i);
+        ck_assert_int_eq(create_namespace(&s, n), 201);
+    }
+    H_EVENTUALLY(audit_count(&s, "?action=namespace.create") == 5, 10000, "5 records expected");
+    char seen[5] = { 0 };
+    char query[256] = "?action=namespace.create&limit=2";
+    int pages = 0, last = 99;
+    for (;;) {
+        json_t *j = audit(&s, query);
+        json_t *row;
+        size_t i;
+        json_array_foreach(json_object_get(j, "data"), i, row) {
+            const char *id = json_string_value(json_object_get(row, "resource_id"));
+            int k = id[2] - '0';
+            ck_assert_msg(k < last, "not newest first: %s after pg%d", id, last);
+            last = k;
+            ck_assert(!seen[k]);
+            seen[k] = 1;
+        }
+        pages++;
+        json_t *next = json_object_get(j, "next_cursor");
+        if (!json_is_string(next)) {
+            ck_assert(!json_is_true(json_object_get(j, "has_more")));
+            json_decref(j);
+            break;
+        }
+        snprintf(query, sizeof query, "?action=namespace.create&limit=2&cursor=%s",
+                 json_string_value(next));
+        json_decref(j);
+    }
+    ck_assert_int_eq(pages, 3);
+    for (int k = 0; k < 5; k++)
+        ck_assert(seen[k]);
+    ck_assert_int_eq(audit_count(&s, "?action=namespace.create&since=2999-01-01T00:00:00Z"), 0);
+    ck_assert_int_eq(audit_count(&s, "?actor_type=master"), 0);
+    json_decref(get_json(&s, "/admin/audit?cursor=garbage", 400));
+    json_decref(get_json(&s, "/admin/audit?since=yesterday", 400));
+    json_decref(get_json(&s, "/admin/audit?actor_type=robot", 400));
+    json_decref(get_json(&s, "/admin/audit?limit=0", 400));
+    h_assert_clean_stop(&s);
+}
+END_TEST
+
+START_TEST(audit_query_uses_indexes_at_scale)
+{
+    struct h_server s;
+    h_server_start(&s, NULL);
+    PGconn *pg = h_pg();
+    PGresult *res = PQexec(pg,
+        "INSERT INTO audit_records (time, request_id, actor_type, actor, action, resource, "
+        "resource_id, producer) SELECT now() - i * interval '1 second', 'r' || i, "
+        "CASE WHEN i % 3 = 0 THEN 'master' ELSE 'admin' END, 'a' || (i % 100), "
+        "'act.' || (i % 50), 'res' || (i % 20), (i % 1000)::text, 'bulk-' || i "
+        "FROM generate_series(1, 1000000) i");
+    ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK, "%s", PQerrorMessage(pg));
+    PQclear(res);
+    PQclear(PQexec(pg, "ANALYZE audit_records"));
+    static const char *const wheres[] = {
+        "TRUE", "actor_type = 'master' AND actor = 'a3'", "action = 'act.7'",
+        "resource = 'res1' AND resource_id = '21'", "request_id = 'r77'",
+        "time >= now() - interval '1 hour'",
+    };
+    for (size_t i = 0; i < sizeof wheres / sizeof wheres[0]; i++) {
+        char sql[512];
+        snprintf(sql, sizeof sql, "EXPLAIN SELECT * FROM audit_records WHERE %s "
+                 "ORDER BY time DESC, id DESC LIMIT 51", wheres[i]);
+        res = PQexec(pg, sql);
+        ck_assert(PQresultStatus(res) == PGRES_TUPLES_OK);
+        for (int row = 0; row < PQntuples(res); row++)
+            ck_assert_msg(!strstr(PQgetvalue(res, row, 0), "Seq Scan"),
+                          "sequential scan for %s: %s", wheres[i], PQgetvalue(res, row, 0));
+        PQclear(res);
+    }
+    PQfinish(pg);
+    ck_assert_int_eq(audit_count(&s, "?actor_type=master&actor=a3&limit=5"), 5);
+    h_assert_clean_stop(&s);
+}
+END_TEST
+
+START_TEST(logger_kill_loses_and_duplicates_no_audit_record)
+{
+    struct h_server s;
+    h_server_start(&s, "audit_flush_interval = 50ms\naudit_batch_size = 20\n");
+    int ok = 0;
+    for (int i = 0; i < 600; i++) {
+        if (i % 150 == 75) {
+            pid_t logger = h_server_child_pid(&s, "logger");
+            if (logger > 0)
+                kill(logger, SIGKILL);
+        }
+        char n[32];
+        snprintf(n, sizeof n, "lk%d", i);
+        ok += create_namespace(&s, n) == 201;
+    }
+    ck_assert_int_eq(ok, 600);
+    H_EVENTUALLY(h_pg_count("SELECT count(*) FROM audit_records WHERE action = 'namespace.create'") >= 600,
+                 20000, "audit records missing after logger kills");
+    h_sleep_ms(500);
+    ck_assert_int_eq(h_pg_count("SELECT count(*) FROM audit_records WHERE action = 'namespace.create'"),
+                     600);
+    ck_assert_int_eq(h_pg_count("SELECT count(DISTINCT resource_id) FROM audit_records "
+                                "WHERE action = 'namespace.create'"), 600);
+    h_assert_clean_stop(&s);
+}
+END_TEST
+
+START_TEST(audit_database_down_and_back_loses_nothing)
+{
+    PGconn *pg = h_pg();
+    PQclear(PQexec(pg, "DROP DATABASE IF EXISTS ezapi_audit WITH (FORCE)"));
+    PGresult *res = PQexec(pg, "CREATE DATABASE ezapi_audit");
+    ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK, "%s", PQerrorMessage(pg));
+    PQclear(res);
+    char conf[600];
+    char dsn[400];
+    snprintf(dsn, sizeof dsn, "%s", h_pg_dsn());
+    char *db = strstr(dsn, "dbname=ezapi");
+    ck_assert(db != NULL);
+    snprintf(conf, sizeof conf, "log_pg_dsn = %.*sdbname=ezapi_audit%s\n", (int)(db - dsn), dsn,
+             db + strlen("dbname=ezapi"));
+    struct h_server s;
+    h_server_start(&s, conf);
+    PQclear(PQexec(pg, "ALTER DATABASE ezapi_audit ALLOW_CONNECTIONS false"));
+    PQclear(PQexec(pg, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                       "WHERE datname = 'ezapi_audit'"));
+    for (int i = 0; i < 20; i++) {
+        char n[32];
+        snprintf(n, sizeof n, "ad%d", i);
+        ck_assert_int_eq(create_namespace(&s, n), 201);
+    }
+    h_sleep_ms(1000);
+    PQclear(PQexec(pg, "ALTER DATABASE ezapi_audit ALLOW_CONNECTIONS true"));
+    PQfinish(pg);
+    char adsn[500];
+    snprintf(adsn, sizeof adsn, "%.*sdbname=ezapi_audit%s", (int)(db - dsn), dsn,
+             db + strlen("dbname=ezapi"));
+    long long n = -1;
+    int64_t deadline = h_now_ms() + 20000;
+    while (h_now_ms() < deadline) {
+        PGconn *a = PQconnectdb(adsn);
+        res = PQexec(a, "SELECT count(*) FROM audit_records WHERE action = 'namespace.create'");
+        n = PQresultStatus(res) == PGRES_TUPLES_OK ? atoll(PQgetvalue(res, 0, 0)) : -1;
+        PQclear(res);
+        PQfinish(a);
+        if (n == 20)
+            break;
+        h_sleep_ms(200);
+    }
+    ck_assert_msg(n == 20, "audit records in the audit database: %lld, expected 20", n);
+    ck_assert_int_eq(h_pg_count("SELECT count(*) FROM audit_records"), 0);
+    h_server_stop(&s); /* the outage was provoked: errors in the log are expected */
+}
+END_TEST
+
+/* ---- Outbox and outages ---------------------------------------------------- */
+
+static long long outbox_rows(const char *status)
+{
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM sync_outbox WHERE status = '%s'", status);
+    return h_pg_count(sql);
+}
+
+START_TEST(redis_down_fills_the_outbox_which_drains_when_it_returns)
+{
+    struct h_server s;
+    h_server_start(&s, "sync_outbox_interval = 300ms\n");
+    h_redis_stop();
+    for (int i = 0; i < 10; i++) {
+        char n[32];
+        snprintf(n, sizeof n, "rd%d", i);
+        ck_assert_int_eq(create_namespace(&s, n), 201);
+    }
+    H_EVENTUALLY(outbox_rows("pending") == 10, 10000, "outbox should hold the 10 jobs");
+    json_t *j = get_json(&s, "/admin/sync/outbox?status=pending", 200);
+    ck_assert_int_eq(json_array_size(json_object_get(j, "data")), 10);
+    json_t *row = json_array_get(json_object_get(j, "data"), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(row, "resource")), "namespaces");
+    ck_assert(json_integer_value(json_object_get(row, "attempts")) >= 1);
+    ck_assert(json_string_value(json_object_get(row, "last_error")) != NULL);
+    json_decref(j);
+    j = get_json(&s, "/admin/sync/status", 200);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(j, "outbox"), "pending")), 10);
+    json_decref(j);
+    struct h_resp r;
+    ck_assert_int_eq(h_get(s.port, "/health/ready", NULL, &r), 503);
+    h_resp_free(&r);
+    h_redis_start();
+    H_EVENTUALLY(outbox_rows("pending") == 0, 20000, "outbox never drained");
+    for (int i = 0; i < 10; i++) {
+        char n[32];
+        snprintf(n, sizeof n, "rd%d", i);
+        ck_assert_msg(in_redis(n), "%s missing from Redis after the drain", n);
+    }
+    h_server_stop(&s); /* Redis errors were provoked */
+}
+END_TEST
+
+START_TEST(outbox_row_at_max_retries_fails_and_retries_by_hand)
+{
+    struct h_server s;
+    h_server_start(&s, "sync_outbox_interval = 100ms\nsync_outbox_max_retries = 2\n");
+    h_redis_stop();
+    ck_assert_int_eq(create_namespace(&s, "mr"), 201);
+    H_EVENTUALLY(outbox_rows("failed") == 1, 15000, "row never marked failed");
+    json_t *j = get_json(&s, "/admin/sync/outbox?status=failed", 200);
+    json_t *row = json_array_get(json_object_get(j, "data"), 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(row, "attempts")), 2);
+    json_int_t id = json_integer_value(json_object_get(row, "id"));
+    json_decref(j);
+    h_redis_start();
+    h_sleep_ms(500);
+    ck_assert_int_eq(outbox_rows("failed"), 1); /* failed rows wait for an operator */
+    char path[64];
+    snprintf(path, sizeof path, "/admin/sync/outbox/%lld/retry", (long long)id);
+    struct h_resp r;
+    ck_assert_int_eq(h_http(s.port, "POST", path, h_auth(&s, "admin"), NULL, 0, &r), 200);
+    h_resp_free(&r);
+    H_EVENTUALLY(outbox_rows("failed") == 0 && outbox_rows("pending") == 0, 10000,
+                 "manual retry did not apply");
+    ck_assert(in_redis("mr"));
+    ck_assert_int_eq(h_http(s.port, "POST", "/admin/sync/outbox/999999/retry", h_auth(&s, "admin"),
+                            NULL, 0, &r), 404);
+    h_resp_free(&r);
+    ck_assert_int_eq(h_http(s.port, "POST", "/admin/sync/outbox/abc/retry", h_auth(&s, "admin"),
+                            NULL, 0, &r), 400);
+    h_resp_free(&r);
+    h_server_stop(&s);
+}
+END_TEST
+
+START_TEST(postgres_outage_answers_503_and_recovers_by_itself)
+{
+    struct h_server s;
+    h_server_start(&s, "request_timeout = 5s\n");
+    ck_assert_int_eq(create_namespace(&s, "before"), 201);
+    h_pg_stop();
+    int64_t t0 = h_now_ms();
+    struct h_resp r;
+    ck_assert_int_eq(h_post_json(s.port, "/admin/namespaces", h_auth(&s, "admin"),
+                                 "{\"name\":\"during\"}", &r), 503);
+    json_t *j = h_resp_json(&r);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "error"), "type")),
+                     "unavailable_error");
+    json_decref(j);
+    h_resp_free(&r);
+    ck_assert_msg(h_now_ms() - t0 < 5000, "the 503 took longer than request_timeout");
+    ck_assert_int_eq(h_get(s.port, "/health/ready", NULL, &r), 503);
+    h_resp_free(&r);
+    ck_assert_int_eq(h_get(s.port, "/health", NULL, &r), 200);
+    h_resp_free(&r);
+    h_pg_start();
+    H_EVENTUALLY(create_namespace(&s, "after") == 201, 15000, "service did not resume");
+    H_EVENTUALLY(in_redis("after"), 10000, "namespace created after the outage not synced");
+    h_server_stop(&s);
+}
+END_TEST
+
+/* ---- Valgrind ------------------------------------------------------------ */
+
+START_TEST(start_serve_stop_has_no_leak_under_valgrind)
+{
+    const char *san = getenv("EZAPI_SANITIZERS");
+    if ((san && strcmp(san, "yes") == 0) || system("command -v valgrind >/dev/null") != 0) {
+        fprintf(stderr, "skipped: sanitizer build or no valgrind\n");
+        return;
+    }
+    struct h_server s;
+    h_server_init(&s, "workers = 1\nsync_queue_capacity = 16\naudit_queue_capacity = 16\n");
+    char wrapper[400], logs[350];
+    snprintf(wrapper, sizeof wrapper, "%s/vg-ezapi", s.dir);
+    snprintf(logs, sizeof logs, "%s/vg", s.dir);
+    char script[1500];
+    snprintf(script, sizeof script,
+             "#!/bin/sh\n"
+             "case \"$1\" in -c) exec valgrind -q --leak-check=full --show-leak-kinds=definite,indirect "
+             "--errors-for-leak-kinds=definite,indirect --trace-children=yes "
+             "--log-file=%s.%%p %s \"$@\" ;; esac\nexec %s \"$@\"\n",
+             logs, getenv("EZAPI_BIN"), getenv("EZAPI_BIN"));
+    h_write_file(wrapper, script);
+    ck_assert_int_eq(chmod(wrapper, 0755), 0);
+    setenv("EZAPI_BIN", wrapper, 1);
+    h_server_spawn(&s);
+    h_server_wait_ready(&s);
+    ck_assert_int_eq(create_namespace(&s, "vg"), 201);
+    H_EVENTUALLY(in_redis("vg"), 20000, "not synced under valgrind");
+    struct h_resp r;
+    ck_assert_int_eq(h_get(s.port, "/metrics", NULL, &r), 200);
+    h_resp_free(&r);
+    ck_assert_int_eq(h_get(s.port, "/nope", NULL, &r), 404);
+    h_resp_free(&r);
+    ck_assert_int_eq(h_server_stop(&s), 0);
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "cat %s.* | grep -E 'definitely lost|indirectly lost|Invalid|uninitialised|ERROR SUMMARY: [1-9]' > %s.found", logs, logs);
+    ck_assert(system(cmd) >= 0);
+    snprintf(cmd, sizeof cmd, "%s.found", logs);
+    FILE *f = fopen(cmd, "r");
+    char line[512] = "";
+    int bad = f && fgets(line, sizeof line, f) != NULL;
+    if (f)
+        fclose(f);
+    ck_assert_msg(!bad, "valgrind reported a problem (logs in %s.*): %s", logs, line);
+}
+END_TEST
+
+static Suite *ops_suite(void)
+{
+    Suite *s = suite_create("ops");
+    TCase *m = h_tcase("metrics");
+    tcase_add_test(m, metrics_pass_promtool_and_show_every_process);
+    tcase_add_test(m, metrics_refused_outside_metrics_allow);
+    tcase_add_test(m, metrics_count_restarts_and_reloads);
+    suite_add_tcase(s, m);
+    TCase *a = h_tcase("audit");
+    tcase_add_test(a, audit_records_changes_with_before_and_after);
+    tcase_add_test(a, failed_logins_are_audited);
+    tcase_add_test(a, audit_query_filters_and_pages_newest_first);
+    tcase_add_test(a, audit_query_uses_indexes_at_scale);
+    tcase_add_test(a, logger_kill_loses_and_duplicates_no_audit_record);
+    tcase_add_test(a, audit_database_down_and_back_loses_nothing);
+    suite_add_tcase(s, a);
+    TCase *o = h_tcase("outages");
+    tcase_add_test(o, redis_down_fills_the_outbox_which_drains_when_it_returns);
+    tcase_add_test(o, outbox_row_at_max_retries_fails_and_retries_by_hand);
+    tcase_add_test(o, postgres_outage_answers_503_and_recovers_by_itself);
+    suite_add_tcase(s, o);
+    TCase *v = h_tcase("valgrind");
+    tcase_set_timeout(v, 300);
+    tcase_add_test(v, start_serve_stop_has_no_leak_under_valgrind);
+    suite_add_tcase(s, v);
+    return s;
+}
+
+int main(void)
+{
+    return h_run_suite(ops_suite());
+}
