@@ -1,123 +1,874 @@
-/* Per-resource projection of sync jobs into Redis. */
+/* Sync jobs of the catalog (namespaces, provider groups, api keys,
+ * bindings, models, features) projected into Redis: each job maps to the
+ * projection units its change can affect, is built under an advisory lock
+ * and written in one MULTI/EXEC. The values come only from projection.c. */
 #include "apply.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include <jansson.h>
-
 #include "log.h"
+#include "store_projection.h"
 
-static void key(const struct ez_sync_ctx *c, char *buf, size_t len, const char *name)
+/* Fields per HSET/HDEL command, so one command stays small. */
+#define CHUNK 256
+/* Upper bound on ids or names read from one job payload. */
+#define MAX_PAYLOAD_ITEMS 100000
+
+static const struct ez_config no_cfg; /* when the caller gave none: clear keys only */
+
+static const struct ez_config *secrets_cfg(const struct ez_sync_ctx *c)
 {
-    snprintf(buf, len, "%s%s", c->prefix, name);
+    return c->cfg ? c->cfg : &no_cfg;
 }
 
-/* Runs the queued commands of one job inside MULTI/EXEC: argv lists of
- * commands, each terminated by NULL. */
-static int exec_atomic(struct ez_sync_ctx *c, const char *const *const *cmds, int ncmds)
+static char *prefixed(const struct ez_sync_ctx *c, const char *key)
 {
-    redisContext *rc = ez_redis_get(c->redis);
-    if (!rc) {
-        snprintf(c->error, sizeof c->error, "redis unreachable");
-        return EZ_APPLY_REDIS;
+    const char *p = c->prefix ? c->prefix : "";
+    size_t a = strlen(p), b = strlen(key);
+    char *k = malloc(a + b + 1);
+    if (k) {
+        memcpy(k, p, a);
+        memcpy(k + a, key, b + 1);
     }
-    redisAppendCommand(rc, "MULTI");
-    for (int i = 0; i < ncmds; i++) {
-        int argc = 0;
-        while (cmds[i][argc])
-            argc++;
-        redisAppendCommandArgv(rc, argc, (const char **)cmds[i], NULL);
+    return k;
+}
+
+int ez_apply_db_status(struct ez_sync_ctx *c, int db_rc, const char *what)
+{
+    if (db_rc == EZ_DB_OK)
+        return EZ_APPLY_OK;
+    if (db_rc == EZ_DB_UNAVAILABLE) {
+        snprintf(c->error, sizeof c->error, "postgres unavailable while reading %s", what);
+        return EZ_APPLY_DB;
     }
-    redisAppendCommand(rc, "EXEC");
+    snprintf(c->error, sizeof c->error, "postgres error while reading %s (see the log)", what);
+    return EZ_APPLY_REDIS;
+}
+
+/* ---- Transaction and lock ---------------------------------------------- */
+
+static int in_transaction(struct ez_sync_ctx *c)
+{
+    PGconn *conn = ez_db_conn(c->db);
+    return conn && PQstatus(conn) == CONNECTION_OK && PQtransactionStatus(conn) != PQTRANS_IDLE;
+}
+
+int ez_apply_begin(struct ez_sync_ctx *c, long long lock)
+{
+    c->nested = in_transaction(c);
+    int rc = ez_db_cmd(c->db, c->nested ? "SAVEPOINT ez_apply" : "BEGIN READ ONLY", 0, NULL);
+    if (rc != EZ_DB_OK)
+        return ez_apply_db_status(c, rc, "the sync lock");
+    char k[24];
+    snprintf(k, sizeof k, "%lld", lock);
+    const char *p[] = { k };
+    rc = ez_db_cmd(c->db, "SELECT pg_advisory_xact_lock($1::bigint)", 1, p);
+    if (rc != EZ_DB_OK) {
+        ez_apply_abort(c);
+        return ez_apply_db_status(c, rc, "the sync lock");
+    }
+    return EZ_APPLY_OK;
+}
+
+/* Ends what ez_apply_begin opened; a lost connection releases the lock as
+ * well, so the statuses are not needed. */
+static void finish(struct ez_sync_ctx *c, int commit)
+{
+    if (!in_transaction(c))
+        return;
+    int rc;
+    if (!c->nested) {
+        rc = ez_db_cmd(c->db, commit ? "COMMIT" : "ROLLBACK", 0, NULL);
+    } else {
+        rc = commit ? EZ_DB_OK : ez_db_cmd(c->db, "ROLLBACK TO SAVEPOINT ez_apply", 0, NULL);
+        if (rc == EZ_DB_OK)
+            rc = ez_db_cmd(c->db, "RELEASE SAVEPOINT ez_apply", 0, NULL);
+    }
+    (void)rc;
+}
+
+void ez_apply_abort(struct ez_sync_ctx *c) { finish(c, 0); }
+
+/* ---- The MULTI/EXEC writer --------------------------------------------- */
+
+struct argv {
+    const char **v;
+    size_t *len;
+    int n, cap;
+};
+
+static int argv_add(struct argv *a, const char *s)
+{
+    if (a->n == a->cap) {
+        int nc = a->cap ? a->cap * 2 : 64;
+        const char **v = realloc(a->v, (size_t)nc * sizeof *v);
+        if (v)
+            a->v = v;
+        size_t *l = v ? realloc(a->len, (size_t)nc * sizeof *l) : NULL;
+        if (!v || !l)
+            return -1;
+        a->len = l;
+        a->cap = nc;
+    }
+    a->v[a->n] = s;
+    a->len[a->n] = strlen(s);
+    a->n++;
+    return 0;
+}
+
+/* Appends the command in a (when it has more than `base` words) and
+ * restarts it with its first `base` words. */
+static int argv_flush(redisContext *rc, struct argv *a, int base, int *queued)
+{
+    if (a->n <= base)
+        return 0;
+    if (redisAppendCommandArgv(rc, a->n, a->v, a->len) != REDIS_OK)
+        return -1;
+    (*queued)++;
+    a->n = base;
+    return 0;
+}
+
+/* Queues the commands for the keys owned in [i, j) of s->own; *p walks
+ * s->put in step (both are sorted by key, then field). */
+static int queue_key(redisContext *rc, const struct ez_pj_set *s, size_t i, size_t j, size_t *p,
+                     const char *pkey, struct argv *a, int *queued)
+{
+    const char *key = s->own[i].key;
+    while (*p < s->nput && strcmp(s->put[*p].key, key) < 0)
+        (*p)++; /* produced but not owned: ignored */
+    size_t pend = *p;
+    while (pend < s->nput && strcmp(s->put[pend].key, key) == 0)
+        pend++;
+    int fail = 0;
+    a->n = 0;
+    if (!s->own[i].field) {
+        fail |= argv_add(a, "DEL") | argv_add(a, pkey) | argv_flush(rc, a, 0, queued);
+        fail |= argv_add(a, "HSET") | argv_add(a, pkey);
+        for (size_t k = *p; !fail && k < pend; k++) {
+            fail |= argv_add(a, s->put[k].field) | argv_add(a, s->put[k].value);
+            if (a->n >= 2 + 2 * CHUNK)
+                fail |= argv_flush(rc, a, 2, queued);
+        }
+        fail |= argv_flush(rc, a, 2, queued);
+    } else {
+        /* HSET of the produced fields, then HDEL of the owned others. */
+        size_t k = *p;
+        fail |= argv_add(a, "HSET") | argv_add(a, pkey);
+        for (size_t o = i; !fail && o < j; o++) {
+            while (k < pend && strcmp(s->put[k].field, s->own[o].field) < 0)
+                k++;
+            if (k < pend && strcmp(s->put[k].field, s->own[o].field) == 0) {
+                fail |= argv_add(a, s->put[k].field) | argv_add(a, s->put[k].value);
+                if (a->n >= 2 + 2 * CHUNK)
+                    fail |= argv_flush(rc, a, 2, queued);
+            }
+        }
+        fail |= argv_flush(rc, a, 2, queued);
+        a->n = 0;
+        k = *p;
+        fail |= argv_add(a, "HDEL") | argv_add(a, pkey);
+        for (size_t o = i; !fail && o < j; o++) {
+            while (k < pend && strcmp(s->put[k].field, s->own[o].field) < 0)
+                k++;
+            if (k >= pend || strcmp(s->put[k].field, s->own[o].field) != 0) {
+                fail |= argv_add(a, s->own[o].field);
+                if (a->n >= 2 + CHUNK)
+                    fail |= argv_flush(rc, a, 2, queued);
+            }
+        }
+        fail |= argv_flush(rc, a, 2, queued);
+    }
+    *p = pend;
+    return fail ? -1 : 0;
+}
+
+/* Reads the replies of MULTI, the queued commands and EXEC. */
+static int read_replies(struct ez_sync_ctx *c, redisContext *rc, int queued, long long *version)
+{
     int ok = 1;
-    for (int i = 0; i < ncmds + 2; i++) {
+    for (int i = 0; i < queued + 2; i++) {
         redisReply *rep = NULL;
-        if (redisGetReply(rc, (void **)&rep) != REDIS_OK) {
-            snprintf(c->error, sizeof c->error, "redis: %s", rc->errstr);
+        if (redisGetReply(rc, (void **)&rep) != REDIS_OK || !rep) {
+            snprintf(c->error, sizeof c->error, "redis: %s", rc->errstr[0] ? rc->errstr : "no reply");
             ez_redis_reset(c->redis);
             return EZ_APPLY_REDIS;
         }
-        if (rep->type == REDIS_REPLY_ERROR ||
-            (i == ncmds + 1 && rep->type != REDIS_REPLY_ARRAY)) {
-            snprintf(c->error, sizeof c->error, "redis: %s",
-                     rep->type == REDIS_REPLY_ERROR ? rep->str : "transaction aborted");
+        if (rep->type == REDIS_REPLY_ERROR) {
+            if (ok)
+                snprintf(c->error, sizeof c->error, "redis: %s", rep->str);
             ok = 0;
+        } else if (i == queued + 1) {
+            if (rep->type != REDIS_REPLY_ARRAY || rep->elements != (size_t)queued) {
+                snprintf(c->error, sizeof c->error, "redis: transaction aborted");
+                ok = 0;
+            } else {
+                for (size_t e = 0; e < rep->elements; e++) {
+                    redisReply *x = rep->element[e];
+                    if (x->type == REDIS_REPLY_ERROR && ok) {
+                        snprintf(c->error, sizeof c->error, "redis: %s", x->str);
+                        ok = 0;
+                    }
+                }
+                redisReply *last = rep->element[rep->elements - 1];
+                if (ok && last->type == REDIS_REPLY_INTEGER)
+                    *version = last->integer;
+            }
         }
         freeReplyObject(rep);
     }
     return ok ? EZ_APPLY_OK : EZ_APPLY_REDIS;
 }
 
-static int apply_namespace(struct ez_sync_ctx *c, json_t *payload, char *resource_out)
+int ez_apply_write(struct ez_sync_ctx *c, struct ez_pj_set *s, long long *version)
 {
-    const char *name = json_string_value(json_object_get(payload, "name"));
-    if (!name)
-        return EZ_APPLY_OK; /* nothing to do for a job that names nothing */
-    const char *p[] = { name };
-    json_t *row;
-    int rc = ez_db_json_row(c->db, &row,
-                            "SELECT json_build_object('name', name, 'status', status) "
-                            "FROM namespaces WHERE name = $1", 1, p);
-    if (rc != EZ_DB_OK) {
-        snprintf(c->error, sizeof c->error, "postgres unavailable");
-        return EZ_APPLY_DB;
+    *version = -1;
+    ez_pj_set_finish(s);
+    if (s->nown == 0)
+        return EZ_APPLY_OK;
+    redisContext *rc = ez_redis_get(c->redis);
+    if (!rc) {
+        snprintf(c->error, sizeof c->error, "redis unreachable");
+        return EZ_APPLY_REDIS;
     }
-    char k[256], ver[256];
-    key(c, k, sizeof k, "config:namespaces");
-    key(c, ver, sizeof ver, "meta:sync");
-    char *value = row ? json_dumps(row, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    const char *set[] = { "HSET", k, name, value, NULL };
-    const char *del[] = { "HDEL", k, name, NULL };
-    const char *bump[] = { "HINCRBY", ver, "version", "1", NULL };
-    const char *const *cmds[] = { row ? set : del, bump };
-    rc = exec_atomic(c, cmds, 2);
-    free(value);
-    json_decref(row);
-    strcpy(resource_out, "namespaces");
+    struct argv a = { 0 };
+    int queued = 0, fail = 0;
+    fail |= argv_add(&a, "MULTI");
+    if (!fail && redisAppendCommandArgv(rc, a.n, a.v, a.len) != REDIS_OK)
+        fail = 1;
+    size_t p = 0;
+    for (size_t i = 0; !fail && i < s->nown;) {
+        size_t j = i + 1;
+        while (j < s->nown && strcmp(s->own[j].key, s->own[i].key) == 0)
+            j++;
+        char *pkey = prefixed(c, s->own[i].key);
+        fail |= !pkey || queue_key(rc, s, i, j, &p, pkey, &a, &queued) != 0;
+        free(pkey);
+        i = j;
+    }
+    char *sync = prefixed(c, EZ_PJ_SYNC);
+    a.n = 0;
+    fail |= !sync || argv_add(&a, "HINCRBY") | argv_add(&a, sync) | argv_add(&a, "version") |
+                         argv_add(&a, "1") | argv_flush(rc, &a, 0, &queued);
+    if (!fail && redisAppendCommand(rc, "EXEC") != REDIS_OK)
+        fail = 1;
+    free(sync);
+    free(a.v);
+    free(a.len);
+    if (fail) {
+        /* Commands may sit in the output buffer: drop the connection so
+         * that none of them is ever sent. */
+        snprintf(c->error, sizeof c->error, "out of memory while queueing the Redis write");
+        ez_redis_reset(c->redis);
+        return EZ_APPLY_REDIS;
+    }
+    return read_replies(c, rc, queued, version);
+}
+
+/* ---- Refresh events ----------------------------------------------------- */
+
+void ez_apply_publish(struct ez_sync_ctx *c, const char *resource, long long version)
+{
+    char v[24];
+    snprintf(v, sizeof v, "%lld", version);
+    json_t *ev = json_pack("{s:s, s:s, s:I}", "resource", resource, "version", v, "timestamp",
+                           (json_int_t)time(NULL));
+    char *msg = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(ev);
+    char *chan = prefixed(c, EZ_PJ_REFRESH_CHANNEL);
+    if (msg && chan) {
+        const char *pub[] = { "PUBLISH", chan, msg };
+        redisReply *rep = ez_redis_cmd(c->redis, 3, pub, NULL);
+        if (rep)
+            freeReplyObject(rep);
+    }
+    free(chan);
+    free(msg);
+}
+
+/* The refresh resource of a key of the contract. */
+static int family(const char *key)
+{
+    static const char *const keys[] = { EZ_PJ_NAMESPACES, EZ_PJ_PROVIDERS, EZ_PJ_ROUTE_PREFIX,
+                                        EZ_PJ_BINDINGS, EZ_PJ_MODELS, EZ_PJ_FEATURES };
+    for (int i = 0; i < 6; i++)
+        if (strncmp(key, keys[i], strlen(keys[i])) == 0)
+            return i; /* "meta:models" also covers meta:models_meta */
+    return -1;
+}
+
+int ez_apply_commit(struct ez_sync_ctx *c, struct ez_pj_set *s)
+{
+    static const char *const names[] = { "namespaces", "providers", "routes",
+                                         "bindings",   "models",    "features" };
+    long long version;
+    int rc = ez_apply_write(c, s, &version);
+    if (rc != EZ_APPLY_OK) {
+        ez_apply_abort(c);
+        return rc;
+    }
+    finish(c, 1); /* Redis is written: a failed COMMIT of a read-only transaction changes nothing */
+    if (version < 0)
+        return EZ_APPLY_OK;
+    int touched[6] = { 0 };
+    for (size_t i = 0; i < s->nown; i++) {
+        int f = family(s->own[i].key);
+        if (f >= 0)
+            touched[f] = 1;
+    }
+    for (int f = 0; f < 6; f++)
+        if (touched[f])
+            ez_apply_publish(c, names[f], version);
+    return EZ_APPLY_OK;
+}
+
+/* ---- Job helpers --------------------------------------------------------- */
+
+typedef int (*build_fn)(struct ez_sync_ctx *c, int64_t id, json_t *payload, struct ez_pj_set *s);
+
+static int run(struct ez_sync_ctx *c, long long lock, build_fn build, int64_t id, json_t *payload)
+{
+    struct ez_pj_set s;
+    ez_pj_set_init(&s);
+    int rc = ez_apply_begin(c, lock);
+    if (rc == EZ_APPLY_OK) {
+        rc = build(c, id, payload, &s);
+        if (rc == EZ_APPLY_OK)
+            rc = ez_apply_commit(c, &s);
+        else
+            ez_apply_abort(c);
+    }
+    ez_pj_set_clear(&s);
     return rc;
 }
 
-static void publish(struct ez_sync_ctx *c, const char *resource)
+static const char *str(json_t *payload, const char *name)
 {
-    char chan[256], ver[256];
-    key(c, chan, sizeof chan, "dp:config:refresh");
-    key(c, ver, sizeof ver, "meta:sync");
-    const char *get[] = { "HGET", ver, "version" };
-    redisReply *rep = ez_redis_cmd(c->redis, 3, get, NULL);
-    json_t *ev = json_pack("{s:s, s:s?, s:I}", "resource", resource, "version",
-                           rep && rep->type == REDIS_REPLY_STRING ? rep->str : NULL,
-                           "timestamp", (json_int_t)time(NULL));
-    if (rep)
-        freeReplyObject(rep);
-    char *msg = json_dumps(ev, JSON_COMPACT);
-    json_decref(ev);
-    const char *pub[] = { "PUBLISH", chan, msg };
-    rep = msg ? ez_redis_cmd(c->redis, 3, pub, NULL) : NULL;
-    if (rep)
-        freeReplyObject(rep);
-    free(msg);
+    const char *v = json_string_value(json_object_get(payload, name));
+    return v && *v ? v : NULL;
 }
+
+static int64_t int_of(json_t *payload, const char *name)
+{
+    json_t *v = json_object_get(payload, name);
+    return json_is_integer(v) ? (int64_t)json_integer_value(v) : 0;
+}
+
+/* A growable list of ids. */
+struct ids {
+    int64_t *v;
+    int n, cap;
+};
+
+static int ids_add(struct ids *l, int64_t id)
+{
+    for (int i = 0; i < l->n; i++)
+        if (l->v[i] == id)
+            return 0;
+    if (l->n == l->cap) {
+        int nc = l->cap ? l->cap * 2 : 16;
+        int64_t *v = realloc(l->v, (size_t)nc * sizeof *v);
+        if (!v)
+            return -1;
+        l->v = v;
+        l->cap = nc;
+    }
+    l->v[l->n++] = id;
+    return 0;
+}
+
+/* Binding names ("<ns>" "<pm>" pairs) to re-project, each once. */
+struct names {
+    json_t *seen; /* field -> [ns, pm] */
+};
+
+static int names_add(struct names *n, const char *ns, const char *pm)
+{
+    if (!ns || !pm)
+        return 0;
+    if (!n->seen && !(n->seen = json_object()))
+        return -1;
+    char *field = ez_pj_binding_field(ns, pm);
+    int rc = field ? json_object_set_new(n->seen, field, json_pack("[ss]", ns, pm)) : -1;
+    free(field);
+    return rc;
+}
+
+static int names_add_rows(struct names *n, const struct ez_pjs_bindings *b)
+{
+    for (int i = 0; i < b->n; i++)
+        if (names_add(n, b->v[i].ns, b->v[i].public_model) != 0)
+            return -1;
+    return 0;
+}
+
+static int oom(struct ez_sync_ctx *c)
+{
+    snprintf(c->error, sizeof c->error, "out of memory while building the write set");
+    log_error("sync: %s", c->error);
+    return EZ_APPLY_REDIS;
+}
+
+/* Units for every collected binding name; then meta:models_meta when
+ * what includes EZ_PJS_MODEL. */
+static int names_apply(struct ez_sync_ctx *c, struct names *n, struct ez_pj_set *s, int what,
+                       int64_t now)
+{
+    const char *field;
+    json_t *pair;
+    int rc = EZ_APPLY_OK;
+    json_object_foreach(n->seen, field, pair) {
+        rc = ez_apply_db_status(c,
+                                ez_pjs_unit_binding(c->db, s,
+                                                    json_string_value(json_array_get(pair, 0)),
+                                                    json_string_value(json_array_get(pair, 1)),
+                                                    what, now),
+                                "bindings");
+        if (rc != EZ_APPLY_OK)
+            return rc;
+    }
+    if (what & EZ_PJS_MODEL)
+        rc = ez_apply_db_status(c, ez_pjs_unit_models_meta(c->db, s, 0), "models");
+    return rc;
+}
+
+/* ---- Reading what Redis holds, for rows that are already gone ---------- */
+
+typedef int (*scan_fn)(void *arg, const char *field, const char *value);
+
+static int hscan(struct ez_sync_ctx *c, const char *key, scan_fn fn, void *arg)
+{
+    char *pkey = prefixed(c, key);
+    if (!pkey)
+        return oom(c);
+    char cursor[32] = "0";
+    int rc = EZ_APPLY_OK;
+    do {
+        const char *argv[] = { "HSCAN", pkey, cursor, "COUNT", "500" };
+        redisReply *r = ez_redis_cmd(c->redis, 5, argv, NULL);
+        if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+            r->element[0]->type != REDIS_REPLY_STRING ||
+            r->element[1]->type != REDIS_REPLY_ARRAY) {
+            snprintf(c->error, sizeof c->error, "redis: %s",
+                     r && r->type == REDIS_REPLY_ERROR ? r->str : "HSCAN failed");
+            rc = EZ_APPLY_REDIS;
+        } else {
+            snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
+            redisReply *kv = r->element[1];
+            for (size_t i = 0; i + 1 < kv->elements && rc == EZ_APPLY_OK; i += 2)
+                if (kv->element[i]->type == REDIS_REPLY_STRING &&
+                    kv->element[i + 1]->type == REDIS_REPLY_STRING &&
+                    fn(arg, kv->element[i]->str, kv->element[i + 1]->str) != 0)
+                    rc = oom(c);
+        }
+        if (r)
+            freeReplyObject(r);
+    } while (rc == EZ_APPLY_OK && strcmp(cursor, "0") != 0);
+    free(pkey);
+    return rc;
+}
+
+struct by_group {
+    int64_t group_id;
+    struct ids *keys;
+    struct names *names;
+};
+
+static int provider_of_group(void *arg, const char *field, const char *value)
+{
+    struct by_group *b = arg;
+    json_t *v = json_loads(value, 0, NULL);
+    int rc = 0;
+    if (int_of(v, "group_id") == b->group_id)
+        rc = ids_add(b->keys, strtoll(field, NULL, 10));
+    json_decref(v);
+    return rc;
+}
+
+static int binding_of_group(void *arg, const char *field, const char *value)
+{
+    (void)field;
+    struct by_group *b = arg;
+    json_t *v = json_loads(value, 0, NULL);
+    size_t i;
+    json_t *cand;
+    int rc = 0;
+    json_array_foreach(json_object_get(v, "candidates"), i, cand) {
+        if (int_of(cand, "group_id") == b->group_id) {
+            rc = names_add(b->names, str(v, "namespace"), str(v, "public_model"));
+            break;
+        }
+    }
+    json_decref(v);
+    return rc;
+}
+
+/* ---- Resources ------------------------------------------------------------ */
+
+static int build_namespace(struct ez_sync_ctx *c, int64_t id, json_t *payload,
+                           struct ez_pj_set *s)
+{
+    (void)id;
+    /* Without a name (never sent by the handlers) the whole hash is rebuilt. */
+    return ez_apply_db_status(c, ez_pjs_unit_namespace(c->db, s, str(payload, "name")),
+                              "namespaces");
+}
+
+int ez_apply_namespaces(struct ez_sync_ctx *c, int64_t id, json_t *payload)
+{
+    return run(c, EZ_APPLY_LOCK_NAMESPACES, build_namespace, id, payload);
+}
+
+/* Everything of group group_id: its keys' snapshots, route hashes under
+ * each of `names`, and the bindings using it. When the group is gone, the
+ * keys and bindings that Redis still shows under it are re-projected too. */
+static int build_group(struct ez_sync_ctx *c, int64_t group_id, const char *const *route_names,
+                       int nroutes, struct ids *key_ids, struct ez_pj_set *s, int64_t now)
+{
+    struct ez_pjs_groups g;
+    struct names names = { 0 };
+    int rc = ez_apply_db_status(c, ez_pjs_groups_by_ids(c->db, &group_id, 1, &g), "groups");
+    if (rc != EZ_APPLY_OK)
+        return rc;
+    struct by_group scan = { group_id, key_ids, &names };
+    if (g.n == 0) {
+        rc = hscan(c, EZ_PJ_PROVIDERS, provider_of_group, &scan);
+        if (rc == EZ_APPLY_OK)
+            rc = hscan(c, EZ_PJ_BINDINGS, binding_of_group, &scan);
+    }
+    if (rc == EZ_APPLY_OK)
+        rc = ez_apply_db_status(c,
+                                ez_pjs_unit_providers(c->db, secrets_cfg(c), s, &group_id, 1,
+                                                      key_ids->v, key_ids->n),
+                                "api keys");
+    for (int i = -1; rc == EZ_APPLY_OK && i < nroutes; i++) {
+        const char *name = i < 0 ? (g.n ? g.v[0].name : NULL) : route_names[i];
+        if (name)
+            rc = ez_apply_db_status(c, ez_pjs_unit_route(c->db, s, name, now), "routes");
+    }
+    struct ez_pjs_bindings b = { 0 };
+    if (rc == EZ_APPLY_OK)
+        rc = ez_apply_db_status(c, ez_pjs_bindings_of_group(c->db, group_id, &b), "bindings");
+    if (rc == EZ_APPLY_OK && names_add_rows(&names, &b) != 0)
+        rc = oom(c);
+    if (rc == EZ_APPLY_OK && names.seen)
+        rc = names_apply(c, &names, s, EZ_PJS_BINDING | EZ_PJS_MODEL, now);
+    ez_pjs_bindings_free(&b);
+    ez_pjs_groups_free(&g);
+    json_decref(names.seen);
+    return rc;
+}
+
+static int build_provider_group(struct ez_sync_ctx *c, int64_t id, json_t *payload,
+                                struct ez_pj_set *s)
+{
+    struct ids keys = { 0 };
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(payload, "key_ids"), i, v) {
+        if (i >= MAX_PAYLOAD_ITEMS)
+            break;
+        if (json_is_integer(v) && ids_add(&keys, json_integer_value(v)) != 0) {
+            free(keys.v);
+            return oom(c);
+        }
+    }
+    const char *routes[] = { str(payload, "name"), str(payload, "old_name") };
+    int rc = build_group(c, id, routes, 2, &keys, s, (int64_t)time(NULL));
+    free(keys.v);
+    return rc;
+}
+
+int ez_apply_provider_groups(struct ez_sync_ctx *c, int64_t id, json_t *payload)
+{
+    return run(c, EZ_APPLY_LOCK_CONFIG, build_provider_group, id, payload);
+}
+
+/* The group a key's snapshot in Redis names (0 when none). */
+static int stored_group_of_key(struct ez_sync_ctx *c, int64_t key_id, int64_t *group_id)
+{
+    *group_id = 0;
+    char *pkey = prefixed(c, EZ_PJ_PROVIDERS), field[24];
+    if (!pkey)
+        return oom(c);
+    snprintf(field, sizeof field, "%" PRId64, key_id);
+    const char *argv[] = { "HGET", pkey, field };
+    redisReply *r = ez_redis_cmd(c->redis, 3, argv, NULL);
+    free(pkey);
+    if (!r || r->type == REDIS_REPLY_ERROR) {
+        snprintf(c->error, sizeof c->error, "redis: %s", r ? r->str : "HGET failed");
+        if (r)
+            freeReplyObject(r);
+        return EZ_APPLY_REDIS;
+    }
+    if (r->type == REDIS_REPLY_STRING) {
+        json_t *v = json_loads(r->str, 0, NULL);
+        *group_id = int_of(v, "group_id");
+        json_decref(v);
+    }
+    freeReplyObject(r);
+    return EZ_APPLY_OK;
+}
+
+/* A key changes its own snapshot, and the route hash and binding
+ * snapshots of its group (old and new group, should it have moved). */
+static int build_api_key(struct ez_sync_ctx *c, int64_t id, json_t *payload, struct ez_pj_set *s)
+{
+    int64_t now = (int64_t)time(NULL);
+    struct ids gids = { 0 };
+    struct ez_pjs_keys k;
+    int rc = ez_apply_db_status(c, ez_pjs_keys_load(c->db, NULL, NULL, 0, &id, 1, &k), "api keys");
+    if (rc != EZ_APPLY_OK)
+        return rc;
+    int64_t from_payload = int_of(payload, "group_id");
+    if ((from_payload && ids_add(&gids, from_payload) != 0) ||
+        (k.n == 1 && ids_add(&gids, k.v[0].group_id) != 0))
+        rc = oom(c);
+    ez_pjs_keys_free(&k);
+    if (rc == EZ_APPLY_OK && gids.n == 0) {
+        int64_t stored;
+        rc = stored_group_of_key(c, id, &stored);
+        if (rc == EZ_APPLY_OK && stored && ids_add(&gids, stored) != 0)
+            rc = oom(c);
+    }
+    if (rc == EZ_APPLY_OK)
+        rc = ez_apply_db_status(c,
+                                ez_pjs_unit_providers(c->db, secrets_cfg(c), s, NULL, 0, &id, 1),
+                                "api keys");
+    struct ez_pjs_groups g = { 0 };
+    struct names names = { 0 };
+    if (rc == EZ_APPLY_OK)
+        rc = ez_apply_db_status(c, ez_pjs_groups_by_ids(c->db, gids.v, gids.n, &g), "groups");
+    for (int i = 0; rc == EZ_APPLY_OK && i < g.n; i++) {
+        struct ez_pjs_bindings b;
+        rc = ez_apply_db_status(c, ez_pjs_unit_route(c->db, s, g.v[i].name, now), "routes");
+        if (rc == EZ_APPLY_OK)
+            rc = ez_apply_db_status(c, ez_pjs_bindings_of_group(c->db, g.v[i].id, &b),
+                                    "bindings");
+        if (rc == EZ_APPLY_OK) {
+            if (names_add_rows(&names, &b) != 0)
+                rc = oom(c);
+            ez_pjs_bindings_free(&b);
+        }
+    }
+    if (rc == EZ_APPLY_OK && names.seen)
+        rc = names_apply(c, &names, s, EZ_PJS_BINDING, now);
+    json_decref(names.seen);
+    ez_pjs_groups_free(&g);
+    free(gids.v);
+    return rc;
+}
+
+int ez_apply_api_keys(struct ez_sync_ctx *c, int64_t id, json_t *payload)
+{
+    return run(c, EZ_APPLY_LOCK_CONFIG, build_api_key, id, payload);
+}
+
+/* A binding changes the snapshot and meta:models entry of its name, before
+ * and after the change. */
+static int build_binding(struct ez_sync_ctx *c, int64_t id, json_t *payload, struct ez_pj_set *s)
+{
+    struct names names = { 0 };
+    const char *ns = str(payload, "namespace"), *pm = str(payload, "public_model");
+    const char *old_ns = str(payload, "old_namespace"), *old_pm = str(payload, "old_public_model");
+    struct ez_pjs_bindings b;
+    int rc = ez_apply_db_status(c, ez_pjs_binding_by_id(c->db, id, &b), "bindings");
+    if (rc != EZ_APPLY_OK)
+        return rc;
+    if (names_add(&names, ns, pm) != 0 || names_add_rows(&names, &b) != 0 ||
+        ((old_ns || old_pm) && names_add(&names, old_ns ? old_ns : ns, old_pm ? old_pm : pm) != 0))
+        rc = oom(c);
+    ez_pjs_bindings_free(&b);
+    if (rc == EZ_APPLY_OK && !names.seen)
+        log_warn("sync job bindings %" PRId64 " names no binding and the row is gone: "
+                 "nothing to re-project until the next full resync", id);
+    if (rc == EZ_APPLY_OK && names.seen)
+        rc = names_apply(c, &names, s, EZ_PJS_BINDING | EZ_PJS_MODEL, (int64_t)time(NULL));
+    json_decref(names.seen);
+    return rc;
+}
+
+int ez_apply_bindings(struct ez_sync_ctx *c, int64_t id, json_t *payload)
+{
+    return run(c, EZ_APPLY_LOCK_CONFIG, build_binding, id, payload);
+}
+
+/* A registry entry changes the meta:models fields of the bindings whose
+ * public model has its name (before and after a rename). */
+static int build_model(struct ez_sync_ctx *c, int64_t id, json_t *payload, struct ez_pj_set *s)
+{
+    char *current = NULL;
+    int rc = ez_apply_db_status(c, ez_pjs_model_name(c->db, id, &current), "models");
+    const char *wanted[] = { str(payload, "name"), str(payload, "old_name"), current };
+    struct names names = { 0 };
+    int any = 0;
+    for (int i = 0; rc == EZ_APPLY_OK && i < 3; i++) {
+        if (!wanted[i])
+            continue;
+        any = 1;
+        struct ez_pjs_bindings b;
+        rc = ez_apply_db_status(c, ez_pjs_bindings_of_model(c->db, wanted[i], &b), "bindings");
+        if (rc == EZ_APPLY_OK) {
+            if (names_add_rows(&names, &b) != 0)
+                rc = oom(c);
+            ez_pjs_bindings_free(&b);
+        }
+    }
+    free(current);
+    if (rc != EZ_APPLY_OK)
+        return rc;
+    if (!any) /* no name known: rebuild the whole of meta:models */
+        return ez_apply_db_status(c, ez_pjs_unit_models_meta(c->db, s, 1), "models");
+    if (names.seen)
+        rc = names_apply(c, &names, s, EZ_PJS_MODEL, (int64_t)time(NULL));
+    else
+        rc = ez_apply_db_status(c, ez_pjs_unit_models_meta(c->db, s, 0), "models");
+    json_decref(names.seen);
+    return rc;
+}
+
+int ez_apply_models(struct ez_sync_ctx *c, int64_t id, json_t *payload)
+{
+    return run(c, EZ_APPLY_LOCK_CONFIG, build_model, id, payload);
+}
+
+static int build_features(struct ez_sync_ctx *c, int64_t id, json_t *payload,
+                          struct ez_pj_set *s)
+{
+    (void)id;
+    json_t *list = json_object_get(payload, "names");
+    if (!json_is_array(list)) /* no list: the whole hash */
+        return ez_apply_db_status(c, ez_pjs_unit_feature(c->db, s, NULL), "features");
+    size_t i;
+    json_t *v;
+    json_array_foreach(list, i, v) {
+        if (i >= MAX_PAYLOAD_ITEMS)
+            break;
+        const char *name = json_string_value(v);
+        if (!name || !*name)
+            continue;
+        int rc = ez_apply_db_status(c, ez_pjs_unit_feature(c->db, s, name), "features");
+        if (rc != EZ_APPLY_OK)
+            return rc;
+    }
+    return EZ_APPLY_OK;
+}
+
+int ez_apply_features(struct ez_sync_ctx *c, int64_t id, json_t *payload)
+{
+    return run(c, EZ_APPLY_LOCK_FEATURES, build_features, id, payload);
+}
+
+/* ---- Bans that ended ------------------------------------------------------ */
+
+static int build_unbanned(struct ez_sync_ctx *c, int64_t id, json_t *payload,
+                          struct ez_pj_set *s)
+{
+    (void)id;
+    int64_t since = int_of(payload, "since"), until = int_of(payload, "until");
+    int64_t *gids;
+    int n;
+    int rc = ez_apply_db_status(c, ez_pjs_unbanned_groups(c->db, since, until, &gids, &n),
+                                "api keys");
+    struct ez_pjs_groups g = { 0 };
+    struct names names = { 0 };
+    if (rc == EZ_APPLY_OK && n > 0)
+        rc = ez_apply_db_status(c, ez_pjs_groups_by_ids(c->db, gids, n, &g), "groups");
+    for (int i = 0; rc == EZ_APPLY_OK && i < g.n; i++) {
+        struct ez_pjs_bindings b;
+        rc = ez_apply_db_status(c, ez_pjs_unit_route(c->db, s, g.v[i].name, until), "routes");
+        if (rc == EZ_APPLY_OK)
+            rc = ez_apply_db_status(c, ez_pjs_bindings_of_group(c->db, g.v[i].id, &b),
+                                    "bindings");
+        if (rc == EZ_APPLY_OK) {
+            if (names_add_rows(&names, &b) != 0)
+                rc = oom(c);
+            ez_pjs_bindings_free(&b);
+        }
+    }
+    if (rc == EZ_APPLY_OK && names.seen)
+        rc = names_apply(c, &names, s, EZ_PJS_BINDING, until);
+    json_decref(names.seen);
+    ez_pjs_groups_free(&g);
+    free(gids);
+    return rc;
+}
+
+int ez_apply_expired_bans(struct ez_sync_ctx *c)
+{
+    int64_t now = (int64_t)time(NULL);
+    if (c->bans_checked_at == 0 || now < c->bans_checked_at) {
+        c->bans_checked_at = now;
+        return EZ_APPLY_OK;
+    }
+    if (now == c->bans_checked_at)
+        return EZ_APPLY_OK;
+    /* Most seconds see no ban end: find out without taking the lock. */
+    int64_t *gids;
+    int n;
+    int rc = ez_apply_db_status(c, ez_pjs_unbanned_groups(c->db, c->bans_checked_at, now, &gids,
+                                                          &n), "api keys");
+    free(gids);
+    if (rc != EZ_APPLY_OK)
+        return rc;
+    if (n == 0) {
+        c->bans_checked_at = now;
+        return EZ_APPLY_OK;
+    }
+    json_t *window = json_pack("{s:I, s:I}", "since", (json_int_t)c->bans_checked_at, "until",
+                               (json_int_t)now);
+    if (!window)
+        return oom(c);
+    rc = run(c, EZ_APPLY_LOCK_CONFIG, build_unbanned, 0, window);
+    json_decref(window);
+    if (rc == EZ_APPLY_OK)
+        c->bans_checked_at = now;
+    return rc;
+}
+
+/* ---- Dispatch ---------------------------------------------------------------- */
+
+static const struct {
+    const char *resource;
+    ez_apply_fn fn;
+} appliers[] = {
+    { "namespaces", ez_apply_namespaces },
+    { "provider_groups", ez_apply_provider_groups },
+    { "api_keys", ez_apply_api_keys },
+    { "bindings", ez_apply_bindings },
+    { "models", ez_apply_models },
+    { "features", ez_apply_features },
+    /* tenants */
+    { "masters", ez_apply_masters },
+    { "keys", ez_apply_keys },
+    /* end tenants */
+};
 
 int ez_sync_apply(struct ez_sync_ctx *c, const char *resource, const char *payload_json,
                   int64_t id)
 {
-    (void)id;
-    json_t *payload = json_loads(payload_json ? payload_json : "{}", 0, NULL);
-    if (!payload) {
-        log_error("sync job for %s has a payload that is not JSON: dropped", resource);
+    c->error[0] = '\0';
+    json_t *payload = json_loads(payload_json && *payload_json ? payload_json : "{}", 0, NULL);
+    if (!json_is_object(payload)) {
+        log_error("sync job %s %" PRId64 " has a payload that is not a JSON object: dropped",
+                  resource, id);
+        json_decref(payload);
         return EZ_APPLY_OK;
     }
-    char changed[32] = "";
-    int rc = EZ_APPLY_OK;
-    if (strcmp(resource, "namespaces") == 0)
-        rc = apply_namespace(c, payload, changed);
-    else
+    int rc = EZ_APPLY_OK, found = 0;
+    for (size_t i = 0; i < sizeof appliers / sizeof appliers[0]; i++) {
+        if (strcmp(resource, appliers[i].resource) == 0) {
+            found = 1;
+            rc = appliers[i].fn(c, id, payload);
+            break;
+        }
+    }
+    if (!found)
         log_error("sync job for unknown resource %s: dropped", resource);
     json_decref(payload);
-    if (rc == EZ_APPLY_OK && changed[0])
-        publish(c, changed); /* a hint only: a failure here loses nothing */
     return rc;
 }

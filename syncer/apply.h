@@ -1,10 +1,16 @@
-/* Applying one sync job: re-read the rows it names from PostgreSQL and
- * write the dependent Redis keys in one MULTI/EXEC, then publish the
- * refresh event. */
+/* Applying one sync job: under a PostgreSQL advisory lock, re-read the rows
+ * it names, build the write set with the projection (common/projection.h,
+ * common/store_projection.h), write it with HINCRBY meta:sync version in
+ * one MULTI/EXEC, then publish the refresh event. Contract: docs/redis.md. */
 #ifndef EZ_SYNCER_APPLY_H
 #define EZ_SYNCER_APPLY_H
 
+#include <jansson.h>
+#include <stdint.h>
+
+#include "config.h"
 #include "db.h"
+#include "projection.h"
 #include "proto/frame.h"
 #include "redis.h"
 
@@ -13,13 +19,80 @@ enum { EZ_APPLY_OK = 0, EZ_APPLY_REDIS = 1, EZ_APPLY_DB = 2 };
 struct ez_sync_ctx {
     struct ez_db *db;
     struct ez_redis *redis;
-    const char *prefix; /* redis_key_prefix */
-    char error[256];    /* why the last apply failed */
+    const char *prefix;           /* redis_key_prefix */
+    const struct ez_config *cfg;  /* opens stored api keys; NULL: clear-text keys only */
+    int64_t bans_checked_at;      /* ez_apply_expired_bans: last time looked, unix s */
+    int nested;                   /* ez_apply_begin ran inside the caller's transaction */
+    char error[256];              /* why the last apply failed */
 };
 
-/* EZ_APPLY_OK, EZ_APPLY_REDIS (Redis failed: persist to the outbox), or
- * EZ_APPLY_DB (PostgreSQL unavailable: retry later). */
+/* EZ_APPLY_OK, EZ_APPLY_REDIS (Redis failed, or a PostgreSQL error that a
+ * retry will not fix at once: persist to the outbox), or EZ_APPLY_DB
+ * (PostgreSQL unavailable: retry later). A job naming an unknown resource
+ * or carrying a payload that is not JSON is logged and dropped (OK). */
 int ez_sync_apply(struct ez_sync_ctx *ctx, const char *resource, const char *payload_json,
                   int64_t id);
+
+/* One entry of the dispatch table: payload is the job's JSON object
+ * (borrowed). Returns as ez_sync_apply. */
+typedef int (*ez_apply_fn)(struct ez_sync_ctx *c, int64_t id, json_t *payload);
+
+/* ---- Building blocks, shared with the other resources' apply files ----- */
+
+/* Advisory lock classes (pg_advisory_xact_lock keys, ASCII "ezsync.."). All
+ * jobs whose write sets can overlap take the same one, so that a job that
+ * read later never writes Redis before one that read earlier. */
+#define EZ_APPLY_LOCK_CONFIG 0x657a73796e636667LL     /* "ezsyncfg": providers, routes,
+                                                        * bindings, models */
+#define EZ_APPLY_LOCK_NAMESPACES 0x657a73796e636e73LL /* "ezsyncns" */
+#define EZ_APPLY_LOCK_FEATURES 0x657a73796e636674LL   /* "ezsyncft" */
+#define EZ_APPLY_LOCK_TENANTS 0x657a73796e63746eLL    /* "ezsynctn": masters, keys */
+
+/* BEGIN READ ONLY (or, inside a transaction the caller holds on c->db, a
+ * SAVEPOINT) and take the transaction-level advisory lock, which is then
+ * held until the caller's transaction ends. EZ_APPLY_*; on failure nothing
+ * is left open. */
+int ez_apply_begin(struct ez_sync_ctx *c, long long lock) __attribute__((warn_unused_result));
+/* Writes the set (after ez_pj_set_finish) plus HINCRBY meta:sync version 1
+ * in one MULTI/EXEC, commits the transaction of ez_apply_begin (releasing
+ * the lock), then publishes one refresh event per resource the set touches.
+ * On any failure the transaction is rolled back. EZ_APPLY_*. */
+int ez_apply_commit(struct ez_sync_ctx *c, struct ez_pj_set *s) __attribute__((warn_unused_result));
+/* Rolls back what ez_apply_begin opened (after a failed build). */
+void ez_apply_abort(struct ez_sync_ctx *c);
+
+/* The MULTI/EXEC writer alone: *version gets the new meta:sync version. */
+int ez_apply_write(struct ez_sync_ctx *c, struct ez_pj_set *s, long long *version)
+    __attribute__((warn_unused_result));
+/* PUBLISH <prefix>dp:config:refresh {"resource","version","timestamp"}; a
+ * hint only, failures are ignored. */
+void ez_apply_publish(struct ez_sync_ctx *c, const char *resource, long long version);
+/* Maps an EZ_DB_* status of a build step to EZ_APPLY_* (setting c->error). */
+int ez_apply_db_status(struct ez_sync_ctx *c, int db_rc, const char *what);
+
+/* ---- Resources -------------------------------------------------------- */
+
+int ez_apply_namespaces(struct ez_sync_ctx *c, int64_t id, json_t *payload);
+int ez_apply_provider_groups(struct ez_sync_ctx *c, int64_t id, json_t *payload);
+int ez_apply_api_keys(struct ez_sync_ctx *c, int64_t id, json_t *payload);
+int ez_apply_bindings(struct ez_sync_ctx *c, int64_t id, json_t *payload);
+int ez_apply_models(struct ez_sync_ctx *c, int64_t id, json_t *payload);
+int ez_apply_features(struct ez_sync_ctx *c, int64_t id, json_t *payload);
+
+/* tenants */
+/* syncer/apply_auth.c: "masters" (auth:master:<id>; payload {"keys":"all"}
+ * re-projects every key of the master, {"digests":[...]} deletes those
+ * hashes) and "keys" (auth:token:<digest> of every secret of key id, plus
+ * the payload's "digests" to delete). */
+int ez_apply_masters(struct ez_sync_ctx *c, int64_t id, json_t *payload);
+int ez_apply_keys(struct ez_sync_ctx *c, int64_t id, json_t *payload);
+/* end tenants */
+
+/* Re-projects the routes and binding snapshots of groups with a key whose
+ * ban ended since the last call (keys become routable with no write to
+ * PostgreSQL). The first call only records the time (the start-up full
+ * resync covers what came before). Call it on a timer, e.g. every second.
+ * EZ_APPLY_*. */
+int ez_apply_expired_bans(struct ez_sync_ctx *c);
 
 #endif

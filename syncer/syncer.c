@@ -18,10 +18,12 @@
 static const struct ez_config *cfg;
 static int64_t next_outbox_pass;
 
-/* Timers of the syncer: the outbox retry pass. */
+/* Timers of the syncer: bans that ended, and the outbox retry pass. */
 static void on_tick(void *arg)
 {
     struct ez_sync_ctx *c = arg;
+    if (ez_apply_expired_bans(c) != EZ_APPLY_OK)
+        log_debug("re-projection of ended bans deferred: %s", c->error);
     if (ez_mono_ms() < next_outbox_pass)
         return;
     next_outbox_pass = ez_mono_ms() + cfg->sync_outbox_interval;
@@ -69,7 +71,7 @@ int syncer_main(const struct ez_child *c)
     cfg = c->cfg;
     ez_log_setup("syncer", cfg->log_level, cfg->log_format);
     ez_proctitle_set("ezapi: syncer");
-    struct ez_sync_ctx ctx = { .prefix = cfg->redis_key_prefix };
+    struct ez_sync_ctx ctx = { .prefix = cfg->redis_key_prefix, .cfg = cfg };
     ctx.db = ez_db_new(cfg->pg_dsn, cfg->pg_statement_timeout, "ezapi-syncer");
     ctx.redis = ez_redis_new(cfg->redis_url, 2000);
     if (!ctx.db || !ctx.redis)

@@ -18,7 +18,8 @@
 /* ---- Running a suite ------------------------------------------------- */
 
 /* Starts the services (PostgreSQL, Redis, the guardian, the whole-binary
- * timeout from EZAPI_TEST_TIMEOUT, default 600 s), runs the suite with
+ * timeout from EZAPI_TEST_TIMEOUT, default 600 s; EZAPI_TEST_KEEP set keeps
+ * the temporary directory with every log), runs the suite with
  * Check (one forked process per test), stops everything and returns the
  * process exit code (0 when every test passed). Exits 99 (a hard error for
  * automake) when the services cannot be started. */
@@ -96,11 +97,12 @@ int h_server_stop(struct h_server *s);
 int h_server_wait_exit(struct h_server *s, int timeout_ms);
 void h_server_signal(struct h_server *s, int sig);
 void h_server_reload(struct h_server *s);
-/* The pid of the supervisor's child whose process title is "ezapi: TITLE"
- * ("syncer", "logger", "worker 0" ...), or 0. */
+/* The pid of the supervisor's child whose whole process title is
+ * "ezapi: TITLE" ("syncer", "logger", "worker 0" ...), or 0. */
 pid_t h_server_child_pid(struct h_server *s, const char *title);
-/* Children whose title starts with "ezapi: PREFIX" (e.g. "worker "): fills
- * up to max pids, returns how many there are. */
+/* Children whose title starts with "ezapi: PREFIX" (e.g. "worker ", which
+ * also counts retiring workers): fills up to max pids, returns how many
+ * there are. */
 int h_server_children(struct h_server *s, const char *prefix, pid_t *pids, int max);
 /* The whole process title of pid ("" when gone), in a static buffer. */
 const char *h_proc_title(pid_t pid);
@@ -116,6 +118,8 @@ int h_server_log_contains_since(struct h_server *s, long mark, const char *needl
 /* Lines logged at level error, plus sanitizer reports: a malloc'd string,
  * or NULL when there are none. */
 char *h_server_log_errors(struct h_server *s);
+/* The log text written after mark, malloc'd ("" when none). */
+char *h_server_log_since(struct h_server *s, long mark);
 /* The last n lines of the log, malloc'd. */
 char *h_server_log_tail(struct h_server *s, int n);
 
@@ -202,6 +206,10 @@ struct h_load_counts {
     long short_read;    /* connection closed before the whole response */
     long timeout;       /* no response within 5 s */
     long reconnects;    /* after a response with Connection: close (not an error) */
+    long dropped;       /* errors on a connection that had already carried a
+                           response: a request the server had accepted and dropped
+                           (a failure on a fresh connection may be one never
+                           accepted, e.g. left in the backlog at shutdown) */
 };
 
 struct h_load;

@@ -1,6 +1,7 @@
 /* Admin bearer JWTs, the viewer rule, and the metrics allow-list. Master
  * credentials are checked by ez_auth_master (tenants). */
 #include "auth.h"
+#include "auth_master.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -44,7 +45,11 @@ static int admin(struct ez_req *r)
     struct ez_admin_claims c;
     const char *why = "invalid token";
     if (ez_jwt_verify_admin(ez_w.cfg, tok, &c, &why) != 0) {
-        unauthorized(r, why);
+        if (ez_auth_is_master_credential(tok))
+            ez_reply_error(r, 403, "permission_error", "master_credential", NULL,
+                           "admin routes do not accept master credentials");
+        else
+            unauthorized(r, why);
         return -1;
     }
     r->who.kind = EZ_ACTOR_ADMIN;
@@ -106,7 +111,7 @@ int ez_authenticate(struct ez_req *r)
                        "metrics are not served to %s", r->remote);
         return -1;
     case EZ_AUTH_MASTER:
-        break;
+        return ez_auth_master(r);
     }
     log_error("route %s %s has no authenticator", r->method, r->route->path);
     ez_reply_error(r, 500, "api_error", NULL, NULL, "internal error");

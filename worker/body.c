@@ -1,5 +1,5 @@
 /* JSON request bodies. Duplicate keys are refused (the client's intent is
- * ambiguous); jansson already refuses invalid UTF-8 and \u0000. */
+ * ambiguous); jansson already refuses invalid UTF-8. */
 #include "body.h"
 
 #include <stdio.h>
@@ -28,7 +28,9 @@ int ez_body_parse(const char *content_type, const char *data, size_t len, json_t
         return 415;
     }
     json_error_t jerr;
-    json_t *v = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+    /* NUL inside strings is let through so that the field's validation can
+     * refuse it by name (param); jansson still refuses it inside keys. */
+    json_t *v = json_loadb(data, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
     if (!v) {
         snprintf(msg, msglen, "malformed JSON at line %d, column %d (byte %d): %s", jerr.line,
                  jerr.column, jerr.position, jerr.text);

@@ -111,7 +111,8 @@ void ez_reply_text(struct ez_req *r, int status, const char *content_type, const
 
 void ez_reply_json(struct ez_req *r, int status, json_t *body)
 {
-    char *s = body ? json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    char *s = body ? json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15))
+                   : NULL;
     json_decref(body);
     if (body && !s) {
         answer(r, 500, NULL, NULL, 0);

@@ -1,0 +1,78 @@
+/* The tenants part of the projection (SPEC section 7): the auth:token
+ * hash of each usable child-key secret and the auth:master hash of each
+ * master, from their PostgreSQL rows. Pure: no I/O, the clock is a
+ * parameter. The loaders are in store_auth.h. */
+#ifndef EZ_PROJECTION_AUTH_H
+#define EZ_PROJECTION_AUTH_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "projection.h"
+
+#define EZ_PJ_AUTH_TOKEN_PREFIX "auth:token:"
+#define EZ_PJ_AUTH_MASTER_PREFIX "auth:master:"
+/* A grace period never exceeds this (POST /v1/tokens/{id}/rotate). */
+#define EZ_PJ_MAX_GRACE_S 86400
+
+/* One secret of a child key (a key_digests row with its key). Lists are
+ * JSON arrays of strings (borrowed); NULL or empty = none. */
+struct ez_pj_token {
+    const char *digest;            /* lowercase hex SHA-256 */
+    int64_t key_id;
+    int64_t master_id;
+    int64_t issued_at_epoch;
+    const char *status;            /* the key's stored status */
+    const char *group;
+    json_t *scopes;
+    const char *default_namespace; /* NULL = "" */
+    json_t *namespaces;
+    json_t *model_limits;          /* NULL or empty = every model */
+    json_t *allow_ips;             /* NULL or empty = any address */
+    int64_t expires_at;            /* unix seconds, 0 = never */
+    int64_t valid_until_us;        /* end of a rotation grace (unix µs); 0 = current secret */
+};
+
+struct ez_pj_master {
+    int64_t id;
+    int64_t epoch;
+    const char *status;
+    const char *group;
+    int64_t global_qps;
+    const char *default_namespace; /* NULL = "" */
+    json_t *namespaces;
+};
+
+/* "auth:token:<digest>" / "auth:master:<id>" (no redis_key_prefix), into
+ * out; 0, or -1 when it does not fit. */
+int ez_pj_auth_token_key(const char *digest, char *out, size_t len);
+int ez_pj_auth_master_key(int64_t id, char *out, size_t len);
+
+/* Does this secret get a hash at time now_us (unix µs)? A revoked key's
+ * secrets do not, nor a grace secret whose grace is over. */
+int ez_pj_auth_token_usable(const struct ez_pj_token *t, int64_t now_us);
+/* The Redis TTL of a usable secret's hash, in seconds: 0 for the current
+ * secret (no TTL), else the rest of the grace rounded up, at most
+ * EZ_PJ_MAX_GRACE_S. */
+long long ez_pj_auth_token_ttl(const struct ez_pj_token *t, int64_t now_us);
+
+/* The hash fields as a JSON object of strings, in the contract's order:
+ * key_id, master_id, issued_at_epoch, status, group, scopes,
+ * default_namespace, namespaces, model_limits, allow_ips, expires_at
+ * (lists comma-joined). New reference, NULL on OOM. */
+json_t *ez_pj_auth_token_fields(const struct ez_pj_token *t);
+/* epoch, status, group, global_qps, default_namespace, namespaces. */
+json_t *ez_pj_auth_master_fields(const struct ez_pj_master *m);
+
+/* Adds to a write set: the secret's hash owned whole, and its fields when
+ * usable (a hash owned with no field produced is deleted). 0 or -1 (OOM). */
+int ez_pj_auth_token_add(struct ez_pj_set *s, const struct ez_pj_token *t, int64_t now_us)
+    __attribute__((warn_unused_result));
+/* m NULL: the master is gone and its hash is owned with nothing produced. */
+int ez_pj_auth_master_add(struct ez_pj_set *s, int64_t id, const struct ez_pj_master *m)
+    __attribute__((warn_unused_result));
+/* A digest whose row is gone: its hash owned with nothing produced. */
+int ez_pj_auth_token_gone(struct ez_pj_set *s, const char *digest)
+    __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,54 @@
+/* The PostgreSQL side of the tenants projection: loaders of the rows that
+ * projection_auth.h turns into auth:token and auth:master hashes
+ * (parameterised SQL, keyset batches for streaming) and the database
+ * clock the grace TTLs are computed against. Used by the syncer (apply,
+ * full resync) and by workers (verify). */
+#ifndef EZ_STORE_AUTH_H
+#define EZ_STORE_AUTH_H
+
+#include <libpq-fe.h>
+#include <stdint.h>
+
+#include "db.h"
+#include "projection_auth.h"
+
+/* Row sets: the structs borrow from what is kept here; free with
+ * ez_pja_*_free (safe on a zeroed or already freed set). */
+struct ez_pja_tokens {
+    PGresult *res;
+    json_t *lists; /* owns the parsed list columns */
+    struct ez_pj_token *v;
+    int n;
+};
+
+struct ez_pja_masters {
+    PGresult *res;
+    json_t *lists;
+    struct ez_pj_master *v;
+    int n;
+};
+
+void ez_pja_tokens_free(struct ez_pja_tokens *t);
+void ez_pja_masters_free(struct ez_pja_masters *m);
+
+/* Every secret (current and in grace, usable or not) of one key, or of
+ * every key of one master. EZ_DB_* status; the set may be empty. */
+int ez_pja_tokens_of_key(struct ez_db *db, int64_t key_id, struct ez_pja_tokens *out)
+    __attribute__((warn_unused_result));
+int ez_pja_tokens_of_master(struct ez_db *db, int64_t master_id, struct ez_pja_tokens *out)
+    __attribute__((warn_unused_result));
+/* Streaming: up to limit secrets with digest > after ("" = from the
+ * start), ordered by digest. */
+int ez_pja_tokens_after(struct ez_db *db, const char *after, int limit,
+                        struct ez_pja_tokens *out) __attribute__((warn_unused_result));
+/* The master with this id (the set is empty when it is gone). */
+int ez_pja_master_by_id(struct ez_db *db, int64_t id, struct ez_pja_masters *out)
+    __attribute__((warn_unused_result));
+/* Streaming: up to limit masters with id > after_id, ordered by id. */
+int ez_pja_masters_after(struct ez_db *db, int64_t after_id, int limit,
+                         struct ez_pja_masters *out) __attribute__((warn_unused_result));
+/* PostgreSQL's clock (clock_timestamp()) in unix microseconds: the clock
+ * grace periods were set with. */
+int ez_pja_clock_us(struct ez_db *db, int64_t *now_us) __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,325 @@
+/* Sync jobs of the tenants: resource "masters" (auth:master:<id>, and with
+ * {"keys":"all"} every key of the master; {"digests":[...]} names hashes of
+ * rows already deleted) and resource "keys" (auth:token:<digest> of every
+ * secret of one key, plus the listed digests to delete). Built under the
+ * tenants advisory lock from projection_auth.c and written with their
+ * grace TTLs in one MULTI/EXEC (the shared writer has no TTLs). */
+#include "apply.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "digest.h"
+#include "log.h"
+#include "projection_auth.h"
+#include "store_auth.h"
+
+#define CHUNK 256            /* fields per HSET */
+#define MAX_GONE 100000      /* digests read from one payload */
+
+/* Grace TTLs of the hashes of one write set (keys without prefix). */
+struct ttls {
+    char **key;
+    long long *secs;
+    size_t n, cap;
+};
+
+static void ttls_free(struct ttls *t)
+{
+    for (size_t i = 0; i < t->n; i++)
+        free(t->key[i]);
+    free(t->key);
+    free(t->secs);
+    memset(t, 0, sizeof *t);
+}
+
+static int ttls_add(struct ttls *t, const char *key, long long secs)
+{
+    if (t->n == t->cap) {
+        size_t nc = t->cap ? t->cap * 2 : 8;
+        char **k = realloc(t->key, nc * sizeof *k);
+        if (k)
+            t->key = k;
+        long long *s = k ? realloc(t->secs, nc * sizeof *s) : NULL;
+        if (!k || !s)
+            return -1;
+        t->secs = s;
+        t->cap = nc;
+    }
+    if (!(t->key[t->n] = strdup(key)))
+        return -1;
+    t->secs[t->n++] = secs;
+    return 0;
+}
+
+static long long ttls_get(const struct ttls *t, const char *key)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (strcmp(t->key[i], key) == 0)
+            return t->secs[i];
+    return 0;
+}
+
+static int oom(struct ez_sync_ctx *c)
+{
+    snprintf(c->error, sizeof c->error, "out of memory while building the write set");
+    log_error("sync: %s", c->error);
+    return EZ_APPLY_REDIS;
+}
+
+static char *prefixed(const struct ez_sync_ctx *c, const char *key)
+{
+    const char *p = c->prefix ? c->prefix : "";
+    size_t a = strlen(p), b = strlen(key);
+    char *k = malloc(a + b + 1);
+    if (k) {
+        memcpy(k, p, a);
+        memcpy(k + a, key, b + 1);
+    }
+    return k;
+}
+
+/* Every secret of the set, with the TTL of those in grace. */
+static int add_tokens(struct ez_pj_set *s, struct ttls *t, const struct ez_pja_tokens *rows,
+                      int64_t now_us)
+{
+    for (int i = 0; i < rows->n; i++) {
+        const struct ez_pj_token *tok = &rows->v[i];
+        if (ez_pj_auth_token_add(s, tok, now_us) != 0)
+            return -1;
+        long long ttl = ez_pj_auth_token_usable(tok, now_us) ? ez_pj_auth_token_ttl(tok, now_us)
+                                                             : 0;
+        char key[128];
+        if (ttl > 0 && (ez_pj_auth_token_key(tok->digest, key, sizeof key) != 0 ||
+                        ttls_add(t, key, ttl) != 0))
+            return -1;
+    }
+    return 0;
+}
+
+/* The digests a payload names as gone (rows deleted): their hashes are
+ * owned with nothing produced, unless a row still produces them. Entries
+ * that are not digests are ignored. */
+static int add_gone(struct ez_pj_set *s, json_t *payload)
+{
+    json_t *list = json_object_get(payload, "digests");
+    size_t i;
+    json_t *d;
+    json_array_foreach(list, i, d) {
+        if (i >= MAX_GONE)
+            break;
+        const char *hex = json_string_value(d);
+        if (hex && ez_digest_valid(hex) && ez_pj_auth_token_gone(s, hex) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int append(redisContext *rc, int argc, const char **argv, const size_t *lens,
+                  int *queued)
+{
+    if (redisAppendCommandArgv(rc, argc, argv, lens) != REDIS_OK)
+        return -1;
+    (*queued)++;
+    return 0;
+}
+
+/* Queues DEL, HSET (in chunks) and EXPIRE for the whole hash owned at
+ * s->own[i]; *p walks s->put in step. */
+static int queue_hash(redisContext *rc, const struct ez_pj_set *s, size_t i, size_t *p,
+                      const char *pkey, long long ttl, int *queued)
+{
+    const char *key = s->own[i].key;
+    const char *argv[2 + 2 * CHUNK];
+    size_t lens[2 + 2 * CHUNK];
+    int fail = 0;
+    argv[0] = "DEL";
+    argv[1] = pkey;
+    fail |= append(rc, 2, argv, NULL, queued);
+    while (*p < s->nput && strcmp(s->put[*p].key, key) < 0)
+        (*p)++;
+    int n = 0;
+    argv[0] = "HSET";
+    lens[0] = 4;
+    lens[1] = strlen(pkey);
+    while (!fail && *p < s->nput && strcmp(s->put[*p].key, key) == 0) {
+        argv[2 + 2 * n] = s->put[*p].field;
+        lens[2 + 2 * n] = strlen(s->put[*p].field);
+        argv[3 + 2 * n] = s->put[*p].value;
+        lens[3 + 2 * n] = strlen(s->put[*p].value);
+        (*p)++;
+        if (++n == CHUNK) {
+            fail |= append(rc, 2 + 2 * n, argv, lens, queued);
+            n = 0;
+        }
+    }
+    if (!fail && n > 0)
+        fail |= append(rc, 2 + 2 * n, argv, lens, queued);
+    if (!fail && ttl > 0) {
+        char secs[24];
+        snprintf(secs, sizeof secs, "%lld", ttl);
+        const char *ex[] = { "EXPIRE", pkey, secs };
+        fail |= append(rc, 3, ex, NULL, queued);
+    }
+    return fail ? -1 : 0;
+}
+
+/* The set (whole hashes only) plus HINCRBY meta:sync version in one
+ * MULTI/EXEC. *version: the new meta:sync version. */
+static int write_set(struct ez_sync_ctx *c, struct ez_pj_set *s, const struct ttls *t,
+                     long long *version)
+{
+    *version = -1;
+    ez_pj_set_finish(s);
+    if (s->nown == 0)
+        return EZ_APPLY_OK;
+    redisContext *rc = ez_redis_get(c->redis);
+    if (!rc) {
+        snprintf(c->error, sizeof c->error, "redis unreachable");
+        return EZ_APPLY_REDIS;
+    }
+    int queued = 0, fail = redisAppendCommand(rc, "MULTI") != REDIS_OK;
+    size_t p = 0;
+    for (size_t i = 0; !fail && i < s->nown; i++) {
+        char *pkey = prefixed(c, s->own[i].key);
+        fail |= !pkey || queue_hash(rc, s, i, &p, pkey, ttls_get(t, s->own[i].key), &queued);
+        free(pkey);
+    }
+    char *sync = prefixed(c, EZ_PJ_SYNC);
+    const char *bump[] = { "HINCRBY", sync, "version", "1" };
+    fail |= !sync || append(rc, 4, bump, NULL, &queued);
+    free(sync);
+    if (fail || redisAppendCommand(rc, "EXEC") != REDIS_OK) {
+        /* Queued commands may sit in the output buffer: drop the
+         * connection so that none of them is ever sent. */
+        snprintf(c->error, sizeof c->error, "out of memory while queueing the Redis write");
+        ez_redis_reset(c->redis);
+        return EZ_APPLY_REDIS;
+    }
+    int ok = 1;
+    for (int i = 0; i < queued + 2; i++) {
+        redisReply *rep = NULL;
+        if (redisGetReply(rc, (void **)&rep) != REDIS_OK || !rep) {
+            snprintf(c->error, sizeof c->error, "redis: %s",
+                     rc->errstr[0] ? rc->errstr : "no reply");
+            ez_redis_reset(c->redis);
+            return EZ_APPLY_REDIS;
+        }
+        if (rep->type == REDIS_REPLY_ERROR) {
+            if (ok)
+                snprintf(c->error, sizeof c->error, "redis: %s", rep->str);
+            ok = 0;
+        } else if (i == queued + 1) {
+            if (rep->type != REDIS_REPLY_ARRAY || rep->elements != (size_t)queued) {
+                snprintf(c->error, sizeof c->error, "redis: transaction aborted");
+                ok = 0;
+            } else {
+                for (size_t e = 0; e < rep->elements && ok; e++)
+                    if (rep->element[e]->type == REDIS_REPLY_ERROR) {
+                        snprintf(c->error, sizeof c->error, "redis: %s", rep->element[e]->str);
+                        ok = 0;
+                    }
+                redisReply *last = rep->element[rep->elements - 1];
+                if (ok && last->type == REDIS_REPLY_INTEGER)
+                    *version = last->integer;
+            }
+        }
+        freeReplyObject(rep);
+    }
+    return ok ? EZ_APPLY_OK : EZ_APPLY_REDIS;
+}
+
+/* Writes, commits the lock's transaction, publishes. */
+static int finish(struct ez_sync_ctx *c, struct ez_pj_set *s, const struct ttls *t,
+                  int masters, int tokens)
+{
+    long long version;
+    int rc = write_set(c, s, t, &version);
+    if (rc != EZ_APPLY_OK) {
+        ez_apply_abort(c);
+        return rc;
+    }
+    if (ez_db_cmd(c->db, "COMMIT", 0, NULL) != EZ_DB_OK)
+        ez_apply_abort(c); /* Redis is written; the lock goes with the transaction */
+    if (version >= 0 && masters)
+        ez_apply_publish(c, "masters", version);
+    if (version >= 0 && tokens)
+        ez_apply_publish(c, "tokens", version);
+    return EZ_APPLY_OK;
+}
+
+static int build_keys(struct ez_sync_ctx *c, int64_t id, json_t *payload, struct ez_pj_set *s,
+                      struct ttls *t)
+{
+    int64_t now;
+    struct ez_pja_tokens rows;
+    int rc = ez_apply_db_status(c, ez_pja_clock_us(c->db, &now), "the clock");
+    if (rc == EZ_APPLY_OK)
+        rc = ez_apply_db_status(c, ez_pja_tokens_of_key(c->db, id, &rows), "key digests");
+    if (rc != EZ_APPLY_OK)
+        return rc;
+    if (add_gone(s, payload) != 0 || add_tokens(s, t, &rows, now) != 0)
+        rc = oom(c);
+    ez_pja_tokens_free(&rows);
+    return rc;
+}
+
+static int build_masters(struct ez_sync_ctx *c, int64_t id, json_t *payload,
+                         struct ez_pj_set *s, struct ttls *t, int *tokens)
+{
+    struct ez_pja_masters m;
+    int rc = ez_apply_db_status(c, ez_pja_master_by_id(c->db, id, &m), "masters");
+    if (rc != EZ_APPLY_OK)
+        return rc;
+    if (ez_pj_auth_master_add(s, id, m.n ? &m.v[0] : NULL) != 0 || add_gone(s, payload) != 0)
+        rc = oom(c);
+    *tokens = json_array_size(json_object_get(payload, "digests")) > 0;
+    const char *keys = json_string_value(json_object_get(payload, "keys"));
+    if (rc == EZ_APPLY_OK && m.n && keys && strcmp(keys, "all") == 0) {
+        int64_t now;
+        struct ez_pja_tokens rows;
+        rc = ez_apply_db_status(c, ez_pja_clock_us(c->db, &now), "the clock");
+        if (rc == EZ_APPLY_OK)
+            rc = ez_apply_db_status(c, ez_pja_tokens_of_master(c->db, id, &rows), "key digests");
+        if (rc == EZ_APPLY_OK) {
+            if (add_tokens(s, t, &rows, now) != 0)
+                rc = oom(c);
+            ez_pja_tokens_free(&rows);
+            *tokens = 1;
+        }
+    }
+    ez_pja_masters_free(&m);
+    return rc;
+}
+
+static int run(struct ez_sync_ctx *c, int64_t id, json_t *payload, int masters)
+{
+    struct ez_pj_set s;
+    struct ttls t = { 0 };
+    int tokens = !masters;
+    ez_pj_set_init(&s);
+    int rc = ez_apply_begin(c, EZ_APPLY_LOCK_TENANTS);
+    if (rc == EZ_APPLY_OK) {
+        rc = masters ? build_masters(c, id, payload, &s, &t, &tokens)
+                     : build_keys(c, id, payload, &s, &t);
+        if (rc == EZ_APPLY_OK)
+            rc = finish(c, &s, &t, masters, tokens);
+        else
+            ez_apply_abort(c);
+    }
+    ez_pj_set_clear(&s);
+    ttls_free(&t);
+    return rc;
+}
+
+int ez_apply_masters(struct ez_sync_ctx *c, int64_t id, json_t *payload)
+{
+    return run(c, id, payload, 1);
+}
+
+int ez_apply_keys(struct ez_sync_ctx *c, int64_t id, json_t *payload)
+{
+    return run(c, id, payload, 0);
+}

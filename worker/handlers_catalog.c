@@ -1,0 +1,414 @@
+/* /admin/models, /admin/model-registry, /admin/bindings, /admin/features:
+ * parse and validate (validate_catalog.c), run the transaction
+ * (store_catalog.c), then enqueue the sync job, mark the audit, answer. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "handlers.h"
+#include "jobs.h"
+#include "log.h"
+#include "paging.h"
+#include "projection.h"
+#include "store_catalog.h"
+#include "validate_catalog.h"
+#include "worker.h"
+
+static const char *str(json_t *obj, const char *field)
+{
+    const char *s = json_string_value(json_object_get(obj, field));
+    return s ? s : "";
+}
+
+static int64_t obj_id(json_t *obj)
+{
+    return (int64_t)json_integer_value(json_object_get(obj, "id"));
+}
+
+static void id_text(char buf[24], int64_t id)
+{
+    snprintf(buf, 24, "%" PRId64, id);
+}
+
+/* ---- models ----------------------------------------------------------- */
+
+/* old: the row before an update (for a rename), or NULL. */
+static void sync_model(struct ez_req *r, const char *op, json_t *obj, json_t *old)
+{
+    json_t *payload = json_pack("{s:s}", "name", str(obj, "name"));
+    if (old && strcmp(str(old, "name"), str(obj, "name")) != 0)
+        json_object_set_new(payload, "old_name", json_string(str(old, "name")));
+    ez_jobs_sync(r, "models", op, obj_id(obj), 0, payload);
+}
+
+static void reply_model_taken(struct ez_req *r, const char *name)
+{
+    ez_reply_error(r, 409, "conflict_error", "name_taken", "name",
+                   "model '%s' already exists", name);
+}
+
+void h_models_create(struct ez_req *r)
+{
+    struct ez_model_in in = { 0 };
+    struct ez_verr e;
+    if (ez_validate_model(r->body, 1, &in, &e) != 0) {
+        ez_reply_verr(r, &e);
+        return;
+    }
+    json_t *out;
+    int refusal;
+    int rc = store_model_create(ez_w.db, &in, &out, &refusal);
+    if (rc != EZ_DB_OK) {
+        ez_reply_db(r, rc);
+        return;
+    }
+    if (refusal) {
+        reply_model_taken(r, in.name);
+        return;
+    }
+    char id[24];
+    id_text(id, obj_id(out));
+    sync_model(r, "upsert", out, NULL);
+    ez_audit(r, "model.create", "model", id, NULL, json_incref(out));
+    ez_reply_json(r, 201, out);
+}
+
+void h_models_list(struct ez_req *r)
+{
+    struct ez_page pg;
+    struct ez_verr e;
+    if (ez_page_parse(r, &pg) != 0)
+        return;
+    const char *name = ez_query(r, "name");
+    if (ez_validate_model_filter(name, &e) != 0) {
+        ez_reply_verr(r, &e);
+        return;
+    }
+    json_t *rows;
+    int rc = store_model_list(ez_w.db, &pg, name, &rows);
+    if (rc != EZ_DB_OK)
+        ez_reply_db(r, rc);
+    else
+        ez_reply_json(r, 200, ez_page_result(rows, &pg));
+}
+
+void h_models_get(struct ez_req *r)
+{
+    int64_t id;
+    if (ez_param_id(r, 0, &id) != 0)
+        return;
+    json_t *out;
+    int rc = store_model_get(ez_w.db, id, &out);
+    if (rc != EZ_DB_OK)
+        ez_reply_db(r, rc);
+    else if (!out)
+        ez_reply_not_found(r, "model");
+    else
+        ez_reply_json(r, 200, out);
+}
+
+void h_models_update(struct ez_req *r)
+{
+    int64_t id;
+    if (ez_param_id(r, 0, &id) != 0)
+        return;
+    struct ez_model_in in = { 0 };
+    struct ez_verr e;
+    if (ez_validate_model(r->body, 0, &in, &e) != 0) {
+        ez_reply_verr(r, &e);
+        return;
+    }
+    json_t *before, *after;
+    int refusal;
+    int rc = store_model_update(ez_w.db, id, &in, &before, &after, &refusal);
+    if (rc != EZ_DB_OK) {
+        ez_reply_db(r, rc);
+        return;
+    }
+    if (refusal) {
+        reply_model_taken(r, in.name);
+        return;
+    }
+    if (!before) {
+        ez_reply_not_found(r, "model");
+        return;
+    }
+    if (!after) { /* the locked row cannot vanish; never answer half an update */
+        json_decref(before);
+        ez_reply_db(r, EZ_DB_ERROR);
+        return;
+    }
+    char ids[24];
+    id_text(ids, id);
+    sync_model(r, "upsert", after, before);
+    ez_audit(r, "model.update", "model", ids, before, json_incref(after));
+    ez_reply_json(r, 200, after);
+}
+
+void h_models_delete(struct ez_req *r)
+{
+    int64_t id;
+    if (ez_param_id(r, 0, &id) != 0)
+        return;
+    json_t *before;
+    int rc = store_model_delete(ez_w.db, id, &before);
+    if (rc != EZ_DB_OK) {
+        ez_reply_db(r, rc);
+        return;
+    }
+    if (!before) {
+        ez_reply_not_found(r, "model");
+        return;
+    }
+    char ids[24];
+    id_text(ids, id);
+    sync_model(r, "delete", before, NULL);
+    ez_audit(r, "model.delete", "model", ids, before, NULL);
+    ez_reply_json(r, 204, NULL);
+}
+
+void h_model_registry(struct ez_req *r)
+{
+    json_t *rows;
+    int rc = store_model_registry(ez_w.db, &rows);
+    if (rc != EZ_DB_OK)
+        ez_reply_db(r, rc);
+    else
+        ez_reply_json(r, 200, json_pack("{s:o}", "data", rows));
+}
+
+/* ---- bindings --------------------------------------------------------- */
+
+static void sync_binding(struct ez_req *r, const char *op, json_t *obj, json_t *old)
+{
+    json_t *payload = json_pack("{s:s, s:s}", "namespace", str(obj, "namespace"),
+                                "public_model", str(obj, "public_model"));
+    if (old && strcmp(str(old, "namespace"), str(obj, "namespace")) != 0)
+        json_object_set_new(payload, "old_namespace", json_string(str(old, "namespace")));
+    if (old && strcmp(str(old, "public_model"), str(obj, "public_model")) != 0)
+        json_object_set_new(payload, "old_public_model", json_string(str(old, "public_model")));
+    ez_jobs_sync(r, "bindings", op, obj_id(obj), 0, payload);
+}
+
+static void reply_binding_refusal(struct ez_req *r, int refusal, const char *ns,
+                                  const char *public_model, int64_t group_id)
+{
+    switch (refusal) {
+    case EZ_CAT_NO_NAMESPACE:
+        ez_reply_error(r, 422, "invalid_request_error", "invalid_reference", "namespace",
+                       "namespace '%s' does not exist", ns);
+        break;
+    case EZ_CAT_NO_GROUP:
+        ez_reply_error(r, 422, "invalid_request_error", "invalid_reference", "group_id",
+                       "provider group %" PRId64 " does not exist", group_id);
+        break;
+    default:
+        if (ns && public_model && group_id)
+            ez_reply_error(r, 409, "conflict_error", "binding_exists", NULL,
+                           "a binding of '%s' in namespace '%s' to provider group %" PRId64
+                           " already exists", public_model, ns, group_id);
+        else
+            ez_reply_error(r, 409, "conflict_error", "binding_exists", NULL,
+                           "another binding has the same namespace, public_model and "
+                           "group_id");
+        break;
+    }
+}
+
+/* The answer of a write: the binding plus its resolved candidate (SPEC 5),
+ * or a null candidate when it cannot be computed now (the write stands). */
+static json_t *with_candidate(json_t *binding)
+{
+    json_t *answer = json_copy(binding);
+    json_t *cand = NULL;
+    int rc = ez_pj_binding_candidate(ez_w.db, ez_w.cfg, obj_id(binding), &cand);
+    if (rc != EZ_DB_OK) {
+        log_warn("binding %" PRId64 " saved, but its candidate could not be resolved",
+                 obj_id(binding));
+        cand = NULL;
+    }
+    json_object_set_new(answer, "candidate", cand ? cand : json_null());
+    return answer;
+}
+
+void h_bindings_create(struct ez_req *r)
+{
+    struct ez_binding_in in = { 0 };
+    struct ez_verr e;
+    if (ez_validate_binding(r->body, 1, &in, &e) != 0) {
+        ez_reply_verr(r, &e);
+        return;
+    }
+    json_t *out;
+    int refusal;
+    int rc = store_binding_create(ez_w.db, &in, &out, &refusal);
+    if (rc != EZ_DB_OK) {
+        ez_reply_db(r, rc);
+        return;
+    }
+    if (refusal) {
+        reply_binding_refusal(r, refusal, in.ns, in.public_model, in.group_id);
+        return;
+    }
+    char id[24];
+    id_text(id, obj_id(out));
+    sync_binding(r, "upsert", out, NULL);
+    ez_audit(r, "binding.create", "binding", id, NULL, json_incref(out));
+    ez_reply_json(r, 201, with_candidate(out));
+    json_decref(out);
+}
+
+void h_bindings_list(struct ez_req *r)
+{
+    struct ez_page pg;
+    struct ez_verr e;
+    int64_t gid;
+    if (ez_page_parse(r, &pg) != 0)
+        return;
+    const char *ns = ez_query(r, "namespace");
+    if (ez_validate_binding_filters(ns, ez_query(r, "group_id"), &gid, &e) != 0) {
+        ez_reply_verr(r, &e);
+        return;
+    }
+    json_t *rows;
+    int rc = store_binding_list(ez_w.db, &pg, ns, gid, &rows);
+    if (rc != EZ_DB_OK)
+        ez_reply_db(r, rc);
+    else
+        ez_reply_json(r, 200, ez_page_result(rows, &pg));
+}
+
+void h_bindings_get(struct ez_req *r)
+{
+    int64_t id;
+    if (ez_param_id(r, 0, &id) != 0)
+        return;
+    json_t *out;
+    int rc = store_binding_get(ez_w.db, id, &out);
+    if (rc != EZ_DB_OK)
+        ez_reply_db(r, rc);
+    else if (!out)
+        ez_reply_not_found(r, "binding");
+    else
+        ez_reply_json(r, 200, out);
+}
+
+void h_bindings_update(struct ez_req *r)
+{
+    int64_t id;
+    if (ez_param_id(r, 0, &id) != 0)
+        return;
+    struct ez_binding_in in = { 0 };
+    struct ez_verr e;
+    if (ez_validate_binding(r->body, 0, &in, &e) != 0) {
+        ez_reply_verr(r, &e);
+        return;
+    }
+    json_t *before, *after;
+    int refusal;
+    int rc = store_binding_update(ez_w.db, id, &in, ez_binding_check_merged, &e, &before,
+                                  &after, &refusal);
+    if (rc != EZ_DB_OK) {
+        ez_reply_db(r, rc);
+        return;
+    }
+    if (refusal == EZ_CAT_INVALID) {
+        ez_reply_verr(r, &e);
+        return;
+    }
+    if (refusal) {
+        reply_binding_refusal(r, refusal, in.ns, in.public_model, in.group_id);
+        return;
+    }
+    if (!before) {
+        ez_reply_not_found(r, "binding");
+        return;
+    }
+    if (!after) {
+        json_decref(before);
+        ez_reply_db(r, EZ_DB_ERROR);
+        return;
+    }
+    char ids[24];
+    id_text(ids, id);
+    sync_binding(r, "upsert", after, before);
+    ez_audit(r, "binding.update", "binding", ids, before, json_incref(after));
+    ez_reply_json(r, 200, with_candidate(after));
+    json_decref(after);
+}
+
+void h_bindings_delete(struct ez_req *r)
+{
+    int64_t id;
+    if (ez_param_id(r, 0, &id) != 0)
+        return;
+    json_t *before;
+    int rc = store_binding_delete(ez_w.db, id, &before);
+    if (rc != EZ_DB_OK) {
+        ez_reply_db(r, rc);
+        return;
+    }
+    if (!before) {
+        ez_reply_not_found(r, "binding");
+        return;
+    }
+    char ids[24];
+    id_text(ids, id);
+    sync_binding(r, "delete", before, NULL);
+    ez_audit(r, "binding.delete", "binding", ids, before, NULL);
+    ez_reply_json(r, 204, NULL);
+}
+
+/* ---- features --------------------------------------------------------- */
+
+void h_features_get(struct ez_req *r)
+{
+    json_t *map;
+    int rc = store_features_get(ez_w.db, &map);
+    if (rc != EZ_DB_OK || !map)
+        ez_reply_db(r, rc != EZ_DB_OK ? rc : EZ_DB_ERROR);
+    else
+        ez_reply_json(r, 200, map);
+}
+
+void h_features_put(struct ez_req *r)
+{
+    json_t *set, *del;
+    struct ez_verr e;
+    if (ez_validate_features(r->body, &set, &del, &e) != 0) {
+        ez_reply_verr(r, &e);
+        return;
+    }
+    if (json_object_size(set) == 0 && json_array_size(del) == 0) {
+        json_decref(set);
+        json_decref(del);
+        h_features_get(r); /* nothing to change: the current map */
+        return;
+    }
+    json_t *before, *after;
+    int rc = store_features_put(ez_w.db, set, del, &before, &after);
+    json_t *names = json_array();
+    const char *name;
+    json_t *v;
+    json_object_foreach(set, name, v)
+        json_array_append_new(names, json_string(name));
+    json_array_extend(names, del);
+    json_decref(set);
+    json_decref(del);
+    if (rc != EZ_DB_OK || !after) {
+        json_decref(names);
+        json_decref(before);
+        ez_reply_db(r, rc != EZ_DB_OK ? rc : EZ_DB_ERROR);
+        return;
+    }
+    if (json_equal(before, after)) { /* every value was already so: not a change */
+        json_decref(names);
+        json_decref(before);
+        ez_reply_json(r, 200, after);
+        return;
+    }
+    ez_jobs_sync(r, "features", "upsert", 0, 0, json_pack("{s:o}", "names", names));
+    ez_audit(r, "features.update", "features", "", before, json_incref(after));
+    ez_reply_json(r, 200, after);
+}

@@ -1,0 +1,243 @@
+/* /admin/masters: tenants and their master keys. Parse, validate, store,
+ * enqueue the sync job, audit, answer. A master key appears only in the
+ * answer that creates it (master_key), never in the audit record. */
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "digest.h"
+#include "handlers.h"
+#include "jobs.h"
+#include "paging.h"
+#include "store_tenants.h"
+#include "validate_tenant.h"
+#include "worker.h"
+
+#define DIGESTS_PER_JOB 500
+
+static int64_t obj_id(json_t *o)
+{
+    return (int64_t)json_integer_value(json_object_get(o, "id"));
+}
+
+/* auth:master:<id>; with all_keys, every key of the master as well. */
+static void sync_master(struct ez_req *r, int64_t id, int all_keys)
+{
+    ez_jobs_sync(r, "masters", "upsert", id, 0,
+                 all_keys ? json_pack("{s:s}", "keys", "all") : json_object());
+}
+
+/* A new master key: the token (shown once), its digest and prefix. */
+static int new_master_key(struct ez_req *r, char *tok, size_t toklen, char *digest,
+                          char *prefix)
+{
+    if (ez_token_new(EZ_MASTER_KEY_PREFIX, tok, toklen) != 0 ||
+        ez_sha256_hex(tok, strlen(tok), digest) != 0) {
+        ez_reply_error(r, 500, "api_error", "random_failure", NULL,
+                       "cannot generate a master key");
+        return -1;
+    }
+    ez_token_display(tok, prefix);
+    return 0;
+}
+
+/* Answers obj with the secret added; the audit record keeps obj without it. */
+static void reply_with_secret(struct ez_req *r, int status, json_t *obj, const char *field,
+                              char *secret, size_t seclen)
+{
+    json_object_set_new(obj, field, json_string(secret));
+    OPENSSL_cleanse(secret, seclen);
+    ez_reply_json(r, status, obj);
+}
+
+void h_masters_create(struct ez_req *r)
+{
+    struct ez_master_in in = { 0 };
+    struct ez_verr e;
+    if (!r->body) {
+        ez_reply_invalid(r, NULL, "a JSON body is required");
+        return;
+    }
+    if (ez_validate_master(r->body, 1, &in, &e) != 0) {
+        ez_reply_verr(r, &e);
+        return;
+    }
+    char tok[EZ_TOKEN_MAX], digest[EZ_DIGEST_HEX_LEN + 1], prefix[EZ_TOKEN_DISPLAY_LEN + 1];
+    if (new_master_key(r, tok, sizeof tok, digest, prefix) != 0)
+        return;
+    json_t *out;
+    struct ez_tn_result res;
+    int rc = store_master_create(ez_w.db, &in, digest, prefix, &out, &res);
+    if (rc != EZ_DB_OK || res.outcome != EZ_TN_OK || !out) {
+        OPENSSL_cleanse(tok, sizeof tok);
+        if (rc != EZ_DB_OK)
+            ez_reply_db(r, rc);
+        else if (res.outcome != EZ_TN_OK)
+            ez_reply_tn(r, &res, "master");
+        else
+            ez_reply_db(r, EZ_DB_ERROR);
+        return;
+    }
+    sync_master(r, obj_id(out), 0);
+    char id[24];
+    snprintf(id, sizeof id, "%lld", (long long)obj_id(out));
+    ez_audit(r, "master.create", "master", id, NULL, json_deep_copy(out));
+    reply_with_secret(r, 201, out, "master_key", tok, sizeof tok);
+}
+
+void h_masters_list(struct ez_req *r)
+{
+    struct ez_page pg;
+    if (ez_page_parse(r, &pg) != 0)
+        return;
+    const char *status = ez_query(r, "status");
+    if (status && strcmp(status, "active") != 0 && strcmp(status, "suspended") != 0) {
+        ez_reply_invalid(r, "status", "status must be active or suspended");
+        return;
+    }
+    json_t *rows;
+    int rc = store_master_list(ez_w.db, &pg, status, &rows);
+    if (rc != EZ_DB_OK) {
+        ez_reply_db(r, rc);
+        return;
+    }
+    ez_reply_json(r, 200, ez_page_result(rows, &pg));
+}
+
+void h_masters_get(struct ez_req *r)
+{
+    int64_t id;
+    if (ez_param_id(r, 0, &id) != 0)
+        return;
+    json_t *out;
+    int rc = store_master_get(ez_w.db, id, &out);
+    if (rc != EZ_DB_OK)
+        ez_reply_db(r, rc);
+    else if (!out)
+        ez_reply_not_found(r, "master");
+    else
+        ez_reply_json(r, 200, out);
+}
+
+/* PUT /admin/masters/{id} and PUT /admin/masters/{id}/access. */
+static void master_change(struct ez_req *r, int access)
+{
+    int64_t id;
+    if (ez_param_id(r, 0, &id) != 0)
+        return;
+    struct ez_master_in in = { 0 };
+    struct ez_verr e;
+    if ((access ? ez_validate_master_access(r->body, &in, &e)
+                : ez_validate_master(r->body, 0, &in, &e)) != 0) {
+        ez_reply_verr(r, &e);
+        return;
+    }
+    json_t *before, *after;
+    int keys_changed;
+    struct ez_tn_result res;
+    int rc = access ? store_master_access(ez_w.db, id, &in, &before, &after, &keys_changed, &res)
+                    : store_master_update(ez_w.db, id, &in, &before, &after, &keys_changed, &res);
+    if (rc != EZ_DB_OK) {
+        ez_reply_db(r, rc);
+        return;
+    }
+    if (res.outcome != EZ_TN_OK) {
+        ez_reply_tn(r, &res, "master");
+        return;
+    }
+    sync_master(r, id, keys_changed);
+    ez_audit(r, access ? "master.access" : "master.update", "master", r->params[0], before,
+             json_incref(after));
+    ez_reply_json(r, 200, after);
+}
+
+void h_masters_update(struct ez_req *r)
+{
+    master_change(r, 0);
+}
+
+void h_masters_access(struct ez_req *r)
+{
+    master_change(r, 1);
+}
+
+void h_masters_delete(struct ez_req *r)
+{
+    int64_t id;
+    if (ez_param_id(r, 0, &id) != 0)
+        return;
+    json_t *before, *digests;
+    int rc = store_master_delete(ez_w.db, id, &before, &digests);
+    if (rc != EZ_DB_OK) {
+        ez_reply_db(r, rc);
+        return;
+    }
+    if (!before) {
+        ez_reply_not_found(r, "master");
+        return;
+    }
+    /* The rows are gone: the jobs name every digest whose hash must go. */
+    size_t n = json_array_size(digests), i = 0;
+    do {
+        json_t *chunk = json_array();
+        for (size_t j = 0; j < DIGESTS_PER_JOB && i < n; j++, i++)
+            json_array_append(chunk, json_array_get(digests, i));
+        ez_jobs_sync(r, "masters", "delete", id, 0, json_pack("{s:o}", "digests", chunk));
+    } while (i < n);
+    json_decref(digests);
+    ez_audit(r, "master.delete", "master", r->params[0], before, NULL);
+    ez_reply_json(r, 204, NULL);
+}
+
+void h_masters_rotate_key(struct ez_req *r)
+{
+    int64_t id;
+    struct ez_verr e;
+    if (ez_param_id(r, 0, &id) != 0)
+        return;
+    if (ez_validate_empty(r->body, &e) != 0) {
+        ez_reply_verr(r, &e);
+        return;
+    }
+    char tok[EZ_TOKEN_MAX], digest[EZ_DIGEST_HEX_LEN + 1], prefix[EZ_TOKEN_DISPLAY_LEN + 1];
+    if (new_master_key(r, tok, sizeof tok, digest, prefix) != 0)
+        return;
+    json_t *before, *after;
+    int rc = store_master_rotate_key(ez_w.db, id, digest, prefix, &before, &after);
+    if (rc != EZ_DB_OK || !after) {
+        OPENSSL_cleanse(tok, sizeof tok);
+        if (rc != EZ_DB_OK)
+            ez_reply_db(r, rc);
+        else
+            ez_reply_not_found(r, "master");
+        return;
+    }
+    /* Nothing in Redis depends on the master key: no sync job. */
+    ez_audit(r, "master.rotate_key", "master", r->params[0], before, json_deep_copy(after));
+    reply_with_secret(r, 200, after, "master_key", tok, sizeof tok);
+}
+
+void h_masters_revoke_keys(struct ez_req *r)
+{
+    int64_t id;
+    struct ez_verr e;
+    if (ez_param_id(r, 0, &id) != 0)
+        return;
+    if (ez_validate_empty(r->body, &e) != 0) {
+        ez_reply_verr(r, &e);
+        return;
+    }
+    json_t *before, *after;
+    int rc = store_master_revoke_keys(ez_w.db, id, &before, &after);
+    if (rc != EZ_DB_OK) {
+        ez_reply_db(r, rc);
+        return;
+    }
+    if (!after) {
+        ez_reply_not_found(r, "master");
+        return;
+    }
+    sync_master(r, id, 0); /* the epoch in auth:master: one write */
+    ez_audit(r, "master.revoke_keys", "master", r->params[0], before, json_incref(after));
+    ez_reply_json(r, 200, after);
+}

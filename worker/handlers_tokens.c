@@ -1,0 +1,309 @@
+/* Child keys, from both sides: the master's own /v1 routes (its session,
+ * its profile, its keys) and the admin's /admin/masters/{id}/keys and
+ * /admin/keys/{id}. A /v1 caller reaches only its own keys: another
+ * master's key is 404. A child key's secret appears only in the answer
+ * that creates or rotates it (token). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+
+#include "auth.h"
+#include "auth_master.h"
+#include "digest.h"
+#include "handlers.h"
+#include "jobs.h"
+#include "paging.h"
+#include "store_tenants.h"
+#include "validate_tenant.h"
+#include "worker.h"
+
+static int64_t obj_int(json_t *o, const char *field)
+{
+    return (int64_t)json_integer_value(json_object_get(o, field));
+}
+
+/* auth:token:<digest> of every usable secret of the key; `gone` (stolen,
+ * may be NULL) lists digests whose hashes must be deleted. */
+static void sync_key(struct ez_req *r, const char *op, json_t *key, json_t *gone)
+{
+    ez_jobs_sync(r, "keys", op, obj_int(key, "id"), 0,
+                 json_pack("{s:I, s:o}", "master_id", (json_int_t)obj_int(key, "master_id"),
+                           "digests", gone ? gone : json_array()));
+}
+
+static int new_child_key(struct ez_req *r, char *tok, size_t toklen, char *digest, char *prefix)
+{
+    if (ez_token_new(EZ_CHILD_KEY_PREFIX, tok, toklen) != 0 ||
+        ez_sha256_hex(tok, strlen(tok), digest) != 0) {
+        ez_reply_error(r, 500, "api_error", "random_failure", NULL, "cannot generate a key");
+        return -1;
+    }
+    ez_token_display(tok, prefix);
+    return 0;
+}
+
+static void audit_key(struct ez_req *r, const char *action, json_t *key, json_t *before,
+                      json_t *after)
+{
+    char id[24];
+    snprintf(id, sizeof id, "%lld", (long long)obj_int(key, "id"));
+    ez_audit(r, action, "key", id, before, after);
+}
+
+/* The answer carries the secret; the audit record and the job do not. */
+static void reply_key_secret(struct ez_req *r, int status, json_t *key, char *tok,
+                             size_t toklen)
+{
+    json_object_set_new(key, "token", json_string(tok));
+    OPENSSL_cleanse(tok, toklen);
+    ez_reply_json(r, status, key);
+}
+
+static void key_issue(struct ez_req *r, int64_t master_id, const char *issued_by)
+{
+    struct ez_key_in in = { 0 };
+    struct ez_verr e;
+    if (ez_validate_key(r->body, EZ_KEY_ISSUE, &in, &e) != 0) {
+        ez_reply_verr(r, &e);
+        return;
+    }
+    char tok[EZ_TOKEN_MAX], digest[EZ_DIGEST_HEX_LEN + 1], prefix[EZ_TOKEN_DISPLAY_LEN + 1];
+    if (new_child_key(r, tok, sizeof tok, digest, prefix) != 0)
+        return;
+    json_t *out;
+    struct ez_tn_result res;
+    int rc = store_child_key_issue(ez_w.db, master_id, &in, issued_by, digest, prefix, &out, &res);
+    if (rc != EZ_DB_OK || res.outcome != EZ_TN_OK || !out) {
+        OPENSSL_cleanse(tok, sizeof tok);
+        if (rc != EZ_DB_OK)
+            ez_reply_db(r, rc);
+        else if (res.outcome != EZ_TN_OK)
+            ez_reply_tn(r, &res, "master");
+        else
+            ez_reply_db(r, EZ_DB_ERROR);
+        return;
+    }
+    sync_key(r, "upsert", out, NULL);
+    audit_key(r, "key.create", out, NULL, json_deep_copy(out));
+    reply_key_secret(r, 201, out, tok, sizeof tok);
+}
+
+static int status_filter(struct ez_req *r, const char **status)
+{
+    static const char *const ok[] = { "active", "suspended", "revoked", "expired", NULL };
+    *status = ez_query(r, "status");
+    for (int i = 0; *status && ok[i]; i++)
+        if (strcmp(*status, ok[i]) == 0)
+            return 0;
+    if (!*status)
+        return 0;
+    ez_reply_invalid(r, "status", "status must be one of active, suspended, revoked, expired");
+    return -1;
+}
+
+static void key_list(struct ez_req *r, int64_t master_id)
+{
+    struct ez_page pg;
+    const char *status;
+    if (ez_page_parse(r, &pg) != 0 || status_filter(r, &status) != 0)
+        return;
+    json_t *rows;
+    int rc = store_child_key_list(ez_w.db, master_id, &pg, status, &rows);
+    if (rc != EZ_DB_OK) {
+        ez_reply_db(r, rc);
+        return;
+    }
+    ez_reply_json(r, 200, ez_page_result(rows, &pg));
+}
+
+static void key_get(struct ez_req *r, int64_t scope)
+{
+    int64_t id;
+    if (ez_param_id(r, 0, &id) != 0)
+        return;
+    json_t *out;
+    int rc = store_child_key_get(ez_w.db, id, scope, &out);
+    if (rc != EZ_DB_OK)
+        ez_reply_db(r, rc);
+    else if (!out)
+        ez_reply_not_found(r, "key");
+    else
+        ez_reply_json(r, 200, out);
+}
+
+static void key_update(struct ez_req *r, int64_t scope, enum ez_key_mode mode)
+{
+    int64_t id;
+    if (ez_param_id(r, 0, &id) != 0)
+        return;
+    struct ez_key_in in = { 0 };
+    struct ez_verr e;
+    if (ez_validate_key(r->body, mode, &in, &e) != 0) {
+        ez_reply_verr(r, &e);
+        return;
+    }
+    json_t *before, *after;
+    struct ez_tn_result res;
+    int rc = store_child_key_update(ez_w.db, id, scope, &in, &before, &after, &res);
+    if (rc != EZ_DB_OK) {
+        ez_reply_db(r, rc);
+        return;
+    }
+    if (res.outcome != EZ_TN_OK) {
+        ez_reply_tn(r, &res, "key");
+        return;
+    }
+    sync_key(r, "upsert", after, NULL);
+    audit_key(r, mode == EZ_KEY_ACCESS ? "key.access" : "key.update", after, before,
+              json_incref(after));
+    ez_reply_json(r, 200, after);
+}
+
+static void key_delete(struct ez_req *r, int64_t scope)
+{
+    int64_t id;
+    if (ez_param_id(r, 0, &id) != 0)
+        return;
+    json_t *before, *after, *digests;
+    struct ez_tn_result res;
+    int rc = store_child_key_revoke(ez_w.db, id, scope, &before, &after, &digests, &res);
+    if (rc != EZ_DB_OK) {
+        ez_reply_db(r, rc);
+        return;
+    }
+    if (res.outcome != EZ_TN_OK) {
+        ez_reply_tn(r, &res, "key");
+        return;
+    }
+    sync_key(r, "delete", after, digests);
+    audit_key(r, "key.delete", after, before, after);
+    ez_reply_json(r, 204, NULL);
+}
+
+static void key_rotate(struct ez_req *r, int64_t scope)
+{
+    int64_t id;
+    if (ez_param_id(r, 0, &id) != 0)
+        return;
+    long long grace;
+    struct ez_verr e;
+    if (ez_validate_rotate(r->body, &grace, &e) != 0) {
+        ez_reply_verr(r, &e);
+        return;
+    }
+    char tok[EZ_TOKEN_MAX], digest[EZ_DIGEST_HEX_LEN + 1], prefix[EZ_TOKEN_DISPLAY_LEN + 1];
+    if (new_child_key(r, tok, sizeof tok, digest, prefix) != 0)
+        return;
+    json_t *after, *dropped;
+    struct ez_tn_result res;
+    int rc = store_child_key_rotate(ez_w.db, id, scope, grace, digest, prefix, &after, &dropped, &res);
+    if (rc != EZ_DB_OK || res.outcome != EZ_TN_OK) {
+        OPENSSL_cleanse(tok, sizeof tok);
+        if (rc != EZ_DB_OK)
+            ez_reply_db(r, rc);
+        else
+            ez_reply_tn(r, &res, "key");
+        return;
+    }
+    sync_key(r, "upsert", after, dropped);
+    audit_key(r, "key.rotate", after, NULL,
+              json_pack("{s:o, s:I}", "key", json_deep_copy(after), "grace_seconds",
+                        (json_int_t)grace));
+    reply_key_secret(r, 200, after, tok, sizeof tok);
+}
+
+/* ---- admin --------------------------------------------------------------- */
+
+void h_master_keys_list(struct ez_req *r)
+{
+    int64_t id;
+    if (ez_param_id(r, 0, &id) != 0)
+        return;
+    json_t *master;
+    int rc = store_master_get(ez_w.db, id, &master);
+    if (rc != EZ_DB_OK) {
+        ez_reply_db(r, rc);
+        return;
+    }
+    if (!master) {
+        ez_reply_not_found(r, "master");
+        return;
+    }
+    json_decref(master);
+    key_list(r, id);
+}
+
+void h_master_keys_issue(struct ez_req *r)
+{
+    int64_t id;
+    if (ez_param_id(r, 0, &id) != 0)
+        return;
+    key_issue(r, id, "admin");
+}
+
+void h_child_keys_get(struct ez_req *r) { key_get(r, 0); }
+void h_child_keys_update(struct ez_req *r) { key_update(r, 0, EZ_KEY_UPDATE_ADMIN); }
+void h_child_keys_access(struct ez_req *r) { key_update(r, 0, EZ_KEY_ACCESS); }
+void h_child_keys_delete(struct ez_req *r) { key_delete(r, 0); }
+
+/* ---- the master's own routes -------------------------------------------- */
+
+void h_v1_auth_token(struct ez_req *r)
+{
+    struct ez_verr e;
+    if (ez_auth_master_is_session(ez_bearer(r))) {
+        ez_reply_error(r, 403, "permission_error", "master_key_required", NULL,
+                       "a session token is created with the master key, not with a session");
+        return;
+    }
+    if (ez_validate_empty(r->body, &e) != 0) {
+        ez_reply_verr(r, &e);
+        return;
+    }
+    struct ez_master_auth who;
+    int found;
+    int rc = store_master_auth_by_id(ez_w.db, r->who.master_id, &who, &found);
+    if (rc != EZ_DB_OK || !found) {
+        ez_reply_db(r, rc == EZ_DB_OK ? EZ_DB_ERROR : rc);
+        return;
+    }
+    long long exp;
+    char *tok = ez_master_session_mint(who.id, who.key_generation, &exp);
+    if (!tok) {
+        ez_reply_error(r, 500, "api_error", "token_failure", NULL, "cannot mint a session");
+        return;
+    }
+    char when[32];
+    time_t t = (time_t)exp;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    ez_audit(r, "master.session", "master", r->who.sub, NULL,
+             json_pack("{s:s}", "expires_at", when));
+    json_t *out = json_pack("{s:s, s:s}", "token", tok, "expires_at", when);
+    OPENSSL_cleanse(tok, strlen(tok));
+    free(tok);
+    ez_reply_json(r, 200, out);
+}
+
+void h_v1_me(struct ez_req *r)
+{
+    json_t *out;
+    int rc = store_master_get(ez_w.db, r->who.master_id, &out);
+    if (rc != EZ_DB_OK)
+        ez_reply_db(r, rc);
+    else if (!out)
+        ez_reply_not_found(r, "master");
+    else
+        ez_reply_json(r, 200, out);
+}
+
+void h_v1_tokens_issue(struct ez_req *r) { key_issue(r, r->who.master_id, "master"); }
+void h_v1_tokens_list(struct ez_req *r) { key_list(r, r->who.master_id); }
+void h_v1_tokens_get(struct ez_req *r) { key_get(r, r->who.master_id); }
+void h_v1_tokens_update(struct ez_req *r) { key_update(r, r->who.master_id, EZ_KEY_UPDATE_OWNER); }
+void h_v1_tokens_delete(struct ez_req *r) { key_delete(r, r->who.master_id); }
+void h_v1_tokens_rotate(struct ez_req *r) { key_rotate(r, r->who.master_id); }

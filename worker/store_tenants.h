@@ -1,0 +1,118 @@
+/* SQL of the tenants resources: masters, their master keys, child keys and
+ * their secrets' digests. Every function returns an EZ_DB_* status; objects
+ * are the API's JSON shape, built by PostgreSQL. Secrets never come here:
+ * only their digests and display prefixes. Writes are one transaction each,
+ * and every write that concerns a master or one of its keys locks the
+ * master's row first (so issuance is serialised per master and the lock
+ * order is always master, then key). */
+#ifndef EZ_STORE_TENANTS_H
+#define EZ_STORE_TENANTS_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "db.h"
+#include "paging.h"
+#include "validate.h"
+
+/* What a write found, besides the database status. */
+enum ez_tn_outcome {
+    EZ_TN_OK = 0,
+    EZ_TN_NOT_FOUND,  /* no such row, or another master's */
+    EZ_TN_RULE,       /* a rule between fields or rows: the verr says which */
+    EZ_TN_NAME_TAKEN, /* 409: master name */
+    EZ_TN_LIMIT,      /* 409: max_child_keys reached */
+    EZ_TN_REVOKED     /* 409: the key is revoked (by itself or by the epoch) */
+};
+
+struct ez_tn_result {
+    enum ez_tn_outcome outcome;
+    struct ez_verr e; /* EZ_TN_RULE */
+};
+
+/* A master create or update, or an access change. NULL / 0 = absent. */
+struct ez_master_in {
+    const char *name;
+    const char *group;
+    const char *status;
+    long long max_child_keys;
+    int has_max_child_keys;
+    long long global_qps;
+    int has_global_qps;
+    json_t *namespaces;            /* array of names (borrowed) */
+    const char *default_namespace; /* "" or JSON null clears */
+    int clear_default_namespace;
+    const char *propagate;         /* access: none | restrict | all */
+};
+
+/* A child key issue or update. NULL / 0 = absent. */
+struct ez_key_in {
+    const char *name;
+    const char *status; /* update: active | suspended */
+    json_t *namespaces; /* arrays are borrowed */
+    const char *default_namespace;
+    int clear_default_namespace;
+    json_t *model_limits;
+    int clear_model_limits;
+    json_t *allow_ips;
+    int clear_allow_ips;
+    const char *expires_at; /* RFC 3339, already checked */
+    int clear_expires_at;
+};
+
+/* The credential facts master authentication needs. */
+struct ez_master_auth {
+    int64_t id;
+    int active;                /* status = active */
+    int64_t key_generation;
+    char key_digest[65];       /* "" when the master has no key */
+};
+
+int store_master_create(struct ez_db *db, const struct ez_master_in *in, const char *digest,
+                        const char *prefix, json_t **out, struct ez_tn_result *res);
+int store_master_list(struct ez_db *db, const struct ez_page *p, const char *status,
+                      json_t **rows);
+int store_master_get(struct ez_db *db, int64_t id, json_t **out);
+/* *keys_changed = 1 when the master's keys were rewritten too (group). */
+int store_master_update(struct ez_db *db, int64_t id, const struct ez_master_in *in,
+                        json_t **before, json_t **after, int *keys_changed,
+                        struct ez_tn_result *res);
+/* Access with propagation to the keys; *keys_changed as above. */
+int store_master_access(struct ez_db *db, int64_t id, const struct ez_master_in *in,
+                        json_t **before, json_t **after, int *keys_changed,
+                        struct ez_tn_result *res);
+/* Deletes the master and (cascade) its keys; *digests = every digest its
+ * keys had, for the syncer to delete. *before NULL when missing. */
+int store_master_delete(struct ez_db *db, int64_t id, json_t **before, json_t **digests);
+/* New master key (digest, prefix), key_generation + 1. */
+int store_master_rotate_key(struct ez_db *db, int64_t id, const char *digest,
+                            const char *prefix, json_t **before, json_t **after);
+/* epoch + 1. */
+int store_master_revoke_keys(struct ez_db *db, int64_t id, json_t **before, json_t **after);
+/* *found = 0 when no master has this key digest / id. */
+int store_master_auth_by_digest(struct ez_db *db, const char *digest,
+                                struct ez_master_auth *out, int *found);
+int store_master_auth_by_id(struct ez_db *db, int64_t id, struct ez_master_auth *out,
+                            int *found);
+
+/* issued_by: master | admin. */
+int store_child_key_issue(struct ez_db *db, int64_t master_id, const struct ez_key_in *in,
+                    const char *issued_by, const char *digest, const char *prefix, json_t **out,
+                    struct ez_tn_result *res);
+int store_child_key_list(struct ez_db *db, int64_t master_id, const struct ez_page *p,
+                   const char *status, json_t **rows);
+/* master_id 0 = any master (admin); otherwise the key must be its. */
+int store_child_key_get(struct ez_db *db, int64_t key_id, int64_t master_id, json_t **out);
+int store_child_key_update(struct ez_db *db, int64_t key_id, int64_t master_id,
+                     const struct ez_key_in *in, json_t **before, json_t **after,
+                     struct ez_tn_result *res);
+/* Status revoked, digests deleted (*digests lists them). Idempotent. */
+int store_child_key_revoke(struct ez_db *db, int64_t key_id, int64_t master_id, json_t **before,
+                     json_t **after, json_t **digests, struct ez_tn_result *res);
+/* New current digest; the old one stays valid for grace_s seconds (0 =
+ * dropped at once). *dropped lists digests that stopped being valid. */
+int store_child_key_rotate(struct ez_db *db, int64_t key_id, int64_t master_id, long long grace_s,
+                     const char *digest, const char *prefix, json_t **after, json_t **dropped,
+                     struct ez_tn_result *res);
+
+#endif

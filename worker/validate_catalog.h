@@ -1,0 +1,51 @@
+/* The rules of models, bindings and features (SPEC sections 4 and 5), in one
+ * place. Pure functions over the request body: no SQL, no I/O. What needs
+ * rows (existence, uniqueness) is decided by store_catalog.c. */
+#ifndef EZ_VALIDATE_CATALOG_H
+#define EZ_VALIDATE_CATALOG_H
+
+#include "store_catalog.h"
+#include "validate.h"
+
+#define EZ_MAX_MODEL_NAME 128
+#define EZ_MAX_PUBLIC_MODEL 256
+#define EZ_MAX_SELECTOR 256
+#define EZ_MAX_BINDING_WEIGHT 1000
+#define EZ_MAX_FEATURE_NAME 64
+#define EZ_MAX_FEATURE_VALUE 1024
+#define EZ_MAX_FEATURES_PER_PUT 1000
+
+/* Fills `in` from a model create (name required) or update body (partial;
+ * NULL body = no change). Strings point into body. */
+int ez_validate_model(json_t *body, int create, struct ez_model_in *in, struct ez_verr *e)
+    __attribute__((warn_unused_result));
+
+/* ?name= of GET /admin/models (NULL = absent). */
+int ez_validate_model_filter(const char *name, struct ez_verr *e)
+    __attribute__((warn_unused_result));
+
+/* Fills `in` from a binding create (namespace, public_model, group_id
+ * required; defaults filled, selector checked) or update body (partial; the
+ * merged row is checked by ez_binding_check_merged). Strings point into
+ * body. */
+int ez_validate_binding(json_t *body, int create, struct ez_binding_in *in, struct ez_verr *e)
+    __attribute__((warn_unused_result));
+/* ez_binding_check for store_binding_update; arg is a struct ez_verr. Picks
+ * the selector value of the merged row (as given; the merged public model
+ * when given as null or ""; else the stored one, even when the public model
+ * changes) and checks it against the merged selector type. */
+int ez_binding_check_merged(const json_t *current, struct ez_binding_in *in, void *arg);
+/* ?namespace= and ?group_id= of GET /admin/bindings (either may be NULL);
+ * *group_id = 0 when absent. */
+int ez_validate_binding_filters(const char *ns, const char *group_id, int64_t *gid,
+                                struct ez_verr *e) __attribute__((warn_unused_result));
+/* The selector value rule alone: a regex must compile (POSIX extended). */
+int ez_validate_selector(const char *type, const char *value, struct ez_verr *e)
+    __attribute__((warn_unused_result));
+
+/* Splits a PUT /admin/features body into *set (new object name -> string)
+ * and *del (new array of names given as null). The caller decrefs both. */
+int ez_validate_features(json_t *body, json_t **set, json_t **del, struct ez_verr *e)
+    __attribute__((warn_unused_result));
+
+#endif
