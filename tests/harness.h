@@ -89,8 +89,9 @@ void h_server_wait_ready(struct h_server *s);
 /* Rewrites the config file (same port and secrets) with new extra lines,
  * e.g. before h_server_reload. */
 void h_server_write_conf(struct h_server *s, const char *extra_conf);
-/* SIGTERM, then waits up to 20 s for the exit (then SIGKILL and aborts).
- * Returns the exit code, or 128 + signal when killed. */
+/* Wakes any child a test left stopped (SIGSTOP), sends SIGTERM, then waits
+ * up to 20 s for the exit (then SIGKILL and aborts the test). Returns the
+ * exit code, or 128 + signal when killed. */
 int h_server_stop(struct h_server *s);
 /* Waits up to timeout_ms for the supervisor to exit after a signal the
  * test sent; returns as h_server_stop, or -1 on timeout (still running). */
