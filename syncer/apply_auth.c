@@ -231,7 +231,8 @@ static int write_set(struct ez_sync_ctx *c, struct ez_pj_set *s, const struct tt
     return ok ? EZ_APPLY_OK : EZ_APPLY_REDIS;
 }
 
-/* Writes, commits the lock's transaction, publishes. */
+/* Writes, ends what ez_apply_begin opened (releasing the lock unless the
+ * caller's transaction holds it), publishes. */
 static int finish(struct ez_sync_ctx *c, struct ez_pj_set *s, const struct ttls *t,
                   int masters, int tokens)
 {
@@ -241,8 +242,7 @@ static int finish(struct ez_sync_ctx *c, struct ez_pj_set *s, const struct ttls 
         ez_apply_abort(c);
         return rc;
     }
-    if (ez_db_cmd(c->db, "COMMIT", 0, NULL) != EZ_DB_OK)
-        ez_apply_abort(c); /* Redis is written; the lock goes with the transaction */
+    ez_apply_end(c); /* Redis is written; the lock goes with the transaction */
     if (version >= 0 && masters)
         ez_apply_publish(c, "masters", version);
     if (version >= 0 && tokens)

@@ -261,6 +261,15 @@ static int token_field_is(const char *tok, const char *field, const char *want)
     return eq;
 }
 
+/* HGET key field equals want (absent = ""). */
+static int hash_field_is(const char *key, const char *field, const char *want)
+{
+    char *v = h_redis_hget(key, field);
+    int eq = strcmp(v ? v : "", want) == 0;
+    free(v);
+    return eq;
+}
+
 #define TOKEN_FIELD(tok, field, want)                                                 \
     H_EVENTUALLY(token_field_is((tok), (field), (want)), SYNC_MS,                     \
                  "auth:token of %.14s...: %s is not \"%s\"", (tok), (field), (want))
@@ -435,6 +444,7 @@ START_TEST(revoke_all_is_one_epoch_write)
     ck_assert_int_eq(call(&s, "GET", "/v1/tokens?status=active", bearer(mk), NULL, &j), 200);
     ck_assert_int_eq(json_array_size(json_object_get(j, "data")), 1);
     json_decref(j);
+    assert_no_secret_leaked(&s);
     h_assert_clean_stop(&s);
 }
 END_TEST
@@ -489,6 +499,7 @@ START_TEST(key_expires_without_a_write)
     ck_assert_int_eq(call(&s, "GET", "/v1/tokens?status=expired", bearer(mk), NULL, &j), 200);
     ck_assert_int_eq(json_array_size(json_object_get(j, "data")), 1);
     json_decref(j);
+    assert_no_secret_leaked(&s);
     h_assert_clean_stop(&s);
 }
 END_TEST
@@ -599,7 +610,7 @@ START_TEST(access_changes_propagate)
     ck_assert_int_eq(call(&s, "PUT", path, admin(&s),
                           "{\"namespaces\":[\"team-a\",\"team-b\"],\"propagate\":\"none\"}", NULL),
                      200);
-    H_EVENTUALLY(strcmp(h_redis_hget(mkey, "namespaces"), "team-a,team-b") == 0, SYNC_MS,
+    H_EVENTUALLY(hash_field_is(mkey, "namespaces", "team-a,team-b"), SYNC_MS,
                  "auth:master namespaces not updated");
     NAMESPACES(k2, "team-c", "team-c");
     NAMESPACES(k3, "team-a,team-b,team-c", "team-a");
@@ -624,7 +635,7 @@ START_TEST(access_changes_propagate)
     NAMESPACES(k1, "team-a", "team-a");
     NAMESPACES(k2, "team-a", "team-a");
     NAMESPACES(k3, "team-a", "team-a");
-    H_EVENTUALLY(strcmp(h_redis_hget(mkey, "default_namespace"), "team-a") == 0, SYNC_MS,
+    H_EVENTUALLY(hash_field_is(mkey, "default_namespace", "team-a"), SYNC_MS,
                  "auth:master default_namespace not updated");
 
     /* the rules between rows */
@@ -651,6 +662,7 @@ START_TEST(access_changes_propagate)
     NAMESPACES(k2, "team-b", "team-b");
     /* a namespace in use cannot be deleted */
     ck_assert_int_eq(call(&s, "DELETE", "/admin/namespaces/team-b", admin(&s), NULL, NULL), 409);
+    assert_no_secret_leaked(&s);
     h_assert_clean_stop(&s);
 }
 END_TEST
@@ -748,6 +760,7 @@ START_TEST(another_masters_key_is_not_found)
                  NULL);
     expect_error(&s, "GET", "/v1/tokens/abc", bearer(mka), NULL, 400, "invalid_request_error",
                  "id", NULL);
+    assert_no_secret_leaked(&s);
     h_assert_clean_stop(&s);
 }
 END_TEST
@@ -811,7 +824,7 @@ START_TEST(admin_manages_masters_and_keys)
     TOKEN_FIELD(tok2, "group", "pg2");
     char mkey[64];
     snprintf(mkey, sizeof mkey, "auth:master:%lld", mid);
-    H_EVENTUALLY(strcmp(h_redis_hget(mkey, "global_qps"), "9") == 0, SYNC_MS,
+    H_EVENTUALLY(hash_field_is(mkey, "global_qps", "9"), SYNC_MS,
                  "global_qps not projected");
 
     /* rename conflict, then delete: every hash goes */
@@ -939,10 +952,20 @@ START_TEST(bad_input_changes_nothing)
         expect_error(&s, b->method, b->path, bearer(mk), b->body, b->status, b->type, b->param,
                      NULL);
     }
+    expect_error(&s, "POST", "/admin/masters", admin(&s), "{\"name\":\"\xff\xfe\"}", 400,
+                 ir, NULL, NULL);
+    expect_error(&s, "PATCH", "/v1/tokens/1", bearer(mk), "{}", 405, ir, NULL, NULL);
+    char *big = malloc(1100000);
+    memset(big, ' ', 1099999);
+    memcpy(big, "{\"name\":\"x\"}", 12);
+    big[1099999] = '\0';
+    struct h_resp r;
+    ck_assert_int_eq(h_http(s.port, "POST", "/v1/tokens", bearer(mk), big, strlen(big), &r), 413);
+    h_resp_free(&r);
+    free(big);
     /* a body that is not JSON */
     char hdr[2400];
     snprintf(hdr, sizeof hdr, "%sContent-Type: text/plain\r\n", bearer(mk));
-    struct h_resp r;
     ck_assert_int_eq(h_http(s.port, "POST", "/v1/tokens", hdr, "name=x", 6, &r), 415);
     h_resp_free(&r);
     ck_assert_int_eq(h_pg_count("SELECT count(*) FROM masters"), 1);
@@ -1052,6 +1075,24 @@ START_TEST(legacy_plaintext_master_key_is_upgraded)
 }
 END_TEST
 
+START_TEST(postgres_away_is_503)
+{
+    struct h_server s;
+    h_server_start(&s, NULL);
+    char mk[128];
+    setup_master(&s, NULL, mk, sizeof mk);
+    h_pg_stop();
+    expect_error(&s, "GET", "/v1/me", bearer(mk), NULL, 503, "unavailable_error", NULL, NULL);
+    expect_error(&s, "POST", "/v1/tokens", bearer(mk), "{}", 503, "unavailable_error", NULL, NULL);
+    expect_error(&s, "POST", "/admin/masters", admin(&s), "{\"name\":\"n\"}", 503,
+                 "unavailable_error", NULL, NULL);
+    h_pg_start();
+    H_EVENTUALLY(call(&s, "GET", "/v1/me", bearer(mk), NULL, NULL) == 200, SYNC_MS,
+                 "the master is not served again after PostgreSQL came back");
+    h_assert_clean_stop(&s);
+}
+END_TEST
+
 static Suite *tenants_suite(void)
 {
     Suite *s = suite_create("tenants");
@@ -1070,6 +1111,7 @@ static Suite *tenants_suite(void)
     tcase_add_test(tc, bad_input_changes_nothing);
     tcase_add_test(tc, child_key_limit_holds_under_a_race);
     tcase_add_test(tc, legacy_plaintext_master_key_is_upgraded);
+    tcase_add_test(tc, postgres_away_is_503);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,6 +1,7 @@
 /* /admin/masters: tenants and their master keys. Parse, validate, store,
  * enqueue the sync job, audit, answer. A master key appears only in the
  * answer that creates it (master_key), never in the audit record. */
+#include <stdio.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -18,6 +19,15 @@
 static int64_t obj_id(json_t *o)
 {
     return (int64_t)json_integer_value(json_object_get(o, "id"));
+}
+
+/* The audit record's resource_id: the id in decimal, as the API shows it. */
+static void audit_master(struct ez_req *r, const char *action, int64_t id, json_t *before,
+                         json_t *after)
+{
+    char text[24];
+    snprintf(text, sizeof text, "%lld", (long long)id);
+    ez_audit(r, action, "master", text, before, after);
 }
 
 /* auth:master:<id>; with all_keys, every key of the master as well. */
@@ -79,9 +89,7 @@ void h_masters_create(struct ez_req *r)
         return;
     }
     sync_master(r, obj_id(out), 0);
-    char id[24];
-    snprintf(id, sizeof id, "%lld", (long long)obj_id(out));
-    ez_audit(r, "master.create", "master", id, NULL, json_deep_copy(out));
+    audit_master(r, "master.create", obj_id(out), NULL, json_deep_copy(out));
     reply_with_secret(r, 201, out, "master_key", tok, sizeof tok);
 }
 
@@ -146,8 +154,7 @@ static void master_change(struct ez_req *r, int access)
         return;
     }
     sync_master(r, id, keys_changed);
-    ez_audit(r, access ? "master.access" : "master.update", "master", r->params[0], before,
-             json_incref(after));
+    audit_master(r, access ? "master.access" : "master.update", id, before, json_incref(after));
     ez_reply_json(r, 200, after);
 }
 
@@ -185,7 +192,7 @@ void h_masters_delete(struct ez_req *r)
         ez_jobs_sync(r, "masters", "delete", id, 0, json_pack("{s:o}", "digests", chunk));
     } while (i < n);
     json_decref(digests);
-    ez_audit(r, "master.delete", "master", r->params[0], before, NULL);
+    audit_master(r, "master.delete", id, before, NULL);
     ez_reply_json(r, 204, NULL);
 }
 
@@ -213,7 +220,7 @@ void h_masters_rotate_key(struct ez_req *r)
         return;
     }
     /* Nothing in Redis depends on the master key: no sync job. */
-    ez_audit(r, "master.rotate_key", "master", r->params[0], before, json_deep_copy(after));
+    audit_master(r, "master.rotate_key", id, before, json_deep_copy(after));
     reply_with_secret(r, 200, after, "master_key", tok, sizeof tok);
 }
 
@@ -238,6 +245,6 @@ void h_masters_revoke_keys(struct ez_req *r)
         return;
     }
     sync_master(r, id, 0); /* the epoch in auth:master: one write */
-    ez_audit(r, "master.revoke_keys", "master", r->params[0], before, json_incref(after));
+    audit_master(r, "master.revoke_keys", id, before, json_incref(after));
     ez_reply_json(r, 200, after);
 }

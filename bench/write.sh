@@ -1,0 +1,41 @@
+#!/bin/sh
+# Write path: POST /v1/tokens (insert + sync job + audit job) with wrk,
+# against pgbench running the equivalent transaction (lock the master row,
+# count its active keys, insert the key and its digest) with the same
+# number of clients, in one run; then the sync latency from each 201 to the
+# key's hash in Redis at 1,000 issues/s. Prints the ratio and p50/p99.
+. "$(dirname "$0")/common.sh"
+LATENCY_BIN=${LATENCY_BIN:-$top/bench/sync_latency}
+start_services
+start_ezapi
+auth="Authorization: Bearer $TOKEN"
+master=$(curl -fs -X POST "$BASE/admin/masters" -H "$auth" -H 'Content-Type: application/json' \
+    -d '{"name":"bench","max_child_keys":0}')
+mkey=$(echo "$master" | sed 's/.*"master_key":"\([^"]*\)".*/\1/')
+mid=$(echo "$master" | sed 's/.*"id":\([0-9]*\).*/\1/')
+cat > "$dir/issue.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Authorization"] = "Bearer $mkey"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"name":"bench"}'
+LUA
+cat > "$dir/insert.sql" <<SQL
+BEGIN;
+SELECT id, epoch, max_child_keys FROM masters WHERE id = $mid FOR UPDATE;
+SELECT count(*) FROM keys WHERE master_id = $mid AND status = 'active';
+INSERT INTO keys (master_id, name, group_name, issued_at_epoch, issued_by, key_prefix)
+  VALUES ($mid, 'bench', 'default', 1, 'master', 'sk-ez-xxxxxx') RETURNING id;
+INSERT INTO key_digests (digest, key_id)
+  VALUES (md5(random()::text) || md5(random()::text), currval('keys_id_seq'));
+COMMIT;
+SQL
+clients=$WORKERS
+ez=$(wrk -t2 -c"$clients" -d"${BENCH_SECS}s" -s "$dir/issue.lua" "$BASE/v1/tokens" |
+    tee "$dir/wrk.txt" | wrk_rps)
+pg=$(pgbench -h 127.0.0.1 -p "$pg_port" -U postgres -n -M extended -c "$clients" -j 2 \
+    -T "$BENCH_SECS" -f "$dir/insert.sql" ezapi 2>/dev/null | tee "$dir/pgbench.txt" | pgbench_tps)
+echo "write: clients=$clients ezapi=${ez} req/s pgbench=${pg} tps ratio=$(ratio "$ez" "$pg")"
+grep -E "Non-2xx|Socket errors" "$dir/wrk.txt" || true
+if [ -x "$LATENCY_BIN" ]; then
+    "$LATENCY_BIN" "$http_port" "$redis_port" "$mkey" 1000 "$((BENCH_SECS * 1000))" 4 || true
+fi

@@ -1,0 +1,134 @@
+/* Unit tests of common/projection_auth.c: the auth:token and auth:master
+ * hashes of SPEC 7 from rows, which secrets get a hash, and the grace TTL
+ * (the rest of the grace rounded up, never above it). */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/projection_auth.h"
+
+#define S 1000000LL /* microseconds */
+
+static json_t *list(const char *a, const char *b)
+{
+    json_t *l = json_array();
+    if (a)
+        json_array_append_new(l, json_string(a));
+    if (b)
+        json_array_append_new(l, json_string(b));
+    return l;
+}
+
+START_TEST(token_fields_in_contract_order)
+{
+    json_t *ns = list("team-a", "team-b"), *ml = list("gpt-4o", NULL), *ips = list(NULL, NULL);
+    struct ez_pj_token t = { .digest = "ab", .key_id = 7, .master_id = 3, .issued_at_epoch = 2,
+                             .status = "active", .group = "default", .scopes = NULL,
+                             .default_namespace = NULL, .namespaces = ns, .model_limits = ml,
+                             .allow_ips = ips, .expires_at = 1924992000 };
+    json_t *f = ez_pj_auth_token_fields(&t);
+    ck_assert_ptr_nonnull(f);
+    char *text = json_dumps(f, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    ck_assert_str_eq(text,
+                     "{\"key_id\":\"7\",\"master_id\":\"3\",\"issued_at_epoch\":\"2\","
+                     "\"status\":\"active\",\"group\":\"default\",\"scopes\":\"\","
+                     "\"default_namespace\":\"\",\"namespaces\":\"team-a,team-b\","
+                     "\"model_limits\":\"gpt-4o\",\"allow_ips\":\"\",\"expires_at\":\"1924992000\"}");
+    free(text);
+    json_decref(f);
+    json_decref(ns);
+    json_decref(ml);
+    json_decref(ips);
+}
+END_TEST
+
+START_TEST(master_fields)
+{
+    json_t *ns = list("a", NULL);
+    struct ez_pj_master m = { .id = 4, .epoch = 9, .status = "suspended", .group = "g",
+                              .global_qps = 12, .default_namespace = "a", .namespaces = ns };
+    json_t *f = ez_pj_auth_master_fields(&m);
+    char *text = json_dumps(f, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    ck_assert_str_eq(text, "{\"epoch\":\"9\",\"status\":\"suspended\",\"group\":\"g\","
+                           "\"global_qps\":\"12\",\"default_namespace\":\"a\",\"namespaces\":\"a\"}");
+    free(text);
+    json_decref(f);
+    json_decref(ns);
+    char key[64];
+    ck_assert_int_eq(ez_pj_auth_master_key(4, key, sizeof key), 0);
+    ck_assert_str_eq(key, "auth:master:4");
+}
+END_TEST
+
+START_TEST(which_secrets_get_a_hash)
+{
+    int64_t now = 1800000000LL * S;
+    struct ez_pj_token t = { .digest = "ab", .status = "active" };
+    ck_assert(ez_pj_auth_token_usable(&t, now));
+    t.status = "suspended"; /* refused by the data plane through its status */
+    ck_assert(ez_pj_auth_token_usable(&t, now));
+    t.status = "revoked";
+    ck_assert(!ez_pj_auth_token_usable(&t, now));
+    t.status = "active";
+    t.valid_until_us = now + 1;
+    ck_assert(ez_pj_auth_token_usable(&t, now));
+    t.valid_until_us = now;
+    ck_assert(!ez_pj_auth_token_usable(&t, now));
+}
+END_TEST
+
+START_TEST(grace_ttl_rounds_up_and_never_exceeds_the_grace)
+{
+    int64_t now = 1800000000LL * S;
+    struct ez_pj_token t = { .digest = "ab", .status = "active" };
+    ck_assert_int_eq(ez_pj_auth_token_ttl(&t, now), 0); /* current secret: no TTL */
+    t.valid_until_us = now + 2 * S;
+    ck_assert_int_eq(ez_pj_auth_token_ttl(&t, now), 2);
+    t.valid_until_us = now + 2 * S - 1;
+    ck_assert_int_eq(ez_pj_auth_token_ttl(&t, now), 2);
+    t.valid_until_us = now + 1;
+    ck_assert_int_eq(ez_pj_auth_token_ttl(&t, now), 1);
+    t.valid_until_us = now + 86400 * S + 5 * S; /* a clock ahead: capped */
+    ck_assert_int_eq(ez_pj_auth_token_ttl(&t, now), 86400);
+}
+END_TEST
+
+START_TEST(write_set_owns_and_produces)
+{
+    int64_t now = 1800000000LL * S;
+    struct ez_pj_set s;
+    ez_pj_set_init(&s);
+    struct ez_pj_token t = { .digest = "ab", .key_id = 1, .master_id = 2, .issued_at_epoch = 1,
+                             .status = "active", .group = "g" };
+    ck_assert_int_eq(ez_pj_auth_token_add(&s, &t, now), 0);
+    struct ez_pj_token gone = t;
+    gone.digest = "cd";
+    gone.valid_until_us = now - 1;
+    ck_assert_int_eq(ez_pj_auth_token_add(&s, &gone, now), 0);
+    ck_assert_int_eq(ez_pj_auth_token_gone(&s, "ef"), 0);
+    ck_assert_int_eq(ez_pj_auth_master_add(&s, 2, NULL), 0);
+    ez_pj_set_finish(&s);
+    ck_assert_uint_eq(s.nown, 4);
+    ck_assert_uint_eq(s.nput, 11);
+    ck_assert_str_eq(ez_pj_set_get(&s, "auth:token:ab", "group"), "g");
+    ck_assert_ptr_null(ez_pj_set_get(&s, "auth:token:cd", "group"));
+    ez_pj_set_clear(&s);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("projection_auth");
+    TCase *tc = tcase_create("projection_auth");
+    tcase_add_test(tc, token_fields_in_contract_order);
+    tcase_add_test(tc, master_fields);
+    tcase_add_test(tc, which_secrets_get_a_hash);
+    tcase_add_test(tc, grace_ttl_rounds_up_and_never_exceeds_the_grace);
+    tcase_add_test(tc, write_set_owns_and_produces);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
