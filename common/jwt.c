@@ -197,6 +197,7 @@ static const char *check_claims(const struct ez_config *cfg, json_t *claims, lon
     out->sub[json_string_length(sub)] = '\0';
     out->viewer = viewer;
     out->exp = exp;
+    out->not_before = nbf > iat ? nbf : iat;
     return NULL;
 }
 

@@ -12,6 +12,7 @@ struct ez_admin_claims {
     char sub[129];
     int viewer; /* role = viewer: read-only */
     long long exp;
+    long long not_before; /* the later of nbf and iat; 0 when neither is set */
 };
 
 /* Mints an admin token (iss, sub, role, iat, exp = now + ttl_s). malloc'd

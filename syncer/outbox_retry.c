@@ -32,25 +32,30 @@ static int settle(struct ez_db *db, const char *id, int attempts, const struct e
                      5, p);
 }
 
+/* Rows are claimed in a short transaction that pushes their next attempt
+ * out by a lease, so another instance skips them and none is lost if this
+ * process dies mid-pass; each row is then applied in its own transactions,
+ * taking the apply locks one job at a time. */
+#define CLAIM_LEASE "60 seconds"
+
 int ez_outbox_pass(struct ez_sync_ctx *ctx, const struct ez_config *cfg)
 {
     char batch[16];
     snprintf(batch, sizeof batch, "%lld", cfg->sync_outbox_batch_size);
     const char *p[] = { batch };
     PGresult *res;
-    if (ez_db_cmd(ctx->db, "BEGIN", 0, NULL) != EZ_DB_OK)
-        return -1;
     int rc = ez_db_exec(ctx->db, &res,
-                        "SELECT id, resource, resource_id, payload::text, attempts FROM sync_outbox "
-                        "WHERE status = 'pending' AND next_attempt_at <= now() "
-                        "ORDER BY next_attempt_at, id LIMIT $1::int FOR UPDATE SKIP LOCKED", 1, p);
+                        "UPDATE sync_outbox SET next_attempt_at = now() + interval '" CLAIM_LEASE "' "
+                        "WHERE id IN (SELECT id FROM sync_outbox WHERE status = 'pending' "
+                        "AND next_attempt_at <= now() ORDER BY next_attempt_at, id "
+                        "LIMIT $1::int FOR UPDATE SKIP LOCKED) "
+                        "RETURNING id, resource, resource_id, payload::text, attempts", 1, p);
     if (rc != EZ_DB_OK) {
         PQclear(res);
-        if (ez_db_cmd(ctx->db, "ROLLBACK", 0, NULL) != EZ_DB_OK) { /* connection gone */ }
         return -1;
     }
-    int applied = 0;
-    for (int i = 0; i < PQntuples(res) && rc == EZ_DB_OK; i++) {
+    int applied = 0, n = PQntuples(res);
+    for (int i = 0; i < n && rc == EZ_DB_OK; i++) {
         const char *id = PQgetvalue(res, i, 0);
         int a = ez_sync_apply(ctx, PQgetvalue(res, i, 1), PQgetvalue(res, i, 3),
                               atoll(PQgetvalue(res, i, 2)));
@@ -62,18 +67,11 @@ int ez_outbox_pass(struct ez_sync_ctx *ctx, const struct ez_config *cfg)
         } else if (a == EZ_APPLY_REDIS) {
             rc = settle(ctx->db, id, atoi(PQgetvalue(res, i, 4)) + 1, cfg, ctx->error);
         } else {
-            rc = EZ_DB_UNAVAILABLE;
+            rc = EZ_DB_UNAVAILABLE; /* the lease brings the rest back */
         }
     }
-    int n = PQntuples(res);
     PQclear(res);
-    if (rc == EZ_DB_OK)
-        rc = ez_db_cmd(ctx->db, "COMMIT", 0, NULL);
-    if (rc != EZ_DB_OK) {
-        if (ez_db_cmd(ctx->db, "ROLLBACK", 0, NULL) != EZ_DB_OK) { /* connection gone */ }
-        return -1;
-    }
     if (n)
         log_info("outbox pass: %d of %d row(s) applied", applied, n);
-    return applied;
+    return rc == EZ_DB_OK ? applied : -1;
 }

@@ -86,6 +86,11 @@ void h_v1_tokens_delete(struct ez_req *r);
 void h_v1_tokens_rotate(struct ez_req *r);
 /* end tenants */
 
+/* explain */
+/* handlers_explain.c */
+void h_route_explain(struct ez_req *r);
+/* end explain */
+
 /* openapi */
 /* end openapi */
 

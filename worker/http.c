@@ -44,17 +44,37 @@ int ez_request_id_valid(const char *id)
     return n >= 1;
 }
 
+static uint64_t splitmix64(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+/* Request ids only need to be unique, not secret: a per-process random
+ * seed (taken once from the CSPRNG, in the worker: the supervisor never
+ * makes ids, so every forked worker starts unseeded) and a counter, mixed. */
 void ez_request_id_new(char out[33])
 {
-    unsigned char raw[16];
-    if (RAND_bytes(raw, sizeof raw) != 1) {
-        /* Not a secret: fall back to the clock and pid. */
-        uint64_t t = (uint64_t)now_us(), p = (uint64_t)getpid();
-        memcpy(raw, &t, 8);
-        memcpy(raw + 8, &p, 8);
+    static uint64_t seed[2], counter;
+    static int seeded;
+    if (!seeded) {
+        seeded = 1;
+        if (RAND_bytes((unsigned char *)seed, sizeof seed) != 1) {
+            seed[0] = (uint64_t)now_us();
+            seed[1] = (uint64_t)getpid();
+        }
     }
-    for (int i = 0; i < 16; i++)
-        snprintf(out + 2 * i, 3, "%02x", raw[i]);
+    counter++;
+    uint64_t v[2] = { splitmix64(seed[0] + counter), splitmix64(seed[1] ^ counter) };
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 0; i < 16; i++) {
+        unsigned char b = (unsigned char)(v[i / 8] >> (8 * (i % 8)));
+        out[2 * i] = hex[b >> 4];
+        out[2 * i + 1] = hex[b & 15];
+    }
+    out[32] = 0;
 }
 
 static const char *method_name(enum evhttp_cmd_type t)

@@ -84,6 +84,10 @@ const struct ez_route ez_routes[] = {
     { "POST", "/v1/tokens/{id}/rotate", h_v1_tokens_rotate, EZ_AUTH_MASTER },
     /* end tenants */
 
+    /* explain */
+    { "POST", "/admin/route/explain", h_route_explain, EZ_AUTH_ADMIN_READ },
+    /* end explain */
+
     /* openapi */
     /* end openapi */
 };
