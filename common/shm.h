@@ -47,6 +47,8 @@ struct ez_shm {
     uint64_t instance_id;            /* random per supervisor start */
     _Atomic uint32_t generation;     /* current config generation */
     _Atomic int64_t last_full_sync_ms;
+    char redis_run_id[48];           /* syncer: Redis's run id at the last full resync */
+    _Atomic int syncer_clean_exit;   /* syncer: the previous one stopped gracefully */
     struct ez_slot slots[EZ_MAX_SLOTS];
     uint64_t ring_offset[EZ_Q_COUNT][EZ_MAX_SLOTS]; /* from the segment start; 0 = none */
 };

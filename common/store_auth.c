@@ -165,6 +165,41 @@ int ez_pja_tokens_after(struct ez_db *db, const char *after, int limit,
                        p);
 }
 
+int ez_pja_tokens_by_digests(struct ez_db *db, const char *const *digests, int n,
+                             struct ez_pja_tokens *out)
+{
+    json_t *arr = json_array();
+    for (int i = 0; arr && i < n; i++)
+        json_array_append_new(arr, json_string(digests[i]));
+    char *list = arr ? json_dumps(arr, JSON_COMPACT) : NULL;
+    json_decref(arr);
+    if (!list)
+        return EZ_DB_ERROR;
+    const char *p[] = { list };
+    int rc = load_tokens(db, out,
+                         TOKEN_COLS "WHERE d.digest IN (SELECT json_array_elements_text($1::json))",
+                         1, p);
+    free(list);
+    return rc;
+}
+
+int ez_pja_masters_by_ids(struct ez_db *db, const int64_t *ids, int n, struct ez_pja_masters *out)
+{
+    json_t *arr = json_array();
+    for (int i = 0; arr && i < n; i++)
+        json_array_append_new(arr, json_integer(ids[i]));
+    char *list = arr ? json_dumps(arr, JSON_COMPACT) : NULL;
+    json_decref(arr);
+    if (!list)
+        return EZ_DB_ERROR;
+    const char *p[] = { list };
+    int rc = load_masters(db, out,
+                          MASTER_COLS "WHERE id IN (SELECT json_array_elements_text($1::json)::bigint)",
+                          1, p);
+    free(list);
+    return rc;
+}
+
 int ez_pja_master_by_id(struct ez_db *db, int64_t id, struct ez_pja_masters *out)
 {
     char ids[24];

@@ -41,6 +41,13 @@ int ez_pja_tokens_of_master(struct ez_db *db, int64_t master_id, struct ez_pja_t
  * start), ordered by digest. */
 int ez_pja_tokens_after(struct ez_db *db, const char *after, int limit,
                         struct ez_pja_tokens *out) __attribute__((warn_unused_result));
+/* The secrets among these digests / the masters among these ids that
+ * still have a row (full resync and verify find stale Redis keys with
+ * them, a batch at a time). */
+int ez_pja_tokens_by_digests(struct ez_db *db, const char *const *digests, int n,
+                             struct ez_pja_tokens *out) __attribute__((warn_unused_result));
+int ez_pja_masters_by_ids(struct ez_db *db, const int64_t *ids, int n, struct ez_pja_masters *out)
+    __attribute__((warn_unused_result));
 /* The master with this id (the set is empty when it is gone). */
 int ez_pja_master_by_id(struct ez_db *db, int64_t id, struct ez_pja_masters *out)
     __attribute__((warn_unused_result));

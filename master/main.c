@@ -14,6 +14,8 @@
 #include "log.h"
 #include "migrate.h"
 #include "proctitle.h"
+#include "redis.h"
+#include "verify.h"
 #include "master/supervisor.h"
 
 #ifndef SYSCONFDIR
@@ -29,6 +31,7 @@ static void usage(FILE *f)
             "       ezapi -v                        print the version\n"
             "       ezapi migrate [-c FILE]         apply database migrations\n"
             "       ezapi token admin [-c FILE] [--sub NAME] [--role admin|viewer] [--ttl DURATION]\n"
+            "       ezapi verify [-c FILE]          compare Redis with PostgreSQL (exit 0 when equal)\n"
             "       ezapi config sample|man         print the sample config or ezapi.conf(5)\n"
             "default config: %s\n", DEFAULT_CONFIG);
 }
@@ -124,6 +127,42 @@ static int cmd_token(int argc, char **argv, const char *path)
     return 0;
 }
 
+/* Prints a summary of the differences; 0 when Redis equals the projection
+ * of PostgreSQL, 1 when they differ, 2 when either cannot be read. */
+static int cmd_verify(const struct ez_config *cfg)
+{
+    struct ez_db *db = ez_db_new(cfg->pg_dsn, cfg->pg_statement_timeout, "ezapi-verify");
+    struct ez_redis *redis = ez_redis_new(cfg->redis_url, 5000);
+    json_t *report = NULL;
+    const char *why = "out of memory";
+    int rc = db && redis ? ez_verify(db, redis, cfg, &report, &why) : EZ_DB_ERROR;
+    ez_db_free(db);
+    ez_redis_free(redis);
+    if (rc != EZ_DB_OK) {
+        fprintf(stderr, "ezapi: verify failed: %s\n", why);
+        return 2;
+    }
+    int equal = json_is_true(json_object_get(report, "equal"));
+    printf("%s: %lld keys checked\n", equal ? "equal" : "different",
+           (long long)json_integer_value(json_object_get(report, "keys_checked")));
+    const char *res;
+    json_t *n;
+    json_object_foreach(json_object_get(report, "counts"), res, n) {
+        printf("%s: %lld difference(s)\n", res, (long long)json_integer_value(n));
+        size_t i;
+        json_t *d;
+        json_array_foreach(json_object_get(json_object_get(report, "differences"), res), i, d) {
+            if (i >= 5)
+                break;
+            printf("  %s %s\n", json_string_value(json_object_get(d, "key")),
+                   json_is_string(json_object_get(d, "field"))
+                       ? json_string_value(json_object_get(d, "field")) : "");
+        }
+    }
+    json_decref(report);
+    return equal ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     const char *path = DEFAULT_CONFIG;
@@ -180,6 +219,12 @@ int main(int argc, char **argv)
         ez_config_free(cfg);
         free(cfg);
         return rc == 0 ? 0 : 1;
+    }
+    if (sub && strcmp(sub, "verify") == 0) {
+        int rc = cmd_verify(cfg);
+        ez_config_free(cfg);
+        free(cfg);
+        return rc;
     }
     if (sub) {
         usage(stderr);

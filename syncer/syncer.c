@@ -10,18 +10,51 @@
 #include "log.h"
 #include "metrics.h"
 #include "common/outbox.h"
+#include "full_resync.h"
 #include "outbox_retry.h"
+#include "shm.h"
 #include "proctitle.h"
 #include "queue.h"
 #include "roles.h"
 
 static const struct ez_config *cfg;
 static int64_t next_outbox_pass;
+static int full_wanted;          /* a full resync is due */
+static int64_t next_full_check;  /* when to ask Redis whether it lost data */
+static int64_t next_full_try;    /* back-off after a failed or busy attempt */
+static int64_t next_periodic;    /* full_resync_interval */
 
-/* Timers of the syncer: bans that ended, and the outbox retry pass. */
+/* Full resync when asked, when Redis restarted or lost its data, and every
+ * full_resync_interval. */
+static void full_resync_timer(struct ez_sync_ctx *c)
+{
+    int64_t now = ez_mono_ms();
+    if (now >= next_full_check) {
+        next_full_check = now + 1000;
+        if (ez_full_resync_needed(c) == 1)
+            full_wanted = 1;
+    }
+    if (cfg->full_resync_interval > 0 && now >= next_periodic) {
+        if (next_periodic)
+            full_wanted = 1;
+        next_periodic = now + cfg->full_resync_interval;
+    }
+    if (!full_wanted || now < next_full_try)
+        return;
+    int rc = ez_full_resync(c, cfg);
+    if (rc == EZ_APPLY_OK) {
+        full_wanted = 0;
+        next_periodic = ez_mono_ms() + cfg->full_resync_interval;
+    } else {
+        next_full_try = ez_mono_ms() + (rc == EZ_FULL_BUSY ? 1000 : cfg->sync_outbox_interval);
+    }
+}
+
+/* Timers of the syncer: full resync, bans that ended, the outbox pass. */
 static void on_tick(void *arg)
 {
     struct ez_sync_ctx *c = arg;
+    full_resync_timer(c);
     if (ez_apply_expired_bans(c) != EZ_APPLY_OK)
         log_debug("re-projection of ended bans deferred: %s", c->error);
     if (ez_mono_ms() < next_outbox_pass)
@@ -35,8 +68,12 @@ static void on_tick(void *arg)
 static void on_control(struct ez_frame *f, void *arg)
 {
     (void)arg;
-    if (strcmp(f->resource, "outbox") == 0)
+    if (strcmp(f->resource, "outbox") == 0) {
         next_outbox_pass = 0; /* a row was put back by hand: try it now */
+    } else if (strcmp(f->resource, "full_resync") == 0) {
+        full_wanted = 1;
+        next_full_try = 0;
+    }
     else
         log_warn("unknown control command %s ignored", f->resource);
 }
@@ -78,7 +115,12 @@ int syncer_main(const struct ez_child *c)
         return 1;
     struct ez_consumer_ops ops = { .job = on_job, .batch = INT_MAX, .flush_ms = 0,
                                    .tick = on_tick, .control = on_control, .arg = &ctx };
+    /* At start, unless the previous syncer stopped gracefully (a reload)
+     * and Redis kept its data: the timer checks that within a second. */
+    full_wanted = !atomic_exchange(&ez_shm->syncer_clean_exit, 0);
     int rc = ez_consumer_run(EZ_Q_SYNC, c->slot, &ops, cfg->shutdown_timeout);
+    if (rc == 0)
+        atomic_store(&ez_shm->syncer_clean_exit, 1);
     ez_db_free(ctx.db);
     ez_redis_free(ctx.redis);
     return rc;

@@ -8,6 +8,7 @@
 #include "redis.h"
 #include "shm.h"
 #include "store_sync.h"
+#include "verify.h"
 #include "worker.h"
 
 void h_sync_status(struct ez_req *r)
@@ -100,4 +101,17 @@ void h_sync_full(struct ez_req *r)
     snprintf(sid, sizeof sid, "%lld", (long long)id);
     ez_audit(r, "sync.full_resync", "sync_runs", sid, NULL, json_incref(run));
     ez_reply_json(r, 202, run);
+}
+
+void h_sync_verify(struct ez_req *r)
+{
+    json_t *report;
+    const char *why;
+    int rc = ez_verify(ez_w.db, ez_w.redis, ez_w.cfg, &report, &why);
+    if (rc != EZ_DB_OK) {
+        ez_reply_error(r, 503, "unavailable_error", "verify_unavailable", NULL,
+                       "cannot verify now: %s", why);
+        return;
+    }
+    ez_reply_json(r, 200, report);
 }
