@@ -50,7 +50,7 @@ pg_dsn = host=127.0.0.1 port=$pg_port dbname=ezapi user=postgres
 redis_url = redis://127.0.0.1:$redis_port/0
 admin_jwt_secret = bench-admin-secret-0123456789abcdef0123456789
 master_jwt_secret = bench-master-secret-0123456789abcdef012345678
-log_level = warn
+log_level = ${LOG_LEVEL:-warn}
 ${EXTRA_CONF:-}
 CONF
     "$EZAPI_BIN" -c "$dir/ezapi.conf" 2>"$dir/ezapi.log" &

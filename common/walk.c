@@ -121,7 +121,7 @@ int ez_walk(struct ez_db *db, const struct ez_config *cfg, int64_t now_us, int b
 
 /* ---- Stale keys ---------------------------------------------------------- */
 
-#define SCAN_COUNT "1000"
+#define SCAN_COUNT "5000"
 
 struct stale_batch {
     char **keys; /* unprefixed */
@@ -191,14 +191,14 @@ static int check_tokens(struct ez_db *db, struct stale_batch *b, int64_t now_us,
         digests[i] = b->keys[i] + strlen(EZ_PJ_AUTH_TOKEN_PREFIX);
     struct ez_pja_tokens t = { 0 };
     int rc = ez_pja_tokens_by_digests(db, digests, b->n, &t);
-    for (int i = 0; rc == EZ_DB_OK && i < b->n; i++) {
-        int usable = 0;
-        for (int j = 0; j < t.n && !usable; j++)
-            usable = strcmp(t.v[j].digest, digests[i]) == 0 &&
-                     ez_pj_auth_token_usable(&t.v[j], now_us);
-        if (!usable && stale(arg, b->keys[i]))
+    json_t *usable = json_object(); /* used as a set of digests */
+    for (int j = 0; rc == EZ_DB_OK && j < t.n; j++)
+        if (ez_pj_auth_token_usable(&t.v[j], now_us))
+            json_object_set_new(usable, t.v[j].digest, json_true());
+    for (int i = 0; rc == EZ_DB_OK && i < b->n; i++)
+        if (!json_object_get(usable, digests[i]) && stale(arg, b->keys[i]))
             rc = EZ_PJS_STOPPED;
-    }
+    json_decref(usable);
     ez_pja_tokens_free(&t);
     free(digests);
     return rc;

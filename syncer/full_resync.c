@@ -26,7 +26,8 @@
 #include "walk.h"
 
 #define FULL_RESYNC_LOCK "7312272851620737651" /* "ezfullrs" */
-#define PIPELINE 1000
+#define PIPELINE 20000 /* commands in flight before their replies are read */
+#define WALK_BATCH 2000
 #define MAX_FIELDS 32
 
 struct writer {
@@ -67,6 +68,17 @@ static void drain(struct writer *w)
     }
 }
 
+/* Sends the queued commands without waiting for their replies. */
+static void push(struct writer *w)
+{
+    int done = 0;
+    while (!done && !w->failed)
+        if (redisBufferWrite(w->rc, &done) != REDIS_OK) {
+            snprintf(w->c->error, sizeof w->c->error, "redis: %s", w->rc->errstr);
+            w->failed = 1;
+        }
+}
+
 static int append(struct writer *w, int argc, const char **argv)
 {
     if (w->failed || !w->rc)
@@ -78,6 +90,8 @@ static int append(struct writer *w, int argc, const char **argv)
     }
     if (++w->pending >= PIPELINE)
         drain(w);
+    else if (w->pending % 1000 == 0)
+        push(w); /* let Redis work while the next rows are read */
     return w->failed;
 }
 
@@ -324,12 +338,14 @@ int ez_full_resync(struct ez_sync_ctx *c, const struct ez_config *cfg)
         db = ez_pja_clock_us(c->db, &now_us);
     struct ez_walk_sink sink = { on_open, on_field_counted, on_close, &w };
     if (rc == EZ_APPLY_OK && db == EZ_DB_OK)
-        db = ez_walk(c->db, cfg, now_us, 500, &sink);
+        db = ez_walk(c->db, cfg, now_us, WALK_BATCH, &sink);
     if (rc == EZ_APPLY_OK && w.rc)
         drain(&w);
+    int64_t walked = ez_mono_ms();
     const char *why = NULL;
     if (rc == EZ_APPLY_OK && db == EZ_DB_OK && !w.failed)
         db = ez_walk_stale(c->db, c->redis, c->prefix, now_us, on_stale, &w, &why);
+    int64_t scanned = ez_mono_ms();
     clear_fields(&w);
     if (db == EZ_DB_OK && ez_db_cmd(c->db, "COMMIT", 0, NULL) != EZ_DB_OK)
         db = EZ_DB_UNAVAILABLE;
@@ -366,7 +382,9 @@ int ez_full_resync(struct ez_sync_ctx *c, const struct ez_config *cfg)
         ez_metric_inc(EZ_M_full_resync);
         atomic_store(&ez_shm_slot(ez_metrics_slot)->m.full_resync_ms, took);
         settle_runs(c, "done", NULL);
-        log_info("full resync done: %lld keys in %lld ms", w.keys, (long long)took);
+        log_info("full resync done: %lld keys in %lld ms (walk and write %lld ms, stale scan "
+                 "%lld ms)", w.keys, (long long)took, (long long)(walked - started),
+                 (long long)(scanned - walked));
     } else {
         settle_runs(c, "failed", c->error);
         log_warn("full resync failed after %lld ms: %s", (long long)took, c->error);
