@@ -79,7 +79,8 @@ int ez_pjs_binding_names_after(struct ez_db *db, const char *after, int limit,
                                struct ez_pjs_bindings *out) __attribute__((warn_unused_result));
 
 /* The name of model id (*name malloc'd, NULL when the row is gone). */
-int ez_pjs_model_name(struct ez_db *db, int64_t id, char **name) __attribute__((warn_unused_result));
+int ez_pjs_model_name(struct ez_db *db, int64_t id, char **name)
+    __attribute__((warn_unused_result));
 /* Groups with a key whose ban_until (unix seconds) is in (since, until]:
  * *ids malloc'd (free it), *n of them. */
 int ez_pjs_unbanned_groups(struct ez_db *db, int64_t since, int64_t until, int64_t **ids, int *n)

@@ -93,6 +93,8 @@ static void finish(struct ez_sync_ctx *c, int commit)
 
 void ez_apply_abort(struct ez_sync_ctx *c) { finish(c, 0); }
 
+void ez_apply_end(struct ez_sync_ctx *c) { finish(c, 1); }
+
 /* ---- The MULTI/EXEC writer --------------------------------------------- */
 
 struct argv {
@@ -147,41 +149,41 @@ static int queue_key(redisContext *rc, const struct ez_pj_set *s, size_t i, size
     int fail = 0;
     a->n = 0;
     if (!s->own[i].field) {
-        fail |= argv_add(a, "DEL") | argv_add(a, pkey) | argv_flush(rc, a, 0, queued);
-        fail |= argv_add(a, "HSET") | argv_add(a, pkey);
+        fail = fail || argv_add(a, "DEL") || argv_add(a, pkey) || argv_flush(rc, a, 0, queued);
+        fail = fail || argv_add(a, "HSET") || argv_add(a, pkey);
         for (size_t k = *p; !fail && k < pend; k++) {
-            fail |= argv_add(a, s->put[k].field) | argv_add(a, s->put[k].value);
+            fail = fail || argv_add(a, s->put[k].field) || argv_add(a, s->put[k].value);
             if (a->n >= 2 + 2 * CHUNK)
-                fail |= argv_flush(rc, a, 2, queued);
+                fail = fail || argv_flush(rc, a, 2, queued);
         }
-        fail |= argv_flush(rc, a, 2, queued);
+        fail = fail || argv_flush(rc, a, 2, queued);
     } else {
         /* HSET of the produced fields, then HDEL of the owned others. */
         size_t k = *p;
-        fail |= argv_add(a, "HSET") | argv_add(a, pkey);
+        fail = fail || argv_add(a, "HSET") || argv_add(a, pkey);
         for (size_t o = i; !fail && o < j; o++) {
             while (k < pend && strcmp(s->put[k].field, s->own[o].field) < 0)
                 k++;
             if (k < pend && strcmp(s->put[k].field, s->own[o].field) == 0) {
-                fail |= argv_add(a, s->put[k].field) | argv_add(a, s->put[k].value);
+                fail = fail || argv_add(a, s->put[k].field) || argv_add(a, s->put[k].value);
                 if (a->n >= 2 + 2 * CHUNK)
-                    fail |= argv_flush(rc, a, 2, queued);
+                    fail = fail || argv_flush(rc, a, 2, queued);
             }
         }
-        fail |= argv_flush(rc, a, 2, queued);
+        fail = fail || argv_flush(rc, a, 2, queued);
         a->n = 0;
         k = *p;
-        fail |= argv_add(a, "HDEL") | argv_add(a, pkey);
+        fail = fail || argv_add(a, "HDEL") || argv_add(a, pkey);
         for (size_t o = i; !fail && o < j; o++) {
             while (k < pend && strcmp(s->put[k].field, s->own[o].field) < 0)
                 k++;
             if (k >= pend || strcmp(s->put[k].field, s->own[o].field) != 0) {
-                fail |= argv_add(a, s->own[o].field);
+                fail = fail || argv_add(a, s->own[o].field);
                 if (a->n >= 2 + CHUNK)
-                    fail |= argv_flush(rc, a, 2, queued);
+                    fail = fail || argv_flush(rc, a, 2, queued);
             }
         }
-        fail |= argv_flush(rc, a, 2, queued);
+        fail = fail || argv_flush(rc, a, 2, queued);
     }
     *p = pend;
     return fail ? -1 : 0;
@@ -194,7 +196,8 @@ static int read_replies(struct ez_sync_ctx *c, redisContext *rc, int queued, lon
     for (int i = 0; i < queued + 2; i++) {
         redisReply *rep = NULL;
         if (redisGetReply(rc, (void **)&rep) != REDIS_OK || !rep) {
-            snprintf(c->error, sizeof c->error, "redis: %s", rc->errstr[0] ? rc->errstr : "no reply");
+            snprintf(c->error, sizeof c->error, "redis: %s",
+                     rc->errstr[0] ? rc->errstr : "no reply");
             ez_redis_reset(c->redis);
             return EZ_APPLY_REDIS;
         }
@@ -237,7 +240,7 @@ int ez_apply_write(struct ez_sync_ctx *c, struct ez_pj_set *s, long long *versio
     }
     struct argv a = { 0 };
     int queued = 0, fail = 0;
-    fail |= argv_add(&a, "MULTI");
+    fail = fail || argv_add(&a, "MULTI");
     if (!fail && redisAppendCommandArgv(rc, a.n, a.v, a.len) != REDIS_OK)
         fail = 1;
     size_t p = 0;
@@ -246,14 +249,14 @@ int ez_apply_write(struct ez_sync_ctx *c, struct ez_pj_set *s, long long *versio
         while (j < s->nown && strcmp(s->own[j].key, s->own[i].key) == 0)
             j++;
         char *pkey = prefixed(c, s->own[i].key);
-        fail |= !pkey || queue_key(rc, s, i, j, &p, pkey, &a, &queued) != 0;
+        fail = fail || !pkey || queue_key(rc, s, i, j, &p, pkey, &a, &queued) != 0;
         free(pkey);
         i = j;
     }
     char *sync = prefixed(c, EZ_PJ_SYNC);
     a.n = 0;
-    fail |= !sync || argv_add(&a, "HINCRBY") | argv_add(&a, sync) | argv_add(&a, "version") |
-                         argv_add(&a, "1") | argv_flush(rc, &a, 0, &queued);
+    fail = fail || !sync || argv_add(&a, "HINCRBY") || argv_add(&a, sync) ||
+           argv_add(&a, "version") || argv_add(&a, "1") || argv_flush(rc, &a, 0, &queued);
     if (!fail && redisAppendCommand(rc, "EXEC") != REDIS_OK)
         fail = 1;
     free(sync);
@@ -311,7 +314,7 @@ int ez_apply_commit(struct ez_sync_ctx *c, struct ez_pj_set *s)
         ez_apply_abort(c);
         return rc;
     }
-    finish(c, 1); /* Redis is written: a failed COMMIT of a read-only transaction changes nothing */
+    ez_apply_end(c); /* Redis is written; a failed COMMIT of a read-only transaction is harmless */
     if (version < 0)
         return EZ_APPLY_OK;
     int touched[6] = { 0 };
@@ -545,10 +548,15 @@ static int build_group(struct ez_sync_ctx *c, int64_t group_id, const char *cons
                                 ez_pjs_unit_providers(c->db, secrets_cfg(c), s, &group_id, 1,
                                                       key_ids->v, key_ids->n),
                                 "api keys");
-    for (int i = -1; rc == EZ_APPLY_OK && i < nroutes; i++) {
-        const char *name = i < 0 ? (g.n ? g.v[0].name : NULL) : route_names[i];
-        if (name)
-            rc = ez_apply_db_status(c, ez_pjs_unit_route(c->db, s, name, now), "routes");
+    const char *routes[4] = { g.n ? g.v[0].name : NULL };
+    for (int i = 0; i < nroutes && i < 3; i++)
+        routes[i + 1] = route_names[i];
+    for (int i = 0; rc == EZ_APPLY_OK && i <= nroutes && i < 4; i++) {
+        int seen = !routes[i];
+        for (int j = 0; !seen && j < i; j++)
+            seen = routes[j] && strcmp(routes[i], routes[j]) == 0;
+        if (!seen)
+            rc = ez_apply_db_status(c, ez_pjs_unit_route(c->db, s, routes[i], now), "routes");
     }
     struct ez_pjs_bindings b = { 0 };
     if (rc == EZ_APPLY_OK)

@@ -60,6 +60,10 @@ int ez_apply_begin(struct ez_sync_ctx *c, long long lock) __attribute__((warn_un
 int ez_apply_commit(struct ez_sync_ctx *c, struct ez_pj_set *s) __attribute__((warn_unused_result));
 /* Rolls back what ez_apply_begin opened (after a failed build). */
 void ez_apply_abort(struct ez_sync_ctx *c);
+/* Commits what ez_apply_begin opened, releasing the lock: COMMIT, or only
+ * RELEASE SAVEPOINT when nested (never a bare COMMIT: that would end the
+ * caller's transaction, e.g. the outbox pass's row claims). */
+void ez_apply_end(struct ez_sync_ctx *c);
 
 /* The MULTI/EXEC writer alone: *version gets the new meta:sync version. */
 int ez_apply_write(struct ez_sync_ctx *c, struct ez_pj_set *s, long long *version)

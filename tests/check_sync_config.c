@@ -225,11 +225,14 @@ static int dumps_equal(void)
     return eq;
 }
 
-/* Both dumps, for a failure message (leaked: the test is ending). */
+/* Prints both dumps for a failing test (Check truncates long messages). */
 static const char *dumps_both(void)
 {
     char *a = redis_dump(), *b = projection_dump();
-    return fmt("\n--- redis\n%s--- projection\n%s---", a, b);
+    fprintf(stderr, "--- redis\n%s--- projection\n%s---\n", a, b);
+    free(a);
+    free(b);
+    return " (both printed on stderr)";
 }
 
 static void rfc3339(time_t t, char out[32])
@@ -411,7 +414,8 @@ START_TEST(binding_snapshot_shape_and_errors)
     ck_assert_int_le(updated, time(NULL) + 5);
     json_decref(snap);
     char *want = fmt("{\"namespace\":\"team-a\",\"public_model\":\"gpt-4o\",\"status\":\"active\","
-                     "\"updated_at\":%lld,\"candidates\":[{\"group_id\":%lld,\"route_group\":\"g1\","
+                     "\"updated_at\":%lld,\"candidates\":[{\"group_id\":%lld,"
+                     "\"route_group\":\"g1\","
                      "\"weight\":3,\"selector_type\":\"exact\",\"selector_value\":\"gpt-4o\","
                      "\"status\":\"active\",\"upstreams\":{\"%lld\":\"gpt-4o\"}}]}",
                      updated, g1, kid);
@@ -580,7 +584,8 @@ START_TEST(models_meta_and_checksum)
     /* A second registry entry changes the checksum. */
     char *before = strdup(show("meta:models_meta", "checksum"));
     create(&s, "/admin/models", "{\"name\":\"o3\",\"kind\":\"chat\",\"cost_per_token\":0.5}");
-    WAIT_HGET("meta:models", "ns1.o3", "{\"name\":\"o3\",\"kind\":\"chat\",\"cost_per_token\":0.5}");
+    WAIT_HGET("meta:models", "ns1.o3",
+              "{\"name\":\"o3\",\"kind\":\"chat\",\"cost_per_token\":0.5}");
     H_EVENTUALLY(meta_matches(), WAIT_MS, "checksum %s", show("meta:models_meta", "checksum"));
     ck_assert_str_ne(before, show("meta:models_meta", "checksum"));
     free(before);
@@ -679,7 +684,8 @@ START_TEST(reapplied_job_changes_nothing)
     char *sql = fmt("INSERT INTO sync_outbox (resource, op, resource_id, payload) VALUES "
                     "('provider_groups', 'upsert', %lld, '{\"name\":\"g1\"}'), "
                     "('api_keys', 'upsert', %lld, '{\"group_id\":%lld}'), "
-                    "('bindings', 'upsert', 0, '{\"namespace\":\"ns1\",\"public_model\":\"gpt-4o\"}'), "
+                    "('bindings', 'upsert', 0, "
+                    "'{\"namespace\":\"ns1\",\"public_model\":\"gpt-4o\"}'), "
                     "('models', 'upsert', 0, '{\"name\":\"gpt-4o\"}'), "
                     "('namespaces', 'upsert', 0, '{\"name\":\"ns1\"}')",
                     gid, kid, gid);
@@ -728,12 +734,22 @@ START_TEST(ended_ban_restores_routing)
     snprintf(f, sizeof f, "%lld", kid);
     snprintf(path, sizeof path, "/admin/api-keys/%lld", kid);
     WAIT_HGET("route:group:gb", f, "1");
-    rfc3339(time(NULL) + 3, until);
+    time_t end = time(NULL) + 4;
+    rfc3339(end, until);
     char *body = fmt("{\"ban_until\":\"%s\"}", until);
     put(&s, path, body);
     free(body);
-    WAIT_HGET("route:group:gb", f, NULL);
+    /* The job writes the snapshot and the route hash in one transaction:
+     * once the snapshot shows the ban, the key is out of the route (as long
+     * as the ban has not ended yet, which a very slow machine could see). */
+    char *banned = fmt("\"ban_until\":%lld,", (long long)end);
+    H_EVENTUALLY(strstr(show("config:providers", f), banned), WAIT_MS, "snapshot: %s",
+                 show("config:providers", f));
+    free(banned);
+    if (time(NULL) < end)
+        ck_assert_msg(hget_is("route:group:gb", f, NULL), "a banned key is still routed");
     WAIT_HGET("route:group:gb", f, "1");
+    ck_assert_int_ge(time(NULL), end);
     stop_clean(&s);
 }
 END_TEST
@@ -795,6 +811,45 @@ START_TEST(incremental_equals_full_projection)
 }
 END_TEST
 
+/* A group with more keys than one Redis command carries (the writer
+ * splits HSETs) is written whole, and equals the streamed projection. */
+START_TEST(large_group_is_written_whole)
+{
+    struct h_server s;
+    h_server_start(&s, NULL);
+    long long kid;
+    long long gid = setup_group(&s, "big", "[\"m1\"]", &kid);
+    json_decref(call(&s, "POST", "/admin/namespaces", "{\"name\":\"ns1\"}", 201));
+    char *body = fmt("{\"namespace\":\"ns1\",\"public_model\":\"m1\",\"group_id\":%lld}", gid);
+    json_decref(call(&s, "POST", "/admin/bindings", body, 201));
+    free(body);
+    PGconn *pg = h_pg();
+    char *sql = fmt("INSERT INTO api_keys (group_id, api_key, weight) "
+                    "SELECT %lld, 'sk-bulk-' || i, 1 + i %% 5 FROM generate_series(1, 700) i", gid);
+    PGresult *res = PQexec(pg, sql);
+    ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK, "%s", PQerrorMessage(pg));
+    PQclear(res);
+    PQfinish(pg);
+    free(sql);
+    char path[64];
+    snprintf(path, sizeof path, "/admin/provider-groups/%lld", gid);
+    put(&s, path, "{\"models\":[\"m1\",\"m2\"]}");
+    H_EVENTUALLY(hlen("route:group:big") == 701, WAIT_MS, "route hash has %lld fields",
+                 hlen("route:group:big"));
+    H_EVENTUALLY(hlen("config:providers") == 701, WAIT_MS, "%lld snapshots",
+                 hlen("config:providers"));
+    char *text = h_redis_hget("config:bindings", "ns1.m1");
+    json_t *snap = text ? json_loads(text, 0, NULL) : NULL;
+    free(text);
+    json_t *up = json_object_get(json_array_get(json_object_get(snap, "candidates"), 0),
+                                 "upstreams");
+    ck_assert_int_eq(json_object_size(up), 701);
+    json_decref(snap);
+    H_EVENTUALLY(dumps_equal(), WAIT_MS, "Redis differs from the projection:%s", dumps_both());
+    stop_clean(&s);
+}
+END_TEST
+
 static Suite *sync_config_suite(void)
 {
     Suite *s = suite_create("sync_config");
@@ -811,6 +866,7 @@ static Suite *sync_config_suite(void)
     tcase_add_test(t, sealed_keys_are_projected_in_clear);
     tcase_add_test(t, ended_ban_restores_routing);
     tcase_add_test(t, incremental_equals_full_projection);
+    tcase_add_test(t, large_group_is_written_whole);
     suite_add_tcase(s, t);
     return s;
 }

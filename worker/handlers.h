@@ -20,6 +20,7 @@ void h_sync_status(struct ez_req *r);
 void h_sync_outbox_list(struct ez_req *r);
 void h_sync_outbox_retry(struct ez_req *r);
 void h_sync_full(struct ez_req *r);
+void h_sync_verify(struct ez_req *r);
 
 /* handlers_namespaces.c */
 void h_namespaces_create(struct ez_req *r);
@@ -92,6 +93,8 @@ void h_route_explain(struct ez_req *r);
 /* end explain */
 
 /* openapi */
+/* openapi.c */
+void h_openapi(struct ez_req *r);
 /* end openapi */
 
 #endif

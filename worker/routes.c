@@ -21,6 +21,7 @@ const struct ez_route ez_routes[] = {
     { "GET", "/admin/sync/outbox", h_sync_outbox_list, EZ_AUTH_ADMIN },
     { "POST", "/admin/sync/outbox/{id}/retry", h_sync_outbox_retry, EZ_AUTH_ADMIN },
     { "POST", "/admin/sync/full", h_sync_full, EZ_AUTH_ADMIN },
+    { "GET", "/admin/sync/verify", h_sync_verify, EZ_AUTH_ADMIN },
 
     { "POST", "/admin/namespaces", h_namespaces_create, EZ_AUTH_ADMIN },
     { "GET", "/admin/namespaces", h_namespaces_list, EZ_AUTH_ADMIN },
@@ -89,6 +90,7 @@ const struct ez_route ez_routes[] = {
     /* end explain */
 
     /* openapi */
+    { "GET", "/openapi.json", h_openapi, EZ_AUTH_PUBLIC },
     /* end openapi */
 };
 const int ez_routes_count = sizeof ez_routes / sizeof ez_routes[0];

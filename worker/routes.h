@@ -9,7 +9,8 @@ enum ez_auth_kind {
     EZ_AUTH_PUBLIC = 0, /* no credentials */
     EZ_AUTH_ADMIN,      /* admin JWT; a viewer may only GET */
     EZ_AUTH_MASTER,     /* master key or master session token */
-    EZ_AUTH_METRICS     /* metrics_allow address check */
+    EZ_AUTH_METRICS,    /* metrics_allow address check */
+    EZ_AUTH_ADMIN_READ  /* admin JWT, viewer too: a POST that changes nothing */
 };
 
 struct ez_route {
