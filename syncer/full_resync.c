@@ -44,6 +44,7 @@ struct writer {
     char *fields[2 * MAX_FIELDS];
     EVP_MD_CTX *md;
     long long keys;
+    long long written; /* keys that exist after the resync (at least one field) */
 };
 
 static void drain(struct writer *w)
@@ -143,6 +144,8 @@ static int on_close(void *arg, const char *key)
     struct writer *w = arg;
     (void)key;
     int rc = 0;
+    if (w->nfields)
+        w->written++;
     if (!w->per_entity) {
         const char *rename[] = { "RENAME", w->temp, w->key };
         const char *del[] = { "DEL", w->key };
@@ -214,6 +217,27 @@ static int drop_leftovers(struct ez_sync_ctx *c)
         freeReplyObject(rep);
     } while (strcmp(cursor, "0") != 0);
     return 0;
+}
+
+/* When the Redis database holds exactly the keys just written (and
+ * meta:sync), nothing else can be stale and the scan is skipped: the common
+ * case of a database given to ezapi alone. Any doubt (other keys, a grace
+ * hash expiring meanwhile) means scanning. */
+static int only_ours(struct writer *w)
+{
+    char key[300];
+    snprintf(key, sizeof key, "%s%s", w->prefix, EZ_PJ_SYNC);
+    const char *dbsize[] = { "DBSIZE" };
+    const char *exists[] = { "EXISTS", key };
+    redisReply *a = ez_redis_cmd(w->c->redis, 1, dbsize, NULL);
+    redisReply *b = a ? ez_redis_cmd(w->c->redis, 2, exists, NULL) : NULL;
+    int ours = a && b && a->type == REDIS_REPLY_INTEGER && b->type == REDIS_REPLY_INTEGER &&
+               a->integer == w->written + b->integer;
+    if (a)
+        freeReplyObject(a);
+    if (b)
+        freeReplyObject(b);
+    return ours;
 }
 
 /* Redis's run id (INFO server), into out; 0 or -1. */
@@ -343,7 +367,7 @@ int ez_full_resync(struct ez_sync_ctx *c, const struct ez_config *cfg)
         drain(&w);
     int64_t walked = ez_mono_ms();
     const char *why = NULL;
-    if (rc == EZ_APPLY_OK && db == EZ_DB_OK && !w.failed)
+    if (rc == EZ_APPLY_OK && db == EZ_DB_OK && !w.failed && !only_ours(&w))
         db = ez_walk_stale(c->db, c->redis, c->prefix, now_us, on_stale, &w, &why);
     int64_t scanned = ez_mono_ms();
     clear_fields(&w);

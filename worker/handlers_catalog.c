@@ -87,10 +87,7 @@ void h_models_list(struct ez_req *r)
     }
     json_t *rows;
     int rc = store_model_list(ez_w.db, &pg, name, &rows);
-    if (rc != EZ_DB_OK)
-        ez_reply_db(r, rc);
-    else
-        ez_reply_json(r, 200, ez_page_result(rows, &pg));
+    ez_reply_page(r, rc, rows, &pg);
 }
 
 void h_models_get(struct ez_req *r)
@@ -100,12 +97,7 @@ void h_models_get(struct ez_req *r)
         return;
     json_t *out;
     int rc = store_model_get(ez_w.db, id, &out);
-    if (rc != EZ_DB_OK)
-        ez_reply_db(r, rc);
-    else if (!out)
-        ez_reply_not_found(r, "model");
-    else
-        ez_reply_json(r, 200, out);
+    ez_reply_found(r, rc, out, "model");
 }
 
 void h_models_update(struct ez_req *r)
@@ -273,10 +265,7 @@ void h_bindings_list(struct ez_req *r)
     }
     json_t *rows;
     int rc = store_binding_list(ez_w.db, &pg, ns, gid, &rows);
-    if (rc != EZ_DB_OK)
-        ez_reply_db(r, rc);
-    else
-        ez_reply_json(r, 200, ez_page_result(rows, &pg));
+    ez_reply_page(r, rc, rows, &pg);
 }
 
 void h_bindings_get(struct ez_req *r)
@@ -286,12 +275,7 @@ void h_bindings_get(struct ez_req *r)
         return;
     json_t *out;
     int rc = store_binding_get(ez_w.db, id, &out);
-    if (rc != EZ_DB_OK)
-        ez_reply_db(r, rc);
-    else if (!out)
-        ez_reply_not_found(r, "binding");
-    else
-        ez_reply_json(r, 200, out);
+    ez_reply_found(r, rc, out, "binding");
 }
 
 void h_bindings_update(struct ez_req *r)

@@ -105,11 +105,7 @@ void h_masters_list(struct ez_req *r)
     }
     json_t *rows;
     int rc = store_master_list(ez_w.db, &pg, status, &rows);
-    if (rc != EZ_DB_OK) {
-        ez_reply_db(r, rc);
-        return;
-    }
-    ez_reply_json(r, 200, ez_page_result(rows, &pg));
+    ez_reply_page(r, rc, rows, &pg);
 }
 
 void h_masters_get(struct ez_req *r)
@@ -119,12 +115,7 @@ void h_masters_get(struct ez_req *r)
         return;
     json_t *out;
     int rc = store_master_get(ez_w.db, id, &out);
-    if (rc != EZ_DB_OK)
-        ez_reply_db(r, rc);
-    else if (!out)
-        ez_reply_not_found(r, "master");
-    else
-        ez_reply_json(r, 200, out);
+    ez_reply_found(r, rc, out, "master");
 }
 
 /* PUT /admin/masters/{id} and PUT /admin/masters/{id}/access. */

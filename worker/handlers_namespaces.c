@@ -56,23 +56,14 @@ void h_namespaces_list(struct ez_req *r)
     }
     json_t *rows;
     int rc = store_namespace_list(ez_w.db, &pg, status, &rows);
-    if (rc != EZ_DB_OK) {
-        ez_reply_db(r, rc);
-        return;
-    }
-    ez_reply_json(r, 200, ez_page_result(rows, &pg));
+    ez_reply_page(r, rc, rows, &pg);
 }
 
 void h_namespaces_get(struct ez_req *r)
 {
     json_t *out;
     int rc = store_namespace_get(ez_w.db, r->params[0], &out);
-    if (rc != EZ_DB_OK)
-        ez_reply_db(r, rc);
-    else if (!out)
-        ez_reply_not_found(r, "namespace");
-    else
-        ez_reply_json(r, 200, out);
+    ez_reply_found(r, rc, out, "namespace");
 }
 
 void h_namespaces_update(struct ez_req *r)

@@ -120,10 +120,7 @@ void h_groups_list(struct ez_req *r)
     }
     json_t *rows;
     int rc = store_group_list(ez_w.db, &pg, ez_query(r, "status"), type, &rows);
-    if (rc != EZ_DB_OK)
-        ez_reply_db(r, rc);
-    else
-        ez_reply_json(r, 200, ez_page_result(rows, &pg));
+    ez_reply_page(r, rc, rows, &pg);
 }
 
 void h_groups_get(struct ez_req *r)
@@ -133,12 +130,7 @@ void h_groups_get(struct ez_req *r)
     if (ez_param_id(r, 0, &id) != 0)
         return;
     int rc = store_group_get(ez_w.db, id, &out);
-    if (rc != EZ_DB_OK)
-        ez_reply_db(r, rc);
-    else if (!out)
-        ez_reply_not_found(r, "provider group");
-    else
-        ez_reply_json(r, 200, out);
+    ez_reply_found(r, rc, out, "provider group");
 }
 
 void h_groups_update(struct ez_req *r)
@@ -259,10 +251,7 @@ void h_keys_list(struct ez_req *r)
     }
     json_t *rows;
     int rc = store_key_list(ez_w.db, ez_w.cfg, &pg, gid, status, &rows);
-    if (rc != EZ_DB_OK)
-        ez_reply_db(r, rc);
-    else
-        ez_reply_json(r, 200, ez_page_result(rows, &pg));
+    ez_reply_page(r, rc, rows, &pg);
 }
 
 void h_keys_get(struct ez_req *r)
@@ -272,12 +261,7 @@ void h_keys_get(struct ez_req *r)
     if (ez_param_id(r, 0, &id) != 0)
         return;
     int rc = store_key_get(ez_w.db, ez_w.cfg, id, &out);
-    if (rc != EZ_DB_OK)
-        ez_reply_db(r, rc);
-    else if (!out)
-        ez_reply_not_found(r, "api key");
-    else
-        ez_reply_json(r, 200, out);
+    ez_reply_found(r, rc, out, "api key");
 }
 
 void h_keys_update(struct ez_req *r)

@@ -58,11 +58,7 @@ void h_sync_outbox_list(struct ez_req *r)
     }
     json_t *rows;
     int rc = store_outbox_list(ez_w.db, &pg, status, &rows);
-    if (rc != EZ_DB_OK) {
-        ez_reply_db(r, rc);
-        return;
-    }
-    ez_reply_json(r, 200, ez_page_result(rows, &pg));
+    ez_reply_page(r, rc, rows, &pg);
 }
 
 void h_sync_outbox_retry(struct ez_req *r)

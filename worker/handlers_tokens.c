@@ -64,7 +64,7 @@ static void reply_key_secret(struct ez_req *r, int status, json_t *key, char *to
 
 static void key_issue(struct ez_req *r, int64_t master_id, const char *issued_by)
 {
-    struct ez_key_in in = { 0 };
+    struct ez_child_key_in in = { 0 };
     struct ez_verr e;
     if (ez_validate_key(r->body, EZ_KEY_ISSUE, &in, &e) != 0) {
         ez_reply_verr(r, &e);
@@ -112,11 +112,7 @@ static void key_list(struct ez_req *r, int64_t master_id)
         return;
     json_t *rows;
     int rc = store_child_key_list(ez_w.db, master_id, &pg, status, &rows);
-    if (rc != EZ_DB_OK) {
-        ez_reply_db(r, rc);
-        return;
-    }
-    ez_reply_json(r, 200, ez_page_result(rows, &pg));
+    ez_reply_page(r, rc, rows, &pg);
 }
 
 static void key_get(struct ez_req *r, int64_t scope)
@@ -126,12 +122,7 @@ static void key_get(struct ez_req *r, int64_t scope)
         return;
     json_t *out;
     int rc = store_child_key_get(ez_w.db, id, scope, &out);
-    if (rc != EZ_DB_OK)
-        ez_reply_db(r, rc);
-    else if (!out)
-        ez_reply_not_found(r, "key");
-    else
-        ez_reply_json(r, 200, out);
+    ez_reply_found(r, rc, out, "key");
 }
 
 static void key_update(struct ez_req *r, int64_t scope, enum ez_key_mode mode)
@@ -139,7 +130,7 @@ static void key_update(struct ez_req *r, int64_t scope, enum ez_key_mode mode)
     int64_t id;
     if (ez_param_id(r, 0, &id) != 0)
         return;
-    struct ez_key_in in = { 0 };
+    struct ez_child_key_in in = { 0 };
     struct ez_verr e;
     if (ez_validate_key(r->body, mode, &in, &e) != 0) {
         ez_reply_verr(r, &e);
@@ -293,12 +284,7 @@ void h_v1_me(struct ez_req *r)
 {
     json_t *out;
     int rc = store_master_get(ez_w.db, r->who.master_id, &out);
-    if (rc != EZ_DB_OK)
-        ez_reply_db(r, rc);
-    else if (!out)
-        ez_reply_not_found(r, "master");
-    else
-        ez_reply_json(r, 200, out);
+    ez_reply_found(r, rc, out, "master");
 }
 
 void h_v1_tokens_issue(struct ez_req *r) { key_issue(r, r->who.master_id, "master"); }

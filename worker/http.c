@@ -189,6 +189,18 @@ void ez_reply_db(struct ez_req *r, int db_rc)
                        "the database refused the request");
 }
 
+void ez_reply_found(struct ez_req *r, int db_rc, json_t *row, const char *what)
+{
+    if (db_rc != EZ_DB_OK) {
+        json_decref(row);
+        ez_reply_db(r, db_rc);
+    } else if (!row) {
+        ez_reply_not_found(r, what);
+    } else {
+        ez_reply_json(r, 200, row);
+    }
+}
+
 const char *ez_query(struct ez_req *r, const char *name)
 {
     return evhttp_find_header(&r->query, name);

@@ -65,6 +65,9 @@ void ez_reply_invalid(struct ez_req *r, const char *param, const char *fmt, ...)
 void ez_reply_not_found(struct ez_req *r, const char *what);
 /* 503 unavailable_error (EZ_DB_UNAVAILABLE) or 500 api_error (EZ_DB_ERROR). */
 void ez_reply_db(struct ez_req *r, int db_rc);
+/* The answer to a fetch of one row: ez_reply_db on a database error, 404
+ * naming `what` when row is NULL, else 200 with row (stolen). */
+void ez_reply_found(struct ez_req *r, int db_rc, json_t *row, const char *what);
 
 /* A query parameter, or NULL. */
 const char *ez_query(struct ez_req *r, const char *name);

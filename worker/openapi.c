@@ -14,18 +14,15 @@
 #include "routes.h"
 #include "validate.h"
 #include "validate_explain.h"
+#include "validate_provider.h"
 #include "validate_tenant.h"
-/* validate_provider.h cannot be included with validate_tenant.h (each
- * store header defines its own struct ez_key_in): its limits are repeated
- * here, and tests/check_openapi.c checks every limit against the server. */
-extern const char *const ez_provider_types[];
-#define GROUP_MODEL_MAX 256 /* bytes of a model of a provider group */
-#define GROUP_MODELS_MAX 1000
-#define API_KEY_MAX 4096
-#define GOOGLE_PROJECT_MAX 128
-#define GOOGLE_LOCATION_MAX 64
+#define GROUP_MODEL_MAX EZ_MAX_MODEL_NAME /* bytes of a model of a provider group */
+#define GROUP_MODELS_MAX EZ_MAX_MODELS
+#define API_KEY_MAX EZ_MAX_API_KEY
+#define GOOGLE_PROJECT_MAX EZ_MAX_GOOGLE_PROJECT
+#define GOOGLE_LOCATION_MAX EZ_MAX_GOOGLE_LOCATION
 #include "validate_catalog.h"
-#define REGISTRY_NAME_MAX EZ_MAX_MODEL_NAME
+#define REGISTRY_NAME_MAX EZ_MAX_REGISTRY_NAME
 
 #define JSON_INT_MAX 9007199254740991LL /* 2^53 - 1: what the catalog accepts */
 #define NS_PATTERN "^[a-z0-9][a-z0-9_-]{0,63}$"

@@ -2,6 +2,8 @@
  * cheap to check. */
 #include "paging.h"
 
+#include "db.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,4 +49,14 @@ json_t *ez_page_result(json_t *rows, const struct ez_page *p)
         next = json_string(buf);
     }
     return json_pack("{s:o, s:b, s:o}", "data", rows, "has_more", more, "next_cursor", next);
+}
+
+void ez_reply_page(struct ez_req *r, int db_rc, json_t *rows, const struct ez_page *p)
+{
+    if (db_rc != EZ_DB_OK) {
+        json_decref(rows);
+        ez_reply_db(r, db_rc);
+        return;
+    }
+    ez_reply_json(r, 200, ez_page_result(rows, p));
 }

@@ -18,5 +18,8 @@ int ez_page_parse(struct ez_req *r, struct ez_page *p) __attribute__((warn_unuse
 /* Builds {"data","has_more","next_cursor"} from rows fetched with
  * LIMIT limit+1 (each row an object with an "id"); steals rows. */
 json_t *ez_page_result(json_t *rows, const struct ez_page *p);
+/* Answers a list fetch: ez_reply_db on a database error, else 200 with the
+ * page of rows (stolen). */
+void ez_reply_page(struct ez_req *r, int db_rc, json_t *rows, const struct ez_page *p);
 
 #endif

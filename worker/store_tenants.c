@@ -448,7 +448,7 @@ static int lock_key(struct ez_db *db, const char *key_id, int64_t scope, json_t 
 }
 
 /* The namespaces and default a key ends with (old = NULL at issue). */
-static void key_access(json_t *master, json_t *old, const struct ez_key_in *in, json_t **ns,
+static void key_access(json_t *master, json_t *old, const struct ez_child_key_in *in, json_t **ns,
                        const char **def)
 {
     const char *mdef = str(master, "default_namespace");
@@ -471,7 +471,7 @@ static void key_access(json_t *master, json_t *old, const struct ez_key_in *in, 
 }
 
 /* Checks a key's namespaces against the rows (exist, within the master's). */
-static int key_access_rules(struct ez_db *db, json_t *master, const struct ez_key_in *in,
+static int key_access_rules(struct ez_db *db, json_t *master, const struct ez_child_key_in *in,
                             json_t *ns, const char *def, struct ez_tn_result *res)
 {
     int rc = EZ_DB_OK;
@@ -488,7 +488,7 @@ static char *list_text(json_t *list)
     return list ? json_dumps(list, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
 }
 
-int store_child_key_issue(struct ez_db *db, int64_t master_id, const struct ez_key_in *in,
+int store_child_key_issue(struct ez_db *db, int64_t master_id, const struct ez_child_key_in *in,
                     const char *issued_by, const char *digest, const char *prefix, json_t **out,
                     struct ez_tn_result *res)
 {
@@ -583,7 +583,7 @@ int store_child_key_get(struct ez_db *db, int64_t key_id, int64_t master_id, jso
 }
 
 int store_child_key_update(struct ez_db *db, int64_t key_id, int64_t master_id,
-                     const struct ez_key_in *in, json_t **before, json_t **after,
+                     const struct ez_child_key_in *in, json_t **before, json_t **after,
                      struct ez_tn_result *res)
 {
     *before = *after = NULL;

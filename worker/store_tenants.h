@@ -46,7 +46,7 @@ struct ez_master_in {
 };
 
 /* A child key issue or update. NULL / 0 = absent. */
-struct ez_key_in {
+struct ez_child_key_in {
     const char *name;
     const char *status; /* update: active | suspended */
     json_t *namespaces; /* arrays are borrowed */
@@ -96,7 +96,7 @@ int store_master_auth_by_id(struct ez_db *db, int64_t id, struct ez_master_auth 
                             int *found);
 
 /* issued_by: master | admin. */
-int store_child_key_issue(struct ez_db *db, int64_t master_id, const struct ez_key_in *in,
+int store_child_key_issue(struct ez_db *db, int64_t master_id, const struct ez_child_key_in *in,
                     const char *issued_by, const char *digest, const char *prefix, json_t **out,
                     struct ez_tn_result *res);
 int store_child_key_list(struct ez_db *db, int64_t master_id, const struct ez_page *p,
@@ -104,7 +104,7 @@ int store_child_key_list(struct ez_db *db, int64_t master_id, const struct ez_pa
 /* master_id 0 = any master (admin); otherwise the key must be its. */
 int store_child_key_get(struct ez_db *db, int64_t key_id, int64_t master_id, json_t **out);
 int store_child_key_update(struct ez_db *db, int64_t key_id, int64_t master_id,
-                     const struct ez_key_in *in, json_t **before, json_t **after,
+                     const struct ez_child_key_in *in, json_t **before, json_t **after,
                      struct ez_tn_result *res);
 /* Status revoked, digests deleted (*digests lists them). Idempotent. */
 int store_child_key_revoke(struct ez_db *db, int64_t key_id, int64_t master_id, json_t **before,

@@ -73,7 +73,7 @@ int ez_validate_model(json_t *body, int create, struct ez_model_in *in, struct e
         return 0; /* an empty update changes nothing */
     }
     if (ez_v_known_fields(body, fields, e) != 0 ||
-        name_field(body, "name", EZ_MAX_MODEL_NAME, create, &in->name, e) != 0)
+        name_field(body, "name", EZ_MAX_REGISTRY_NAME, create, &in->name, e) != 0)
         return -1;
 
     const char *kind;
@@ -120,9 +120,9 @@ int ez_validate_model_filter(const char *name, struct ez_verr *e)
         return 0;
     json_t *probe = json_string(name); /* NULL unless valid UTF-8 */
     json_decref(probe);
-    if (!probe || !*name || strlen(name) > EZ_MAX_MODEL_NAME)
+    if (!probe || !*name || strlen(name) > EZ_MAX_REGISTRY_NAME)
         return ez_v_fail(e, 400, "name", "name must be 1 to %d bytes of UTF-8",
-                         EZ_MAX_MODEL_NAME);
+                         EZ_MAX_REGISTRY_NAME);
     return check_name("name", name, e);
 }
 

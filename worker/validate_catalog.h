@@ -7,7 +7,7 @@
 #include "store_catalog.h"
 #include "validate.h"
 
-#define EZ_MAX_MODEL_NAME 128
+#define EZ_MAX_REGISTRY_NAME 128
 #define EZ_MAX_PUBLIC_MODEL 256
 #define EZ_MAX_SELECTOR 256
 #define EZ_MAX_BINDING_WEIGHT 1000

@@ -276,7 +276,7 @@ out:
     return rc;
 }
 
-static int v_expires_at(json_t *b, struct ez_key_in *in, struct ez_verr *e)
+static int v_expires_at(json_t *b, struct ez_child_key_in *in, struct ez_verr *e)
 {
     if (ez_v_string(b, "expires_at", 64, 1, 0, &in->expires_at, &in->clear_expires_at, e) != 0)
         return -1;
@@ -293,7 +293,7 @@ static int v_expires_at(json_t *b, struct ez_key_in *in, struct ez_verr *e)
     return 0;
 }
 
-int ez_validate_key(json_t *body, enum ez_key_mode mode, struct ez_key_in *in,
+int ez_validate_key(json_t *body, enum ez_key_mode mode, struct ez_child_key_in *in,
                     struct ez_verr *e)
 {
     static const char *const issue[] = { "name", "namespaces", "default_namespace",

@@ -25,7 +25,7 @@ int ez_validate_master(json_t *body, int create, struct ez_master_in *in, struct
     __attribute__((warn_unused_result));
 int ez_validate_master_access(json_t *body, struct ez_master_in *in, struct ez_verr *e)
     __attribute__((warn_unused_result));
-int ez_validate_key(json_t *body, enum ez_key_mode mode, struct ez_key_in *in,
+int ez_validate_key(json_t *body, enum ez_key_mode mode, struct ez_child_key_in *in,
                     struct ez_verr *e) __attribute__((warn_unused_result));
 /* {"grace_seconds": 0..86400}, body optional (0). */
 int ez_validate_rotate(json_t *body, long long *grace_s, struct ez_verr *e)
