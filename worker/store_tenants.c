@@ -509,7 +509,8 @@ int store_child_key_issue(struct ez_db *db, int64_t master_id, const struct ez_c
     if (rc != EZ_DB_OK || res->outcome != EZ_TN_OK)
         goto out;
     long long active = 0, max = num(master, "max_child_keys");
-    rc = count_active(db, mid, &active);
+    if (max > 0) /* 0 = unlimited: nothing to count */
+        rc = count_active(db, mid, &active);
     if (rc == EZ_DB_OK && max > 0 && active >= max)
         res->outcome = EZ_TN_LIMIT;
     if (rc != EZ_DB_OK || res->outcome != EZ_TN_OK)

@@ -1,0 +1,33 @@
+#!/bin/sh
+# Audit throughput: the logger stopped (SIGSTOP) while failed logins fill
+# the audit rings, then resumed; records per second it writes while
+# draining, against a bare COPY of the same rows into a copy of the table
+# in the same run.
+. "$(dirname "$0")/common.sh"
+EXTRA_CONF="audit_queue_capacity = 262144
+${AUDIT_CONF:-}"
+start_services
+start_ezapi
+logger=$(pgrep -P "$ez_pid" -f "ezapi: logger" | head -1)
+kill -STOP "$logger"
+wrk -t2 -c4 -d"${BENCH_SECS}s" -H "Authorization: Bearer not-a-valid-token" \
+    "$BASE/admin/namespaces" > "$dir/wrk.txt"
+queued=$(curl -s "$BASE/health/ready" | sed 's/.*"logger":{[^}]*"queue_depth":\([0-9]*\).*/\1/')
+start=$(date +%s.%N)
+kill -CONT "$logger"
+for _ in $(seq 3000); do
+    n=$(psql_ -c "SELECT count(*) FROM audit_records" 2>&1 | tail -1)
+    case $n in *[!0-9]*|"") echo "audit: $n" >&2; n=0 ;; esac
+    [ "$n" -ge "$queued" ] && break
+    sleep 0.05
+done
+[ "$n" -ge "$queued" ] || echo "audit: only $n of $queued records written" >&2
+end=$(date +%s.%N)
+rate=$(awk -v n="$n" -v a="$start" -v b="$end" 'BEGIN { printf "%.0f", n / (b - a) }')
+psql_ -c "CREATE TABLE audit_copy (LIKE audit_records INCLUDING ALL)" >/dev/null
+psql_ -c "\\copy (SELECT * FROM audit_records) TO '$dir/audit.csv' WITH (FORMAT csv)" >/dev/null
+cstart=$(date +%s.%N)
+psql_ -c "\\copy audit_copy FROM '$dir/audit.csv' WITH (FORMAT csv)" >/dev/null
+cend=$(date +%s.%N)
+crate=$(awk -v n="$n" -v a="$cstart" -v b="$cend" 'BEGIN { printf "%.0f", n / (b - a) }')
+echo "audit: records=$n logger=${rate} records/s bare COPY=${crate} records/s ratio=$(ratio "$rate" "$crate")"
