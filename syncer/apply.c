@@ -190,7 +190,7 @@ static int queue_key(redisContext *rc, const struct ez_pj_set *s, size_t i, size
 }
 
 /* Reads the replies of MULTI, the queued commands and EXEC. */
-static int read_replies(struct ez_sync_ctx *c, redisContext *rc, int queued, long long *version)
+int ez_apply_read_replies(struct ez_sync_ctx *c, redisContext *rc, int queued, long long *version)
 {
     int ok = 1;
     for (int i = 0; i < queued + 2; i++) {
@@ -269,7 +269,7 @@ int ez_apply_write(struct ez_sync_ctx *c, struct ez_pj_set *s, long long *versio
         ez_redis_reset(c->redis);
         return EZ_APPLY_REDIS;
     }
-    return read_replies(c, rc, queued, version);
+    return ez_apply_read_replies(c, rc, queued, version);
 }
 
 /* ---- Refresh events ----------------------------------------------------- */

@@ -65,6 +65,10 @@ void ez_apply_abort(struct ez_sync_ctx *c);
  * caller's transaction, e.g. the outbox pass's row claims). */
 void ez_apply_end(struct ez_sync_ctx *c);
 
+/* Reads the replies of MULTI, `queued` commands and EXEC (whose last
+ * command was HINCRBY meta:sync version: *version gets it). EZ_APPLY_*. */
+int ez_apply_read_replies(struct ez_sync_ctx *c, redisContext *rc, int queued, long long *version)
+    __attribute__((warn_unused_result));
 /* The MULTI/EXEC writer alone: *version gets the new meta:sync version. */
 int ez_apply_write(struct ez_sync_ctx *c, struct ez_pj_set *s, long long *version)
     __attribute__((warn_unused_result));

@@ -198,37 +198,7 @@ static int write_set(struct ez_sync_ctx *c, struct ez_pj_set *s, const struct tt
         ez_redis_reset(c->redis);
         return EZ_APPLY_REDIS;
     }
-    int ok = 1;
-    for (int i = 0; i < queued + 2; i++) {
-        redisReply *rep = NULL;
-        if (redisGetReply(rc, (void **)&rep) != REDIS_OK || !rep) {
-            snprintf(c->error, sizeof c->error, "redis: %s",
-                     rc->errstr[0] ? rc->errstr : "no reply");
-            ez_redis_reset(c->redis);
-            return EZ_APPLY_REDIS;
-        }
-        if (rep->type == REDIS_REPLY_ERROR) {
-            if (ok)
-                snprintf(c->error, sizeof c->error, "redis: %s", rep->str);
-            ok = 0;
-        } else if (i == queued + 1) {
-            if (rep->type != REDIS_REPLY_ARRAY || rep->elements != (size_t)queued) {
-                snprintf(c->error, sizeof c->error, "redis: transaction aborted");
-                ok = 0;
-            } else {
-                for (size_t e = 0; e < rep->elements && ok; e++)
-                    if (rep->element[e]->type == REDIS_REPLY_ERROR) {
-                        snprintf(c->error, sizeof c->error, "redis: %s", rep->element[e]->str);
-                        ok = 0;
-                    }
-                redisReply *last = rep->element[rep->elements - 1];
-                if (ok && last->type == REDIS_REPLY_INTEGER)
-                    *version = last->integer;
-            }
-        }
-        freeReplyObject(rep);
-    }
-    return ok ? EZ_APPLY_OK : EZ_APPLY_REDIS;
+    return ez_apply_read_replies(c, rc, queued, version);
 }
 
 /* Writes, ends what ez_apply_begin opened (releasing the lock unless the
