@@ -8,6 +8,7 @@
 
 #include "digest.h"
 #include "handlers.h"
+#include "validate.h"
 #include "jobs.h"
 #include "paging.h"
 #include "store_tenants.h"
@@ -98,11 +99,10 @@ void h_masters_list(struct ez_req *r)
     struct ez_page pg;
     if (ez_page_parse(r, &pg) != 0)
         return;
-    const char *status = ez_query(r, "status");
-    if (status && strcmp(status, "active") != 0 && strcmp(status, "suspended") != 0) {
-        ez_reply_invalid(r, "status", "status must be active or suspended");
+    static const char *const statuses[] = { "active", "suspended", NULL };
+    const char *status;
+    if (ez_query_enum(r, "status", statuses, &status) != 0)
         return;
-    }
     json_t *rows;
     int rc = store_master_list(ez_w.db, &pg, status, &rows);
     ez_reply_page(r, rc, rows, &pg);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "handlers.h"
+#include "validate.h"
 #include "queue.h"
 #include "redis.h"
 #include "shm.h"
@@ -51,11 +52,10 @@ void h_sync_outbox_list(struct ez_req *r)
     struct ez_page pg;
     if (ez_page_parse(r, &pg) != 0)
         return;
-    const char *status = ez_query(r, "status");
-    if (status && strcmp(status, "pending") != 0 && strcmp(status, "failed") != 0) {
-        ez_reply_invalid(r, "status", "status must be pending or failed");
+    static const char *const statuses[] = { "pending", "failed", NULL };
+    const char *status;
+    if (ez_query_enum(r, "status", statuses, &status) != 0)
         return;
-    }
     json_t *rows;
     int rc = store_outbox_list(ez_w.db, &pg, status, &rows);
     ez_reply_page(r, rc, rows, &pg);

@@ -40,5 +40,9 @@ int ez_v_bool(json_t *obj, const char *field, int *out, int *present, struct ez_
 int ez_v_is_namespace_name(const char *s);
 
 void ez_reply_verr(struct ez_req *r, const struct ez_verr *e);
+/* Query parameter `name` (NULL when absent) must be one of the NULL-
+ * terminated values: 0 with *out set, or -1 after answering 400. */
+int ez_query_enum(struct ez_req *r, const char *name, const char *const *values,
+                  const char **out) __attribute__((warn_unused_result));
 
 #endif
