@@ -1,33 +1,215 @@
-/* One multi-row INSERT per batch: the batch travels as one JSON array and
- * PostgreSQL expands it, which keeps the statement parameterised. */
+/* Audit records as COPY text. A batch goes in with one COPY, all rows or
+ * none; when a row is already there (a replay after a crash), the batch is
+ * copied into a session-local staging table and moved with INSERT ... ON
+ * CONFLICT (producer) DO NOTHING; when PostgreSQL refuses a row's data,
+ * rows are written one by one and only the refused ones are dropped. */
 #include "audit_store.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "log.h"
 #include "shm.h"
 
-int ez_audit_store_insert(struct ez_db *db, json_t *records)
+#define COLUMNS "time, request_id, actor_type, actor, action, resource, resource_id, " \
+                "method, path, status, remote_addr, user_agent, latency_us, changes, producer"
+#define ROW_TABS 13 /* separators of a row without its producer */
+
+struct text {
+    char *s;
+    size_t len, cap;
+    int failed;
+};
+
+static void put(struct text *t, const char *s, size_t n)
 {
-    char *s = json_dumps(records, JSON_COMPACT);
-    if (!s)
-        return EZ_DB_ERROR;
-    const char *p[] = { s };
-    int rc = ez_db_cmd(db,
-                       "INSERT INTO audit_records (time, request_id, actor_type, actor, action, "
-                       "resource, resource_id, method, path, status, remote_addr, user_agent, "
-                       "latency_us, changes, producer) "
-                       "SELECT time, coalesce(request_id, ''), actor_type, coalesce(actor, ''), "
-                       "action, coalesce(resource, ''), coalesce(resource_id, ''), "
-                       "coalesce(method, ''), coalesce(path, ''), coalesce(status, 0), "
-                       "coalesce(remote_addr, ''), coalesce(user_agent, ''), "
-                       "coalesce(latency_us, 0), changes, producer "
-                       "FROM json_populate_recordset(NULL::audit_records, $1::json) "
-                       "ON CONFLICT (producer) DO NOTHING",
-                       1, p);
-    free(s);
+    if (t->failed)
+        return;
+    if (t->len + n + 1 > t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 1024;
+        while (cap < t->len + n + 1)
+            cap *= 2;
+        char *p = realloc(t->s, cap);
+        if (!p) {
+            t->failed = 1;
+            return;
+        }
+        t->s = p;
+        t->cap = cap;
+    }
+    memcpy(t->s + t->len, s, n);
+    t->len += n;
+    t->s[t->len] = 0;
+}
+
+/* One column of COPY's text format, backslash, tab, newline and carriage
+ * return escaped, followed by sep (a tab, or nothing for the last). */
+static void put_field(struct text *t, const char *v, const char *sep)
+{
+    const char *run = v;
+    for (const char *p = v; *p; p++) {
+        const char *esc = *p == '\\' ? "\\\\" : *p == '\t' ? "\\t" : *p == '\n' ? "\\n"
+                          : *p == '\r' ? "\\r" : NULL;
+        if (esc) {
+            put(t, run, (size_t)(p - run));
+            put(t, esc, 2);
+            run = p + 1;
+        }
+    }
+    put(t, run, strlen(run));
+    put(t, sep, strlen(sep));
+}
+
+static void put_column(struct text *t, json_t *rec, const char *key, const char *missing,
+                       const char *sep)
+{
+    json_t *v = json_object_get(rec, key);
+    if (json_is_string(v)) {
+        put_field(t, json_string_value(v), sep);
+    } else if (json_is_integer(v)) {
+        char num[32];
+        snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        put_field(t, num, sep);
+    } else if ((!v || json_is_null(v)) && missing) {
+        put_field(t, missing, sep);
+    } else if (!v || json_is_null(v)) {
+        put(t, "\\N", 2); /* SQL NULL: not escaped like a value */
+        put(t, sep, strlen(sep));
+    } else {
+        char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        if (!s)
+            t->failed = 1;
+        else
+            put_field(t, s, sep);
+        free(s);
+    }
+}
+
+char *ez_audit_row(json_t *rec)
+{
+    /* Defaults as the table's: time now, text "", numbers 0, changes NULL. */
+    static const struct { const char *key, *missing; } cols[] = {
+        { "time", "now" }, { "request_id", "" }, { "actor_type", "" }, { "actor", "" },
+        { "action", "" }, { "resource", "" }, { "resource_id", "" }, { "method", "" },
+        { "path", "" }, { "status", "0" }, { "remote_addr", "" }, { "user_agent", "" },
+        { "latency_us", "0" }, { "changes", NULL },
+    };
+    struct text t = { 0 };
+    size_t n = sizeof cols / sizeof cols[0];
+    for (size_t i = 0; i < n; i++)
+        put_column(&t, rec, cols[i].key, cols[i].missing, i + 1 < n ? "\t" : "");
+    if (t.failed) {
+        free(t.s);
+        return NULL;
+    }
+    return t.s;
+}
+
+int ez_audit_batch_add(struct ez_audit_batch *b, const char *row, size_t len,
+                       const char *producer)
+{
+    int tabs = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (row[i] == '\n' || row[i] == '\r' || row[i] == 0)
+            return -1;
+        tabs += row[i] == '\t';
+    }
+    if (tabs != ROW_TABS)
+        return -1;
+    struct text t = { b->text, b->len, b->cap, 0 };
+    put(&t, row, len);
+    put(&t, "\t", 1);
+    put_field(&t, producer, "\n");
+    b->text = t.s;
+    b->cap = t.cap;
+    if (t.failed)
+        return -1;
+    b->len = t.len;
+    b->rows++;
+    return 0;
+}
+
+void ez_audit_batch_clear(struct ez_audit_batch *b)
+{
+    b->len = 0;
+    b->rows = 0;
+}
+
+void ez_audit_batch_free(struct ez_audit_batch *b)
+{
+    free(b->text);
+    *b = (struct ez_audit_batch){ 0 };
+}
+
+/* COPY of rows into table; state gets the SQLSTATE of an error. */
+static int copy(struct ez_db *db, const char *table, const char *rows, size_t len,
+                char state[6])
+{
+    char sql[sizeof COLUMNS + 64];
+    snprintf(sql, sizeof sql, "COPY %s (" COLUMNS ") FROM STDIN", table);
+    PGresult *res;
+    int rc = ez_db_copy_in(db, &res, sql, rows, len);
+    snprintf(state, 6, "%s", ez_db_sqlstate(res));
+    PQclear(res);
     return rc;
+}
+
+/* The replay path: rows whose producer exists are skipped. */
+static int copy_skipping_existing(struct ez_db *db, const char *rows, size_t len)
+{
+    char state[6];
+    int rc = ez_db_cmd(db, "BEGIN", 0, NULL);
+    if (rc == EZ_DB_OK)
+        rc = ez_db_cmd(db, "CREATE TEMP TABLE IF NOT EXISTS audit_staging ON COMMIT DELETE ROWS "
+                           "AS SELECT " COLUMNS " FROM audit_records WITH NO DATA", 0, NULL);
+    if (rc == EZ_DB_OK)
+        rc = copy(db, "audit_staging", rows, len, state);
+    if (rc == EZ_DB_OK)
+        rc = ez_db_cmd(db, "INSERT INTO audit_records (" COLUMNS ") SELECT " COLUMNS
+                           " FROM audit_staging ON CONFLICT (producer) DO NOTHING", 0, NULL);
+    if (rc == EZ_DB_OK)
+        return ez_db_cmd(db, "COMMIT", 0, NULL);
+    if (ez_db_cmd(db, "ROLLBACK", 0, NULL) != EZ_DB_OK)
+        return EZ_DB_UNAVAILABLE;
+    return rc;
+}
+
+static int write_rows(struct ez_db *db, const char *rows, size_t len)
+{
+    char state[6];
+    int rc = copy(db, "audit_records", rows, len, state);
+    if (rc == EZ_DB_ERROR && strcmp(state, "23505") == 0)
+        rc = copy_skipping_existing(db, rows, len);
+    return rc;
+}
+
+int ez_audit_batch_write(struct ez_db *db, const struct ez_audit_batch *b, int *dropped)
+{
+    *dropped = 0;
+    if (b->rows == 0)
+        return EZ_DB_OK;
+    int rc = write_rows(db, b->text, b->len);
+    if (rc != EZ_DB_ERROR)
+        return rc;
+    /* Some row's data is refused: write them one at a time. */
+    for (const char *p = b->text, *end = b->text + b->len; p < end;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        rc = write_rows(db, p, (size_t)(nl - p) + 1);
+        if (rc == EZ_DB_UNAVAILABLE)
+            return rc; /* rows written so far are skipped when retried */
+        if (rc == EZ_DB_ERROR) {
+            const char *producer = nl;
+            while (producer > p && producer[-1] != '\t')
+                producer--;
+            log_error("audit record %.*s refused by PostgreSQL: dropped",
+                      (int)(nl - producer), producer);
+            ++*dropped;
+        }
+        p = nl + 1;
+    }
+    return EZ_DB_OK;
 }
 
 void ez_audit_producer(const struct ez_frame *f, char out[80])

@@ -1,7 +1,8 @@
-/* Writing audit records (SPEC section 8) to audit_records. A record is a
- * JSON object whose keys are the table's columns; `producer` (the unique
- * producer identity) makes every insert idempotent, so a replay after a
- * crash writes nothing twice. */
+/* Writing audit records (SPEC section 8) to audit_records. A worker turns a
+ * record into one line of COPY text (the payload of its audit job); the
+ * logger appends the job's producer identity and writes a batch of lines
+ * with one COPY. The unique producer makes every write idempotent, so a
+ * replay after a crash writes nothing twice. */
 #ifndef EZ_AUDIT_STORE_H
 #define EZ_AUDIT_STORE_H
 
@@ -10,8 +11,30 @@
 #include "db.h"
 #include "proto/frame.h"
 
-/* Inserts every record of the JSON array in one statement. EZ_DB_*. */
-int ez_audit_store_insert(struct ez_db *db, json_t *records) __attribute__((warn_unused_result));
+/* The record (a JSON object whose keys are the table's columns; missing
+ * ones take their defaults) as COPY text columns without the producer and
+ * without a line end. Malloc'd; NULL when out of memory. */
+char *ez_audit_row(json_t *rec);
+
+struct ez_audit_batch {
+    char *text; /* lines of COPY text, producer last */
+    size_t len, cap;
+    int rows;
+};
+
+/* Adds a row of ez_audit_row with its producer. -1 when the row does not
+ * have that shape (it is not added) or memory ran out. */
+int ez_audit_batch_add(struct ez_audit_batch *b, const char *row, size_t len,
+                       const char *producer);
+/* Writes the batch, all rows in one statement, skipping rows whose producer
+ * is already there. A row PostgreSQL refuses (bad data) is dropped, logged
+ * and counted in *dropped rather than blocking the others. EZ_DB_OK or
+ * EZ_DB_UNAVAILABLE (nothing written; try again later). */
+int ez_audit_batch_write(struct ez_db *db, const struct ez_audit_batch *b, int *dropped)
+    __attribute__((warn_unused_result));
+void ez_audit_batch_clear(struct ez_audit_batch *b);
+void ez_audit_batch_free(struct ez_audit_batch *b);
+
 /* "<instance>-<slot>-<generation>-<seq>" of a stamped frame. */
 void ez_audit_producer(const struct ez_frame *f, char out[80]);
 

@@ -76,6 +76,40 @@ int ez_db_ensure(struct ez_db *db)
     return EZ_DB_OK;
 }
 
+/* What a failed statement means: EZ_DB_UNAVAILABLE when the server is gone,
+ * timed out or shutting down; EZ_DB_ERROR otherwise, with the error result
+ * kept in *res for the caller (constraint violations are its to answer). */
+static int failure(struct ez_db *db, PGresult *r, PGresult **res)
+{
+    ez_metric_inc(EZ_M_pg_errors);
+    if (PQstatus(db->conn) != CONNECTION_OK) {
+        PQclear(r);
+        log_warn("PostgreSQL connection lost");
+        return EZ_DB_UNAVAILABLE;
+    }
+    const char *state = ez_db_sqlstate(r);
+    if (strncmp(state, "23", 2) != 0 && strcmp(state, "40001") != 0 &&
+        strcmp(state, "40P01") != 0) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", r ? PQresultErrorMessage(r) : "no result");
+        msg[strcspn(msg, "\n")] = 0;
+        log_error("PostgreSQL error %s: %s", state, msg);
+    }
+    if (strcmp(state, "57014") == 0 || strncmp(state, "57P", 3) == 0 ||
+        strncmp(state, "08", 2) == 0) {
+        PQclear(r);
+        return EZ_DB_UNAVAILABLE;
+    }
+    *res = r;
+    return EZ_DB_ERROR;
+}
+
+static int ok_status(PGresult *r)
+{
+    ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+}
+
 int ez_db_exec(struct ez_db *db, PGresult **res, const char *sql, int nparams,
                const char *const *params)
 {
@@ -85,42 +119,46 @@ int ez_db_exec(struct ez_db *db, PGresult **res, const char *sql, int nparams,
             return EZ_DB_UNAVAILABLE;
         int idle = PQtransactionStatus(db->conn) == PQTRANS_IDLE;
         PGresult *r = PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
-        ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
-        if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+        if (ok_status(r)) {
             *res = r;
             return EZ_DB_OK;
         }
-        if (PQstatus(db->conn) != CONNECTION_OK) {
-            /* Lost the server: a statement outside a transaction is safe to
-             * run again on a new connection; inside one, the caller's
-             * transaction is gone and it must give up. */
-            ez_metric_inc(EZ_M_pg_errors);
-            PQclear(r);
-            log_warn("PostgreSQL connection lost");
-            if (!idle)
-                return EZ_DB_UNAVAILABLE;
-            continue;
-        }
-        ez_metric_inc(EZ_M_pg_errors);
-        const char *state = ez_db_sqlstate(r);
-        /* Constraint violations (class 23) are the caller's to answer. */
-        if (strncmp(state, "23", 2) != 0 && strcmp(state, "40001") != 0 &&
-            strcmp(state, "40P01") != 0) {
-            char msg[512];
-            snprintf(msg, sizeof msg, "%s", r ? PQresultErrorMessage(r) : "no result");
-            msg[strcspn(msg, "\n")] = 0;
-            log_error("PostgreSQL error %s: %s", state, msg);
-        }
-        /* A statement timeout (57014) or admin shutdown means unavailable. */
-        if (strcmp(state, "57014") == 0 || strncmp(state, "57P", 3) == 0 ||
-            strncmp(state, "08", 2) == 0) {
-            PQclear(r);
-            return EZ_DB_UNAVAILABLE;
-        }
-        *res = r;
-        return EZ_DB_ERROR;
+        /* Lost the server: a statement outside a transaction is safe to run
+         * again on a new connection; inside one, the transaction is gone. */
+        int retry = idle && attempt == 0 && PQstatus(db->conn) != CONNECTION_OK;
+        int rc = failure(db, r, res);
+        if (!retry)
+            return rc;
     }
     return EZ_DB_UNAVAILABLE;
+}
+
+int ez_db_copy_in(struct ez_db *db, PGresult **res, const char *sql, const char *data,
+                  size_t len)
+{
+    *res = NULL;
+    if (ez_db_ensure(db) != EZ_DB_OK)
+        return EZ_DB_UNAVAILABLE;
+    PGresult *r = PQexec(db->conn, sql);
+    if (!r || PQresultStatus(r) != PGRES_COPY_IN)
+        return failure(db, r, res);
+    PQclear(r);
+    int sent = 1;
+    while (len > 0 && sent) {
+        int n = len > (1 << 20) ? 1 << 20 : (int)len;
+        sent = PQputCopyData(db->conn, data, n) == 1;
+        data += n;
+        len -= (size_t)n;
+    }
+    PQputCopyEnd(db->conn, sent ? NULL : "ezapi: sending the rows failed");
+    int rc = EZ_DB_OK;
+    while ((r = PQgetResult(db->conn)) != NULL) {
+        if (rc == EZ_DB_OK && !ok_status(r))
+            rc = failure(db, r, res);
+        else
+            PQclear(r);
+    }
+    return rc;
 }
 
 int ez_db_cmd(struct ez_db *db, const char *sql, int nparams, const char *const *params)

@@ -27,6 +27,10 @@ int ez_db_exec(struct ez_db *db, PGresult **res, const char *sql, int nparams,
 /* Convenience for statements without a result to keep. */
 int ez_db_cmd(struct ez_db *db, const char *sql, int nparams, const char *const *params)
     __attribute__((warn_unused_result));
+/* Runs "COPY ... FROM STDIN" (text format) with data as its rows, in one
+ * statement: all rows or none. EZ_DB_* and *res as for ez_db_exec. */
+int ez_db_copy_in(struct ez_db *db, PGresult **res, const char *sql, const char *data,
+                  size_t len) __attribute__((warn_unused_result));
 /* SQLSTATE of an error result ("" when none). */
 const char *ez_db_sqlstate(const PGresult *res);
 

@@ -5,8 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
 #include "audit_store.h"
 #include "consumer.h"
 #include "db.h"
@@ -22,7 +20,7 @@
 struct logger {
     const struct ez_config *cfg;
     struct ez_db *db;
-    json_t *batch;
+    struct ez_audit_batch batch;
     int64_t next_retention;
 };
 
@@ -31,28 +29,26 @@ static int on_job(struct ez_frame *f, void *arg)
     struct logger *l = arg;
     if (f->type != EZ_JOB_AUDIT)
         return 0;
-    json_t *rec = json_loads(f->payload ? f->payload : "", 0, NULL);
-    if (!json_is_object(rec)) {
-        log_error("audit job with a payload that is not a JSON object: dropped");
-        json_decref(rec);
-        return 0;
-    }
     char producer[80];
     ez_audit_producer(f, producer);
-    json_object_set_new(rec, "producer", json_string(producer));
-    json_array_append_new(l->batch, rec);
+    if (ez_audit_batch_add(&l->batch, f->payload ? f->payload : "", f->payload_len,
+                           producer) != 0) {
+        log_error("audit job %s is not an audit row: dropped", producer);
+        ez_metric_inc(EZ_M_audit_dropped);
+        return 0;
+    }
     return 1;
 }
 
 static int on_flush(void *arg)
 {
     struct logger *l = arg;
-    if (json_array_size(l->batch) == 0)
-        return 0;
-    if (ez_audit_store_insert(l->db, l->batch) != EZ_DB_OK)
+    int dropped;
+    if (ez_audit_batch_write(l->db, &l->batch, &dropped) != EZ_DB_OK)
         return -1; /* kept: retried with the same producers, so never twice */
-    ez_metric_add(EZ_M_audit_written, json_array_size(l->batch));
-    json_array_clear(l->batch);
+    ez_metric_add(EZ_M_audit_written, (uint64_t)(l->batch.rows - dropped));
+    ez_metric_add(EZ_M_audit_dropped, (uint64_t)dropped);
+    ez_audit_batch_clear(&l->batch);
     return 0;
 }
 
@@ -85,16 +81,16 @@ int logger_main(const struct ez_child *c)
 {
     ez_log_setup("logger", c->cfg->log_level, c->cfg->log_format);
     ez_proctitle_set("ezapi: logger");
-    struct logger l = { .cfg = c->cfg, .batch = json_array() };
+    struct logger l = { .cfg = c->cfg };
     l.db = ez_db_new(c->cfg->log_pg_dsn, c->cfg->pg_statement_timeout, "ezapi-logger");
-    if (!l.db || !l.batch)
+    if (!l.db)
         return 1;
     struct ez_consumer_ops ops = { .job = on_job, .flush = on_flush,
                                    .batch = (int)c->cfg->audit_batch_size,
                                    .flush_ms = c->cfg->audit_flush_interval, .tick = on_tick,
                                    .arg = &l };
     int rc = ez_consumer_run(EZ_Q_AUDIT, c->slot, &ops, c->cfg->shutdown_timeout);
-    json_decref(l.batch);
+    ez_audit_batch_free(&l.batch);
     ez_db_free(l.db);
     return rc;
 }

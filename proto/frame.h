@@ -18,7 +18,7 @@
 
 enum ez_job_type {
     EZ_JOB_SYNC = 1,    /* re-project a resource into Redis */
-    EZ_JOB_AUDIT = 2,   /* one audit record; payload = record JSON */
+    EZ_JOB_AUDIT = 2,   /* one audit record; payload = ez_audit_row() */
     EZ_JOB_WAKE = 3,    /* wake-up datagram: the consumer rescans its rings */
     EZ_JOB_CONTROL = 4, /* resource names the command, e.g. "full_resync" */
     EZ_JOB_TYPE_MAX = 4

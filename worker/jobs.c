@@ -48,6 +48,24 @@ static void iso_now(char *buf, size_t len)
     snprintf(buf + n, len - n, ".%06ldZ", ts.tv_nsec / 1000);
 }
 
+/* The audit queue is full: the worker writes its record itself. */
+static void audit_direct(const struct ez_frame *f)
+{
+    char producer[80];
+    ez_audit_producer(f, producer);
+    struct ez_audit_batch b = { 0 };
+    int dropped = 0;
+    ez_metric_inc(EZ_M_queue_full_audit);
+    if (ez_audit_batch_add(&b, f->payload, f->payload_len, producer) == 0 &&
+        ez_audit_batch_write(ez_w.audit_db, &b, &dropped) == EZ_DB_OK && !dropped) {
+        ez_metric_inc(EZ_M_audit_direct);
+    } else {
+        ez_metric_inc(EZ_M_audit_dropped);
+        log_error("audit record %s could not be queued nor written", producer);
+    }
+    ez_audit_batch_free(&b);
+}
+
 void ez_jobs_audit(struct ez_req *r, int64_t latency_us)
 {
     if (!r->audit_action)
@@ -57,6 +75,10 @@ void ez_jobs_audit(struct ez_req *r, int64_t latency_us)
         return;
     static const char *actors[] = { "anonymous", "admin", "master" };
     const char *ua = evhttp_find_header(evhttp_request_get_input_headers(r->ev), "User-Agent");
+    json_t *ua_ok = ua ? json_string(ua) : NULL;
+    if (!ua_ok) /* absent, or not UTF-8: the record is kept without it */
+        ua = NULL;
+    json_decref(ua_ok);
     char when[40];
     iso_now(when, sizeof when);
     json_t *rec = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s?, s:I}",
@@ -68,30 +90,19 @@ void ez_jobs_audit(struct ez_req *r, int64_t latency_us)
                             "path", r->path ? r->path : "", "status", r->status,
                             "remote_addr", r->remote, "user_agent", ua,
                             "latency_us", (json_int_t)latency_us);
-    if (!rec) /* a header that is not UTF-8: keep the record, drop the field */
+    if (!rec)
         return;
     json_object_set_new(rec, "changes",
                         json_pack("{s:O?, s:O?}", "before", r->audit_before, "after",
                                   r->audit_after));
-    char *text = json_dumps(rec, JSON_COMPACT);
-    struct ez_frame f = { .type = EZ_JOB_AUDIT, .payload = text,
-                          .payload_len = text ? strlen(text) : 0 };
+    char *row = ez_audit_row(rec);
+    json_decref(rec);
+    if (!row)
+        return;
+    struct ez_frame f = { .type = EZ_JOB_AUDIT, .payload = row, .payload_len = strlen(row) };
     snprintf(f.request_id, sizeof f.request_id, "%s", r->request_id);
     snprintf(f.resource, sizeof f.resource, "audit");
-    if (text && ez_queue_push(EZ_Q_AUDIT, ez_w.slot, &f) != EZ_QUEUE_OK) {
-        char producer[80];
-        ez_audit_producer(&f, producer);
-        json_object_set_new(rec, "producer", json_string(producer));
-        json_t *batch = json_pack("[O]", rec);
-        ez_metric_inc(EZ_M_queue_full_audit);
-        if (ez_audit_store_insert(ez_w.audit_db, batch) == EZ_DB_OK) {
-            ez_metric_inc(EZ_M_audit_direct);
-        } else {
-            ez_metric_inc(EZ_M_audit_dropped);
-            log_error("audit record of %s could not be queued nor written", r->audit_action);
-        }
-        json_decref(batch);
-    }
-    free(text);
-    json_decref(rec);
+    if (ez_queue_push(EZ_Q_AUDIT, ez_w.slot, &f) != EZ_QUEUE_OK)
+        audit_direct(&f);
+    free(row);
 }
