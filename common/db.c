@@ -1,6 +1,8 @@
 /* PostgreSQL connection of one process. Connects lazily with a connect
  * timeout and the statement timeout as a session option; when the server
- * goes away, the next call reconnects, and fails fast while it cannot. */
+ * goes away, the next call reconnects, and fails fast while it cannot.
+ * Each statement text is prepared once per connection: parsing is most of
+ * what a small query costs PostgreSQL. */
 #include "db.h"
 
 #include <stdio.h>
@@ -10,12 +12,25 @@
 #include "log.h"
 #include "metrics.h"
 
+/* Statements prepared on the current connection, named "ez<index>". Past
+ * the limit (dynamic SQL), statements run unprepared. */
+#define PREPARED_MAX 256
+
 struct ez_db {
     char *dsn;
     char options[64];
     char app_name[64];
     PGconn *conn;
+    char *prepared[PREPARED_MAX];
+    int nprepared;
 };
+
+static void forget_prepared(struct ez_db *db)
+{
+    for (int i = 0; i < db->nprepared; i++)
+        free(db->prepared[i]);
+    db->nprepared = 0;
+}
 
 
 struct ez_db *ez_db_new(const char *dsn, long long statement_timeout_ms, const char *app_name)
@@ -39,6 +54,7 @@ void ez_db_free(struct ez_db *db)
         return;
     if (db->conn)
         PQfinish(db->conn);
+    forget_prepared(db);
     free(db->dsn);
     free(db);
 }
@@ -55,6 +71,7 @@ int ez_db_ensure(struct ez_db *db)
         PQfinish(db->conn);
         db->conn = NULL;
     }
+    forget_prepared(db);
     /* The dsn's own settings win over these defaults (expand_dbname). */
     const char *keys[] = { "connect_timeout", "options", "application_name",
                            "keepalives_idle", "dbname", NULL };
@@ -74,6 +91,12 @@ int ez_db_ensure(struct ez_db *db)
     }
     PQsetNoticeProcessor(db->conn, notice_quiet, NULL);
     return EZ_DB_OK;
+}
+
+static int ok_status(PGresult *r)
+{
+    ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
 }
 
 /* What a failed statement means: EZ_DB_UNAVAILABLE when the server is gone,
@@ -104,10 +127,28 @@ static int failure(struct ez_db *db, PGresult *r, PGresult **res)
     return EZ_DB_ERROR;
 }
 
-static int ok_status(PGresult *r)
+/* Runs sql as a statement prepared on this connection (preparing it the
+ * first time); a failed preparation's result is the statement's result. */
+static PGresult *run(struct ez_db *db, const char *sql, int nparams, const char *const *params)
 {
-    ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
-    return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+    char name[16];
+    int i = 0;
+    while (i < db->nprepared && strcmp(db->prepared[i], sql) != 0)
+        i++;
+    snprintf(name, sizeof name, "ez%d", i);
+    if (i == db->nprepared) {
+        char *copy = i < PREPARED_MAX ? strdup(sql) : NULL;
+        if (!copy)
+            return PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+        PGresult *r = PQprepare(db->conn, name, sql, nparams, NULL);
+        if (!ok_status(r)) {
+            free(copy);
+            return r;
+        }
+        PQclear(r);
+        db->prepared[db->nprepared++] = copy;
+    }
+    return PQexecPrepared(db->conn, name, nparams, params, NULL, NULL, 0);
 }
 
 int ez_db_exec(struct ez_db *db, PGresult **res, const char *sql, int nparams,
@@ -118,7 +159,7 @@ int ez_db_exec(struct ez_db *db, PGresult **res, const char *sql, int nparams,
         if (ez_db_ensure(db) != EZ_DB_OK)
             return EZ_DB_UNAVAILABLE;
         int idle = PQtransactionStatus(db->conn) == PQTRANS_IDLE;
-        PGresult *r = PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+        PGresult *r = run(db, sql, nparams, params);
         if (ok_status(r)) {
             *res = r;
             return EZ_DB_OK;
