@@ -497,7 +497,7 @@ int store_child_key_issue(struct ez_db *db, int64_t master_id, const struct ez_c
     char mid[24];
     snprintf(mid, sizeof mid, "%lld", (long long)master_id);
     const char *pm[] = { mid };
-    json_t *master = NULL, *idrow = NULL;
+    json_t *master = NULL;
     char *nstext = NULL, *mltext = NULL, *iptext = NULL;
     int rc = ez_db_cmd(db, "BEGIN", 0, NULL);
     if (rc == EZ_DB_OK)
@@ -527,31 +527,25 @@ int store_child_key_issue(struct ez_db *db, int64_t master_id, const struct ez_c
     char epoch[24];
     snprintf(epoch, sizeof epoch, "%lld", num(master, "epoch"));
     const char *p[] = { mid, in->name ? in->name : "", str(master, "group"), epoch, issued_by,
-                        def, nstext, mltext, iptext, in->expires_at, prefix };
-    rc = ez_db_json_row(db, &idrow,
-                        "INSERT INTO keys (master_id, name, group_name, issued_at_epoch, "
-                        "issued_by, default_namespace, namespaces, model_limits, allow_ips, "
-                        "expires_at, key_prefix) VALUES ($1, $2, $3, $4, $5, $6, "
+                        def, nstext, mltext, iptext, in->expires_at, prefix, digest };
+    /* The key, its digest and the answer in one statement (one round trip). */
+    rc = ez_db_json_row(db, out,
+                        "WITH k AS (INSERT INTO keys (master_id, name, group_name, "
+                        "issued_at_epoch, issued_by, default_namespace, namespaces, model_limits, "
+                        "allow_ips, expires_at, key_prefix) VALUES ($1, $2, $3, $4, $5, $6, "
                         SQL_ARRAY("$7") ", CASE WHEN $8::json IS NULL THEN NULL ELSE "
                         SQL_ARRAY("$8") " END, CASE WHEN $9::json IS NULL THEN NULL ELSE "
-                        SQL_ARRAY("$9") " END, $10::timestamptz, $11) RETURNING json_build_object('id', id)",
-                        11, p);
-    if (rc == EZ_DB_OK && !idrow)
+                        SQL_ARRAY("$9") " END, $10::timestamptz, $11) RETURNING *), "
+                        "d AS (INSERT INTO key_digests (digest, key_id) SELECT $12, id FROM k) "
+                        "SELECT " KEY_JSON " FROM k JOIN masters m ON m.id = k.master_id",
+                        12, p);
+    if (rc == EZ_DB_OK && !*out)
         rc = EZ_DB_ERROR;
-    if (rc != EZ_DB_OK)
-        goto out;
-    char kid[24];
-    snprintf(kid, sizeof kid, "%lld", num(idrow, "id"));
-    const char *pd[] = { digest, kid };
-    rc = ez_db_cmd(db, "INSERT INTO key_digests (digest, key_id) VALUES ($1, $2)", 2, pd);
-    if (rc == EZ_DB_OK)
-        rc = ez_db_json_row(db, out, "SELECT " KEY_JSON KEY_FROM "WHERE k.id = $1", 1, pd + 1);
 out:
     rc = tx_end(db, rc, res->outcome == EZ_TN_OK);
     if (rc != EZ_DB_OK || res->outcome != EZ_TN_OK)
         drop(out, NULL, NULL);
     json_decref(master);
-    json_decref(idrow);
     free(nstext);
     free(mltext);
     free(iptext);
