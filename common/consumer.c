@@ -107,6 +107,17 @@ static int pass(enum ez_queue_id q, int self, const struct ez_consumer_ops *ops,
     return 0;
 }
 
+/* How long to wait for a wake-up: until held jobs are due for flush(), but
+ * never before the back-off after a failure ends; at most 100 ms. */
+static int wait_ms(const struct held *h, const struct ez_consumer_ops *ops, int64_t backoff_until)
+{
+    int64_t now = ez_mono_ms();
+    int64_t due = h->total ? h->since + ops->flush_ms : now + 100;
+    if (due < backoff_until)
+        due = backoff_until;
+    return due <= now ? 0 : due - now > 100 ? 100 : (int)(due - now);
+}
+
 int ez_consumer_run(enum ez_queue_id q, int slot, const struct ez_consumer_ops *ops,
                     int64_t shutdown_ms)
 {
@@ -165,11 +176,8 @@ int ez_consumer_run(enum ez_queue_id q, int slot, const struct ez_consumer_ops *
                 return 0;
             }
         }
-        int timeout = h.total ? (int)ops->flush_ms : 100;
-        if (timeout > 100)
-            timeout = 100;
         struct pollfd pfd = { .fd = fd, .events = POLLIN };
-        if (poll(&pfd, 1, timeout) < 0 && errno != EINTR)
+        if (poll(&pfd, 1, wait_ms(&h, ops, backoff_until)) < 0 && errno != EINTR)
             log_warn("poll failed: %s", strerror(errno));
     }
 }

@@ -1,7 +1,8 @@
 /* Sync jobs of the catalog (namespaces, provider groups, api keys,
  * bindings, models, features) projected into Redis: each job maps to the
- * projection units its change can affect, is built under an advisory lock
- * and written in one MULTI/EXEC. The values come only from projection.c. */
+ * projection units its change can affect; the jobs of a batch that share
+ * an advisory lock are built under it into one set, written in one
+ * MULTI/EXEC. The values come only from projection.c. */
 #include "apply.h"
 
 #include <inttypes.h>
@@ -274,7 +275,7 @@ int ez_apply_write(struct ez_sync_ctx *c, struct ez_pj_set *s, long long *versio
 
 /* ---- Refresh events ----------------------------------------------------- */
 
-void ez_apply_publish(struct ez_sync_ctx *c, const char *resource, long long version)
+static char *event(const char *resource, long long version)
 {
     char v[24];
     snprintf(v, sizeof v, "%lld", version);
@@ -282,6 +283,12 @@ void ez_apply_publish(struct ez_sync_ctx *c, const char *resource, long long ver
                            (json_int_t)time(NULL));
     char *msg = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(ev);
+    return msg;
+}
+
+void ez_apply_publish(struct ez_sync_ctx *c, const char *resource, long long version)
+{
+    char *msg = event(resource, version);
     char *chan = prefixed(c, EZ_PJ_REFRESH_CHANNEL);
     if (msg && chan) {
         const char *pub[] = { "PUBLISH", chan, msg };
@@ -291,6 +298,36 @@ void ez_apply_publish(struct ez_sync_ctx *c, const char *resource, long long ver
     }
     free(chan);
     free(msg);
+}
+
+void ez_apply_end_publish(struct ez_sync_ctx *c, const char *const *resources, int n,
+                          long long version)
+{
+    redisContext *rc = version >= 0 && n > 0 ? ez_redis_get(c->redis) : NULL;
+    char *chan = rc ? prefixed(c, EZ_PJ_REFRESH_CHANNEL) : NULL;
+    int sent = 0, done = 0;
+    for (int i = 0; chan && i < n; i++) {
+        char *msg = event(resources[i], version);
+        const char *pub[] = { "PUBLISH", chan, msg };
+        sent += msg && redisAppendCommandArgv(rc, 3, pub, NULL) == REDIS_OK;
+        free(msg);
+    }
+    free(chan);
+    while (sent && !done) {
+        if (redisBufferWrite(rc, &done) != REDIS_OK) {
+            ez_redis_reset(c->redis);
+            sent = 0;
+        }
+    }
+    ez_apply_end(c);
+    for (int i = 0; i < sent; i++) {
+        void *rep = NULL;
+        if (redisGetReply(rc, &rep) != REDIS_OK) {
+            ez_redis_reset(c->redis);
+            break;
+        }
+        freeReplyObject(rep);
+    }
 }
 
 /* The refresh resource of a key of the contract. */
@@ -314,18 +351,19 @@ int ez_apply_commit(struct ez_sync_ctx *c, struct ez_pj_set *s)
         ez_apply_abort(c);
         return rc;
     }
-    ez_apply_end(c); /* Redis is written; a failed COMMIT of a read-only transaction is harmless */
-    if (version < 0)
-        return EZ_APPLY_OK;
     int touched[6] = { 0 };
     for (size_t i = 0; i < s->nown; i++) {
         int f = family(s->own[i].key);
         if (f >= 0)
             touched[f] = 1;
     }
+    const char *events[6];
+    int n = 0;
     for (int f = 0; f < 6; f++)
         if (touched[f])
-            ez_apply_publish(c, names[f], version);
+            events[n++] = names[f];
+    /* Redis is written; a failed COMMIT of a read-only transaction is harmless */
+    ez_apply_end_publish(c, events, n, version);
     return EZ_APPLY_OK;
 }
 
@@ -333,13 +371,24 @@ int ez_apply_commit(struct ez_sync_ctx *c, struct ez_pj_set *s)
 
 typedef int (*build_fn)(struct ez_sync_ctx *c, int64_t id, json_t *payload, struct ez_pj_set *s);
 
-static int run(struct ez_sync_ctx *c, long long lock, build_fn build, int64_t id, json_t *payload)
+struct build {
+    build_fn fn;
+    int64_t id;
+    json_t *payload;
+};
+
+/* Builds n jobs into one set under the lock and writes it. Every read
+ * follows the lock and every batched job's commit, so two reads of one
+ * row in a batch differ only by a later commit, whose own job comes after;
+ * among equal puts the last one wins (ez_pj_set_finish). */
+static int run(struct ez_sync_ctx *c, long long lock, const struct build *b, int n)
 {
     struct ez_pj_set s;
     ez_pj_set_init(&s);
     int rc = ez_apply_begin(c, lock);
     if (rc == EZ_APPLY_OK) {
-        rc = build(c, id, payload, &s);
+        for (int i = 0; i < n && rc == EZ_APPLY_OK; i++)
+            rc = b[i].fn(c, b[i].id, b[i].payload, &s);
         if (rc == EZ_APPLY_OK)
             rc = ez_apply_commit(c, &s);
         else
@@ -361,13 +410,7 @@ static int64_t int_of(json_t *payload, const char *name)
     return json_is_integer(v) ? (int64_t)json_integer_value(v) : 0;
 }
 
-/* A growable list of ids. */
-struct ids {
-    int64_t *v;
-    int n, cap;
-};
-
-static int ids_add(struct ids *l, int64_t id)
+int ez_ids_add(struct ez_ids *l, int64_t id)
 {
     for (int i = 0; i < l->n; i++)
         if (l->v[i] == id)
@@ -477,7 +520,7 @@ static int hscan(struct ez_sync_ctx *c, const char *key, scan_fn fn, void *arg)
 
 struct by_group {
     int64_t group_id;
-    struct ids *keys;
+    struct ez_ids *keys;
     struct names *names;
 };
 
@@ -487,7 +530,7 @@ static int provider_of_group(void *arg, const char *field, const char *value)
     json_t *v = json_loads(value, 0, NULL);
     int rc = 0;
     if (int_of(v, "group_id") == b->group_id)
-        rc = ids_add(b->keys, strtoll(field, NULL, 10));
+        rc = ez_ids_add(b->keys, strtoll(field, NULL, 10));
     json_decref(v);
     return rc;
 }
@@ -521,16 +564,11 @@ static int build_namespace(struct ez_sync_ctx *c, int64_t id, json_t *payload,
                               "namespaces");
 }
 
-int ez_apply_namespaces(struct ez_sync_ctx *c, int64_t id, json_t *payload)
-{
-    return run(c, EZ_APPLY_LOCK_NAMESPACES, build_namespace, id, payload);
-}
-
 /* Everything of group group_id: its keys' snapshots, route hashes under
  * each of `names`, and the bindings using it. When the group is gone, the
  * keys and bindings that Redis still shows under it are re-projected too. */
 static int build_group(struct ez_sync_ctx *c, int64_t group_id, const char *const *route_names,
-                       int nroutes, struct ids *key_ids, struct ez_pj_set *s, int64_t now)
+                       int nroutes, struct ez_ids *key_ids, struct ez_pj_set *s, int64_t now)
 {
     struct ez_pjs_groups g;
     struct names names = { 0 };
@@ -574,13 +612,13 @@ static int build_group(struct ez_sync_ctx *c, int64_t group_id, const char *cons
 static int build_provider_group(struct ez_sync_ctx *c, int64_t id, json_t *payload,
                                 struct ez_pj_set *s)
 {
-    struct ids keys = { 0 };
+    struct ez_ids keys = { 0 };
     size_t i;
     json_t *v;
     json_array_foreach(json_object_get(payload, "key_ids"), i, v) {
         if (i >= MAX_PAYLOAD_ITEMS)
             break;
-        if (json_is_integer(v) && ids_add(&keys, json_integer_value(v)) != 0) {
+        if (json_is_integer(v) && ez_ids_add(&keys, json_integer_value(v)) != 0) {
             free(keys.v);
             return oom(c);
         }
@@ -589,11 +627,6 @@ static int build_provider_group(struct ez_sync_ctx *c, int64_t id, json_t *paylo
     int rc = build_group(c, id, routes, 2, &keys, s, (int64_t)time(NULL));
     free(keys.v);
     return rc;
-}
-
-int ez_apply_provider_groups(struct ez_sync_ctx *c, int64_t id, json_t *payload)
-{
-    return run(c, EZ_APPLY_LOCK_CONFIG, build_provider_group, id, payload);
 }
 
 /* The group a key's snapshot in Redis names (0 when none). */
@@ -627,20 +660,20 @@ static int stored_group_of_key(struct ez_sync_ctx *c, int64_t key_id, int64_t *g
 static int build_api_key(struct ez_sync_ctx *c, int64_t id, json_t *payload, struct ez_pj_set *s)
 {
     int64_t now = (int64_t)time(NULL);
-    struct ids gids = { 0 };
+    struct ez_ids gids = { 0 };
     struct ez_pjs_keys k;
     int rc = ez_apply_db_status(c, ez_pjs_keys_load(c->db, NULL, NULL, 0, &id, 1, &k), "api keys");
     if (rc != EZ_APPLY_OK)
         return rc;
     int64_t from_payload = int_of(payload, "group_id");
-    if ((from_payload && ids_add(&gids, from_payload) != 0) ||
-        (k.n == 1 && ids_add(&gids, k.v[0].group_id) != 0))
+    if ((from_payload && ez_ids_add(&gids, from_payload) != 0) ||
+        (k.n == 1 && ez_ids_add(&gids, k.v[0].group_id) != 0))
         rc = oom(c);
     ez_pjs_keys_free(&k);
     if (rc == EZ_APPLY_OK && gids.n == 0) {
         int64_t stored;
         rc = stored_group_of_key(c, id, &stored);
-        if (rc == EZ_APPLY_OK && stored && ids_add(&gids, stored) != 0)
+        if (rc == EZ_APPLY_OK && stored && ez_ids_add(&gids, stored) != 0)
             rc = oom(c);
     }
     if (rc == EZ_APPLY_OK)
@@ -671,11 +704,6 @@ static int build_api_key(struct ez_sync_ctx *c, int64_t id, json_t *payload, str
     return rc;
 }
 
-int ez_apply_api_keys(struct ez_sync_ctx *c, int64_t id, json_t *payload)
-{
-    return run(c, EZ_APPLY_LOCK_CONFIG, build_api_key, id, payload);
-}
-
 /* A binding changes the snapshot and meta:models entry of its name, before
  * and after the change. */
 static int build_binding(struct ez_sync_ctx *c, int64_t id, json_t *payload, struct ez_pj_set *s)
@@ -698,11 +726,6 @@ static int build_binding(struct ez_sync_ctx *c, int64_t id, json_t *payload, str
         rc = names_apply(c, &names, s, EZ_PJS_BINDING | EZ_PJS_MODEL, (int64_t)time(NULL));
     json_decref(names.seen);
     return rc;
-}
-
-int ez_apply_bindings(struct ez_sync_ctx *c, int64_t id, json_t *payload)
-{
-    return run(c, EZ_APPLY_LOCK_CONFIG, build_binding, id, payload);
 }
 
 /* A registry entry changes the meta:models fields of the bindings whose
@@ -739,11 +762,6 @@ static int build_model(struct ez_sync_ctx *c, int64_t id, json_t *payload, struc
     return rc;
 }
 
-int ez_apply_models(struct ez_sync_ctx *c, int64_t id, json_t *payload)
-{
-    return run(c, EZ_APPLY_LOCK_CONFIG, build_model, id, payload);
-}
-
 static int build_features(struct ez_sync_ctx *c, int64_t id, json_t *payload,
                           struct ez_pj_set *s)
 {
@@ -764,11 +782,6 @@ static int build_features(struct ez_sync_ctx *c, int64_t id, json_t *payload,
             return rc;
     }
     return EZ_APPLY_OK;
-}
-
-int ez_apply_features(struct ez_sync_ctx *c, int64_t id, json_t *payload)
-{
-    return run(c, EZ_APPLY_LOCK_FEATURES, build_features, id, payload);
 }
 
 /* ---- Bans that ended ------------------------------------------------------ */
@@ -831,7 +844,8 @@ int ez_apply_expired_bans(struct ez_sync_ctx *c)
                                (json_int_t)now);
     if (!window)
         return oom(c);
-    rc = run(c, EZ_APPLY_LOCK_CONFIG, build_unbanned, 0, window);
+    struct build b = { build_unbanned, 0, window };
+    rc = run(c, EZ_APPLY_LOCK_CONFIG, &b, 1);
     json_decref(window);
     if (rc == EZ_APPLY_OK)
         c->bans_checked_at = now;
@@ -842,41 +856,93 @@ int ez_apply_expired_bans(struct ez_sync_ctx *c)
 
 static const struct {
     const char *resource;
-    ez_apply_fn fn;
+    long long lock;
+    build_fn build; /* NULL: built with the other tenants jobs by ez_apply_tenants */
 } appliers[] = {
-    { "namespaces", ez_apply_namespaces },
-    { "provider_groups", ez_apply_provider_groups },
-    { "api_keys", ez_apply_api_keys },
-    { "bindings", ez_apply_bindings },
-    { "models", ez_apply_models },
-    { "features", ez_apply_features },
+    { "namespaces", EZ_APPLY_LOCK_NAMESPACES, build_namespace },
+    { "provider_groups", EZ_APPLY_LOCK_CONFIG, build_provider_group },
+    { "api_keys", EZ_APPLY_LOCK_CONFIG, build_api_key },
+    { "bindings", EZ_APPLY_LOCK_CONFIG, build_binding },
+    { "models", EZ_APPLY_LOCK_CONFIG, build_model },
+    { "features", EZ_APPLY_LOCK_FEATURES, build_features },
     /* tenants */
-    { "masters", ez_apply_masters },
-    { "keys", ez_apply_keys },
+    { "masters", EZ_APPLY_LOCK_TENANTS, NULL },
+    { "keys", EZ_APPLY_LOCK_TENANTS, NULL },
     /* end tenants */
 };
+
+#define NAPPLIERS (int)(sizeof appliers / sizeof appliers[0])
+
+static int applier_of(const char *resource)
+{
+    for (int i = 0; i < NAPPLIERS; i++)
+        if (strcmp(resource, appliers[i].resource) == 0)
+            return i;
+    return -1;
+}
+
+/* Applies together, in batch order, the jobs whose applier (kind[i])
+ * takes this lock, and marks them taken (kind -1); mine and b are scratch
+ * space for n entries. */
+static int apply_class(struct ez_sync_ctx *c, long long lock, struct ez_sync_job *jobs,
+                       int *kind, int n, struct ez_sync_job **mine, struct build *b)
+{
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        if (kind[i] < 0 || appliers[kind[i]].lock != lock)
+            continue;
+        mine[k] = &jobs[i];
+        b[k++] = (struct build){ appliers[kind[i]].build, jobs[i].id, jobs[i].payload };
+        kind[i] = -1;
+    }
+    int rc = lock == EZ_APPLY_LOCK_TENANTS ? ez_apply_tenants(c, mine, k) : run(c, lock, b, k);
+    for (int i = 0; i < k; i++)
+        mine[i]->rc = rc;
+    return rc;
+}
+
+void ez_sync_apply_batch(struct ez_sync_ctx *c, struct ez_sync_job *jobs, int n)
+{
+    c->error[0] = '\0';
+    size_t m = n > 0 ? (size_t)n : 1;
+    int *kind = malloc(m * sizeof *kind);
+    struct ez_sync_job **mine = malloc(m * sizeof *mine);
+    struct build *b = malloc(m * sizeof *b);
+    int oom_rc = kind && mine && b ? EZ_APPLY_OK : oom(c);
+    for (int i = 0; i < n; i++) {
+        jobs[i].rc = oom_rc == EZ_APPLY_OK ? EZ_APPLY_DB : oom_rc; /* DB: not tried yet */
+        if (oom_rc == EZ_APPLY_OK && (kind[i] = applier_of(jobs[i].resource)) < 0) {
+            log_error("sync job for unknown resource %s: dropped", jobs[i].resource);
+            jobs[i].rc = EZ_APPLY_OK;
+        }
+    }
+    for (int i = 0; oom_rc == EZ_APPLY_OK && i < n; i++)
+        if (kind[i] >= 0 &&
+            apply_class(c, appliers[kind[i]].lock, jobs, kind, n, mine, b) == EZ_APPLY_DB)
+            break;
+    free(kind);
+    free(mine);
+    free(b);
+}
+
+json_t *ez_sync_payload(const char *resource, int64_t id, const char *payload_json)
+{
+    json_t *payload = json_loads(payload_json && *payload_json ? payload_json : "{}", 0, NULL);
+    if (json_is_object(payload))
+        return payload;
+    log_error("sync job %s %" PRId64 " has a payload that is not a JSON object: dropped",
+              resource, id);
+    json_decref(payload);
+    return NULL;
+}
 
 int ez_sync_apply(struct ez_sync_ctx *c, const char *resource, const char *payload_json,
                   int64_t id)
 {
-    c->error[0] = '\0';
-    json_t *payload = json_loads(payload_json && *payload_json ? payload_json : "{}", 0, NULL);
-    if (!json_is_object(payload)) {
-        log_error("sync job %s %" PRId64 " has a payload that is not a JSON object: dropped",
-                  resource, id);
-        json_decref(payload);
-        return EZ_APPLY_OK;
-    }
-    int rc = EZ_APPLY_OK, found = 0;
-    for (size_t i = 0; i < sizeof appliers / sizeof appliers[0]; i++) {
-        if (strcmp(resource, appliers[i].resource) == 0) {
-            found = 1;
-            rc = appliers[i].fn(c, id, payload);
-            break;
-        }
-    }
-    if (!found)
-        log_error("sync job for unknown resource %s: dropped", resource);
-    json_decref(payload);
-    return rc;
+    struct ez_sync_job job = { resource, id, ez_sync_payload(resource, id, payload_json),
+                               EZ_APPLY_OK };
+    if (job.payload)
+        ez_sync_apply_batch(c, &job, 1);
+    json_decref(job.payload);
+    return job.rc;
 }

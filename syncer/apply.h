@@ -1,7 +1,8 @@
-/* Applying one sync job: under a PostgreSQL advisory lock, re-read the rows
- * it names, build the write set with the projection (common/projection.h,
- * common/store_projection.h), write it with HINCRBY meta:sync version in
- * one MULTI/EXEC, then publish the refresh event. Contract: docs/redis.md. */
+/* Applying sync jobs: the jobs of one advisory-lock class together, under
+ * that PostgreSQL lock, re-read the rows they name, build one write set
+ * with the projection (common/projection.h, common/store_projection.h),
+ * write it with HINCRBY meta:sync version in one MULTI/EXEC, then publish
+ * the refresh events. Contract: docs/redis.md. */
 #ifndef EZ_SYNCER_APPLY_H
 #define EZ_SYNCER_APPLY_H
 
@@ -26,16 +27,30 @@ struct ez_sync_ctx {
     char error[256];              /* why the last apply failed */
 };
 
-/* EZ_APPLY_OK, EZ_APPLY_REDIS (Redis failed, or a PostgreSQL error that a
- * retry will not fix at once: persist to the outbox), or EZ_APPLY_DB
- * (PostgreSQL unavailable: retry later). A job naming an unknown resource
- * or carrying a payload that is not JSON is logged and dropped (OK). */
+/* One job of a batch: resource and payload (a JSON object) are borrowed;
+ * rc receives its outcome. */
+struct ez_sync_job {
+    const char *resource;
+    int64_t id;
+    json_t *payload;
+    int rc;
+};
+
+/* Applies the jobs of each lock class together: one transaction holding
+ * the lock, every read after it, one MULTI/EXEC, so a class's jobs share
+ * their outcome. Each job's rc: EZ_APPLY_OK (also for an unknown resource:
+ * logged and dropped), EZ_APPLY_REDIS (Redis failed, or a PostgreSQL error
+ * that a retry will not fix at once: persist the job to the outbox), or
+ * EZ_APPLY_DB (PostgreSQL unavailable: retry later; the classes after the
+ * first such failure are not tried and get it too). */
+void ez_sync_apply_batch(struct ez_sync_ctx *c, struct ez_sync_job *jobs, int n);
+/* A batch of one job given as text. A payload that is not a JSON object is
+ * logged and dropped (EZ_APPLY_OK). */
 int ez_sync_apply(struct ez_sync_ctx *ctx, const char *resource, const char *payload_json,
                   int64_t id);
-
-/* One entry of the dispatch table: payload is the job's JSON object
- * (borrowed). Returns as ez_sync_apply. */
-typedef int (*ez_apply_fn)(struct ez_sync_ctx *c, int64_t id, json_t *payload);
+/* The payload as a JSON object (new reference), or NULL, logged, when it
+ * is not one (NULL or "" stand for {}). */
+json_t *ez_sync_payload(const char *resource, int64_t id, const char *payload_json);
 
 /* ---- Building blocks, shared with the other resources' apply files ----- */
 
@@ -75,26 +90,29 @@ int ez_apply_write(struct ez_sync_ctx *c, struct ez_pj_set *s, long long *versio
 /* PUBLISH <prefix>dp:config:refresh {"resource","version","timestamp"}; a
  * hint only, failures are ignored. */
 void ez_apply_publish(struct ez_sync_ctx *c, const char *resource, long long version);
+/* ez_apply_end, with the refresh events of resources[0..n) (none when
+ * version < 0) sent before the COMMIT and their replies read after it, so
+ * the two round trips overlap. */
+void ez_apply_end_publish(struct ez_sync_ctx *c, const char *const *resources, int n,
+                          long long version);
+/* A list of distinct ids: ez_ids_add skips one already there (0, or -1 on
+ * OOM); free(l->v) when done. */
+struct ez_ids {
+    int64_t *v;
+    int n, cap;
+};
+int ez_ids_add(struct ez_ids *l, int64_t id) __attribute__((warn_unused_result));
 /* Maps an EZ_DB_* status of a build step to EZ_APPLY_* (setting c->error). */
 int ez_apply_db_status(struct ez_sync_ctx *c, int db_rc, const char *what);
 
-/* ---- Resources -------------------------------------------------------- */
+/* ---- Tenants ---------------------------------------------------------- */
 
-int ez_apply_namespaces(struct ez_sync_ctx *c, int64_t id, json_t *payload);
-int ez_apply_provider_groups(struct ez_sync_ctx *c, int64_t id, json_t *payload);
-int ez_apply_api_keys(struct ez_sync_ctx *c, int64_t id, json_t *payload);
-int ez_apply_bindings(struct ez_sync_ctx *c, int64_t id, json_t *payload);
-int ez_apply_models(struct ez_sync_ctx *c, int64_t id, json_t *payload);
-int ez_apply_features(struct ez_sync_ctx *c, int64_t id, json_t *payload);
-
-/* tenants */
-/* syncer/apply_auth.c: "masters" (auth:master:<id>; payload {"keys":"all"}
- * re-projects every key of the master, {"digests":[...]} deletes those
- * hashes) and "keys" (auth:token:<digest> of every secret of key id, plus
- * the payload's "digests" to delete). */
-int ez_apply_masters(struct ez_sync_ctx *c, int64_t id, json_t *payload);
-int ez_apply_keys(struct ez_sync_ctx *c, int64_t id, json_t *payload);
-/* end tenants */
+/* syncer/apply_auth.c: the "masters" jobs (auth:master:<id>; payload
+ * {"keys":"all"} re-projects every key of the master, {"digests":[...]}
+ * deletes those hashes) and "keys" jobs (auth:token:<digest> of every
+ * secret of key id, plus the payload's "digests" to delete) of a batch,
+ * together under EZ_APPLY_LOCK_TENANTS. EZ_APPLY_*, for all of them. */
+int ez_apply_tenants(struct ez_sync_ctx *c, struct ez_sync_job *const *jobs, int n);
 
 /* Re-projects the routes and binding snapshots of groups with a key whose
  * ban ended since the last call (keys become routable with no write to

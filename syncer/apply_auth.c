@@ -1,9 +1,10 @@
 /* Sync jobs of the tenants: resource "masters" (auth:master:<id>, and with
  * {"keys":"all"} every key of the master; {"digests":[...]} names hashes of
  * rows already deleted) and resource "keys" (auth:token:<digest> of every
- * secret of one key, plus the listed digests to delete). Built under the
- * tenants advisory lock from projection_auth.c and written with their
- * grace TTLs in one MULTI/EXEC (the shared writer has no TTLs). */
+ * secret of one key, plus the listed digests to delete). A batch's jobs
+ * are built together under the tenants advisory lock from
+ * projection_auth.c, each row read once, and written with their grace TTLs
+ * in one MULTI/EXEC (the shared writer has no TTLs). */
 #include "apply.h"
 
 #include <inttypes.h>
@@ -212,84 +213,147 @@ static int finish(struct ez_sync_ctx *c, struct ez_pj_set *s, const struct ttls 
         ez_apply_abort(c);
         return rc;
     }
-    ez_apply_end(c); /* Redis is written; the lock goes with the transaction */
-    if (version >= 0 && masters)
-        ez_apply_publish(c, "masters", version);
-    if (version >= 0 && tokens)
-        ez_apply_publish(c, "tokens", version);
+    const char *events[2];
+    int n = 0;
+    if (masters)
+        events[n++] = "masters";
+    if (tokens)
+        events[n++] = "tokens";
+    ez_apply_end_publish(c, events, n, version); /* Redis is written; the lock goes too */
     return EZ_APPLY_OK;
 }
 
-static int build_keys(struct ez_sync_ctx *c, int64_t id, json_t *payload, struct ez_pj_set *s,
-                      struct ttls *t)
+/* What one batch reads and writes. */
+struct tenants {
+    struct ez_pj_set s;
+    struct ttls t;
+    struct ez_ids masters;      /* of the "masters" jobs */
+    struct ez_ids every_key_of; /* masters whose keys are all re-projected */
+    struct ez_ids keys;         /* of the "keys" jobs */
+    struct ez_pja_tokens *rows; /* secrets of every_key_of, then of keys */
+    int nrows;
+    int masters_written, tokens_written;
+};
+
+static void tenants_free(struct tenants *b)
 {
-    int64_t now;
-    struct ez_pja_tokens rows;
-    int rc = ez_apply_db_status(c, ez_pja_clock_us(c->db, &now), "the clock");
-    if (rc == EZ_APPLY_OK)
-        rc = ez_apply_db_status(c, ez_pja_tokens_of_key(c->db, id, &rows), "key digests");
-    if (rc != EZ_APPLY_OK)
-        return rc;
-    if (add_gone(s, payload) != 0 || add_tokens(s, t, &rows, now) != 0)
-        rc = oom(c);
-    ez_pja_tokens_free(&rows);
-    return rc;
+    ez_pj_set_clear(&b->s);
+    ttls_free(&b->t);
+    free(b->masters.v);
+    free(b->every_key_of.v);
+    free(b->keys.v);
+    for (int i = 0; i < b->nrows; i++)
+        ez_pja_tokens_free(&b->rows[i]);
+    free(b->rows);
 }
 
-static int build_masters(struct ez_sync_ctx *c, int64_t id, json_t *payload,
-                         struct ez_pj_set *s, struct ttls *t, int *tokens)
+static int is_masters(const struct ez_sync_job *job)
 {
+    return strcmp(job->resource, "masters") == 0;
+}
+
+/* The ids to read and the digests the payloads name as gone. */
+static int collect(struct ez_sync_ctx *c, struct ez_sync_job *const *jobs, int n,
+                   struct tenants *b)
+{
+    for (int i = 0; i < n; i++) {
+        int m = is_masters(jobs[i]);
+        b->masters_written |= m;
+        b->tokens_written |= !m || json_array_size(json_object_get(jobs[i]->payload, "digests"));
+        if (ez_ids_add(m ? &b->masters : &b->keys, jobs[i]->id) != 0 ||
+            add_gone(&b->s, jobs[i]->payload) != 0)
+            return oom(c);
+    }
+    return EZ_APPLY_OK;
+}
+
+static const struct ez_pj_master *find_master(const struct ez_pja_masters *m, int64_t id)
+{
+    for (int i = 0; i < m->n; i++)
+        if (m->v[i].id == id)
+            return &m->v[i];
+    return NULL;
+}
+
+/* auth:master:<id> of every master named (deleted when the row is gone),
+ * and which of them have every key re-projected. */
+static int build_masters(struct ez_sync_ctx *c, struct ez_sync_job *const *jobs, int n,
+                         struct tenants *b)
+{
+    if (b->masters.n == 0)
+        return EZ_APPLY_OK;
     struct ez_pja_masters m;
-    int rc = ez_apply_db_status(c, ez_pja_master_by_id(c->db, id, &m), "masters");
+    int rc = ez_apply_db_status(c, ez_pja_masters_by_ids(c->db, b->masters.v, b->masters.n, &m),
+                                "masters");
     if (rc != EZ_APPLY_OK)
         return rc;
-    if (ez_pj_auth_master_add(s, id, m.n ? &m.v[0] : NULL) != 0 || add_gone(s, payload) != 0)
-        rc = oom(c);
-    *tokens = json_array_size(json_object_get(payload, "digests")) > 0;
-    const char *keys = json_string_value(json_object_get(payload, "keys"));
-    if (rc == EZ_APPLY_OK && m.n && keys && strcmp(keys, "all") == 0) {
-        int64_t now;
-        struct ez_pja_tokens rows;
-        rc = ez_apply_db_status(c, ez_pja_clock_us(c->db, &now), "the clock");
-        if (rc == EZ_APPLY_OK)
-            rc = ez_apply_db_status(c, ez_pja_tokens_of_master(c->db, id, &rows), "key digests");
-        if (rc == EZ_APPLY_OK) {
-            if (add_tokens(s, t, &rows, now) != 0)
-                rc = oom(c);
-            ez_pja_tokens_free(&rows);
-            *tokens = 1;
-        }
+    for (int i = 0; rc == EZ_APPLY_OK && i < b->masters.n; i++)
+        if (ez_pj_auth_master_add(&b->s, b->masters.v[i], find_master(&m, b->masters.v[i])) != 0)
+            rc = oom(c);
+    for (int i = 0; rc == EZ_APPLY_OK && i < n; i++) {
+        const char *keys = json_string_value(json_object_get(jobs[i]->payload, "keys"));
+        if (is_masters(jobs[i]) && keys && strcmp(keys, "all") == 0 &&
+            find_master(&m, jobs[i]->id) && ez_ids_add(&b->every_key_of, jobs[i]->id) != 0)
+            rc = oom(c);
     }
     ez_pja_masters_free(&m);
+    b->tokens_written |= b->every_key_of.n > 0;
     return rc;
 }
 
-static int run(struct ez_sync_ctx *c, int64_t id, json_t *payload, int masters)
+/* The secrets of every_key_of and of keys, one read each. */
+static int read_tokens(struct ez_sync_ctx *c, struct tenants *b)
 {
-    struct ez_pj_set s;
-    struct ttls t = { 0 };
-    int tokens = !masters;
-    ez_pj_set_init(&s);
+    int want = b->every_key_of.n + b->keys.n;
+    if (want == 0)
+        return EZ_APPLY_OK;
+    if (!(b->rows = calloc((size_t)want, sizeof *b->rows)))
+        return oom(c);
+    int rc = EZ_APPLY_OK;
+    for (int i = 0; rc == EZ_APPLY_OK && i < b->every_key_of.n; i++, b->nrows++)
+        rc = ez_apply_db_status(c, ez_pja_tokens_of_master(c->db, b->every_key_of.v[i],
+                                                           &b->rows[b->nrows]), "key digests");
+    for (int i = 0; rc == EZ_APPLY_OK && i < b->keys.n; i++, b->nrows++)
+        rc = ez_apply_db_status(c, ez_pja_tokens_of_key(c->db, b->keys.v[i], &b->rows[b->nrows]),
+                                "key digests");
+    return rc;
+}
+
+/* Adds the secrets read. PostgreSQL's clock (the one graces were set
+ * with) matters only to secrets in a grace, so it is read only for them. */
+static int add_rows(struct ez_sync_ctx *c, struct tenants *b)
+{
+    int grace = 0;
+    for (int i = 0; i < b->nrows; i++)
+        for (int j = 0; j < b->rows[i].n; j++)
+            grace |= b->rows[i].v[j].valid_until_us != 0;
+    int64_t now = 0;
+    int rc = grace ? ez_apply_db_status(c, ez_pja_clock_us(c->db, &now), "the clock")
+                   : EZ_APPLY_OK;
+    for (int i = 0; rc == EZ_APPLY_OK && i < b->nrows; i++)
+        if (add_tokens(&b->s, &b->t, &b->rows[i], now) != 0)
+            rc = oom(c);
+    return rc;
+}
+
+int ez_apply_tenants(struct ez_sync_ctx *c, struct ez_sync_job *const *jobs, int n)
+{
+    struct tenants b = { 0 };
+    ez_pj_set_init(&b.s);
     int rc = ez_apply_begin(c, EZ_APPLY_LOCK_TENANTS);
     if (rc == EZ_APPLY_OK) {
-        rc = masters ? build_masters(c, id, payload, &s, &t, &tokens)
-                     : build_keys(c, id, payload, &s, &t);
+        rc = collect(c, jobs, n, &b);
         if (rc == EZ_APPLY_OK)
-            rc = finish(c, &s, &t, masters, tokens);
+            rc = build_masters(c, jobs, n, &b);
+        if (rc == EZ_APPLY_OK)
+            rc = read_tokens(c, &b);
+        if (rc == EZ_APPLY_OK)
+            rc = add_rows(c, &b);
+        if (rc == EZ_APPLY_OK)
+            rc = finish(c, &b.s, &b.t, b.masters_written, b.tokens_written);
         else
             ez_apply_abort(c);
     }
-    ez_pj_set_clear(&s);
-    ttls_free(&t);
+    tenants_free(&b);
     return rc;
-}
-
-int ez_apply_masters(struct ez_sync_ctx *c, int64_t id, json_t *payload)
-{
-    return run(c, id, payload, 1);
-}
-
-int ez_apply_keys(struct ez_sync_ctx *c, int64_t id, json_t *payload)
-{
-    return run(c, id, payload, 0);
 }

@@ -1,8 +1,8 @@
-/* The syncer process: applies sync jobs from the workers' rings to Redis;
- * a job whose Redis write fails is committed to sync_outbox before it is
- * acknowledged. */
-#include <limits.h>
+/* The syncer process: applies sync jobs from the workers' rings to Redis,
+ * whatever a pass read as one batch; a job whose Redis write fails is
+ * committed to sync_outbox before it is acknowledged. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "apply.h"
@@ -23,6 +23,21 @@ static int full_wanted;          /* a full resync is due */
 static int64_t next_full_check;  /* when to ask Redis whether it lost data */
 static int64_t next_full_try;    /* back-off after a failed or busy attempt */
 static int64_t next_periodic;    /* full_resync_interval */
+
+/* Jobs applied together at most (the consumer's batch). */
+#define SYNC_BATCH 256
+
+/* Jobs read from the rings and not yet applied or outboxed; the consumer
+ * acknowledges them once on_flush returns 0. */
+struct held_job {
+    char resource[EZ_FRAME_MAX_RESOURCE + 1];
+    char request_id[EZ_FRAME_MAX_REQUEST_ID + 1];
+    int64_t id;
+    char *text;      /* the payload as received, for the outbox */
+    json_t *payload; /* the same, parsed */
+};
+static struct held_job held[SYNC_BATCH];
+static int nheld;
 
 /* Full resync when asked, when Redis restarted or lost its data, and every
  * full_resync_interval. */
@@ -80,27 +95,72 @@ static void on_control(struct ez_frame *f, void *arg)
 
 static int on_job(struct ez_frame *f, void *arg)
 {
-    struct ez_sync_ctx *c = arg;
+    (void)arg;
     if (f->type != EZ_JOB_SYNC)
         return 0;
-    int rc = ez_sync_apply(c, f->resource, f->payload, f->id);
+    json_t *payload = ez_sync_payload(f->resource, f->id, f->payload);
+    if (!payload)
+        return 0; /* dropped */
+    char *text = strdup(f->payload ? f->payload : "{}");
+    if (!text || nheld == SYNC_BATCH) {
+        free(text);
+        json_decref(payload);
+        return -1; /* read again later */
+    }
+    struct held_job *h = &held[nheld++];
+    snprintf(h->resource, sizeof h->resource, "%s", f->resource);
+    snprintf(h->request_id, sizeof h->request_id, "%s", f->request_id);
+    h->id = f->id;
+    h->text = text;
+    h->payload = payload;
+    return 1;
+}
+
+static void release(struct held_job *h)
+{
+    free(h->text);
+    json_decref(h->payload);
+}
+
+/* After its batch: 0 when the job is done with (applied, or saved to the
+ * outbox), -1 to keep it held and try it again. */
+static int settle(struct ez_sync_ctx *c, const struct held_job *h, int rc)
+{
     if (rc == EZ_APPLY_OK) {
         ez_metric_inc(EZ_M_sync_applied);
         return 0;
     }
     if (rc == EZ_APPLY_DB)
         return -1; /* PostgreSQL away: keep the job in the ring, retry */
-    json_t *p = json_loads(f->payload ? f->payload : "{}", 0, NULL);
-    const char *op = p ? json_string_value(json_object_get(p, "op")) : NULL;
-    int dbrc = ez_outbox_add(c->db, f->resource, op ? op : "upsert", f->id, f->payload, 1,
-                             cfg->sync_outbox_interval, c->error);
-    json_decref(p);
-    if (dbrc != EZ_DB_OK)
+    const char *op = json_string_value(json_object_get(h->payload, "op"));
+    if (ez_outbox_add(c->db, h->resource, op ? op : "upsert", h->id, h->text, 1,
+                      cfg->sync_outbox_interval, c->error) != EZ_DB_OK)
         return -1; /* neither Redis nor PostgreSQL: keep it queued */
     ez_metric_inc(EZ_M_sync_outboxed);
-    log_warn("Redis write failed (%s): job %s %lld saved to the outbox", c->error, f->resource,
-             (long long)f->id);
+    ez_log_set_request_id(h->request_id);
+    log_warn("Redis write failed (%s): job %s %lld saved to the outbox", c->error, h->resource,
+             (long long)h->id);
+    ez_log_set_request_id(NULL);
     return 0;
+}
+
+/* Applies every held job; those not done with stay held (-1). */
+static int on_flush(void *arg)
+{
+    struct ez_sync_ctx *c = arg;
+    struct ez_sync_job jobs[SYNC_BATCH];
+    for (int i = 0; i < nheld; i++)
+        jobs[i] = (struct ez_sync_job){ held[i].resource, held[i].id, held[i].payload, 0 };
+    ez_sync_apply_batch(c, jobs, nheld);
+    int kept = 0;
+    for (int i = 0; i < nheld; i++) {
+        if (settle(c, &held[i], jobs[i].rc) == 0)
+            release(&held[i]);
+        else
+            held[kept++] = held[i];
+    }
+    nheld = kept;
+    return kept ? -1 : 0;
 }
 
 int syncer_main(const struct ez_child *c)
@@ -113,14 +173,17 @@ int syncer_main(const struct ez_child *c)
     ctx.redis = ez_redis_new(cfg->redis_url, 2000);
     if (!ctx.db || !ctx.redis)
         return 1;
-    struct ez_consumer_ops ops = { .job = on_job, .batch = INT_MAX, .flush_ms = 0,
-                                   .tick = on_tick, .control = on_control, .arg = &ctx };
+    struct ez_consumer_ops ops = { .job = on_job, .flush = on_flush, .batch = SYNC_BATCH,
+                                   .flush_ms = 0, .tick = on_tick, .control = on_control,
+                                   .arg = &ctx };
     /* At start, unless the previous syncer stopped gracefully (a reload)
      * and Redis kept its data: the timer checks that within a second. */
     full_wanted = !atomic_exchange(&ez_shm->syncer_clean_exit, 0);
     int rc = ez_consumer_run(EZ_Q_SYNC, c->slot, &ops, cfg->shutdown_timeout);
     if (rc == 0)
         atomic_store(&ez_shm->syncer_clean_exit, 1);
+    for (int i = 0; i < nheld; i++)
+        release(&held[i]);
     ez_db_free(ctx.db);
     ez_redis_free(ctx.redis);
     return rc;

@@ -274,6 +274,207 @@ START_TEST(outbox_rows_are_never_processed_twice_at_once)
 }
 END_TEST
 
+/* ---- Jobs applied together ------------------------------------------------ */
+
+/* A request with a master's credential; the status, and the body in *out. */
+static int as_master(struct h_server *s, const char *method, const char *path, const char *mk,
+                     const char *body, json_t **out)
+{
+    char auth[256];
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", mk);
+    struct h_resp r;
+    int st = h_http(s->port, method, path, auth, body, body ? strlen(body) : 0, &r);
+    if (out)
+        *out = h_resp_json(&r);
+    h_resp_free(&r);
+    return st;
+}
+
+/* A master over bt-a and bt-b with no key limit: its id, its key into mk. */
+static long long batch_master(struct h_server *s, const char *name, char *mk, size_t mklen)
+{
+    char body[200];
+    snprintf(body, sizeof body,
+             "{\"name\":\"%s\",\"namespaces\":[\"bt-a\",\"bt-b\"],\"default_namespace\":\"bt-a\","
+             "\"max_child_keys\":0}", name);
+    json_t *j;
+    ck_assert_int_eq(post(s, "/admin/masters", body, &j), 201);
+    snprintf(mk, mklen, "%s", json_string_value(json_object_get(j, "master_key")));
+    long long id = json_integer_value(json_object_get(j, "id"));
+    json_decref(j);
+    return id;
+}
+
+static long long batch_issue(struct h_server *s, const char *mk, int i)
+{
+    char body[64];
+    snprintf(body, sizeof body, "{\"name\":\"bk%d\"}", i);
+    json_t *j;
+    ck_assert_int_eq(as_master(s, "POST", "/v1/tokens", mk, body, &j), 201);
+    long long id = json_integer_value(json_object_get(j, "id"));
+    json_decref(j);
+    return id;
+}
+
+/* auth:token:* keys in Redis; *with_ttl gets those with a TTL. */
+static long long token_hashes(long long *with_ttl)
+{
+    redisContext *rc = h_redis();
+    long long n = 0;
+    *with_ttl = 0;
+    char cursor[32] = "0";
+    do {
+        redisReply *r = redisCommand(rc, "SCAN %s MATCH auth:token:* COUNT 1000", cursor);
+        ck_assert(r && r->type == REDIS_REPLY_ARRAY && r->elements == 2);
+        snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
+        for (size_t i = 0; i < r->element[1]->elements; i++) {
+            redisReply *t = redisCommand(rc, "TTL %s", r->element[1]->element[i]->str);
+            n++;
+            *with_ttl += t && t->type == REDIS_REPLY_INTEGER && t->integer > 0;
+            freeReplyObject(t);
+        }
+        freeReplyObject(r);
+    } while (strcmp(cursor, "0") != 0);
+    redisFree(rc);
+    return n;
+}
+
+static long long sync_version(void)
+{
+    char *v = h_redis_hget("meta:sync", "version");
+    long long n = v ? atoll(v) : -1;
+    free(v);
+    return n;
+}
+
+/* Every kind of tenants job and catalog jobs, queued while the syncer is
+ * stopped, are applied together once it resumes: few MULTI/EXEC, grace
+ * TTLs kept, revoked and deleted secrets gone, Redis equal to PostgreSQL. */
+START_TEST(jobs_queued_while_stopped_are_applied_together)
+{
+    struct h_server s;
+    h_server_start(&s, NULL);
+    ck_assert_int_eq(post(&s, "/admin/namespaces", "{\"name\":\"bt-a\"}", NULL), 201);
+    ck_assert_int_eq(post(&s, "/admin/namespaces", "{\"name\":\"bt-b\"}", NULL), 201);
+    char mk[128], gone_mk[128], path[96], body[96];
+    long long mid = batch_master(&s, "bm", mk, sizeof mk);
+    long long gone = batch_master(&s, "bm-gone", gone_mk, sizeof gone_mk);
+    for (int i = 0; i < 3; i++)
+        batch_issue(&s, gone_mk, 1000 + i);
+    H_EVENTUALLY(in_redis("meta:sync", "last_full_sync_at"), 10000, "no start-up full resync");
+    ASSERT_EVENTUALLY_EQUAL(&s, 10000);
+    char *full = h_redis_hget("meta:sync", "last_full_sync_at");
+    long long with_ttl, before = token_hashes(&with_ttl);
+    ck_assert_int_eq(before, 3);
+
+    pid_t sy = h_server_child_pid(&s, "syncer");
+    ck_assert(sy > 0);
+    ck_assert_int_eq(kill(sy, SIGSTOP), 0);
+    H_EVENTUALLY(h_proc_state(sy) == 'T', 2000, "the syncer did not stop");
+    long long v0 = sync_version();
+    int jobs = 0;
+    long long ids[120];
+    for (int i = 0; i < 120; i++, jobs++)
+        ids[i] = batch_issue(&s, mk, i);
+    for (int i = 0; i < 30; i++, jobs++) {
+        snprintf(path, sizeof path, i < 20 ? "/v1/tokens/%lld/rotate" : "/v1/tokens/%lld",
+                 ids[i]);
+        snprintf(body, sizeof body, "{\"grace_seconds\":%d}", i < 10 ? 600 : 0);
+        ck_assert_int_eq(as_master(&s, i < 20 ? "POST" : "DELETE", path, mk,
+                                   i < 20 ? body : NULL, NULL), i < 20 ? 200 : 204);
+    }
+    snprintf(path, sizeof path, "/admin/masters/%lld/access", mid);
+    ck_assert_int_eq(put(&s, path, "{\"namespaces\":[\"bt-a\"],\"propagate\":\"all\"}"), 200);
+    snprintf(path, sizeof path, "/admin/masters/%lld", gone);
+    struct h_resp r;
+    ck_assert_int_eq(h_http(s.port, "DELETE", path, h_auth(&s, "admin"), NULL, 0, &r), 204);
+    h_resp_free(&r);
+    for (int i = 0; i < 20; i++, jobs++) {
+        snprintf(body, sizeof body, "{\"name\":\"bt-n%d\"}", i);
+        ck_assert_int_eq(post(&s, "/admin/namespaces", body, NULL), 201);
+    }
+    jobs += 2;
+    ck_assert(!in_redis("config:namespaces", "bt-n0"));
+    ck_assert_int_eq(sync_version(), v0);
+
+    ck_assert_int_eq(kill(sy, SIGCONT), 0);
+    H_EVENTUALLY(in_redis("config:namespaces", "bt-n19"), 10000, "jobs never applied");
+    ASSERT_EVENTUALLY_EQUAL(&s, 10000);
+    struct h_cmd c;
+    h_ezapi(&c, "verify", "-c", s.conf, NULL);
+    ck_assert_msg(c.status == 0, "ezapi verify: %d %s", c.status, c.out);
+    h_cmd_free(&c);
+    /* 110 keys left, plus the 10 secrets in a grace (with its TTL) */
+    ck_assert_int_eq(token_hashes(&with_ttl), 120);
+    ck_assert_int_eq(with_ttl, 10);
+    long long writes = sync_version() - v0;
+    ck_assert_msg(writes >= 1 && writes <= jobs / 10, "%lld MULTI/EXEC for %d jobs", writes, jobs);
+    char *full_after = h_redis_hget("meta:sync", "last_full_sync_at");
+    ck_assert_msg(full && full_after && strcmp(full, full_after) == 0,
+                  "a full resync ran: the jobs were not what applied the changes");
+    free(full);
+    free(full_after);
+    h_assert_clean_stop(&s);
+}
+END_TEST
+
+/* utime + stime of a process, in clock ticks (-1 when unreadable). */
+static long cpu_ticks(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')');
+    long utime, stime;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %ld %ld", &utime,
+                     &stime) != 2)
+        return -1;
+    return utime + stime;
+}
+
+/* Jobs the syncer holds when PostgreSQL goes away stay queued (not in the
+ * outbox), the syncer waits without spinning, and they are applied once
+ * PostgreSQL is back. */
+START_TEST(jobs_held_while_postgres_is_away_are_applied_when_it_returns)
+{
+    struct h_server s;
+    h_server_start(&s, NULL);
+    H_EVENTUALLY(in_redis("meta:sync", "last_full_sync_at"), 10000, "no start-up full resync");
+    pid_t sy = h_server_child_pid(&s, "syncer");
+    ck_assert(sy > 0);
+    ck_assert_int_eq(kill(sy, SIGSTOP), 0);
+    H_EVENTUALLY(h_proc_state(sy) == 'T', 2000, "the syncer did not stop");
+    for (int i = 0; i < 10; i++) {
+        char body[64];
+        snprintf(body, sizeof body, "{\"name\":\"pa%d\"}", i);
+        ck_assert_int_eq(post(&s, "/admin/namespaces", body, NULL), 201);
+    }
+    h_pg_stop();
+    ck_assert_int_eq(kill(sy, SIGCONT), 0);
+    h_sleep_ms(1000);
+    long t0 = cpu_ticks(sy);
+    h_sleep_ms(3000);
+    long used = cpu_ticks(sy) - t0;
+    ck_assert_msg(t0 >= 0 && used <= sysconf(_SC_CLK_TCK) * 3 / 10,
+                  "the syncer used %ld clock ticks in 3 s while PostgreSQL was away", used);
+    ck_assert(!in_redis("config:namespaces", "pa0"));
+    h_pg_start();
+    for (int i = 0; i < 10; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "pa%d", i);
+        H_EVENTUALLY(in_redis("config:namespaces", name), 20000, "%s never reached Redis", name);
+    }
+    ck_assert_int_eq(h_pg_count("SELECT count(*) FROM sync_outbox"), 0);
+    ck_assert_int_eq(h_server_child_pid(&s, "syncer"), sy);
+    ASSERT_EVENTUALLY_EQUAL(&s, 10000);
+    h_server_stop(&s);
+}
+END_TEST
+
 static Suite *sync_suite(void)
 {
     Suite *s = suite_create("sync");
@@ -284,6 +485,8 @@ static Suite *sync_suite(void)
     tcase_add_test(t, redis_lost_under_writes_is_restored);
     tcase_add_test(t, two_instances_racing_on_the_same_rows_converge);
     tcase_add_test(t, outbox_rows_are_never_processed_twice_at_once);
+    tcase_add_test(t, jobs_queued_while_stopped_are_applied_together);
+    tcase_add_test(t, jobs_held_while_postgres_is_away_are_applied_when_it_returns);
     suite_add_tcase(s, t);
     return s;
 }
