@@ -174,6 +174,28 @@ int ez_db_exec(struct ez_db *db, PGresult **res, const char *sql, int nparams,
     return EZ_DB_UNAVAILABLE;
 }
 
+int ez_db_send(struct ez_db *db, const char *sql)
+{
+    if (db->conn && PQsendQuery(db->conn, sql))
+        return EZ_DB_OK;
+    ez_metric_inc(EZ_M_pg_errors);
+    log_warn("PostgreSQL connection lost");
+    return EZ_DB_UNAVAILABLE;
+}
+
+int ez_db_sent_result(struct ez_db *db, PGresult **res)
+{
+    *res = NULL;
+    PGresult *r = PQgetResult(db->conn), *more;
+    while ((more = PQgetResult(db->conn)) != NULL)
+        PQclear(more);
+    if (ok_status(r)) {
+        *res = r;
+        return EZ_DB_OK;
+    }
+    return failure(db, r, res);
+}
+
 int ez_db_copy_in(struct ez_db *db, PGresult **res, const char *sql, const char *data,
                   size_t len)
 {

@@ -27,6 +27,12 @@ int ez_db_exec(struct ez_db *db, PGresult **res, const char *sql, int nparams,
 /* Convenience for statements without a result to keep. */
 int ez_db_cmd(struct ez_db *db, const char *sql, int nparams, const char *const *params)
     __attribute__((warn_unused_result));
+/* Sends one statement without waiting (on the current connection, which
+ * must exist: for a statement inside a transaction); ez_db_sent_result
+ * then reads its result, classified as ez_db_exec's. Lets the caller work
+ * while PostgreSQL runs it. */
+int ez_db_send(struct ez_db *db, const char *sql) __attribute__((warn_unused_result));
+int ez_db_sent_result(struct ez_db *db, PGresult **res) __attribute__((warn_unused_result));
 /* Runs "COPY ... FROM STDIN" (text format) with data as its rows, in one
  * statement: all rows or none. EZ_DB_* and *res as for ez_db_exec. */
 int ez_db_copy_in(struct ez_db *db, PGresult **res, const char *sql, const char *data,

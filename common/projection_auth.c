@@ -10,8 +10,12 @@
 
 int ez_pj_auth_token_key(const char *digest, char *out, size_t len)
 {
-    int n = snprintf(out, len, "%s%s", EZ_PJ_AUTH_TOKEN_PREFIX, digest);
-    return n < 0 || (size_t)n >= len ? -1 : 0;
+    size_t p = sizeof EZ_PJ_AUTH_TOKEN_PREFIX - 1, d = strlen(digest);
+    if (p + d >= len)
+        return -1;
+    memcpy(out, EZ_PJ_AUTH_TOKEN_PREFIX, p);
+    memcpy(out + p, digest, d + 1);
+    return 0;
 }
 
 int ez_pj_auth_master_key(int64_t id, char *out, size_t len)
@@ -38,81 +42,151 @@ long long ez_pj_auth_token_ttl(const struct ez_pj_token *t, int64_t now_us)
     return s > EZ_PJ_MAX_GRACE_S ? EZ_PJ_MAX_GRACE_S : s;
 }
 
-/* Comma-joined strings of a JSON array ("" for NULL or empty). */
-static json_t *joined(json_t *list)
+void ez_pj_hash_free(struct ez_pj_hash *h)
+{
+    free(h->buf);
+    memset(h, 0, sizeof *h);
+}
+
+/* Fills a hash: values are laid out one after another in buf (which may
+ * move while growing), so they are pointed at only once complete. */
+struct fill {
+    struct ez_pj_hash *h;
+    size_t used;
+    size_t off[EZ_PJ_HASH_MAX];
+    int bad;
+};
+
+/* Room for the next value of len bytes (NUL added), under name. */
+static char *next_value(struct fill *f, const char *name, size_t len)
+{
+    struct ez_pj_hash *h = f->h;
+    if (f->bad || h->n == EZ_PJ_HASH_MAX) {
+        f->bad = 1;
+        return NULL;
+    }
+    if (f->used + len + 1 > h->cap) {
+        size_t cap = h->cap ? h->cap : 256;
+        while (cap < f->used + len + 1)
+            cap *= 2;
+        char *b = realloc(h->buf, cap);
+        if (!b) {
+            f->bad = 1;
+            return NULL;
+        }
+        h->buf = b;
+        h->cap = cap;
+    }
+    char *p = h->buf + f->used;
+    p[len] = '\0';
+    h->name[h->n] = name;
+    f->off[h->n++] = f->used;
+    f->used += len + 1;
+    return p;
+}
+
+static void put_text(struct fill *f, const char *name, const char *s)
+{
+    size_t len = s ? strlen(s) : 0;
+    char *p = next_value(f, name, len);
+    if (p && len)
+        memcpy(p, s, len);
+}
+
+static void put_num(struct fill *f, const char *name, int64_t v)
+{
+    char b[24], *p = b + sizeof b;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    *--p = '\0';
+    do
+        *--p = (char)('0' + u % 10);
+    while ((u /= 10) > 0);
+    if (v < 0)
+        *--p = '-';
+    put_text(f, name, p);
+}
+
+/* The strings of a JSON array joined with commas ("" for NULL or empty). */
+static void put_list(struct fill *f, const char *name, json_t *list)
 {
     size_t len = 0, i;
     json_t *v;
     json_array_foreach(list, i, v)
-        len += json_string_length(v) + 1;
-    char *buf = malloc(len + 1);
-    if (!buf)
-        return NULL;
-    size_t o = 0;
+        len += json_string_length(v) + (i > 0);
+    char *p = next_value(f, name, len);
+    if (!p)
+        return;
     json_array_foreach(list, i, v) {
-        if (o)
-            buf[o++] = ',';
-        memcpy(buf + o, json_string_value(v) ? json_string_value(v) : "", json_string_length(v));
-        o += json_string_length(v);
+        if (i > 0)
+            *p++ = ',';
+        memcpy(p, json_string_value(v) ? json_string_value(v) : "", json_string_length(v));
+        p += json_string_length(v);
     }
-    buf[o] = '\0';
-    json_t *s = json_stringn(buf, o);
-    free(buf);
-    return s;
 }
 
-static json_t *num(int64_t v)
+static int finish(struct fill *f)
 {
-    char b[24];
-    snprintf(b, sizeof b, "%" PRId64, v);
-    return json_string(b);
+    if (f->bad)
+        return -1;
+    for (int i = 0; i < f->h->n; i++)
+        f->h->value[i] = f->h->buf + f->off[i];
+    return 0;
 }
 
-static json_t *text(const char *s)
+int ez_pj_auth_token_hash(const struct ez_pj_token *t, struct ez_pj_hash *h)
 {
-    return json_string(s ? s : "");
+    struct fill f = { .h = h };
+    h->n = 0;
+    put_num(&f, "key_id", t->key_id);
+    put_num(&f, "master_id", t->master_id);
+    put_num(&f, "issued_at_epoch", t->issued_at_epoch);
+    put_text(&f, "status", t->status);
+    put_text(&f, "group", t->group);
+    put_list(&f, "scopes", t->scopes);
+    put_text(&f, "default_namespace", t->default_namespace);
+    put_list(&f, "namespaces", t->namespaces);
+    put_list(&f, "model_limits", t->model_limits);
+    put_list(&f, "allow_ips", t->allow_ips);
+    put_num(&f, "expires_at", t->expires_at > 0 ? t->expires_at : 0);
+    return finish(&f);
 }
 
-/* Sets each (name, value) pair in order; NULL when any value is NULL. */
-static json_t *build(const char *const *names, json_t **values, int n)
+int ez_pj_auth_master_hash(const struct ez_pj_master *m, struct ez_pj_hash *h)
 {
-    json_t *o = json_object();
-    int bad = !o;
-    for (int i = 0; i < n; i++) {
-        if (!values[i] || bad) {
-            json_decref(values[i]);
-            bad = 1;
-            continue;
+    struct fill f = { .h = h };
+    h->n = 0;
+    put_num(&f, "epoch", m->epoch);
+    put_text(&f, "status", m->status);
+    put_text(&f, "group", m->group);
+    put_num(&f, "global_qps", m->global_qps);
+    put_text(&f, "default_namespace", m->default_namespace);
+    put_list(&f, "namespaces", m->namespaces);
+    return finish(&f);
+}
+
+/* h as a JSON object (NULL on OOM); h is freed. */
+static json_t *as_json(struct ez_pj_hash *h, int filled)
+{
+    json_t *o = filled == 0 ? json_object() : NULL;
+    for (int i = 0; o && i < h->n; i++)
+        if (json_object_set_new(o, h->name[i], json_string(h->value[i])) != 0) {
+            json_decref(o);
+            o = NULL;
         }
-        bad |= json_object_set_new(o, names[i], values[i]) != 0;
-    }
-    if (bad) {
-        json_decref(o);
-        return NULL;
-    }
+    ez_pj_hash_free(h);
     return o;
 }
 
 json_t *ez_pj_auth_token_fields(const struct ez_pj_token *t)
 {
-    static const char *const names[] = { "key_id", "master_id", "issued_at_epoch", "status",
-                                         "group", "scopes", "default_namespace", "namespaces",
-                                         "model_limits", "allow_ips", "expires_at" };
-    json_t *values[] = { num(t->key_id), num(t->master_id), num(t->issued_at_epoch),
-                         text(t->status), text(t->group), joined(t->scopes),
-                         text(t->default_namespace), joined(t->namespaces),
-                         joined(t->model_limits), joined(t->allow_ips),
-                         num(t->expires_at > 0 ? t->expires_at : 0) };
-    return build(names, values, 11);
+    struct ez_pj_hash h = { 0 };
+    return as_json(&h, ez_pj_auth_token_hash(t, &h));
 }
 
 json_t *ez_pj_auth_master_fields(const struct ez_pj_master *m)
 {
-    static const char *const names[] = { "epoch", "status", "group", "global_qps",
-                                         "default_namespace", "namespaces" };
-    json_t *values[] = { num(m->epoch), text(m->status), text(m->group), num(m->global_qps),
-                         text(m->default_namespace), joined(m->namespaces) };
-    return build(names, values, 6);
+    struct ez_pj_hash h = { 0 };
+    return as_json(&h, ez_pj_auth_master_hash(m, &h));
 }
 
 /* Owns key whole and puts every field of fields (stolen, may be NULL). */

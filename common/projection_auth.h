@@ -56,12 +56,32 @@ int ez_pj_auth_token_usable(const struct ez_pj_token *t, int64_t now_us);
  * EZ_PJ_MAX_GRACE_S. */
 long long ez_pj_auth_token_ttl(const struct ez_pj_token *t, int64_t now_us);
 
-/* The hash fields as a JSON object of strings, in the contract's order:
- * key_id, master_id, issued_at_epoch, status, group, scopes,
+/* The fields of one auth:token or auth:master hash, in the contract's
+ * order: names are static strings, values point into buf. Meant to be
+ * reused from row to row (no allocation once buf is large enough); zero it
+ * before the first use, ez_pj_hash_free it after the last. */
+#define EZ_PJ_HASH_MAX 11
+struct ez_pj_hash {
+    int n;
+    const char *name[EZ_PJ_HASH_MAX];
+    const char *value[EZ_PJ_HASH_MAX];
+    char *buf;
+    size_t cap;
+};
+void ez_pj_hash_free(struct ez_pj_hash *h);
+
+/* key_id, master_id, issued_at_epoch, status, group, scopes,
  * default_namespace, namespaces, model_limits, allow_ips, expires_at
- * (lists comma-joined). New reference, NULL on OOM. */
-json_t *ez_pj_auth_token_fields(const struct ez_pj_token *t);
+ * (lists comma-joined). 0, or -1 on OOM. */
+int ez_pj_auth_token_hash(const struct ez_pj_token *t, struct ez_pj_hash *h)
+    __attribute__((warn_unused_result));
 /* epoch, status, group, global_qps, default_namespace, namespaces. */
+int ez_pj_auth_master_hash(const struct ez_pj_master *m, struct ez_pj_hash *h)
+    __attribute__((warn_unused_result));
+
+/* The same fields as a JSON object of strings, in the same order. New
+ * reference, NULL on OOM. */
+json_t *ez_pj_auth_token_fields(const struct ez_pj_token *t);
 json_t *ez_pj_auth_master_fields(const struct ez_pj_master *m);
 
 /* Adds to a write set: the secret's hash owned whole, and its fields when

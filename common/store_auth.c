@@ -1,5 +1,6 @@
-/* Loaders of key_digests + keys and of masters for the tenants projection.
- * Secrets are never read: only their digests. */
+/* Loaders of key_digests + keys and of masters for the tenants projection,
+ * one query or a cursor walked a batch at a time. Secrets are never read:
+ * only their digests. */
 #include "store_auth.h"
 
 #include <stdio.h>
@@ -7,18 +8,18 @@
 #include <string.h>
 
 #include "log.h"
+#include "metrics.h"
 
 #define TOKEN_COLS                                                                   \
     "SELECT d.digest, k.id, k.master_id, k.issued_at_epoch, k.status, k.group_name, " \
-    "array_to_json(k.scopes), k.default_namespace, array_to_json(k.namespaces), "     \
-    "array_to_json(k.model_limits), array_to_json(k.allow_ips), "                     \
+    "k.scopes, k.default_namespace, k.namespaces, k.model_limits, k.allow_ips, "        \
     "coalesce(floor(extract(epoch FROM k.expires_at))::bigint, 0), "                  \
     "coalesce(floor(extract(epoch FROM d.valid_until) * 1000000)::bigint, 0) "        \
     "FROM key_digests d JOIN keys k ON k.id = d.key_id "
 
 #define MASTER_COLS                                                                  \
     "SELECT id, epoch, status, group_name, global_qps, default_namespace, "          \
-    "array_to_json(namespaces) FROM masters "
+    "namespaces FROM masters "
 
 void ez_pja_tokens_free(struct ez_pja_tokens *t)
 {
@@ -46,33 +47,75 @@ static const char *col_str(PGresult *r, int row, int col)
     return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
 }
 
-/* A JSON array column, kept alive by lists; NULL when SQL NULL. -1 when
- * it does not parse. */
+/* One element of an array literal at *p (quoted, with backslash escapes,
+ * or bare up to the next ',' or '}'); tmp has room for any element. */
+static json_t *literal_element(const char **p, char *tmp)
+{
+    const char *s = *p;
+    if (*s != '"') {
+        size_t n = strcspn(s, ",}");
+        *p = s + n;
+        if (n == 0 || *s == '{')
+            return NULL;
+        return n == 4 && strncmp(s, "NULL", 4) == 0 ? json_null() : json_stringn_nocheck(s, n);
+    }
+    size_t n = 0;
+    if (!tmp)
+        return NULL;
+    for (s++; *s && *s != '"'; s++) {
+        if (*s == '\\' && s[1])
+            s++;
+        tmp[n++] = *s;
+    }
+    if (*s != '"')
+        return NULL;
+    *p = s + 1;
+    return json_stringn_nocheck(tmp, n);
+}
+
+/* A text[] column, as PostgreSQL writes it ({a,"b c"}), as a JSON array
+ * of strings kept alive by lists; NULL when SQL NULL or empty. -1 when it
+ * is not a one-dimensional array literal. */
 static int col_list(PGresult *r, int row, int col, json_t *lists, json_t **out)
 {
     *out = NULL;
     if (PQgetisnull(r, row, col))
         return 0;
-    json_t *v = json_loads(PQgetvalue(r, row, col), 0, NULL);
-    if (!json_is_array(v) || json_array_append_new(lists, v) != 0) {
-        if (!json_is_array(v))
-            json_decref(v);
+    const char *p = PQgetvalue(r, row, col);
+    const char *bounds_end = *p == '[' ? strchr(p, '=') : NULL; /* [2:3]={...} */
+    if (bounds_end)
+        p = bounds_end + 1;
+    if (*p++ != '{')
         return -1;
+    if (strcmp(p, "}") == 0)
+        return 0;
+    json_t *arr = json_array();
+    if (!arr || json_array_append_new(lists, arr) != 0)
+        return -1;
+    char *tmp = strchr(p, '"') ? malloc(strlen(p) + 1) : NULL;
+    int rc = -1;
+    for (;;) {
+        json_t *v = literal_element(&p, tmp);
+        if (!v || json_array_append_new(arr, v) != 0)
+            break;
+        if (*p == ',')
+            p++;
+        else {
+            rc = strcmp(p, "}") == 0 ? 0 : -1;
+            break;
+        }
     }
-    *out = v;
-    return 0;
+    free(tmp);
+    *out = arr;
+    return rc;
 }
 
-static int load_tokens(struct ez_db *db, struct ez_pja_tokens *out, const char *sql, int n,
-                       const char *const *p)
+/* The rows of res (which the set takes) as tokens. */
+static int tokens_from(PGresult *res, struct ez_pja_tokens *out)
 {
     memset(out, 0, sizeof *out);
-    int rc = ez_db_exec(db, &out->res, sql, n, p);
-    if (rc != EZ_DB_OK) {
-        ez_pja_tokens_free(out);
-        return rc;
-    }
-    int rows = PQntuples(out->res);
+    out->res = res;
+    int rows = PQntuples(res);
     out->lists = json_array();
     out->v = calloc(rows ? (size_t)rows : 1, sizeof *out->v);
     if (!out->lists || !out->v) {
@@ -81,21 +124,20 @@ static int load_tokens(struct ez_db *db, struct ez_pja_tokens *out, const char *
     }
     for (int i = 0; i < rows; i++) {
         struct ez_pj_token *t = &out->v[i];
-        PGresult *r = out->res;
-        t->digest = PQgetvalue(r, i, 0);
-        t->key_id = col_i64(r, i, 1);
-        t->master_id = col_i64(r, i, 2);
-        t->issued_at_epoch = col_i64(r, i, 3);
-        t->status = PQgetvalue(r, i, 4);
-        t->group = PQgetvalue(r, i, 5);
-        t->default_namespace = col_str(r, i, 7);
-        t->expires_at = col_i64(r, i, 11);
-        t->valid_until_us = col_i64(r, i, 12);
-        if (col_list(r, i, 6, out->lists, &t->scopes) != 0 ||
-            col_list(r, i, 8, out->lists, &t->namespaces) != 0 ||
-            col_list(r, i, 9, out->lists, &t->model_limits) != 0 ||
-            col_list(r, i, 10, out->lists, &t->allow_ips) != 0) {
-            log_error("key %lld: a list column is not a JSON array", (long long)t->key_id);
+        t->digest = PQgetvalue(res, i, 0);
+        t->key_id = col_i64(res, i, 1);
+        t->master_id = col_i64(res, i, 2);
+        t->issued_at_epoch = col_i64(res, i, 3);
+        t->status = PQgetvalue(res, i, 4);
+        t->group = PQgetvalue(res, i, 5);
+        t->default_namespace = col_str(res, i, 7);
+        t->expires_at = col_i64(res, i, 11);
+        t->valid_until_us = col_i64(res, i, 12);
+        if (col_list(res, i, 6, out->lists, &t->scopes) != 0 ||
+            col_list(res, i, 8, out->lists, &t->namespaces) != 0 ||
+            col_list(res, i, 9, out->lists, &t->model_limits) != 0 ||
+            col_list(res, i, 10, out->lists, &t->allow_ips) != 0) {
+            log_error("key %lld: a list column is not an array", (long long)t->key_id);
             ez_pja_tokens_free(out);
             return EZ_DB_ERROR;
         }
@@ -104,16 +146,11 @@ static int load_tokens(struct ez_db *db, struct ez_pja_tokens *out, const char *
     return EZ_DB_OK;
 }
 
-static int load_masters(struct ez_db *db, struct ez_pja_masters *out, const char *sql, int n,
-                        const char *const *p)
+static int masters_from(PGresult *res, struct ez_pja_masters *out)
 {
     memset(out, 0, sizeof *out);
-    int rc = ez_db_exec(db, &out->res, sql, n, p);
-    if (rc != EZ_DB_OK) {
-        ez_pja_masters_free(out);
-        return rc;
-    }
-    int rows = PQntuples(out->res);
+    out->res = res;
+    int rows = PQntuples(res);
     out->lists = json_array();
     out->v = calloc(rows ? (size_t)rows : 1, sizeof *out->v);
     if (!out->lists || !out->v) {
@@ -122,21 +159,50 @@ static int load_masters(struct ez_db *db, struct ez_pja_masters *out, const char
     }
     for (int i = 0; i < rows; i++) {
         struct ez_pj_master *m = &out->v[i];
-        PGresult *r = out->res;
-        m->id = col_i64(r, i, 0);
-        m->epoch = col_i64(r, i, 1);
-        m->status = PQgetvalue(r, i, 2);
-        m->group = PQgetvalue(r, i, 3);
-        m->global_qps = col_i64(r, i, 4);
-        m->default_namespace = col_str(r, i, 5);
-        if (col_list(r, i, 6, out->lists, &m->namespaces) != 0) {
-            log_error("master %lld: namespaces is not a JSON array", (long long)m->id);
+        m->id = col_i64(res, i, 0);
+        m->epoch = col_i64(res, i, 1);
+        m->status = PQgetvalue(res, i, 2);
+        m->group = PQgetvalue(res, i, 3);
+        m->global_qps = col_i64(res, i, 4);
+        m->default_namespace = col_str(res, i, 5);
+        if (col_list(res, i, 6, out->lists, &m->namespaces) != 0) {
+            log_error("master %lld: namespaces is not an array", (long long)m->id);
             ez_pja_masters_free(out);
             return EZ_DB_ERROR;
         }
     }
     out->n = rows;
     return EZ_DB_OK;
+}
+
+/* The rows of sql in *res, or the failure (with nothing to free). */
+static int rows_of(struct ez_db *db, PGresult **res, const char *sql, int n,
+                   const char *const *p)
+{
+    int rc = ez_db_exec(db, res, sql, n, p);
+    if (rc != EZ_DB_OK) {
+        PQclear(*res);
+        *res = NULL;
+    }
+    return rc;
+}
+
+static int load_tokens(struct ez_db *db, struct ez_pja_tokens *out, const char *sql, int n,
+                       const char *const *p)
+{
+    PGresult *res;
+    memset(out, 0, sizeof *out);
+    int rc = rows_of(db, &res, sql, n, p);
+    return rc == EZ_DB_OK ? tokens_from(res, out) : rc;
+}
+
+static int load_masters(struct ez_db *db, struct ez_pja_masters *out, const char *sql, int n,
+                        const char *const *p)
+{
+    PGresult *res;
+    memset(out, 0, sizeof *out);
+    int rc = rows_of(db, &res, sql, n, p);
+    return rc == EZ_DB_OK ? masters_from(res, out) : rc;
 }
 
 int ez_pja_tokens_of_key(struct ez_db *db, int64_t key_id, struct ez_pja_tokens *out)
@@ -153,16 +219,6 @@ int ez_pja_tokens_of_master(struct ez_db *db, int64_t master_id, struct ez_pja_t
     snprintf(id, sizeof id, "%lld", (long long)master_id);
     const char *p[] = { id };
     return load_tokens(db, out, TOKEN_COLS "WHERE k.master_id = $1 ORDER BY d.digest", 1, p);
-}
-
-int ez_pja_tokens_after(struct ez_db *db, const char *after, int limit,
-                        struct ez_pja_tokens *out)
-{
-    char lim[16];
-    snprintf(lim, sizeof lim, "%d", limit);
-    const char *p[] = { after ? after : "", lim };
-    return load_tokens(db, out, TOKEN_COLS "WHERE d.digest > $1 ORDER BY d.digest LIMIT $2", 2,
-                       p);
 }
 
 int ez_pja_tokens_by_digests(struct ez_db *db, const char *const *digests, int n,
@@ -208,14 +264,84 @@ int ez_pja_master_by_id(struct ez_db *db, int64_t id, struct ez_pja_masters *out
     return load_masters(db, out, MASTER_COLS "WHERE id = $1", 1, p);
 }
 
-int ez_pja_masters_after(struct ez_db *db, int64_t after_id, int limit,
-                         struct ez_pja_masters *out)
+/* Reads sql through the cursor name, batch rows at a time, handing each
+ * non-empty batch to take (which takes the result). The next batch is
+ * asked for before take runs, so PostgreSQL reads it meanwhile. In a
+ * transaction. */
+static int each_batch(struct ez_db *db, const char *name, const char *sql, int batch,
+                      int (*take)(void *arg, PGresult *res), void *arg)
 {
-    char after[24], lim[16];
-    snprintf(after, sizeof after, "%lld", (long long)after_id);
-    snprintf(lim, sizeof lim, "%d", limit);
-    const char *p[] = { after, lim };
-    return load_masters(db, out, MASTER_COLS "WHERE id > $1 ORDER BY id LIMIT $2", 2, p);
+    char q[1024], fetch[64];
+    if (snprintf(q, sizeof q, "DECLARE %s NO SCROLL CURSOR FOR %s", name, sql) >= (int)sizeof q)
+        return EZ_DB_ERROR;
+    batch = batch > 0 ? batch : 1000;
+    snprintf(fetch, sizeof fetch, "FETCH %d FROM %s", batch, name);
+    int rc = ez_db_cmd(db, q, 0, NULL);
+    if (rc == EZ_DB_OK)
+        rc = ez_db_send(db, fetch);
+    for (int more = rc == EZ_DB_OK; more;) {
+        PGresult *res;
+        rc = ez_db_sent_result(db, &res);
+        int n = rc == EZ_DB_OK ? PQntuples(res) : 0;
+        more = n == batch && (rc = ez_db_send(db, fetch)) == EZ_DB_OK;
+        if (rc == EZ_DB_OK && n > 0)
+            rc = take(arg, res);
+        else
+            PQclear(res);
+        if (rc != EZ_DB_OK && more) {
+            if (ez_db_sent_result(db, &res) != EZ_DB_UNAVAILABLE)
+                PQclear(res); /* the batch asked for ahead, not wanted now */
+            more = 0;
+        }
+    }
+    snprintf(q, sizeof q, "CLOSE %s", name);
+    if (PQtransactionStatus(ez_db_conn(db)) == PQTRANS_INTRANS &&
+        ez_db_cmd(db, q, 0, NULL) != EZ_DB_OK && rc == EZ_DB_OK)
+        rc = EZ_DB_UNAVAILABLE;
+    return rc;
+}
+
+struct each {
+    int (*tokens)(void *arg, const struct ez_pja_tokens *rows);
+    int (*masters)(void *arg, const struct ez_pja_masters *rows);
+    void *arg;
+};
+
+static int take_tokens(void *arg, PGresult *res)
+{
+    struct each *e = arg;
+    struct ez_pja_tokens t;
+    int rc = tokens_from(res, &t);
+    if (rc == EZ_DB_OK)
+        rc = e->tokens(e->arg, &t);
+    ez_pja_tokens_free(&t);
+    return rc;
+}
+
+static int take_masters(void *arg, PGresult *res)
+{
+    struct each *e = arg;
+    struct ez_pja_masters m;
+    int rc = masters_from(res, &m);
+    if (rc == EZ_DB_OK)
+        rc = e->masters(e->arg, &m);
+    ez_pja_masters_free(&m);
+    return rc;
+}
+
+int ez_pja_tokens_each(struct ez_db *db, int batch,
+                       int (*fn)(void *arg, const struct ez_pja_tokens *rows), void *arg)
+{
+    struct each e = { .tokens = fn, .arg = arg };
+    return each_batch(db, "ez_walk_tokens", TOKEN_COLS "ORDER BY k.id, d.digest", batch,
+                      take_tokens, &e);
+}
+
+int ez_pja_masters_each(struct ez_db *db, int batch,
+                        int (*fn)(void *arg, const struct ez_pja_masters *rows), void *arg)
+{
+    struct each e = { .masters = fn, .arg = arg };
+    return each_batch(db, "ez_walk_masters", MASTER_COLS "ORDER BY id", batch, take_masters, &e);
 }
 
 int ez_pja_clock_us(struct ez_db *db, int64_t *now_us)

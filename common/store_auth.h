@@ -1,6 +1,6 @@
 /* The PostgreSQL side of the tenants projection: loaders of the rows that
  * projection_auth.h turns into auth:token and auth:master hashes
- * (parameterised SQL, keyset batches for streaming) and the database
+ * (parameterised SQL, cursors for streaming) and the database
  * clock the grace TTLs are computed against. Used by the syncer (apply,
  * full resync) and by workers (verify). */
 #ifndef EZ_STORE_AUTH_H
@@ -16,7 +16,7 @@
  * ez_pja_*_free (safe on a zeroed or already freed set). */
 struct ez_pja_tokens {
     PGresult *res;
-    json_t *lists; /* owns the parsed list columns */
+    json_t *lists; /* owns the parsed list (text[]) columns */
     struct ez_pj_token *v;
     int n;
 };
@@ -37,10 +37,6 @@ int ez_pja_tokens_of_key(struct ez_db *db, int64_t key_id, struct ez_pja_tokens 
     __attribute__((warn_unused_result));
 int ez_pja_tokens_of_master(struct ez_db *db, int64_t master_id, struct ez_pja_tokens *out)
     __attribute__((warn_unused_result));
-/* Streaming: up to limit secrets with digest > after ("" = from the
- * start), ordered by digest. */
-int ez_pja_tokens_after(struct ez_db *db, const char *after, int limit,
-                        struct ez_pja_tokens *out) __attribute__((warn_unused_result));
 /* The secrets among these digests / the masters among these ids that
  * still have a row (full resync and verify find stale Redis keys with
  * them, a batch at a time). */
@@ -51,9 +47,17 @@ int ez_pja_masters_by_ids(struct ez_db *db, const int64_t *ids, int n, struct ez
 /* The master with this id (the set is empty when it is gone). */
 int ez_pja_master_by_id(struct ez_db *db, int64_t id, struct ez_pja_masters *out)
     __attribute__((warn_unused_result));
-/* Streaming: up to limit masters with id > after_id, ordered by id. */
-int ez_pja_masters_after(struct ez_db *db, int64_t after_id, int limit,
-                         struct ez_pja_masters *out) __attribute__((warn_unused_result));
+/* Streaming, inside a transaction: every secret (usable or not) ordered
+ * by key id then digest / every master ordered by id, read through a
+ * cursor batch rows at a time. fn(arg, rows) gets each non-empty batch
+ * (freed when it returns) and returns 0 to go on; anything else stops the
+ * walk and is returned. Otherwise EZ_DB_* status. */
+int ez_pja_tokens_each(struct ez_db *db, int batch,
+                       int (*fn)(void *arg, const struct ez_pja_tokens *rows), void *arg)
+    __attribute__((warn_unused_result));
+int ez_pja_masters_each(struct ez_db *db, int batch,
+                        int (*fn)(void *arg, const struct ez_pja_masters *rows), void *arg)
+    __attribute__((warn_unused_result));
 /* PostgreSQL's clock (clock_timestamp()) in unix microseconds: the clock
  * grace periods were set with. */
 int ez_pja_clock_us(struct ez_db *db, int64_t *now_us) __attribute__((warn_unused_result));

@@ -1,5 +1,5 @@
 /* Walking the projection: config keys through ez_pjs_stream, then masters
- * by id and secrets by digest, a batch at a time. */
+ * by id and secrets by key id, a cursor batch at a time. */
 #include "walk.h"
 
 #include <stdio.h>
@@ -39,70 +39,53 @@ static int config_sink(void *arg, const char *key, const char *field, const char
     return w->sink->field(w->sink->arg, key, field, value);
 }
 
-/* Emits every (field, value) of a finished JSON object of strings. */
-static int emit_fields(const struct ez_walk_sink *s, const char *key, json_t *fields)
+/* Masters and secrets: one reused hash, emitted as open, fields, close. */
+struct entities {
+    const struct ez_walk_sink *sink;
+    int64_t now_us;
+    struct ez_pj_hash h;
+};
+
+static int emit_hash(struct entities *e, const char *key, long long ttl)
 {
-    const char *f;
-    json_t *v;
-    json_object_foreach(fields, f, v) {
-        if (s->field(s->arg, key, f, json_string_value(v)) != 0)
-            return 1;
-    }
-    return 0;
+    const struct ez_walk_sink *s = e->sink;
+    if (s->open(s->arg, key, ttl))
+        return EZ_PJS_STOPPED;
+    for (int i = 0; i < e->h.n; i++)
+        if (s->field(s->arg, key, e->h.name[i], e->h.value[i]))
+            return EZ_PJS_STOPPED;
+    return s->close(s->arg, key) ? EZ_PJS_STOPPED : EZ_DB_OK;
 }
 
-static int walk_masters(struct ez_db *db, const struct ez_walk_sink *s, int batch)
+static int walk_masters(void *arg, const struct ez_pja_masters *m)
 {
-    int64_t after = 0;
-    for (;;) {
-        struct ez_pja_masters m = { 0 };
-        int rc = ez_pja_masters_after(db, after, batch, &m);
-        if (rc != EZ_DB_OK)
-            return rc;
-        for (int i = 0; i < m.n && rc == EZ_DB_OK; i++) {
-            char key[64];
-            json_t *fields = ez_pj_auth_master_fields(&m.v[i]);
-            if (!fields || ez_pj_auth_master_key(m.v[i].id, key, sizeof key) != 0)
-                rc = EZ_DB_ERROR;
-            else if (s->open(s->arg, key, 0) || emit_fields(s, key, fields) || s->close(s->arg, key))
-                rc = EZ_PJS_STOPPED;
-            json_decref(fields);
-            after = m.v[i].id;
-        }
-        int n = m.n;
-        ez_pja_masters_free(&m);
-        if (rc != EZ_DB_OK || n < batch)
-            return rc;
+    struct entities *e = arg;
+    int rc = EZ_DB_OK;
+    for (int i = 0; i < m->n && rc == EZ_DB_OK; i++) {
+        char key[64];
+        if (ez_pj_auth_master_key(m->v[i].id, key, sizeof key) != 0 ||
+            ez_pj_auth_master_hash(&m->v[i], &e->h) != 0)
+            return EZ_DB_ERROR;
+        rc = emit_hash(e, key, 0);
     }
+    return rc;
 }
 
-static int walk_tokens(struct ez_db *db, const struct ez_walk_sink *s, int64_t now_us, int batch)
+static int walk_tokens(void *arg, const struct ez_pja_tokens *t)
 {
-    char after[72] = "";
-    for (;;) {
-        struct ez_pja_tokens t = { 0 };
-        int rc = ez_pja_tokens_after(db, after, batch, &t);
-        if (rc != EZ_DB_OK)
-            return rc;
-        for (int i = 0; i < t.n && rc == EZ_DB_OK; i++) {
-            const struct ez_pj_token *tok = &t.v[i];
-            snprintf(after, sizeof after, "%s", tok->digest);
-            if (!ez_pj_auth_token_usable(tok, now_us))
-                continue;
-            char key[128];
-            json_t *fields = ez_pj_auth_token_fields(tok);
-            if (!fields || ez_pj_auth_token_key(tok->digest, key, sizeof key) != 0)
-                rc = EZ_DB_ERROR;
-            else if (s->open(s->arg, key, ez_pj_auth_token_ttl(tok, now_us)) ||
-                     emit_fields(s, key, fields) || s->close(s->arg, key))
-                rc = EZ_PJS_STOPPED;
-            json_decref(fields);
-        }
-        int n = t.n;
-        ez_pja_tokens_free(&t);
-        if (rc != EZ_DB_OK || n < batch)
-            return rc;
+    struct entities *e = arg;
+    int rc = EZ_DB_OK;
+    for (int i = 0; i < t->n && rc == EZ_DB_OK; i++) {
+        const struct ez_pj_token *tok = &t->v[i];
+        if (!ez_pj_auth_token_usable(tok, e->now_us))
+            continue;
+        char key[128];
+        if (ez_pj_auth_token_key(tok->digest, key, sizeof key) != 0 ||
+            ez_pj_auth_token_hash(tok, &e->h) != 0)
+            return EZ_DB_ERROR;
+        rc = emit_hash(e, key, ez_pj_auth_token_ttl(tok, e->now_us));
     }
+    return rc;
 }
 
 int ez_walk(struct ez_db *db, const struct ez_config *cfg, int64_t now_us, int batch,
@@ -112,10 +95,12 @@ int ez_walk(struct ez_db *db, const struct ez_config *cfg, int64_t now_us, int b
     int rc = ez_pjs_stream(db, cfg, now_us / 1000000, batch, config_sink, &w);
     if (rc == EZ_DB_OK && close_open(&w) != 0)
         rc = EZ_PJS_STOPPED;
+    struct entities e = { .sink = sink, .now_us = now_us };
     if (rc == EZ_DB_OK)
-        rc = walk_masters(db, sink, batch);
+        rc = ez_pja_masters_each(db, batch, walk_masters, &e);
     if (rc == EZ_DB_OK)
-        rc = walk_tokens(db, sink, now_us, batch);
+        rc = ez_pja_tokens_each(db, batch, walk_tokens, &e);
+    ez_pj_hash_free(&e.h);
     return rc;
 }
 

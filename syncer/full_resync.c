@@ -1,6 +1,7 @@
 /* Full resync. The walk (common/walk.h) streams the projection from one
  * REPEATABLE READ snapshot taken under every apply lock; a pipelined writer
- * turns it into Redis commands, 1000 in flight at most:
+ * turns it into Redis commands, with a bounded number of replies pending
+ * while the next rows are read:
  *   shared hashes (config:*, meta:*, route:group:*): DEL <prefix>resync:<key>,
  *     HSET it field by field, then RENAME it over <key> (DEL <key> when
  *     empty), so a reader sees the old hash or the new one, never a mix;
@@ -10,6 +11,7 @@
  * Then stale per-entity keys are deleted and meta:sync is updated. */
 #include "full_resync.h"
 
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,9 +28,16 @@
 #include "walk.h"
 
 #define FULL_RESYNC_LOCK "7312272851620737651" /* "ezfullrs" */
-#define PIPELINE 20000 /* commands in flight before their replies are read */
-#define WALK_BATCH 2000
-#define MAX_FIELDS 32
+#define MAX_PENDING 16384      /* commands sent whose replies are not read yet */
+#define PUSH_BYTES (64 * 1024) /* commands buffered before they are sent */
+#define SUM_BYTES (16 * 1024)  /* checksum input buffered before it is hashed */
+#define WALK_BATCH 5000
+
+/* A growing byte buffer, reused from key to key. */
+struct buf {
+    char *p;
+    size_t len, cap;
+};
 
 struct writer {
     struct ez_sync_ctx *c;
@@ -36,149 +45,244 @@ struct writer {
     const char *prefix;
     int pending;
     int failed;
-    char key[600];
+    size_t plen;   /* of the prefix */
+    char key[600]; /* the open key, with prefix */
+    size_t klen;
     char temp[640];
     int per_entity;
     long long ttl;
     int nfields;
-    char *fields[2 * MAX_FIELDS];
+    struct buf fields; /* the open per-entity hash's fields, as RESP arguments */
+    struct buf cmd;    /* the command being formatted */
     EVP_MD_CTX *md;
+    size_t nsum;
+    char sum[SUM_BYTES];
     long long keys;
     long long written; /* keys that exist after the resync (at least one field) */
 };
 
-static void drain(struct writer *w)
+static int grow(struct buf *b, size_t more)
+{
+    if (b->len + more <= b->cap)
+        return 0;
+    size_t cap = b->cap ? b->cap : 1024;
+    while (cap < b->len + more)
+        cap *= 2;
+    char *p = realloc(b->p, cap);
+    if (!p)
+        return -1;
+    b->p = p;
+    b->cap = cap;
+    return 0;
+}
+
+/* Appends lead, n in decimal, CRLF: a RESP length line. */
+static void put_len(struct buf *b, char lead, size_t n)
+{
+    char digits[24];
+    int i = 0;
+    do
+        digits[i++] = (char)('0' + n % 10);
+    while ((n /= 10) > 0);
+    char *p = b->p + b->len;
+    *p++ = lead;
+    while (i > 0)
+        *p++ = digits[--i];
+    *p++ = '\r';
+    *p++ = '\n';
+    b->len = (size_t)(p - b->p);
+}
+
+static int put_arg(struct buf *b, const char *s, size_t n)
+{
+    if (grow(b, n + 32) != 0)
+        return -1;
+    put_len(b, '$', n);
+    memcpy(b->p + b->len, s, n);
+    memcpy(b->p + b->len + n, "\r\n", 2);
+    b->len += n + 2;
+    return 0;
+}
+
+static void fail(struct writer *w, const char *what, const char *why)
+{
+    if (!w->failed)
+        snprintf(w->c->error, sizeof w->c->error, "redis: %s%s", what, why);
+    w->failed = 1;
+}
+
+static void fail_io(struct writer *w)
+{
+    fail(w, "", w->rc->errstr);
+    w->pending = 0;
+    ez_redis_reset(w->c->redis);
+    w->rc = NULL;
+}
+
+/* Sends every buffered command. */
+static void push(struct writer *w)
 {
     /* A long resync is not a stuck syncer: keep the heartbeat going. */
     atomic_store(&ez_shm_slot(ez_metrics_slot)->heartbeat_ms, ez_mono_ms());
-    for (; w->pending > 0; w->pending--) {
+    int done = 0;
+    while (!done && w->rc)
+        if (redisBufferWrite(w->rc, &done) != REDIS_OK)
+            fail_io(w);
+}
+
+/* Reads the replies that have arrived; with wait, blocks until one has. */
+static void reap(struct writer *w, int wait)
+{
+    if (wait)
+        push(w);
+    while (w->rc && w->pending > 0) {
         redisReply *rep = NULL;
-        if (redisGetReply(w->rc, (void **)&rep) != REDIS_OK) {
-            snprintf(w->c->error, sizeof w->c->error, "redis: %s", w->rc->errstr);
-            w->failed = 1;
-            w->pending = 0;
-            ez_redis_reset(w->c->redis);
-            w->rc = NULL;
+        if (redisGetReplyFromReader(w->rc, (void **)&rep) != REDIS_OK) {
+            fail_io(w);
             return;
         }
-        if (rep->type == REDIS_REPLY_ERROR && !w->failed) {
-            snprintf(w->c->error, sizeof w->c->error, "redis: %s", rep->str);
-            w->failed = 1;
+        if (rep) {
+            if (rep->type == REDIS_REPLY_ERROR)
+                fail(w, "", rep->str);
+            freeReplyObject(rep);
+            w->pending--;
+            wait = 0;
+            continue;
         }
-        freeReplyObject(rep);
+        struct pollfd pfd = { .fd = w->rc->fd, .events = POLLIN };
+        if (!wait && poll(&pfd, 1, 0) != 1)
+            return;
+        if (redisBufferRead(w->rc) != REDIS_OK) {
+            fail_io(w);
+            return;
+        }
     }
 }
 
-/* Sends the queued commands without waiting for their replies. */
-static void push(struct writer *w)
-{
-    int done = 0;
-    while (!done && !w->failed)
-        if (redisBufferWrite(w->rc, &done) != REDIS_OK) {
-            snprintf(w->c->error, sizeof w->c->error, "redis: %s", w->rc->errstr);
-            w->failed = 1;
-        }
-}
-
-static int append(struct writer *w, int argc, const char **argv)
+/* Queues the command formatted in w->cmd; returns non-zero once failed. */
+static int queue(struct writer *w)
 {
     if (w->failed || !w->rc)
         return 1;
-    if (redisAppendCommandArgv(w->rc, argc, argv, NULL) != REDIS_OK) {
-        snprintf(w->c->error, sizeof w->c->error, "redis: cannot queue a command");
-        w->failed = 1;
+    if (redisAppendFormattedCommand(w->rc, w->cmd.p, w->cmd.len) != REDIS_OK) {
+        fail(w, "cannot queue a command", "");
         return 1;
     }
-    if (++w->pending >= PIPELINE)
-        drain(w);
-    else if (w->pending % 1000 == 0)
-        push(w); /* let Redis work while the next rows are read */
+    w->pending++;
+    if (sdslen(w->rc->obuf) >= PUSH_BYTES) {
+        push(w);
+        reap(w, 0);
+    }
+    while (w->rc && w->pending > MAX_PENDING)
+        reap(w, 1);
     return w->failed;
 }
 
-static void clear_fields(struct writer *w)
+static int send_cmd(struct writer *w, int argc, const char *const *argv)
 {
-    for (int i = 0; i < 2 * w->nfields; i++)
-        free(w->fields[i]);
-    w->nfields = 0;
+    w->cmd.len = 0;
+    if (grow(&w->cmd, 32) != 0)
+        return 1;
+    put_len(&w->cmd, '*', (size_t)argc);
+    for (int i = 0; i < argc; i++)
+        if (put_arg(&w->cmd, argv[i], strlen(argv[i])) != 0)
+            return 1;
+    return queue(w);
+}
+
+/* Adds one line (key, field or value, then \n) to the checksum. */
+static void sum_line(struct writer *w, const char *s, size_t n)
+{
+    if (w->nsum + n + 1 > sizeof w->sum) {
+        EVP_DigestUpdate(w->md, w->sum, w->nsum);
+        w->nsum = 0;
+    }
+    if (n + 1 > sizeof w->sum) {
+        EVP_DigestUpdate(w->md, s, n);
+        n = 0;
+    } else
+        memcpy(w->sum + w->nsum, s, n);
+    w->sum[w->nsum + n] = '\n';
+    w->nsum += n + 1;
 }
 
 static int on_open(void *arg, const char *key, long long ttl)
 {
     struct writer *w = arg;
-    snprintf(w->key, sizeof w->key, "%s%s", w->prefix, key);
+    size_t len = strlen(key);
+    if (w->plen + len + sizeof "resync:" > sizeof w->key) {
+        fail(w, "key too long: ", key);
+        return 1;
+    }
+    memcpy(w->key, w->prefix, w->plen);
+    memcpy(w->key + w->plen, key, len + 1);
+    w->klen = w->plen + len;
     w->per_entity = strncmp(key, "auth:", 5) == 0;
     w->ttl = ttl;
     w->nfields = 0;
+    w->fields.len = 0;
     w->keys++;
     if (w->per_entity)
         return 0;
     snprintf(w->temp, sizeof w->temp, "%sresync:%s", w->prefix, key);
     const char *del[] = { "DEL", w->temp };
-    return append(w, 2, del);
+    return send_cmd(w, 2, del);
 }
 
 static int on_field(void *arg, const char *key, const char *field, const char *value)
 {
     struct writer *w = arg;
-    EVP_DigestUpdate(w->md, key, strlen(key));
-    EVP_DigestUpdate(w->md, "\n", 1);
-    EVP_DigestUpdate(w->md, field, strlen(field));
-    EVP_DigestUpdate(w->md, "\n", 1);
-    EVP_DigestUpdate(w->md, value, strlen(value));
-    EVP_DigestUpdate(w->md, "\n", 1);
+    (void)key; /* the open one */
+    size_t flen = strlen(field), vlen = strlen(value);
+    sum_line(w, w->key + w->plen, w->klen - w->plen);
+    sum_line(w, field, flen);
+    sum_line(w, value, vlen);
+    w->nfields++;
     if (!w->per_entity) {
         const char *hset[] = { "HSET", w->temp, field, value };
-        return append(w, 4, hset);
+        return send_cmd(w, 4, hset);
     }
-    if (w->nfields == MAX_FIELDS)
+    return put_arg(&w->fields, field, flen) != 0 || put_arg(&w->fields, value, vlen) != 0;
+}
+
+/* HSET key with every field of the open per-entity hash. */
+static int send_hset(struct writer *w)
+{
+    w->cmd.len = 0;
+    if (grow(&w->cmd, 64) != 0)
         return 1;
-    w->fields[2 * w->nfields] = strdup(field);
-    w->fields[2 * w->nfields + 1] = strdup(value);
-    w->nfields++;
-    return !w->fields[2 * w->nfields - 2] || !w->fields[2 * w->nfields - 1];
+    put_len(&w->cmd, '*', 2 + 2 * (size_t)w->nfields);
+    if (put_arg(&w->cmd, "HSET", 4) != 0 || put_arg(&w->cmd, w->key, w->klen) != 0 ||
+        grow(&w->cmd, w->fields.len) != 0)
+        return 1;
+    memcpy(w->cmd.p + w->cmd.len, w->fields.p, w->fields.len);
+    w->cmd.len += w->fields.len;
+    return queue(w);
 }
 
 static int on_close(void *arg, const char *key)
 {
     struct writer *w = arg;
     (void)key;
-    int rc = 0;
     if (w->nfields)
         w->written++;
     if (!w->per_entity) {
         const char *rename[] = { "RENAME", w->temp, w->key };
         const char *del[] = { "DEL", w->key };
-        return w->nfields ? append(w, 3, rename) : append(w, 2, del);
+        return w->nfields ? send_cmd(w, 3, rename) : send_cmd(w, 2, del);
     }
     if (w->nfields == 0) {
         const char *del[] = { "DEL", w->key };
-        return append(w, 2, del);
+        return send_cmd(w, 2, del);
     }
-    const char *argv[2 + 2 * MAX_FIELDS];
-    argv[0] = "HSET";
-    argv[1] = w->key;
-    for (int i = 0; i < 2 * w->nfields; i++)
-        argv[2 + i] = w->fields[i];
-    rc = append(w, 2 + 2 * w->nfields, argv);
-    clear_fields(w);
+    int rc = send_hset(w);
     if (!rc && w->ttl > 0) {
         char ttl[24];
         snprintf(ttl, sizeof ttl, "%lld", w->ttl);
         const char *expire[] = { "EXPIRE", w->key, ttl };
-        rc = append(w, 3, expire);
+        rc = send_cmd(w, 3, expire);
     }
     return rc;
-}
-
-/* A field counts toward on_field only after on_open; nfields tracks the
- * shared hashes too, so that an empty one is deleted rather than renamed. */
-static int on_field_counted(void *arg, const char *key, const char *field, const char *value)
-{
-    struct writer *w = arg;
-    if (!w->per_entity)
-        w->nfields++;
-    return on_field(arg, key, field, value);
 }
 
 static int on_stale(void *arg, const char *key)
@@ -340,7 +444,8 @@ int ez_full_resync(struct ez_sync_ctx *c, const struct ez_config *cfg)
         snprintf(c->error, sizeof c->error, "redis unreachable");
         rc = EZ_APPLY_REDIS;
     }
-    struct writer w = { .c = c, .prefix = c->prefix, .md = EVP_MD_CTX_new() };
+    struct writer w = { .c = c, .prefix = c->prefix, .plen = strlen(c->prefix),
+                        .md = EVP_MD_CTX_new() };
     w.rc = rc == EZ_APPLY_OK ? ez_redis_get(c->redis) : NULL;
     int64_t now_us = 0;
     if (rc == EZ_APPLY_OK && (!w.md || !w.rc || !EVP_DigestInit_ex(w.md, EVP_sha256(), NULL))) {
@@ -360,17 +465,18 @@ int ez_full_resync(struct ez_sync_ctx *c, const struct ez_config *cfg)
         db = ez_db_cmd(c->db, locks, 0, NULL);
     if (rc == EZ_APPLY_OK && db == EZ_DB_OK)
         db = ez_pja_clock_us(c->db, &now_us);
-    struct ez_walk_sink sink = { on_open, on_field_counted, on_close, &w };
+    struct ez_walk_sink sink = { on_open, on_field, on_close, &w };
     if (rc == EZ_APPLY_OK && db == EZ_DB_OK)
         db = ez_walk(c->db, cfg, now_us, WALK_BATCH, &sink);
-    if (rc == EZ_APPLY_OK && w.rc)
-        drain(&w);
+    while (w.rc && w.pending > 0)
+        reap(&w, 1);
     int64_t walked = ez_mono_ms();
     const char *why = NULL;
     if (rc == EZ_APPLY_OK && db == EZ_DB_OK && !w.failed && !only_ours(&w))
         db = ez_walk_stale(c->db, c->redis, c->prefix, now_us, on_stale, &w, &why);
     int64_t scanned = ez_mono_ms();
-    clear_fields(&w);
+    free(w.fields.p);
+    free(w.cmd.p);
     if (db == EZ_DB_OK && ez_db_cmd(c->db, "COMMIT", 0, NULL) != EZ_DB_OK)
         db = EZ_DB_UNAVAILABLE;
     else if (db != EZ_DB_OK && ez_db_cmd(c->db, "ROLLBACK", 0, NULL) != EZ_DB_OK) {
@@ -379,7 +485,8 @@ int ez_full_resync(struct ez_sync_ctx *c, const struct ez_config *cfg)
     unsigned char digest[32];
     char hex[65] = "";
     unsigned int dlen = 0;
-    if (rc == EZ_APPLY_OK && w.md && EVP_DigestFinal_ex(w.md, digest, &dlen))
+    if (rc == EZ_APPLY_OK && w.md && EVP_DigestUpdate(w.md, w.sum, w.nsum) &&
+        EVP_DigestFinal_ex(w.md, digest, &dlen))
         for (unsigned i = 0; i < dlen; i++)
             snprintf(hex + 2 * i, 3, "%02x", digest[i]);
     EVP_MD_CTX_free(w.md);
