@@ -475,6 +475,72 @@ START_TEST(jobs_held_while_postgres_is_away_are_applied_when_it_returns)
 }
 END_TEST
 
+/* The streaming resync interrupted half-way, once by PostgreSQL dropping the
+ * syncer's connection and once by Redis dropping it: the requested run is
+ * recorded as failed with its reason, and the syncer's next attempt leaves
+ * Redis equal to PostgreSQL. */
+static const char *last_run_status(char *error, size_t len)
+{
+    static char status[16];
+    PGconn *pg = h_pg();
+    PGresult *res = PQexec(pg, "SELECT status, coalesce(error, '') FROM sync_runs "
+                               "ORDER BY id DESC LIMIT 1");
+    snprintf(status, sizeof status, "%s", PQntuples(res) ? PQgetvalue(res, 0, 0) : "");
+    snprintf(error, len, "%s", PQntuples(res) ? PQgetvalue(res, 0, 1) : "");
+    PQclear(res);
+    PQfinish(pg);
+    return status;
+}
+
+START_TEST(full_resync_interrupted_fails_and_the_next_one_repairs)
+{
+    struct h_server s;
+    h_server_start(&s, "full_resync_interval = 0\n");
+    json_t *j;
+    ck_assert_int_eq(post(&s, "/admin/namespaces", "{\"name\":\"fr\"}", NULL), 201);
+    ck_assert_int_eq(post(&s, "/admin/masters", "{\"name\":\"fr\",\"max_child_keys\":0,"
+                          "\"namespaces\":[\"fr\"],\"default_namespace\":\"fr\"}", &j), 201);
+    long long mid = json_integer_value(json_object_get(j, "id"));
+    json_decref(j);
+    char sql[600];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO keys (master_id, name, group_name, issued_at_epoch, issued_by, "
+             "namespaces, key_prefix) SELECT %lld, 'k' || i, 'default', "
+             "(SELECT epoch FROM masters WHERE id = %lld), 'import', ARRAY['fr'], 'sk-ez-fr' "
+             "FROM generate_series(1, 100000) i", mid, mid);
+    PGconn *pg = h_pg();
+    PQclear(PQexec(pg, sql));
+    PQclear(PQexec(pg, "INSERT INTO key_digests (digest, key_id) "
+                       "SELECT md5(id::text) || md5((id + 1)::text), id FROM keys"));
+    PQfinish(pg);
+    ck_assert_int_eq(h_pg_count("SELECT count(*) FROM key_digests"), 100000);
+    for (int round = 0; round < 2; round++) {
+        ck_assert_int_eq(post(&s, "/admin/sync/full", "{}", NULL), 202);
+        char error[256];
+        H_EVENTUALLY(strcmp(last_run_status(error, sizeof error), "running") == 0, 20000,
+                     "the requested resync never started");
+        if (round == 0) {
+            pg = h_pg();
+            PQclear(PQexec(pg, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                               "WHERE application_name = 'ezapi-syncer'"));
+            PQfinish(pg);
+        } else {
+            redisContext *rc = h_redis();
+            freeReplyObject(redisCommand(rc, "CLIENT KILL TYPE normal"));
+            redisFree(rc);
+        }
+        H_EVENTUALLY(strcmp(last_run_status(error, sizeof error), "running") != 0, 30000,
+                     "the interrupted resync never ended");
+        ck_assert_msg(strcmp(last_run_status(error, sizeof error), "failed") == 0,
+                      "round %d: the interrupted resync ended %s", round,
+                      last_run_status(error, sizeof error));
+        ck_assert_msg(error[0] != '\0', "round %d: a failed resync without its reason", round);
+        ASSERT_EVENTUALLY_EQUAL(&s, 60000);
+    }
+    h_server_stop(&s); /* the interruptions were provoked: errors in the log are expected */
+}
+END_TEST
+
 static Suite *sync_suite(void)
 {
     Suite *s = suite_create("sync");
@@ -487,6 +553,7 @@ static Suite *sync_suite(void)
     tcase_add_test(t, outbox_rows_are_never_processed_twice_at_once);
     tcase_add_test(t, jobs_queued_while_stopped_are_applied_together);
     tcase_add_test(t, jobs_held_while_postgres_is_away_are_applied_when_it_returns);
+    tcase_add_test(t, full_resync_interrupted_fails_and_the_next_one_repairs);
     suite_add_tcase(s, t);
     return s;
 }
