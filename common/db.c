@@ -5,6 +5,7 @@
  * what a small query costs PostgreSQL. */
 #include "db.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,14 +22,17 @@ struct ez_db {
     char options[64];
     char app_name[64];
     PGconn *conn;
-    char *prepared[PREPARED_MAX];
+    struct {
+        uint32_t hash; /* of the text: most lookups compare no text */
+        char *sql;
+    } prepared[PREPARED_MAX];
     int nprepared;
 };
 
 static void forget_prepared(struct ez_db *db)
 {
     for (int i = 0; i < db->nprepared; i++)
-        free(db->prepared[i]);
+        free(db->prepared[i].sql);
     db->nprepared = 0;
 }
 
@@ -129,11 +133,21 @@ static int failure(struct ez_db *db, PGresult *r, PGresult **res)
 
 /* Runs sql as a statement prepared on this connection (preparing it the
  * first time); a failed preparation's result is the statement's result. */
+static uint32_t text_hash(const char *s)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
 static PGresult *run(struct ez_db *db, const char *sql, int nparams, const char *const *params)
 {
     char name[16];
+    uint32_t hash = text_hash(sql);
     int i = 0;
-    while (i < db->nprepared && strcmp(db->prepared[i], sql) != 0)
+    while (i < db->nprepared &&
+           (db->prepared[i].hash != hash || strcmp(db->prepared[i].sql, sql) != 0))
         i++;
     snprintf(name, sizeof name, "ez%d", i);
     if (i == db->nprepared) {
@@ -146,7 +160,8 @@ static PGresult *run(struct ez_db *db, const char *sql, int nparams, const char 
             return r;
         }
         PQclear(r);
-        db->prepared[db->nprepared++] = copy;
+        db->prepared[db->nprepared].hash = hash;
+        db->prepared[db->nprepared++].sql = copy;
     }
     return PQexecPrepared(db->conn, name, nparams, params, NULL, NULL, 0);
 }

@@ -221,14 +221,21 @@ int ez_pja_tokens_of_master(struct ez_db *db, int64_t master_id, struct ez_pja_t
     return load_tokens(db, out, TOKEN_COLS "WHERE k.master_id = $1 ORDER BY d.digest", 1, p);
 }
 
+/* arr as JSON text for a $n::json parameter (NULL on OOM); arr is freed. */
+static char *list_param(json_t *arr)
+{
+    char *list = arr ? json_dumps(arr, JSON_COMPACT) : NULL;
+    json_decref(arr);
+    return list;
+}
+
 int ez_pja_tokens_by_digests(struct ez_db *db, const char *const *digests, int n,
                              struct ez_pja_tokens *out)
 {
     json_t *arr = json_array();
     for (int i = 0; arr && i < n; i++)
         json_array_append_new(arr, json_string(digests[i]));
-    char *list = arr ? json_dumps(arr, JSON_COMPACT) : NULL;
-    json_decref(arr);
+    char *list = list_param(arr);
     if (!list)
         return EZ_DB_ERROR;
     const char *p[] = { list };
@@ -244,8 +251,7 @@ int ez_pja_masters_by_ids(struct ez_db *db, const int64_t *ids, int n, struct ez
     json_t *arr = json_array();
     for (int i = 0; arr && i < n; i++)
         json_array_append_new(arr, json_integer(ids[i]));
-    char *list = arr ? json_dumps(arr, JSON_COMPACT) : NULL;
-    json_decref(arr);
+    char *list = list_param(arr);
     if (!list)
         return EZ_DB_ERROR;
     const char *p[] = { list };

@@ -236,6 +236,23 @@ START_TEST(failed_logins_are_audited)
     /* the token itself never lands in the audit table */
     ck_assert_int_eq(h_pg_count("SELECT count(*) FROM audit_records WHERE changes::text LIKE "
                                 "'%not-a-token%' OR path LIKE '%not-a-token%'"), 0);
+    /* a User-Agent that is not UTF-8 loses the field, not the record; a
+     * tab in it arrives as sent */
+    ck_assert_int_eq(h_post_json(s.port, "/admin/namespaces",
+                                 "Authorization: Bearer not-a-token\r\nX-Request-ID: failed-login-2\r\n"
+                                 "User-Agent: bad-\xff\xfe-agent\r\n", "{\"name\":\"x\"}", &r), 401);
+    h_resp_free(&r);
+    ck_assert_int_eq(h_post_json(s.port, "/admin/namespaces",
+                                 "Authorization: Bearer not-a-token\r\nX-Request-ID: failed-login-3\r\n"
+                                 "User-Agent: tab\there\r\n", "{\"name\":\"x\"}", &r), 401);
+    h_resp_free(&r);
+    H_EVENTUALLY(h_pg_count("SELECT count(*) FROM audit_records WHERE request_id IN "
+                            "('failed-login-2', 'failed-login-3')") == 2, 10000,
+                 "records of odd User-Agents missing");
+    ck_assert_int_eq(h_pg_count("SELECT count(*) FROM audit_records WHERE "
+                                "request_id = 'failed-login-2' AND user_agent = ''"), 1);
+    ck_assert_int_eq(h_pg_count("SELECT count(*) FROM audit_records WHERE "
+                                "request_id = 'failed-login-3' AND user_agent = 'tab' || chr(9) || 'here'"), 1);
     h_assert_clean_stop(&s);
 }
 END_TEST

@@ -66,6 +66,21 @@ static void audit_direct(const struct ez_frame *f)
     ez_audit_batch_free(&b);
 }
 
+static json_t *audit_record(struct ez_req *r, const char *when, const char *ua,
+                            int64_t latency_us)
+{
+    static const char *actors[] = { "anonymous", "admin", "master" };
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s?, s:I}",
+                     "time", when, "request_id", r->request_id,
+                     "actor_type", actors[r->who.kind], "actor", r->who.sub,
+                     "action", r->audit_action,
+                     "resource", r->audit_resource ? r->audit_resource : "",
+                     "resource_id", r->audit_resource_id, "method", r->method,
+                     "path", r->path ? r->path : "", "status", r->status,
+                     "remote_addr", r->remote, "user_agent", ua,
+                     "latency_us", (json_int_t)latency_us);
+}
+
 void ez_jobs_audit(struct ez_req *r, int64_t latency_us)
 {
     if (!r->audit_action)
@@ -73,23 +88,12 @@ void ez_jobs_audit(struct ez_req *r, int64_t latency_us)
     int auth_failure = strcmp(r->audit_action, "auth.failure") == 0;
     if (!auth_failure && (r->status < 200 || r->status > 299))
         return;
-    static const char *actors[] = { "anonymous", "admin", "master" };
     const char *ua = evhttp_find_header(evhttp_request_get_input_headers(r->ev), "User-Agent");
-    json_t *ua_ok = ua ? json_string(ua) : NULL;
-    if (!ua_ok) /* absent, or not UTF-8: the record is kept without it */
-        ua = NULL;
-    json_decref(ua_ok);
     char when[40];
     iso_now(when, sizeof when);
-    json_t *rec = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s?, s:I}",
-                            "time", when, "request_id", r->request_id,
-                            "actor_type", actors[r->who.kind], "actor", r->who.sub,
-                            "action", r->audit_action,
-                            "resource", r->audit_resource ? r->audit_resource : "",
-                            "resource_id", r->audit_resource_id, "method", r->method,
-                            "path", r->path ? r->path : "", "status", r->status,
-                            "remote_addr", r->remote, "user_agent", ua,
-                            "latency_us", (json_int_t)latency_us);
+    json_t *rec = audit_record(r, when, ua, latency_us);
+    if (!rec && ua) /* a User-Agent that is not UTF-8: the record is kept without it */
+        rec = audit_record(r, when, NULL, latency_us);
     if (!rec)
         return;
     json_object_set_new(rec, "changes",
