@@ -563,6 +563,46 @@ START_TEST(outbox_row_at_max_retries_fails_and_retries_by_hand)
 }
 END_TEST
 
+/* Statements are prepared once per connection: more distinct statements
+ * than the cache holds still run (unprepared), a prepared statement's
+ * error is the caller's, and after a PostgreSQL restart the new connection
+ * prepares them again instead of naming statements the server forgot. */
+static long long sum_of(struct ez_db *db, int k)
+{
+    char sql[64], arg[16];
+    snprintf(sql, sizeof sql, "SELECT $1::int + %d", k);
+    snprintf(arg, sizeof arg, "%d", k);
+    const char *p[] = { arg };
+    PGresult *res;
+    int rc = ez_db_exec(db, &res, sql, 1, p);
+    long long v = rc == EZ_DB_OK ? atoll(PQgetvalue(res, 0, 0)) : -1 - rc;
+    PQclear(res);
+    return v;
+}
+
+START_TEST(prepared_statements_survive_many_texts_errors_and_restarts)
+{
+    struct ez_db *db = ez_db_new(h_pg_dsn(), 5000, "check_ops");
+    for (int round = 0; round < 2; round++)
+        for (int k = 0; k < 400; k++)
+            ck_assert_int_eq(sum_of(db, k), 2 * k);
+    PGresult *res;
+    ck_assert_int_eq(ez_db_exec(db, &res, "SELECT 1 / $1::int", 1, (const char *[]){ "0" }),
+                     EZ_DB_ERROR);
+    ck_assert_str_eq(ez_db_sqlstate(res), "22012");
+    PQclear(res);
+    ck_assert_int_eq(ez_db_exec(db, &res, "SELEC broken", 0, NULL), EZ_DB_ERROR);
+    ck_assert_str_eq(ez_db_sqlstate(res), "42601");
+    PQclear(res);
+    h_pg_stop();
+    ck_assert_int_eq(sum_of(db, 3), -1 - EZ_DB_UNAVAILABLE);
+    h_pg_start();
+    for (int k = 0; k < 400; k += 7)
+        ck_assert_int_eq(sum_of(db, k), 2 * k);
+    ez_db_free(db);
+}
+END_TEST
+
 START_TEST(postgres_outage_answers_503_and_recovers_by_itself)
 {
     struct h_server s;
@@ -658,6 +698,7 @@ static Suite *ops_suite(void)
     tcase_add_test(o, redis_down_fills_the_outbox_which_drains_when_it_returns);
     tcase_add_test(o, outbox_row_at_max_retries_fails_and_retries_by_hand);
     tcase_add_test(o, postgres_outage_answers_503_and_recovers_by_itself);
+    tcase_add_test(o, prepared_statements_survive_many_texts_errors_and_restarts);
     suite_add_tcase(s, o);
     TCase *v = h_tcase("valgrind");
     tcase_set_timeout(v, 300);
