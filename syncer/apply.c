@@ -58,16 +58,30 @@ static int in_transaction(struct ez_sync_ctx *c)
     return conn && PQstatus(conn) == CONNECTION_OK && PQtransactionStatus(conn) != PQTRANS_IDLE;
 }
 
+/* Outside a caller's transaction: the lock is taken first (a session lock,
+ * waited for outside any transaction), then a REPEATABLE READ transaction
+ * begins, so every read of the batch sees one snapshot taken after the
+ * lock was granted: a route and the provider entries it names are read
+ * from the same state. Inside one (a full resync, whose snapshot and locks
+ * already cover this), a savepoint and the transaction-level lock. */
 int ez_apply_begin(struct ez_sync_ctx *c, long long lock)
 {
-    c->nested = in_transaction(c);
-    int rc = ez_db_cmd(c->db, c->nested ? "SAVEPOINT ez_apply" : "BEGIN READ ONLY", 0, NULL);
-    if (rc != EZ_DB_OK)
-        return ez_apply_db_status(c, rc, "the sync lock");
     char k[24];
     snprintf(k, sizeof k, "%lld", lock);
     const char *p[] = { k };
-    rc = ez_db_cmd(c->db, "SELECT pg_advisory_xact_lock($1::bigint)", 1, p);
+    c->nested = in_transaction(c);
+    int rc;
+    if (c->nested) {
+        rc = ez_db_cmd(c->db, "SAVEPOINT ez_apply", 0, NULL);
+        if (rc == EZ_DB_OK)
+            rc = ez_db_cmd(c->db, "SELECT pg_advisory_xact_lock($1::bigint)", 1, p);
+    } else {
+        rc = ez_db_cmd(c->db, "SELECT pg_advisory_lock($1::bigint)", 1, p);
+        if (rc == EZ_DB_OK) {
+            c->locked = lock;
+            rc = ez_db_cmd(c->db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL);
+        }
+    }
     if (rc != EZ_DB_OK) {
         ez_apply_abort(c);
         return ez_apply_db_status(c, rc, "the sync lock");
@@ -79,15 +93,21 @@ int ez_apply_begin(struct ez_sync_ctx *c, long long lock)
  * well, so the statuses are not needed. */
 static void finish(struct ez_sync_ctx *c, int commit)
 {
-    if (!in_transaction(c))
-        return;
-    int rc;
-    if (!c->nested) {
-        rc = ez_db_cmd(c->db, commit ? "COMMIT" : "ROLLBACK", 0, NULL);
-    } else {
+    int rc = EZ_DB_OK;
+    if (c->nested && in_transaction(c)) {
         rc = commit ? EZ_DB_OK : ez_db_cmd(c->db, "ROLLBACK TO SAVEPOINT ez_apply", 0, NULL);
         if (rc == EZ_DB_OK)
             rc = ez_db_cmd(c->db, "RELEASE SAVEPOINT ez_apply", 0, NULL);
+        return;
+    }
+    if (in_transaction(c))
+        rc = ez_db_cmd(c->db, commit ? "COMMIT" : "ROLLBACK", 0, NULL);
+    if (c->locked) {
+        char k[24];
+        snprintf(k, sizeof k, "%lld", c->locked);
+        const char *p[] = { k };
+        c->locked = 0;
+        rc = ez_db_cmd(c->db, "SELECT pg_advisory_unlock($1::bigint)", 1, p);
     }
     (void)rc;
 }

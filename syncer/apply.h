@@ -24,6 +24,7 @@ struct ez_sync_ctx {
     const struct ez_config *cfg;  /* opens stored api keys; NULL: clear-text keys only */
     int64_t bans_checked_at;      /* ez_apply_expired_bans: last time looked, unix s */
     int nested;                   /* ez_apply_begin ran inside the caller's transaction */
+    long long locked;             /* the session lock ez_apply_begin holds (0: none) */
     char error[256];              /* why the last apply failed */
 };
 
