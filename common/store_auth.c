@@ -205,25 +205,12 @@ static int load_masters(struct ez_db *db, struct ez_pja_masters *out, const char
     return rc == EZ_DB_OK ? masters_from(res, out) : rc;
 }
 
-int ez_pja_tokens_of_keys(struct ez_db *db, const int64_t *key_ids, int n,
-                          struct ez_pja_tokens *out)
+int ez_pja_tokens_of_key(struct ez_db *db, int64_t key_id, struct ez_pja_tokens *out)
 {
-    /* A bigint[] literal: = ANY of it is an index condition whatever the
-     * plan, where a set-returning function may not be. */
-    size_t cap = (size_t)n * 21 + 3, len = 0;
-    char *ids = malloc(cap);
-    if (!ids)
-        return EZ_DB_ERROR;
-    ids[len++] = '{';
-    for (int i = 0; i < n; i++)
-        len += (size_t)snprintf(ids + len, cap - len, "%s%lld", i ? "," : "",
-                                (long long)key_ids[i]);
-    snprintf(ids + len, cap - len, "}");
-    const char *p[] = { ids };
-    int rc = load_tokens(db, out,
-                         TOKEN_COLS "WHERE d.key_id = ANY($1::bigint[]) ORDER BY d.digest", 1, p);
-    free(ids);
-    return rc;
+    char id[24];
+    snprintf(id, sizeof id, "%lld", (long long)key_id);
+    const char *p[] = { id };
+    return load_tokens(db, out, TOKEN_COLS "WHERE d.key_id = $1 ORDER BY d.digest", 1, p);
 }
 
 int ez_pja_tokens_of_master(struct ez_db *db, int64_t master_id, struct ez_pja_tokens *out)

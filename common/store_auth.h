@@ -31,10 +31,10 @@ struct ez_pja_masters {
 void ez_pja_tokens_free(struct ez_pja_tokens *t);
 void ez_pja_masters_free(struct ez_pja_masters *m);
 
-/* Every secret (current and in grace, usable or not) of the keys named, or
- * of every key of one master. EZ_DB_* status; the set may be empty. */
-int ez_pja_tokens_of_keys(struct ez_db *db, const int64_t *key_ids, int n,
-                          struct ez_pja_tokens *out) __attribute__((warn_unused_result));
+/* Every secret (current and in grace, usable or not) of one key, or of
+ * every key of one master. EZ_DB_* status; the set may be empty. */
+int ez_pja_tokens_of_key(struct ez_db *db, int64_t key_id, struct ez_pja_tokens *out)
+    __attribute__((warn_unused_result));
 int ez_pja_tokens_of_master(struct ez_db *db, int64_t master_id, struct ez_pja_tokens *out)
     __attribute__((warn_unused_result));
 /* The secrets among these digests / the masters among these ids that

@@ -301,10 +301,10 @@ static int build_masters(struct ez_sync_ctx *c, struct ez_sync_job *const *jobs,
     return rc;
 }
 
-/* The secrets of each master of every_key_of, then of all keys together. */
+/* The secrets of every_key_of and of keys, one read each. */
 static int read_tokens(struct ez_sync_ctx *c, struct tenants *b)
 {
-    int want = b->every_key_of.n + (b->keys.n > 0);
+    int want = b->every_key_of.n + b->keys.n;
     if (want == 0)
         return EZ_APPLY_OK;
     if (!(b->rows = calloc((size_t)want, sizeof *b->rows)))
@@ -313,9 +313,9 @@ static int read_tokens(struct ez_sync_ctx *c, struct tenants *b)
     for (int i = 0; rc == EZ_APPLY_OK && i < b->every_key_of.n; i++, b->nrows++)
         rc = ez_apply_db_status(c, ez_pja_tokens_of_master(c->db, b->every_key_of.v[i],
                                                            &b->rows[b->nrows]), "key digests");
-    if (rc == EZ_APPLY_OK && b->keys.n > 0)
-        rc = ez_apply_db_status(c, ez_pja_tokens_of_keys(c->db, b->keys.v, b->keys.n,
-                                                         &b->rows[b->nrows++]), "key digests");
+    for (int i = 0; rc == EZ_APPLY_OK && i < b->keys.n; i++, b->nrows++)
+        rc = ez_apply_db_status(c, ez_pja_tokens_of_key(c->db, b->keys.v[i], &b->rows[b->nrows]),
+                                "key digests");
     return rc;
 }
 
