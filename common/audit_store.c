@@ -176,27 +176,21 @@ static int copy_skipping_existing(struct ez_db *db, const char *rows, size_t len
     return rc;
 }
 
-static int write_rows(struct ez_db *db, const char *rows, size_t len)
+/* What follows a COPY of rows that ended with rc: a replay is written
+ * skipping existing rows; rows with data PostgreSQL refuses are written
+ * one at a time and only the refused ones dropped. */
+static int settle(struct ez_db *db, const char *rows, size_t len, int rc, const char *state,
+                  int *dropped)
 {
-    char state[6];
-    int rc = copy(db, "audit_records", rows, len, state);
     if (rc == EZ_DB_ERROR && strcmp(state, "23505") == 0)
         rc = copy_skipping_existing(db, rows, len);
-    return rc;
-}
-
-int ez_audit_batch_write(struct ez_db *db, const struct ez_audit_batch *b, int *dropped)
-{
-    *dropped = 0;
-    if (b->rows == 0)
-        return EZ_DB_OK;
-    int rc = write_rows(db, b->text, b->len);
-    if (rc != EZ_DB_ERROR)
+    if (rc != EZ_DB_ERROR || memchr(rows, '\n', len) == rows + len - 1)
         return rc;
-    /* Some row's data is refused: write them one at a time. */
-    for (const char *p = b->text, *end = b->text + b->len; p < end;) {
+    for (const char *p = rows, *end = rows + len; p < end;) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
-        rc = write_rows(db, p, (size_t)(nl - p) + 1);
+        char one[6];
+        size_t n = (size_t)(nl - p) + 1;
+        rc = settle(db, p, n, copy(db, "audit_records", p, n, one), one, dropped);
         if (rc == EZ_DB_UNAVAILABLE)
             return rc; /* rows written so far are skipped when retried */
         if (rc == EZ_DB_ERROR) {
@@ -210,6 +204,50 @@ int ez_audit_batch_write(struct ez_db *db, const struct ez_audit_batch *b, int *
         p = nl + 1;
     }
     return EZ_DB_OK;
+}
+
+int ez_audit_batch_write(struct ez_db *const *dbs, int ndbs, const struct ez_audit_batch *b,
+                         int *dropped)
+{
+    *dropped = 0;
+    if (b->rows == 0)
+        return EZ_DB_OK;
+    /* Parts of about equal size, cut at line ends, one per connection:
+     * each is a COPY of its own, all loading at once. */
+    int parts = b->rows / EZ_AUDIT_PART_MIN_ROWS;
+    parts = parts > ndbs ? ndbs : parts;
+    parts = parts < 1 ? 1 : parts > EZ_AUDIT_WRITERS_MAX ? EZ_AUDIT_WRITERS_MAX : parts;
+    const char *data[EZ_AUDIT_WRITERS_MAX] = { 0 }, *p = b->text, *end = b->text + b->len;
+    size_t len[EZ_AUDIT_WRITERS_MAX] = { 0 };
+    for (int i = 0; i < parts; i++) {
+        const char *stop = end;
+        if (i + 1 < parts) {
+            stop = b->text + b->len / (size_t)parts * (size_t)(i + 1);
+            stop = stop < p ? p : stop;
+            const char *nl = memchr(stop, '\n', (size_t)(end - stop));
+            stop = nl ? nl + 1 : end;
+        }
+        data[i] = p;
+        len[i] = (size_t)(stop - p);
+        p = stop;
+    }
+    int rc[EZ_AUDIT_WRITERS_MAX];
+    PGresult *res[EZ_AUDIT_WRITERS_MAX];
+    char state[EZ_AUDIT_WRITERS_MAX][6];
+    ez_db_copy_in_parallel(dbs, parts, "COPY audit_records (" COLUMNS ") FROM STDIN", data, len,
+                           rc, res);
+    for (int i = 0; i < parts; i++) {
+        snprintf(state[i], 6, "%s", ez_db_sqlstate(res[i]));
+        PQclear(res[i]);
+    }
+    /* A part that failed does not undo the others: the batch is retried as
+     * a whole, and the retry skips the rows already written. */
+    int out = EZ_DB_OK;
+    for (int i = 0; i < parts; i++)
+        if (rc[i] != EZ_DB_OK &&
+            settle(dbs[i], data[i], len[i], rc[i], state[i], dropped) == EZ_DB_UNAVAILABLE)
+            out = EZ_DB_UNAVAILABLE;
+    return out;
 }
 
 void ez_audit_producer(const struct ez_frame *f, char out[80])

@@ -26,12 +26,18 @@ struct ez_audit_batch {
  * have that shape (it is not added) or memory ran out. */
 int ez_audit_batch_add(struct ez_audit_batch *b, const char *row, size_t len,
                        const char *producer);
-/* Writes the batch, all rows in one statement, skipping rows whose producer
- * is already there. A row PostgreSQL refuses (bad data) is dropped, logged
- * and counted in *dropped rather than blocking the others. EZ_DB_OK or
- * EZ_DB_UNAVAILABLE (nothing written; try again later). */
-int ez_audit_batch_write(struct ez_db *db, const struct ez_audit_batch *b, int *dropped)
-    __attribute__((warn_unused_result));
+/* Writes the batch over ndbs connections (at most EZ_AUDIT_WRITERS_MAX):
+ * a batch of n * EZ_AUDIT_PART_MIN_ROWS rows or more is cut into n parts
+ * that load at once, each with one COPY (all its rows or none), so
+ * PostgreSQL uses as many cores. Rows whose producer is already there are
+ * skipped. A row PostgreSQL refuses (bad data) is dropped, logged and
+ * counted in *dropped rather than blocking the others. EZ_DB_OK, or
+ * EZ_DB_UNAVAILABLE: some part is not written (the others may be), so the
+ * batch must be written again later. */
+#define EZ_AUDIT_WRITERS_MAX EZ_DB_COPY_MAX
+#define EZ_AUDIT_PART_MIN_ROWS 64
+int ez_audit_batch_write(struct ez_db *const *dbs, int ndbs, const struct ez_audit_batch *b,
+                         int *dropped) __attribute__((warn_unused_result));
 void ez_audit_batch_clear(struct ez_audit_batch *b);
 void ez_audit_batch_free(struct ez_audit_batch *b);
 

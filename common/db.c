@@ -5,6 +5,7 @@
  * what a small query costs PostgreSQL. */
 #include "db.h"
 
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -211,31 +212,86 @@ int ez_db_sent_result(struct ez_db *db, PGresult **res)
     return failure(db, r, res);
 }
 
-int ez_db_copy_in(struct ez_db *db, PGresult **res, const char *sql, const char *data,
-                  size_t len)
+/* Starts db's COPY and queues its rows and end without waiting for the
+ * socket; 0, or -1 with the failure in *rc and *res. */
+static int copy_queue(struct ez_db *db, const char *sql, const char *data, size_t len, int *rc,
+                      PGresult **res)
 {
-    *res = NULL;
-    if (ez_db_ensure(db) != EZ_DB_OK)
-        return EZ_DB_UNAVAILABLE;
+    if ((*rc = ez_db_ensure(db)) != EZ_DB_OK)
+        return -1;
     PGresult *r = PQexec(db->conn, sql);
-    if (!r || PQresultStatus(r) != PGRES_COPY_IN)
-        return failure(db, r, res);
+    if (!r || PQresultStatus(r) != PGRES_COPY_IN) {
+        *rc = failure(db, r, res);
+        return -1;
+    }
     PQclear(r);
-    int sent = 1;
-    while (len > 0 && sent) {
+    int queued = PQsetnonblocking(db->conn, 1) == 0;
+    while (len > 0 && queued) {
         int n = len > (1 << 20) ? 1 << 20 : (int)len;
-        sent = PQputCopyData(db->conn, data, n) == 1;
+        queued = PQputCopyData(db->conn, data, n) == 1;
         data += n;
         len -= (size_t)n;
     }
-    PQputCopyEnd(db->conn, sent ? NULL : "ezapi: sending the rows failed");
-    int rc = EZ_DB_OK;
-    while ((r = PQgetResult(db->conn)) != NULL) {
-        if (rc == EZ_DB_OK && !ok_status(r))
-            rc = failure(db, r, res);
-        else
-            PQclear(r);
+    /* A failure to queue or send shows in the COPY's result. */
+    PQputCopyEnd(db->conn, queued ? NULL : "ezapi: sending the rows failed");
+    return 0;
+}
+
+/* Sends what the connections still hold, all at once; a connection whose
+ * socket fails is left to report it in its result. */
+static void flush_all(struct ez_db *const *dbs, const int *busy, int n)
+{
+    for (;;) {
+        struct pollfd pfd[EZ_DB_COPY_MAX];
+        int who[EZ_DB_COPY_MAX], npfd = 0;
+        for (int i = 0; i < n; i++)
+            if (busy[i] && PQflush(dbs[i]->conn) == 1) {
+                pfd[npfd] = (struct pollfd){ .fd = PQsocket(dbs[i]->conn),
+                                             .events = POLLIN | POLLOUT };
+                who[npfd++] = i;
+            }
+        if (npfd == 0 || poll(pfd, (nfds_t)npfd, 1000) < 0)
+            return;
+        for (int k = 0; k < npfd; k++)
+            if (pfd[k].revents & POLLIN)
+                PQconsumeInput(dbs[who[k]]->conn);
     }
+}
+
+void ez_db_copy_in_parallel(struct ez_db *const *dbs, int n, const char *sql,
+                            const char *const *data, const size_t *len, int *rc,
+                            PGresult **res)
+{
+    int busy[EZ_DB_COPY_MAX];
+    for (int i = 0; i < n; i++) {
+        res[i] = NULL;
+        rc[i] = EZ_DB_OK;
+        busy[i] = copy_queue(dbs[i], sql, data[i], len[i], &rc[i], &res[i]) == 0;
+    }
+    flush_all(dbs, busy, n);
+    for (int i = 0; i < n; i++) {
+        if (!busy[i])
+            continue;
+        PQsetnonblocking(dbs[i]->conn, 0); /* sends what is left, waiting */
+        int seen = 0;
+        PGresult *r;
+        while ((r = PQgetResult(dbs[i]->conn)) != NULL) {
+            seen = 1;
+            if (rc[i] == EZ_DB_OK && !ok_status(r))
+                rc[i] = failure(dbs[i], r, &res[i]);
+            else
+                PQclear(r);
+        }
+        if (!seen)
+            rc[i] = failure(dbs[i], NULL, &res[i]);
+    }
+}
+
+int ez_db_copy_in(struct ez_db *db, PGresult **res, const char *sql, const char *data,
+                  size_t len)
+{
+    int rc;
+    ez_db_copy_in_parallel(&db, 1, sql, &data, &len, &rc, res);
     return rc;
 }
 

@@ -19,7 +19,8 @@
 
 struct logger {
     const struct ez_config *cfg;
-    struct ez_db *db;
+    struct ez_db *db[EZ_AUDIT_WRITERS_MAX]; /* db[0] also deletes past retention */
+    int writers;
     struct ez_audit_batch batch;
     int64_t next_retention;
 };
@@ -44,7 +45,7 @@ static int on_flush(void *arg)
 {
     struct logger *l = arg;
     int dropped;
-    if (ez_audit_batch_write(l->db, &l->batch, &dropped) != EZ_DB_OK)
+    if (ez_audit_batch_write(l->db, l->writers, &l->batch, &dropped) != EZ_DB_OK)
         return -1; /* kept: retried with the same producers, so never twice */
     ez_metric_add(EZ_M_audit_written, (uint64_t)(l->batch.rows - dropped));
     ez_metric_add(EZ_M_audit_dropped, (uint64_t)dropped);
@@ -64,7 +65,7 @@ static void on_tick(void *arg)
     const char *p[] = { days };
     for (int i = 0; i < 100; i++) {
         PGresult *res;
-        int rc = ez_db_exec(l->db, &res,
+        int rc = ez_db_exec(l->db[0], &res,
                             "DELETE FROM audit_records WHERE id IN (SELECT id FROM audit_records "
                             "WHERE time < now() - make_interval(days => $1::int) LIMIT "
                             RETENTION_BATCH ")", 1, p);
@@ -82,15 +83,20 @@ int logger_main(const struct ez_child *c)
     ez_log_setup("logger", c->cfg->log_level, c->cfg->log_format);
     ez_proctitle_set("ezapi: logger");
     struct logger l = { .cfg = c->cfg };
-    l.db = ez_db_new(c->cfg->log_pg_dsn, c->cfg->pg_statement_timeout, "ezapi-logger");
-    if (!l.db)
-        return 1;
+    /* Each connection opens at its first use: small batches use one. */
+    l.writers = c->cfg->audit_writers < EZ_AUDIT_WRITERS_MAX ? (int)c->cfg->audit_writers
+                                                             : EZ_AUDIT_WRITERS_MAX;
+    for (int i = 0; i < l.writers; i++)
+        if (!(l.db[i] = ez_db_new(c->cfg->log_pg_dsn, c->cfg->pg_statement_timeout,
+                                  "ezapi-logger")))
+            return 1;
     struct ez_consumer_ops ops = { .job = on_job, .flush = on_flush,
                                    .batch = (int)c->cfg->audit_batch_size,
                                    .flush_ms = c->cfg->audit_flush_interval, .tick = on_tick,
                                    .arg = &l };
     int rc = ez_consumer_run(EZ_Q_AUDIT, c->slot, &ops, c->cfg->shutdown_timeout);
     ez_audit_batch_free(&l.batch);
-    ez_db_free(l.db);
+    for (int i = 0; i < l.writers; i++)
+        ez_db_free(l.db[i]);
     return rc;
 }

@@ -383,7 +383,7 @@ static int write_batch(struct ez_db *db, json_t **recs, const char **producers, 
         ck_assert_int_eq(ez_audit_batch_add(&b, row, strlen(row), producers[i]), 0);
         free(row);
     }
-    int rc = ez_audit_batch_write(db, &b, dropped);
+    int rc = ez_audit_batch_write(&db, 1, &b, dropped);
     ez_audit_batch_free(&b);
     return rc;
 }
@@ -435,6 +435,58 @@ START_TEST(audit_store_replay_writes_each_record_once)
     for (int i = 0; i < 4; i++)
         json_decref(r[i]);
     ez_db_free(db);
+}
+END_TEST
+
+/* A batch large enough is cut into parts loaded at once over several
+ * connections; a replay where some parts' rows are already there, and a
+ * refused row inside one part, still leave every record exactly once. */
+START_TEST(audit_batch_split_over_connections_writes_each_record_once)
+{
+    struct h_server s;
+    h_server_start(&s, NULL); /* applies the migrations */
+    h_server_stop(&s);
+    struct ez_db *dbs[3];
+    for (int i = 0; i < 3; i++)
+        dbs[i] = ez_db_new(h_pg_dsn(), 5000, "check_ops_split");
+    enum { N = 400 };
+    struct ez_audit_batch all = { 0 }, first = { 0 };
+    for (int i = 0; i < N; i++) {
+        char id[16], producer[32];
+        snprintf(id, sizeof id, "%d", i);
+        snprintf(producer, sizeof producer, "split-%d", i);
+        json_t *rec = json_pack("{s:s, s:s, s:s}", "actor_type", i == 333 ? "nobody" : "admin",
+                                "action", "split.test", "resource_id", id);
+        char *row = ez_audit_row(rec);
+        ck_assert_int_eq(ez_audit_batch_add(&all, row, strlen(row), producer), 0);
+        if (i < 150)
+            ck_assert_int_eq(ez_audit_batch_add(&first, row, strlen(row), producer), 0);
+        free(row);
+        json_decref(rec);
+    }
+    const char *conns = "SELECT count(*) FROM pg_stat_activity "
+                        "WHERE application_name = 'check_ops_split'";
+    int dropped = -1;
+    /* 150 rows over 3 connections: two parts (64 rows at least each). */
+    ck_assert_int_eq(ez_audit_batch_write(dbs, 3, &first, &dropped), EZ_DB_OK);
+    ck_assert_int_eq(dropped, 0);
+    ck_assert_int_eq(h_pg_count(conns), 2);
+    ck_assert_int_eq(h_pg_count("SELECT count(*) FROM audit_records WHERE action = 'split.test'"),
+                     150);
+    /* All 400: three parts, the first a replay, row 333 refused. */
+    ck_assert_int_eq(ez_audit_batch_write(dbs, 3, &all, &dropped), EZ_DB_OK);
+    ck_assert_int_eq(dropped, 1);
+    ck_assert_int_eq(h_pg_count(conns), 3);
+    ck_assert_int_eq(h_pg_count("SELECT count(DISTINCT resource_id) FROM audit_records "
+                                "WHERE action = 'split.test' AND resource_id <> '333'"), N - 1);
+    /* The whole batch again: nothing new. */
+    ck_assert_int_eq(ez_audit_batch_write(dbs, 3, &all, &dropped), EZ_DB_OK);
+    ck_assert_int_eq(h_pg_count("SELECT count(*) FROM audit_records WHERE action = 'split.test'"),
+                     N - 1);
+    ez_audit_batch_free(&all);
+    ez_audit_batch_free(&first);
+    for (int i = 0; i < 3; i++)
+        ez_db_free(dbs[i]);
 }
 END_TEST
 
@@ -692,6 +744,7 @@ static Suite *ops_suite(void)
     tcase_add_test(a, audit_query_uses_indexes_at_scale);
     tcase_add_test(a, logger_kill_loses_and_duplicates_no_audit_record);
     tcase_add_test(a, audit_store_replay_writes_each_record_once);
+    tcase_add_test(a, audit_batch_split_over_connections_writes_each_record_once);
     tcase_add_test(a, audit_database_down_and_back_loses_nothing);
     suite_add_tcase(s, a);
     TCase *o = h_tcase("outages");
