@@ -95,15 +95,17 @@ const struct ez_route ez_routes[] = {
 };
 const int ez_routes_count = sizeof ez_routes / sizeof ez_routes[0];
 
-/* Number of literal segments matched (higher = more specific), or -1. */
+/* Number of literal segments matched (higher = more specific), or -1.
+ * Literal segments are compared as they are walked, so most templates
+ * fail at their first differing character. */
 static int match_template(const char *tpl, const char *path, char **params, int *nparams)
 {
     int literal = 0, n = 0;
     while (*tpl == '/' && *path == '/') {
         tpl++;
         path++;
-        size_t tl = strcspn(tpl, "/"), pl = strcspn(path, "/");
         if (tpl[0] == '{') {
+            size_t pl = strcspn(path, "/");
             if (pl == 0 || n == EZ_MAX_PARAMS)
                 goto fail;
             if (params) {
@@ -114,13 +116,17 @@ static int match_template(const char *tpl, const char *path, char **params, int 
                     goto fail;
             }
             n++;
+            tpl += strcspn(tpl, "/");
+            path += pl;
         } else {
-            if (tl != pl || strncmp(tpl, path, tl) != 0)
+            while (*tpl && *tpl != '/' && *tpl == *path) {
+                tpl++;
+                path++;
+            }
+            if ((*tpl && *tpl != '/') || (*path && *path != '/'))
                 goto fail;
             literal++;
         }
-        tpl += tl;
-        path += pl;
     }
     if (*tpl || *path)
         goto fail;
@@ -138,23 +144,19 @@ fail:
 int ez_route_match(const char *method, const char *path, const struct ez_route **route,
                    char **params, int *nparams, char *allow, size_t allowlen)
 {
-    int best = -1, best_score = -1;
+    /* The most specific template decides: its route for this method, or
+     * a 405 listing the methods of the templates as specific as it. */
+    int score[sizeof ez_routes / sizeof ez_routes[0]];
+    int best = -1, top = -1;
     for (int i = 0; i < ez_routes_count; i++) {
-        int score = match_template(ez_routes[i].path, path, NULL, NULL);
-        if (score > best_score && strcmp(ez_routes[i].method, method) == 0) {
+        score[i] = match_template(ez_routes[i].path, path, NULL, NULL);
+        if (score[i] > top)
+            top = score[i];
+        if (score[i] >= 0 && strcmp(ez_routes[i].method, method) == 0 &&
+            (best < 0 || score[i] > score[best]))
             best = i;
-            best_score = score;
-        }
     }
-    /* A path matching some template with another method is a 405. The most
-     * specific template decides which methods are listed. */
-    int top = -1;
-    for (int i = 0; i < ez_routes_count; i++) {
-        int score = match_template(ez_routes[i].path, path, NULL, NULL);
-        if (score > top)
-            top = score;
-    }
-    if (best >= 0 && best_score == top) {
+    if (best >= 0 && score[best] == top) {
         *route = &ez_routes[best];
         match_template(ez_routes[best].path, path, params, nparams);
         return EZ_ROUTE_FOUND;
@@ -163,9 +165,7 @@ int ez_route_match(const char *method, const char *path, const struct ez_route *
         return EZ_ROUTE_NOT_FOUND;
     allow[0] = 0;
     for (int i = 0; i < ez_routes_count; i++) {
-        if (match_template(ez_routes[i].path, path, NULL, NULL) != top)
-            continue;
-        if (strstr(allow, ez_routes[i].method))
+        if (score[i] != top || strstr(allow, ez_routes[i].method))
             continue;
         size_t used = strlen(allow);
         snprintf(allow + used, allowlen - used, "%s%s", used ? ", " : "", ez_routes[i].method);
