@@ -31,6 +31,19 @@ pg=$(pgbench -h 127.0.0.1 -p "$pg_port" -U postgres -n -M prepared -c "$clients"
     -T "$BENCH_SECS" -f "$dir/select.sql" ezapi 2>/dev/null | tee "$dir/pgbench.txt" | pgbench_tps)
 echo "read: clients=$clients ezapi=${ez} req/s pgbench=${pg} tps ratio=$(ratio "$ez" "$pg")"
 grep -E "Non-2xx|Socket errors" "$dir/wrk.txt" || true
+# A keep-alive connection stays on the worker that accepted it, and which
+# worker accepts is the kernel's race: with as many connections as
+# workers, both may land on one. Show how the requests were spread.
+spread() {
+    curl -s "$BASE/metrics" | grep "^ezapi_http_requests_total{.*route=\"$1\"" |
+        sed 's/.*process="\([^"]*\)".* \([0-9]*\)$/\1 \2/' |
+        awk '{ n[$1] += $2 } END { for (p in n) printf "%s=%d ", p, n[p]; print "" }'
+}
+echo "read: requests per worker: $(spread '/admin/provider-groups/{id}')"
+# The HTTP layer alone (no PostgreSQL): what the same clients get from
+# GET /health is the most any endpoint can reach on this machine.
+hz=$(wrk -t2 -c"$clients" -d"${BENCH_SECS}s" "$BASE/health" | wrk_rps)
+echo "read (reference): ezapi GET /health=${hz} req/s ($(spread /health))"
 # For reference: the same select unprepared (parsed on every execution).
 pgx=$(pgbench -h 127.0.0.1 -p "$pg_port" -U postgres -n -M extended -c "$clients" -j 2 \
     -T "$BENCH_SECS" -f "$dir/select.sql" ezapi 2>/dev/null | pgbench_tps)
