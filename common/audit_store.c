@@ -206,48 +206,40 @@ static int settle(struct ez_db *db, const char *rows, size_t len, int rc, const 
     return EZ_DB_OK;
 }
 
-int ez_audit_batch_write(struct ez_db *const *dbs, int ndbs, const struct ez_audit_batch *b,
-                         int *dropped)
+void ez_audit_batch_send(struct ez_db *db, struct ez_audit_batch *b)
+{
+    b->sent_rc = EZ_DB_OK;
+    b->sent_state[0] = 0;
+    if (b->rows == 0)
+        return;
+    PGresult *res;
+    b->sent_rc = ez_db_copy_send(db, &res, "COPY audit_records (" COLUMNS ") FROM STDIN",
+                                 b->text, b->len);
+    snprintf(b->sent_state, sizeof b->sent_state, "%s", ez_db_sqlstate(res));
+    PQclear(res);
+}
+
+int ez_audit_batch_finish(struct ez_db *db, struct ez_audit_batch *b, int *dropped)
 {
     *dropped = 0;
     if (b->rows == 0)
         return EZ_DB_OK;
-    /* Parts of about equal size, cut at line ends, one per connection:
-     * each is a COPY of its own, all loading at once. */
-    int parts = b->rows / EZ_AUDIT_PART_MIN_ROWS;
-    parts = parts > ndbs ? ndbs : parts;
-    parts = parts < 1 ? 1 : parts > EZ_AUDIT_WRITERS_MAX ? EZ_AUDIT_WRITERS_MAX : parts;
-    const char *data[EZ_AUDIT_WRITERS_MAX] = { 0 }, *p = b->text, *end = b->text + b->len;
-    size_t len[EZ_AUDIT_WRITERS_MAX] = { 0 };
-    for (int i = 0; i < parts; i++) {
-        const char *stop = end;
-        if (i + 1 < parts) {
-            stop = b->text + b->len / (size_t)parts * (size_t)(i + 1);
-            stop = stop < p ? p : stop;
-            const char *nl = memchr(stop, '\n', (size_t)(end - stop));
-            stop = nl ? nl + 1 : end;
-        }
-        data[i] = p;
-        len[i] = (size_t)(stop - p);
-        p = stop;
+    int rc = b->sent_rc;
+    char state[6];
+    snprintf(state, sizeof state, "%s", b->sent_state);
+    if (rc == EZ_DB_OK) {
+        PGresult *res;
+        rc = ez_db_copy_result(db, &res);
+        snprintf(state, sizeof state, "%s", ez_db_sqlstate(res));
+        PQclear(res);
     }
-    int rc[EZ_AUDIT_WRITERS_MAX];
-    PGresult *res[EZ_AUDIT_WRITERS_MAX];
-    char state[EZ_AUDIT_WRITERS_MAX][6];
-    ez_db_copy_in_parallel(dbs, parts, "COPY audit_records (" COLUMNS ") FROM STDIN", data, len,
-                           rc, res);
-    for (int i = 0; i < parts; i++) {
-        snprintf(state[i], 6, "%s", ez_db_sqlstate(res[i]));
-        PQclear(res[i]);
-    }
-    /* A part that failed does not undo the others: the batch is retried as
-     * a whole, and the retry skips the rows already written. */
-    int out = EZ_DB_OK;
-    for (int i = 0; i < parts; i++)
-        if (rc[i] != EZ_DB_OK &&
-            settle(dbs[i], data[i], len[i], rc[i], state[i], dropped) == EZ_DB_UNAVAILABLE)
-            out = EZ_DB_UNAVAILABLE;
-    return out;
+    return rc == EZ_DB_OK ? rc : settle(db, b->text, b->len, rc, state, dropped);
+}
+
+int ez_audit_batch_write(struct ez_db *db, struct ez_audit_batch *b, int *dropped)
+{
+    ez_audit_batch_send(db, b);
+    return ez_audit_batch_finish(db, b, dropped);
 }
 
 void ez_audit_producer(const struct ez_frame *f, char out[80])

@@ -20,24 +20,27 @@ struct ez_audit_batch {
     char *text; /* lines of COPY text, producer last */
     size_t len, cap;
     int rows;
+    int sent_rc;       /* of ez_audit_batch_send */
+    char sent_state[6];
 };
 
 /* Adds a row of ez_audit_row with its producer. -1 when the row does not
  * have that shape (it is not added) or memory ran out. */
 int ez_audit_batch_add(struct ez_audit_batch *b, const char *row, size_t len,
                        const char *producer);
-/* Writes the batch over ndbs connections (at most EZ_AUDIT_WRITERS_MAX):
- * a batch of n * EZ_AUDIT_PART_MIN_ROWS rows or more is cut into n parts
- * that load at once, each with one COPY (all its rows or none), so
- * PostgreSQL uses as many cores. Rows whose producer is already there are
- * skipped. A row PostgreSQL refuses (bad data) is dropped, logged and
- * counted in *dropped rather than blocking the others. EZ_DB_OK, or
- * EZ_DB_UNAVAILABLE: some part is not written (the others may be), so the
- * batch must be written again later. */
-#define EZ_AUDIT_WRITERS_MAX EZ_DB_COPY_MAX
-#define EZ_AUDIT_PART_MIN_ROWS 64
-int ez_audit_batch_write(struct ez_db *const *dbs, int ndbs, const struct ez_audit_batch *b,
-                         int *dropped) __attribute__((warn_unused_result));
+/* Writes the batch, all rows in one COPY, skipping rows whose producer is
+ * already there. A row PostgreSQL refuses (bad data) is dropped, logged
+ * and counted in *dropped rather than blocking the others. EZ_DB_OK or
+ * EZ_DB_UNAVAILABLE (not written; write it again later). */
+int ez_audit_batch_write(struct ez_db *db, struct ez_audit_batch *b, int *dropped)
+    __attribute__((warn_unused_result));
+/* The same in two halves, so that PostgreSQL loads one batch while the
+ * caller prepares or sends others (over other connections): send starts
+ * the COPY and sends the rows; finish waits for the outcome on the same
+ * connection and returns ez_audit_batch_write's. */
+void ez_audit_batch_send(struct ez_db *db, struct ez_audit_batch *b);
+int ez_audit_batch_finish(struct ez_db *db, struct ez_audit_batch *b, int *dropped)
+    __attribute__((warn_unused_result));
 void ez_audit_batch_clear(struct ez_audit_batch *b);
 void ez_audit_batch_free(struct ez_audit_batch *b);
 

@@ -50,7 +50,7 @@ X(audit_queue_capacity, INT, "65536", 16, 1048576, 0,
 X(audit_batch_size, INT, "500", 1, 100000, 1,
   "audit records written per batch")
 X(audit_writers, INT, "2", 1, 16, 1,
-  "PostgreSQL connections the logger loads a batch through at once (a batch of 64 records or more per connection is split)")
+  "audit batches the logger has loading at once, each over its own PostgreSQL connection")
 X(audit_flush_interval, DURATION, "200ms", 1, 60000, 1,
   "longest time an audit record waits for its batch")
 X(audit_retention_days, INT, "90", 0, 36500, 1,

@@ -22,21 +22,98 @@ static void on_stop(int sig)
     stop_requested = 1;
 }
 
+/* Jobs read from the rings and not yet acknowledged: the ones held for
+ * the next batch (count, total) and, with send(), the batches in writing
+ * (oldest first), each with where it ends in every ring. */
+struct batch {
+    uint64_t cursor[EZ_MAX_SLOTS];
+    uint64_t count[EZ_MAX_SLOTS];
+    int total;
+};
+
+#define INFLIGHT_MAX 16
+
 struct held {
     uint64_t cursor[EZ_MAX_SLOTS];
     uint64_t count[EZ_MAX_SLOTS];
     int total;
     int64_t since;
+    struct batch sent[INFLIGHT_MAX];
+    int nsent;
 };
 
-static void ack_all(enum ez_queue_id q, struct held *h)
+static void ack(enum ez_queue_id q, int slot, const uint64_t *cursor, uint64_t *count, int total)
 {
     for (int s = EZ_SLOT_FIRST_WORKER; s < EZ_MAX_SLOTS; s++)
-        if (h->count[s]) {
-            ez_ring_ack(ez_shm_ring(q, s), h->cursor[s], h->count[s]);
-            h->count[s] = 0;
+        if (count[s]) {
+            ez_ring_ack(ez_shm_ring(q, s), cursor[s], count[s]);
+            count[s] = 0;
         }
+    atomic_fetch_add(&ez_shm_slot(slot)->jobs_done, (uint64_t)total);
+}
+
+static int in_flight(const struct held *h, int s)
+{
+    for (int i = 0; i < h->nsent; i++)
+        if (h->sent[i].count[s])
+            return 1;
+    return 0;
+}
+
+/* After a batch failed: everything held or sent is forgotten, to be read
+ * again from the rings (each ring's cursor goes back to its tail). */
+static void forget_all(const struct ez_consumer_ops *ops, struct held *h)
+{
+    ops->discard(ops->arg);
+    memset(h->count, 0, sizeof h->count);
     h->total = 0;
+    h->nsent = 0;
+}
+
+/* Waits for the oldest n batches sent, acknowledging each that is durable. */
+static int settle(enum ez_queue_id q, int slot, const struct ez_consumer_ops *ops,
+                  struct held *h, int n)
+{
+    while (n-- > 0 && h->nsent > 0) {
+        if (ops->wait(ops->arg) != 0) {
+            forget_all(ops, h);
+            return -1;
+        }
+        struct batch *b = &h->sent[0];
+        ack(q, slot, b->cursor, b->count, b->total);
+        memmove(h->sent, h->sent + 1, (size_t)(h->nsent - 1) * sizeof *h->sent);
+        h->nsent--;
+    }
+    return 0;
+}
+
+/* Hands the held jobs to the role: flush() and acknowledge them, or
+ * send() them as one more batch in writing, after waiting for the oldest
+ * when as many as allowed are already out. */
+static int flush_held(enum ez_queue_id q, int slot, const struct ez_consumer_ops *ops,
+                      struct held *h)
+{
+    if (!ops->send) {
+        if (ops->flush && ops->flush(ops->arg) != 0)
+            return -1;
+        ack(q, slot, h->cursor, h->count, h->total);
+        h->total = 0;
+        return 0;
+    }
+    int limit = ops->inflight < 1 ? 1 : ops->inflight > INFLIGHT_MAX ? INFLIGHT_MAX : ops->inflight;
+    if (h->nsent >= limit && settle(q, slot, ops, h, 1) != 0)
+        return -1;
+    if (ops->send(ops->arg) != 0) {
+        forget_all(ops, h);
+        return -1;
+    }
+    struct batch *b = &h->sent[h->nsent++];
+    memcpy(b->cursor, h->cursor, sizeof b->cursor);
+    memcpy(b->count, h->count, sizeof b->count);
+    b->total = h->total;
+    memset(h->count, 0, sizeof h->count);
+    h->total = 0;
+    return 0;
 }
 
 static void drain_socket(int fd, const struct ez_consumer_ops *ops)
@@ -62,7 +139,7 @@ static int pass(enum ez_queue_id q, int self, const struct ez_consumer_ops *ops,
     struct ez_slot *me = ez_shm_slot(self);
     for (int s = EZ_SLOT_FIRST_WORKER; s < EZ_MAX_SLOTS; s++) {
         struct ez_ring *ring = ez_shm_ring(q, s);
-        if (!h->count[s])
+        if (!h->count[s] && !in_flight(h, s))
             h->cursor[s] = ez_ring_cursor(ring);
         while (h->total < ops->batch) {
             const void *buf;
@@ -88,7 +165,8 @@ static int pass(enum ez_queue_id q, int self, const struct ez_consumer_ops *ops,
                 return -1;
             h->cursor[s] = next;
             h->count[s]++;
-            if (rc == 0 && !h->total) {
+            /* Durable at once, with nothing before it unacknowledged. */
+            if (rc == 0 && !h->total && !in_flight(h, s)) {
                 ez_ring_ack(ring, next, h->count[s]);
                 h->count[s] = 0;
                 atomic_fetch_add(&me->jobs_done, 1);
@@ -96,12 +174,8 @@ static int pass(enum ez_queue_id q, int self, const struct ez_consumer_ops *ops,
             }
             if (h->total++ == 0)
                 h->since = ez_mono_ms();
-            if (h->total >= ops->batch) {
-                if (!ops->flush || ops->flush(ops->arg) != 0)
-                    return -1;
-                atomic_fetch_add(&me->jobs_done, (uint64_t)h->total);
-                ack_all(q, h);
-            }
+            if (h->total >= ops->batch && flush_held(q, self, ops, h) != 0)
+                return -1;
         }
     }
     return 0;
@@ -144,14 +218,11 @@ int ez_consumer_run(enum ez_queue_id q, int slot, const struct ez_consumer_ops *
         int failed = 0;
         if (ez_mono_ms() >= backoff_until) {
             failed = pass(q, slot, ops, &h) != 0;
-            if (!failed && h.total && ez_mono_ms() - h.since >= ops->flush_ms) {
-                if (ops->flush && ops->flush(ops->arg) == 0) {
-                    atomic_fetch_add(&me->jobs_done, (uint64_t)h.total);
-                    ack_all(q, &h);
-                } else {
-                    failed = 1;
-                }
-            }
+            if (!failed && h.total && ez_mono_ms() - h.since >= ops->flush_ms)
+                failed = flush_held(q, slot, ops, &h) != 0;
+            /* The rings are drained: nothing to overlap the writing with. */
+            if (!failed)
+                failed = settle(q, slot, ops, &h, h.nsent) != 0;
             if (failed) {
                 backoff_until = ez_mono_ms() + delay;
                 delay = delay < 2000 ? delay * 2 : 2000;

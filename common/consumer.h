@@ -17,6 +17,17 @@ struct ez_consumer_ops {
     int (*job)(struct ez_frame *f, void *arg);
     /* Make held jobs durable; 0 on success (they are then acknowledged). */
     int (*flush)(void *arg);
+    /* Instead of flush, a role that can have several batches in writing
+     * at once: send() starts writing the held jobs as one batch (and the
+     * role starts holding a new one); wait() blocks until the oldest batch
+     * sent is durable (0: it is acknowledged) or has failed (-1); then
+     * discard() must wait out and forget every batch sent and every job
+     * held, and they are all read again from the rings. At most inflight
+     * batches are sent and not yet waited for. */
+    int (*send)(void *arg);
+    int (*wait)(void *arg);
+    void (*discard)(void *arg);
+    int inflight;
     /* Number of held jobs after which flush() is called at once. */
     int batch;
     /* Longest time a held job waits for flush(), in ms. */

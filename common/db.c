@@ -5,7 +5,6 @@
  * what a small query costs PostgreSQL. */
 #include "db.h"
 
-#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -212,87 +211,48 @@ int ez_db_sent_result(struct ez_db *db, PGresult **res)
     return failure(db, r, res);
 }
 
-/* Starts db's COPY and queues its rows and end without waiting for the
- * socket; 0, or -1 with the failure in *rc and *res. */
-static int copy_queue(struct ez_db *db, const char *sql, const char *data, size_t len, int *rc,
-                      PGresult **res)
+int ez_db_copy_send(struct ez_db *db, PGresult **res, const char *sql, const char *data,
+                    size_t len)
 {
-    if ((*rc = ez_db_ensure(db)) != EZ_DB_OK)
-        return -1;
+    *res = NULL;
+    if (ez_db_ensure(db) != EZ_DB_OK)
+        return EZ_DB_UNAVAILABLE;
     PGresult *r = PQexec(db->conn, sql);
-    if (!r || PQresultStatus(r) != PGRES_COPY_IN) {
-        *rc = failure(db, r, res);
-        return -1;
-    }
+    if (!r || PQresultStatus(r) != PGRES_COPY_IN)
+        return failure(db, r, res);
     PQclear(r);
-    int queued = PQsetnonblocking(db->conn, 1) == 0;
-    while (len > 0 && queued) {
+    int sent = 1;
+    while (len > 0 && sent) {
         int n = len > (1 << 20) ? 1 << 20 : (int)len;
-        queued = PQputCopyData(db->conn, data, n) == 1;
+        sent = PQputCopyData(db->conn, data, n) == 1;
         data += n;
         len -= (size_t)n;
     }
-    /* A failure to queue or send shows in the COPY's result. */
-    PQputCopyEnd(db->conn, queued ? NULL : "ezapi: sending the rows failed");
-    return 0;
+    /* A failure to send shows in ez_db_copy_result. */
+    PQputCopyEnd(db->conn, sent ? NULL : "ezapi: sending the rows failed");
+    return EZ_DB_OK;
 }
 
-/* Sends what the connections still hold, all at once; a connection whose
- * socket fails is left to report it in its result. */
-static void flush_all(struct ez_db *const *dbs, const int *busy, int n)
+int ez_db_copy_result(struct ez_db *db, PGresult **res)
 {
-    for (;;) {
-        struct pollfd pfd[EZ_DB_COPY_MAX];
-        int who[EZ_DB_COPY_MAX], npfd = 0;
-        for (int i = 0; i < n; i++)
-            if (busy[i] && PQflush(dbs[i]->conn) == 1) {
-                pfd[npfd] = (struct pollfd){ .fd = PQsocket(dbs[i]->conn),
-                                             .events = POLLIN | POLLOUT };
-                who[npfd++] = i;
-            }
-        if (npfd == 0 || poll(pfd, (nfds_t)npfd, 1000) < 0)
-            return;
-        for (int k = 0; k < npfd; k++)
-            if (pfd[k].revents & POLLIN)
-                PQconsumeInput(dbs[who[k]]->conn);
+    *res = NULL;
+    int rc = EZ_DB_OK, seen = 0;
+    PGresult *r;
+    while ((r = PQgetResult(db->conn)) != NULL) {
+        seen = 1;
+        if (rc == EZ_DB_OK && !ok_status(r))
+            rc = failure(db, r, res);
+        else
+            PQclear(r);
     }
-}
-
-void ez_db_copy_in_parallel(struct ez_db *const *dbs, int n, const char *sql,
-                            const char *const *data, const size_t *len, int *rc,
-                            PGresult **res)
-{
-    int busy[EZ_DB_COPY_MAX];
-    for (int i = 0; i < n; i++) {
-        res[i] = NULL;
-        rc[i] = EZ_DB_OK;
-        busy[i] = copy_queue(dbs[i], sql, data[i], len[i], &rc[i], &res[i]) == 0;
-    }
-    flush_all(dbs, busy, n);
-    for (int i = 0; i < n; i++) {
-        if (!busy[i])
-            continue;
-        PQsetnonblocking(dbs[i]->conn, 0); /* sends what is left, waiting */
-        int seen = 0;
-        PGresult *r;
-        while ((r = PQgetResult(dbs[i]->conn)) != NULL) {
-            seen = 1;
-            if (rc[i] == EZ_DB_OK && !ok_status(r))
-                rc[i] = failure(dbs[i], r, &res[i]);
-            else
-                PQclear(r);
-        }
-        if (!seen)
-            rc[i] = failure(dbs[i], NULL, &res[i]);
-    }
+    return seen ? rc : failure(db, NULL, res);
 }
 
 int ez_db_copy_in(struct ez_db *db, PGresult **res, const char *sql, const char *data,
                   size_t len)
 {
-    int rc;
-    ez_db_copy_in_parallel(&db, 1, sql, &data, &len, &rc, res);
-    return rc;
+    int rc = ez_db_copy_send(db, res, sql, data, len);
+    return rc == EZ_DB_OK ? ez_db_copy_result(db, res) : rc;
 }
 
 int ez_db_cmd(struct ez_db *db, const char *sql, int nparams, const char *const *params)

@@ -37,13 +37,13 @@ int ez_db_sent_result(struct ez_db *db, PGresult **res) __attribute__((warn_unus
  * statement: all rows or none. EZ_DB_* and *res as for ez_db_exec. */
 int ez_db_copy_in(struct ez_db *db, PGresult **res, const char *sql, const char *data,
                   size_t len) __attribute__((warn_unused_result));
-/* One COPY on each of n connections (at most EZ_DB_COPY_MAX), loading at
- * once: the rows data[i] (len[i] bytes) go to dbs[i] with sql; rc[i] and
- * res[i] are each one's outcome as ez_db_copy_in's. */
-#define EZ_DB_COPY_MAX 16
-void ez_db_copy_in_parallel(struct ez_db *const *dbs, int n, const char *sql,
-                            const char *const *data, const size_t *len, int *rc,
-                            PGresult **res);
+/* The same in two halves: ez_db_copy_send starts the COPY and sends every
+ * row (EZ_DB_OK, or the failure to start it); PostgreSQL loads them while
+ * the caller goes on, with other connections; ez_db_copy_result then
+ * waits for the outcome. */
+int ez_db_copy_send(struct ez_db *db, PGresult **res, const char *sql, const char *data,
+                    size_t len) __attribute__((warn_unused_result));
+int ez_db_copy_result(struct ez_db *db, PGresult **res) __attribute__((warn_unused_result));
 /* SQLSTATE of an error result ("" when none). */
 const char *ez_db_sqlstate(const PGresult *res);
 

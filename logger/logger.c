@@ -17,13 +17,24 @@
 #define RETENTION_EVERY_MS (10 * 60 * 1000)
 #define RETENTION_BATCH "5000"
 
+/* Batches in writing go round audit_writers connections: batch k is
+ * written over db[k % writers] from buf[k % (writers + 1)], the one extra
+ * buffer being the batch being gathered. */
+#define WRITERS_MAX 16
+
 struct logger {
     const struct ez_config *cfg;
-    struct ez_db *db[EZ_AUDIT_WRITERS_MAX]; /* db[0] also deletes past retention */
+    struct ez_db *db[WRITERS_MAX]; /* db[0] also deletes past retention */
+    struct ez_audit_batch buf[WRITERS_MAX + 1];
     int writers;
-    struct ez_audit_batch batch;
+    uint64_t sent, settled; /* batches sent, and waited for */
     int64_t next_retention;
 };
+
+static struct ez_audit_batch *gathering(struct logger *l)
+{
+    return &l->buf[l->sent % (uint64_t)(l->writers + 1)];
+}
 
 static int on_job(struct ez_frame *f, void *arg)
 {
@@ -32,7 +43,7 @@ static int on_job(struct ez_frame *f, void *arg)
         return 0;
     char producer[80];
     ez_audit_producer(f, producer);
-    if (ez_audit_batch_add(&l->batch, f->payload ? f->payload : "", f->payload_len,
+    if (ez_audit_batch_add(gathering(l), f->payload ? f->payload : "", f->payload_len,
                            producer) != 0) {
         log_error("audit job %s is not an audit row: dropped", producer);
         ez_metric_inc(EZ_M_audit_dropped);
@@ -41,23 +52,52 @@ static int on_job(struct ez_frame *f, void *arg)
     return 1;
 }
 
-static int on_flush(void *arg)
+static int on_send(void *arg)
 {
     struct logger *l = arg;
-    int dropped;
-    if (ez_audit_batch_write(l->db, l->writers, &l->batch, &dropped) != EZ_DB_OK)
-        return -1; /* kept: retried with the same producers, so never twice */
-    ez_metric_add(EZ_M_audit_written, (uint64_t)(l->batch.rows - dropped));
-    ez_metric_add(EZ_M_audit_dropped, (uint64_t)dropped);
-    ez_audit_batch_clear(&l->batch);
+    ez_audit_batch_send(l->db[l->sent % (uint64_t)l->writers], gathering(l));
+    l->sent++;
+    ez_audit_batch_clear(gathering(l));
     return 0;
+}
+
+/* The oldest batch sent: its outcome, recorded in the metrics. */
+static int on_wait(void *arg)
+{
+    struct logger *l = arg;
+    struct ez_audit_batch *b = &l->buf[l->settled % (uint64_t)(l->writers + 1)];
+    int dropped;
+    int rc = ez_audit_batch_finish(l->db[l->settled % (uint64_t)l->writers], b, &dropped);
+    l->settled++;
+    if (rc != EZ_DB_OK)
+        return -1; /* read again, with the same producers, so never twice */
+    ez_metric_add(EZ_M_audit_written, (uint64_t)(b->rows - dropped));
+    ez_metric_add(EZ_M_audit_dropped, (uint64_t)dropped);
+    ez_audit_batch_clear(b);
+    return 0;
+}
+
+static void on_discard(void *arg)
+{
+    struct logger *l = arg;
+    while (l->settled < l->sent) {
+        int dropped;
+        struct ez_audit_batch *b = &l->buf[l->settled % (uint64_t)(l->writers + 1)];
+        if (ez_audit_batch_finish(l->db[l->settled % (uint64_t)l->writers], b, &dropped) !=
+            EZ_DB_OK)
+            ez_metric_inc(EZ_M_pg_errors);
+        l->settled++;
+    }
+    for (int i = 0; i <= l->writers; i++)
+        ez_audit_batch_clear(&l->buf[i]);
 }
 
 /* Deletes old records a few thousand at a time, so no lock is held long. */
 static void on_tick(void *arg)
 {
     struct logger *l = arg;
-    if (l->cfg->audit_retention_days == 0 || ez_mono_ms() < l->next_retention)
+    if (l->cfg->audit_retention_days == 0 || ez_mono_ms() < l->next_retention ||
+        l->settled != l->sent) /* db[0] may be loading a batch */
         return;
     l->next_retention = ez_mono_ms() + RETENTION_EVERY_MS;
     char days[16];
@@ -83,19 +123,20 @@ int logger_main(const struct ez_child *c)
     ez_log_setup("logger", c->cfg->log_level, c->cfg->log_format);
     ez_proctitle_set("ezapi: logger");
     struct logger l = { .cfg = c->cfg };
-    /* Each connection opens at its first use: small batches use one. */
-    l.writers = c->cfg->audit_writers < EZ_AUDIT_WRITERS_MAX ? (int)c->cfg->audit_writers
-                                                             : EZ_AUDIT_WRITERS_MAX;
+    /* Each connection opens at its first use. */
+    l.writers = c->cfg->audit_writers < WRITERS_MAX ? (int)c->cfg->audit_writers : WRITERS_MAX;
     for (int i = 0; i < l.writers; i++)
         if (!(l.db[i] = ez_db_new(c->cfg->log_pg_dsn, c->cfg->pg_statement_timeout,
                                   "ezapi-logger")))
             return 1;
-    struct ez_consumer_ops ops = { .job = on_job, .flush = on_flush,
+    struct ez_consumer_ops ops = { .job = on_job, .send = on_send, .wait = on_wait,
+                                   .discard = on_discard, .inflight = l.writers,
                                    .batch = (int)c->cfg->audit_batch_size,
                                    .flush_ms = c->cfg->audit_flush_interval, .tick = on_tick,
                                    .arg = &l };
     int rc = ez_consumer_run(EZ_Q_AUDIT, c->slot, &ops, c->cfg->shutdown_timeout);
-    ez_audit_batch_free(&l.batch);
+    for (int i = 0; i <= l.writers; i++)
+        ez_audit_batch_free(&l.buf[i]);
     for (int i = 0; i < l.writers; i++)
         ez_db_free(l.db[i]);
     return rc;

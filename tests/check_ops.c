@@ -369,6 +369,36 @@ START_TEST(logger_kill_loses_and_duplicates_no_audit_record)
 }
 END_TEST
 
+/* A backlog drained by batches loading at once over several connections,
+ * the logger killed in the middle of it: every record once, none twice. */
+START_TEST(logger_killed_while_draining_a_backlog_writes_each_record_once)
+{
+    struct h_server s;
+    h_server_start(&s, "audit_batch_size = 20\naudit_writers = 3\naudit_flush_interval = 20ms\n");
+    pid_t logger = h_server_child_pid(&s, "logger");
+    ck_assert_int_gt(logger, 0);
+    kill(logger, SIGSTOP);
+    enum { N = 3000 };
+    for (int i = 0; i < N; i++) {
+        char hdr[128];
+        snprintf(hdr, sizeof hdr, "Authorization: Bearer not-a-token\r\nX-Request-ID: backlog-%d\r\n", i);
+        struct h_resp r;
+        ck_assert_int_eq(h_http(s.port, "GET", "/admin/namespaces", hdr, NULL, 0, &r), 401);
+        h_resp_free(&r);
+    }
+    const char *count = "SELECT count(*) FROM audit_records WHERE request_id LIKE 'backlog-%'";
+    kill(logger, SIGCONT);
+    H_EVENTUALLY(h_pg_count(count) > 0, 10000, "the logger wrote nothing");
+    kill(logger, SIGKILL);
+    H_EVENTUALLY(h_pg_count(count) >= N, 20000, "records missing after the logger was killed");
+    h_sleep_ms(300);
+    ck_assert_int_eq(h_pg_count(count), N);
+    ck_assert_int_eq(h_pg_count("SELECT count(DISTINCT request_id) FROM audit_records "
+                                "WHERE request_id LIKE 'backlog-%'"), N);
+    h_assert_clean_stop(&s);
+}
+END_TEST
+
 /* The logger's write path itself: a batch goes in as one COPY; a batch
  * replayed after a crash (some producers already there) writes only the
  * new records; text with COPY's special characters arrives unchanged; a
@@ -383,7 +413,7 @@ static int write_batch(struct ez_db *db, json_t **recs, const char **producers, 
         ck_assert_int_eq(ez_audit_batch_add(&b, row, strlen(row), producers[i]), 0);
         free(row);
     }
-    int rc = ez_audit_batch_write(&db, 1, &b, dropped);
+    int rc = ez_audit_batch_write(db, &b, dropped);
     ez_audit_batch_free(&b);
     return rc;
 }
@@ -438,55 +468,56 @@ START_TEST(audit_store_replay_writes_each_record_once)
 }
 END_TEST
 
-/* A batch large enough is cut into parts loaded at once over several
- * connections; a replay where some parts' rows are already there, and a
- * refused row inside one part, still leave every record exactly once. */
-START_TEST(audit_batch_split_over_connections_writes_each_record_once)
+/* The logger's pipeline in miniature: two batches loading at once over
+ * two connections, the second overlapping the first (a replay) and
+ * holding a row PostgreSQL refuses: every record is there exactly once. */
+START_TEST(audit_batches_in_flight_together_write_each_record_once)
 {
     struct h_server s;
     h_server_start(&s, NULL); /* applies the migrations */
     h_server_stop(&s);
-    struct ez_db *dbs[3];
-    for (int i = 0; i < 3; i++)
-        dbs[i] = ez_db_new(h_pg_dsn(), 5000, "check_ops_split");
-    enum { N = 400 };
-    struct ez_audit_batch all = { 0 }, first = { 0 };
-    for (int i = 0; i < N; i++) {
+    struct ez_db *db[2];
+    for (int i = 0; i < 2; i++)
+        db[i] = ez_db_new(h_pg_dsn(), 5000, "check_ops_flight");
+    struct ez_audit_batch a = { 0 }, b = { 0 };
+    for (int i = 0; i < 300; i++) {
         char id[16], producer[32];
         snprintf(id, sizeof id, "%d", i);
-        snprintf(producer, sizeof producer, "split-%d", i);
-        json_t *rec = json_pack("{s:s, s:s, s:s}", "actor_type", i == 333 ? "nobody" : "admin",
-                                "action", "split.test", "resource_id", id);
+        snprintf(producer, sizeof producer, "flight-%d", i);
+        json_t *rec = json_pack("{s:s, s:s, s:s}", "actor_type", i == 250 ? "nobody" : "admin",
+                                "action", "flight.test", "resource_id", id);
         char *row = ez_audit_row(rec);
-        ck_assert_int_eq(ez_audit_batch_add(&all, row, strlen(row), producer), 0);
-        if (i < 150)
-            ck_assert_int_eq(ez_audit_batch_add(&first, row, strlen(row), producer), 0);
+        if (i < 200)
+            ck_assert_int_eq(ez_audit_batch_add(&a, row, strlen(row), producer), 0);
+        if (i >= 100)
+            ck_assert_int_eq(ez_audit_batch_add(&b, row, strlen(row), producer), 0);
         free(row);
         json_decref(rec);
     }
-    const char *conns = "SELECT count(*) FROM pg_stat_activity "
-                        "WHERE application_name = 'check_ops_split'";
+    ez_audit_batch_send(db[0], &a);
+    ez_audit_batch_send(db[1], &b);
+    ck_assert_int_eq(h_pg_count("SELECT count(*) FROM pg_stat_activity "
+                                "WHERE application_name = 'check_ops_flight'"), 2);
     int dropped = -1;
-    /* 150 rows over 3 connections: two parts (64 rows at least each). */
-    ck_assert_int_eq(ez_audit_batch_write(dbs, 3, &first, &dropped), EZ_DB_OK);
+    ck_assert_int_eq(ez_audit_batch_finish(db[0], &a, &dropped), EZ_DB_OK);
     ck_assert_int_eq(dropped, 0);
-    ck_assert_int_eq(h_pg_count(conns), 2);
-    ck_assert_int_eq(h_pg_count("SELECT count(*) FROM audit_records WHERE action = 'split.test'"),
-                     150);
-    /* All 400: three parts, the first a replay, row 333 refused. */
-    ck_assert_int_eq(ez_audit_batch_write(dbs, 3, &all, &dropped), EZ_DB_OK);
+    ck_assert_int_eq(ez_audit_batch_finish(db[1], &b, &dropped), EZ_DB_OK);
     ck_assert_int_eq(dropped, 1);
-    ck_assert_int_eq(h_pg_count(conns), 3);
+    ck_assert_int_eq(h_pg_count("SELECT count(*) FROM audit_records WHERE action = 'flight.test'"),
+                     299);
     ck_assert_int_eq(h_pg_count("SELECT count(DISTINCT resource_id) FROM audit_records "
-                                "WHERE action = 'split.test' AND resource_id <> '333'"), N - 1);
-    /* The whole batch again: nothing new. */
-    ck_assert_int_eq(ez_audit_batch_write(dbs, 3, &all, &dropped), EZ_DB_OK);
-    ck_assert_int_eq(h_pg_count("SELECT count(*) FROM audit_records WHERE action = 'split.test'"),
-                     N - 1);
-    ez_audit_batch_free(&all);
-    ez_audit_batch_free(&first);
-    for (int i = 0; i < 3; i++)
-        ez_db_free(dbs[i]);
+                                "WHERE action = 'flight.test' AND resource_id <> '250'"), 299);
+    /* Both again, at once: nothing new. */
+    ez_audit_batch_send(db[0], &a);
+    ez_audit_batch_send(db[1], &b);
+    ck_assert_int_eq(ez_audit_batch_finish(db[0], &a, &dropped), EZ_DB_OK);
+    ck_assert_int_eq(ez_audit_batch_finish(db[1], &b, &dropped), EZ_DB_OK);
+    ck_assert_int_eq(h_pg_count("SELECT count(*) FROM audit_records WHERE action = 'flight.test'"),
+                     299);
+    ez_audit_batch_free(&a);
+    ez_audit_batch_free(&b);
+    for (int i = 0; i < 2; i++)
+        ez_db_free(db[i]);
 }
 END_TEST
 
@@ -743,8 +774,9 @@ static Suite *ops_suite(void)
     tcase_add_test(a, audit_query_filters_and_pages_newest_first);
     tcase_add_test(a, audit_query_uses_indexes_at_scale);
     tcase_add_test(a, logger_kill_loses_and_duplicates_no_audit_record);
+    tcase_add_test(a, logger_killed_while_draining_a_backlog_writes_each_record_once);
     tcase_add_test(a, audit_store_replay_writes_each_record_once);
-    tcase_add_test(a, audit_batch_split_over_connections_writes_each_record_once);
+    tcase_add_test(a, audit_batches_in_flight_together_write_each_record_once);
     tcase_add_test(a, audit_database_down_and_back_loses_nothing);
     suite_add_tcase(s, a);
     TCase *o = h_tcase("outages");

@@ -57,7 +57,7 @@ static void audit_direct(const struct ez_frame *f)
     int dropped = 0;
     ez_metric_inc(EZ_M_queue_full_audit);
     if (ez_audit_batch_add(&b, f->payload, f->payload_len, producer) == 0 &&
-        ez_audit_batch_write(&ez_w.audit_db, 1, &b, &dropped) == EZ_DB_OK && !dropped) {
+        ez_audit_batch_write(ez_w.audit_db, &b, &dropped) == EZ_DB_OK && !dropped) {
         ez_metric_inc(EZ_M_audit_direct);
     } else {
         ez_metric_inc(EZ_M_audit_dropped);
