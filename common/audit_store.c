@@ -156,51 +156,68 @@ static int copy(struct ez_db *db, const char *table, const char *rows, size_t le
     return rc;
 }
 
-/* The replay path: rows whose producer exists are skipped. */
-static int copy_skipping_existing(struct ez_db *db, const char *rows, size_t len)
+/* One statement; state gets the SQLSTATE of an error. */
+static int run(struct ez_db *db, const char *sql, char state[6])
 {
-    char state[6];
-    int rc = ez_db_cmd(db, "BEGIN", 0, NULL);
+    PGresult *res;
+    int rc = ez_db_exec(db, &res, sql, 0, NULL);
+    snprintf(state, 6, "%s", rc == EZ_DB_OK ? "" : ez_db_sqlstate(res));
+    PQclear(res);
+    return rc;
+}
+
+/* The replay path: rows whose producer exists are skipped. */
+static int copy_skipping_existing(struct ez_db *db, const char *rows, size_t len, char state[6])
+{
+    int rc = run(db, "BEGIN", state);
     if (rc == EZ_DB_OK)
-        rc = ez_db_cmd(db, "CREATE TEMP TABLE IF NOT EXISTS audit_staging ON COMMIT DELETE ROWS "
-                           "AS SELECT " COLUMNS " FROM audit_records WITH NO DATA", 0, NULL);
+        rc = run(db, "CREATE TEMP TABLE IF NOT EXISTS audit_staging ON COMMIT DELETE ROWS "
+                     "AS SELECT " COLUMNS " FROM audit_records WITH NO DATA", state);
     if (rc == EZ_DB_OK)
         rc = copy(db, "audit_staging", rows, len, state);
     if (rc == EZ_DB_OK)
-        rc = ez_db_cmd(db, "INSERT INTO audit_records (" COLUMNS ") SELECT " COLUMNS
-                           " FROM audit_staging ON CONFLICT (producer) DO NOTHING", 0, NULL);
+        rc = run(db, "INSERT INTO audit_records (" COLUMNS ") SELECT " COLUMNS
+                     " FROM audit_staging ON CONFLICT (producer) DO NOTHING", state);
     if (rc == EZ_DB_OK)
-        return ez_db_cmd(db, "COMMIT", 0, NULL);
-    if (ez_db_cmd(db, "ROLLBACK", 0, NULL) != EZ_DB_OK)
+        return run(db, "COMMIT", state);
+    char ignored[6];
+    if (run(db, "ROLLBACK", ignored) != EZ_DB_OK)
         return EZ_DB_UNAVAILABLE;
     return rc;
 }
 
-/* What follows a COPY of rows that ended with rc: a replay is written
- * skipping existing rows; rows with data PostgreSQL refuses are written
- * one at a time and only the refused ones dropped. */
+/* What follows a COPY of rows that ended with rc (state its SQLSTATE): a
+ * replay is written skipping the rows already there; when PostgreSQL
+ * refuses some row's data (a data exception or a constraint, classes 22
+ * and 23), the rows are written one at a time and only the refused ones
+ * are dropped. Any other error is EZ_DB_UNAVAILABLE: write them later. */
 static int settle(struct ez_db *db, const char *rows, size_t len, int rc, const char *state,
                   int *dropped)
 {
-    if (rc == EZ_DB_ERROR && strcmp(state, "23505") == 0)
-        rc = copy_skipping_existing(db, rows, len);
-    if (rc != EZ_DB_ERROR || memchr(rows, '\n', len) == rows + len - 1)
+    char st[6];
+    snprintf(st, sizeof st, "%s", state);
+    if (rc == EZ_DB_ERROR && strcmp(st, "23505") == 0)
+        rc = copy_skipping_existing(db, rows, len, st);
+    if (rc == EZ_DB_OK)
         return rc;
-    for (const char *p = rows, *end = rows + len; p < end;) {
+    if (rc != EZ_DB_ERROR || (strncmp(st, "22", 2) != 0 && strncmp(st, "23", 2) != 0))
+        return EZ_DB_UNAVAILABLE;
+    const char *end = rows + len;
+    if (memchr(rows, '\n', len) == end - 1) {
+        const char *producer = end - 1;
+        while (producer > rows && producer[-1] != '\t')
+            producer--;
+        log_error("audit record %.*s refused by PostgreSQL (%s): dropped",
+                  (int)(end - 1 - producer), producer, st);
+        ++*dropped;
+        return EZ_DB_OK;
+    }
+    for (const char *p = rows; p < end;) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         char one[6];
         size_t n = (size_t)(nl - p) + 1;
-        rc = settle(db, p, n, copy(db, "audit_records", p, n, one), one, dropped);
-        if (rc == EZ_DB_UNAVAILABLE)
-            return rc; /* rows written so far are skipped when retried */
-        if (rc == EZ_DB_ERROR) {
-            const char *producer = nl;
-            while (producer > p && producer[-1] != '\t')
-                producer--;
-            log_error("audit record %.*s refused by PostgreSQL: dropped",
-                      (int)(nl - producer), producer);
-            ++*dropped;
-        }
+        if (settle(db, p, n, copy(db, "audit_records", p, n, one), one, dropped) != EZ_DB_OK)
+            return EZ_DB_UNAVAILABLE; /* rows written so far are skipped when retried */
         p = nl + 1;
     }
     return EZ_DB_OK;
@@ -234,6 +251,17 @@ int ez_audit_batch_finish(struct ez_db *db, struct ez_audit_batch *b, int *dropp
         PQclear(res);
     }
     return rc == EZ_DB_OK ? rc : settle(db, b->text, b->len, rc, state, dropped);
+}
+
+void ez_audit_batch_forget(struct ez_db *db, struct ez_audit_batch *b)
+{
+    if (b->rows > 0 && b->sent_rc == EZ_DB_OK) {
+        PGresult *res;
+        if (ez_db_copy_result(db, &res) != EZ_DB_OK)
+            log_warn("an audit batch given up after another failed did not load either");
+        PQclear(res);
+    }
+    ez_audit_batch_clear(b);
 }
 
 int ez_audit_batch_write(struct ez_db *db, struct ez_audit_batch *b, int *dropped)

@@ -29,9 +29,10 @@ struct ez_audit_batch {
 int ez_audit_batch_add(struct ez_audit_batch *b, const char *row, size_t len,
                        const char *producer);
 /* Writes the batch, all rows in one COPY, skipping rows whose producer is
- * already there. A row PostgreSQL refuses (bad data) is dropped, logged
- * and counted in *dropped rather than blocking the others. EZ_DB_OK or
- * EZ_DB_UNAVAILABLE (not written; write it again later). */
+ * already there. A row PostgreSQL refuses (bad data, SQLSTATE class 22 or
+ * 23) is dropped, logged and counted in *dropped rather than blocking the
+ * others. EZ_DB_OK, or EZ_DB_UNAVAILABLE on any other failure (some rows
+ * may be written; write the batch again later). */
 int ez_audit_batch_write(struct ez_db *db, struct ez_audit_batch *b, int *dropped)
     __attribute__((warn_unused_result));
 /* The same in two halves, so that PostgreSQL loads one batch while the
@@ -41,6 +42,9 @@ int ez_audit_batch_write(struct ez_db *db, struct ez_audit_batch *b, int *droppe
 void ez_audit_batch_send(struct ez_db *db, struct ez_audit_batch *b);
 int ez_audit_batch_finish(struct ez_db *db, struct ez_audit_batch *b, int *dropped)
     __attribute__((warn_unused_result));
+/* Waits for a batch sent and not finished, without writing it again
+ * (it is to be read again), and clears it. */
+void ez_audit_batch_forget(struct ez_db *db, struct ez_audit_batch *b);
 void ez_audit_batch_clear(struct ez_audit_batch *b);
 void ez_audit_batch_free(struct ez_audit_batch *b);
 

@@ -94,7 +94,7 @@ static int flush_held(enum ez_queue_id q, int slot, const struct ez_consumer_ops
                       struct held *h)
 {
     if (!ops->send) {
-        if (ops->flush && ops->flush(ops->arg) != 0)
+        if (!ops->flush || ops->flush(ops->arg) != 0)
             return -1;
         ack(q, slot, h->cursor, h->count, h->total);
         h->total = 0;

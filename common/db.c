@@ -240,6 +240,16 @@ int ez_db_copy_result(struct ez_db *db, PGresult **res)
     PGresult *r;
     while ((r = PQgetResult(db->conn)) != NULL) {
         seen = 1;
+        if (PQresultStatus(r) == PGRES_COPY_IN) {
+            /* The end of the rows never went out: the session is stuck in
+             * COPY, so it is dropped (the next call reconnects). */
+            PQclear(r);
+            ez_metric_inc(EZ_M_pg_errors);
+            log_warn("PostgreSQL COPY could not be ended: reconnecting");
+            PQfinish(db->conn);
+            db->conn = NULL;
+            return EZ_DB_UNAVAILABLE;
+        }
         if (rc == EZ_DB_OK && !ok_status(r))
             rc = failure(db, r, res);
         else

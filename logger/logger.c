@@ -80,14 +80,9 @@ static int on_wait(void *arg)
 static void on_discard(void *arg)
 {
     struct logger *l = arg;
-    while (l->settled < l->sent) {
-        int dropped;
-        struct ez_audit_batch *b = &l->buf[l->settled % (uint64_t)(l->writers + 1)];
-        if (ez_audit_batch_finish(l->db[l->settled % (uint64_t)l->writers], b, &dropped) !=
-            EZ_DB_OK)
-            ez_metric_inc(EZ_M_pg_errors);
-        l->settled++;
-    }
+    for (; l->settled < l->sent; l->settled++)
+        ez_audit_batch_forget(l->db[l->settled % (uint64_t)l->writers],
+                              &l->buf[l->settled % (uint64_t)(l->writers + 1)]);
     for (int i = 0; i <= l->writers; i++)
         ez_audit_batch_clear(&l->buf[i]);
 }

@@ -458,6 +458,9 @@ START_TEST(audit_store_replay_writes_each_record_once)
     ck_assert_int_eq(write_batch(db, r + 2, p + 2, 2, &dropped), EZ_DB_OK);
     ck_assert_int_eq(dropped, 1);
     ck_assert_int_eq(h_pg_count("SELECT count(*) FROM audit_records WHERE action = 'replay.test'"), 3);
+    /* a batch of nothing but a refused row does not stay in the way */
+    ck_assert_int_eq(write_batch(db, r + 3, p + 3, 1, &dropped), EZ_DB_OK);
+    ck_assert_int_eq(dropped, 1);
     struct ez_audit_batch b = { 0 };
     ck_assert_int_eq(ez_audit_batch_add(&b, "a\tb\n", 4, "x"), -1); /* not a row */
     ck_assert_int_eq(b.rows, 0);
