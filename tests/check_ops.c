@@ -120,6 +120,46 @@ START_TEST(metrics_pass_promtool_and_show_every_process)
 }
 END_TEST
 
+/* Two keep-alive connections opened together are served by the two
+ * workers, not both by the first worker to wake (the /health requests
+ * each worker answered, from the scrape). */
+START_TEST(keep_alive_connections_are_spread_over_the_workers)
+{
+    struct h_server s;
+    h_server_start(&s, NULL);
+    ck_assert(h_server_child_pid(&s, "worker 0") != 0);
+    ck_assert(h_server_child_pid(&s, "worker 1") != 0);
+    h_sleep_ms(500); /* both listening */
+    int fd[2];
+    for (int i = 0; i < 2; i++) {
+        fd[i] = h_connect(s.port);
+        ck_assert_msg(fd[i] >= 0, "connect failed");
+    }
+    char req[128];
+    int n = snprintf(req, sizeof req, "GET /health HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n",
+                     s.port);
+    for (int round = 0; round < 10; round++)
+        for (int i = 0; i < 2; i++) {
+            struct h_resp r;
+            ck_assert_int_eq(h_send_all(fd[i], req, (size_t)n), 0);
+            ck_assert_int_eq(h_read_response(fd[i], "GET", &r), 0);
+            ck_assert_int_eq(r.status, 200);
+            h_resp_free(&r);
+        }
+    for (int i = 0; i < 2; i++)
+        close(fd[i]);
+    char *text = scrape(&s);
+    for (int w = 0; w < 2; w++) {
+        char lbl[96];
+        snprintf(lbl, sizeof lbl, "process=\"worker-%d\",route=\"/health\",method=\"GET\"", w);
+        double got = metric_sum(text, "ezapi_http_requests_total", lbl);
+        ck_assert_msg(got >= 10, "worker-%d answered %.0f of the 20 requests", w, got);
+    }
+    free(text);
+    h_assert_clean_stop(&s);
+}
+END_TEST
+
 START_TEST(metrics_refused_outside_metrics_allow)
 {
     struct h_server s;
@@ -769,6 +809,7 @@ static Suite *ops_suite(void)
     TCase *m = h_tcase("metrics");
     tcase_add_test(m, metrics_pass_promtool_and_show_every_process);
     tcase_add_test(m, metrics_refused_outside_metrics_allow);
+    tcase_add_test(m, keep_alive_connections_are_spread_over_the_workers);
     tcase_add_test(m, metrics_count_restarts_and_reloads);
     suite_add_tcase(s, m);
     TCase *a = h_tcase("audit");

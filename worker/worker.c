@@ -6,11 +6,14 @@
 
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/listener.h>
 
 #include "http.h"
 #include "log.h"
@@ -27,12 +30,116 @@ static int nbound;
 static int baseline_events; /* events of our own, without any connection */
 static int64_t retire_deadline;
 
+/* Connections are spread over the workers by their open connections: a
+ * worker stops listening while another running worker that listens has
+ * fewer, so one always listens, and weighs itself again on each accept,
+ * each close, its tick, and once shortly after it stopped (should the
+ * other have stopped at the same moment). Without this the first worker
+ * to wake accepts every queued connection, and a few clients with
+ * keep-alive connections can all end up on one worker.
+ * Closes are counted with evhttp's close callback, set on the connection
+ * right after evhttp has built it around the bufferevent we give it. */
+#define REWEIGH_MS 5
+static int connections, listening_on = 1;
+static struct event *reweigh, *track;
+static struct bufferevent **fresh; /* accepted, close callback not set yet */
+static size_t nfresh, capfresh;
+
+static void balance(void)
+{
+    struct ez_slot *me = ez_shm_slot(ez_w.slot);
+    atomic_store(&me->connections, connections);
+    int yield = 0;
+    for (int s = EZ_SLOT_FIRST_WORKER; s < EZ_MAX_SLOTS && !yield && !ez_w.retiring; s++) {
+        struct ez_slot *o = ez_shm_slot(s);
+        yield = s != ez_w.slot && atomic_load(&o->role) == EZ_ROLE_WORKER &&
+                atomic_load(&o->state) == EZ_SLOT_RUNNING && atomic_load(&o->accepting) &&
+                atomic_load(&o->connections) < connections;
+    }
+    if (yield == !listening_on || ez_w.retiring)
+        return;
+    listening_on = !yield;
+    atomic_store(&me->accepting, listening_on);
+    for (int i = 0; i < nbound; i++) {
+        struct evconnlistener *l = evhttp_bound_socket_get_listener(bound[i]);
+        if (listening_on)
+            evconnlistener_enable(l);
+        else
+            evconnlistener_disable(l);
+    }
+    if (yield) {
+        struct timeval soon = { 0, REWEIGH_MS * 1000 };
+        evtimer_add(reweigh, &soon);
+    }
+}
+
+static void on_reweigh(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+    balance();
+}
+
+static void on_close(struct evhttp_connection *evcon, void *arg)
+{
+    (void)evcon;
+    (void)arg;
+    if (connections > 0)
+        connections--;
+    balance();
+}
+
+/* Runs in the same turn as the accepts, before any of the new
+ * connections can be read (and so closed). evhttp passes the connection
+ * as its bufferevent's callback argument; checked before use. */
+static void on_track(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+    for (size_t i = 0; i < nfresh; i++) {
+        void *cbarg = NULL;
+        bufferevent_getcb(fresh[i], NULL, NULL, NULL, &cbarg);
+        struct evhttp_connection *evcon = cbarg;
+        if (evcon && evhttp_connection_get_bufferevent(evcon) == fresh[i])
+            evhttp_connection_set_closecb(evcon, on_close, NULL);
+        else if (connections > 0)
+            connections--; /* not ours to follow: not counted */
+    }
+    nfresh = 0;
+    balance();
+}
+
+/* evhttp's hook for each connection it accepts. */
+static struct bufferevent *on_connection(struct event_base *b, void *arg)
+{
+    (void)arg;
+    struct bufferevent *bev = bufferevent_socket_new(b, -1, BEV_OPT_CLOSE_ON_FREE);
+    if (!bev)
+        return NULL;
+    if (nfresh == capfresh) {
+        size_t cap = capfresh ? capfresh * 2 : 16;
+        struct bufferevent **p = realloc(fresh, cap * sizeof *p);
+        if (!p)
+            return bev; /* not counted */
+        fresh = p;
+        capfresh = cap;
+    }
+    fresh[nfresh++] = bev;
+    connections++;
+    event_active(track, EV_TIMEOUT, 1);
+    balance(); /* may stop the accepts of this turn */
+    return bev;
+}
+
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     (void)arg;
     atomic_store(&ez_shm_slot(ez_w.slot)->heartbeat_ms, ez_mono_ms());
+    balance();
     ez_metrics_sample_process();
     if (getppid() == 1) { /* supervisor gone */
         event_base_loopbreak(base);
@@ -54,6 +161,7 @@ static void on_retire(evutil_socket_t sig, short what, void *arg)
     if (ez_w.retiring)
         return;
     ez_w.retiring = 1;
+    atomic_store(&ez_shm_slot(ez_w.slot)->accepting, 0);
     retire_deadline = ez_mono_ms() + ez_w.cfg->shutdown_timeout;
     for (int i = 0; i < nbound; i++)
         evhttp_del_accept_socket(http, bound[i]);
@@ -110,6 +218,7 @@ int worker_main(const struct ez_child *c)
                                          EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
                                          EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
     evhttp_set_gencb(http, ez_http_dispatch, NULL);
+    evhttp_set_bevcb(http, on_connection, NULL);
 
     struct event *sigs[3];
     int signos[3] = { SIGTERM, SIGINT, SIGQUIT };
@@ -118,6 +227,8 @@ int worker_main(const struct ez_child *c)
         event_add(sigs[i], NULL);
     }
     signal(SIGHUP, SIG_IGN); /* reloads are the supervisor's */
+    reweigh = evtimer_new(base, on_reweigh, NULL);
+    track = event_new(base, -1, 0, on_track, NULL);
     struct event *tick = event_new(base, -1, EV_PERSIST, on_tick, NULL);
     struct timeval second = { 0, 200 * 1000 };
     event_add(tick, &second);
@@ -128,6 +239,8 @@ int worker_main(const struct ez_child *c)
             nbound++;
     }
     atomic_store(&ez_shm_slot(c->slot)->heartbeat_ms, ez_mono_ms());
+    atomic_store(&ez_shm_slot(c->slot)->accepting, 1);
+    balance();
     event_base_dispatch(base);
 
     log_info("worker exiting");
@@ -135,6 +248,9 @@ int worker_main(const struct ez_child *c)
     for (int i = 0; i < 3; i++)
         event_free(sigs[i]);
     event_free(tick);
+    event_free(reweigh);
+    event_free(track);
+    free(fresh);
     event_base_free(base);
     if (ez_w.audit_db != ez_w.db)
         ez_db_free(ez_w.audit_db);
