@@ -143,12 +143,11 @@ void ez_audit_batch_free(struct ez_audit_batch *b)
     *b = (struct ez_audit_batch){ 0 };
 }
 
-/* COPY of rows into table; state gets the SQLSTATE of an error. */
-static int copy(struct ez_db *db, const char *table, const char *rows, size_t len,
-                char state[6])
+#define COPY_INTO(table) "COPY " table " (" COLUMNS ") FROM STDIN"
+
+/* A COPY of rows (sql: COPY_INTO); state gets the SQLSTATE of an error. */
+static int copy(struct ez_db *db, const char *sql, const char *rows, size_t len, char state[6])
 {
-    char sql[sizeof COLUMNS + 64];
-    snprintf(sql, sizeof sql, "COPY %s (" COLUMNS ") FROM STDIN", table);
     PGresult *res;
     int rc = ez_db_copy_in(db, &res, sql, rows, len);
     snprintf(state, 6, "%s", ez_db_sqlstate(res));
@@ -174,7 +173,7 @@ static int copy_skipping_existing(struct ez_db *db, const char *rows, size_t len
         rc = run(db, "CREATE TEMP TABLE IF NOT EXISTS audit_staging ON COMMIT DELETE ROWS "
                      "AS SELECT " COLUMNS " FROM audit_records WITH NO DATA", state);
     if (rc == EZ_DB_OK)
-        rc = copy(db, "audit_staging", rows, len, state);
+        rc = copy(db, COPY_INTO("audit_staging"), rows, len, state);
     if (rc == EZ_DB_OK)
         rc = run(db, "INSERT INTO audit_records (" COLUMNS ") SELECT " COLUMNS
                      " FROM audit_staging ON CONFLICT (producer) DO NOTHING", state);
@@ -216,7 +215,8 @@ static int settle(struct ez_db *db, const char *rows, size_t len, int rc, const 
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         char one[6];
         size_t n = (size_t)(nl - p) + 1;
-        if (settle(db, p, n, copy(db, "audit_records", p, n, one), one, dropped) != EZ_DB_OK)
+        int one_rc = copy(db, COPY_INTO("audit_records"), p, n, one);
+        if (settle(db, p, n, one_rc, one, dropped) != EZ_DB_OK)
             return EZ_DB_UNAVAILABLE; /* rows written so far are skipped when retried */
         p = nl + 1;
     }
@@ -230,8 +230,7 @@ void ez_audit_batch_send(struct ez_db *db, struct ez_audit_batch *b)
     if (b->rows == 0)
         return;
     PGresult *res;
-    b->sent_rc = ez_db_copy_send(db, &res, "COPY audit_records (" COLUMNS ") FROM STDIN",
-                                 b->text, b->len);
+    b->sent_rc = ez_db_copy_send(db, &res, COPY_INTO("audit_records"), b->text, b->len);
     snprintf(b->sent_state, sizeof b->sent_state, "%s", ez_db_sqlstate(res));
     PQclear(res);
 }
@@ -246,7 +245,7 @@ int ez_audit_batch_finish(struct ez_db *db, struct ez_audit_batch *b, int *dropp
     snprintf(state, sizeof state, "%s", b->sent_state);
     if (rc == EZ_DB_OK) {
         PGresult *res;
-        rc = ez_db_copy_result(db, &res);
+        rc = ez_db_sent_result(db, &res);
         snprintf(state, sizeof state, "%s", ez_db_sqlstate(res));
         PQclear(res);
     }
@@ -257,7 +256,7 @@ void ez_audit_batch_forget(struct ez_db *db, struct ez_audit_batch *b)
 {
     if (b->rows > 0 && b->sent_rc == EZ_DB_OK) {
         PGresult *res;
-        if (ez_db_copy_result(db, &res) != EZ_DB_OK)
+        if (ez_db_sent_result(db, &res) != EZ_DB_OK)
             log_warn("an audit batch given up after another failed did not load either");
         PQclear(res);
     }

@@ -202,6 +202,16 @@ int ez_db_sent_result(struct ez_db *db, PGresult **res)
 {
     *res = NULL;
     PGresult *r = PQgetResult(db->conn), *more;
+    if (PQresultStatus(r) == PGRES_COPY_IN) {
+        /* A COPY whose end never went out: the session is stuck in it, so
+         * it is dropped (the next call reconnects). */
+        PQclear(r);
+        ez_metric_inc(EZ_M_pg_errors);
+        log_warn("PostgreSQL COPY could not be ended: reconnecting");
+        PQfinish(db->conn);
+        db->conn = NULL;
+        return EZ_DB_UNAVAILABLE;
+    }
     while ((more = PQgetResult(db->conn)) != NULL)
         PQclear(more);
     if (ok_status(r)) {
@@ -228,41 +238,16 @@ int ez_db_copy_send(struct ez_db *db, PGresult **res, const char *sql, const cha
         data += n;
         len -= (size_t)n;
     }
-    /* A failure to send shows in ez_db_copy_result. */
+    /* A failure to send shows in the result. */
     PQputCopyEnd(db->conn, sent ? NULL : "ezapi: sending the rows failed");
     return EZ_DB_OK;
-}
-
-int ez_db_copy_result(struct ez_db *db, PGresult **res)
-{
-    *res = NULL;
-    int rc = EZ_DB_OK, seen = 0;
-    PGresult *r;
-    while ((r = PQgetResult(db->conn)) != NULL) {
-        seen = 1;
-        if (PQresultStatus(r) == PGRES_COPY_IN) {
-            /* The end of the rows never went out: the session is stuck in
-             * COPY, so it is dropped (the next call reconnects). */
-            PQclear(r);
-            ez_metric_inc(EZ_M_pg_errors);
-            log_warn("PostgreSQL COPY could not be ended: reconnecting");
-            PQfinish(db->conn);
-            db->conn = NULL;
-            return EZ_DB_UNAVAILABLE;
-        }
-        if (rc == EZ_DB_OK && !ok_status(r))
-            rc = failure(db, r, res);
-        else
-            PQclear(r);
-    }
-    return seen ? rc : failure(db, NULL, res);
 }
 
 int ez_db_copy_in(struct ez_db *db, PGresult **res, const char *sql, const char *data,
                   size_t len)
 {
     int rc = ez_db_copy_send(db, res, sql, data, len);
-    return rc == EZ_DB_OK ? ez_db_copy_result(db, res) : rc;
+    return rc == EZ_DB_OK ? ez_db_sent_result(db, res) : rc;
 }
 
 int ez_db_cmd(struct ez_db *db, const char *sql, int nparams, const char *const *params)

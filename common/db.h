@@ -39,11 +39,10 @@ int ez_db_copy_in(struct ez_db *db, PGresult **res, const char *sql, const char 
                   size_t len) __attribute__((warn_unused_result));
 /* The same in two halves: ez_db_copy_send starts the COPY and sends every
  * row (EZ_DB_OK, or the failure to start it); PostgreSQL loads them while
- * the caller goes on, with other connections; ez_db_copy_result then
+ * the caller goes on, with other connections; ez_db_sent_result then
  * waits for the outcome. */
 int ez_db_copy_send(struct ez_db *db, PGresult **res, const char *sql, const char *data,
                     size_t len) __attribute__((warn_unused_result));
-int ez_db_copy_result(struct ez_db *db, PGresult **res) __attribute__((warn_unused_result));
 /* SQLSTATE of an error result ("" when none). */
 const char *ez_db_sqlstate(const PGresult *res);
 

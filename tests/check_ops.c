@@ -501,6 +501,16 @@ START_TEST(audit_store_replay_writes_each_record_once)
     /* a batch of nothing but a refused row does not stay in the way */
     ck_assert_int_eq(write_batch(db, r + 3, p + 3, 1, &dropped), EZ_DB_OK);
     ck_assert_int_eq(dropped, 1);
+    /* any other error (here: no table) drops nothing; the batch waits */
+    PGconn *pg2 = h_pg();
+    PQclear(PQexec(pg2, "ALTER TABLE audit_records RENAME TO audit_records_away"));
+    const char *p5[] = { "replay-5" };
+    ck_assert_int_eq(write_batch(db, r + 2, p5, 1, &dropped), EZ_DB_UNAVAILABLE);
+    ck_assert_int_eq(dropped, 0);
+    PQclear(PQexec(pg2, "ALTER TABLE audit_records_away RENAME TO audit_records"));
+    PQfinish(pg2);
+    ck_assert_int_eq(write_batch(db, r + 2, p5, 1, &dropped), EZ_DB_OK);
+    ck_assert_int_eq(h_pg_count("SELECT count(*) FROM audit_records WHERE producer = 'replay-5'"), 1);
     struct ez_audit_batch b = { 0 };
     ck_assert_int_eq(ez_audit_batch_add(&b, "a\tb\n", 4, "x"), -1); /* not a row */
     ck_assert_int_eq(b.rows, 0);
