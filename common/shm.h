@@ -38,6 +38,7 @@ struct ez_slot {
     _Atomic int64_t oldest_job_ms;   /* consumer: enqueue time of the oldest pending job, 0 = none */
     _Atomic int connections;         /* worker: open HTTP connections */
     _Atomic int accepting;           /* worker: listening for new ones */
+    _Atomic int busy;                /* worker: inside a request */
     _Atomic uint64_t reloads_ok;     /* supervisor */
     _Atomic uint64_t reloads_failed; /* supervisor */
     struct ez_metrics m;             /* written by the process only */

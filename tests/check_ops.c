@@ -160,6 +160,46 @@ START_TEST(keep_alive_connections_are_spread_over_the_workers)
 }
 END_TEST
 
+/* A worker that would take the next connection but cannot (stopped, or
+ * inside a long request) does not keep it from the others: with one
+ * connection open on one worker and the other worker stopped, a new
+ * client is still answered. */
+START_TEST(connections_are_accepted_while_the_emptier_worker_is_stuck)
+{
+    struct h_server s;
+    h_server_start(&s, NULL);
+    pid_t w[2] = { h_server_child_pid(&s, "worker 0"), h_server_child_pid(&s, "worker 1") };
+    ck_assert(w[0] > 0 && w[1] > 0);
+    h_sleep_ms(500); /* both listening */
+    int fd = h_connect(s.port);
+    ck_assert_msg(fd >= 0, "connect failed");
+    char req[128];
+    int n = snprintf(req, sizeof req, "GET /health HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n",
+                     s.port);
+    struct h_resp r;
+    ck_assert_int_eq(h_send_all(fd, req, (size_t)n), 0);
+    ck_assert_int_eq(h_read_response(fd, "GET", &r), 0);
+    h_resp_free(&r);
+    /* which worker holds the connection: the other one gets stopped */
+    char *text = scrape(&s);
+    int holder = metric_sum(text, "ezapi_http_requests_total",
+                            "process=\"worker-1\",route=\"/health\"") >= 1;
+    free(text);
+    pid_t stuck = w[1 - holder];
+    kill(stuck, SIGSTOP);
+    h_sleep_ms(100);
+    int64_t t0 = h_now_ms();
+    int st = h_get(s.port, "/health", NULL, &r);
+    int64_t took = h_now_ms() - t0;
+    kill(stuck, SIGCONT);
+    ck_assert_msg(st == 200, "no answer while a worker was stopped: %d %s", st, r.err);
+    h_resp_free(&r);
+    ck_assert_msg(took < 3000, "a new client waited %lld ms", (long long)took);
+    close(fd);
+    h_assert_clean_stop(&s);
+}
+END_TEST
+
 START_TEST(metrics_refused_outside_metrics_allow)
 {
     struct h_server s;
@@ -820,6 +860,7 @@ static Suite *ops_suite(void)
     tcase_add_test(m, metrics_pass_promtool_and_show_every_process);
     tcase_add_test(m, metrics_refused_outside_metrics_allow);
     tcase_add_test(m, keep_alive_connections_are_spread_over_the_workers);
+    tcase_add_test(m, connections_are_accepted_while_the_emptier_worker_is_stuck);
     tcase_add_test(m, metrics_count_restarts_and_reloads);
     suite_add_tcase(s, m);
     TCase *a = h_tcase("audit");

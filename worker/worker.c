@@ -31,46 +31,65 @@ static int baseline_events; /* events of our own, without any connection */
 static int64_t retire_deadline;
 
 /* Connections are spread over the workers by their open connections: a
- * worker stops listening while another running worker that listens has
- * fewer, so one always listens, and weighs itself again on each accept,
- * each close, its tick, and once shortly after it stopped (should the
- * other have stopped at the same moment). Without this the first worker
- * to wake accepts every queued connection, and a few clients with
- * keep-alive connections can all end up on one worker.
+ * worker stops listening while another worker that can take the next
+ * connection has fewer, so one always listens. Able means running (a
+ * live pid and a heartbeat within WORKER_STALE_MS), listening, and not
+ * inside a request: a worker stuck in a long request or stopped does not
+ * hold new clients back. A worker weighs itself again at each accept and
+ * close, every REWEIGH_MS while it is not listening, and on its tick.
+ * Without this the first worker to wake accepts every queued connection,
+ * and a few clients with keep-alive connections can all end up on one.
  * Closes are counted with evhttp's close callback, set on the connection
  * right after evhttp has built it around the bufferevent we give it. */
-#define REWEIGH_MS 5
+#define REWEIGH_MS 10
+#define WORKER_STALE_MS 1000
 static int connections, listening_on = 1;
 static struct event *reweigh, *track;
 static struct bufferevent **fresh; /* accepted, close callback not set yet */
 static size_t nfresh, capfresh;
 
+static int can_take_fewer(struct ez_slot *o, int than)
+{
+    return atomic_load(&o->role) == EZ_ROLE_WORKER &&
+           atomic_load(&o->state) == EZ_SLOT_RUNNING && atomic_load(&o->pid) > 0 &&
+           atomic_load(&o->accepting) && !atomic_load(&o->busy) &&
+           ez_mono_ms() - atomic_load(&o->heartbeat_ms) < WORKER_STALE_MS &&
+           atomic_load(&o->connections) < than;
+}
+
 static void balance(void)
 {
     struct ez_slot *me = ez_shm_slot(ez_w.slot);
     atomic_store(&me->connections, connections);
-    int yield = 0;
-    for (int s = EZ_SLOT_FIRST_WORKER; s < EZ_MAX_SLOTS && !yield && !ez_w.retiring; s++) {
-        struct ez_slot *o = ez_shm_slot(s);
-        yield = s != ez_w.slot && atomic_load(&o->role) == EZ_ROLE_WORKER &&
-                atomic_load(&o->state) == EZ_SLOT_RUNNING && atomic_load(&o->accepting) &&
-                atomic_load(&o->connections) < connections;
-    }
-    if (yield == !listening_on || ez_w.retiring)
+    if (ez_w.retiring)
         return;
-    listening_on = !yield;
-    atomic_store(&me->accepting, listening_on);
-    for (int i = 0; i < nbound; i++) {
-        struct evconnlistener *l = evhttp_bound_socket_get_listener(bound[i]);
-        if (listening_on)
-            evconnlistener_enable(l);
-        else
-            evconnlistener_disable(l);
+    int yield = 0;
+    for (int s = EZ_SLOT_FIRST_WORKER; s < EZ_MAX_SLOTS && !yield; s++)
+        yield = s != ez_w.slot && can_take_fewer(ez_shm_slot(s), connections);
+    if (yield == listening_on) {
+        listening_on = !yield;
+        atomic_store(&me->accepting, listening_on);
+        for (int i = 0; i < nbound; i++) {
+            struct evconnlistener *l = evhttp_bound_socket_get_listener(bound[i]);
+            if (listening_on)
+                evconnlistener_enable(l);
+            else
+                evconnlistener_disable(l);
+        }
     }
-    if (yield) {
+    if (yield && !evtimer_pending(reweigh, NULL)) {
         struct timeval soon = { 0, REWEIGH_MS * 1000 };
         evtimer_add(reweigh, &soon);
     }
+}
+
+/* Requests run to the end inside the dispatch: busy says so to the others. */
+static void dispatch(struct evhttp_request *req, void *arg)
+{
+    struct ez_slot *me = ez_shm_slot(ez_w.slot);
+    atomic_store_explicit(&me->busy, 1, memory_order_relaxed);
+    ez_http_dispatch(req, arg);
+    atomic_store_explicit(&me->busy, 0, memory_order_relaxed);
 }
 
 static void on_reweigh(evutil_socket_t fd, short what, void *arg)
@@ -217,7 +236,7 @@ int worker_main(const struct ez_child *c)
     evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
                                          EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
                                          EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
-    evhttp_set_gencb(http, ez_http_dispatch, NULL);
+    evhttp_set_gencb(http, dispatch, NULL);
     evhttp_set_bevcb(http, on_connection, NULL);
 
     struct event *sigs[3];
@@ -239,6 +258,7 @@ int worker_main(const struct ez_child *c)
             nbound++;
     }
     atomic_store(&ez_shm_slot(c->slot)->heartbeat_ms, ez_mono_ms());
+    atomic_store(&ez_shm_slot(c->slot)->busy, 0);
     atomic_store(&ez_shm_slot(c->slot)->accepting, 1);
     balance();
     event_base_dispatch(base);
