@@ -2,13 +2,16 @@
  * timeout and the statement timeout as a session option; when the server
  * goes away, the next call reconnects, and fails fast while it cannot.
  * Each statement text is prepared once per connection: parsing is most of
- * what a small query costs PostgreSQL. */
+ * what a small query costs PostgreSQL. No statement is ever sent twice:
+ * its first outcome is the caller's. */
 #include "db.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "log.h"
 #include "metrics.h"
@@ -22,6 +25,8 @@ struct ez_db {
     char options[64];
     char app_name[64];
     PGconn *conn;
+    unsigned connects;
+    long long xid; /* of the transaction last begun */
     struct {
         uint32_t hash; /* of the text: most lookups compare no text */
         char *sql;
@@ -65,6 +70,10 @@ void ez_db_free(struct ez_db *db)
 
 PGconn *ez_db_conn(struct ez_db *db) { return db->conn; }
 
+unsigned ez_db_connects(const struct ez_db *db) { return db->connects; }
+
+long long ez_db_xid(const struct ez_db *db) { return db->xid; }
+
 static void notice_quiet(void *arg, const char *message) { (void)arg; (void)message; }
 
 int ez_db_ensure(struct ez_db *db)
@@ -94,7 +103,32 @@ int ez_db_ensure(struct ez_db *db)
         return EZ_DB_UNAVAILABLE;
     }
     PQsetNoticeProcessor(db->conn, notice_quiet, NULL);
+    db->connects++;
     return EZ_DB_OK;
+}
+
+/* An idle connection has nothing to say: anything readable on it (the
+ * notice of a server shutting down, the end of the stream, an error) means
+ * it is going or gone, so it is replaced before a statement is sent on it
+ * rather than failing that statement. */
+static void drop_if_closed(struct ez_db *db)
+{
+    if (!db->conn || PQtransactionStatus(db->conn) != PQTRANS_IDLE)
+        return;
+    char c;
+    ssize_t n = recv(PQsocket(db->conn), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return;
+    log_info("PostgreSQL connection closed by the server while idle: reconnecting");
+    PQfinish(db->conn);
+    db->conn = NULL;
+}
+
+/* ensure, after dropping a connection the server closed. */
+static int ready(struct ez_db *db)
+{
+    drop_if_closed(db);
+    return ez_db_ensure(db);
 }
 
 static int ok_status(PGresult *r)
@@ -170,23 +204,70 @@ int ez_db_exec(struct ez_db *db, PGresult **res, const char *sql, int nparams,
                const char *const *params)
 {
     *res = NULL;
-    for (int attempt = 0; attempt < 2; attempt++) {
-        if (ez_db_ensure(db) != EZ_DB_OK)
-            return EZ_DB_UNAVAILABLE;
-        int idle = PQtransactionStatus(db->conn) == PQTRANS_IDLE;
-        PGresult *r = run(db, sql, nparams, params);
+    if (ready(db) != EZ_DB_OK)
+        return EZ_DB_UNAVAILABLE;
+    PGresult *r = run(db, sql, nparams, params);
+    if (ok_status(r)) {
+        *res = r;
+        return EZ_DB_OK;
+    }
+    return failure(db, r, res);
+}
+
+int ez_db_begin(struct ez_db *db)
+{
+    db->xid = 0;
+    if (ready(db) != EZ_DB_OK)
+        return EZ_DB_UNAVAILABLE;
+    /* One round trip: a simple query of two statements gives the last
+     * one's result. */
+    PGresult *r = PQexec(db->conn, "BEGIN; SELECT txid_current()");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+        PGresult *err = NULL;
+        int rc = failure(db, r, &err);
+        PQclear(err);
+        return ez_db_end(db, rc, 0);
+    }
+    db->xid = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return EZ_DB_OK;
+}
+
+/* A COMMIT refused for a reason that undoes the transaction for certain:
+ * its data, a constraint, a serialization failure or a deadlock. */
+static int commit_refused(const char *state)
+{
+    return strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0 ||
+           strncmp(state, "40", 2) == 0;
+}
+
+int ez_db_end(struct ez_db *db, int rc, int commit)
+{
+    int live = db->conn && PQstatus(db->conn) == CONNECTION_OK;
+    if (rc == EZ_DB_OK && commit && live) {
+        PGresult *r = run(db, "COMMIT", 0, NULL);
         if (ok_status(r)) {
-            *res = r;
+            PQclear(r);
             return EZ_DB_OK;
         }
-        /* Lost the server: a statement outside a transaction is safe to run
-         * again on a new connection; inside one, the transaction is gone. */
-        int retry = idle && attempt == 0 && PQstatus(db->conn) != CONNECTION_OK;
-        int rc = failure(db, r, res);
-        if (!retry)
-            return rc;
+        char state[6];
+        snprintf(state, sizeof state, "%s", ez_db_sqlstate(r));
+        PGresult *err = NULL;
+        rc = failure(db, r, &err);
+        PQclear(err);
+        if (commit_refused(state) && db->conn && PQstatus(db->conn) == CONNECTION_OK)
+            return EZ_DB_ERROR;
+        log_warn("PostgreSQL connection lost during COMMIT of transaction %lld: its outcome "
+                 "is unknown", db->xid);
+        return EZ_DB_UNKNOWN;
     }
-    return EZ_DB_UNAVAILABLE;
+    if (rc == EZ_DB_OK && commit) /* the connection went before the COMMIT: rolled back */
+        return EZ_DB_UNAVAILABLE;
+    if (live && PQtransactionStatus(db->conn) != PQTRANS_IDLE) {
+        PGresult *r = run(db, "ROLLBACK", 0, NULL);
+        PQclear(r); /* a lost connection has nothing to undo */
+    }
+    return rc;
 }
 
 int ez_db_send(struct ez_db *db, const char *sql)
@@ -225,7 +306,7 @@ int ez_db_copy_send(struct ez_db *db, PGresult **res, const char *sql, const cha
                     size_t len)
 {
     *res = NULL;
-    if (ez_db_ensure(db) != EZ_DB_OK)
+    if (ready(db) != EZ_DB_OK)
         return EZ_DB_UNAVAILABLE;
     PGresult *r = PQexec(db->conn, sql);
     if (!r || PQresultStatus(r) != PGRES_COPY_IN)
@@ -299,6 +380,21 @@ int ez_db_json_row(struct ez_db *db, json_t **out, const char *sql, int nparams,
     if (rc == EZ_DB_OK) {
         *out = json_incref(json_array_get(arr, 0));
         json_decref(arr);
+    }
+    return rc;
+}
+
+int ez_db_write_row(struct ez_db *db, json_t **out, const char *sql, int nparams,
+                    const char *const *params)
+{
+    *out = NULL;
+    int rc = ez_db_begin(db);
+    if (rc == EZ_DB_OK)
+        rc = ez_db_json_row(db, out, sql, nparams, params);
+    rc = ez_db_end(db, rc, 1);
+    if (!ez_db_landed(rc)) {
+        json_decref(*out);
+        *out = NULL;
     }
     return rc;
 }

@@ -1,13 +1,18 @@
 /* One PostgreSQL connection per process, with statement_timeout set and a
  * transparent reconnect: a call made while the server is away fails fast
- * with EZ_DB_UNAVAILABLE (the HTTP layer answers 503) instead of hanging. */
+ * with EZ_DB_UNAVAILABLE (the HTTP layer answers 503) instead of hanging.
+ * Every write runs between ez_db_begin and ez_db_end, which tell a COMMIT
+ * whose outcome is unknown (the connection lost while it ran) from one
+ * that failed: the caller must then act as if it may have committed. */
 #ifndef EZ_DB_H
 #define EZ_DB_H
 
 #include <jansson.h>
 #include <libpq-fe.h>
 
-enum { EZ_DB_OK = 0, EZ_DB_UNAVAILABLE = 1, EZ_DB_ERROR = 2 };
+/* EZ_DB_UNKNOWN comes only from ez_db_end: the COMMIT was sent and the
+ * connection lost before its answer, so it may or may not have committed. */
+enum { EZ_DB_OK = 0, EZ_DB_UNAVAILABLE = 1, EZ_DB_ERROR = 2, EZ_DB_UNKNOWN = 3 };
 
 struct ez_db;
 
@@ -17,11 +22,31 @@ void ez_db_free(struct ez_db *db);
 /* Connects or reconnects if needed. EZ_DB_OK or EZ_DB_UNAVAILABLE. */
 int ez_db_ensure(struct ez_db *db) __attribute__((warn_unused_result));
 PGconn *ez_db_conn(struct ez_db *db);
+/* How many times this handle has connected (0 before the first): a
+ * change tells the caller it reconnected since it last looked. */
+unsigned ez_db_connects(const struct ez_db *db);
+
+/* BEGIN, noting the transaction's id (txid_current(), for ez_db_xid) in
+ * the same round trip. EZ_DB_OK or EZ_DB_UNAVAILABLE. */
+int ez_db_begin(struct ez_db *db) __attribute__((warn_unused_result));
+/* Ends the transaction of ez_db_begin: COMMIT when rc is EZ_DB_OK and
+ * commit is set, else ROLLBACK. Returns rc when rolled back, EZ_DB_OK when
+ * committed, EZ_DB_ERROR when PostgreSQL refused the COMMIT (nothing was
+ * written), or EZ_DB_UNKNOWN when the connection was lost during the
+ * COMMIT. */
+int ez_db_end(struct ez_db *db, int rc, int commit) __attribute__((warn_unused_result));
+/* A write whose transaction ended with rc may have committed. */
+static inline int ez_db_landed(int rc) { return rc == EZ_DB_OK || rc == EZ_DB_UNKNOWN; }
+/* The id of the transaction last begun with ez_db_begin (0: none). With
+ * EZ_DB_UNKNOWN, txid_status() of it tells later what happened. */
+long long ez_db_xid(const struct ez_db *db);
 /* Runs one parameterised statement (text params, NULL = SQL NULL). Returns
  * EZ_DB_OK with *res set (caller PQclear()s it), EZ_DB_UNAVAILABLE when the
- * connection is lost (retried once on a fresh connection when outside a
- * transaction), or EZ_DB_ERROR with *res holding the error result (may be
- * NULL). */
+ * connection is lost, or EZ_DB_ERROR with *res holding the error result
+ * (may be NULL). A connection the server closed while it sat idle is
+ * noticed and replaced before the statement is sent; a statement is never
+ * sent twice. Outside a transaction, use it for reads only: a write whose
+ * connection is lost has an unknown outcome (ez_db_begin/ez_db_end). */
 int ez_db_exec(struct ez_db *db, PGresult **res, const char *sql, int nparams,
                const char *const *params) __attribute__((warn_unused_result));
 /* Convenience for statements without a result to keep. */
@@ -53,6 +78,12 @@ int ez_db_json_rows(struct ez_db *db, json_t **out, const char *sql, int nparams
                     const char *const *params) __attribute__((warn_unused_result));
 int ez_db_json_row(struct ez_db *db, json_t **out, const char *sql, int nparams,
                    const char *const *params) __attribute__((warn_unused_result));
+
+/* One write statement giving at most one JSON row (as ez_db_json_row), in
+ * a transaction of its own: EZ_DB_UNKNOWN when the COMMIT's outcome is
+ * unknown, *out then holding the row as if it had committed. */
+int ez_db_write_row(struct ez_db *db, json_t **out, const char *sql, int nparams,
+                    const char *const *params) __attribute__((warn_unused_result));
 
 /* RFC 3339 UTC rendering of a timestamptz column inside SQL. */
 #define EZ_SQL_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"

@@ -1,9 +1,12 @@
 /* The logger process: batches audit records from the workers' rings into
  * audit_records (log_pg_dsn), acknowledging them only after the batch has
- * committed; deletes records past audit_retention_days in small batches. */
+ * committed; deletes records past audit_retention_days in small batches;
+ * finds out what became of writes whose COMMIT had an unknown outcome. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "audit_store.h"
 #include "consumer.h"
@@ -29,11 +32,70 @@ struct logger {
     int writers;
     uint64_t sent, settled; /* batches sent, and waited for */
     int64_t next_retention;
+    struct ez_db *main_db;      /* pg_dsn, where unknown outcomes are asked about */
+    int64_t in_progress_since;  /* the job being resolved was still running then */
 };
+
+/* How long a transaction may still read "in progress" before its record
+ * is written so (a backend cut off from its client finishes its COMMIT
+ * within moments). */
+#define IN_PROGRESS_WAIT_MS 10000
 
 static struct ez_audit_batch *gathering(struct logger *l)
 {
     return &l->buf[l->sent % (uint64_t)(l->writers + 1)];
+}
+
+/* What txid_status says of transaction xid: "committed", "aborted", "in
+ * progress", or "unknown" once PostgreSQL no longer knows it. EZ_DB_*. */
+static int txid_outcome(struct logger *l, long long xid, char out[16])
+{
+    if (!l->main_db &&
+        !(l->main_db = ez_db_new(l->cfg->pg_dsn, l->cfg->pg_statement_timeout, "ezapi-logger")))
+        return EZ_DB_UNAVAILABLE;
+    char id[24];
+    snprintf(id, sizeof id, "%lld", xid);
+    const char *p[] = { id };
+    PGresult *res;
+    int rc = ez_db_exec(l->main_db, &res,
+                        "SELECT coalesce(txid_status($1::bigint), 'unknown')", 1, p);
+    if (rc == EZ_DB_OK)
+        snprintf(out, 16, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return rc;
+}
+
+/* The record of a write whose COMMIT had an unknown outcome comes as JSON
+ * with the transaction id as the frame's id: its changes.outcome gets what
+ * PostgreSQL says happened, and it becomes a row like any other. *row is
+ * malloc'd; -1: ask again later (PostgreSQL away, or still committing). */
+static int resolve_outcome(struct logger *l, const struct ez_frame *f, char **row)
+{
+    *row = NULL;
+    json_t *rec = json_loads(f->payload ? f->payload : "", 0, NULL);
+    json_t *changes = json_object_get(rec, "changes");
+    if (!json_is_object(changes)) {
+        json_decref(rec);
+        return 0; /* not a record: dropped by the caller */
+    }
+    char outcome[16];
+    if (txid_outcome(l, (long long)f->id, outcome) != EZ_DB_OK) {
+        json_decref(rec);
+        return -1;
+    }
+    if (strcmp(outcome, "in progress") == 0) {
+        if (!l->in_progress_since)
+            l->in_progress_since = ez_mono_ms();
+        if (ez_mono_ms() - l->in_progress_since < IN_PROGRESS_WAIT_MS) {
+            json_decref(rec);
+            return -1;
+        }
+    }
+    l->in_progress_since = 0;
+    json_object_set_new(changes, "outcome", json_string(outcome));
+    *row = ez_audit_row(rec);
+    json_decref(rec);
+    return 0;
 }
 
 static int on_job(struct ez_frame *f, void *arg)
@@ -43,8 +105,14 @@ static int on_job(struct ez_frame *f, void *arg)
         return 0;
     char producer[80];
     ez_audit_producer(f, producer);
-    if (ez_audit_batch_add(gathering(l), f->payload ? f->payload : "", f->payload_len,
-                           producer) != 0) {
+    char *resolved = NULL;
+    if (f->id > 0 && resolve_outcome(l, f, &resolved) != 0)
+        return -1;
+    const char *row = f->id > 0 ? resolved : f->payload;
+    size_t len = f->id > 0 ? (resolved ? strlen(resolved) : 0) : f->payload_len;
+    int added = ez_audit_batch_add(gathering(l), row ? row : "", len, producer);
+    free(resolved);
+    if (added != 0) {
         log_error("audit job %s is not an audit row: dropped", producer);
         ez_metric_inc(EZ_M_audit_dropped);
         return 0;
@@ -134,5 +202,6 @@ int logger_main(const struct ez_child *c)
         ez_audit_batch_free(&l.buf[i]);
     for (int i = 0; i < l.writers; i++)
         ez_db_free(l.db[i]);
+    ez_db_free(l.main_db);
     return rc;
 }

@@ -59,10 +59,8 @@ void h_models_create(struct ez_req *r)
     json_t *out;
     int refusal;
     int rc = store_model_create(ez_w.db, &in, &out, &refusal);
-    if (rc != EZ_DB_OK) {
-        ez_reply_db(r, rc);
+    if (!ez_committed(r, rc))
         return;
-    }
     if (refusal) {
         reply_model_taken(r, in.name);
         return;
@@ -114,10 +112,8 @@ void h_models_update(struct ez_req *r)
     json_t *before, *after;
     int refusal;
     int rc = store_model_update(ez_w.db, id, &in, &before, &after, &refusal);
-    if (rc != EZ_DB_OK) {
-        ez_reply_db(r, rc);
+    if (!ez_committed(r, rc))
         return;
-    }
     if (refusal) {
         reply_model_taken(r, in.name);
         return;
@@ -145,10 +141,8 @@ void h_models_delete(struct ez_req *r)
         return;
     json_t *before;
     int rc = store_model_delete(ez_w.db, id, &before);
-    if (rc != EZ_DB_OK) {
-        ez_reply_db(r, rc);
+    if (!ez_committed(r, rc))
         return;
-    }
     if (!before) {
         ez_reply_not_found(r, "model");
         return;
@@ -235,10 +229,8 @@ void h_bindings_create(struct ez_req *r)
     json_t *out;
     int refusal;
     int rc = store_binding_create(ez_w.db, &in, &out, &refusal);
-    if (rc != EZ_DB_OK) {
-        ez_reply_db(r, rc);
+    if (!ez_committed(r, rc))
         return;
-    }
     if (refusal) {
         reply_binding_refusal(r, refusal, in.ns, in.public_model, in.group_id);
         return;
@@ -293,10 +285,8 @@ void h_bindings_update(struct ez_req *r)
     int refusal;
     int rc = store_binding_update(ez_w.db, id, &in, ez_binding_check_merged, &e, &before,
                                   &after, &refusal);
-    if (rc != EZ_DB_OK) {
-        ez_reply_db(r, rc);
+    if (!ez_committed(r, rc))
         return;
-    }
     if (refusal == EZ_CAT_INVALID) {
         ez_reply_verr(r, &e);
         return;
@@ -329,10 +319,8 @@ void h_bindings_delete(struct ez_req *r)
         return;
     json_t *before;
     int rc = store_binding_delete(ez_w.db, id, &before);
-    if (rc != EZ_DB_OK) {
-        ez_reply_db(r, rc);
+    if (!ez_committed(r, rc))
         return;
-    }
     if (!before) {
         ez_reply_not_found(r, "binding");
         return;
@@ -380,10 +368,11 @@ void h_features_put(struct ez_req *r)
     json_array_extend(names, del);
     json_decref(set);
     json_decref(del);
-    if (rc != EZ_DB_OK || !after) {
+    if (!ez_committed(r, rc) || !after) {
         json_decref(names);
         json_decref(before);
-        ez_reply_db(r, rc != EZ_DB_OK ? rc : EZ_DB_ERROR);
+        if (!r->status)
+            ez_reply_db(r, EZ_DB_ERROR);
         return;
     }
     if (json_equal(before, after)) { /* every value was already so: not a change */

@@ -79,13 +79,11 @@ void h_masters_create(struct ez_req *r)
     json_t *out;
     struct ez_tn_result res;
     int rc = store_master_create(ez_w.db, &in, digest, prefix, &out, &res);
-    if (rc != EZ_DB_OK || res.outcome != EZ_TN_OK || !out) {
+    if (!ez_committed(r, rc) || res.outcome != EZ_TN_OK || !out) {
         OPENSSL_cleanse(tok, sizeof tok);
-        if (rc != EZ_DB_OK)
-            ez_reply_db(r, rc);
-        else if (res.outcome != EZ_TN_OK)
+        if (!r->status && res.outcome != EZ_TN_OK)
             ez_reply_tn(r, &res, "master");
-        else
+        else if (!r->status)
             ez_reply_db(r, EZ_DB_ERROR);
         return;
     }
@@ -136,10 +134,8 @@ static void master_change(struct ez_req *r, int access)
     struct ez_tn_result res;
     int rc = access ? store_master_access(ez_w.db, id, &in, &before, &after, &keys_changed, &res)
                     : store_master_update(ez_w.db, id, &in, &before, &after, &keys_changed, &res);
-    if (rc != EZ_DB_OK) {
-        ez_reply_db(r, rc);
+    if (!ez_committed(r, rc))
         return;
-    }
     if (res.outcome != EZ_TN_OK) {
         ez_reply_tn(r, &res, "master");
         return;
@@ -166,10 +162,8 @@ void h_masters_delete(struct ez_req *r)
         return;
     json_t *before, *digests;
     int rc = store_master_delete(ez_w.db, id, &before, &digests);
-    if (rc != EZ_DB_OK) {
-        ez_reply_db(r, rc);
+    if (!ez_committed(r, rc))
         return;
-    }
     if (!before) {
         ez_reply_not_found(r, "master");
         return;
@@ -202,11 +196,9 @@ void h_masters_rotate_key(struct ez_req *r)
         return;
     json_t *before, *after;
     int rc = store_master_rotate_key(ez_w.db, id, digest, prefix, &before, &after);
-    if (rc != EZ_DB_OK || !after) {
+    if (!ez_committed(r, rc) || !after) {
         OPENSSL_cleanse(tok, sizeof tok);
-        if (rc != EZ_DB_OK)
-            ez_reply_db(r, rc);
-        else
+        if (!r->status)
             ez_reply_not_found(r, "master");
         return;
     }
@@ -227,10 +219,8 @@ void h_masters_revoke_keys(struct ez_req *r)
     }
     json_t *before, *after;
     int rc = store_master_revoke_keys(ez_w.db, id, &before, &after);
-    if (rc != EZ_DB_OK) {
-        ez_reply_db(r, rc);
+    if (!ez_committed(r, rc))
         return;
-    }
     if (!after) {
         ez_reply_not_found(r, "master");
         return;

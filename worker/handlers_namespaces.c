@@ -36,10 +36,8 @@ void h_namespaces_create(struct ez_req *r)
                        "namespace '%s' already exists", in.name);
         return;
     }
-    if (rc != EZ_DB_OK || !out) {
-        ez_reply_db(r, rc);
+    if (!ez_committed(r, rc))
         return;
-    }
     sync_namespace(r, "upsert", out);
     ez_audit(r, "namespace.create", "namespace", in.name, NULL, json_incref(out));
     ez_reply_json(r, 201, out);
@@ -76,10 +74,8 @@ void h_namespaces_update(struct ez_req *r)
     }
     json_t *before, *after;
     int rc = store_namespace_update(ez_w.db, &in, &before, &after);
-    if (rc != EZ_DB_OK) {
-        ez_reply_db(r, rc);
+    if (!ez_committed(r, rc))
         return;
-    }
     if (!before) {
         ez_reply_not_found(r, "namespace");
         return;
@@ -93,10 +89,8 @@ void h_namespaces_delete(struct ez_req *r)
 {
     json_t *before, *users;
     int rc = store_namespace_delete(ez_w.db, r->params[0], &before, &users);
-    if (rc != EZ_DB_OK) {
-        ez_reply_db(r, rc);
+    if (!ez_committed(r, rc))
         return;
-    }
     if (!before) {
         ez_reply_not_found(r, "namespace");
         return;

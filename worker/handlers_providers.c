@@ -90,12 +90,12 @@ void h_groups_create(struct ez_req *r)
     struct ez_group_in in = { 0 };
     struct ez_verr e;
     json_t *out = NULL;
-    int st, rc;
+    int st;
     char idb[24];
     if (ez_validate_group(r->body, 1, &in, &e) != 0) {
         ez_reply_verr(r, &e);
-    } else if ((rc = store_group_create(ez_w.db, &in, &out, &st)) != EZ_DB_OK) {
-        ez_reply_db(r, rc);
+    } else if (!ez_committed(r, store_group_create(ez_w.db, &in, &out, &st))) {
+        /* answered */
     } else if (st == EZ_ST_NAME_TAKEN) {
         reply_name_taken(r, in.name);
     } else {
@@ -139,15 +139,15 @@ void h_groups_update(struct ez_req *r)
     struct ez_verr e;
     json_t *before = NULL, *after = NULL;
     int64_t id;
-    int st, rc;
+    int st;
     char idb[24];
     if (ez_param_id(r, 0, &id) != 0)
         return;
     if (ez_validate_group(r->body, 0, &in, &e) != 0) {
         ez_reply_verr(r, &e);
-    } else if ((rc = store_group_update(ez_w.db, id, &in, ez_group_merge, &e, &before, &after,
-                                        &st)) != EZ_DB_OK) {
-        ez_reply_db(r, rc);
+    } else if (!ez_committed(r, store_group_update(ez_w.db, id, &in, ez_group_merge, &e,
+                                                   &before, &after, &st))) {
+        /* answered */
     } else if (st == EZ_ST_NOT_FOUND) {
         ez_reply_not_found(r, "provider group");
     } else if (st == EZ_ST_INVALID) {
@@ -180,10 +180,8 @@ void h_groups_delete(struct ez_req *r)
     }
     int rc = store_group_delete(ez_w.db, id, cascade, &before, &nkeys, &nbindings, &key_ids,
                                 &binding_ids, &st);
-    if (rc != EZ_DB_OK) {
-        ez_reply_db(r, rc);
+    if (!ez_committed(r, rc))
         return;
-    }
     if (st == EZ_ST_NOT_FOUND) {
         ez_reply_not_found(r, "provider group");
         return;
@@ -219,13 +217,13 @@ void h_keys_create(struct ez_req *r)
     struct ez_verr e;
     json_t *out = NULL;
     char *sealed = NULL, idb[24];
-    int st, rc;
+    int st;
     if (ez_validate_api_key(r->body, 1, &in, &e) != 0) {
         ez_reply_verr(r, &e);
     } else if (seal(r, &in, &sealed) != 0) {
         /* answered */
-    } else if ((rc = store_key_create(ez_w.db, ez_w.cfg, &in, &out, &st)) != EZ_DB_OK) {
-        ez_reply_db(r, rc);
+    } else if (!ez_committed(r, store_key_create(ez_w.db, ez_w.cfg, &in, &out, &st))) {
+        /* answered */
     } else if (st == EZ_ST_NO_GROUP) {
         ez_reply_error(r, 422, "invalid_request_error", "invalid_reference", "group_id",
                        "provider group %" PRId64 " does not exist", in.group_id);
@@ -271,16 +269,16 @@ void h_keys_update(struct ez_req *r)
     json_t *before = NULL, *after = NULL;
     char *sealed = NULL, idb[24];
     int64_t id;
-    int st, rc;
+    int st;
     if (ez_param_id(r, 0, &id) != 0)
         return;
     if (ez_validate_api_key(r->body, 0, &in, &e) != 0) {
         ez_reply_verr(r, &e);
     } else if (seal(r, &in, &sealed) != 0) {
         /* answered */
-    } else if ((rc = store_key_update(ez_w.db, ez_w.cfg, id, &in, &before, &after, &st)) !=
-               EZ_DB_OK) {
-        ez_reply_db(r, rc);
+    } else if (!ez_committed(r, store_key_update(ez_w.db, ez_w.cfg, id, &in, &before, &after,
+                                                 &st))) {
+        /* answered */
     } else if (st == EZ_ST_NOT_FOUND) {
         ez_reply_not_found(r, "api key");
     } else {
@@ -300,10 +298,8 @@ void h_keys_delete(struct ez_req *r)
     if (ez_param_id(r, 0, &id) != 0)
         return;
     int rc = store_key_delete(ez_w.db, ez_w.cfg, id, &before, &st);
-    if (rc != EZ_DB_OK) {
-        ez_reply_db(r, rc);
+    if (!ez_committed(r, rc))
         return;
-    }
     if (st == EZ_ST_NOT_FOUND) {
         ez_reply_not_found(r, "api key");
         return;
@@ -327,14 +323,14 @@ static void create_provider(struct ez_req *r, provider_validate_fn validate)
     struct ez_verr e;
     json_t *group = NULL, *key = NULL;
     char *sealed = NULL, idb[24];
-    int st, rc;
+    int st;
     if (validate(r->body, &g, &k, &e) != 0) {
         ez_reply_verr(r, &e);
     } else if (seal(r, &k, &sealed) != 0) {
         /* answered */
-    } else if ((rc = store_provider_create(ez_w.db, ez_w.cfg, &g, &k, &group, &key, &st)) !=
-               EZ_DB_OK) {
-        ez_reply_db(r, rc);
+    } else if (!ez_committed(r, store_provider_create(ez_w.db, ez_w.cfg, &g, &k, &group, &key,
+                                                      &st))) {
+        /* answered */
     } else if (st == EZ_ST_NAME_TAKEN) {
         reply_name_taken(r, g.name);
     } else {

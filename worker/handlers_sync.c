@@ -68,10 +68,8 @@ void h_sync_outbox_retry(struct ez_req *r)
         return;
     json_t *row;
     int rc = store_outbox_retry(ez_w.db, r->params[0], &row);
-    if (rc != EZ_DB_OK) {
-        ez_reply_db(r, rc);
+    if (!ez_committed(r, rc))
         return;
-    }
     if (!row) {
         ez_reply_not_found(r, "outbox row");
         return;
@@ -85,8 +83,10 @@ void h_sync_full(struct ez_req *r)
 {
     json_t *run;
     int rc = store_sync_run_new(ez_w.db, &run);
-    if (rc != EZ_DB_OK || !run) {
-        ez_reply_db(r, rc);
+    if (!ez_committed(r, rc))
+        return;
+    if (!run) {
+        ez_reply_db(r, EZ_DB_ERROR);
         return;
     }
     json_int_t id = json_integer_value(json_object_get(run, "id"));

@@ -25,13 +25,12 @@ static int64_t obj_int(json_t *o, const char *field)
     return (int64_t)json_integer_value(json_object_get(o, field));
 }
 
-/* auth:token:<digest> of every usable secret of the key; `gone` (stolen,
- * may be NULL) lists digests whose hashes must be deleted. */
-static void sync_key(struct ez_req *r, const char *op, json_t *key, json_t *gone)
+/* auth:token:<digest> of every secret of the key: a hash for each usable
+ * one, none for the others (revoked, past their grace). */
+static void sync_key(struct ez_req *r, const char *op, json_t *key)
 {
     ez_jobs_sync(r, "keys", op, obj_int(key, "id"), 0,
-                 json_pack("{s:I, s:o}", "master_id", (json_int_t)obj_int(key, "master_id"),
-                           "digests", gone ? gone : json_array()));
+                 json_pack("{s:I}", "master_id", (json_int_t)obj_int(key, "master_id")));
 }
 
 static int new_child_key(struct ez_req *r, char *tok, size_t toklen, char *digest, char *prefix)
@@ -76,17 +75,13 @@ static void key_issue(struct ez_req *r, int64_t master_id, const char *issued_by
     json_t *out;
     struct ez_tn_result res;
     int rc = store_child_key_issue(ez_w.db, master_id, &in, issued_by, digest, prefix, &out, &res);
-    if (rc != EZ_DB_OK || res.outcome != EZ_TN_OK || !out) {
+    if (!ez_committed(r, rc) || res.outcome != EZ_TN_OK) {
         OPENSSL_cleanse(tok, sizeof tok);
-        if (rc != EZ_DB_OK)
-            ez_reply_db(r, rc);
-        else if (res.outcome != EZ_TN_OK)
+        if (!r->status)
             ez_reply_tn(r, &res, "master");
-        else
-            ez_reply_db(r, EZ_DB_ERROR);
         return;
     }
-    sync_key(r, "upsert", out, NULL);
+    sync_key(r, "upsert", out);
     audit_key(r, "key.create", out, NULL, json_deep_copy(out));
     reply_key_secret(r, 201, out, tok, sizeof tok);
 }
@@ -139,15 +134,13 @@ static void key_update(struct ez_req *r, int64_t scope, enum ez_key_mode mode)
     json_t *before, *after;
     struct ez_tn_result res;
     int rc = store_child_key_update(ez_w.db, id, scope, &in, &before, &after, &res);
-    if (rc != EZ_DB_OK) {
-        ez_reply_db(r, rc);
+    if (!ez_committed(r, rc))
         return;
-    }
     if (res.outcome != EZ_TN_OK) {
         ez_reply_tn(r, &res, "key");
         return;
     }
-    sync_key(r, "upsert", after, NULL);
+    sync_key(r, "upsert", after);
     audit_key(r, mode == EZ_KEY_ACCESS ? "key.access" : "key.update", after, before,
               json_incref(after));
     ez_reply_json(r, 200, after);
@@ -158,18 +151,16 @@ static void key_delete(struct ez_req *r, int64_t scope)
     int64_t id;
     if (ez_param_id(r, 0, &id) != 0)
         return;
-    json_t *before, *after, *digests;
+    json_t *before, *after;
     struct ez_tn_result res;
-    int rc = store_child_key_revoke(ez_w.db, id, scope, &before, &after, &digests, &res);
-    if (rc != EZ_DB_OK) {
-        ez_reply_db(r, rc);
+    int rc = store_child_key_revoke(ez_w.db, id, scope, &before, &after, &res);
+    if (!ez_committed(r, rc))
         return;
-    }
     if (res.outcome != EZ_TN_OK) {
         ez_reply_tn(r, &res, "key");
         return;
     }
-    sync_key(r, "delete", after, digests);
+    sync_key(r, "delete", after); /* a repeated revocation projects the key again */
     audit_key(r, "key.delete", after, before, after);
     ez_reply_json(r, 204, NULL);
 }
@@ -188,18 +179,16 @@ static void key_rotate(struct ez_req *r, int64_t scope)
     char tok[EZ_TOKEN_MAX], digest[EZ_DIGEST_HEX_LEN + 1], prefix[EZ_TOKEN_DISPLAY_LEN + 1];
     if (new_child_key(r, tok, sizeof tok, digest, prefix) != 0)
         return;
-    json_t *after, *dropped;
+    json_t *after;
     struct ez_tn_result res;
-    int rc = store_child_key_rotate(ez_w.db, id, scope, grace, digest, prefix, &after, &dropped, &res);
-    if (rc != EZ_DB_OK || res.outcome != EZ_TN_OK) {
+    int rc = store_child_key_rotate(ez_w.db, id, scope, grace, digest, prefix, &after, &res);
+    if (!ez_committed(r, rc) || res.outcome != EZ_TN_OK) {
         OPENSSL_cleanse(tok, sizeof tok);
-        if (rc != EZ_DB_OK)
-            ez_reply_db(r, rc);
-        else
+        if (!r->status)
             ez_reply_tn(r, &res, "key");
         return;
     }
-    sync_key(r, "upsert", after, dropped);
+    sync_key(r, "upsert", after);
     audit_key(r, "key.rotate", after, NULL,
               json_pack("{s:o, s:I}", "key", json_deep_copy(after), "grace_seconds",
                         (json_int_t)grace));

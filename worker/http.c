@@ -131,6 +131,11 @@ void ez_reply_text(struct ez_req *r, int status, const char *content_type, const
 
 void ez_reply_json(struct ez_req *r, int status, json_t *body)
 {
+    if (r->commit_unknown && status >= 200 && status < 300) {
+        json_decref(body);
+        ez_reply_db(r, EZ_DB_UNKNOWN);
+        return;
+    }
     char *s = body ? json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15))
                    : NULL;
     json_decref(body);
@@ -181,12 +186,29 @@ void ez_reply_not_found(struct ez_req *r, const char *what)
 
 void ez_reply_db(struct ez_req *r, int db_rc)
 {
-    if (db_rc == EZ_DB_UNAVAILABLE)
+    if (db_rc == EZ_DB_UNKNOWN)
+        ez_reply_error(r, 503, "unavailable_error", "commit_outcome_unknown", NULL,
+                       "the database connection was lost while the change was committed: it "
+                       "may or may not have been applied; read the resource before retrying");
+    else if (db_rc == EZ_DB_UNAVAILABLE)
         ez_reply_error(r, 503, "unavailable_error", "database_unavailable", NULL,
                        "the database is unavailable; retry later");
     else
         ez_reply_error(r, 500, "api_error", "database_error", NULL,
                        "the database refused the request");
+}
+
+int ez_committed(struct ez_req *r, int db_rc)
+{
+    if (db_rc == EZ_DB_OK)
+        return 1;
+    if (db_rc != EZ_DB_UNKNOWN) {
+        ez_reply_db(r, db_rc);
+        return 0;
+    }
+    r->commit_unknown = 1;
+    r->xid = ez_db_xid(ez_w.db);
+    return 1;
 }
 
 void ez_reply_found(struct ez_req *r, int db_rc, json_t *row, const char *what)

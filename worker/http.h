@@ -37,6 +37,11 @@ struct ez_req {
     char remote[64];
     int64_t start_us;
     int status;                         /* 0 until answered */
+    /* The write's COMMIT has an unknown outcome (ez_committed): a success
+     * answer becomes 503 commit_outcome_unknown, the audit record says so,
+     * xid names the transaction. */
+    int commit_unknown;
+    long long xid;
     /* Audit: set by a handler that changed something (section 8). */
     const char *audit_action;           /* e.g. "namespace.create" */
     const char *audit_resource;
@@ -63,8 +68,17 @@ void ez_reply_error(struct ez_req *r, int status, const char *type, const char *
 void ez_reply_invalid(struct ez_req *r, const char *param, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void ez_reply_not_found(struct ez_req *r, const char *what);
-/* 503 unavailable_error (EZ_DB_UNAVAILABLE) or 500 api_error (EZ_DB_ERROR). */
+/* 503 unavailable_error (EZ_DB_UNAVAILABLE; code commit_outcome_unknown
+ * for EZ_DB_UNKNOWN) or 500 api_error (EZ_DB_ERROR). */
 void ez_reply_db(struct ez_req *r, int db_rc);
+/* After a write's transaction (the EZ_DB_* status its store returned): 1
+ * when its change may exist, for EZ_DB_OK and EZ_DB_UNKNOWN (the
+ * connection was lost during COMMIT). The handler then enqueues its jobs
+ * and answers exactly as after a commit: the sync job re-reads the rows,
+ * so it does no harm if nothing committed, and with EZ_DB_UNKNOWN the
+ * answer becomes 503 commit_outcome_unknown and the audit record keeps
+ * the transaction id. 0 after answering any other status. */
+int ez_committed(struct ez_req *r, int db_rc) __attribute__((warn_unused_result));
 /* The answer to a fetch of one row: ez_reply_db on a database error, 404
  * naming `what` when row is NULL, else 200 with row (stolen). */
 void ez_reply_found(struct ez_req *r, int db_rc, json_t *row, const char *what);

@@ -32,8 +32,9 @@ void ez_jobs_sync(struct ez_req *r, const char *resource, const char *op, int64_
         log_warn("sync queue full; job %s %lld goes to the outbox", resource, (long long)id);
         int dbrc = ez_outbox_add(ez_w.db, resource, op, id, text, 0, 0, "sync queue full");
         if (dbrc != EZ_DB_OK)
-            log_error("sync job %s %lld lost its queue and the outbox; the next full resync "
-                      "restores it", resource, (long long)id);
+            log_error("sync job %s %lld lost its queue and the outbox; the syncer's catch-up "
+                      "after PostgreSQL returns, or the next full resync, restores it",
+                      resource, (long long)id);
     }
     free(text);
 }
@@ -81,12 +82,39 @@ static json_t *audit_record(struct ez_req *r, const char *when, const char *ua,
                      "latency_us", (json_int_t)latency_us);
 }
 
+/* The record of a write whose COMMIT has an unknown outcome travels as
+ * JSON, with the transaction id as the frame's id: the logger asks
+ * PostgreSQL what became of that transaction and writes the answer into
+ * changes.outcome ("committed", "aborted"). */
+static void push_unknown(struct ez_req *r, json_t *rec)
+{
+    json_object_set_new(json_object_get(rec, "changes"), "xid", json_integer(r->xid));
+    char *text = json_dumps(rec, JSON_COMPACT);
+    struct ez_frame f = { .type = EZ_JOB_AUDIT, .id = r->xid, .payload = text,
+                          .payload_len = text ? strlen(text) : 0 };
+    snprintf(f.request_id, sizeof f.request_id, "%s", r->request_id);
+    snprintf(f.resource, sizeof f.resource, "audit");
+    int done = !text || ez_queue_push(EZ_Q_AUDIT, ez_w.slot, &f) == EZ_QUEUE_OK;
+    free(text);
+    if (done)
+        return;
+    /* Written as it stands (outcome unknown), with the identity the
+     * refused push stamped. */
+    char *row = ez_audit_row(rec);
+    f.id = 0;
+    f.payload = row;
+    f.payload_len = row ? strlen(row) : 0;
+    if (row)
+        audit_direct(&f);
+    free(row);
+}
+
 void ez_jobs_audit(struct ez_req *r, int64_t latency_us)
 {
     if (!r->audit_action)
         return;
     int auth_failure = strcmp(r->audit_action, "auth.failure") == 0;
-    if (!auth_failure && (r->status < 200 || r->status > 299))
+    if (!auth_failure && !r->commit_unknown && (r->status < 200 || r->status > 299))
         return;
     const char *ua = evhttp_find_header(evhttp_request_get_input_headers(r->ev), "User-Agent");
     char when[40];
@@ -99,6 +127,12 @@ void ez_jobs_audit(struct ez_req *r, int64_t latency_us)
     json_object_set_new(rec, "changes",
                         json_pack("{s:O?, s:O?}", "before", r->audit_before, "after",
                                   r->audit_after));
+    if (r->commit_unknown) {
+        json_object_set_new(json_object_get(rec, "changes"), "outcome", json_string("unknown"));
+        push_unknown(r, rec);
+        json_decref(rec);
+        return;
+    }
     char *row = ez_audit_row(rec);
     json_decref(rec);
     if (!row)

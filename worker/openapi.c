@@ -702,7 +702,10 @@ static const struct error_response {
     { 415, "UnsupportedMediaType", "A non-empty body that is not application/json." },
     { 422, "UnprocessableEntity", "A rule between fields or rows: a reference to a row that "
                                   "does not exist, namespaces outside the master's." },
-    { 503, "Unavailable", "PostgreSQL is unreachable; retry later." },
+    { 503, "Unavailable", "PostgreSQL is unreachable; retry later. On a write, code "
+                          "commit_outcome_unknown says the connection was lost during its "
+                          "COMMIT: it may have been applied, so read the resource before "
+                          "retrying." },
 };
 
 /* A response object with the X-Request-ID header; content may be NULL. */

@@ -75,18 +75,6 @@ static int row_exists(struct ez_db *db, const char *sql, const char *param, int 
     return rc;
 }
 
-/* Ends the transaction: COMMIT when rc is OK and commit is set, else
- * ROLLBACK. Returns the status of the whole transaction. */
-static int tx_end(struct ez_db *db, int rc, int commit)
-{
-    if (rc == EZ_DB_OK)
-        rc = ez_db_cmd(db, commit ? "COMMIT" : "ROLLBACK", 0, NULL);
-    if (rc != EZ_DB_OK && ez_db_cmd(db, "ROLLBACK", 0, NULL) != EZ_DB_OK) {
-        /* the connection is gone: PostgreSQL has rolled back already */
-    }
-    return rc;
-}
-
 static void put_drop(json_t **a, json_t **b)
 {
     json_decref(*a);
@@ -123,20 +111,15 @@ int store_model_create(struct ez_db *db, const struct ez_model_in *in, json_t **
     for (int i = 0; i < EZ_NFLAGS; i++)
         p[5 + i] = in->flags[i].given && !in->flags[i].is_null ? bool_text(in->flags[i].flag)
                                                                : NULL;
-    PGresult *res;
     *refusal = EZ_CAT_OK;
-    *out = NULL;
-    int rc = ez_db_exec(db, &res,
-                        "INSERT INTO models (name, kind, context_window, max_output_tokens, "
-                        "cost_per_token, supports_vision, supports_functions, "
-                        "supports_tool_choice, supports_fim, supports_stream) "
-                        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
-                        "ON CONFLICT (name) DO NOTHING RETURNING " MODEL_JSON, 10, p);
-    if (rc == EZ_DB_OK && PQntuples(res) == 0)
+    int rc = ez_db_write_row(db, out,
+                             "INSERT INTO models (name, kind, context_window, max_output_tokens, "
+                             "cost_per_token, supports_vision, supports_functions, "
+                             "supports_tool_choice, supports_fim, supports_stream) "
+                             "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
+                             "ON CONFLICT (name) DO NOTHING RETURNING " MODEL_JSON, 10, p);
+    if (rc == EZ_DB_OK && !*out)
         *refusal = EZ_CAT_NAME_TAKEN;
-    else if (rc == EZ_DB_OK && !(*out = json_loads(PQgetvalue(res, 0, 0), 0, NULL)))
-        rc = EZ_DB_ERROR;
-    PQclear(res);
     return rc;
 }
 
@@ -180,7 +163,7 @@ int store_model_update(struct ez_db *db, int64_t id, const struct ez_model_in *i
                            ? bool_text(in->flags[i].flag) : NULL;
     }
     int dup = 0;
-    int rc = ez_db_cmd(db, "BEGIN", 0, NULL);
+    int rc = ez_db_begin(db);
     if (rc == EZ_DB_OK)
         rc = ez_db_json_row(db, before, "SELECT " MODEL_JSON " FROM models WHERE id = $1 "
                             "FOR UPDATE", 1, p);
@@ -205,8 +188,8 @@ int store_model_update(struct ez_db *db, int64_t id, const struct ez_model_in *i
         *refusal = EZ_CAT_NAME_TAKEN;
         rc = EZ_DB_OK;
     }
-    rc = tx_end(db, rc, !dup);
-    if (rc != EZ_DB_OK || dup)
+    rc = ez_db_end(db, rc, !dup);
+    if (!ez_db_landed(rc) || dup)
         put_drop(before, after);
     return rc;
 }
@@ -216,8 +199,8 @@ int store_model_delete(struct ez_db *db, int64_t id, json_t **before)
     char ids[24];
     snprintf(ids, sizeof ids, "%lld", (long long)id);
     const char *p[] = { ids };
-    return ez_db_json_row(db, before,
-                          "DELETE FROM models WHERE id = $1 RETURNING " MODEL_JSON, 1, p);
+    return ez_db_write_row(db, before,
+                           "DELETE FROM models WHERE id = $1 RETURNING " MODEL_JSON, 1, p);
 }
 
 int store_model_registry(struct ez_db *db, json_t **rows)
@@ -278,7 +261,7 @@ int store_binding_create(struct ez_db *db, const struct ez_binding_in *in, json_
     snprintf(weight, sizeof weight, "%lld", in->weight);
     const char *p[] = { in->ns, in->public_model, gid, weight, in->selector_type,
                         in->selector_value, in->status };
-    int rc = ez_db_cmd(db, "BEGIN", 0, NULL);
+    int rc = ez_db_begin(db);
     if (rc == EZ_DB_OK)
         rc = binding_refs(db, in->ns, gid, refusal);
     if (rc == EZ_DB_OK && *refusal == EZ_CAT_OK) {
@@ -291,8 +274,8 @@ int store_binding_create(struct ez_db *db, const struct ez_binding_in *in, json_
         if (rc == EZ_DB_OK && !*out)
             *refusal = EZ_CAT_DUPLICATE;
     }
-    rc = tx_end(db, rc, *refusal == EZ_CAT_OK);
-    if (rc != EZ_DB_OK) {
+    rc = ez_db_end(db, rc, *refusal == EZ_CAT_OK);
+    if (!ez_db_landed(rc)) {
         json_decref(*out);
         *out = NULL;
     }
@@ -334,7 +317,7 @@ int store_binding_update(struct ez_db *db, int64_t id, struct ez_binding_in *in,
     snprintf(weight, sizeof weight, "%lld", in->weight);
     const char *idp[] = { ids };
     int dup = 0;
-    int rc = ez_db_cmd(db, "BEGIN", 0, NULL);
+    int rc = ez_db_begin(db);
     if (rc == EZ_DB_OK)
         rc = ez_db_json_row(db, before, "SELECT " BINDING_JSON " FROM bindings WHERE id = $1 "
                             "FOR UPDATE", 1, idp);
@@ -360,8 +343,8 @@ int store_binding_update(struct ez_db *db, int64_t id, struct ez_binding_in *in,
             rc = EZ_DB_OK;
         }
     }
-    rc = tx_end(db, rc, *refusal == EZ_CAT_OK);
-    if (rc != EZ_DB_OK || *refusal != EZ_CAT_OK)
+    rc = ez_db_end(db, rc, *refusal == EZ_CAT_OK);
+    if (!ez_db_landed(rc) || *refusal != EZ_CAT_OK)
         put_drop(before, after); /* nothing was written */
     return rc;
 }
@@ -371,8 +354,8 @@ int store_binding_delete(struct ez_db *db, int64_t id, json_t **before)
     char ids[24];
     snprintf(ids, sizeof ids, "%lld", (long long)id);
     const char *p[] = { ids };
-    return ez_db_json_row(db, before,
-                          "DELETE FROM bindings WHERE id = $1 RETURNING " BINDING_JSON, 1, p);
+    return ez_db_write_row(db, before,
+                           "DELETE FROM bindings WHERE id = $1 RETURNING " BINDING_JSON, 1, p);
 }
 
 /* ---- features --------------------------------------------------------- */
@@ -388,7 +371,7 @@ int store_features_put(struct ez_db *db, json_t *set, json_t *del, json_t **befo
     *before = *after = NULL;
     char *set_text = json_dumps(set, JSON_COMPACT);
     char *del_text = json_dumps(del, JSON_COMPACT);
-    int rc = set_text && del_text ? ez_db_cmd(db, "BEGIN", 0, NULL) : EZ_DB_ERROR;
+    int rc = set_text && del_text ? ez_db_begin(db) : EZ_DB_ERROR;
     const char *sp[] = { set_text }, *dp[] = { del_text };
     /* Feature writers queue behind each other, so before/after are exact;
      * readers are not blocked. */
@@ -409,8 +392,8 @@ int store_features_put(struct ez_db *db, json_t *set, json_t *del, json_t **befo
     if (rc == EZ_DB_OK)
         rc = ez_db_json_row(db, after, FEATURES_MAP, 0, NULL);
     if (set_text && del_text)
-        rc = tx_end(db, rc, 1);
-    if (rc != EZ_DB_OK)
+        rc = ez_db_end(db, rc, 1);
+    if (!ez_db_landed(rc))
         put_drop(before, after);
     free(set_text);
     free(del_text);

@@ -13,20 +13,20 @@ int store_namespace_create(struct ez_db *db, const struct ez_namespace_in *in, j
                            int *conflict)
 {
     const char *p[] = { in->name, in->description, in->status ? in->status : "active" };
-    PGresult *res;
     *conflict = 0;
     *out = NULL;
-    int rc = ez_db_exec(db, &res,
-                        "INSERT INTO namespaces (name, description, status) VALUES ($1, $2, $3) "
-                        "ON CONFLICT (name) DO NOTHING RETURNING " NS_JSON, 3, p);
-    if (rc == EZ_DB_OK && PQntuples(res) == 0) {
-        *conflict = 1;
-        rc = EZ_DB_ERROR;
-    } else if (rc == EZ_DB_OK) {
-        *out = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+    int rc = ez_db_begin(db);
+    if (rc == EZ_DB_OK)
+        rc = ez_db_json_row(db, out,
+                            "INSERT INTO namespaces (name, description, status) VALUES ($1, $2, "
+                            "$3) ON CONFLICT (name) DO NOTHING RETURNING " NS_JSON, 3, p);
+    *conflict = rc == EZ_DB_OK && !*out;
+    rc = ez_db_end(db, rc, !*conflict);
+    if (!ez_db_landed(rc)) {
+        json_decref(*out);
+        *out = NULL;
     }
-    PQclear(res);
-    return rc;
+    return *conflict ? EZ_DB_ERROR : rc;
 }
 
 int store_namespace_list(struct ez_db *db, const struct ez_page *pg, const char *status,
@@ -53,7 +53,7 @@ int store_namespace_update(struct ez_db *db, const struct ez_namespace_in *in, j
     *before = *after = NULL;
     const char *p[] = { in->name, in->description, in->clear_description ? "t" : "f",
                         in->status };
-    int rc = ez_db_cmd(db, "BEGIN", 0, NULL);
+    int rc = ez_db_begin(db);
     if (rc == EZ_DB_OK)
         rc = ez_db_json_row(db, before,
                             "SELECT " NS_JSON " FROM namespaces WHERE name = $1 FOR UPDATE", 1, p);
@@ -64,10 +64,8 @@ int store_namespace_update(struct ez_db *db, const struct ez_namespace_in *in, j
                             "  ELSE coalesce($2, description) END, "
                             "status = coalesce($4, status) WHERE name = $1 RETURNING " NS_JSON,
                             4, p);
-    if (rc == EZ_DB_OK)
-        rc = ez_db_cmd(db, "COMMIT", 0, NULL);
-    if (rc != EZ_DB_OK) {
-        if (ez_db_cmd(db, "ROLLBACK", 0, NULL) != EZ_DB_OK) { /* connection gone: nothing to undo */ }
+    rc = ez_db_end(db, rc, *before != NULL);
+    if (!ez_db_landed(rc)) {
         json_decref(*before);
         json_decref(*after);
         *before = *after = NULL;
@@ -79,7 +77,7 @@ int store_namespace_delete(struct ez_db *db, const char *name, json_t **before, 
 {
     *before = *users = NULL;
     const char *p[] = { name };
-    int rc = ez_db_cmd(db, "BEGIN", 0, NULL);
+    int rc = ez_db_begin(db);
     if (rc == EZ_DB_OK)
         rc = ez_db_json_row(db, before,
                             "SELECT " NS_JSON " FROM namespaces WHERE name = $1 FOR UPDATE", 1, p);
@@ -104,10 +102,8 @@ int store_namespace_delete(struct ez_db *db, const char *name, json_t **before, 
         rc = ez_db_cmd(db, "DELETE FROM namespaces WHERE name = $1", 1, p);
     }
     json_decref(u);
-    if (rc == EZ_DB_OK)
-        rc = ez_db_cmd(db, *users ? "ROLLBACK" : "COMMIT", 0, NULL);
-    if (rc != EZ_DB_OK) {
-        if (ez_db_cmd(db, "ROLLBACK", 0, NULL) != EZ_DB_OK) { /* connection gone */ }
+    rc = ez_db_end(db, rc, *before && !*users);
+    if (!ez_db_landed(rc)) {
         json_decref(*before);
         json_decref(*users);
         *before = *users = NULL;

@@ -76,13 +76,14 @@ static int json_row(struct ez_db *db, json_t **out, char state[6], const char *s
     return rc;
 }
 
-/* Commits when rc is EZ_DB_OK and commit is set, else rolls back. */
-static int end_tx(struct ez_db *db, int rc, int commit)
+/* Ends the transaction of a write that made *out; *out is dropped unless
+ * the write may have committed. */
+static int end_write(struct ez_db *db, int rc, int st, json_t **out)
 {
-    if (rc == EZ_DB_OK && commit)
-        rc = ez_db_cmd(db, "COMMIT", 0, NULL);
-    if (rc != EZ_DB_OK || !commit) {
-        if (ez_db_cmd(db, "ROLLBACK", 0, NULL) != EZ_DB_OK) { /* connection gone: nothing to undo */ }
+    rc = ez_db_end(db, rc, st == EZ_ST_DONE);
+    if (!ez_db_landed(rc) || st != EZ_ST_DONE) {
+        json_decref(*out);
+        *out = NULL;
     }
     return rc;
 }
@@ -152,7 +153,11 @@ static int insert_key(struct ez_db *db, const struct ez_config *cfg, int64_t gro
 int store_group_create(struct ez_db *db, const struct ez_group_in *in, json_t **out, int *st)
 {
     *st = EZ_ST_DONE;
-    return insert_group(db, in, out, st);
+    *out = NULL;
+    int rc = ez_db_begin(db);
+    if (rc == EZ_DB_OK)
+        rc = insert_group(db, in, out, st);
+    return end_write(db, rc, *st, out);
 }
 
 int store_group_list(struct ez_db *db, const struct ez_page *pg, const char *status,
@@ -183,7 +188,7 @@ int store_group_update(struct ez_db *db, int64_t id, struct ez_group_in *in,
     *before = *after = NULL;
     *st = EZ_ST_DONE;
     const char *pid[] = { num(idb, id) };
-    int rc = ez_db_cmd(db, "BEGIN", 0, NULL);
+    int rc = ez_db_begin(db);
     if (rc == EZ_DB_OK)
         rc = json_row(db, before, state,
                       "SELECT " GROUP_JSON " FROM provider_groups g WHERE g.id = $1 FOR UPDATE",
@@ -219,11 +224,10 @@ int store_group_update(struct ez_db *db, int64_t id, struct ez_group_in *in,
         }
     }
     free(models);
-    rc = end_tx(db, rc, *st == EZ_ST_DONE);
-    if (rc != EZ_DB_OK || *st != EZ_ST_DONE) {
+    rc = end_write(db, rc, *st, after);
+    if (!*after) {
         json_decref(*before);
-        json_decref(*after);
-        *before = *after = NULL;
+        *before = NULL;
     }
     return rc;
 }
@@ -248,7 +252,7 @@ int store_group_delete(struct ez_db *db, int64_t id, int cascade, json_t **befor
     *before = *key_ids = *binding_ids = NULL;
     *nkeys = *nbindings = 0;
     *st = EZ_ST_DONE;
-    int rc = ez_db_cmd(db, "BEGIN", 0, NULL);
+    int rc = ez_db_begin(db);
     if (rc == EZ_DB_OK)
         rc = json_row(db, before, state,
                       "SELECT " GROUP_JSON " FROM provider_groups g WHERE g.id = $1 FOR UPDATE",
@@ -280,12 +284,12 @@ int store_group_delete(struct ez_db *db, int64_t id, int cascade, json_t **befor
                              p, key_ids);
     if (rc == EZ_DB_OK && *st == EZ_ST_DONE)
         rc = ez_db_cmd(db, "DELETE FROM provider_groups WHERE id = $1", 1, p);
-    rc = end_tx(db, rc, *st == EZ_ST_DONE);
-    if (rc != EZ_DB_OK || *st != EZ_ST_DONE) {
+    rc = ez_db_end(db, rc, *st == EZ_ST_DONE);
+    if (!ez_db_landed(rc) || *st != EZ_ST_DONE) {
         json_decref(*key_ids);
         json_decref(*binding_ids);
         *key_ids = *binding_ids = NULL;
-        if (rc != EZ_DB_OK || *st == EZ_ST_NOT_FOUND) {
+        if (!ez_db_landed(rc) || *st == EZ_ST_NOT_FOUND) {
             json_decref(*before);
             *before = NULL;
         }
@@ -297,7 +301,11 @@ int store_key_create(struct ez_db *db, const struct ez_config *cfg, const struct
                      json_t **out, int *st)
 {
     *st = EZ_ST_DONE;
-    return insert_key(db, cfg, in->group_id, in, out, st);
+    *out = NULL;
+    int rc = ez_db_begin(db);
+    if (rc == EZ_DB_OK)
+        rc = insert_key(db, cfg, in->group_id, in, out, st);
+    return end_write(db, rc, *st, out);
 }
 
 int store_key_list(struct ez_db *db, const struct ez_config *cfg, const struct ez_page *pg,
@@ -340,7 +348,7 @@ int store_key_update(struct ez_db *db, const struct ez_config *cfg, int64_t id,
                         in->status, in->has_auto_ban ? flag(in->auto_ban) : NULL,
                         flag(in->clear_ban_reason), in->ban_reason, flag(in->clear_ban_until),
                         in->ban_until };
-    int rc = ez_db_cmd(db, "BEGIN", 0, NULL);
+    int rc = ez_db_begin(db);
     if (rc == EZ_DB_OK)
         rc = json_row(db, before, state,
                       "SELECT " KEY_JSON " FROM api_keys k "
@@ -363,11 +371,10 @@ int store_key_update(struct ez_db *db, const struct ez_config *cfg, int64_t id,
         if (rc == EZ_DB_OK && !*after)
             rc = EZ_DB_ERROR;
     }
-    rc = end_tx(db, rc, *st == EZ_ST_DONE);
-    if (rc != EZ_DB_OK || *st != EZ_ST_DONE) {
+    rc = end_write(db, rc, *st, after);
+    if (!*after) {
         json_decref(*before);
-        json_decref(*after);
-        *before = *after = NULL;
+        *before = NULL;
         return rc;
     }
     mask_key(cfg, *before);
@@ -381,13 +388,17 @@ int store_key_delete(struct ez_db *db, const struct ez_config *cfg, int64_t id, 
     char idb[24], state[6];
     const char *p[] = { num(idb, id) };
     *st = EZ_ST_DONE;
-    int rc = json_row(db, before, state,
+    *before = NULL;
+    int rc = ez_db_begin(db);
+    if (rc == EZ_DB_OK)
+        rc = json_row(db, before, state,
                       "WITH k AS (DELETE FROM api_keys WHERE id = $1 RETURNING *) "
                       "SELECT " KEY_JSON " FROM k JOIN provider_groups g ON g.id = k.group_id",
                       1, p);
     if (rc == EZ_DB_OK && !*before)
         *st = EZ_ST_NOT_FOUND;
-    if (rc == EZ_DB_OK && *before)
+    rc = end_write(db, rc, *st, before);
+    if (*before)
         mask_key(cfg, *before);
     return rc;
 }
@@ -398,18 +409,17 @@ int store_provider_create(struct ez_db *db, const struct ez_config *cfg,
 {
     *group = *key = NULL;
     *st = EZ_ST_DONE;
-    int rc = ez_db_cmd(db, "BEGIN", 0, NULL);
+    int rc = ez_db_begin(db);
     if (rc == EZ_DB_OK)
         rc = insert_group(db, g, group, st);
     if (rc == EZ_DB_OK && *st == EZ_ST_DONE)
         rc = insert_key(db, cfg, json_integer_value(json_object_get(*group, "id")), k, key, st);
     if (rc == EZ_DB_OK && *st == EZ_ST_NO_GROUP)
         rc = EZ_DB_ERROR; /* the group was inserted by this transaction */
-    rc = end_tx(db, rc, *st == EZ_ST_DONE);
-    if (rc != EZ_DB_OK || *st != EZ_ST_DONE) {
+    rc = end_write(db, rc, *st, key);
+    if (!*key) {
         json_decref(*group);
-        json_decref(*key);
-        *group = *key = NULL;
+        *group = NULL;
     }
     return rc;
 }

@@ -29,9 +29,9 @@ int store_outbox_list(struct ez_db *db, const struct ez_page *pg, const char *st
 int store_outbox_retry(struct ez_db *db, const char *id, json_t **out)
 {
     const char *p[] = { id };
-    return ez_db_json_row(db, out,
-                          "UPDATE sync_outbox SET status = 'pending', next_attempt_at = now() "
-                          "WHERE id = $1 RETURNING " OUTBOX_JSON, 1, p);
+    return ez_db_write_row(db, out,
+                           "UPDATE sync_outbox SET status = 'pending', next_attempt_at = now() "
+                           "WHERE id = $1 RETURNING " OUTBOX_JSON, 1, p);
 }
 
 int store_outbox_counts(struct ez_db *db, json_t **out)
@@ -46,9 +46,9 @@ int store_outbox_counts(struct ez_db *db, json_t **out)
 
 int store_sync_run_new(struct ez_db *db, json_t **out)
 {
-    return ez_db_json_row(db, out,
-                          "INSERT INTO sync_runs (kind, status) VALUES ('full', 'pending') "
-                          "RETURNING " RUN_JSON, 0, NULL);
+    return ez_db_write_row(db, out,
+                           "INSERT INTO sync_runs (kind, status) VALUES ('full', 'pending') "
+                           "RETURNING " RUN_JSON, 0, NULL);
 }
 
 int store_sync_run_last(struct ez_db *db, json_t **out)

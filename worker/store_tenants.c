@@ -57,16 +57,6 @@ static long long num(json_t *o, const char *field)
     return (long long)json_integer_value(json_object_get(o, field));
 }
 
-/* Ends the transaction: COMMIT when rc is OK and commit is set, else
- * ROLLBACK. Returns the final status. */
-static int tx_end(struct ez_db *db, int rc, int commit)
-{
-    if (rc == EZ_DB_OK && commit)
-        return ez_db_cmd(db, "COMMIT", 0, NULL);
-    if (ez_db_cmd(db, "ROLLBACK", 0, NULL) != EZ_DB_OK) { /* connection gone: nothing to undo */ }
-    return rc;
-}
-
 static void drop(json_t **a, json_t **b, json_t **c)
 {
     json_t **all[] = { a, b, c };
@@ -129,7 +119,7 @@ int store_master_create(struct ez_db *db, const struct ez_master_in *in, const c
     const char *p[] = { in->name, in->group, in->status,
                         in->has_max_child_keys ? maxk : NULL, in->has_global_qps ? qps : NULL,
                         in->default_namespace, nstext, digest, prefix };
-    int rc = nstext ? ez_db_cmd(db, "BEGIN", 0, NULL) : EZ_DB_ERROR;
+    int rc = nstext ? ez_db_begin(db) : EZ_DB_ERROR;
     if (rc == EZ_DB_OK)
         rc = check_namespaces(db, ns, res);
     if (rc == EZ_DB_OK && res->outcome == EZ_TN_OK &&
@@ -147,10 +137,10 @@ int store_master_create(struct ez_db *db, const struct ez_master_in *in, const c
             res->outcome = EZ_TN_NAME_TAKEN;
     }
     if (nstext)
-        rc = tx_end(db, rc, res->outcome == EZ_TN_OK);
+        rc = ez_db_end(db, rc, res->outcome == EZ_TN_OK);
     free(nstext);
     json_decref(empty);
-    if (rc != EZ_DB_OK || res->outcome != EZ_TN_OK)
+    if (!ez_db_landed(rc) || res->outcome != EZ_TN_OK)
         drop(out, NULL, NULL);
     return rc;
 }
@@ -224,7 +214,7 @@ static int master_write(struct ez_db *db, int64_t id, const struct ez_master_in 
     snprintf(qps, sizeof qps, "%lld", in->global_qps);
     const char *pid[] = { ids };
     char *nstext = NULL;
-    int rc = ez_db_cmd(db, "BEGIN", 0, NULL);
+    int rc = ez_db_begin(db);
     if (rc == EZ_DB_OK)
         rc = ez_db_json_row(db, before,
                             "SELECT " MASTER_JSON " FROM masters m WHERE m.id = $1 FOR UPDATE", 1,
@@ -278,8 +268,8 @@ out:
     free(nstext);
     if (res->outcome == EZ_TN_NAME_TAKEN)
         rc = EZ_DB_OK;
-    rc = tx_end(db, rc, res->outcome == EZ_TN_OK);
-    if (rc != EZ_DB_OK || res->outcome != EZ_TN_OK) {
+    rc = ez_db_end(db, rc, res->outcome == EZ_TN_OK);
+    if (!ez_db_landed(rc) || res->outcome != EZ_TN_OK) {
         drop(before, after, NULL);
         *keys_changed = 0;
     }
@@ -312,7 +302,7 @@ int store_master_delete(struct ez_db *db, int64_t id, json_t **before, json_t **
     char ids[24];
     snprintf(ids, sizeof ids, "%lld", (long long)id);
     const char *p[] = { ids };
-    int rc = ez_db_cmd(db, "BEGIN", 0, NULL);
+    int rc = ez_db_begin(db);
     if (rc == EZ_DB_OK)
         rc = ez_db_json_row(db, before,
                             "SELECT " MASTER_JSON " FROM masters m WHERE m.id = $1 FOR UPDATE", 1,
@@ -324,8 +314,8 @@ int store_master_delete(struct ez_db *db, int64_t id, json_t **before, json_t **
                             "WHERE k.master_id = $1", 1, p);
     if (rc == EZ_DB_OK && *before)
         rc = ez_db_cmd(db, "DELETE FROM masters WHERE id = $1", 1, p);
-    rc = tx_end(db, rc, *before != NULL);
-    if (rc != EZ_DB_OK || !*before)
+    rc = ez_db_end(db, rc, *before != NULL);
+    if (!ez_db_landed(rc) || !*before)
         drop(before, digests, NULL);
     return rc;
 }
@@ -341,15 +331,15 @@ static int master_simple(struct ez_db *db, int64_t id, const char *update_sql, i
     const char *p[4] = { ids };
     for (int i = 0; i < nextra && i < 3; i++)
         p[i + 1] = extra[i];
-    int rc = ez_db_cmd(db, "BEGIN", 0, NULL);
+    int rc = ez_db_begin(db);
     if (rc == EZ_DB_OK)
         rc = ez_db_json_row(db, before,
                             "SELECT " MASTER_JSON " FROM masters m WHERE m.id = $1 FOR UPDATE", 1,
                             p);
     if (rc == EZ_DB_OK && *before)
         rc = ez_db_json_row(db, after, update_sql, 1 + nextra, p);
-    rc = tx_end(db, rc, *before != NULL);
-    if (rc != EZ_DB_OK || !*before || !*after)
+    rc = ez_db_end(db, rc, *before != NULL);
+    if (!ez_db_landed(rc) || !*before || !*after)
         drop(before, after, NULL);
     return rc;
 }
@@ -499,7 +489,7 @@ int store_child_key_issue(struct ez_db *db, int64_t master_id, const struct ez_c
     const char *pm[] = { mid };
     json_t *master = NULL;
     char *nstext = NULL, *mltext = NULL, *iptext = NULL;
-    int rc = ez_db_cmd(db, "BEGIN", 0, NULL);
+    int rc = ez_db_begin(db);
     if (rc == EZ_DB_OK)
         rc = ez_db_json_row(db, &master,
                             "SELECT " MASTER_FACTS " FROM masters WHERE id = $1 FOR UPDATE", 1,
@@ -542,8 +532,8 @@ int store_child_key_issue(struct ez_db *db, int64_t master_id, const struct ez_c
     if (rc == EZ_DB_OK && !*out)
         rc = EZ_DB_ERROR;
 out:
-    rc = tx_end(db, rc, res->outcome == EZ_TN_OK);
-    if (rc != EZ_DB_OK || res->outcome != EZ_TN_OK)
+    rc = ez_db_end(db, rc, res->outcome == EZ_TN_OK);
+    if (!ez_db_landed(rc) || res->outcome != EZ_TN_OK)
         drop(out, NULL, NULL);
     json_decref(master);
     free(nstext);
@@ -587,7 +577,7 @@ int store_child_key_update(struct ez_db *db, int64_t key_id, int64_t master_id,
     snprintf(kid, sizeof kid, "%lld", (long long)key_id);
     json_t *master = NULL;
     char *nstext = NULL, *mltext = NULL, *iptext = NULL;
-    int rc = ez_db_cmd(db, "BEGIN", 0, NULL);
+    int rc = ez_db_begin(db);
     if (rc == EZ_DB_OK)
         rc = lock_key(db, kid, master_id, &master, before, res);
     if (rc != EZ_DB_OK || res->outcome != EZ_TN_OK)
@@ -636,8 +626,8 @@ int store_child_key_update(struct ez_db *db, int64_t key_id, int64_t master_id,
             res->outcome = EZ_TN_LIMIT;
     }
 out:
-    rc = tx_end(db, rc, res->outcome == EZ_TN_OK);
-    if (rc != EZ_DB_OK || res->outcome != EZ_TN_OK)
+    rc = ez_db_end(db, rc, res->outcome == EZ_TN_OK);
+    if (!ez_db_landed(rc) || res->outcome != EZ_TN_OK)
         drop(before, after, NULL);
     json_decref(master);
     free(nstext);
@@ -647,45 +637,40 @@ out:
 }
 
 int store_child_key_revoke(struct ez_db *db, int64_t key_id, int64_t master_id, json_t **before,
-                     json_t **after, json_t **digests, struct ez_tn_result *res)
+                     json_t **after, struct ez_tn_result *res)
 {
-    *before = *after = *digests = NULL;
+    *before = *after = NULL;
     res->outcome = EZ_TN_OK;
     char kid[24];
     snprintf(kid, sizeof kid, "%lld", (long long)key_id);
     const char *p[] = { kid };
     json_t *master = NULL;
-    int rc = ez_db_cmd(db, "BEGIN", 0, NULL);
+    int rc = ez_db_begin(db);
     if (rc == EZ_DB_OK)
         rc = lock_key(db, kid, master_id, &master, before, res);
     if (rc == EZ_DB_OK && res->outcome == EZ_TN_OK)
         rc = ez_db_cmd(db, "UPDATE keys SET status = 'revoked' WHERE id = $1", 1, p);
     if (rc == EZ_DB_OK && res->outcome == EZ_TN_OK)
-        rc = ez_db_json_row(db, digests,
-                            "WITH d AS (DELETE FROM key_digests WHERE key_id = $1 "
-                            "RETURNING digest) SELECT coalesce(json_agg(digest ORDER BY digest), "
-                            "'[]') FROM d", 1, p);
-    if (rc == EZ_DB_OK && res->outcome == EZ_TN_OK)
         rc = ez_db_json_row(db, after, "SELECT " KEY_JSON KEY_FROM "WHERE k.id = $1", 1, p);
-    rc = tx_end(db, rc, res->outcome == EZ_TN_OK);
-    if (rc != EZ_DB_OK || res->outcome != EZ_TN_OK)
-        drop(before, after, digests);
+    rc = ez_db_end(db, rc, res->outcome == EZ_TN_OK);
+    if (!ez_db_landed(rc) || res->outcome != EZ_TN_OK)
+        drop(before, after, NULL);
     json_decref(master);
     return rc;
 }
 
 int store_child_key_rotate(struct ez_db *db, int64_t key_id, int64_t master_id, long long grace_s,
-                     const char *digest, const char *prefix, json_t **after, json_t **dropped,
+                     const char *digest, const char *prefix, json_t **after,
                      struct ez_tn_result *res)
 {
-    *after = *dropped = NULL;
+    *after = NULL;
     res->outcome = EZ_TN_OK;
     char kid[24], grace[24];
     snprintf(kid, sizeof kid, "%lld", (long long)key_id);
     snprintf(grace, sizeof grace, "%lld", grace_s);
     const char *p[] = { kid, grace };
     json_t *master = NULL, *before = NULL;
-    int rc = ez_db_cmd(db, "BEGIN", 0, NULL);
+    int rc = ez_db_begin(db);
     if (rc == EZ_DB_OK)
         rc = lock_key(db, kid, master_id, &master, &before, res);
     if (rc == EZ_DB_OK && res->outcome == EZ_TN_OK &&
@@ -693,17 +678,11 @@ int store_child_key_rotate(struct ez_db *db, int64_t key_id, int64_t master_id, 
         res->outcome = EZ_TN_REVOKED;
     if (rc != EZ_DB_OK || res->outcome != EZ_TN_OK)
         goto out;
-    /* Digests whose grace is over go now; the current one becomes a grace
-     * digest, or goes too when there is no grace. */
-    rc = ez_db_json_row(db, dropped,
-                        "WITH d AS (DELETE FROM key_digests WHERE key_id = $1 AND "
-                        "((valid_until IS NOT NULL AND valid_until <= now()) OR "
-                        "(valid_until IS NULL AND $2::integer = 0)) RETURNING digest) "
-                        "SELECT coalesce(json_agg(digest ORDER BY digest), '[]') FROM d", 2, p);
-    if (rc == EZ_DB_OK && grace_s > 0)
-        rc = ez_db_cmd(db,
-                       "UPDATE key_digests SET valid_until = now() + make_interval(secs => $2) "
-                       "WHERE key_id = $1 AND valid_until IS NULL", 2, p);
+    /* The current secret ends its life now or after the grace; its row
+     * stays until the syncer has deleted its hash. */
+    rc = ez_db_cmd(db,
+                   "UPDATE key_digests SET valid_until = now() + make_interval(secs => $2) "
+                   "WHERE key_id = $1 AND valid_until IS NULL", 2, p);
     const char *pd[] = { digest, kid, prefix };
     if (rc == EZ_DB_OK)
         rc = ez_db_cmd(db, "INSERT INTO key_digests (digest, key_id) VALUES ($1, $2)", 2, pd);
@@ -713,9 +692,9 @@ int store_child_key_rotate(struct ez_db *db, int64_t key_id, int64_t master_id, 
     if (rc == EZ_DB_OK)
         rc = ez_db_json_row(db, after, "SELECT " KEY_JSON KEY_FROM "WHERE k.id = $1", 1, p);
 out:
-    rc = tx_end(db, rc, res->outcome == EZ_TN_OK);
-    if (rc != EZ_DB_OK || res->outcome != EZ_TN_OK)
-        drop(after, dropped, NULL);
+    rc = ez_db_end(db, rc, res->outcome == EZ_TN_OK);
+    if (!ez_db_landed(rc) || res->outcome != EZ_TN_OK)
+        drop(after, NULL, NULL);
     json_decref(master);
     json_decref(before);
     return rc;

@@ -1,5 +1,7 @@
 /* SQL of the tenants resources: masters, their master keys, child keys and
- * their secrets' digests. Every function returns an EZ_DB_* status; objects
+ * their secrets' digests. Every function returns an EZ_DB_* status (a
+ * write's may be EZ_DB_UNKNOWN: its objects are then filled as if it had
+ * committed); objects
  * are the API's JSON shape, built by PostgreSQL. Secrets never come here:
  * only their digests and display prefixes. Writes are one transaction each,
  * and every write that concerns a master or one of its keys locks the
@@ -106,13 +108,15 @@ int store_child_key_get(struct ez_db *db, int64_t key_id, int64_t master_id, jso
 int store_child_key_update(struct ez_db *db, int64_t key_id, int64_t master_id,
                      const struct ez_child_key_in *in, json_t **before, json_t **after,
                      struct ez_tn_result *res);
-/* Status revoked, digests deleted (*digests lists them). Idempotent. */
+/* Status revoked. Idempotent. The key's digests stay, so that the sync
+ * job can find the hashes to delete; the syncer removes the rows after. */
 int store_child_key_revoke(struct ez_db *db, int64_t key_id, int64_t master_id, json_t **before,
-                     json_t **after, json_t **digests, struct ez_tn_result *res);
+                     json_t **after, struct ez_tn_result *res);
 /* New current digest; the old one stays valid for grace_s seconds (0 =
- * dropped at once). *dropped lists digests that stopped being valid. */
+ * no longer valid at once; its row stays until the syncer has deleted its
+ * hash). */
 int store_child_key_rotate(struct ez_db *db, int64_t key_id, int64_t master_id, long long grace_s,
-                     const char *digest, const char *prefix, json_t **after, json_t **dropped,
+                     const char *digest, const char *prefix, json_t **after,
                      struct ez_tn_result *res);
 
 #endif
