@@ -82,13 +82,24 @@ static char *prefixed(const struct ez_sync_ctx *c, const char *key)
     return k;
 }
 
-/* Every secret of the set, with the TTL of those in grace. */
-static int add_tokens(struct ez_pj_set *s, struct ttls *t, const struct ez_pja_tokens *rows,
-                      int64_t now_us)
+/* A secret that can never be usable again: its key is revoked, or its
+ * grace is over. Once its hash is deleted, its row can go. */
+static int dead_for_good(const struct ez_pj_token *t, int64_t now_us)
+{
+    return (t->status && strcmp(t->status, "revoked") == 0) ||
+           (t->valid_until_us != 0 && t->valid_until_us <= now_us);
+}
+
+/* Every secret of the set, with the TTL of those in grace; the digests of
+ * those dead for good are added to dead. */
+static int add_tokens(struct ez_pj_set *s, struct ttls *t, json_t *dead,
+                      const struct ez_pja_tokens *rows, int64_t now_us)
 {
     for (int i = 0; i < rows->n; i++) {
         const struct ez_pj_token *tok = &rows->v[i];
         if (ez_pj_auth_token_add(s, tok, now_us) != 0)
+            return -1;
+        if (dead_for_good(tok, now_us) && json_array_append_new(dead, json_string(tok->digest)))
             return -1;
         long long ttl = ez_pj_auth_token_usable(tok, now_us) ? ez_pj_auth_token_ttl(tok, now_us)
                                                              : 0;
@@ -233,6 +244,7 @@ struct tenants {
     struct ez_pja_tokens *rows; /* secrets of every_key_of, then of keys */
     int nrows;
     int masters_written, tokens_written;
+    json_t *dead;               /* digests whose rows go once their hashes are gone */
 };
 
 static void tenants_free(struct tenants *b)
@@ -245,6 +257,7 @@ static void tenants_free(struct tenants *b)
     for (int i = 0; i < b->nrows; i++)
         ez_pja_tokens_free(&b->rows[i]);
     free(b->rows);
+    json_decref(b->dead);
 }
 
 static int is_masters(const struct ez_sync_job *job)
@@ -331,16 +344,34 @@ static int add_rows(struct ez_sync_ctx *c, struct tenants *b)
     int rc = grace ? ez_apply_db_status(c, ez_pja_clock_us(c->db, &now), "the clock")
                    : EZ_APPLY_OK;
     for (int i = 0; rc == EZ_APPLY_OK && i < b->nrows; i++)
-        if (add_tokens(&b->s, &b->t, &b->rows[i], now) != 0)
+        if (add_tokens(&b->s, &b->t, b->dead, &b->rows[i], now) != 0)
             rc = oom(c);
     return rc;
 }
 
+/* After their hashes are deleted: the rows of secrets dead for good. The
+ * condition is checked again (it cannot turn false, but the rows are not
+ * this process's to judge blindly). A failure leaves them for next time. */
+static void drop_dead(struct ez_sync_ctx *c, json_t *dead)
+{
+    if (json_array_size(dead) == 0)
+        return;
+    char *list = json_dumps(dead, JSON_COMPACT);
+    const char *p[] = { list };
+    if (list && ez_db_cmd(c->db,
+                          "DELETE FROM key_digests d USING keys k WHERE k.id = d.key_id AND "
+                          "d.digest IN (SELECT json_array_elements_text($1::json)) AND "
+                          "(k.status = 'revoked' OR d.valid_until <= now())", 1, p) != EZ_DB_OK)
+        log_warn("rows of revoked or expired secrets kept for now: PostgreSQL refused");
+    free(list);
+}
+
 int ez_apply_tenants(struct ez_sync_ctx *c, struct ez_sync_job *const *jobs, int n)
 {
-    struct tenants b = { 0 };
+    struct tenants b = { .dead = json_array() };
     ez_pj_set_init(&b.s);
-    int rc = ez_apply_begin(c, EZ_APPLY_LOCK_TENANTS);
+    int rc = b.dead ? ez_apply_begin(c, EZ_APPLY_LOCK_TENANTS) : oom(c);
+    int nested = c->nested;
     if (rc == EZ_APPLY_OK) {
         rc = collect(c, jobs, n, &b);
         if (rc == EZ_APPLY_OK)
@@ -353,6 +384,8 @@ int ez_apply_tenants(struct ez_sync_ctx *c, struct ez_sync_job *const *jobs, int
             rc = finish(c, &b.s, &b.t, b.masters_written, b.tokens_written);
         else
             ez_apply_abort(c);
+        if (rc == EZ_APPLY_OK && !nested)
+            drop_dead(c, b.dead);
     }
     tenants_free(&b);
     return rc;
