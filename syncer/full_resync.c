@@ -402,6 +402,31 @@ static void settle_runs(struct ez_sync_ctx *c, const char *status, const char *e
         log_warn("could not record the end of the requested full resyncs");
 }
 
+/* The outbox rows the resync's snapshot sees (as "{id,...}"): each one's
+ * change had committed before it was written, so the snapshot holds that
+ * change, and a resync that completes settles them. */
+static int outbox_seen(struct ez_sync_ctx *c, char **ids)
+{
+    PGresult *res;
+    int rc = ez_db_exec(c->db, &res, "SELECT coalesce(array_agg(id), '{}')::text FROM sync_outbox",
+                        0, NULL);
+    *ids = rc == EZ_DB_OK ? strdup(PQgetvalue(res, 0, 0)) : NULL;
+    PQclear(res);
+    return rc == EZ_DB_OK && !*ids ? EZ_DB_ERROR : rc;
+}
+
+static void settle_outbox(struct ez_sync_ctx *c, const char *ids)
+{
+    const char *p[] = { ids };
+    PGresult *res;
+    if (ez_db_exec(c->db, &res, "DELETE FROM sync_outbox WHERE id = ANY($1::bigint[])", 1, p) !=
+        EZ_DB_OK)
+        log_warn("the outbox rows this full resync settled are left to the outbox passes");
+    else if (atol(PQcmdTuples(res)) > 0)
+        log_info("full resync settled %s outbox row(s) written before it", PQcmdTuples(res));
+    PQclear(res);
+}
+
 static int finish_meta(struct ez_sync_ctx *c, const char *checksum)
 {
     char key[300], now[24];
@@ -465,6 +490,9 @@ int ez_full_resync(struct ez_sync_ctx *c, const struct ez_config *cfg)
         db = ez_db_cmd(c->db, locks, 0, NULL);
     if (rc == EZ_APPLY_OK && db == EZ_DB_OK)
         db = ez_pja_clock_us(c->db, &now_us);
+    char *settled = NULL;
+    if (rc == EZ_APPLY_OK && db == EZ_DB_OK)
+        db = outbox_seen(c, &settled);
     struct ez_walk_sink sink = { on_open, on_field, on_close, &w };
     if (rc == EZ_APPLY_OK && db == EZ_DB_OK)
         db = ez_walk(c->db, cfg, now_us, WALK_BATCH, &sink);
@@ -513,6 +541,7 @@ int ez_full_resync(struct ez_sync_ctx *c, const struct ez_config *cfg)
         ez_metric_inc(EZ_M_full_resync);
         atomic_store(&ez_shm_slot(ez_metrics_slot)->m.full_resync_ms, took);
         settle_runs(c, "done", NULL);
+        settle_outbox(c, settled);
         log_info("full resync done: %lld keys in %lld ms (walk and write %lld ms, stale scan "
                  "%lld ms)", w.keys, (long long)took, (long long)(walked - started),
                  (long long)(scanned - walked));
@@ -520,5 +549,6 @@ int ez_full_resync(struct ez_sync_ctx *c, const struct ez_config *cfg)
         settle_runs(c, "failed", c->error);
         log_warn("full resync failed after %lld ms: %s", (long long)took, c->error);
     }
+    free(settled);
     return rc;
 }

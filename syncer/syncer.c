@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "apply.h"
+#include "catch_up.h"
 #include "consumer.h"
 #include "log.h"
 #include "metrics.h"
@@ -23,6 +24,7 @@ static int full_wanted;          /* a full resync is due */
 static int64_t next_full_check;  /* when to ask Redis whether it lost data */
 static int64_t next_full_try;    /* back-off after a failed or busy attempt */
 static int64_t next_periodic;    /* full_resync_interval */
+static struct ez_catch_up catch_up;
 
 /* Jobs applied together at most (the consumer's batch). */
 #define SYNC_BATCH 256
@@ -39,6 +41,9 @@ struct held_job {
 static struct held_job held[SYNC_BATCH];
 static int nheld;
 
+/* A failed full resync is tried again after this. */
+#define FULL_RETRY_MS 5000
+
 /* Full resync when asked, when Redis restarted or lost its data, and every
  * full_resync_interval. */
 static void full_resync_timer(struct ez_sync_ctx *c)
@@ -46,8 +51,10 @@ static void full_resync_timer(struct ez_sync_ctx *c)
     int64_t now = ez_mono_ms();
     if (now >= next_full_check) {
         next_full_check = now + 1000;
-        if (ez_full_resync_needed(c) == 1)
+        if (ez_full_resync_needed(c) == 1) {
             full_wanted = 1;
+            next_full_try = 0; /* Redis is back: no back-off from its absence */
+        }
     }
     if (cfg->full_resync_interval > 0 && now >= next_periodic) {
         if (next_periodic)
@@ -61,22 +68,50 @@ static void full_resync_timer(struct ez_sync_ctx *c)
         full_wanted = 0;
         next_periodic = ez_mono_ms() + cfg->full_resync_interval;
     } else {
-        next_full_try = ez_mono_ms() + (rc == EZ_FULL_BUSY ? 1000 : cfg->sync_outbox_interval);
+        next_full_try = ez_mono_ms() + (rc == EZ_FULL_BUSY ? 1000 : FULL_RETRY_MS);
     }
 }
 
-/* Timers of the syncer: full resync, bans that ended, the outbox pass. */
+/* How far back a catch-up after a reconnection starts: a transaction takes
+ * its rev when it writes and commits later, within a few statements. */
+static int64_t catch_up_margin(void)
+{
+    int64_t m = 4 * cfg->pg_statement_timeout;
+    return m < 10000 ? 10000 : m;
+}
+
+/* Outbox passes, one after the other while they find full batches, for at
+ * most OUTBOX_DRAIN_MS, so that a backlog drains without holding back the
+ * queue for long. */
+#define OUTBOX_DRAIN_MS 200
+
+static void outbox_passes(struct ez_sync_ctx *c)
+{
+    next_outbox_pass = ez_mono_ms() + cfg->sync_outbox_interval;
+    int64_t until = ez_mono_ms() + OUTBOX_DRAIN_MS;
+    int applied;
+    do {
+        applied = ez_outbox_pass(c, cfg);
+        if (applied < 0)
+            log_warn("outbox pass skipped: PostgreSQL unavailable");
+    } while (applied >= cfg->sync_outbox_batch_size && ez_mono_ms() < until);
+}
+
+/* Timers of the syncer: full resync, catch-up after a reconnection, bans
+ * that ended, the outbox pass. */
 static void on_tick(void *arg)
 {
     struct ez_sync_ctx *c = arg;
     full_resync_timer(c);
+    unsigned seen = catch_up.connects;
+    if (ez_catch_up_tick(c, &catch_up, catch_up_margin()))
+        full_wanted = 1;
+    if (seen && catch_up.connects != seen)
+        next_outbox_pass = 0; /* reconnected: rows written meanwhile are due */
     if (ez_apply_expired_bans(c) != EZ_APPLY_OK)
         log_debug("re-projection of ended bans deferred: %s", c->error);
-    if (ez_mono_ms() < next_outbox_pass)
-        return;
-    next_outbox_pass = ez_mono_ms() + cfg->sync_outbox_interval;
-    if (ez_outbox_pass(c, cfg) < 0)
-        log_warn("outbox pass skipped: PostgreSQL unavailable");
+    if (ez_mono_ms() >= next_outbox_pass)
+        outbox_passes(c);
 }
 
 /* Commands from the workers, sent over the wake-up socket. */
@@ -144,13 +179,32 @@ static int settle(struct ez_sync_ctx *c, const struct held_job *h, int rc)
     return 0;
 }
 
+/* A job that removes names from Redis (a delete, a rename) has a twin in
+ * sync_outbox, written by its own transaction (migrations/002): it is
+ * applied and deleted right after this one. */
+static int has_twin(json_t *payload)
+{
+    const char *op = json_string_value(json_object_get(payload, "op"));
+    const char *field;
+    json_t *v;
+    if (op && strcmp(op, "delete") == 0)
+        return 1;
+    json_object_foreach(payload, field, v)
+        if (strncmp(field, "old_", 4) == 0)
+            return 1;
+    return 0;
+}
+
 /* Applies every held job; those not done with stay held (-1). */
 static int on_flush(void *arg)
 {
     struct ez_sync_ctx *c = arg;
     struct ez_sync_job jobs[SYNC_BATCH];
-    for (int i = 0; i < nheld; i++)
+    for (int i = 0; i < nheld; i++) {
         jobs[i] = (struct ez_sync_job){ held[i].resource, held[i].id, held[i].payload, 0 };
+        if (has_twin(held[i].payload))
+            next_outbox_pass = 0;
+    }
     ez_sync_apply_batch(c, jobs, nheld);
     int kept = 0;
     for (int i = 0; i < nheld; i++) {
@@ -173,6 +227,7 @@ int syncer_main(const struct ez_child *c)
     ctx.redis = ez_redis_new(cfg->redis_url, 2000);
     if (!ctx.db || !ctx.redis)
         return 1;
+    ez_catch_up_init(&catch_up);
     struct ez_consumer_ops ops = { .job = on_job, .flush = on_flush, .batch = SYNC_BATCH,
                                    .flush_ms = 0, .tick = on_tick, .control = on_control,
                                    .arg = &ctx };
