@@ -14,12 +14,18 @@
 #include "metrics.h"
 #include "queue.h"
 
-static volatile sig_atomic_t stop_requested;
+/* SIGTERM: stop, after draining the queue (the server stops). SIGUSR1:
+ * hand over to a successor (a reload): stop once the batches in writing
+ * are settled; whatever is still on the rings is unacknowledged, so the
+ * next consumer reads it. */
+static volatile sig_atomic_t stop_requested, handover_requested;
 
 static void on_stop(int sig)
 {
-    (void)sig;
-    stop_requested = 1;
+    if (sig == SIGUSR1)
+        handover_requested = 1;
+    else
+        stop_requested = 1;
 }
 
 /* Jobs read from the rings and not yet acknowledged: the ones held for
@@ -199,6 +205,7 @@ int ez_consumer_run(enum ez_queue_id q, int slot, const struct ez_consumer_ops *
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
     signal(SIGHUP, SIG_IGN);
     signal(SIGPIPE, SIG_IGN);
     int fd = ez_queue_wake_fd[q][0];
@@ -213,6 +220,14 @@ int ez_consumer_run(enum ez_queue_id q, int slot, const struct ez_consumer_ops *
         if (stop_requested && !stop_deadline) {
             stop_deadline = ez_mono_ms() + shutdown_ms;
             log_info("draining the queue before exit");
+        }
+        if (handover_requested) {
+            /* A batch that fails here is read again by the next consumer. */
+            (void)settle(q, slot, ops, &h, h.nsent);
+            log_info("handing over to the next %s: %llu job(s) left on the queue",
+                     slot == EZ_SLOT_SYNCER ? "syncer" : "logger",
+                     (unsigned long long)ez_queue_depth(q));
+            return 0;
         }
         drain_socket(fd, ops);
         int failed = 0;

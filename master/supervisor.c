@@ -211,7 +211,7 @@ static void reload(void)
             procs[i].generation = generation;
         else if (procs[i].state == P_RUNNING) {
             procs[i].restart_on_exit = 1;
-            kill(procs[i].pid, SIGTERM);
+            kill(procs[i].pid, SIGUSR1); /* hand over, without draining */
         }
     /* Children forked before hold their own copy of the old config. */
     ez_config_free(old);
