@@ -348,22 +348,18 @@ static void atom(struct tr *t, const char *pcre, int simple)
     puts_(&t->o, pcre);
 }
 
+/* One rune. Under (?i) an ASCII letter becomes the class of its case
+ * variants (quantifiable as it stands) and a non-ASCII rune a caseless
+ * group, which PCRE2 folds as Go does. */
 static void literal(struct tr *t, uint32_t r)
 {
+    int fold = t->flags & F_FOLD;
+    int letter = r < 0x80 && is_alnum(r) && !(r >= '0' && r <= '9');
     atom_at(t, t->o.len, 1, 1);
     if (r >= 0xD800 && r <= 0xDFFF) {
         puts_(&t->o, "(?!)"); /* a surrogate never occurs in text */
         t->lv[t->depth].simple = 0;
-    } else if (!(t->flags & F_FOLD) || !(r < 0x80 && is_alnum(r) && !(r >= '0' && r <= '9'))) {
-        if (t->flags & F_FOLD && r >= 0x80) {
-            puts_(&t->o, "(?i:");
-            put_rune(&t->o, r);
-            puts_(&t->o, ")");
-            t->lv[t->depth].simple = 0;
-        } else {
-            put_rune(&t->o, r);
-        }
-    } else {
+    } else if (fold && letter) {
         unsigned char in[128] = { 0 };
         int long_s = 0, kelvin = 0;
         in[r] = 1;
@@ -371,6 +367,13 @@ static void literal(struct tr *t, uint32_t r)
         puts_(&t->o, "[");
         put_ascii_set(&t->o, in, long_s, kelvin, 0);
         puts_(&t->o, "]");
+    } else if (fold && r >= 0x80) {
+        puts_(&t->o, "(?i:");
+        put_rune(&t->o, r);
+        puts_(&t->o, ")");
+        t->lv[t->depth].simple = 0;
+    } else {
+        put_rune(&t->o, r);
     }
 }
 
