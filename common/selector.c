@@ -34,8 +34,10 @@ static char *normalize(const char *s, size_t n, size_t *len)
     char *low = ez_go_lower(s + off, n, &n);
     if (!low)
         return NULL;
-    char *slash = n ? memrchr(low, '/', n) : NULL;
-    size_t from = slash && (size_t)(slash - low) + 1 < n ? (size_t)(slash - low) + 1 : 0;
+    size_t slash = n;
+    while (slash > 0 && low[slash - 1] != '/')
+        slash--;
+    size_t from = slash > 0 && slash < n ? slash : 0; /* just past the last '/' */
     ez_go_trim(low + from, n - from, &off, len);
     memmove(low, low + from + off, *len);
     low[*len] = '\0';

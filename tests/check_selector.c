@@ -256,7 +256,7 @@ START_TEST(pathological_patterns_are_bounded)
     const char *m[1000];
     for (int i = 0; i < 1000; i++) {
         memset(names[i], 'a', 200);
-        snprintf(names[i] + 200, 10, "b%d", i);
+        snprintf(names[i] + 200, 10, "b%u", (unsigned)i % 1000u);
         m[i] = names[i];
     }
     static const char *const slow[] = { "^(a+)+$", "^(a|a)*$", "^(a|aa)*$",
