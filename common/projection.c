@@ -3,80 +3,26 @@
  * full resync, verify and route explain all compute the same bytes. */
 #include "projection.h"
 
-#include <ctype.h>
 #include <inttypes.h>
 #include <math.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/evp.h>
 
+#include "selector.h"
+
 /* ---- Selector resolution ------------------------------------------------ */
-
-static const char *after_slash(const char *s)
-{
-    const char *slash = strrchr(s, '/');
-    return slash ? slash + 1 : s;
-}
-
-static int same_lowered(const char *a, const char *b)
-{
-    for (; *a && *b; a++, b++) {
-        unsigned char x = (unsigned char)*a, y = (unsigned char)*b;
-        if (x >= 'A' && x <= 'Z')
-            x = (unsigned char)(x - 'A' + 'a');
-        if (y >= 'A' && y <= 'Z')
-            y = (unsigned char)(y - 'A' + 'a');
-        if (x != y)
-            return 0;
-    }
-    return *a == *b;
-}
 
 int ez_pj_resolve(const char *selector_type, const char *selector_value,
                   const char *const *models, int nmodels, const char **upstream)
 {
+    struct ez_sel_hit hit;
     *upstream = NULL;
-    if (!selector_type || !selector_value || (nmodels > 0 && !models))
+    if (ez_sel_resolve(selector_type, selector_value, NULL, models, nmodels, &hit) != EZ_SEL_OK)
         return -1;
-    if (strcmp(selector_type, "exact") == 0) {
-        for (int i = 0; i < nmodels; i++) {
-            if (strcmp(models[i], selector_value) == 0) {
-                *upstream = models[i];
-                return 0;
-            }
-        }
-        return -1;
-    }
-    const char *found = NULL;
-    int matches = 0;
-    if (strcmp(selector_type, "regex") == 0) {
-        regex_t re;
-        if (regcomp(&re, selector_value, REG_EXTENDED | REG_NOSUB) != 0)
-            return -1;
-        for (int i = 0; i < nmodels && matches < 2; i++) {
-            if (regexec(&re, models[i], 0, NULL, 0) == 0) {
-                found = models[i];
-                matches++;
-            }
-        }
-        regfree(&re);
-    } else if (strcmp(selector_type, "normalize_exact") == 0) {
-        const char *want = after_slash(selector_value);
-        for (int i = 0; i < nmodels && matches < 2; i++) {
-            if (same_lowered(after_slash(models[i]), want)) {
-                found = models[i];
-                matches++;
-            }
-        }
-    } else {
-        return -1;
-    }
-    if (matches != 1)
-        return -1;
-    *upstream = found;
+    *upstream = models[hit.index];
     return 0;
 }
 
@@ -136,21 +82,30 @@ json_t *ez_pj_candidate_json(const struct ez_pj_bound *c, int64_t now, int64_t *
         return NULL;
     const char *error = NULL;
     const char *model = NULL;
+    struct ez_sel_hit hit = { .index = -1 };
     if (!g) {
         error = "no_provider";
     } else {
         newest(updated_at, g->updated_at);
         for (int i = 0; i < c->nkeys; i++)
             newest(updated_at, c->keys[i].updated_at);
-        if (ez_pj_resolve(b->selector_type, b->selector_value, g->models, g->nmodels, &model) != 0)
+        enum ez_sel_rc rc = ez_sel_resolve(b->selector_type, b->selector_value, b->public_model,
+                                           g->models, g->nmodels, &hit);
+        if (rc == EZ_SEL_NOMEM) {
+            json_decref(upstreams);
+            return NULL;
+        }
+        if (rc != EZ_SEL_OK)
             error = "config_error";
+        else
+            model = g->models[hit.index] + hit.off;
     }
     for (int i = 0; model && i < c->nkeys; i++) {
         if (!ez_pj_routable(g, &c->keys[i], now))
             continue;
         char id[24];
         snprintf(id, sizeof id, "%" PRId64, c->keys[i].id);
-        if (json_object_set_new(upstreams, id, json_string(model)) != 0) {
+        if (json_object_set_new(upstreams, id, json_stringn(model, hit.len)) != 0) {
             json_decref(upstreams);
             return NULL;
         }

@@ -94,10 +94,10 @@ struct ez_pj_bound {
 
 /* ---- Pure functions --------------------------------------------------- */
 
-/* Resolves the upstream model of a binding over a group's model list:
- * exact = first model equal to value; regex (POSIX extended, unanchored)
- * and normalize_exact (lower-cased names after the last '/') must match
- * exactly one model. 0 with *upstream pointing into models, or -1. */
+/* Resolves a selector over a group's model list with the data plane's
+ * rules (selector.h; the candidates use ez_sel_resolve itself, which also
+ * trims the name picked and falls back to the public model). 0 with
+ * *upstream pointing into models, or -1. */
 int ez_pj_resolve(const char *selector_type, const char *selector_value,
                   const char *const *models, int nmodels, const char **upstream);
 

@@ -690,6 +690,118 @@ START_TEST(binding_bad_input_is_refused_and_changes_nothing)
 }
 END_TEST
 
+/* The selectors of the data plane's routing library (docs/catalog.md,
+ * "Selectors"): Go's regexp syntax, Unicode-aware normalize_exact, trimmed
+ * names. Each of these resolved differently, or was refused, with POSIX. */
+START_TEST(binding_selectors_resolve_as_the_data_plane_does)
+{
+    h_server_start(&S, NULL);
+    create_namespace("ns");
+    int64_t g = create_group("g", "[\"gpt-d\",\"gpt-4\",\"vendor/Mod\\u00e8le-X\","
+                                  "\"vendor/ GPT-5\",\"Qwen2-72B\"]");
+    int64_t k = create_key(g, "active");
+    struct { const char *model, *type, *value, *upstream; } ok[] = {
+        { "p1", "regex", "gpt-\\\\d", "gpt-4" },
+        { "p2", "regex", "(?i)^qwen", "Qwen2-72B" },
+        { "p3", "normalize_exact", "MOD\\u00c8LE-X", "vendor/Mod\u00e8le-X" },
+        { "p4", "normalize_exact", "gpt-5", "vendor/ GPT-5" },
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        json_t *b = create_binding(fmt("{\"namespace\":\"ns\",\"public_model\":\"%s\","
+                                       "\"group_id\":%" PRId64 ",\"selector_type\":\"%s\","
+                                       "\"selector_value\":\"%s\"}", ok[i].model, g, ok[i].type,
+                                       ok[i].value));
+        assert_candidate_routes(b, g, k, ok[i].upstream);
+        json_decref(b);
+    }
+    char *snap = NULL;
+    H_EVENTUALLY((free(snap), snap = h_redis_hget("config:bindings", "ns.p1")) != NULL, 10000,
+                 "config:bindings has no field ns.p1");
+    ck_assert_msg(strstr(snap, fmt("\"upstreams\":{\"%" PRId64 "\":\"gpt-4\"}", k)) != NULL,
+                  "the snapshot of gpt-\\d does not route to gpt-4: %s", snap);
+    free(snap);
+
+    char *before = catalog_state();
+    static const char *const go_refuses[] = { "^(a)\\\\1$", "(?=gpt)", "gpt-\\\\h", "a{1001}",
+                                              "\\\\p{greek}" };
+    for (size_t i = 0; i < sizeof go_refuses / sizeof go_refuses[0]; i++)
+        refused("POST", "/admin/bindings", fmt("{\"namespace\":\"ns\",\"public_model\":\"x\","
+                "\"group_id\":%" PRId64 ",\"selector_type\":\"regex\",\"selector_value\":\"%s\"}",
+                g, go_refuses[i]), 400, "invalid_request_error", "selector_value");
+    assert_unchanged(before, "selectors Go's regexp refuses");
+    free(before);
+    h_assert_clean_stop(&S);
+}
+END_TEST
+
+static void pg_exec(const char *sql)
+{
+    PGconn *c = h_pg();
+    PGresult *res = PQexec(c, sql);
+    ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK,
+                  "%s: %s", sql, PQresultErrorMessage(res));
+    PQclear(res);
+    PQfinish(c);
+}
+
+/* The binding of the hostile report: a back-referencing POSIX regex over
+ * 200-character names, stored before the rules changed (it cannot be
+ * created any more). It took 30 s a match: the worker answering for it
+ * was killed and the syncer stalled. Now it is a config_error, answered at
+ * once, and the rest of the configuration keeps flowing to Redis. */
+START_TEST(pathological_binding_neither_hangs_nor_stalls_the_sync)
+{
+    h_server_start(&S, NULL);
+    create_namespace("ns");
+    char a200[201];
+    memset(a200, 'a', 200);
+    a200[200] = '\0';
+    char *models = fmt("[\"%s\",\"%sb\",\"%sc\",\"%sx\"]", a200, a200, a200, a200);
+    int64_t g = create_group("g", models);
+    (void)create_key(g, "active");
+    pg_exec(fmt("INSERT INTO bindings (namespace, public_model, group_id, selector_type, "
+                "selector_value) VALUES ('ns', 'legacy', %" PRId64 ", 'regex', "
+                "'^((a*)*b*)*\\1\\2c$')", g));
+    int64_t legacy = h_pg_count("SELECT id FROM bindings WHERE public_model = 'legacy'");
+    /* the worker answers for the stored one, which can still be edited */
+    json_t *b = call("PUT", fmt("/admin/bindings/%" PRId64, legacy), "{\"weight\":3}", 200);
+    assert_candidate_error(b, g, "config_error");
+    json_decref(b);
+    /* Go accepts this one; PCRE2 would backtrack for ever: bounded */
+    b = create_binding(fmt("{\"namespace\":\"ns\",\"public_model\":\"slow\",\"group_id\":%"
+                           PRId64 ",\"selector_type\":\"regex\","
+                           "\"selector_value\":\"^(a|aa)+$\"}", g));
+    assert_candidate_error(b, g, "config_error");
+    json_decref(b);
+    json_decref(call("GET", "/admin/model-registry", NULL, 200));
+
+    /* both reach Redis as config_error, and a later change still follows */
+    char *snap = NULL;
+    H_EVENTUALLY((free(snap), snap = h_redis_hget("config:bindings", "ns.legacy")) != NULL &&
+                     strstr(snap, "\"weight\":3") != NULL, 10000,
+                 "config:bindings ns.legacy was not updated: %s", snap ? snap : "(none)");
+    ck_assert_ptr_nonnull(strstr(snap, "\"error\":\"config_error\""));
+    free(snap);
+    create_namespace("after");
+    H_EVENTUALLY((snap = h_redis_hget("config:namespaces", "after")) != NULL, 10000,
+                 "a change made after the pathological bindings never reached Redis");
+    free(snap);
+
+    /* a full resync rebuilds everything, and verify finds Redis equal */
+    json_decref(call("POST", "/admin/sync/full", NULL, 202));
+    json_t *v = NULL;
+    H_EVENTUALLY((json_decref(v), v = call("GET", "/admin/sync/verify", NULL, 200),
+                  json_is_true(json_object_get(v, "equal"))), 30000,
+                 "verify does not find Redis equal to PostgreSQL");
+    json_decref(v);
+    snap = h_redis_hget("config:bindings", "ns.slow");
+    ck_assert_msg(snap && strstr(snap, "\"error\":\"config_error\""), "ns.slow: %s",
+                  snap ? snap : "(none)");
+    free(snap);
+    h_assert_clean_stop(&S);
+}
+END_TEST
+
 /* ---- Features ------------------------------------------------------------- */
 
 START_TEST(features_merge_and_delete)
@@ -899,6 +1011,8 @@ static Suite *catalog_suite(void)
     tcase_add_test(tc, binding_answer_carries_the_resolved_candidate);
     tcase_add_test(tc, binding_selector_value_defaults_and_updates);
     tcase_add_test(tc, binding_bad_input_is_refused_and_changes_nothing);
+    tcase_add_test(tc, binding_selectors_resolve_as_the_data_plane_does);
+    tcase_add_test(tc, pathological_binding_neither_hangs_nor_stalls_the_sync);
     suite_add_tcase(s, tc);
 
     tc = h_tcase("features");

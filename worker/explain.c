@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "projection.h"
+#include "selector.h"
 
 #define NS_MAX 64 /* namespace names: [a-z0-9][a-z0-9_-]{0,63} */
 
@@ -205,24 +206,36 @@ static const char *exclusion(json_t *p, int64_t now)
     return NULL;
 }
 
+/* A candidate's selector, prepared once for all its keys. The keys of a
+ * group carry the same model list, so the last list and its answer are
+ * kept: a costly regex runs once per candidate, not once per key. */
+struct cand_sel {
+    struct ez_sel sel;
+    json_t *models; /* the list last resolved (borrowed) */
+    json_t *up;     /* its upstream model, or NULL */
+};
+
 /* The selector's upstream model over the key's models (NULL when it does
- * not resolve). The result points into p. */
-static const char *resolve(json_t *p, const char *stype, const char *sval)
+ * not resolve). A new reference. */
+static json_t *resolve(struct cand_sel *cs, json_t *p)
 {
     json_t *models = json_object_get(p, "models");
+    if (cs->models && json_equal(cs->models, models))
+        return json_incref(cs->up);
     size_t n = json_array_size(models);
     const char **names = calloc(n ? n : 1, sizeof *names);
-    const char *up = NULL;
     if (!names)
         return NULL;
-    int k = 0;
     for (size_t i = 0; i < n; i++)
-        if (json_string_value(json_array_get(models, i)))
-            names[k++] = json_string_value(json_array_get(models, i));
-    if (ez_pj_resolve(stype, sval, names, k, &up) != 0)
-        up = NULL;
+        names[i] = json_string_value(json_array_get(models, i));
+    struct ez_sel_hit hit;
+    json_decref(cs->up);
+    cs->up = NULL;
+    if (ez_sel_find(&cs->sel, names, (int)n, &hit) == EZ_SEL_OK)
+        cs->up = json_stringn(names[hit.index] + hit.off, hit.len);
+    cs->models = models;
     free(names);
-    return up;
+    return json_incref(cs->up);
 }
 
 static int by_id(const void *a, const void *b)
@@ -233,7 +246,7 @@ static int by_id(const void *a, const void *b)
 }
 
 static json_t *key_part(struct ez_explain_state *st, json_t *p, json_t *cand, json_t *route,
-                        int *routable)
+                        struct cand_sel *cs, int *routable)
 {
     json_int_t id = json_integer_value(json_object_get(p, "id"));
     char ids[24];
@@ -241,9 +254,11 @@ static json_t *key_part(struct ez_explain_state *st, json_t *p, json_t *cand, js
     json_t *ups = json_object_get(cand, "upstreams");
     const char *group = str(cand, "route_group");
     const char *excluded = exclusion(p, st->now);
-    const char *up = json_string_value(json_object_get(ups, ids));
-    if (!up)
-        up = resolve(p, str(cand, "selector_type"), str(cand, "selector_value"));
+    json_t *up = json_incref(json_object_get(ups, ids));
+    if (!json_is_string(up)) {
+        json_decref(up);
+        up = resolve(cs, p);
+    }
     int state_routable = excluded == NULL;
     if (!excluded && !up)
         excluded = "model_not_allowed";
@@ -259,7 +274,7 @@ static json_t *key_part(struct ez_explain_state *st, json_t *p, json_t *cand, js
                         excluded ? "excluded" : "routable", in_ups ? "listed in" : "missing from",
                         group);
     *routable += excluded == NULL;
-    return json_pack("{s:I, s:I, s:s?, s:s?}", "id", id, "weight",
+    return json_pack("{s:I, s:I, s:o?, s:s?}", "id", id, "weight",
                      json_integer_value(json_object_get(p, "weight")), "upstream_model", up,
                      "excluded", excluded);
 }
@@ -285,13 +300,20 @@ static json_t *candidate_part(struct ez_explain_state *st, json_t *c, int *usabl
             mine[n++] = p;
     qsort(mine, n, sizeof *mine, by_id);
     int routable = 0;
+    struct cand_sel cs = { .models = NULL };
+    ez_sel_prepare(&cs.sel, str(c, "selector_type"), str(c, "selector_value"),
+                   str(st->binding, "public_model"));
     for (size_t i = 0; i < n; i++) {
-        if (json_array_append_new(keys, key_part(st, mine[i], c, route, &routable)) != 0) {
+        if (json_array_append_new(keys, key_part(st, mine[i], c, route, &cs, &routable)) != 0) {
             free(mine);
             json_decref(keys);
+            json_decref(cs.up);
+            ez_sel_release(&cs.sel);
             return NULL;
         }
     }
+    json_decref(cs.up);
+    ez_sel_release(&cs.sel);
     free(mine);
     json_t *v;
     json_object_foreach(json_object_get(c, "upstreams"), id, v)

@@ -413,10 +413,18 @@ static void catalog_schemas(json_t *c)
         "weight", with(t_int(0, EZ_MAX_BINDING_WEIGHT), "default", json_integer(1)),
         "selector_type", with(ref("SelectorType"), "default", json_string("exact")),
         "selector_value", about(nullable(t_str(0, EZ_MAX_SELECTOR)),
-                                "\"\" or null = the public model; a regex must compile as "
-                                "POSIX extended."),
+                                "\"\" or null = the public model. Trimmed of white space, "
+                                "like the model names. exact: the first model equal to it; "
+                                "regex: Go's regexp (RE2) syntax, unanchored, must match "
+                                "exactly one model (a pattern Go refuses is a 400); "
+                                "normalize_exact: the names after their last '/', "
+                                "Unicode-lower-cased, must match exactly one. See "
+                                "docs/catalog.md, Selectors."),
         "status", with(ref("BindingStatus"), "default", json_string("active")), NULL);
-    set(c, "SelectorType", t_enum(selector_types));
+    set(c, "SelectorType", about(t_enum(selector_types),
+                                 "How selector_value picks the upstream model out of the "
+                                 "group's models, as the data plane resolves it: exact, "
+                                 "regex (Go syntax) or normalize_exact."));
     set(c, "BindingStatus", t_enum(binding_statuses));
     set(c, "Binding", t_answer(props(
         "id", t_id(), "namespace", t_type("string"), "public_model", t_type("string"),

@@ -4,11 +4,12 @@
 #include "validate_catalog.h"
 
 #include <ctype.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include "selector.h"
 
 /* Integers the API accepts round-trip exactly through any JSON parser. */
 #define EZ_MAX_JSON_INT 9007199254740991LL
@@ -128,111 +129,13 @@ int ez_validate_model_filter(const char *name, struct ez_verr *e)
 
 /* ---- bindings -------------------------------------------------------- */
 
-/* An upper estimate of how many nodes regcomp() expands a pattern to:
- * every atom counts 1 and an interval {m,n} multiplies its atom. glibc
- * takes seconds and gigabytes on patterns such as a{1,32767} or nested
- * intervals, so such selectors are refused before they are compiled. */
-#define EZ_REGEX_MAX_COST 4096L
-#define EZ_REGEX_MAX_BOUND 255L
-
-static long regex_cost(const char *p)
-{
-    long total[EZ_MAX_SELECTOR + 2], last[EZ_MAX_SELECTOR + 2];
-    int depth = 0;
-    total[0] = last[0] = 0;
-    for (size_t i = 0; p[i]; i++) {
-        char c = p[i];
-        long atom = 1;
-        if (c == '(') {
-            if (depth + 1 >= (int)(sizeof total / sizeof total[0]))
-                return EZ_REGEX_MAX_COST + 1;
-            depth++;
-            total[depth] = last[depth] = 0;
-            continue;
-        }
-        if (c == ')' && depth > 0) {
-            atom = total[depth] ? total[depth] : 1;
-            depth--;
-        } else if (c == '{' && isdigit((unsigned char)p[i + 1])) {
-            long lo = 0, hi;
-            size_t j = i + 1;
-            while (isdigit((unsigned char)p[j]) && lo <= EZ_REGEX_MAX_BOUND)
-                lo = lo * 10 + (p[j++] - '0');
-            hi = lo;
-            if (p[j] == ',') {
-                j++;
-                hi = lo + 1; /* {m,}: one copy plus a star */
-                if (isdigit((unsigned char)p[j])) {
-                    hi = 0;
-                    while (isdigit((unsigned char)p[j]) && hi <= EZ_REGEX_MAX_BOUND)
-                        hi = hi * 10 + (p[j++] - '0');
-                }
-            }
-            if (lo > EZ_REGEX_MAX_BOUND || hi > EZ_REGEX_MAX_BOUND + 1)
-                return EZ_REGEX_MAX_COST + 1;
-            if (hi < 1)
-                hi = 1;
-            total[depth] += last[depth] * (hi - 1);
-            last[depth] *= hi;
-            if (total[depth] > EZ_REGEX_MAX_COST)
-                return total[depth];
-            while (p[j] && p[j] != '}')
-                j++;
-            i = p[j] ? j : j - 1;
-            continue;
-        } else if (c == '[') {
-            size_t j = i + 1;
-            if (p[j] == '^')
-                j++;
-            if (p[j] == ']')
-                j++;
-            while (p[j] && p[j] != ']') {
-                if (p[j] == '[' && (p[j + 1] == ':' || p[j + 1] == '.' || p[j + 1] == '=')) {
-                    char close = p[j + 1];
-                    j += 2;
-                    while (p[j] && !(p[j] == close && p[j + 1] == ']'))
-                        j++;
-                    if (p[j])
-                        j++;
-                }
-                if (p[j])
-                    j++;
-            }
-            i = p[j] ? j : j - 1;
-        } else if (c == '\\' && p[i + 1]) {
-            i++;
-        } else if (c == '*' || c == '+' || c == '?' || c == '|' || c == '^' || c == '$') {
-            atom = c == '|' ? 0 : 1;
-            if (c == '|')
-                continue;
-        }
-        total[depth] += atom;
-        last[depth] = atom;
-        if (total[depth] > EZ_REGEX_MAX_COST)
-            return total[depth];
-    }
-    return total[0];
-}
-
 int ez_validate_selector(const char *type, const char *value, struct ez_verr *e)
 {
-    if (strcmp(type, "regex") != 0)
-        return 0;
-    if (regex_cost(value) > EZ_REGEX_MAX_COST)
+    char why[160];
+    if (ez_sel_check(type, value, NULL, why, sizeof why) != 0)
         return ez_v_fail(e, 400, "selector_value",
-                         "selector_value is too complex a regular expression (interval "
-                         "bounds over %ld or more than %ld expanded atoms)",
-                         EZ_REGEX_MAX_BOUND, EZ_REGEX_MAX_COST);
-    regex_t re;
-    int rc = regcomp(&re, value, REG_EXTENDED | REG_NOSUB);
-    if (rc != 0) {
-        char why[128];
-        regerror(rc, &re, why, sizeof why);
-        return ez_v_fail(e, 400, "selector_value",
-                         "selector_value is not a valid POSIX extended regular expression: %s",
+                         "selector_value is not a regular expression Go's regexp accepts: %s",
                          why);
-    }
-    regfree(&re);
     return 0;
 }
 
@@ -310,6 +213,8 @@ int ez_binding_check_merged(const json_t *current, struct ez_binding_in *in, voi
     const char *type = in->selector_type ? in->selector_type : cur_type;
     if (in->default_selector_value)
         in->selector_value = model;
+    if (!in->selector_type && !in->selector_value)
+        return 0; /* a stored selector that no longer resolves can still be edited */
     const char *value = in->selector_value ? in->selector_value : cur_value;
     return ez_validate_selector(type, value, e);
 }
