@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "auth_limit.h"
 #include "digest.h"
 #include "jwt.h"
 #include "log.h"
@@ -103,7 +104,7 @@ int ez_auth_master(struct ez_req *r)
         ez_metric_inc(EZ_M_auth_fail_master);
         evhttp_add_header(evhttp_request_get_output_headers(r->ev), "WWW-Authenticate",
                           "Bearer");
-        ez_audit(r, "auth.failure", "auth", NULL, NULL, NULL);
+        ez_auth_limit_failed(r);
         ez_reply_error(r, 401, "authentication_error", "invalid_credentials", NULL,
                        "missing or invalid credentials: %s", why);
         return -1;
