@@ -1,6 +1,7 @@
 #!/bin/sh
-# Audit throughput: the logger stopped (SIGSTOP) while failed logins fill
-# the audit rings, then resumed; records per second it writes while
+# Audit throughput: the logger stopped (SIGSTOP) while namespace creates
+# fill the audit rings (failed logins no longer make one record each), then
+# resumed; records per second it writes while
 # draining, against a bare COPY of the same rows into a copy of the table
 # in the same run.
 . "$(dirname "$0")/common.sh"
@@ -13,8 +14,17 @@ start_ezapi
 psql_ -c "ALTER TABLE audit_records SET (autovacuum_enabled = false)" >/dev/null
 logger=$(pgrep -P "$ez_pid" -f "ezapi: logger" | head -1)
 kill -STOP "$logger"
-wrk -t2 -c4 -d"${BENCH_SECS}s" -H "Authorization: Bearer not-a-valid-token" \
-    "$BASE/admin/namespaces" > "$dir/wrk.txt"
+cat > "$dir/create.lua" <<'LUA'
+local threads = 0
+function setup(thread) threads = threads + 1; thread:set("id", threads) end
+function init(args) n = 0 end
+function request()
+    n = n + 1
+    return wrk.format("POST", nil, nil, '{"name":"bench-' .. id .. '-' .. n .. '"}')
+end
+LUA
+wrk -t2 -c4 -d"${BENCH_SECS}s" -s "$dir/create.lua" -H "Authorization: Bearer $TOKEN" \
+    -H "Content-Type: application/json" "$BASE/admin/namespaces" > "$dir/wrk.txt"
 depth() { curl -s "$BASE/health/ready" | sed 's/.*"logger":{[^}]*"queue_depth":\([0-9]*\).*/\1/'; }
 queued=$(depth)
 start=$(date +%s.%N)

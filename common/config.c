@@ -899,6 +899,39 @@ static int load_defaults(struct ez_config *c, const int *given, const char *file
     return 0;
 }
 
+/* Pairs of keys whose values must differ: one secret for admin and master
+ * session tokens would let either kind be checked with the other's key. */
+static const struct {
+    const char *a, *b;
+} distinct_keys[] = {
+    { "admin_jwt_secret", "master_jwt_secret" },
+};
+
+/* The rules between keys, once every key has its value. The error names
+ * both keys, at the line of the later one when both are in the file. */
+static int check_cross(const struct ez_config *c, const char *file, const unsigned long *line_of,
+                       char *err, size_t errlen)
+{
+    for (size_t i = 0; i < sizeof(distinct_keys) / sizeof(distinct_keys[0]); i++) {
+        const struct key *a = find_key(distinct_keys[i].a), *b = find_key(distinct_keys[i].b);
+        if (strcmp(str_of(c, a), str_of(c, b)) != 0)
+            continue;
+        if (line_of[a - keys] > line_of[b - keys]) {
+            const struct key *t = a;
+            a = b;
+            b = t;
+        }
+        if (file && line_of[b - keys])
+            fmt(err, errlen, "%s:%lu: %s: must differ from %s", file, line_of[b - keys], b->name,
+                a->name);
+        else
+            fmt(err, errlen, "%s: %s: must differ from %s", file ? file : "(no config file)",
+                b->name, a->name);
+        return -1;
+    }
+    return 0;
+}
+
 int ez_config_load(const char *file, struct ez_config *out, char *err, size_t errlen)
 {
     struct ez_config c;
@@ -913,7 +946,8 @@ int ez_config_load(const char *file, struct ez_config *out, char *err, size_t er
         goto fail;
     for (size_t i = 0; i < NKEYS; i++)
         given[i] = line_of[i] != 0;
-    if (load_env(&c, given, err, errlen) < 0 || load_defaults(&c, given, file, err, errlen) < 0)
+    if (load_env(&c, given, err, errlen) < 0 || load_defaults(&c, given, file, err, errlen) < 0 ||
+        check_cross(&c, file, line_of, err, errlen) < 0)
         goto fail;
     if (c.log_pg_dsn[0] == '\0') {
         char *dsn = strdup(c.pg_dsn);

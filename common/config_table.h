@@ -25,6 +25,10 @@ X(jwt_issuer, STR, "ezapi", 1, 256, 1,
   "iss claim required on every token")
 X(master_jwt_ttl, DURATION, "1h", 1000, 2592000000LL, 1,
   "lifetime of master session tokens")
+X(auth_failure_limit, INT, "20", 0, 1000000, 1,
+  "failed authentications from one client address (an IPv6 client by its /64) within auth_failure_window after which its requests to authenticated routes get 429 until the window ends; 0 = never refused (failures are still counted)")
+X(auth_failure_window, DURATION, "1m", 1000, 3600000, 1,
+  "window over which failed authentications are counted per client address; the audit log holds one auth.failure record for its first failure and one with the count of the others")
 X(secrets_key, SECRETS_KEY, "", 0, 128, 0,
   "32-byte key (64 hex characters or base64) encrypting upstream API keys at rest with AES-256-GCM; empty = stored in clear")
 X(max_body_size, INT, "1048576", 1024, 67108864, 1,

@@ -1,10 +1,14 @@
-/* Admin JSON Web Tokens (SPEC section 6): HS256 only, minted and verified
- * with libjwt. The token's header never chooses the algorithm or the key; no
- * part of a token is logged or returned (reasons are static strings). */
+/* HS256 JSON Web Tokens of the two kinds ezapi accepts: admin tokens and
+ * master session tokens. Minted with libjwt; verified here, by one path: the
+ * header never chooses the algorithm or the key, the HMAC is compared in
+ * constant time, then the claims decide the kind, so that neither kind
+ * passes for the other even under one secret. No part of a token is logged
+ * or returned (reasons are static strings). */
 #include "jwt.h"
 
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -12,55 +16,85 @@
 #include <jansson.h>
 /* libjwt's header; ours is "jwt.h" (common/ is on the quote path only). */
 #include <jwt.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "digest.h"
 
 #define EZ_JWT_MAX_TOKEN 8192 /* bytes; longer tokens are not even decoded */
 #define EZ_JWT_MAX_SUB 128
+#define EZ_JWT_SESSION_SCOPE "master"
 
 static int role_known(const char *role)
 {
     return strcmp(role, "admin") == 0 || strcmp(role, "viewer") == 0;
 }
 
-char *ez_jwt_mint_admin(const struct ez_config *cfg, const char *sub, const char *role,
-                        long long ttl_s)
+/* An HS256 token of the given claims signed with secret; NULL with errno. */
+static char *mint(const char *secret, json_t *claims)
 {
-    if (!cfg || !cfg->admin_jwt_secret || !cfg->admin_jwt_secret[0] || !cfg->jwt_issuer ||
-        !cfg->jwt_issuer[0] || !sub || !sub[0] || strlen(sub) > EZ_JWT_MAX_SUB || !role ||
-        !role_known(role) || ttl_s <= 0) {
+    size_t keylen = secret ? strlen(secret) : 0;
+    if (!claims || keylen == 0 || keylen > INT_MAX) {
+        json_decref(claims);
         errno = EINVAL;
         return NULL;
     }
-    long long now = (long long)time(NULL);
-    if (ttl_s > (long long)LONG_MAX - now) {
-        errno = EINVAL;
+    char *text = json_dumps(claims, JSON_COMPACT);
+    json_decref(claims);
+    if (!text) {
+        errno = ENOMEM;
         return NULL;
     }
-    size_t keylen = strlen(cfg->admin_jwt_secret);
-    if (keylen > INT_MAX) {
-        errno = EINVAL;
-        return NULL;
-    }
-
     jwt_t *jwt = NULL;
     int rc = jwt_new(&jwt);
-    if (rc != 0) {
-        errno = rc;
-        return NULL;
-    }
     char *token = NULL;
-    if ((rc = jwt_set_alg(jwt, JWT_ALG_HS256, (const unsigned char *)cfg->admin_jwt_secret,
-                          (int)keylen)) == 0 &&
-        (rc = jwt_add_grant(jwt, "iss", cfg->jwt_issuer)) == 0 &&
-        (rc = jwt_add_grant(jwt, "sub", sub)) == 0 &&
-        (rc = jwt_add_grant(jwt, "role", role)) == 0 &&
-        (rc = jwt_add_grant_int(jwt, "iat", (long)now)) == 0 &&
-        (rc = jwt_add_grant_int(jwt, "exp", (long)(now + ttl_s))) == 0) {
+    if (rc == 0 && (rc = jwt_set_alg(jwt, JWT_ALG_HS256, (const unsigned char *)secret,
+                                     (int)keylen)) == 0 &&
+        (rc = jwt_add_grants_json(jwt, text)) == 0) {
         token = jwt_encode_str(jwt); /* sets errno when NULL */
         rc = token ? 0 : (errno ? errno : ENOMEM);
     }
     jwt_free(jwt);
+    free(text);
     if (!token)
         errno = rc;
+    return token;
+}
+
+char *ez_jwt_mint_admin(const struct ez_config *cfg, const char *sub, const char *role,
+                        long long ttl_s)
+{
+    long long now = (long long)time(NULL);
+    if (!cfg || !cfg->admin_jwt_secret || !cfg->jwt_issuer || !cfg->jwt_issuer[0] || !sub ||
+        !sub[0] || strlen(sub) > EZ_JWT_MAX_SUB || !role || !role_known(role) || ttl_s <= 0 ||
+        ttl_s > (long long)LONG_MAX - now) {
+        errno = EINVAL;
+        return NULL;
+    }
+    return mint(cfg->admin_jwt_secret,
+                json_pack("{s:s, s:s, s:s, s:I, s:I}", "iss", cfg->jwt_issuer, "sub", sub,
+                          "role", role, "iat", (json_int_t)now, "exp", (json_int_t)(now + ttl_s)));
+}
+
+char *ez_jwt_mint_session(const struct ez_config *cfg, int64_t master_id, int64_t key_generation,
+                          long long *exp)
+{
+    long long now = (long long)time(NULL), ttl = cfg ? cfg->master_jwt_ttl / 1000 : 0;
+    if (!cfg || !cfg->master_jwt_secret || !cfg->jwt_issuer || master_id <= 0 ||
+        key_generation <= 0 || ttl <= 0) {
+        errno = EINVAL;
+        return NULL;
+    }
+    char sub[24];
+    snprintf(sub, sizeof sub, "%lld", (long long)master_id);
+    char *token = mint(cfg->master_jwt_secret,
+                       json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I}", "iss", cfg->jwt_issuer,
+                                 "sub", sub, "aud", EZ_JWT_SESSION_AUD, "scope",
+                                 EZ_JWT_SESSION_SCOPE, "gen", (json_int_t)key_generation, "iat",
+                                 (json_int_t)now, "exp", (json_int_t)(now + ttl)));
+    if (token && exp)
+        *exp = now + ttl;
     return token;
 }
 
@@ -103,27 +137,29 @@ static long b64url_decode(const char *s, size_t n, unsigned char *out)
     return len;
 }
 
-/* The JOSE header, checked before libjwt sees the token, so that the
- * algorithm is decided here and never by the token. NULL when acceptable. */
-static const char *check_header(const char *token, size_t len)
+/* The JSON object of n base64url characters, or NULL. Duplicate names are
+ * refused: a claim must not mean one thing here and another elsewhere. */
+static json_t *decode_object(const char *s, size_t n)
 {
-    const char *dot1 = memchr(token, '.', len);
-    if (!dot1)
-        return "malformed token";
-    const char *dot2 = memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - token));
-    if (!dot2 || memchr(dot2 + 1, '.', len - (size_t)(dot2 + 1 - token)))
-        return "malformed token";
-
     unsigned char buf[EZ_JWT_MAX_TOKEN * 3 / 4 + 1];
-    long n = b64url_decode(token, (size_t)(dot1 - token), buf);
-    if (n <= 0)
-        return "malformed token";
-    json_error_t jerr;
-    json_t *head = json_loadb((const char *)buf, (size_t)n, JSON_REJECT_DUPLICATES, &jerr);
-    if (!json_is_object(head)) {
-        json_decref(head);
-        return "malformed token";
+    long len = b64url_decode(s, n, buf);
+    if (len <= 0)
+        return NULL;
+    json_t *v = json_loadb((const char *)buf, (size_t)len, JSON_REJECT_DUPLICATES, NULL);
+    if (!json_is_object(v)) {
+        json_decref(v);
+        return NULL;
     }
+    return v;
+}
+
+/* The JOSE header (token up to dot1), checked before anything else, so that
+ * the algorithm is decided here and never by the token. NULL when acceptable. */
+static const char *check_header(const char *token, const char *dot1)
+{
+    json_t *head = decode_object(token, (size_t)(dot1 - token));
+    if (!head)
+        return "malformed token";
     const char *why = NULL;
     json_t *alg = json_object_get(head, "alg");
     if (!json_is_string(alg) || strcmp(json_string_value(alg), "HS256") != 0)
@@ -132,6 +168,56 @@ static const char *check_header(const char *token, size_t len)
         why = "unsupported header: crit"; /* we understand no extension */
     json_decref(head);
     return why;
+}
+
+/* Is sig the HMAC-SHA256 of token up to dot2 under secret? Constant time. */
+static int signature_ok(const char *secret, const char *token, const char *dot2)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    char expect[96];
+    int ok = HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)token,
+                  (size_t)(dot2 - token), md, &mdlen) != NULL &&
+             ez_b64url_encode(md, mdlen, expect, sizeof expect) == 0 &&
+             ez_secret_equal(expect, dot2 + 1);
+    OPENSSL_cleanse(md, sizeof md);
+    OPENSSL_cleanse(expect, sizeof expect);
+    return ok;
+}
+
+/* The claims of a well-formed HS256 token signed with secret, or NULL with
+ * *why set. The caller json_decrefs them. */
+static json_t *verified_claims(const char *secret, const char *token, const char **why)
+{
+    if (!secret || !secret[0] || strlen(secret) > INT_MAX) {
+        *why = "no secret configured";
+        return NULL;
+    }
+    if (!token || !token[0]) {
+        *why = "missing token";
+        return NULL;
+    }
+    size_t len = strnlen(token, EZ_JWT_MAX_TOKEN + 1);
+    if (len > EZ_JWT_MAX_TOKEN) {
+        *why = "token too long";
+        return NULL;
+    }
+    const char *dot1 = strchr(token, '.');
+    const char *dot2 = dot1 ? strchr(dot1 + 1, '.') : NULL;
+    if (!dot2 || strchr(dot2 + 1, '.')) {
+        *why = "malformed token";
+        return NULL;
+    }
+    if ((*why = check_header(token, dot1)) != NULL)
+        return NULL;
+    if (!signature_ok(secret, token, dot2)) {
+        *why = "bad signature";
+        return NULL;
+    }
+    json_t *claims = decode_object(dot1 + 1, (size_t)(dot2 - dot1 - 1));
+    if (!claims)
+        *why = "malformed token";
+    return claims;
 }
 
 /* 0 absent, 1 present and an integer (*v set), -1 present but not one. */
@@ -146,9 +232,9 @@ static int claim_int(json_t *claims, const char *name, long long *v)
     return 1;
 }
 
-/* The registered and private claims of a signature-verified token. */
-static const char *check_claims(const struct ez_config *cfg, json_t *claims, long long now,
-                                struct ez_admin_claims *out)
+/* The claims both kinds share: iss, a string sub, exp, nbf, iat. */
+static const char *check_common(const struct ez_config *cfg, json_t *claims, long long now,
+                                long long *exp, long long *not_before)
 {
     json_t *iss = json_object_get(claims, "iss");
     if (!iss)
@@ -165,14 +251,14 @@ static const char *check_claims(const struct ez_config *cfg, json_t *claims, lon
         json_string_length(sub) > EZ_JWT_MAX_SUB)
         return "invalid claim: sub";
 
-    long long exp = 0, nbf = 0, iat = 0;
-    int has = claim_int(claims, "exp", &exp);
+    long long nbf = 0, iat = 0;
+    int has = claim_int(claims, "exp", exp);
     if (has == 0)
         return "missing claim: exp";
     if (has < 0)
         return "invalid claim: exp";
     /* Written so that no claim value can overflow: now is a small number. */
-    if (exp < now - EZ_JWT_LEEWAY)
+    if (*exp < now - EZ_JWT_LEEWAY)
         return "expired";
     has = claim_int(claims, "nbf", &nbf);
     if (has < 0)
@@ -184,78 +270,93 @@ static const char *check_claims(const struct ez_config *cfg, json_t *claims, lon
         return "invalid claim: iat";
     if (has > 0 && iat > now + EZ_JWT_LEEWAY)
         return "issued in the future";
-
-    int viewer = 0;
-    json_t *role = json_object_get(claims, "role");
-    if (role) {
-        if (!json_is_string(role) || !role_known(json_string_value(role)))
-            return "invalid claim: role";
-        viewer = strcmp(json_string_value(role), "viewer") == 0;
-    }
-
-    memcpy(out->sub, json_string_value(sub), json_string_length(sub));
-    out->sub[json_string_length(sub)] = '\0';
-    out->viewer = viewer;
-    out->exp = exp;
-    out->not_before = nbf > iat ? nbf : iat;
+    *not_before = nbf > iat ? nbf : iat;
     return NULL;
 }
 
-static const char *verify(const struct ez_config *cfg, const char *token,
-                          struct ez_admin_claims *out)
+/* An admin token: the common claims, a role, and no audience. */
+static const char *check_admin(const struct ez_config *cfg, json_t *claims, long long now,
+                               struct ez_admin_claims *out)
 {
-    if (!cfg || !cfg->admin_jwt_secret || !cfg->admin_jwt_secret[0])
-        return "no secret configured";
-    size_t keylen = strlen(cfg->admin_jwt_secret);
-    if (keylen > INT_MAX)
-        return "no secret configured";
-    if (!token || !token[0])
-        return "missing token";
-    size_t len = strnlen(token, EZ_JWT_MAX_TOKEN + 1);
-    if (len > EZ_JWT_MAX_TOKEN)
-        return "token too long";
-    const char *why = check_header(token, len);
+    const char *why = check_common(cfg, claims, now, &out->exp, &out->not_before);
     if (why)
         return why;
+    if (json_object_get(claims, "aud"))
+        return "unexpected claim: aud"; /* a session's, or another service's */
+    json_t *role = json_object_get(claims, "role");
+    if (!role)
+        return "missing claim: role";
+    if (!json_is_string(role) || !role_known(json_string_value(role)))
+        return "invalid claim: role";
+    json_t *sub = json_object_get(claims, "sub");
+    memcpy(out->sub, json_string_value(sub), json_string_length(sub));
+    out->sub[json_string_length(sub)] = '\0';
+    out->viewer = strcmp(json_string_value(role), "viewer") == 0;
+    return NULL;
+}
 
-    jwt_t *jwt = NULL;
-    if (jwt_decode(&jwt, token, (const unsigned char *)cfg->admin_jwt_secret,
-                   (int)keylen) != 0 || !jwt) {
-        jwt_free(jwt);
-        return "bad signature";
-    }
-    /* Belt and braces: the header check above already insisted on HS256. */
-    if (jwt_get_alg(jwt) != JWT_ALG_HS256) {
-        jwt_free(jwt);
-        return "unsupported algorithm";
-    }
-    char *text = jwt_get_grants_json(jwt, NULL);
-    jwt_free(jwt);
-    if (!text)
-        return "malformed token";
-    json_error_t jerr;
-    json_t *claims = json_loads(text, 0, &jerr);
-    free(text);
-    if (!json_is_object(claims)) {
-        json_decref(claims);
-        return "malformed token";
-    }
-    why = check_claims(cfg, claims, (long long)time(NULL), out);
-    json_decref(claims);
-    return why;
+/* A session token: the common claims, its audience and scope, no role, a
+ * master id as sub and a key generation. */
+static const char *check_session(const struct ez_config *cfg, json_t *claims, long long now,
+                                 struct ez_session_claims *out)
+{
+    long long nb;
+    const char *why = check_common(cfg, claims, now, &out->exp, &nb);
+    if (why)
+        return why;
+    json_t *aud = json_object_get(claims, "aud");
+    json_t *scope = json_object_get(claims, "scope");
+    if (!json_is_string(aud) || strcmp(json_string_value(aud), EZ_JWT_SESSION_AUD) != 0 ||
+        !json_is_string(scope) || strcmp(json_string_value(scope), EZ_JWT_SESSION_SCOPE) != 0 ||
+        json_object_get(claims, "role"))
+        return "not a master session";
+    const char *s = json_string_value(json_object_get(claims, "sub"));
+    char *end = NULL;
+    long long id = (*s >= '1' && *s <= '9' && strlen(s) <= 18) ? strtoll(s, &end, 10) : 0;
+    if (id <= 0 || *end)
+        return "invalid claim: sub";
+    long long gen = 0;
+    if (claim_int(claims, "gen", &gen) != 1 || gen < 1)
+        return "invalid claim: gen";
+    out->master_id = id;
+    out->key_generation = gen;
+    return NULL;
 }
 
 int ez_jwt_verify_admin(const struct ez_config *cfg, const char *token,
                         struct ez_admin_claims *out, const char **why)
 {
-    struct ez_admin_claims claims;
-    memset(&claims, 0, sizeof claims);
-    const char *reason = verify(cfg, token, &claims);
+    struct ez_admin_claims c;
+    memset(&c, 0, sizeof c);
+    const char *reason = "no secret configured";
+    json_t *claims = cfg ? verified_claims(cfg->admin_jwt_secret, token, &reason) : NULL;
+    if (claims)
+        reason = check_admin(cfg, claims, (long long)time(NULL), &c);
+    json_decref(claims);
     if (why)
         *why = reason;
     if (reason)
         return -1;
     if (out)
-        *out = claims;
+        *out = c;
+    return 0;
+}
+
+int ez_jwt_verify_session(const struct ez_config *cfg, const char *token,
+                          struct ez_session_claims *out, const char **why)
+{
+    struct ez_session_claims c;
+    memset(&c, 0, sizeof c);
+    const char *reason = "no secret configured";
+    json_t *claims = cfg ? verified_claims(cfg->master_jwt_secret, token, &reason) : NULL;
+    if (claims)
+        reason = check_session(cfg, claims, (long long)time(NULL), &c);
+    json_decref(claims);
+    if (why)
+        *why = reason;
+    if (reason)
+        return -1;
+    if (out)
+        *out = c;
     return 0;
 }

@@ -16,6 +16,11 @@ X(audit_dropped, "ezapi_audit_records_total", "result=\"dropped\"", NULL)
 X(auth_fail_admin, "ezapi_auth_failures_total", "kind=\"admin\"",
   "Failed authentications by credential kind.")
 X(auth_fail_master, "ezapi_auth_failures_total", "kind=\"master\"", NULL)
+X(auth_refused_admin, "ezapi_auth_refused_total", "kind=\"admin\"",
+  "Requests refused with 429, before any credential was checked, because their address failed to authenticate auth_failure_limit times.")
+X(auth_refused_master, "ezapi_auth_refused_total", "kind=\"master\"", NULL)
+X(auth_evictions, "ezapi_auth_failure_evictions_total", "",
+  "Addresses dropped from the full table of failed authentications for a newcomer (their counts are audited first).")
 X(pg_errors, "ezapi_pg_errors_total", "", "PostgreSQL errors and lost connections.")
 X(redis_errors, "ezapi_redis_errors_total", "", "Redis errors and lost connections.")
 X(bad_frames, "ezapi_bad_frames_total", "", "Malformed queue frames dropped.")

@@ -53,6 +53,16 @@ int ez_shm_create(uint64_t sync_capacity, uint64_t audit_capacity)
     if (RAND_bytes((unsigned char *)&ez_shm->instance_id, sizeof ez_shm->instance_id) != 1)
         ez_shm->instance_id = (uint64_t)ez_now_ms() ^ ((uint64_t)getpid() << 40);
     memcpy(ez_shm->ring_offset, offsets, sizeof offsets);
+    uint64_t seed;
+    if (RAND_bytes((unsigned char *)&seed, sizeof seed) != 1)
+        seed = ez_shm->instance_id * 0x9e3779b97f4a7c15ULL;
+    if (ez_authfail_init(&ez_shm->authfail, seed) != 0) {
+        log_error("pthread_mutex_init of the failed-authentication table failed: %s",
+                  strerror(errno));
+        munmap(p, off);
+        ez_shm = NULL;
+        return -1;
+    }
     for (int q = 0; q < EZ_Q_COUNT; q++)
         for (int s = EZ_SLOT_FIRST_WORKER; s < EZ_MAX_SLOTS; s++)
             ez_ring_init(ez_shm_ring((enum ez_queue_id)q, s), data[q], cap[q]);

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "authfail.h"
 #include "metrics.h"
 #include "ring.h"
 
@@ -54,6 +55,7 @@ struct ez_shm {
     _Atomic int syncer_clean_exit;   /* syncer: the previous one stopped gracefully */
     struct ez_slot slots[EZ_MAX_SLOTS];
     uint64_t ring_offset[EZ_Q_COUNT][EZ_MAX_SLOTS]; /* from the segment start; 0 = none */
+    struct ez_authfail_table authfail; /* failed authentications per address, all workers */
 };
 
 extern struct ez_shm *ez_shm;

@@ -558,6 +558,27 @@ START_TEST(test_env_error)
 }
 END_TEST
 
+/* One secret for admin and master session tokens is refused wherever it
+ * comes from, naming both keys and never the secret. */
+START_TEST(test_equal_jwt_secrets)
+{
+    struct ez_config c;
+
+    ck_assert_int_eq(load_text("pg_dsn = " PG_DSN "\nmaster_jwt_secret = " ADMIN_SECRET "\n"
+                               "admin_jwt_secret = " ADMIN_SECRET "\n", &c), -1);
+    assert_error_at(&c, -1, 3, "admin_jwt_secret");
+    ck_assert_ptr_nonnull(strstr(err, "master_jwt_secret"));
+    ck_assert_ptr_null(strstr(err, ADMIN_SECRET));
+
+    setenv("EZAPI_MASTER_JWT_SECRET", ADMIN_SECRET, 1);
+    ck_assert_int_eq(load_base("", &c), -1);
+    assert_zeroed(&c);
+    ck_assert_ptr_nonnull(strstr(err, "admin_jwt_secret"));
+    ck_assert_ptr_nonnull(strstr(err, "master_jwt_secret"));
+    ck_assert_ptr_null(strstr(err, ADMIN_SECRET));
+}
+END_TEST
+
 /* Each case: a config body and the secret that must not appear in the error. */
 static const struct {
     const char *body;
@@ -901,6 +922,7 @@ static Suite *config_suite(void)
     tcase_add_test(t, test_workers_auto);
     tcase_add_test(t, test_restart_keys_changed);
     tcase_add_test(t, test_copy);
+    tcase_add_test(t, test_equal_jwt_secrets);
     tcase_add_test(t, test_sample_loads);
     tcase_add_test(t, test_sample_defaults_uncommented);
     tcase_add_test(t, test_man_page_content);

@@ -1,6 +1,7 @@
-/* Check suite for common/jwt.c: admin tokens minted and verified, and every
- * way a token must be refused (SPEC section 6). Foreign tokens are built by
- * hand with OpenSSL, as any other JWT library would build them. */
+/* Check suite for common/jwt.c: admin and master session tokens minted and
+ * verified, every way a token must be refused, and the claims that keep the
+ * two kinds apart. Foreign tokens are built by hand with OpenSSL, as any
+ * other JWT library would build them. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,7 +120,7 @@ static void expect_payload(const char *payload, const char *want)
 /* A payload with standard claims around the given times (0 = omitted). */
 static void payload_times(char *buf, size_t len, long long exp, long long nbf, long long iat)
 {
-    int n = snprintf(buf, len, "{\"iss\":\"ezapi\",\"sub\":\"alice\"");
+    int n = snprintf(buf, len, "{\"iss\":\"ezapi\",\"sub\":\"alice\",\"role\":\"admin\"");
     if (exp)
         n += snprintf(buf + n, len - (size_t)n, ",\"exp\":%lld", exp);
     if (nbf)
@@ -218,9 +219,13 @@ START_TEST(foreign_hs256_accepted)
     ck_assert_int_eq(c.exp, exp);
     free(t);
 
-    /* Header without typ (some libraries omit it), and no role: admin. */
+    /* Header without typ (some libraries omit it), claims in another order,
+     * nbf and a claim of their own. */
     exp = now() + 200;
-    snprintf(p, sizeof p, "{\"sub\":\"bot\",\"exp\":%lld,\"iss\":\"ezapi\"}", exp);
+    snprintf(p, sizeof p,
+             "{\"sub\":\"bot\",\"exp\":%lld,\"role\":\"admin\",\"jti\":\"x1\",\"nbf\":%lld,"
+             "\"iss\":\"ezapi\"}",
+             exp, now() - 5);
     t = build("{\"alg\":\"HS256\"}", p, secret, SIG_HS256);
     ck_assert_int_eq(ez_jwt_verify_admin(&cfg, t, &c, &why), 0);
     ck_assert_str_eq(c.sub, "bot");
@@ -345,7 +350,8 @@ START_TEST(oversized_rejected)
     /* Just under the limit: accepted; just over: refused before decoding. */
     size_t fill = 5900;
     char *p = malloc(fill + 256);
-    int n = snprintf(p, 256, "{\"iss\":\"ezapi\",\"sub\":\"alice\",\"exp\":%lld,\"pad\":\"",
+    int n = snprintf(p, 256,
+                     "{\"iss\":\"ezapi\",\"sub\":\"alice\",\"role\":\"admin\",\"exp\":%lld,\"pad\":\"",
                      now() + 300);
     memset(p + n, 'x', fill);
     strcpy(p + n + fill, "\"}");
@@ -407,7 +413,8 @@ START_TEST(sub_required)
     snprintf(p, sizeof p, "{\"iss\":\"ezapi\",\"sub\":\"%s\",\"exp\":%lld}", sub, now() + 300);
     expect_payload(p, "invalid claim: sub");
     sub[128] = '\0'; /* 128 bytes is the most allowed */
-    snprintf(p, sizeof p, "{\"iss\":\"ezapi\",\"sub\":\"%s\",\"exp\":%lld}", sub, now() + 300);
+    snprintf(p, sizeof p, "{\"iss\":\"ezapi\",\"sub\":\"%s\",\"role\":\"admin\",\"exp\":%lld}",
+             sub, now() + 300);
     expect_payload(p, NULL);
 }
 END_TEST
@@ -499,6 +506,156 @@ START_TEST(no_secret_configured)
 }
 END_TEST
 
+/* ---- the two kinds of token ------------------------------------------------ */
+
+static char master_secret[] = "a-master-secret-of-at-least-32-bytes!!";
+
+static void setup_kinds(void)
+{
+    setup();
+    cfg.master_jwt_secret = master_secret;
+    cfg.master_jwt_ttl = 3600 * 1000;
+}
+
+/* Verifies a session and returns the reason, or NULL when accepted. */
+static const char *session_reason(const char *token, struct ez_session_claims *c)
+{
+    struct ez_session_claims tmp;
+    const char *why = "unset";
+    int rc = ez_jwt_verify_session(&cfg, token, c ? c : &tmp, &why);
+    ck_assert_int_eq(rc, why ? -1 : 0);
+    return why;
+}
+
+static void expect_session(const char *payload, const char *want)
+{
+    char *t = build(hs256_header, payload, master_secret, SIG_HS256);
+    const char *why = session_reason(t, NULL);
+    if (want)
+        ck_assert_msg(why && strcmp(why, want) == 0, "got \"%s\", wanted \"%s\": %s",
+                      why ? why : "accepted", want, payload);
+    else
+        ck_assert_msg(why == NULL, "rejected (%s): %s", why, payload);
+    free(t);
+}
+
+START_TEST(role_required)
+{
+    char p[256];
+    snprintf(p, sizeof p, "{\"iss\":\"ezapi\",\"sub\":\"alice\",\"exp\":%lld}", now() + 300);
+    expect_payload(p, "missing claim: role");
+}
+END_TEST
+
+START_TEST(admin_refuses_an_audience)
+{
+    char p[256];
+    const char *auds[] = { "\"ezapi-master-session\"", "\"ezapi\"", "[\"ezapi\"]", "null" };
+    for (size_t i = 0; i < sizeof auds / sizeof auds[0]; i++) {
+        snprintf(p, sizeof p,
+                 "{\"iss\":\"ezapi\",\"sub\":\"alice\",\"role\":\"admin\",\"aud\":%s,\"exp\":%lld}",
+                 auds[i], now() + 300);
+        expect_payload(p, "unexpected claim: aud");
+    }
+}
+END_TEST
+
+START_TEST(session_mint_then_verify)
+{
+    long long exp = 0, before = now();
+    char *t = ez_jwt_mint_session(&cfg, 42, 3, &exp);
+    ck_assert_ptr_nonnull(t);
+    ck_assert(exp >= before + 3600 && exp <= now() + 3600);
+    struct ez_session_claims c;
+    ck_assert_ptr_null(session_reason(t, &c));
+    ck_assert_int_eq(c.master_id, 42);
+    ck_assert_int_eq(c.key_generation, 3);
+    ck_assert_int_eq(c.exp, exp);
+    /* signed with the master secret only */
+    expect_reject(t, "bad signature");
+    free(t);
+    ck_assert_ptr_null(ez_jwt_mint_session(&cfg, 0, 1, &exp));
+    ck_assert_ptr_null(ez_jwt_mint_session(&cfg, 1, 0, &exp));
+}
+END_TEST
+
+/* Even when both secrets are one (refused by the config, but a secret may
+ * leak into the other's place), neither kind passes for the other. */
+START_TEST(kinds_do_not_mix_under_one_secret)
+{
+    cfg.master_jwt_secret = secret;
+    char *session = ez_jwt_mint_session(&cfg, 7, 1, NULL);
+    ck_assert_ptr_nonnull(session);
+    ck_assert_ptr_null(session_reason(session, NULL));
+    expect_reject(session, "unexpected claim: aud");
+
+    char *admin = ez_jwt_mint_admin(&cfg, "7", "admin", 300);
+    ck_assert_ptr_nonnull(admin);
+    ck_assert_ptr_null(reason(admin));
+    ck_assert_str_eq(session_reason(admin, NULL), "not a master session");
+
+    /* a session shaped by hand with a role added is still no admin token,
+     * and no session either */
+    char p[512];
+    snprintf(p, sizeof p,
+             "{\"iss\":\"ezapi\",\"sub\":\"7\",\"aud\":\"ezapi-master-session\",\"scope\":\"master\","
+             "\"gen\":1,\"role\":\"admin\",\"exp\":%lld}",
+             now() + 300);
+    char *t = foreign(p);
+    expect_reject(t, "unexpected claim: aud");
+    ck_assert_str_eq(session_reason(t, NULL), "not a master session");
+    free(t);
+    free(session);
+    free(admin);
+}
+END_TEST
+
+START_TEST(session_claims_checked)
+{
+    char p[512];
+    long long exp = now() + 300;
+    const char *head = "\"iss\":\"ezapi\",\"aud\":\"ezapi-master-session\",\"scope\":\"master\"";
+    snprintf(p, sizeof p, "{%s,\"sub\":\"9\",\"gen\":2,\"exp\":%lld}", head, exp);
+    expect_session(p, NULL);
+    /* a session minted before sessions carried their audience */
+    snprintf(p, sizeof p,
+             "{\"iss\":\"ezapi\",\"sub\":\"9\",\"scope\":\"master\",\"gen\":2,\"iat\":%lld,"
+             "\"exp\":%lld}",
+             now(), exp);
+    expect_session(p, "not a master session");
+    snprintf(p, sizeof p,
+             "{\"iss\":\"ezapi\",\"sub\":\"9\",\"aud\":\"other\",\"scope\":\"master\",\"gen\":2,"
+             "\"exp\":%lld}",
+             exp);
+    expect_session(p, "not a master session");
+    snprintf(p, sizeof p,
+             "{\"iss\":\"ezapi\",\"sub\":\"9\",\"aud\":\"ezapi-master-session\",\"gen\":2,"
+             "\"exp\":%lld}",
+             exp);
+    expect_session(p, "not a master session");
+    const char *subs[] = { "\"0\"", "\"-1\"", "\"09\"", "\"9x\"", "\"1234567890123456789\"" };
+    for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
+        snprintf(p, sizeof p, "{%s,\"sub\":%s,\"gen\":2,\"exp\":%lld}", head, subs[i], exp);
+        expect_session(p, "invalid claim: sub");
+    }
+    const char *gens[] = { "0", "\"2\"", "1.5" };
+    for (size_t i = 0; i < sizeof gens / sizeof gens[0]; i++) {
+        snprintf(p, sizeof p, "{%s,\"sub\":\"9\",\"gen\":%s,\"exp\":%lld}", head, gens[i], exp);
+        expect_session(p, "invalid claim: gen");
+    }
+    snprintf(p, sizeof p, "{%s,\"sub\":\"9\",\"exp\":%lld}", head, exp);
+    expect_session(p, "invalid claim: gen");
+    snprintf(p, sizeof p, "{%s,\"sub\":\"9\",\"gen\":2,\"exp\":%lld}", head, now() - 60);
+    expect_session(p, "expired");
+    snprintf(p, sizeof p, "{%s,\"iss\":\"x\",\"sub\":\"9\",\"gen\":2,\"exp\":%lld}", head, exp);
+    expect_session(p, "malformed token"); /* iss twice */
+    /* the header rules are the admin tokens' */
+    char *t = build("{\"alg\":\"HS512\"}", "{}", master_secret, SIG_HS512);
+    ck_assert_str_eq(session_reason(t, NULL), "unsupported algorithm");
+    free(t);
+}
+END_TEST
+
 static Suite *jwt_suite(void)
 {
     Suite *s = suite_create("jwt");
@@ -523,6 +680,14 @@ static Suite *jwt_suite(void)
     tcase_add_test(tc, iat_in_future);
     tcase_add_test(tc, role_checked);
     tcase_add_test(tc, no_secret_configured);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("kinds");
+    tcase_add_checked_fixture(tc, setup_kinds, NULL);
+    tcase_add_test(tc, role_required);
+    tcase_add_test(tc, admin_refuses_an_audience);
+    tcase_add_test(tc, session_mint_then_verify);
+    tcase_add_test(tc, kinds_do_not_mix_under_one_secret);
+    tcase_add_test(tc, session_claims_checked);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -439,7 +439,8 @@ END_TEST
  * there for the others), then without credentials. */
 START_TEST(every_operation_is_routed_and_answers_as_documented)
 {
-    h_server_start(&S, NULL);
+    /* every secured operation fails to authenticate once, on purpose */
+    h_server_start(&S, "auth_failure_limit = 0\n");
     setup_masters();
     const json_t *d = doc();
     int answered[600] = { 0 };

@@ -1,6 +1,7 @@
 /* Admin bearer JWTs, the viewer rule, and the metrics allow-list. Master
  * credentials are checked by ez_auth_master (tenants). */
 #include "auth.h"
+#include "auth_limit.h"
 #include "auth_master.h"
 
 #include <arpa/inet.h>
@@ -33,7 +34,7 @@ static void unauthorized(struct ez_req *r, const char *why)
 {
     ez_metric_inc(EZ_M_auth_fail_admin);
     evhttp_add_header(evhttp_request_get_output_headers(r->ev), "WWW-Authenticate", "Bearer");
-    ez_audit(r, "auth.failure", "auth", NULL, NULL, NULL);
+    ez_auth_limit_failed(r);
     ez_reply_error(r, 401, "authentication_error", "invalid_credentials", NULL,
                    "missing or invalid credentials: %s", why);
 }
@@ -157,9 +158,9 @@ int ez_authenticate(struct ez_req *r)
     case EZ_AUTH_PUBLIC:
         return 0;
     case EZ_AUTH_ADMIN:
-        return admin(r, 0);
+        return ez_auth_limit_check(r, 0) == 0 ? admin(r, 0) : -1;
     case EZ_AUTH_ADMIN_READ:
-        return admin(r, 1);
+        return ez_auth_limit_check(r, 0) == 0 ? admin(r, 1) : -1;
     case EZ_AUTH_METRICS:
         if (address_allowed(r->remote, ez_w.cfg->metrics_allow))
             return 0;
@@ -167,7 +168,7 @@ int ez_authenticate(struct ez_req *r)
                        "metrics are not served to %s", r->remote);
         return -1;
     case EZ_AUTH_MASTER:
-        return ez_auth_master(r);
+        return ez_auth_limit_check(r, 1) == 0 ? ez_auth_master(r) : -1;
     }
     log_error("route %s %s has no authenticator", r->method, r->route->path);
     ez_reply_error(r, 500, "api_error", NULL, NULL, "internal error");

@@ -1,6 +1,7 @@
 /* Authentication of a request according to its route's kind: admin JWT,
  * master credential, or the metrics address list. Failures are answered
- * here (401 with WWW-Authenticate: Bearer, or 403) and audited. */
+ * here (401 with WWW-Authenticate: Bearer, or 403) and counted per address
+ * (auth_limit.h), which may refuse an address with 429 first. */
 #ifndef EZ_AUTH_H
 #define EZ_AUTH_H
 

@@ -1,4 +1,4 @@
-/* Master authentication (SPEC section 6): a bearer that is either the
+/* Master authentication (docs/tenants.md): a bearer that is either the
  * master key (looked up by its SHA-256 digest) or a session JWT from
  * POST /v1/auth/token (HS256 with master_jwt_secret, bound to the master id
  * and its key generation). Never logs or returns any part of a credential. */

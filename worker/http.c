@@ -6,6 +6,7 @@
 
 #include <ctype.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -269,12 +270,15 @@ static int read_body(struct ez_req *r)
     return -1;
 }
 
+/* The peer's IP address, or "unix" (libevent would name a Unix-socket
+ * peer "localhost", as if it came over TCP). */
 static void set_remote(struct ez_req *r)
 {
     struct evhttp_connection *c = evhttp_request_get_connection(r->ev);
+    const struct sockaddr *sa = c ? evhttp_connection_get_addr(c) : NULL;
     char *addr = NULL;
     ev_uint16_t port = 0;
-    if (c)
+    if (c && (!sa || sa->sa_family != AF_UNIX))
         evhttp_connection_get_peer(c, &addr, &port);
     snprintf(r->remote, sizeof r->remote, "%s", addr && *addr ? addr : "unix");
 }

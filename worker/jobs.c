@@ -109,6 +109,20 @@ static void push_unknown(struct ez_req *r, json_t *rec)
     free(row);
 }
 
+/* Queues one audit record (or writes it, the queue being full). */
+static void audit_queue(json_t *rec, const char *request_id)
+{
+    char *row = ez_audit_row(rec);
+    if (!row)
+        return;
+    struct ez_frame f = { .type = EZ_JOB_AUDIT, .payload = row, .payload_len = strlen(row) };
+    snprintf(f.request_id, sizeof f.request_id, "%s", request_id);
+    snprintf(f.resource, sizeof f.resource, "audit");
+    if (ez_queue_push(EZ_Q_AUDIT, ez_w.slot, &f) != EZ_QUEUE_OK)
+        audit_direct(&f);
+    free(row);
+}
+
 void ez_jobs_audit(struct ez_req *r, int64_t latency_us)
 {
     if (!r->audit_action)
@@ -124,23 +138,28 @@ void ez_jobs_audit(struct ez_req *r, int64_t latency_us)
         rec = audit_record(r, when, NULL, latency_us);
     if (!rec)
         return;
+    /* An auth.failure record's changes are its counts (ez_auth_limit_failed). */
     json_object_set_new(rec, "changes",
-                        json_pack("{s:O?, s:O?}", "before", r->audit_before, "after",
-                                  r->audit_after));
+                        auth_failure ? json_incref(r->audit_after)
+                                     : json_pack("{s:O?, s:O?}", "before", r->audit_before,
+                                                 "after", r->audit_after));
     if (r->commit_unknown) {
         json_object_set_new(json_object_get(rec, "changes"), "outcome", json_string("unknown"));
         push_unknown(r, rec);
-        json_decref(rec);
-        return;
+    } else {
+        audit_queue(rec, r->request_id);
     }
-    char *row = ez_audit_row(rec);
     json_decref(rec);
-    if (!row)
-        return;
-    struct ez_frame f = { .type = EZ_JOB_AUDIT, .payload = row, .payload_len = strlen(row) };
-    snprintf(f.request_id, sizeof f.request_id, "%s", r->request_id);
-    snprintf(f.resource, sizeof f.resource, "audit");
-    if (ez_queue_push(EZ_Q_AUDIT, ez_w.slot, &f) != EZ_QUEUE_OK)
-        audit_direct(&f);
-    free(row);
+}
+
+void ez_jobs_audit_auth_failures(const char *remote, json_t *changes)
+{
+    char when[40];
+    iso_now(when, sizeof when);
+    json_t *rec = json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:o}", "time", when, "actor_type",
+                            "anonymous", "action", "auth.failure", "resource", "auth", "status",
+                            401, "remote_addr", remote, "changes", changes);
+    if (rec)
+        audit_queue(rec, "");
+    json_decref(rec);
 }

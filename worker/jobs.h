@@ -17,5 +17,8 @@ void ez_jobs_sync(struct ez_req *r, const char *resource, const char *op, int64_
 /* Called once per answered request; writes nothing unless the handler
  * called ez_audit() and the request succeeded, or authentication failed. */
 void ez_jobs_audit(struct ez_req *r, int64_t latency_us);
+/* The record of failed authentications of one address that no request's
+ * record holds (a window's count): changes (stolen) holds the count. */
+void ez_jobs_audit_auth_failures(const char *remote, json_t *changes);
 
 #endif

@@ -710,6 +710,9 @@ static const struct error_response {
     { 415, "UnsupportedMediaType", "A non-empty body that is not application/json." },
     { 422, "UnprocessableEntity", "A rule between fields or rows: a reference to a row that "
                                   "does not exist, namespaces outside the master's." },
+    { 429, "TooManyRequests", "This address failed to authenticate auth_failure_limit times "
+                              "within auth_failure_window; Retry-After says when the window "
+                              "ends." },
     { 503, "Unavailable", "PostgreSQL is unreachable; retry later. On a write, code "
                           "commit_outcome_unknown says the connection was lost during its "
                           "COMMIT: it may have been applied, so read the resource before "
@@ -739,6 +742,10 @@ static void shared_responses(json_t *c)
             set(json_object_get(r, "headers"), "WWW-Authenticate",
                 need(json_pack("{s:s, s:{s:s}}", "description", "Bearer", "schema", "type",
                                "string")));
+        if (error_responses[i].status == 429)
+            set(json_object_get(r, "headers"), "Retry-After",
+                need(json_pack("{s:s, s:{s:s}}", "description", "Seconds until the window ends",
+                               "schema", "type", "integer")));
         set(c, error_responses[i].name, r);
     }
 }
@@ -747,8 +754,8 @@ static void security_schemes(json_t *c)
 {
     set(c, "adminToken", need(json_pack(
         "{s:s, s:s, s:s, s:s}", "type", "http", "scheme", "bearer", "bearerFormat", "JWT",
-        "description", "HS256 JWT signed with admin_jwt_secret (iss, sub, exp; role admin or "
-                       "viewer). `ezapi token admin` mints one. A viewer may only GET.")));
+        "description", "HS256 JWT signed with admin_jwt_secret (iss, sub, exp, role admin or "
+                       "viewer; no aud). `ezapi token admin` mints one. A viewer may only GET.")));
     set(c, "masterKey", need(json_pack(
         "{s:s, s:s, s:s}", "type", "http", "scheme", "bearer",
         "description", "The master key (ezm_...).")));
@@ -1079,6 +1086,7 @@ static json_t *responses(const struct op *o)
         add_status(codes, 400);
     if (o->auth == EZ_AUTH_ADMIN || o->auth == EZ_AUTH_ADMIN_READ || o->auth == EZ_AUTH_MASTER) {
         add_status(codes, 401);
+        add_status(codes, 429);
         add_status(codes, 503);
     }
     if (o->auth != EZ_AUTH_PUBLIC)

@@ -15,6 +15,7 @@
 #include <event2/http.h>
 #include <event2/listener.h>
 
+#include "auth_limit.h"
 #include "http.h"
 #include "log.h"
 #include "proctitle.h"
@@ -160,6 +161,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     atomic_store(&ez_shm_slot(ez_w.slot)->heartbeat_ms, ez_mono_ms());
     balance();
     ez_metrics_sample_process();
+    ez_auth_limit_tick(0);
     if (getppid() == 1) { /* supervisor gone */
         event_base_loopbreak(base);
         return;
@@ -263,6 +265,7 @@ int worker_main(const struct ez_child *c)
     balance();
     event_base_dispatch(base);
 
+    ez_auth_limit_tick(1);
     log_info("worker exiting");
     evhttp_free(http);
     for (int i = 0; i < 3; i++)
