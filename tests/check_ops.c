@@ -710,11 +710,23 @@ START_TEST(redis_down_fills_the_outbox_which_drains_when_it_returns)
 }
 END_TEST
 
+/* Redis refuses writes (it asks for a replica it does not have) while
+ * keeping its data and run id, so that no full resync settles the row. */
+static void redis_refuse_writes(int refuse)
+{
+    redisContext *c = h_redis();
+    redisReply *rep = redisCommand(c, "CONFIG SET min-replicas-to-write %d", refuse);
+    ck_assert_msg(rep && rep->type == REDIS_REPLY_STATUS, "CONFIG SET failed");
+    freeReplyObject(rep);
+    redisFree(c);
+}
+
 START_TEST(outbox_row_at_max_retries_fails_and_retries_by_hand)
 {
     struct h_server s;
     h_server_start(&s, "sync_outbox_interval = 100ms\nsync_outbox_max_retries = 2\n");
-    h_redis_stop();
+    H_EVENTUALLY(h_server_log_contains(&s, "full resync done"), 10000, "no start-up resync");
+    redis_refuse_writes(1);
     ck_assert_int_eq(create_namespace(&s, "mr"), 201);
     H_EVENTUALLY(outbox_rows("failed") == 1, 15000, "row never marked failed");
     json_t *j = get_json(&s, "/admin/sync/outbox?status=failed", 200);
@@ -722,9 +734,10 @@ START_TEST(outbox_row_at_max_retries_fails_and_retries_by_hand)
     ck_assert_int_eq(json_integer_value(json_object_get(row, "attempts")), 2);
     json_int_t id = json_integer_value(json_object_get(row, "id"));
     json_decref(j);
-    h_redis_start();
+    redis_refuse_writes(0);
     h_sleep_ms(500);
     ck_assert_int_eq(outbox_rows("failed"), 1); /* failed rows wait for an operator */
+    ck_assert(!in_redis("mr"));
     char path[64];
     snprintf(path, sizeof path, "/admin/sync/outbox/%lld/retry", (long long)id);
     struct h_resp r;
