@@ -14,7 +14,7 @@ id=$(curl -fs -X POST "$BASE/admin/providers/custom" -H "Authorization: Bearer $
     sed 's/.*"group":{"id":\([0-9]*\).*/\1/')
 curl -fs "$BASE/admin/provider-groups/$id" -H "Authorization: Bearer $TOKEN" >/dev/null
 clients=$WORKERS
-# store_group_get()'s statement; pgbench would read ":MI" as a variable, so
+# ez_store_group_get()'s statement; pgbench would read ":MI" as a variable, so
 # the colons of the time format are spelled chr(58).
 ts() { echo "to_char(g.$1 AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24' || chr(58) || 'MI' || chr(58) || 'SS\"Z\"')"; }
 cat > "$dir/select.sql" <<SQL

@@ -15,7 +15,7 @@
 
 /* ---- Selector resolution ------------------------------------------------ */
 
-int ez_pj_resolve(const char *selector_type, const char *selector_value,
+int ez_projection_resolve(const char *selector_type, const char *selector_value,
                   const char *const *models, int nmodels, const char **upstream)
 {
     struct ez_sel_hit hit;
@@ -26,7 +26,7 @@ int ez_pj_resolve(const char *selector_type, const char *selector_value,
     return 0;
 }
 
-int ez_pj_routable(const struct ez_pj_group *g, const struct ez_pj_key *k, int64_t now)
+int ez_projection_routable(const struct ez_group_row *g, const struct ez_api_key_row *k, int64_t now)
 {
     return g && k && g->status && k->status && strcmp(g->status, "active") == 0 &&
            strcmp(k->status, "active") == 0 && k->weight > 0 && k->ban_until <= now;
@@ -36,12 +36,12 @@ int ez_pj_routable(const struct ez_pj_group *g, const struct ez_pj_key *k, int64
 
 static const char *or_empty(const char *s) { return s ? s : ""; }
 
-json_t *ez_pj_namespace_json(const char *name, const char *status)
+json_t *ez_projection_namespace_json(const char *name, const char *status)
 {
     return json_pack("{s:s, s:s}", "name", name, "status", status);
 }
 
-json_t *ez_pj_provider_json(const struct ez_pj_group *g, const struct ez_pj_key *k)
+json_t *ez_projection_provider_json(const struct ez_group_row *g, const struct ez_api_key_row *k)
 {
     json_t *models = json_array();
     if (!models)
@@ -72,10 +72,10 @@ static void newest(int64_t *acc, int64_t v)
         *acc = v;
 }
 
-json_t *ez_pj_candidate_json(const struct ez_pj_bound *c, int64_t now, int64_t *updated_at)
+json_t *ez_projection_candidate_json(const struct ez_candidate_rows *c, int64_t now, int64_t *updated_at)
 {
-    const struct ez_pj_binding *b = c->b;
-    const struct ez_pj_group *g = c->g;
+    const struct ez_binding_row *b = c->b;
+    const struct ez_group_row *g = c->g;
     newest(updated_at, b->updated_at);
     json_t *upstreams = json_object();
     if (!upstreams)
@@ -101,7 +101,7 @@ json_t *ez_pj_candidate_json(const struct ez_pj_bound *c, int64_t now, int64_t *
             model = g->models[hit.index] + hit.off;
     }
     for (int i = 0; model && i < c->nkeys; i++) {
-        if (!ez_pj_routable(g, &c->keys[i], now))
+        if (!ez_projection_routable(g, &c->keys[i], now))
             continue;
         char id[24];
         snprintf(id, sizeof id, "%" PRId64, c->keys[i].id);
@@ -124,7 +124,7 @@ json_t *ez_pj_candidate_json(const struct ez_pj_bound *c, int64_t now, int64_t *
     return cand;
 }
 
-json_t *ez_pj_binding_json(const struct ez_pj_bound *c, int n, int64_t now)
+json_t *ez_projection_binding_json(const struct ez_candidate_rows *c, int n, int64_t now)
 {
     if (n < 1)
         return NULL;
@@ -136,7 +136,7 @@ json_t *ez_pj_binding_json(const struct ez_pj_bound *c, int n, int64_t now)
     for (int i = 0; i < n; i++) {
         if (strcmp(c[i].b->status, "active") == 0)
             active = 1;
-        if (json_array_append_new(cands, ez_pj_candidate_json(&c[i], now, &updated_at)) != 0) {
+        if (json_array_append_new(cands, ez_projection_candidate_json(&c[i], now, &updated_at)) != 0) {
             json_decref(cands);
             return NULL;
         }
@@ -148,10 +148,10 @@ json_t *ez_pj_binding_json(const struct ez_pj_bound *c, int n, int64_t now)
 
 static int set_flag(json_t *o, const char *name, int v)
 {
-    return v == EZ_PJ_UNSET ? 0 : json_object_set_new(o, name, json_boolean(v));
+    return v == EZ_FLAG_UNSET ? 0 : json_object_set_new(o, name, json_boolean(v));
 }
 
-json_t *ez_pj_model_json(const struct ez_pj_model *m)
+json_t *ez_projection_model_json(const struct ez_model_row *m)
 {
     json_t *o = json_pack("{s:s}", "name", m->name);
     if (!o)
@@ -177,7 +177,7 @@ json_t *ez_pj_model_json(const struct ez_pj_model *m)
     return o;
 }
 
-char *ez_pj_binding_field(const char *ns, const char *public_model)
+char *ez_projection_binding_field(const char *ns, const char *public_model)
 {
     size_t a = strlen(ns), b = strlen(public_model);
     char *f = malloc(a + b + 2);
@@ -226,7 +226,7 @@ static int max_real_digits(const json_t *v)
     return best;
 }
 
-char *ez_pj_dump(const json_t *v)
+char *ez_projection_dump(const json_t *v)
 {
     if (!v)
         return NULL;
@@ -239,19 +239,19 @@ char *ez_pj_dump(const json_t *v)
 
 /* ---- Checksum of meta:models ----------------------------------------- */
 
-int ez_pj_checksum_init(struct ez_pj_checksum *s)
+int ez_models_checksum_init(struct ez_models_checksum *s)
 {
     s->updated_at = 0;
     s->fields = 0;
     s->md = EVP_MD_CTX_new();
     if (!s->md || EVP_DigestInit_ex(s->md, EVP_sha256(), NULL) != 1) {
-        ez_pj_checksum_abort(s);
+        ez_models_checksum_abort(s);
         return -1;
     }
     return 0;
 }
 
-int ez_pj_checksum_add(struct ez_pj_checksum *s, const char *field, const char *json)
+int ez_models_checksum_add(struct ez_models_checksum *s, const char *field, const char *json)
 {
     if (!s->md)
         return -1;
@@ -263,13 +263,13 @@ int ez_pj_checksum_add(struct ez_pj_checksum *s, const char *field, const char *
     return ok ? 0 : -1;
 }
 
-int ez_pj_checksum_final(struct ez_pj_checksum *s, char hex[65])
+int ez_models_checksum_final(struct ez_models_checksum *s, char hex[65])
 {
     unsigned char d[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
     hex[0] = '\0';
     int ok = s->md && EVP_DigestFinal_ex(s->md, d, &n) == 1 && n == 32;
-    ez_pj_checksum_abort(s);
+    ez_models_checksum_abort(s);
     if (!ok)
         return -1;
     for (unsigned int i = 0; i < n; i++)
@@ -277,7 +277,7 @@ int ez_pj_checksum_final(struct ez_pj_checksum *s, char hex[65])
     return 0;
 }
 
-void ez_pj_checksum_abort(struct ez_pj_checksum *s)
+void ez_models_checksum_abort(struct ez_models_checksum *s)
 {
     EVP_MD_CTX_free(s->md);
     s->md = NULL;
@@ -285,16 +285,16 @@ void ez_pj_checksum_abort(struct ez_pj_checksum *s)
 
 /* ---- Write sets ------------------------------------------------------- */
 
-void ez_pj_set_init(struct ez_pj_set *s) { memset(s, 0, sizeof *s); }
+void ez_write_set_init(struct ez_write_set *s) { memset(s, 0, sizeof *s); }
 
-static void entry_free(struct ez_pj_entry *e)
+static void entry_free(struct ez_write_entry *e)
 {
     free(e->key);
     free(e->field);
     free(e->value);
 }
 
-void ez_pj_set_clear(struct ez_pj_set *s)
+void ez_write_set_clear(struct ez_write_set *s)
 {
     for (size_t i = 0; i < s->nown; i++)
         entry_free(&s->own[i]);
@@ -302,15 +302,15 @@ void ez_pj_set_clear(struct ez_pj_set *s)
         entry_free(&s->put[i]);
     free(s->own);
     free(s->put);
-    ez_pj_set_init(s);
+    ez_write_set_init(s);
 }
 
-static int push(struct ez_pj_entry **v, size_t *n, size_t *cap, const char *key,
+static int push(struct ez_write_entry **v, size_t *n, size_t *cap, const char *key,
                 const char *field, char *value)
 {
     if (*n == *cap) {
         size_t nc = *cap ? *cap * 2 : 16;
-        struct ez_pj_entry *nv = realloc(*v, nc * sizeof *nv);
+        struct ez_write_entry *nv = realloc(*v, nc * sizeof *nv);
         if (!nv) {
             free(value);
             return -1;
@@ -318,7 +318,7 @@ static int push(struct ez_pj_entry **v, size_t *n, size_t *cap, const char *key,
         *v = nv;
         *cap = nc;
     }
-    struct ez_pj_entry *e = &(*v)[*n];
+    struct ez_write_entry *e = &(*v)[*n];
     e->key = strdup(key);
     e->field = field ? strdup(field) : NULL;
     e->value = value;
@@ -330,13 +330,13 @@ static int push(struct ez_pj_entry **v, size_t *n, size_t *cap, const char *key,
     return 0;
 }
 
-int ez_pj_set_own(struct ez_pj_set *s, const char *key, const char *field)
+int ez_write_set_own(struct ez_write_set *s, const char *key, const char *field)
 {
     s->sorted = 0;
     return push(&s->own, &s->nown, &s->capown, key, field, NULL);
 }
 
-int ez_pj_set_put(struct ez_pj_set *s, const char *key, const char *field, char *value)
+int ez_write_set_put(struct ez_write_set *s, const char *key, const char *field, char *value)
 {
     if (!value)
         return -1;
@@ -344,15 +344,15 @@ int ez_pj_set_put(struct ez_pj_set *s, const char *key, const char *field, char 
     return push(&s->put, &s->nput, &s->capput, key, field, value);
 }
 
-int ez_pj_set_put_json(struct ez_pj_set *s, const char *key, const char *field, json_t *v)
+int ez_write_set_put_json(struct ez_write_set *s, const char *key, const char *field, json_t *v)
 {
-    char *text = ez_pj_dump(v);
+    char *text = ez_projection_dump(v);
     json_decref(v);
-    return ez_pj_set_put(s, key, field, text);
+    return ez_write_set_put(s, key, field, text);
 }
 
 /* Orders by key, then field (a whole-hash claim, field NULL, first). */
-static int entry_cmp(const struct ez_pj_entry *a, const struct ez_pj_entry *b)
+static int entry_cmp(const struct ez_write_entry *a, const struct ez_write_entry *b)
 {
     int c = strcmp(a->key, b->key);
     if (c)
@@ -365,7 +365,7 @@ static int entry_cmp(const struct ez_pj_entry *a, const struct ez_pj_entry *b)
 static int qcmp(const void *a, const void *b) { return entry_cmp(a, b); }
 
 /* Stable merge sort, so that among equal puts the last one stays last. */
-static void sort_stable(struct ez_pj_entry *v, size_t n, struct ez_pj_entry *tmp)
+static void sort_stable(struct ez_write_entry *v, size_t n, struct ez_write_entry *tmp)
 {
     if (n < 2)
         return;
@@ -383,7 +383,7 @@ static void sort_stable(struct ez_pj_entry *v, size_t n, struct ez_pj_entry *tmp
 }
 
 /* Keeps the last entry of each run of equal ones. */
-static size_t dedupe(struct ez_pj_entry *v, size_t n)
+static size_t dedupe(struct ez_write_entry *v, size_t n)
 {
     size_t out = 0;
     for (size_t i = 0; i < n; i++) {
@@ -396,13 +396,13 @@ static size_t dedupe(struct ez_pj_entry *v, size_t n)
     return out;
 }
 
-void ez_pj_set_finish(struct ez_pj_set *s)
+void ez_write_set_finish(struct ez_write_set *s)
 {
     if (s->sorted)
         return;
     qsort(s->own, s->nown, sizeof *s->own, qcmp);
     s->nown = dedupe(s->own, s->nown);
-    struct ez_pj_entry *tmp = s->nput > 1 ? malloc(s->nput * sizeof *tmp) : NULL;
+    struct ez_write_entry *tmp = s->nput > 1 ? malloc(s->nput * sizeof *tmp) : NULL;
     if (tmp) {
         sort_stable(s->put, s->nput, tmp);
         free(tmp);
@@ -413,10 +413,10 @@ void ez_pj_set_finish(struct ez_pj_set *s)
     s->sorted = 1;
 }
 
-const char *ez_pj_set_get(const struct ez_pj_set *s, const char *key, const char *field)
+const char *ez_write_set_get(const struct ez_write_set *s, const char *key, const char *field)
 {
-    struct ez_pj_entry probe = { (char *)key, (char *)field, NULL };
-    const struct ez_pj_entry *e = s->sorted
+    struct ez_write_entry probe = { (char *)key, (char *)field, NULL };
+    const struct ez_write_entry *e = s->sorted
         ? bsearch(&probe, s->put, s->nput, sizeof *s->put, qcmp)
         : NULL;
     return e ? e->value : NULL;

@@ -16,7 +16,7 @@
 
 /* ---- Rows, as the loaders hand them over (strings are borrowed) ------ */
 
-struct ez_pj_group {
+struct ez_group_row {
     int64_t id;
     const char *name;
     const char *type;
@@ -29,7 +29,7 @@ struct ez_pj_group {
     int64_t updated_at;          /* unix seconds */
 };
 
-struct ez_pj_key {
+struct ez_api_key_row {
     int64_t id;
     int64_t group_id;
     const char *api_key;    /* the credential in clear; NULL when not loaded */
@@ -41,7 +41,7 @@ struct ez_pj_key {
     int64_t updated_at;
 };
 
-struct ez_pj_binding {
+struct ez_binding_row {
     int64_t id;
     const char *ns;
     const char *public_model;
@@ -54,16 +54,16 @@ struct ez_pj_binding {
 };
 
 /* A tri-state flag of the model registry. */
-enum { EZ_PJ_UNSET = -1 };
+enum { EZ_FLAG_UNSET = -1 };
 
-struct ez_pj_model {
+struct ez_model_row {
     const char *name;
     const char *kind;            /* NULL or "" = not set */
     int64_t context_window;      /* 0 = not set */
     int64_t max_output_tokens;   /* 0 = not set */
     int has_cost;
     double cost_per_token;
-    int supports_vision;         /* 0, 1 or EZ_PJ_UNSET */
+    int supports_vision;         /* 0, 1 or EZ_FLAG_UNSET */
     int supports_functions;
     int supports_tool_choice;
     int supports_fim;
@@ -73,24 +73,24 @@ struct ez_pj_model {
 
 /* One candidate of a binding snapshot: the binding row, its group (NULL if
  * the group is gone) and every key of that group. */
-struct ez_pj_bound {
-    const struct ez_pj_binding *b;
-    const struct ez_pj_group *g;
-    const struct ez_pj_key *keys;
+struct ez_candidate_rows {
+    const struct ez_binding_row *b;
+    const struct ez_group_row *g;
+    const struct ez_api_key_row *keys;
     int nkeys;
 };
 
 /* ---- Key names (without redis_key_prefix) ---------------------------- */
 
-#define EZ_PJ_NAMESPACES "config:namespaces"
-#define EZ_PJ_PROVIDERS "config:providers"
-#define EZ_PJ_BINDINGS "config:bindings"
-#define EZ_PJ_ROUTE_PREFIX "route:group:"
-#define EZ_PJ_MODELS "meta:models"
-#define EZ_PJ_MODELS_META "meta:models_meta"
-#define EZ_PJ_FEATURES "meta:features"
-#define EZ_PJ_SYNC "meta:sync"
-#define EZ_PJ_REFRESH_CHANNEL "dp:config:refresh"
+#define EZ_KEY_NAMESPACES "config:namespaces"
+#define EZ_KEY_PROVIDERS "config:providers"
+#define EZ_KEY_BINDINGS "config:bindings"
+#define EZ_KEY_ROUTE_PREFIX "route:group:"
+#define EZ_KEY_MODELS "meta:models"
+#define EZ_KEY_MODELS_META "meta:models_meta"
+#define EZ_KEY_FEATURES "meta:features"
+#define EZ_KEY_SYNC "meta:sync"
+#define EZ_CHANNEL_REFRESH "dp:config:refresh"
 
 /* ---- Pure functions --------------------------------------------------- */
 
@@ -98,48 +98,48 @@ struct ez_pj_bound {
  * rules (selector.h; the candidates use ez_sel_resolve itself, which also
  * trims the name picked and falls back to the public model). 0 with
  * *upstream pointing into models, or -1. */
-int ez_pj_resolve(const char *selector_type, const char *selector_value,
+int ez_projection_resolve(const char *selector_type, const char *selector_value,
                   const char *const *models, int nmodels, const char **upstream);
 
 /* 1 when the key may receive traffic at time now: group and key active,
  * weight > 0, ban_until not after now. */
-int ez_pj_routable(const struct ez_pj_group *g, const struct ez_pj_key *k, int64_t now);
+int ez_projection_routable(const struct ez_group_row *g, const struct ez_api_key_row *k, int64_t now);
 
 /* {"name","status"} of config:namespaces. New reference, NULL on OOM. */
-json_t *ez_pj_namespace_json(const char *name, const char *status);
+json_t *ez_projection_namespace_json(const char *name, const char *status);
 /* The provider snapshot of config:providers (field order of SPEC 7). */
-json_t *ez_pj_provider_json(const struct ez_pj_group *g, const struct ez_pj_key *k);
+json_t *ez_projection_provider_json(const struct ez_group_row *g, const struct ez_api_key_row *k);
 /* One candidate of a binding snapshot; *updated_at is raised to the newest
  * updated_at of the binding, its group and the group's keys. */
-json_t *ez_pj_candidate_json(const struct ez_pj_bound *c, int64_t now, int64_t *updated_at);
+json_t *ez_projection_candidate_json(const struct ez_candidate_rows *c, int64_t now, int64_t *updated_at);
 /* The binding snapshot of config:bindings for the rows of one namespace
  * and public model (n >= 1, all with the same ns and public_model). */
-json_t *ez_pj_binding_json(const struct ez_pj_bound *c, int n, int64_t now);
+json_t *ez_projection_binding_json(const struct ez_candidate_rows *c, int n, int64_t now);
 /* The capability JSON of meta:models. */
-json_t *ez_pj_model_json(const struct ez_pj_model *m);
+json_t *ez_projection_model_json(const struct ez_model_row *m);
 
 /* Field names: "<ns>.<public_model>" and "<api key id>". malloc'd. */
-char *ez_pj_binding_field(const char *ns, const char *public_model);
+char *ez_projection_binding_field(const char *ns, const char *public_model);
 
 /* The text every value is stored as: compact, fields in insertion order,
  * reals in their shortest exact form. malloc'd, NULL on OOM. */
-char *ez_pj_dump(const json_t *v);
+char *ez_projection_dump(const json_t *v);
 
 /* meta:models_meta.checksum: SHA-256 over "<field>\n<json>\n" for every
  * field of meta:models in ascending byte order (the caller feeds them in
  * that order). */
-struct ez_pj_checksum {
+struct ez_models_checksum {
     void *md; /* EVP_MD_CTX */
     int64_t updated_at;
     long long fields;
 };
-int ez_pj_checksum_init(struct ez_pj_checksum *s) __attribute__((warn_unused_result));
-int ez_pj_checksum_add(struct ez_pj_checksum *s, const char *field, const char *json)
+int ez_models_checksum_init(struct ez_models_checksum *s) __attribute__((warn_unused_result));
+int ez_models_checksum_add(struct ez_models_checksum *s, const char *field, const char *json)
     __attribute__((warn_unused_result));
 /* Writes 64 lowercase hex digits and frees the state (also on failure). */
-int ez_pj_checksum_final(struct ez_pj_checksum *s, char hex[65])
+int ez_models_checksum_final(struct ez_models_checksum *s, char hex[65])
     __attribute__((warn_unused_result));
-void ez_pj_checksum_abort(struct ez_pj_checksum *s);
+void ez_models_checksum_abort(struct ez_models_checksum *s);
 
 /* ---- The write set of one scope --------------------------------------
  * What a scope owns (whole hashes, or single fields of shared hashes) and
@@ -147,37 +147,37 @@ void ez_pj_checksum_abort(struct ez_pj_checksum *s);
  * produced fields; for an owned field: HSET when produced, else HDEL. A
  * verify compares Redis with the same set. Keys carry no prefix. */
 
-struct ez_pj_entry {
+struct ez_write_entry {
     char *key;
     char *field; /* owns: NULL = the whole hash */
     char *value; /* puts only */
 };
 
-struct ez_pj_set {
-    struct ez_pj_entry *own;
+struct ez_write_set {
+    struct ez_write_entry *own;
     size_t nown, capown;
-    struct ez_pj_entry *put;
+    struct ez_write_entry *put;
     size_t nput, capput;
     int sorted;
 };
 
-void ez_pj_set_init(struct ez_pj_set *s);
-void ez_pj_set_clear(struct ez_pj_set *s);
+void ez_write_set_init(struct ez_write_set *s);
+void ez_write_set_clear(struct ez_write_set *s);
 /* field NULL: the whole hash. 0, or -1 on OOM. */
-int ez_pj_set_own(struct ez_pj_set *s, const char *key, const char *field)
+int ez_write_set_own(struct ez_write_set *s, const char *key, const char *field)
     __attribute__((warn_unused_result));
 /* Copies key and field; takes ownership of value (freed even on failure).
  * The key or field must also be owned. */
-int ez_pj_set_put(struct ez_pj_set *s, const char *key, const char *field, char *value)
+int ez_write_set_put(struct ez_write_set *s, const char *key, const char *field, char *value)
     __attribute__((warn_unused_result));
-/* ez_pj_set_put of ez_pj_dump(v); v is released. */
-int ez_pj_set_put_json(struct ez_pj_set *s, const char *key, const char *field, json_t *v)
+/* ez_write_set_put of ez_projection_dump(v); v is released. */
+int ez_write_set_put_json(struct ez_write_set *s, const char *key, const char *field, json_t *v)
     __attribute__((warn_unused_result));
 /* Sorts both lists by (key, field) and drops duplicates (the last put of a
  * field wins). Idempotent. */
-void ez_pj_set_finish(struct ez_pj_set *s);
+void ez_write_set_finish(struct ez_write_set *s);
 /* After finish: the produced value of (key, field), or NULL. */
-const char *ez_pj_set_get(const struct ez_pj_set *s, const char *key, const char *field);
+const char *ez_write_set_get(const struct ez_write_set *s, const char *key, const char *field);
 
 /* ---- Loader-backed helper (store_projection.c) ----------------------- */
 
@@ -185,7 +185,7 @@ const char *ez_pj_set_get(const struct ez_pj_set *s, const char *key, const char
  * candidate in the binding-snapshot form of SPEC section 7 (group_id,
  * route_group, weight, selector_type, selector_value, status, error when
  * set, upstreams). EZ_DB_* status; *out NULL when the binding is missing. */
-int ez_pj_binding_candidate(struct ez_db *db, const struct ez_config *cfg, int64_t binding_id,
+int ez_projection_binding_candidate(struct ez_db *db, const struct ez_config *cfg, int64_t binding_id,
                             json_t **out) __attribute__((warn_unused_result));
 
 #endif

@@ -8,30 +8,30 @@
 #include <stdlib.h>
 #include <string.h>
 
-int ez_pj_auth_token_key(const char *digest, char *out, size_t len)
+int ez_projection_token_key(const char *digest, char *out, size_t len)
 {
-    size_t p = sizeof EZ_PJ_AUTH_TOKEN_PREFIX - 1, d = strlen(digest);
+    size_t p = sizeof EZ_KEY_AUTH_TOKEN_PREFIX - 1, d = strlen(digest);
     if (p + d >= len)
         return -1;
-    memcpy(out, EZ_PJ_AUTH_TOKEN_PREFIX, p);
+    memcpy(out, EZ_KEY_AUTH_TOKEN_PREFIX, p);
     memcpy(out + p, digest, d + 1);
     return 0;
 }
 
-int ez_pj_auth_master_key(int64_t id, char *out, size_t len)
+int ez_projection_master_key(int64_t id, char *out, size_t len)
 {
-    int n = snprintf(out, len, "%s%" PRId64, EZ_PJ_AUTH_MASTER_PREFIX, id);
+    int n = snprintf(out, len, "%s%" PRId64, EZ_KEY_AUTH_MASTER_PREFIX, id);
     return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
-int ez_pj_auth_token_usable(const struct ez_pj_token *t, int64_t now_us)
+int ez_projection_token_usable(const struct ez_token_row *t, int64_t now_us)
 {
     if (!t->status || strcmp(t->status, "revoked") == 0)
         return 0;
     return t->valid_until_us == 0 || t->valid_until_us > now_us;
 }
 
-long long ez_pj_auth_token_ttl(const struct ez_pj_token *t, int64_t now_us)
+long long ez_projection_token_ttl(const struct ez_token_row *t, int64_t now_us)
 {
     if (t->valid_until_us == 0)
         return 0;
@@ -39,10 +39,10 @@ long long ez_pj_auth_token_ttl(const struct ez_pj_token *t, int64_t now_us)
     if (left <= 0)
         return 0;
     long long s = (long long)((left + 999999) / 1000000);
-    return s > EZ_PJ_MAX_GRACE_S ? EZ_PJ_MAX_GRACE_S : s;
+    return s > EZ_MAX_GRACE_S ? EZ_MAX_GRACE_S : s;
 }
 
-void ez_pj_hash_free(struct ez_pj_hash *h)
+void ez_hash_fields_free(struct ez_hash_fields *h)
 {
     free(h->buf);
     memset(h, 0, sizeof *h);
@@ -51,17 +51,17 @@ void ez_pj_hash_free(struct ez_pj_hash *h)
 /* Fills a hash: values are laid out one after another in buf (which may
  * move while growing), so they are pointed at only once complete. */
 struct fill {
-    struct ez_pj_hash *h;
+    struct ez_hash_fields *h;
     size_t used;
-    size_t off[EZ_PJ_HASH_MAX];
+    size_t off[EZ_HASH_FIELDS_MAX];
     int bad;
 };
 
 /* Room for the next value of len bytes (NUL added), under name. */
 static char *next_value(struct fill *f, const char *name, size_t len)
 {
-    struct ez_pj_hash *h = f->h;
-    if (f->bad || h->n == EZ_PJ_HASH_MAX) {
+    struct ez_hash_fields *h = f->h;
+    if (f->bad || h->n == EZ_HASH_FIELDS_MAX) {
         f->bad = 1;
         return NULL;
     }
@@ -133,7 +133,7 @@ static int finish(struct fill *f)
     return 0;
 }
 
-int ez_pj_auth_token_hash(const struct ez_pj_token *t, struct ez_pj_hash *h)
+int ez_projection_token_hash(const struct ez_token_row *t, struct ez_hash_fields *h)
 {
     struct fill f = { .h = h };
     h->n = 0;
@@ -151,7 +151,7 @@ int ez_pj_auth_token_hash(const struct ez_pj_token *t, struct ez_pj_hash *h)
     return finish(&f);
 }
 
-int ez_pj_auth_master_hash(const struct ez_pj_master *m, struct ez_pj_hash *h)
+int ez_projection_master_hash(const struct ez_master_row *m, struct ez_hash_fields *h)
 {
     struct fill f = { .h = h };
     h->n = 0;
@@ -165,7 +165,7 @@ int ez_pj_auth_master_hash(const struct ez_pj_master *m, struct ez_pj_hash *h)
 }
 
 /* h as a JSON object (NULL on OOM); h is freed. */
-static json_t *as_json(struct ez_pj_hash *h, int filled)
+static json_t *as_json(struct ez_hash_fields *h, int filled)
 {
     json_t *o = filled == 0 ? json_object() : NULL;
     for (int i = 0; o && i < h->n; i++)
@@ -173,26 +173,26 @@ static json_t *as_json(struct ez_pj_hash *h, int filled)
             json_decref(o);
             o = NULL;
         }
-    ez_pj_hash_free(h);
+    ez_hash_fields_free(h);
     return o;
 }
 
-json_t *ez_pj_auth_token_fields(const struct ez_pj_token *t)
+json_t *ez_projection_token_fields(const struct ez_token_row *t)
 {
-    struct ez_pj_hash h = { 0 };
-    return as_json(&h, ez_pj_auth_token_hash(t, &h));
+    struct ez_hash_fields h = { 0 };
+    return as_json(&h, ez_projection_token_hash(t, &h));
 }
 
-json_t *ez_pj_auth_master_fields(const struct ez_pj_master *m)
+json_t *ez_projection_master_fields(const struct ez_master_row *m)
 {
-    struct ez_pj_hash h = { 0 };
-    return as_json(&h, ez_pj_auth_master_hash(m, &h));
+    struct ez_hash_fields h = { 0 };
+    return as_json(&h, ez_projection_master_hash(m, &h));
 }
 
 /* Owns key whole and puts every field of fields (stolen, may be NULL). */
-static int add_hash(struct ez_pj_set *s, const char *key, json_t *fields, int produce)
+static int add_hash(struct ez_write_set *s, const char *key, json_t *fields, int produce)
 {
-    if (ez_pj_set_own(s, key, NULL) != 0)
+    if (ez_write_set_own(s, key, NULL) != 0)
         return -1;
     if (!produce)
         return 0;
@@ -203,7 +203,7 @@ static int add_hash(struct ez_pj_set *s, const char *key, json_t *fields, int pr
     int rc = 0;
     json_object_foreach(fields, f, v) {
         char *value = strdup(json_string_value(v));
-        if (!value || ez_pj_set_put(s, key, f, value) != 0) {
+        if (!value || ez_write_set_put(s, key, f, value) != 0) {
             rc = -1;
             break;
         }
@@ -212,27 +212,27 @@ static int add_hash(struct ez_pj_set *s, const char *key, json_t *fields, int pr
     return rc;
 }
 
-int ez_pj_auth_token_add(struct ez_pj_set *s, const struct ez_pj_token *t, int64_t now_us)
+int ez_projection_token_add(struct ez_write_set *s, const struct ez_token_row *t, int64_t now_us)
 {
     char key[128];
-    if (ez_pj_auth_token_key(t->digest, key, sizeof key) != 0)
+    if (ez_projection_token_key(t->digest, key, sizeof key) != 0)
         return -1;
-    int usable = ez_pj_auth_token_usable(t, now_us);
-    return add_hash(s, key, usable ? ez_pj_auth_token_fields(t) : NULL, usable);
+    int usable = ez_projection_token_usable(t, now_us);
+    return add_hash(s, key, usable ? ez_projection_token_fields(t) : NULL, usable);
 }
 
-int ez_pj_auth_master_add(struct ez_pj_set *s, int64_t id, const struct ez_pj_master *m)
+int ez_projection_master_add(struct ez_write_set *s, int64_t id, const struct ez_master_row *m)
 {
     char key[64];
-    if (ez_pj_auth_master_key(id, key, sizeof key) != 0)
+    if (ez_projection_master_key(id, key, sizeof key) != 0)
         return -1;
-    return add_hash(s, key, m ? ez_pj_auth_master_fields(m) : NULL, m != NULL);
+    return add_hash(s, key, m ? ez_projection_master_fields(m) : NULL, m != NULL);
 }
 
-int ez_pj_auth_token_gone(struct ez_pj_set *s, const char *digest)
+int ez_projection_token_gone(struct ez_write_set *s, const char *digest)
 {
     char key[128];
-    if (ez_pj_auth_token_key(digest, key, sizeof key) != 0)
+    if (ez_projection_token_key(digest, key, sizeof key) != 0)
         return -1;
-    return ez_pj_set_own(s, key, NULL);
+    return ez_write_set_own(s, key, NULL);
 }

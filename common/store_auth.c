@@ -21,7 +21,7 @@
     "SELECT id, epoch, status, group_name, global_qps, default_namespace, "          \
     "namespaces FROM masters "
 
-void ez_pja_tokens_free(struct ez_pja_tokens *t)
+void ez_token_rows_free(struct ez_token_rows *t)
 {
     PQclear(t->res);
     json_decref(t->lists);
@@ -29,7 +29,7 @@ void ez_pja_tokens_free(struct ez_pja_tokens *t)
     memset(t, 0, sizeof *t);
 }
 
-void ez_pja_masters_free(struct ez_pja_masters *m)
+void ez_master_rows_free(struct ez_master_rows *m)
 {
     PQclear(m->res);
     json_decref(m->lists);
@@ -111,7 +111,7 @@ static int col_list(PGresult *r, int row, int col, json_t *lists, json_t **out)
 }
 
 /* The rows of res (which the set takes) as tokens. */
-static int tokens_from(PGresult *res, struct ez_pja_tokens *out)
+static int tokens_from(PGresult *res, struct ez_token_rows *out)
 {
     memset(out, 0, sizeof *out);
     out->res = res;
@@ -119,11 +119,11 @@ static int tokens_from(PGresult *res, struct ez_pja_tokens *out)
     out->lists = json_array();
     out->v = calloc(rows ? (size_t)rows : 1, sizeof *out->v);
     if (!out->lists || !out->v) {
-        ez_pja_tokens_free(out);
+        ez_token_rows_free(out);
         return EZ_DB_ERROR;
     }
     for (int i = 0; i < rows; i++) {
-        struct ez_pj_token *t = &out->v[i];
+        struct ez_token_row *t = &out->v[i];
         t->digest = PQgetvalue(res, i, 0);
         t->key_id = col_i64(res, i, 1);
         t->master_id = col_i64(res, i, 2);
@@ -138,7 +138,7 @@ static int tokens_from(PGresult *res, struct ez_pja_tokens *out)
             col_list(res, i, 9, out->lists, &t->model_limits) != 0 ||
             col_list(res, i, 10, out->lists, &t->allow_ips) != 0) {
             log_error("key %lld: a list column is not an array", (long long)t->key_id);
-            ez_pja_tokens_free(out);
+            ez_token_rows_free(out);
             return EZ_DB_ERROR;
         }
     }
@@ -146,7 +146,7 @@ static int tokens_from(PGresult *res, struct ez_pja_tokens *out)
     return EZ_DB_OK;
 }
 
-static int masters_from(PGresult *res, struct ez_pja_masters *out)
+static int masters_from(PGresult *res, struct ez_master_rows *out)
 {
     memset(out, 0, sizeof *out);
     out->res = res;
@@ -154,11 +154,11 @@ static int masters_from(PGresult *res, struct ez_pja_masters *out)
     out->lists = json_array();
     out->v = calloc(rows ? (size_t)rows : 1, sizeof *out->v);
     if (!out->lists || !out->v) {
-        ez_pja_masters_free(out);
+        ez_master_rows_free(out);
         return EZ_DB_ERROR;
     }
     for (int i = 0; i < rows; i++) {
-        struct ez_pj_master *m = &out->v[i];
+        struct ez_master_row *m = &out->v[i];
         m->id = col_i64(res, i, 0);
         m->epoch = col_i64(res, i, 1);
         m->status = PQgetvalue(res, i, 2);
@@ -167,7 +167,7 @@ static int masters_from(PGresult *res, struct ez_pja_masters *out)
         m->default_namespace = col_str(res, i, 5);
         if (col_list(res, i, 6, out->lists, &m->namespaces) != 0) {
             log_error("master %lld: namespaces is not an array", (long long)m->id);
-            ez_pja_masters_free(out);
+            ez_master_rows_free(out);
             return EZ_DB_ERROR;
         }
     }
@@ -187,7 +187,7 @@ static int rows_of(struct ez_db *db, PGresult **res, const char *sql, int n,
     return rc;
 }
 
-static int load_tokens(struct ez_db *db, struct ez_pja_tokens *out, const char *sql, int n,
+static int load_tokens(struct ez_db *db, struct ez_token_rows *out, const char *sql, int n,
                        const char *const *p)
 {
     PGresult *res;
@@ -196,7 +196,7 @@ static int load_tokens(struct ez_db *db, struct ez_pja_tokens *out, const char *
     return rc == EZ_DB_OK ? tokens_from(res, out) : rc;
 }
 
-static int load_masters(struct ez_db *db, struct ez_pja_masters *out, const char *sql, int n,
+static int load_masters(struct ez_db *db, struct ez_master_rows *out, const char *sql, int n,
                         const char *const *p)
 {
     PGresult *res;
@@ -205,7 +205,7 @@ static int load_masters(struct ez_db *db, struct ez_pja_masters *out, const char
     return rc == EZ_DB_OK ? masters_from(res, out) : rc;
 }
 
-int ez_pja_tokens_of_key(struct ez_db *db, int64_t key_id, struct ez_pja_tokens *out)
+int ez_store_tokens_of_key(struct ez_db *db, int64_t key_id, struct ez_token_rows *out)
 {
     char id[24];
     snprintf(id, sizeof id, "%lld", (long long)key_id);
@@ -213,7 +213,7 @@ int ez_pja_tokens_of_key(struct ez_db *db, int64_t key_id, struct ez_pja_tokens 
     return load_tokens(db, out, TOKEN_COLS "WHERE d.key_id = $1 ORDER BY d.digest", 1, p);
 }
 
-int ez_pja_tokens_of_master(struct ez_db *db, int64_t master_id, struct ez_pja_tokens *out)
+int ez_store_tokens_of_master(struct ez_db *db, int64_t master_id, struct ez_token_rows *out)
 {
     char id[24];
     snprintf(id, sizeof id, "%lld", (long long)master_id);
@@ -229,8 +229,8 @@ static char *list_param(json_t *arr)
     return list;
 }
 
-int ez_pja_tokens_by_digests(struct ez_db *db, const char *const *digests, int n,
-                             struct ez_pja_tokens *out)
+int ez_store_tokens_by_digests(struct ez_db *db, const char *const *digests, int n,
+                             struct ez_token_rows *out)
 {
     json_t *arr = json_array();
     for (int i = 0; arr && i < n; i++)
@@ -246,7 +246,7 @@ int ez_pja_tokens_by_digests(struct ez_db *db, const char *const *digests, int n
     return rc;
 }
 
-int ez_pja_masters_by_ids(struct ez_db *db, const int64_t *ids, int n, struct ez_pja_masters *out)
+int ez_store_masters_by_ids(struct ez_db *db, const int64_t *ids, int n, struct ez_master_rows *out)
 {
     json_t *arr = json_array();
     for (int i = 0; arr && i < n; i++)
@@ -262,7 +262,7 @@ int ez_pja_masters_by_ids(struct ez_db *db, const int64_t *ids, int n, struct ez
     return rc;
 }
 
-int ez_pja_master_by_id(struct ez_db *db, int64_t id, struct ez_pja_masters *out)
+int ez_store_master_by_id(struct ez_db *db, int64_t id, struct ez_master_rows *out)
 {
     char ids[24];
     snprintf(ids, sizeof ids, "%lld", (long long)id);
@@ -308,49 +308,49 @@ static int each_batch(struct ez_db *db, const char *name, const char *sql, int b
 }
 
 struct each {
-    int (*tokens)(void *arg, const struct ez_pja_tokens *rows);
-    int (*masters)(void *arg, const struct ez_pja_masters *rows);
+    int (*tokens)(void *arg, const struct ez_token_rows *rows);
+    int (*masters)(void *arg, const struct ez_master_rows *rows);
     void *arg;
 };
 
 static int take_tokens(void *arg, PGresult *res)
 {
     struct each *e = arg;
-    struct ez_pja_tokens t;
+    struct ez_token_rows t;
     int rc = tokens_from(res, &t);
     if (rc == EZ_DB_OK)
         rc = e->tokens(e->arg, &t);
-    ez_pja_tokens_free(&t);
+    ez_token_rows_free(&t);
     return rc;
 }
 
 static int take_masters(void *arg, PGresult *res)
 {
     struct each *e = arg;
-    struct ez_pja_masters m;
+    struct ez_master_rows m;
     int rc = masters_from(res, &m);
     if (rc == EZ_DB_OK)
         rc = e->masters(e->arg, &m);
-    ez_pja_masters_free(&m);
+    ez_master_rows_free(&m);
     return rc;
 }
 
-int ez_pja_tokens_each(struct ez_db *db, int batch,
-                       int (*fn)(void *arg, const struct ez_pja_tokens *rows), void *arg)
+int ez_store_tokens_each(struct ez_db *db, int batch,
+                       int (*fn)(void *arg, const struct ez_token_rows *rows), void *arg)
 {
     struct each e = { .tokens = fn, .arg = arg };
     return each_batch(db, "ez_walk_tokens", TOKEN_COLS "ORDER BY k.id, d.digest", batch,
                       take_tokens, &e);
 }
 
-int ez_pja_masters_each(struct ez_db *db, int batch,
-                        int (*fn)(void *arg, const struct ez_pja_masters *rows), void *arg)
+int ez_store_masters_each(struct ez_db *db, int batch,
+                        int (*fn)(void *arg, const struct ez_master_rows *rows), void *arg)
 {
     struct each e = { .masters = fn, .arg = arg };
     return each_batch(db, "ez_walk_masters", MASTER_COLS "ORDER BY id", batch, take_masters, &e);
 }
 
-int ez_pja_clock_us(struct ez_db *db, int64_t *now_us)
+int ez_store_clock_us(struct ez_db *db, int64_t *now_us)
 {
     PGresult *r;
     int rc = ez_db_exec(db, &r,

@@ -13,53 +13,53 @@
 #include "projection_auth.h"
 
 /* Row sets: the structs borrow from what is kept here; free with
- * ez_pja_*_free (safe on a zeroed or already freed set). */
-struct ez_pja_tokens {
+ * ez_*_rows_free (safe on a zeroed or already freed set). */
+struct ez_token_rows {
     PGresult *res;
     json_t *lists; /* owns the parsed list (text[]) columns */
-    struct ez_pj_token *v;
+    struct ez_token_row *v;
     int n;
 };
 
-struct ez_pja_masters {
+struct ez_master_rows {
     PGresult *res;
     json_t *lists;
-    struct ez_pj_master *v;
+    struct ez_master_row *v;
     int n;
 };
 
-void ez_pja_tokens_free(struct ez_pja_tokens *t);
-void ez_pja_masters_free(struct ez_pja_masters *m);
+void ez_token_rows_free(struct ez_token_rows *t);
+void ez_master_rows_free(struct ez_master_rows *m);
 
 /* Every secret (current and in grace, usable or not) of one key, or of
  * every key of one master. EZ_DB_* status; the set may be empty. */
-int ez_pja_tokens_of_key(struct ez_db *db, int64_t key_id, struct ez_pja_tokens *out)
+int ez_store_tokens_of_key(struct ez_db *db, int64_t key_id, struct ez_token_rows *out)
     __attribute__((warn_unused_result));
-int ez_pja_tokens_of_master(struct ez_db *db, int64_t master_id, struct ez_pja_tokens *out)
+int ez_store_tokens_of_master(struct ez_db *db, int64_t master_id, struct ez_token_rows *out)
     __attribute__((warn_unused_result));
 /* The secrets among these digests / the masters among these ids that
  * still have a row (full resync and verify find stale Redis keys with
  * them, a batch at a time). */
-int ez_pja_tokens_by_digests(struct ez_db *db, const char *const *digests, int n,
-                             struct ez_pja_tokens *out) __attribute__((warn_unused_result));
-int ez_pja_masters_by_ids(struct ez_db *db, const int64_t *ids, int n, struct ez_pja_masters *out)
+int ez_store_tokens_by_digests(struct ez_db *db, const char *const *digests, int n,
+                             struct ez_token_rows *out) __attribute__((warn_unused_result));
+int ez_store_masters_by_ids(struct ez_db *db, const int64_t *ids, int n, struct ez_master_rows *out)
     __attribute__((warn_unused_result));
 /* The master with this id (the set is empty when it is gone). */
-int ez_pja_master_by_id(struct ez_db *db, int64_t id, struct ez_pja_masters *out)
+int ez_store_master_by_id(struct ez_db *db, int64_t id, struct ez_master_rows *out)
     __attribute__((warn_unused_result));
 /* Streaming, inside a transaction: every secret (usable or not) ordered
  * by key id then digest / every master ordered by id, read through a
  * cursor batch rows at a time. fn(arg, rows) gets each non-empty batch
  * (freed when it returns) and returns 0 to go on; anything else stops the
  * walk and is returned. Otherwise EZ_DB_* status. */
-int ez_pja_tokens_each(struct ez_db *db, int batch,
-                       int (*fn)(void *arg, const struct ez_pja_tokens *rows), void *arg)
+int ez_store_tokens_each(struct ez_db *db, int batch,
+                       int (*fn)(void *arg, const struct ez_token_rows *rows), void *arg)
     __attribute__((warn_unused_result));
-int ez_pja_masters_each(struct ez_db *db, int batch,
-                        int (*fn)(void *arg, const struct ez_pja_masters *rows), void *arg)
+int ez_store_masters_each(struct ez_db *db, int batch,
+                        int (*fn)(void *arg, const struct ez_master_rows *rows), void *arg)
     __attribute__((warn_unused_result));
 /* PostgreSQL's clock (clock_timestamp()) in unix microseconds: the clock
  * grace periods were set with. */
-int ez_pja_clock_us(struct ez_db *db, int64_t *now_us) __attribute__((warn_unused_result));
+int ez_store_clock_us(struct ez_db *db, int64_t *now_us) __attribute__((warn_unused_result));
 
 #endif

@@ -49,7 +49,7 @@ static int col_bool(const PGresult *r, int row, int col)
 
 static int col_tri(const PGresult *r, int row, int col)
 {
-    return PQgetisnull(r, row, col) ? EZ_PJ_UNSET : col_bool(r, row, col);
+    return PQgetisnull(r, row, col) ? EZ_FLAG_UNSET : col_bool(r, row, col);
 }
 
 /* "{1,2,3}" for a bigint[] parameter. malloc'd. */
@@ -75,7 +75,7 @@ static int oom(const char *what)
 
 /* ---- Groups ------------------------------------------------------------ */
 
-void ez_pjs_groups_free(struct ez_pjs_groups *g)
+void ez_group_rows_free(struct ez_group_rows *g)
 {
     PQclear(g->res);
     json_decref(g->lists);
@@ -84,7 +84,7 @@ void ez_pjs_groups_free(struct ez_pjs_groups *g)
     memset(g, 0, sizeof *g);
 }
 
-static int groups_parse(struct ez_pjs_groups *g)
+static int groups_parse(struct ez_group_rows *g)
 {
     int n = PQntuples(g->res);
     g->lists = json_array();
@@ -107,7 +107,7 @@ static int groups_parse(struct ez_pjs_groups *g)
         return oom("provider groups");
     size_t at = 0;
     for (int i = 0; i < n; i++) {
-        struct ez_pj_group *x = &g->v[i];
+        struct ez_group_row *x = &g->v[i];
         json_t *l = json_array_get(g->lists, (size_t)i);
         x->id = col_i64(g->res, i, 0);
         x->name = col_str(g->res, i, 1);
@@ -129,7 +129,7 @@ static int groups_parse(struct ez_pjs_groups *g)
     return EZ_DB_OK;
 }
 
-static int groups_query(struct ez_db *db, struct ez_pjs_groups *out, const char *sql, int np,
+static int groups_query(struct ez_db *db, struct ez_group_rows *out, const char *sql, int np,
                         const char *const *p)
 {
     memset(out, 0, sizeof *out);
@@ -137,11 +137,11 @@ static int groups_query(struct ez_db *db, struct ez_pjs_groups *out, const char 
     if (rc == EZ_DB_OK)
         rc = groups_parse(out);
     if (rc != EZ_DB_OK)
-        ez_pjs_groups_free(out);
+        ez_group_rows_free(out);
     return rc;
 }
 
-int ez_pjs_groups_by_ids(struct ez_db *db, const int64_t *ids, int n, struct ez_pjs_groups *out)
+int ez_store_groups_by_ids(struct ez_db *db, const int64_t *ids, int n, struct ez_group_rows *out)
 {
     char *arr = ids_param(ids, n);
     if (!arr) {
@@ -156,14 +156,14 @@ int ez_pjs_groups_by_ids(struct ez_db *db, const int64_t *ids, int n, struct ez_
     return rc;
 }
 
-int ez_pjs_group_by_name(struct ez_db *db, const char *name, struct ez_pjs_groups *out)
+int ez_store_group_by_name(struct ez_db *db, const char *name, struct ez_group_rows *out)
 {
     const char *p[] = { name };
     return groups_query(db, out,
                         "SELECT " GROUP_COLS " FROM provider_groups WHERE name = $1", 1, p);
 }
 
-int ez_pjs_groups_after(struct ez_db *db, int64_t after_id, int limit, struct ez_pjs_groups *out)
+int ez_store_groups_after(struct ez_db *db, int64_t after_id, int limit, struct ez_group_rows *out)
 {
     char a[24], l[16];
     snprintf(a, sizeof a, "%" PRId64, after_id);
@@ -174,7 +174,7 @@ int ez_pjs_groups_after(struct ez_db *db, int64_t after_id, int limit, struct ez
                         "WHERE id > $1 ORDER BY id LIMIT $2", 2, p);
 }
 
-static const struct ez_pj_group *find_group(const struct ez_pjs_groups *g, int64_t id)
+static const struct ez_group_row *find_group(const struct ez_group_rows *g, int64_t id)
 {
     int lo = 0, hi = g->n - 1;
     while (lo <= hi) {
@@ -191,7 +191,7 @@ static const struct ez_pj_group *find_group(const struct ez_pjs_groups *g, int64
 
 /* ---- Keys -------------------------------------------------------------- */
 
-void ez_pjs_keys_free(struct ez_pjs_keys *k)
+void ez_api_key_rows_free(struct ez_api_key_rows *k)
 {
     for (int i = 0; k->clear && i < k->n; i++) {
         if (k->clear[i]) {
@@ -207,7 +207,7 @@ void ez_pjs_keys_free(struct ez_pjs_keys *k)
     memset(k, 0, sizeof *k);
 }
 
-static int keys_parse(struct ez_pjs_keys *k, const struct ez_config *cfg)
+static int keys_parse(struct ez_api_key_rows *k, const struct ez_config *cfg)
 {
     int n = PQntuples(k->res);
     k->v = calloc((size_t)n + 1, sizeof *k->v);
@@ -216,7 +216,7 @@ static int keys_parse(struct ez_pjs_keys *k, const struct ez_config *cfg)
         return oom("api keys");
     k->n = n;
     for (int i = 0; i < n; i++) {
-        struct ez_pj_key *x = &k->v[i];
+        struct ez_api_key_row *x = &k->v[i];
         x->id = col_i64(k->res, i, 0);
         x->group_id = col_i64(k->res, i, 1);
         const char *stored = col_str(k->res, i, 2);
@@ -238,7 +238,7 @@ static int keys_parse(struct ez_pjs_keys *k, const struct ez_config *cfg)
     return EZ_DB_OK;
 }
 
-static int keys_query(struct ez_db *db, const struct ez_config *cfg, struct ez_pjs_keys *out,
+static int keys_query(struct ez_db *db, const struct ez_config *cfg, struct ez_api_key_rows *out,
                       const char *sql, const char *p1, const char *p2)
 {
     memset(out, 0, sizeof *out);
@@ -247,12 +247,12 @@ static int keys_query(struct ez_db *db, const struct ez_config *cfg, struct ez_p
     if (rc == EZ_DB_OK)
         rc = keys_parse(out, cfg);
     if (rc != EZ_DB_OK)
-        ez_pjs_keys_free(out);
+        ez_api_key_rows_free(out);
     return rc;
 }
 
-int ez_pjs_keys_load(struct ez_db *db, const struct ez_config *cfg, const int64_t *group_ids,
-                     int ngroups, const int64_t *key_ids, int nkeys, struct ez_pjs_keys *out)
+int ez_store_keys_load(struct ez_db *db, const struct ez_config *cfg, const int64_t *group_ids,
+                     int ngroups, const int64_t *key_ids, int nkeys, struct ez_api_key_rows *out)
 {
     char *g = ids_param(group_ids, ngroups), *k = ids_param(key_ids, nkeys);
     int rc;
@@ -270,8 +270,8 @@ int ez_pjs_keys_load(struct ez_db *db, const struct ez_config *cfg, const int64_
     return rc;
 }
 
-int ez_pjs_keys_after(struct ez_db *db, const struct ez_config *cfg, int64_t after_id, int limit,
-                      struct ez_pjs_keys *out)
+int ez_store_keys_after(struct ez_db *db, const struct ez_config *cfg, int64_t after_id, int limit,
+                      struct ez_api_key_rows *out)
 {
     char a[24], l[16];
     snprintf(a, sizeof a, "%" PRId64, after_id);
@@ -282,7 +282,7 @@ int ez_pjs_keys_after(struct ez_db *db, const struct ez_config *cfg, int64_t aft
 }
 
 /* The keys of group_id in a set ordered by (group_id, id). */
-static const struct ez_pj_key *keys_of(const struct ez_pjs_keys *k, int64_t group_id, int *n)
+static const struct ez_api_key_row *keys_of(const struct ez_api_key_rows *k, int64_t group_id, int *n)
 {
     int lo = 0, hi = k->n;
     while (lo < hi) {
@@ -301,30 +301,30 @@ static const struct ez_pj_key *keys_of(const struct ez_pjs_keys *k, int64_t grou
 
 /* ---- Bindings ---------------------------------------------------------- */
 
-void ez_pjs_bindings_free(struct ez_pjs_bindings *b)
+void ez_binding_rows_free(struct ez_binding_rows *b)
 {
     PQclear(b->res);
     free(b->v);
     memset(b, 0, sizeof *b);
 }
 
-static int bindings_query(struct ez_db *db, struct ez_pjs_bindings *out, const char *sql, int np,
+static int bindings_query(struct ez_db *db, struct ez_binding_rows *out, const char *sql, int np,
                           const char *const *p)
 {
     memset(out, 0, sizeof *out);
     int rc = ez_db_exec(db, &out->res, sql, np, p);
     if (rc != EZ_DB_OK) {
-        ez_pjs_bindings_free(out);
+        ez_binding_rows_free(out);
         return rc;
     }
     int n = PQntuples(out->res);
     out->v = calloc((size_t)n + 1, sizeof *out->v);
     if (!out->v) {
-        ez_pjs_bindings_free(out);
+        ez_binding_rows_free(out);
         return oom("bindings");
     }
     for (int i = 0; i < n; i++) {
-        struct ez_pj_binding *x = &out->v[i];
+        struct ez_binding_row *x = &out->v[i];
         x->id = col_i64(out->res, i, 0);
         x->ns = col_str(out->res, i, 1);
         x->public_model = col_str(out->res, i, 2);
@@ -339,8 +339,8 @@ static int bindings_query(struct ez_db *db, struct ez_pjs_bindings *out, const c
     return EZ_DB_OK;
 }
 
-int ez_pjs_bindings_by_name(struct ez_db *db, const char *ns, const char *public_model,
-                            struct ez_pjs_bindings *out)
+int ez_store_bindings_by_name(struct ez_db *db, const char *ns, const char *public_model,
+                            struct ez_binding_rows *out)
 {
     const char *p[] = { ns, public_model };
     return bindings_query(db, out,
@@ -348,7 +348,7 @@ int ez_pjs_bindings_by_name(struct ez_db *db, const char *ns, const char *public
                           "WHERE namespace = $1 AND public_model = $2 ORDER BY id", 2, p);
 }
 
-int ez_pjs_binding_by_id(struct ez_db *db, int64_t id, struct ez_pjs_bindings *out)
+int ez_store_binding_by_id(struct ez_db *db, int64_t id, struct ez_binding_rows *out)
 {
     char a[24];
     snprintf(a, sizeof a, "%" PRId64, id);
@@ -356,7 +356,7 @@ int ez_pjs_binding_by_id(struct ez_db *db, int64_t id, struct ez_pjs_bindings *o
     return bindings_query(db, out, "SELECT " BINDING_COLS " FROM bindings WHERE id = $1", 1, p);
 }
 
-int ez_pjs_bindings_of_group(struct ez_db *db, int64_t group_id, struct ez_pjs_bindings *out)
+int ez_store_bindings_of_group(struct ez_db *db, int64_t group_id, struct ez_binding_rows *out)
 {
     char a[24];
     snprintf(a, sizeof a, "%" PRId64, group_id);
@@ -366,8 +366,8 @@ int ez_pjs_bindings_of_group(struct ez_db *db, int64_t group_id, struct ez_pjs_b
                           1, p);
 }
 
-int ez_pjs_bindings_of_model(struct ez_db *db, const char *public_model,
-                             struct ez_pjs_bindings *out)
+int ez_store_bindings_of_model(struct ez_db *db, const char *public_model,
+                             struct ez_binding_rows *out)
 {
     const char *p[] = { public_model };
     return bindings_query(db, out,
@@ -375,8 +375,8 @@ int ez_pjs_bindings_of_model(struct ez_db *db, const char *public_model,
                           "ORDER BY id", 1, p);
 }
 
-int ez_pjs_binding_names_after(struct ez_db *db, const char *after, int limit,
-                               struct ez_pjs_bindings *out)
+int ez_store_binding_names_after(struct ez_db *db, const char *after, int limit,
+                               struct ez_binding_rows *out)
 {
     char l[16];
     snprintf(l, sizeof l, "%d", limit);
@@ -391,7 +391,7 @@ int ez_pjs_binding_names_after(struct ez_db *db, const char *after, int limit,
 
 /* ---- Models ------------------------------------------------------------ */
 
-static void model_row(const PGresult *r, int row, int c, struct ez_pj_model *m)
+static void model_row(const PGresult *r, int row, int c, struct ez_model_row *m)
 {
     memset(m, 0, sizeof *m);
     m->name = col_str(r, row, c);
@@ -408,7 +408,7 @@ static void model_row(const PGresult *r, int row, int c, struct ez_pj_model *m)
     m->updated_at = col_i64(r, row, c + 10);
 }
 
-int ez_pjs_model_name(struct ez_db *db, int64_t id, char **name)
+int ez_store_model_name(struct ez_db *db, int64_t id, char **name)
 {
     *name = NULL;
     char a[24];
@@ -422,7 +422,7 @@ int ez_pjs_model_name(struct ez_db *db, int64_t id, char **name)
     return rc;
 }
 
-int ez_pjs_unbanned_groups(struct ez_db *db, int64_t since, int64_t until, int64_t **ids, int *n)
+int ez_store_unbanned_groups(struct ez_db *db, int64_t since, int64_t until, int64_t **ids, int *n)
 {
     *ids = NULL;
     *n = 0;
@@ -450,24 +450,24 @@ int ez_pjs_unbanned_groups(struct ez_db *db, int64_t since, int64_t until, int64
 
 /* ---- Units ------------------------------------------------------------- */
 
-static int own(struct ez_pj_set *s, const char *key, const char *field)
+static int own(struct ez_write_set *s, const char *key, const char *field)
 {
-    return ez_pj_set_own(s, key, field) == 0 ? EZ_DB_OK : oom(key);
+    return ez_write_set_own(s, key, field) == 0 ? EZ_DB_OK : oom(key);
 }
 
-static int put_json(struct ez_pj_set *s, const char *key, const char *field, json_t *v)
+static int put_json(struct ez_write_set *s, const char *key, const char *field, json_t *v)
 {
     if (!v) {
         log_error("projection: cannot build the value of %s %s (out of memory, or a text "
                   "column that is not UTF-8)", key, field);
         return EZ_DB_ERROR;
     }
-    return ez_pj_set_put_json(s, key, field, v) == 0 ? EZ_DB_OK : oom(key);
+    return ez_write_set_put_json(s, key, field, v) == 0 ? EZ_DB_OK : oom(key);
 }
 
-int ez_pjs_unit_namespace(struct ez_db *db, struct ez_pj_set *s, const char *name)
+int ez_project_namespace(struct ez_db *db, struct ez_write_set *s, const char *name)
 {
-    int rc = own(s, EZ_PJ_NAMESPACES, name);
+    int rc = own(s, EZ_KEY_NAMESPACES, name);
     if (rc != EZ_DB_OK)
         return rc;
     PGresult *res;
@@ -477,23 +477,23 @@ int ez_pjs_unit_namespace(struct ez_db *db, struct ez_pj_set *s, const char *nam
     else
         rc = ez_db_exec(db, &res, "SELECT name, status FROM namespaces ORDER BY name", 0, NULL);
     for (int i = 0; rc == EZ_DB_OK && i < PQntuples(res); i++)
-        rc = put_json(s, EZ_PJ_NAMESPACES, PQgetvalue(res, i, 0),
-                      ez_pj_namespace_json(PQgetvalue(res, i, 0), PQgetvalue(res, i, 1)));
+        rc = put_json(s, EZ_KEY_NAMESPACES, PQgetvalue(res, i, 0),
+                      ez_projection_namespace_json(PQgetvalue(res, i, 0), PQgetvalue(res, i, 1)));
     PQclear(res);
     return rc;
 }
 
-int ez_pjs_unit_providers(struct ez_db *db, const struct ez_config *cfg, struct ez_pj_set *s,
+int ez_project_providers(struct ez_db *db, const struct ez_config *cfg, struct ez_write_set *s,
                           const int64_t *group_ids, int ngroups, const int64_t *key_ids, int nkeys)
 {
     char field[24];
     for (int i = 0; i < nkeys; i++) {
         snprintf(field, sizeof field, "%" PRId64, key_ids[i]);
-        if (own(s, EZ_PJ_PROVIDERS, field) != EZ_DB_OK)
+        if (own(s, EZ_KEY_PROVIDERS, field) != EZ_DB_OK)
             return EZ_DB_ERROR;
     }
-    struct ez_pjs_keys keys;
-    int rc = ez_pjs_keys_load(db, cfg, group_ids, ngroups, key_ids, nkeys, &keys);
+    struct ez_api_key_rows keys;
+    int rc = ez_store_keys_load(db, cfg, group_ids, ngroups, key_ids, nkeys, &keys);
     if (rc != EZ_DB_OK)
         return rc;
     int64_t *gids = calloc((size_t)keys.n + 1, sizeof *gids);
@@ -502,47 +502,47 @@ int ez_pjs_unit_providers(struct ez_db *db, const struct ez_config *cfg, struct 
         if (ng == 0 || gids[ng - 1] != keys.v[i].group_id)
             gids[ng++] = keys.v[i].group_id;
     }
-    struct ez_pjs_groups groups = { 0 };
-    rc = gids ? ez_pjs_groups_by_ids(db, gids, ng, &groups) : oom("api keys");
+    struct ez_group_rows groups = { 0 };
+    rc = gids ? ez_store_groups_by_ids(db, gids, ng, &groups) : oom("api keys");
     for (int i = 0; rc == EZ_DB_OK && i < keys.n; i++) {
         snprintf(field, sizeof field, "%" PRId64, keys.v[i].id);
-        rc = own(s, EZ_PJ_PROVIDERS, field);
-        const struct ez_pj_group *g = find_group(&groups, keys.v[i].group_id);
+        rc = own(s, EZ_KEY_PROVIDERS, field);
+        const struct ez_group_row *g = find_group(&groups, keys.v[i].group_id);
         if (rc == EZ_DB_OK && g)
-            rc = put_json(s, EZ_PJ_PROVIDERS, field, ez_pj_provider_json(g, &keys.v[i]));
+            rc = put_json(s, EZ_KEY_PROVIDERS, field, ez_projection_provider_json(g, &keys.v[i]));
     }
     free(gids);
-    ez_pjs_groups_free(&groups);
-    ez_pjs_keys_free(&keys);
+    ez_group_rows_free(&groups);
+    ez_api_key_rows_free(&keys);
     return rc;
 }
 
-int ez_pjs_unit_route(struct ez_db *db, struct ez_pj_set *s, const char *group_name, int64_t now)
+int ez_project_route(struct ez_db *db, struct ez_write_set *s, const char *group_name, int64_t now)
 {
-    size_t len = strlen(EZ_PJ_ROUTE_PREFIX) + strlen(group_name) + 1;
+    size_t len = strlen(EZ_KEY_ROUTE_PREFIX) + strlen(group_name) + 1;
     char *key = malloc(len);
     if (!key)
         return oom("route");
-    snprintf(key, len, "%s%s", EZ_PJ_ROUTE_PREFIX, group_name);
+    snprintf(key, len, "%s%s", EZ_KEY_ROUTE_PREFIX, group_name);
     int rc = own(s, key, NULL);
-    struct ez_pjs_groups g = { 0 };
-    struct ez_pjs_keys keys = { 0 };
+    struct ez_group_rows g = { 0 };
+    struct ez_api_key_rows keys = { 0 };
     if (rc == EZ_DB_OK)
-        rc = ez_pjs_group_by_name(db, group_name, &g);
+        rc = ez_store_group_by_name(db, group_name, &g);
     if (rc == EZ_DB_OK && g.n == 1)
-        rc = ez_pjs_keys_load(db, NULL, &g.v[0].id, 1, NULL, 0, &keys);
+        rc = ez_store_keys_load(db, NULL, &g.v[0].id, 1, NULL, 0, &keys);
     for (int i = 0; rc == EZ_DB_OK && g.n == 1 && i < keys.n; i++) {
-        if (!ez_pj_routable(&g.v[0], &keys.v[i], now))
+        if (!ez_projection_routable(&g.v[0], &keys.v[i], now))
             continue;
         char field[24], *weight = malloc(16);
         snprintf(field, sizeof field, "%" PRId64, keys.v[i].id);
         if (weight)
             snprintf(weight, 16, "%d", keys.v[i].weight);
-        if (ez_pj_set_put(s, key, field, weight) != 0)
+        if (ez_write_set_put(s, key, field, weight) != 0)
             rc = oom(key);
     }
-    ez_pjs_keys_free(&keys);
-    ez_pjs_groups_free(&g);
+    ez_api_key_rows_free(&keys);
+    ez_group_rows_free(&g);
     free(key);
     return rc;
 }
@@ -550,17 +550,17 @@ int ez_pjs_unit_route(struct ez_db *db, struct ez_pj_set *s, const char *group_n
 /* Loads the candidates of one binding name: its rows, their groups, and
  * the keys of those groups. */
 struct bound_rows {
-    struct ez_pjs_bindings b;
-    struct ez_pjs_groups g;
-    struct ez_pjs_keys k;
-    struct ez_pj_bound *c;
+    struct ez_binding_rows b;
+    struct ez_group_rows g;
+    struct ez_api_key_rows k;
+    struct ez_candidate_rows *c;
 };
 
 static void bound_free(struct bound_rows *r)
 {
-    ez_pjs_bindings_free(&r->b);
-    ez_pjs_groups_free(&r->g);
-    ez_pjs_keys_free(&r->k);
+    ez_binding_rows_free(&r->b);
+    ez_group_rows_free(&r->g);
+    ez_api_key_rows_free(&r->k);
     free(r->c);
     r->c = NULL;
 }
@@ -577,9 +577,9 @@ static int bound_complete(struct ez_db *db, struct bound_rows *r)
     }
     for (int i = 0; i < n; i++)
         gids[i] = r->b.v[i].group_id;
-    int rc = ez_pjs_groups_by_ids(db, gids, n, &r->g);
+    int rc = ez_store_groups_by_ids(db, gids, n, &r->g);
     if (rc == EZ_DB_OK)
-        rc = ez_pjs_keys_load(db, NULL, gids, n, NULL, 0, &r->k);
+        rc = ez_store_keys_load(db, NULL, gids, n, NULL, 0, &r->k);
     free(gids);
     for (int i = 0; rc == EZ_DB_OK && i < n; i++) {
         r->c[i].b = &r->b.v[i];
@@ -589,10 +589,10 @@ static int bound_complete(struct ez_db *db, struct bound_rows *r)
     return rc;
 }
 
-static int unit_model(struct ez_db *db, struct ez_pj_set *s, const char *ns,
+static int unit_model(struct ez_db *db, struct ez_write_set *s, const char *ns,
                       const char *public_model, const char *field)
 {
-    int rc = own(s, EZ_PJ_MODELS, field);
+    int rc = own(s, EZ_KEY_MODELS, field);
     if (rc != EZ_DB_OK)
         return rc;
     PGresult *res;
@@ -602,34 +602,34 @@ static int unit_model(struct ez_db *db, struct ez_pj_set *s, const char *ns,
                     "(SELECT 1 FROM bindings WHERE namespace = $1 AND public_model = $2)",
                     2, p);
     if (rc == EZ_DB_OK && PQntuples(res) == 1) {
-        struct ez_pj_model m;
+        struct ez_model_row m;
         model_row(res, 0, 0, &m);
-        rc = put_json(s, EZ_PJ_MODELS, field, ez_pj_model_json(&m));
+        rc = put_json(s, EZ_KEY_MODELS, field, ez_projection_model_json(&m));
     }
     PQclear(res);
     return rc;
 }
 
-int ez_pjs_unit_binding(struct ez_db *db, struct ez_pj_set *s, const char *ns,
+int ez_project_binding(struct ez_db *db, struct ez_write_set *s, const char *ns,
                         const char *public_model, int what, int64_t now)
 {
-    char *field = ez_pj_binding_field(ns, public_model);
+    char *field = ez_projection_binding_field(ns, public_model);
     if (!field)
         return oom("binding");
     int rc = EZ_DB_OK;
-    if (what & EZ_PJS_BINDING) {
+    if (what & EZ_PROJECT_BINDING) {
         struct bound_rows r = { 0 };
-        rc = own(s, EZ_PJ_BINDINGS, field);
+        rc = own(s, EZ_KEY_BINDINGS, field);
         if (rc == EZ_DB_OK)
-            rc = ez_pjs_bindings_by_name(db, ns, public_model, &r.b);
+            rc = ez_store_bindings_by_name(db, ns, public_model, &r.b);
         if (rc == EZ_DB_OK && r.b.n > 0) {
             rc = bound_complete(db, &r);
             if (rc == EZ_DB_OK)
-                rc = put_json(s, EZ_PJ_BINDINGS, field, ez_pj_binding_json(r.c, r.b.n, now));
+                rc = put_json(s, EZ_KEY_BINDINGS, field, ez_projection_binding_json(r.c, r.b.n, now));
         }
         bound_free(&r);
     }
-    if (rc == EZ_DB_OK && (what & EZ_PJS_MODEL))
+    if (rc == EZ_DB_OK && (what & EZ_PROJECT_MODEL))
         rc = unit_model(db, s, ns, public_model, field);
     free(field);
     return rc;
@@ -639,7 +639,7 @@ int ez_pjs_unit_binding(struct ez_db *db, struct ez_pj_set *s, const char *ns,
  * feeding the checksum and handing each field's JSON (owned) to fn. */
 typedef int (*model_fn)(void *arg, const char *field, char *json);
 
-static int models_walk(struct ez_db *db, struct ez_pj_checksum *sum, model_fn fn, void *arg)
+static int models_walk(struct ez_db *db, struct ez_models_checksum *sum, model_fn fn, void *arg)
 {
     char *last = NULL;
     char limit[16];
@@ -661,17 +661,17 @@ static int models_walk(struct ez_db *db, struct ez_pj_checksum *sum, model_fn fn
         }
         int n = PQntuples(res);
         for (int i = 0; rc == EZ_DB_OK && i < n; i++) {
-            struct ez_pj_model m;
+            struct ez_model_row m;
             model_row(res, i, 1, &m);
             const char *field = PQgetvalue(res, i, 0);
-            json_t *v = ez_pj_model_json(&m);
-            char *json = ez_pj_dump(v);
+            json_t *v = ez_projection_model_json(&m);
+            char *json = ez_projection_dump(v);
             json_decref(v);
             if (!json) {
                 log_error("projection: cannot build meta:models %s (out of memory, or text "
                           "that is not UTF-8)", field);
                 rc = EZ_DB_ERROR;
-            } else if (ez_pj_checksum_add(sum, field, json) != 0) {
+            } else if (ez_models_checksum_add(sum, field, json) != 0) {
                 free(json);
                 rc = oom("meta:models_meta");
             } else {
@@ -698,11 +698,11 @@ static int models_walk(struct ez_db *db, struct ez_pj_checksum *sum, model_fn fn
 }
 
 /* The six fields of meta:models_meta from a finished walk (frees sum). */
-static int meta_fields(struct ez_pj_checksum *sum, char hex[65], char updated[24],
+static int meta_fields(struct ez_models_checksum *sum, char hex[65], char updated[24],
                        const char *out[6][2])
 {
     snprintf(updated, 24, "%" PRId64, sum->updated_at);
-    if (ez_pj_checksum_final(sum, hex) != 0)
+    if (ez_models_checksum_final(sum, hex) != 0)
         return oom("meta:models_meta");
     const char *f[6][2] = { { "version", hex },     { "updated_at", updated },
                             { "source", "ezapi" },  { "checksum", hex },
@@ -712,7 +712,7 @@ static int meta_fields(struct ez_pj_checksum *sum, char hex[65], char updated[24
 }
 
 struct put_arg {
-    struct ez_pj_set *s;
+    struct ez_write_set *s;
     int whole;
 };
 
@@ -723,37 +723,37 @@ static int put_model(void *arg, const char *field, char *json)
         free(json);
         return EZ_DB_OK;
     }
-    return ez_pj_set_put(a->s, EZ_PJ_MODELS, field, json) == 0 ? EZ_DB_OK : oom("meta:models");
+    return ez_write_set_put(a->s, EZ_KEY_MODELS, field, json) == 0 ? EZ_DB_OK : oom("meta:models");
 }
 
-int ez_pjs_unit_models_meta(struct ez_db *db, struct ez_pj_set *s, int whole_models)
+int ez_project_models_meta(struct ez_db *db, struct ez_write_set *s, int whole_models)
 {
-    int rc = own(s, EZ_PJ_MODELS_META, NULL);
+    int rc = own(s, EZ_KEY_MODELS_META, NULL);
     if (rc == EZ_DB_OK && whole_models)
-        rc = own(s, EZ_PJ_MODELS, NULL);
+        rc = own(s, EZ_KEY_MODELS, NULL);
     if (rc != EZ_DB_OK)
         return rc;
-    struct ez_pj_checksum sum;
-    if (ez_pj_checksum_init(&sum) != 0)
+    struct ez_models_checksum sum;
+    if (ez_models_checksum_init(&sum) != 0)
         return oom("meta:models_meta");
     struct put_arg a = { s, whole_models };
     rc = models_walk(db, &sum, put_model, &a);
     if (rc != EZ_DB_OK) {
-        ez_pj_checksum_abort(&sum);
+        ez_models_checksum_abort(&sum);
         return rc;
     }
     char hex[65], updated[24];
     const char *f[6][2];
     rc = meta_fields(&sum, hex, updated, f);
     for (int i = 0; rc == EZ_DB_OK && i < 6; i++)
-        if (ez_pj_set_put(s, EZ_PJ_MODELS_META, f[i][0], strdup(f[i][1])) != 0)
+        if (ez_write_set_put(s, EZ_KEY_MODELS_META, f[i][0], strdup(f[i][1])) != 0)
             rc = oom("meta:models_meta");
     return rc;
 }
 
-int ez_pjs_unit_feature(struct ez_db *db, struct ez_pj_set *s, const char *name)
+int ez_project_feature(struct ez_db *db, struct ez_write_set *s, const char *name)
 {
-    int rc = own(s, EZ_PJ_FEATURES, name);
+    int rc = own(s, EZ_KEY_FEATURES, name);
     if (rc != EZ_DB_OK)
         return rc;
     PGresult *res;
@@ -764,7 +764,7 @@ int ez_pjs_unit_feature(struct ez_db *db, struct ez_pj_set *s, const char *name)
         rc = ez_db_exec(db, &res, "SELECT name, value FROM features ORDER BY name", 0, NULL);
     for (int i = 0; rc == EZ_DB_OK && i < PQntuples(res); i++) {
         char *v = strdup(PQgetvalue(res, i, 1));
-        if (ez_pj_set_put(s, EZ_PJ_FEATURES, PQgetvalue(res, i, 0), v) != 0)
+        if (ez_write_set_put(s, EZ_KEY_FEATURES, PQgetvalue(res, i, 0), v) != 0)
             rc = oom("meta:features");
     }
     PQclear(res);
@@ -773,18 +773,18 @@ int ez_pjs_unit_feature(struct ez_db *db, struct ez_pj_set *s, const char *name)
 
 /* ---- The candidate of one binding, for the bindings API answer ---------- */
 
-int ez_pj_binding_candidate(struct ez_db *db, const struct ez_config *cfg, int64_t binding_id,
+int ez_projection_binding_candidate(struct ez_db *db, const struct ez_config *cfg, int64_t binding_id,
                             json_t **out)
 {
     (void)cfg; /* a candidate carries no credential */
     *out = NULL;
     struct bound_rows r = { 0 };
-    int rc = ez_pjs_binding_by_id(db, binding_id, &r.b);
+    int rc = ez_store_binding_by_id(db, binding_id, &r.b);
     if (rc == EZ_DB_OK && r.b.n == 1)
         rc = bound_complete(db, &r);
     if (rc == EZ_DB_OK && r.b.n == 1) {
         int64_t updated_at = 0;
-        *out = ez_pj_candidate_json(&r.c[0], (int64_t)time(NULL), &updated_at);
+        *out = ez_projection_candidate_json(&r.c[0], (int64_t)time(NULL), &updated_at);
         if (!*out)
             rc = oom("binding candidate");
     }
@@ -799,28 +799,28 @@ struct stream {
     const struct ez_config *cfg;
     int64_t now;
     char limit[16];
-    ez_pjs_sink sink;
+    ez_row_sink sink;
     void *arg;
 };
 
-/* Emits one field (v released); EZ_DB_* or EZ_PJS_STOPPED. */
+/* Emits one field (v released); EZ_DB_* or EZ_STORE_STOPPED. */
 static int emit_json(struct stream *st, const char *key, const char *field, json_t *v)
 {
-    char *text = ez_pj_dump(v);
+    char *text = ez_projection_dump(v);
     json_decref(v);
     if (!text) {
         log_error("projection: cannot build %s %s (out of memory, or text that is not UTF-8)",
                   key, field);
         return EZ_DB_ERROR;
     }
-    int rc = st->sink(st->arg, key, field, text) ? EZ_PJS_STOPPED : EZ_DB_OK;
+    int rc = st->sink(st->arg, key, field, text) ? EZ_STORE_STOPPED : EZ_DB_OK;
     free(text);
     return rc;
 }
 
 static int open_key(struct stream *st, const char *key)
 {
-    return st->sink(st->arg, key, NULL, NULL) ? EZ_PJS_STOPPED : EZ_DB_OK;
+    return st->sink(st->arg, key, NULL, NULL) ? EZ_STORE_STOPPED : EZ_DB_OK;
 }
 
 /* name -> value tables keyed by a unique text column (namespaces, features). */
@@ -836,9 +836,9 @@ static int stream_named(struct stream *st, const char *key, const char *sql, int
         for (int i = 0; rc == EZ_DB_OK && i < n; i++) {
             const char *name = PQgetvalue(res, i, 0), *val = PQgetvalue(res, i, 1);
             if (as_namespace)
-                rc = emit_json(st, key, name, ez_pj_namespace_json(name, val));
+                rc = emit_json(st, key, name, ez_projection_namespace_json(name, val));
             else if (st->sink(st->arg, key, name, val))
-                rc = EZ_PJS_STOPPED;
+                rc = EZ_STORE_STOPPED;
         }
         free(last);
         last = n > 0 && n == atoi(st->limit) ? strdup(PQgetvalue(res, n - 1, 0)) : NULL;
@@ -856,13 +856,13 @@ static int cmp_i64(const void *a, const void *b)
 
 static int stream_providers(struct stream *st)
 {
-    int rc = open_key(st, EZ_PJ_PROVIDERS);
+    int rc = open_key(st, EZ_KEY_PROVIDERS);
     int64_t after = 0;
     int batch = atoi(st->limit);
     for (int more = 1; rc == EZ_DB_OK && more;) {
-        struct ez_pjs_keys k;
-        struct ez_pjs_groups g = { 0 };
-        rc = ez_pjs_keys_after(st->db, st->cfg, after, batch, &k);
+        struct ez_api_key_rows k;
+        struct ez_group_rows g = { 0 };
+        rc = ez_store_keys_after(st->db, st->cfg, after, batch, &k);
         if (rc != EZ_DB_OK)
             break;
         int64_t *gids = calloc((size_t)k.n + 1, sizeof *gids);
@@ -876,20 +876,20 @@ static int stream_providers(struct stream *st)
             for (int i = 0; i < k.n; i++)
                 if (ng == 0 || gids[ng - 1] != gids[i])
                     gids[ng++] = gids[i];
-            rc = ez_pjs_groups_by_ids(st->db, gids, ng, &g);
+            rc = ez_store_groups_by_ids(st->db, gids, ng, &g);
         }
         for (int i = 0; rc == EZ_DB_OK && i < k.n; i++) {
-            const struct ez_pj_group *grp = find_group(&g, k.v[i].group_id);
+            const struct ez_group_row *grp = find_group(&g, k.v[i].group_id);
             char field[24];
             snprintf(field, sizeof field, "%" PRId64, k.v[i].id);
             if (grp)
-                rc = emit_json(st, EZ_PJ_PROVIDERS, field, ez_pj_provider_json(grp, &k.v[i]));
+                rc = emit_json(st, EZ_KEY_PROVIDERS, field, ez_projection_provider_json(grp, &k.v[i]));
         }
         more = k.n == batch;
         after = k.n ? k.v[k.n - 1].id : after;
         free(gids);
-        ez_pjs_groups_free(&g);
-        ez_pjs_keys_free(&k);
+        ez_group_rows_free(&g);
+        ez_api_key_rows_free(&k);
     }
     return rc;
 }
@@ -900,9 +900,9 @@ static int stream_routes(struct stream *st)
     int64_t after = 0;
     int batch = atoi(st->limit);
     for (int more = 1; rc == EZ_DB_OK && more;) {
-        struct ez_pjs_groups g;
-        struct ez_pjs_keys k = { 0 };
-        rc = ez_pjs_groups_after(st->db, after, batch, &g);
+        struct ez_group_rows g;
+        struct ez_api_key_rows k = { 0 };
+        rc = ez_store_groups_after(st->db, after, batch, &g);
         if (rc != EZ_DB_OK)
             break;
         int64_t *gids = calloc((size_t)g.n + 1, sizeof *gids);
@@ -911,35 +911,35 @@ static int stream_routes(struct stream *st)
         for (int i = 0; gids && i < g.n; i++)
             gids[i] = g.v[i].id;
         if (rc == EZ_DB_OK)
-            rc = ez_pjs_keys_load(st->db, NULL, gids, g.n, NULL, 0, &k);
+            rc = ez_store_keys_load(st->db, NULL, gids, g.n, NULL, 0, &k);
         for (int i = 0; rc == EZ_DB_OK && i < g.n; i++) {
-            char key[sizeof EZ_PJ_ROUTE_PREFIX + 64];
-            snprintf(key, sizeof key, "%s%s", EZ_PJ_ROUTE_PREFIX, g.v[i].name);
+            char key[sizeof EZ_KEY_ROUTE_PREFIX + 64];
+            snprintf(key, sizeof key, "%s%s", EZ_KEY_ROUTE_PREFIX, g.v[i].name);
             rc = open_key(st, key);
             int nk;
-            const struct ez_pj_key *keys = keys_of(&k, g.v[i].id, &nk);
+            const struct ez_api_key_row *keys = keys_of(&k, g.v[i].id, &nk);
             for (int j = 0; rc == EZ_DB_OK && j < nk; j++) {
-                if (!ez_pj_routable(&g.v[i], &keys[j], st->now))
+                if (!ez_projection_routable(&g.v[i], &keys[j], st->now))
                     continue;
                 char field[24], weight[16];
                 snprintf(field, sizeof field, "%" PRId64, keys[j].id);
                 snprintf(weight, sizeof weight, "%d", keys[j].weight);
                 if (st->sink(st->arg, key, field, weight))
-                    rc = EZ_PJS_STOPPED;
+                    rc = EZ_STORE_STOPPED;
             }
         }
         more = g.n == batch;
         after = g.n ? g.v[g.n - 1].id : after;
         free(gids);
-        ez_pjs_keys_free(&k);
-        ez_pjs_groups_free(&g);
+        ez_api_key_rows_free(&k);
+        ez_group_rows_free(&g);
     }
     return rc;
 }
 
 /* Binding rows whose field "<ns>.<pm>" is in (after, last], by field, id. */
 static int bindings_range(struct ez_db *db, const char *after, const char *last,
-                          struct ez_pjs_bindings *out)
+                          struct ez_binding_rows *out)
 {
     const char *p[] = { after, last };
     return bindings_query(db, out,
@@ -952,21 +952,21 @@ static int bindings_range(struct ez_db *db, const char *after, const char *last,
 
 static int stream_bindings(struct stream *st)
 {
-    int rc = open_key(st, EZ_PJ_BINDINGS);
+    int rc = open_key(st, EZ_KEY_BINDINGS);
     char *after = strdup("");
     int batch = atoi(st->limit);
     while (rc == EZ_DB_OK && after) {
-        struct ez_pjs_bindings names;
-        rc = ez_pjs_binding_names_after(st->db, after, batch, &names);
+        struct ez_binding_rows names;
+        rc = ez_store_binding_names_after(st->db, after, batch, &names);
         if (rc != EZ_DB_OK || names.n == 0) {
             if (rc == EZ_DB_OK)
-                ez_pjs_bindings_free(&names);
+                ez_binding_rows_free(&names);
             break;
         }
-        char *last = ez_pj_binding_field(names.v[names.n - 1].ns,
+        char *last = ez_projection_binding_field(names.v[names.n - 1].ns,
                                          names.v[names.n - 1].public_model);
         int more = names.n == batch;
-        ez_pjs_bindings_free(&names);
+        ez_binding_rows_free(&names);
         struct bound_rows r = { 0 };
         rc = last ? bindings_range(st->db, after, last, &r.b) : oom("config:bindings");
         if (rc == EZ_DB_OK)
@@ -976,9 +976,9 @@ static int stream_bindings(struct stream *st)
             while (j < r.b.n && strcmp(r.b.v[j].ns, r.b.v[i].ns) == 0 &&
                    strcmp(r.b.v[j].public_model, r.b.v[i].public_model) == 0)
                 j++;
-            char *field = ez_pj_binding_field(r.b.v[i].ns, r.b.v[i].public_model);
-            rc = field ? emit_json(st, EZ_PJ_BINDINGS, field,
-                                   ez_pj_binding_json(r.c + i, j - i, st->now))
+            char *field = ez_projection_binding_field(r.b.v[i].ns, r.b.v[i].public_model);
+            rc = field ? emit_json(st, EZ_KEY_BINDINGS, field,
+                                   ez_projection_binding_json(r.c + i, j - i, st->now))
                        : oom("config:bindings");
             free(field);
             i = j;
@@ -996,41 +996,41 @@ static int stream_bindings(struct stream *st)
 static int sink_model(void *arg, const char *field, char *json)
 {
     struct stream *st = arg;
-    int rc = st->sink(st->arg, EZ_PJ_MODELS, field, json) ? EZ_PJS_STOPPED : EZ_DB_OK;
+    int rc = st->sink(st->arg, EZ_KEY_MODELS, field, json) ? EZ_STORE_STOPPED : EZ_DB_OK;
     free(json);
     return rc;
 }
 
 static int stream_models(struct stream *st)
 {
-    int rc = open_key(st, EZ_PJ_MODELS);
+    int rc = open_key(st, EZ_KEY_MODELS);
     if (rc != EZ_DB_OK)
         return rc;
-    struct ez_pj_checksum sum;
-    if (ez_pj_checksum_init(&sum) != 0)
+    struct ez_models_checksum sum;
+    if (ez_models_checksum_init(&sum) != 0)
         return oom("meta:models_meta");
     rc = models_walk(st->db, &sum, sink_model, st);
     if (rc != EZ_DB_OK) {
-        ez_pj_checksum_abort(&sum);
+        ez_models_checksum_abort(&sum);
         return rc;
     }
     char hex[65], updated[24];
     const char *f[6][2];
     rc = meta_fields(&sum, hex, updated, f);
     if (rc == EZ_DB_OK)
-        rc = open_key(st, EZ_PJ_MODELS_META);
+        rc = open_key(st, EZ_KEY_MODELS_META);
     for (int i = 0; rc == EZ_DB_OK && i < 6; i++)
-        if (st->sink(st->arg, EZ_PJ_MODELS_META, f[i][0], f[i][1]))
-            rc = EZ_PJS_STOPPED;
+        if (st->sink(st->arg, EZ_KEY_MODELS_META, f[i][0], f[i][1]))
+            rc = EZ_STORE_STOPPED;
     return rc;
 }
 
-int ez_pjs_stream(struct ez_db *db, const struct ez_config *cfg, int64_t now, int batch,
-                  ez_pjs_sink sink, void *arg)
+int ez_store_stream(struct ez_db *db, const struct ez_config *cfg, int64_t now, int batch,
+                  ez_row_sink sink, void *arg)
 {
     struct stream st = { db, cfg, now, "", sink, arg };
     snprintf(st.limit, sizeof st.limit, "%d", batch > 0 ? batch : 500);
-    int rc = stream_named(&st, EZ_PJ_NAMESPACES,
+    int rc = stream_named(&st, EZ_KEY_NAMESPACES,
                           "SELECT name, status FROM namespaces WHERE name COLLATE \"C\" > $1 "
                           "ORDER BY name COLLATE \"C\" LIMIT $2", 1);
     if (rc == EZ_DB_OK)
@@ -1042,7 +1042,7 @@ int ez_pjs_stream(struct ez_db *db, const struct ez_config *cfg, int64_t now, in
     if (rc == EZ_DB_OK)
         rc = stream_models(&st);
     if (rc == EZ_DB_OK)
-        rc = stream_named(&st, EZ_PJ_FEATURES,
+        rc = stream_named(&st, EZ_KEY_FEATURES,
                           "SELECT name, value FROM features WHERE name COLLATE \"C\" > $1 "
                           "ORDER BY name COLLATE \"C\" LIMIT $2", 0);
     return rc;

@@ -14,106 +14,106 @@
 #include "projection.h"
 
 /* ---- Row sets: the structs borrow their strings from what is kept here;
- * free with ez_pjs_*_free (safe on a zeroed or already freed set). -------- */
+ * free with ez_*_rows_free (safe on a zeroed or already freed set). -------- */
 
-struct ez_pjs_groups {
+struct ez_group_rows {
     PGresult *res;
     json_t *lists;        /* parsed model lists */
     const char **names;   /* model name pointers, for every group */
-    struct ez_pj_group *v;
+    struct ez_group_row *v;
     int n;
 };
 
-struct ez_pjs_keys {
+struct ez_api_key_rows {
     PGresult *res;
     char **clear;         /* decrypted credentials (wiped when freed) */
-    struct ez_pj_key *v;
+    struct ez_api_key_row *v;
     int n;
 };
 
-struct ez_pjs_bindings {
+struct ez_binding_rows {
     PGresult *res;
-    struct ez_pj_binding *v;
+    struct ez_binding_row *v;
     int n;
 };
 
-void ez_pjs_groups_free(struct ez_pjs_groups *g);
-void ez_pjs_keys_free(struct ez_pjs_keys *k);
-void ez_pjs_bindings_free(struct ez_pjs_bindings *b);
+void ez_group_rows_free(struct ez_group_rows *g);
+void ez_api_key_rows_free(struct ez_api_key_rows *k);
+void ez_binding_rows_free(struct ez_binding_rows *b);
 
 /* Loaders: EZ_DB_* status; on success the set may be empty. Ordered by id. */
-int ez_pjs_groups_by_ids(struct ez_db *db, const int64_t *ids, int n, struct ez_pjs_groups *out)
+int ez_store_groups_by_ids(struct ez_db *db, const int64_t *ids, int n, struct ez_group_rows *out)
     __attribute__((warn_unused_result));
-int ez_pjs_group_by_name(struct ez_db *db, const char *name, struct ez_pjs_groups *out)
+int ez_store_group_by_name(struct ez_db *db, const char *name, struct ez_group_rows *out)
     __attribute__((warn_unused_result));
 /* Streaming: up to limit groups with id > after_id. */
-int ez_pjs_groups_after(struct ez_db *db, int64_t after_id, int limit, struct ez_pjs_groups *out)
+int ez_store_groups_after(struct ez_db *db, int64_t after_id, int limit, struct ez_group_rows *out)
     __attribute__((warn_unused_result));
 
 /* Keys of the given groups plus the keys with the given ids, ordered by
  * (group_id, id). With cfg, api_key is decrypted with ez_secret_open (a
  * value that cannot be opened is logged by key id and projected as "");
  * without cfg the credential is not even read (api_key NULL). */
-int ez_pjs_keys_load(struct ez_db *db, const struct ez_config *cfg, const int64_t *group_ids,
-                     int ngroups, const int64_t *key_ids, int nkeys, struct ez_pjs_keys *out)
+int ez_store_keys_load(struct ez_db *db, const struct ez_config *cfg, const int64_t *group_ids,
+                     int ngroups, const int64_t *key_ids, int nkeys, struct ez_api_key_rows *out)
     __attribute__((warn_unused_result));
 /* Streaming: up to limit keys with id > after_id, ordered by id. */
-int ez_pjs_keys_after(struct ez_db *db, const struct ez_config *cfg, int64_t after_id, int limit,
-                      struct ez_pjs_keys *out) __attribute__((warn_unused_result));
+int ez_store_keys_after(struct ez_db *db, const struct ez_config *cfg, int64_t after_id, int limit,
+                      struct ez_api_key_rows *out) __attribute__((warn_unused_result));
 
-int ez_pjs_bindings_by_name(struct ez_db *db, const char *ns, const char *public_model,
-                            struct ez_pjs_bindings *out) __attribute__((warn_unused_result));
-int ez_pjs_binding_by_id(struct ez_db *db, int64_t id, struct ez_pjs_bindings *out)
+int ez_store_bindings_by_name(struct ez_db *db, const char *ns, const char *public_model,
+                            struct ez_binding_rows *out) __attribute__((warn_unused_result));
+int ez_store_binding_by_id(struct ez_db *db, int64_t id, struct ez_binding_rows *out)
     __attribute__((warn_unused_result));
 /* Bindings whose group_id is group_id, or (when public_model is not NULL)
  * whose public_model equals it. One row per distinct (namespace,
  * public_model) is enough for the callers, but all rows are returned. */
-int ez_pjs_bindings_of_group(struct ez_db *db, int64_t group_id, struct ez_pjs_bindings *out)
+int ez_store_bindings_of_group(struct ez_db *db, int64_t group_id, struct ez_binding_rows *out)
     __attribute__((warn_unused_result));
-int ez_pjs_bindings_of_model(struct ez_db *db, const char *public_model,
-                             struct ez_pjs_bindings *out) __attribute__((warn_unused_result));
+int ez_store_bindings_of_model(struct ez_db *db, const char *public_model,
+                             struct ez_binding_rows *out) __attribute__((warn_unused_result));
 /* Streaming: distinct (namespace, public_model) names with a field name
  * ("<ns>.<pm>") after `after` in byte order (after "" = from the start);
  * one row per name, other columns of the lowest id. */
-int ez_pjs_binding_names_after(struct ez_db *db, const char *after, int limit,
-                               struct ez_pjs_bindings *out) __attribute__((warn_unused_result));
+int ez_store_binding_names_after(struct ez_db *db, const char *after, int limit,
+                               struct ez_binding_rows *out) __attribute__((warn_unused_result));
 
 /* The name of model id (*name malloc'd, NULL when the row is gone). */
-int ez_pjs_model_name(struct ez_db *db, int64_t id, char **name)
+int ez_store_model_name(struct ez_db *db, int64_t id, char **name)
     __attribute__((warn_unused_result));
 /* Groups with a key whose ban_until (unix seconds) is in (since, until]:
  * *ids malloc'd (free it), *n of them. */
-int ez_pjs_unbanned_groups(struct ez_db *db, int64_t since, int64_t until, int64_t **ids, int *n)
+int ez_store_unbanned_groups(struct ez_db *db, int64_t since, int64_t until, int64_t **ids, int *n)
     __attribute__((warn_unused_result));
 
 /* ---- Units: each owns a piece of the contract and adds its entries to s.
  * EZ_DB_* status (EZ_DB_ERROR also on out of memory). ------------------- */
 
 /* config:namespaces field name; name NULL = the whole hash. */
-int ez_pjs_unit_namespace(struct ez_db *db, struct ez_pj_set *s, const char *name)
+int ez_project_namespace(struct ez_db *db, struct ez_write_set *s, const char *name)
     __attribute__((warn_unused_result));
 /* config:providers fields of every key of the groups and of every listed
- * key id (HDEL for a listed id that is gone). cfg as in ez_pjs_keys_load. */
-int ez_pjs_unit_providers(struct ez_db *db, const struct ez_config *cfg, struct ez_pj_set *s,
+ * key id (HDEL for a listed id that is gone). cfg as in ez_store_keys_load. */
+int ez_project_providers(struct ez_db *db, const struct ez_config *cfg, struct ez_write_set *s,
                           const int64_t *group_ids, int ngroups, const int64_t *key_ids, int nkeys)
     __attribute__((warn_unused_result));
 /* The whole route:group:<name> hash (deleted when no group has that name). */
-int ez_pjs_unit_route(struct ez_db *db, struct ez_pj_set *s, const char *group_name, int64_t now)
+int ez_project_route(struct ez_db *db, struct ez_write_set *s, const char *group_name, int64_t now)
     __attribute__((warn_unused_result));
 
-enum { EZ_PJS_BINDING = 1, EZ_PJS_MODEL = 2 };
-/* what = EZ_PJS_BINDING: the config:bindings field "<ns>.<pm>";
- * EZ_PJS_MODEL: the meta:models field of the same name. */
-int ez_pjs_unit_binding(struct ez_db *db, struct ez_pj_set *s, const char *ns,
+enum { EZ_PROJECT_BINDING = 1, EZ_PROJECT_MODEL = 2 };
+/* what = EZ_PROJECT_BINDING: the config:bindings field "<ns>.<pm>";
+ * EZ_PROJECT_MODEL: the meta:models field of the same name. */
+int ez_project_binding(struct ez_db *db, struct ez_write_set *s, const char *ns,
                         const char *public_model, int what, int64_t now)
     __attribute__((warn_unused_result));
 /* The whole meta:models_meta hash, recomputed by streaming the whole
  * meta:models projection in batches; with whole_models, the whole
  * meta:models hash too (the fields streamed on the way). */
-int ez_pjs_unit_models_meta(struct ez_db *db, struct ez_pj_set *s, int whole_models)
+int ez_project_models_meta(struct ez_db *db, struct ez_write_set *s, int whole_models)
     __attribute__((warn_unused_result));
 /* meta:features field name; name NULL = the whole hash. */
-int ez_pjs_unit_feature(struct ez_db *db, struct ez_pj_set *s, const char *name)
+int ez_project_feature(struct ez_db *db, struct ez_write_set *s, const char *name)
     __attribute__((warn_unused_result));
 
 /* ---- The whole projection, streamed (full resync, verify) ----------------
@@ -124,10 +124,10 @@ int ez_pjs_unit_feature(struct ez_db *db, struct ez_pj_set *s, const char *name)
  * key opened with no field does not exist in Redis. Rows are read `batch`
  * at a time, so memory does not grow with the number of rows; run it inside
  * a REPEATABLE READ transaction for one consistent snapshot. Returns EZ_DB_*,
- * or EZ_PJS_STOPPED when the sink returned non-zero. */
-typedef int (*ez_pjs_sink)(void *arg, const char *key, const char *field, const char *value);
-enum { EZ_PJS_STOPPED = 100 };
-int ez_pjs_stream(struct ez_db *db, const struct ez_config *cfg, int64_t now, int batch,
-                  ez_pjs_sink sink, void *arg) __attribute__((warn_unused_result));
+ * or EZ_STORE_STOPPED when the sink returned non-zero. */
+typedef int (*ez_row_sink)(void *arg, const char *key, const char *field, const char *value);
+enum { EZ_STORE_STOPPED = 100 };
+int ez_store_stream(struct ez_db *db, const struct ez_config *cfg, int64_t now, int batch,
+                  ez_row_sink sink, void *arg) __attribute__((warn_unused_result));
 
 #endif

@@ -148,12 +148,12 @@ int ez_verify(struct ez_db *db, struct ez_redis *redis, const struct ez_config *
     int64_t now_us = 0;
     int rc = ez_db_cmd(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL);
     if (rc == EZ_DB_OK)
-        rc = ez_pja_clock_us(db, &now_us);
+        rc = ez_store_clock_us(db, &now_us);
     struct ez_walk_sink sink = { on_open, on_field, on_close, &v };
     if (rc == EZ_DB_OK)
         rc = ez_walk(db, cfg, now_us, 500, &sink);
     if (rc == EZ_DB_OK && flush(&v) != 0)
-        rc = EZ_PJS_STOPPED;
+        rc = EZ_STORE_STOPPED;
     if (rc == EZ_DB_OK)
         rc = ez_walk_stale(db, redis, cfg->redis_key_prefix, now_us, on_stale, &v, why);
     for (int i = 0; i < v.n; i++) {
@@ -162,7 +162,7 @@ int ez_verify(struct ez_db *db, struct ez_redis *redis, const struct ez_config *
     }
     if (ez_db_cmd(db, "COMMIT", 0, NULL) != EZ_DB_OK && rc == EZ_DB_OK)
         rc = EZ_DB_UNAVAILABLE;
-    if (rc == EZ_PJS_STOPPED) {
+    if (rc == EZ_STORE_STOPPED) {
         *why = v.why ? v.why : "redis unavailable";
         rc = EZ_DB_UNAVAILABLE;
     }

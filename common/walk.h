@@ -22,9 +22,9 @@ struct ez_walk_sink {
     void *arg;
 };
 
-/* now_us: PostgreSQL's clock (ez_pja_clock_us) in unix microseconds.
+/* now_us: PostgreSQL's clock (ez_store_clock_us) in unix microseconds.
  * batch: rows read per query or cursor FETCH. The callbacks must not use db
- * (the next batch may be on its way). EZ_DB_* status, or EZ_PJS_STOPPED
+ * (the next batch may be on its way). EZ_DB_* status, or EZ_STORE_STOPPED
  * when a callback returned non-zero. */
 int ez_walk(struct ez_db *db, const struct ez_config *cfg, int64_t now_us, int batch,
             const struct ez_walk_sink *sink) __attribute__((warn_unused_result));

@@ -158,7 +158,7 @@ static int argv_flush(redisContext *rc, struct argv *a, int base, int *queued)
 
 /* Queues the commands for the keys owned in [i, j) of s->own; *p walks
  * s->put in step (both are sorted by key, then field). */
-static int queue_key(redisContext *rc, const struct ez_pj_set *s, size_t i, size_t j, size_t *p,
+static int queue_key(redisContext *rc, const struct ez_write_set *s, size_t i, size_t j, size_t *p,
                      const char *pkey, struct argv *a, int *queued)
 {
     const char *key = s->own[i].key;
@@ -248,10 +248,10 @@ int ez_apply_read_replies(struct ez_sync_ctx *c, redisContext *rc, int queued, l
     return ok ? EZ_APPLY_OK : EZ_APPLY_REDIS;
 }
 
-int ez_apply_write(struct ez_sync_ctx *c, struct ez_pj_set *s, long long *version)
+int ez_apply_write(struct ez_sync_ctx *c, struct ez_write_set *s, long long *version)
 {
     *version = -1;
-    ez_pj_set_finish(s);
+    ez_write_set_finish(s);
     if (s->nown == 0)
         return EZ_APPLY_OK;
     redisContext *rc = ez_redis_get(c->redis);
@@ -274,7 +274,7 @@ int ez_apply_write(struct ez_sync_ctx *c, struct ez_pj_set *s, long long *versio
         free(pkey);
         i = j;
     }
-    char *sync = prefixed(c, EZ_PJ_SYNC);
+    char *sync = prefixed(c, EZ_KEY_SYNC);
     a.n = 0;
     fail = fail || !sync || argv_add(&a, "HINCRBY") || argv_add(&a, sync) ||
            argv_add(&a, "version") || argv_add(&a, "1") || argv_flush(rc, &a, 0, &queued);
@@ -309,7 +309,7 @@ static char *event(const char *resource, long long version)
 void ez_apply_publish(struct ez_sync_ctx *c, const char *resource, long long version)
 {
     char *msg = event(resource, version);
-    char *chan = prefixed(c, EZ_PJ_REFRESH_CHANNEL);
+    char *chan = prefixed(c, EZ_CHANNEL_REFRESH);
     if (msg && chan) {
         const char *pub[] = { "PUBLISH", chan, msg };
         redisReply *rep = ez_redis_cmd(c->redis, 3, pub, NULL);
@@ -324,7 +324,7 @@ void ez_apply_end_publish(struct ez_sync_ctx *c, const char *const *resources, i
                           long long version)
 {
     redisContext *rc = version >= 0 && n > 0 ? ez_redis_get(c->redis) : NULL;
-    char *chan = rc ? prefixed(c, EZ_PJ_REFRESH_CHANNEL) : NULL;
+    char *chan = rc ? prefixed(c, EZ_CHANNEL_REFRESH) : NULL;
     int sent = 0, done = 0;
     for (int i = 0; chan && i < n; i++) {
         char *msg = event(resources[i], version);
@@ -353,15 +353,15 @@ void ez_apply_end_publish(struct ez_sync_ctx *c, const char *const *resources, i
 /* The refresh resource of a key of the contract. */
 static int family(const char *key)
 {
-    static const char *const keys[] = { EZ_PJ_NAMESPACES, EZ_PJ_PROVIDERS, EZ_PJ_ROUTE_PREFIX,
-                                        EZ_PJ_BINDINGS, EZ_PJ_MODELS, EZ_PJ_FEATURES };
+    static const char *const keys[] = { EZ_KEY_NAMESPACES, EZ_KEY_PROVIDERS, EZ_KEY_ROUTE_PREFIX,
+                                        EZ_KEY_BINDINGS, EZ_KEY_MODELS, EZ_KEY_FEATURES };
     for (int i = 0; i < 6; i++)
         if (strncmp(key, keys[i], strlen(keys[i])) == 0)
             return i; /* "meta:models" also covers meta:models_meta */
     return -1;
 }
 
-int ez_apply_commit(struct ez_sync_ctx *c, struct ez_pj_set *s)
+int ez_apply_commit(struct ez_sync_ctx *c, struct ez_write_set *s)
 {
     static const char *const names[] = { "namespaces", "providers", "routes",
                                          "bindings",   "models",    "features" };
@@ -389,7 +389,7 @@ int ez_apply_commit(struct ez_sync_ctx *c, struct ez_pj_set *s)
 
 /* ---- Job helpers --------------------------------------------------------- */
 
-typedef int (*build_fn)(struct ez_sync_ctx *c, int64_t id, json_t *payload, struct ez_pj_set *s);
+typedef int (*build_fn)(struct ez_sync_ctx *c, int64_t id, json_t *payload, struct ez_write_set *s);
 
 struct build {
     build_fn fn;
@@ -400,11 +400,11 @@ struct build {
 /* Builds n jobs into one set under the lock and writes it. Every read
  * follows the lock and every batched job's commit, so two reads of one
  * row in a batch differ only by a later commit, whose own job comes after;
- * among equal puts the last one wins (ez_pj_set_finish). */
+ * among equal puts the last one wins (ez_write_set_finish). */
 static int run(struct ez_sync_ctx *c, long long lock, const struct build *b, int n)
 {
-    struct ez_pj_set s;
-    ez_pj_set_init(&s);
+    struct ez_write_set s;
+    ez_write_set_init(&s);
     int rc = ez_apply_begin(c, lock);
     if (rc == EZ_APPLY_OK) {
         for (int i = 0; i < n && rc == EZ_APPLY_OK; i++)
@@ -414,7 +414,7 @@ static int run(struct ez_sync_ctx *c, long long lock, const struct build *b, int
         else
             ez_apply_abort(c);
     }
-    ez_pj_set_clear(&s);
+    ez_write_set_clear(&s);
     return rc;
 }
 
@@ -458,13 +458,13 @@ static int names_add(struct names *n, const char *ns, const char *pm)
         return 0;
     if (!n->seen && !(n->seen = json_object()))
         return -1;
-    char *field = ez_pj_binding_field(ns, pm);
+    char *field = ez_projection_binding_field(ns, pm);
     int rc = field ? json_object_set_new(n->seen, field, json_pack("[ss]", ns, pm)) : -1;
     free(field);
     return rc;
 }
 
-static int names_add_rows(struct names *n, const struct ez_pjs_bindings *b)
+static int names_add_rows(struct names *n, const struct ez_binding_rows *b)
 {
     for (int i = 0; i < b->n; i++)
         if (names_add(n, b->v[i].ns, b->v[i].public_model) != 0)
@@ -480,8 +480,8 @@ static int oom(struct ez_sync_ctx *c)
 }
 
 /* Units for every collected binding name; then meta:models_meta when
- * what includes EZ_PJS_MODEL. */
-static int names_apply(struct ez_sync_ctx *c, struct names *n, struct ez_pj_set *s, int what,
+ * what includes EZ_PROJECT_MODEL. */
+static int names_apply(struct ez_sync_ctx *c, struct names *n, struct ez_write_set *s, int what,
                        int64_t now)
 {
     const char *field;
@@ -489,7 +489,7 @@ static int names_apply(struct ez_sync_ctx *c, struct names *n, struct ez_pj_set 
     int rc = EZ_APPLY_OK;
     json_object_foreach(n->seen, field, pair) {
         rc = ez_apply_db_status(c,
-                                ez_pjs_unit_binding(c->db, s,
+                                ez_project_binding(c->db, s,
                                                     json_string_value(json_array_get(pair, 0)),
                                                     json_string_value(json_array_get(pair, 1)),
                                                     what, now),
@@ -497,8 +497,8 @@ static int names_apply(struct ez_sync_ctx *c, struct names *n, struct ez_pj_set 
         if (rc != EZ_APPLY_OK)
             return rc;
     }
-    if (what & EZ_PJS_MODEL)
-        rc = ez_apply_db_status(c, ez_pjs_unit_models_meta(c->db, s, 0), "models");
+    if (what & EZ_PROJECT_MODEL)
+        rc = ez_apply_db_status(c, ez_project_models_meta(c->db, s, 0), "models");
     return rc;
 }
 
@@ -576,11 +576,11 @@ static int binding_of_group(void *arg, const char *field, const char *value)
 /* ---- Resources ------------------------------------------------------------ */
 
 static int build_namespace(struct ez_sync_ctx *c, int64_t id, json_t *payload,
-                           struct ez_pj_set *s)
+                           struct ez_write_set *s)
 {
     (void)id;
     /* Without a name (never sent by the handlers) the whole hash is rebuilt. */
-    return ez_apply_db_status(c, ez_pjs_unit_namespace(c->db, s, str(payload, "name")),
+    return ez_apply_db_status(c, ez_project_namespace(c->db, s, str(payload, "name")),
                               "namespaces");
 }
 
@@ -588,22 +588,22 @@ static int build_namespace(struct ez_sync_ctx *c, int64_t id, json_t *payload,
  * each of `names`, and the bindings using it. When the group is gone, the
  * keys and bindings that Redis still shows under it are re-projected too. */
 static int build_group(struct ez_sync_ctx *c, int64_t group_id, const char *const *route_names,
-                       int nroutes, struct ez_ids *key_ids, struct ez_pj_set *s, int64_t now)
+                       int nroutes, struct ez_ids *key_ids, struct ez_write_set *s, int64_t now)
 {
-    struct ez_pjs_groups g;
+    struct ez_group_rows g;
     struct names names = { 0 };
-    int rc = ez_apply_db_status(c, ez_pjs_groups_by_ids(c->db, &group_id, 1, &g), "groups");
+    int rc = ez_apply_db_status(c, ez_store_groups_by_ids(c->db, &group_id, 1, &g), "groups");
     if (rc != EZ_APPLY_OK)
         return rc;
     struct by_group scan = { group_id, key_ids, &names };
     if (g.n == 0) {
-        rc = hscan(c, EZ_PJ_PROVIDERS, provider_of_group, &scan);
+        rc = hscan(c, EZ_KEY_PROVIDERS, provider_of_group, &scan);
         if (rc == EZ_APPLY_OK)
-            rc = hscan(c, EZ_PJ_BINDINGS, binding_of_group, &scan);
+            rc = hscan(c, EZ_KEY_BINDINGS, binding_of_group, &scan);
     }
     if (rc == EZ_APPLY_OK)
         rc = ez_apply_db_status(c,
-                                ez_pjs_unit_providers(c->db, secrets_cfg(c), s, &group_id, 1,
+                                ez_project_providers(c->db, secrets_cfg(c), s, &group_id, 1,
                                                       key_ids->v, key_ids->n),
                                 "api keys");
     const char *routes[4] = { g.n ? g.v[0].name : NULL };
@@ -614,23 +614,23 @@ static int build_group(struct ez_sync_ctx *c, int64_t group_id, const char *cons
         for (int j = 0; !seen && j < i; j++)
             seen = routes[j] && strcmp(routes[i], routes[j]) == 0;
         if (!seen)
-            rc = ez_apply_db_status(c, ez_pjs_unit_route(c->db, s, routes[i], now), "routes");
+            rc = ez_apply_db_status(c, ez_project_route(c->db, s, routes[i], now), "routes");
     }
-    struct ez_pjs_bindings b = { 0 };
+    struct ez_binding_rows b = { 0 };
     if (rc == EZ_APPLY_OK)
-        rc = ez_apply_db_status(c, ez_pjs_bindings_of_group(c->db, group_id, &b), "bindings");
+        rc = ez_apply_db_status(c, ez_store_bindings_of_group(c->db, group_id, &b), "bindings");
     if (rc == EZ_APPLY_OK && names_add_rows(&names, &b) != 0)
         rc = oom(c);
     if (rc == EZ_APPLY_OK && names.seen)
-        rc = names_apply(c, &names, s, EZ_PJS_BINDING | EZ_PJS_MODEL, now);
-    ez_pjs_bindings_free(&b);
-    ez_pjs_groups_free(&g);
+        rc = names_apply(c, &names, s, EZ_PROJECT_BINDING | EZ_PROJECT_MODEL, now);
+    ez_binding_rows_free(&b);
+    ez_group_rows_free(&g);
     json_decref(names.seen);
     return rc;
 }
 
 static int build_provider_group(struct ez_sync_ctx *c, int64_t id, json_t *payload,
-                                struct ez_pj_set *s)
+                                struct ez_write_set *s)
 {
     struct ez_ids keys = { 0 };
     size_t i;
@@ -653,7 +653,7 @@ static int build_provider_group(struct ez_sync_ctx *c, int64_t id, json_t *paylo
 static int stored_group_of_key(struct ez_sync_ctx *c, int64_t key_id, int64_t *group_id)
 {
     *group_id = 0;
-    char *pkey = prefixed(c, EZ_PJ_PROVIDERS), field[24];
+    char *pkey = prefixed(c, EZ_KEY_PROVIDERS), field[24];
     if (!pkey)
         return oom(c);
     snprintf(field, sizeof field, "%" PRId64, key_id);
@@ -677,19 +677,19 @@ static int stored_group_of_key(struct ez_sync_ctx *c, int64_t key_id, int64_t *g
 
 /* A key changes its own snapshot, and the route hash and binding
  * snapshots of its group (old and new group, should it have moved). */
-static int build_api_key(struct ez_sync_ctx *c, int64_t id, json_t *payload, struct ez_pj_set *s)
+static int build_api_key(struct ez_sync_ctx *c, int64_t id, json_t *payload, struct ez_write_set *s)
 {
     int64_t now = (int64_t)time(NULL);
     struct ez_ids gids = { 0 };
-    struct ez_pjs_keys k;
-    int rc = ez_apply_db_status(c, ez_pjs_keys_load(c->db, NULL, NULL, 0, &id, 1, &k), "api keys");
+    struct ez_api_key_rows k;
+    int rc = ez_apply_db_status(c, ez_store_keys_load(c->db, NULL, NULL, 0, &id, 1, &k), "api keys");
     if (rc != EZ_APPLY_OK)
         return rc;
     int64_t from_payload = int_of(payload, "group_id");
     if ((from_payload && ez_ids_add(&gids, from_payload) != 0) ||
         (k.n == 1 && ez_ids_add(&gids, k.v[0].group_id) != 0))
         rc = oom(c);
-    ez_pjs_keys_free(&k);
+    ez_api_key_rows_free(&k);
     if (rc == EZ_APPLY_OK && gids.n == 0) {
         int64_t stored;
         rc = stored_group_of_key(c, id, &stored);
@@ -698,62 +698,62 @@ static int build_api_key(struct ez_sync_ctx *c, int64_t id, json_t *payload, str
     }
     if (rc == EZ_APPLY_OK)
         rc = ez_apply_db_status(c,
-                                ez_pjs_unit_providers(c->db, secrets_cfg(c), s, NULL, 0, &id, 1),
+                                ez_project_providers(c->db, secrets_cfg(c), s, NULL, 0, &id, 1),
                                 "api keys");
-    struct ez_pjs_groups g = { 0 };
+    struct ez_group_rows g = { 0 };
     struct names names = { 0 };
     if (rc == EZ_APPLY_OK)
-        rc = ez_apply_db_status(c, ez_pjs_groups_by_ids(c->db, gids.v, gids.n, &g), "groups");
+        rc = ez_apply_db_status(c, ez_store_groups_by_ids(c->db, gids.v, gids.n, &g), "groups");
     for (int i = 0; rc == EZ_APPLY_OK && i < g.n; i++) {
-        struct ez_pjs_bindings b;
-        rc = ez_apply_db_status(c, ez_pjs_unit_route(c->db, s, g.v[i].name, now), "routes");
+        struct ez_binding_rows b;
+        rc = ez_apply_db_status(c, ez_project_route(c->db, s, g.v[i].name, now), "routes");
         if (rc == EZ_APPLY_OK)
-            rc = ez_apply_db_status(c, ez_pjs_bindings_of_group(c->db, g.v[i].id, &b),
+            rc = ez_apply_db_status(c, ez_store_bindings_of_group(c->db, g.v[i].id, &b),
                                     "bindings");
         if (rc == EZ_APPLY_OK) {
             if (names_add_rows(&names, &b) != 0)
                 rc = oom(c);
-            ez_pjs_bindings_free(&b);
+            ez_binding_rows_free(&b);
         }
     }
     if (rc == EZ_APPLY_OK && names.seen)
-        rc = names_apply(c, &names, s, EZ_PJS_BINDING, now);
+        rc = names_apply(c, &names, s, EZ_PROJECT_BINDING, now);
     json_decref(names.seen);
-    ez_pjs_groups_free(&g);
+    ez_group_rows_free(&g);
     free(gids.v);
     return rc;
 }
 
 /* A binding changes the snapshot and meta:models entry of its name, before
  * and after the change. */
-static int build_binding(struct ez_sync_ctx *c, int64_t id, json_t *payload, struct ez_pj_set *s)
+static int build_binding(struct ez_sync_ctx *c, int64_t id, json_t *payload, struct ez_write_set *s)
 {
     struct names names = { 0 };
     const char *ns = str(payload, "namespace"), *pm = str(payload, "public_model");
     const char *old_ns = str(payload, "old_namespace"), *old_pm = str(payload, "old_public_model");
-    struct ez_pjs_bindings b;
-    int rc = ez_apply_db_status(c, ez_pjs_binding_by_id(c->db, id, &b), "bindings");
+    struct ez_binding_rows b;
+    int rc = ez_apply_db_status(c, ez_store_binding_by_id(c->db, id, &b), "bindings");
     if (rc != EZ_APPLY_OK)
         return rc;
     if (names_add(&names, ns, pm) != 0 || names_add_rows(&names, &b) != 0 ||
         ((old_ns || old_pm) && names_add(&names, old_ns ? old_ns : ns, old_pm ? old_pm : pm) != 0))
         rc = oom(c);
-    ez_pjs_bindings_free(&b);
+    ez_binding_rows_free(&b);
     if (rc == EZ_APPLY_OK && !names.seen)
         log_warn("sync job bindings %" PRId64 " names no binding and the row is gone: "
                  "nothing to re-project until the next full resync", id);
     if (rc == EZ_APPLY_OK && names.seen)
-        rc = names_apply(c, &names, s, EZ_PJS_BINDING | EZ_PJS_MODEL, (int64_t)time(NULL));
+        rc = names_apply(c, &names, s, EZ_PROJECT_BINDING | EZ_PROJECT_MODEL, (int64_t)time(NULL));
     json_decref(names.seen);
     return rc;
 }
 
 /* A registry entry changes the meta:models fields of the bindings whose
  * public model has its name (before and after a rename). */
-static int build_model(struct ez_sync_ctx *c, int64_t id, json_t *payload, struct ez_pj_set *s)
+static int build_model(struct ez_sync_ctx *c, int64_t id, json_t *payload, struct ez_write_set *s)
 {
     char *current = NULL;
-    int rc = ez_apply_db_status(c, ez_pjs_model_name(c->db, id, &current), "models");
+    int rc = ez_apply_db_status(c, ez_store_model_name(c->db, id, &current), "models");
     const char *wanted[] = { str(payload, "name"), str(payload, "old_name"), current };
     struct names names = { 0 };
     int any = 0;
@@ -761,34 +761,34 @@ static int build_model(struct ez_sync_ctx *c, int64_t id, json_t *payload, struc
         if (!wanted[i])
             continue;
         any = 1;
-        struct ez_pjs_bindings b;
-        rc = ez_apply_db_status(c, ez_pjs_bindings_of_model(c->db, wanted[i], &b), "bindings");
+        struct ez_binding_rows b;
+        rc = ez_apply_db_status(c, ez_store_bindings_of_model(c->db, wanted[i], &b), "bindings");
         if (rc == EZ_APPLY_OK) {
             if (names_add_rows(&names, &b) != 0)
                 rc = oom(c);
-            ez_pjs_bindings_free(&b);
+            ez_binding_rows_free(&b);
         }
     }
     free(current);
     if (rc != EZ_APPLY_OK)
         return rc;
     if (!any) /* no name known: rebuild the whole of meta:models */
-        return ez_apply_db_status(c, ez_pjs_unit_models_meta(c->db, s, 1), "models");
+        return ez_apply_db_status(c, ez_project_models_meta(c->db, s, 1), "models");
     if (names.seen)
-        rc = names_apply(c, &names, s, EZ_PJS_MODEL, (int64_t)time(NULL));
+        rc = names_apply(c, &names, s, EZ_PROJECT_MODEL, (int64_t)time(NULL));
     else
-        rc = ez_apply_db_status(c, ez_pjs_unit_models_meta(c->db, s, 0), "models");
+        rc = ez_apply_db_status(c, ez_project_models_meta(c->db, s, 0), "models");
     json_decref(names.seen);
     return rc;
 }
 
 static int build_features(struct ez_sync_ctx *c, int64_t id, json_t *payload,
-                          struct ez_pj_set *s)
+                          struct ez_write_set *s)
 {
     (void)id;
     json_t *list = json_object_get(payload, "names");
     if (!json_is_array(list)) /* no list: the whole hash */
-        return ez_apply_db_status(c, ez_pjs_unit_feature(c->db, s, NULL), "features");
+        return ez_apply_db_status(c, ez_project_feature(c->db, s, NULL), "features");
     size_t i;
     json_t *v;
     json_array_foreach(list, i, v) {
@@ -797,7 +797,7 @@ static int build_features(struct ez_sync_ctx *c, int64_t id, json_t *payload,
         const char *name = json_string_value(v);
         if (!name || !*name)
             continue;
-        int rc = ez_apply_db_status(c, ez_pjs_unit_feature(c->db, s, name), "features");
+        int rc = ez_apply_db_status(c, ez_project_feature(c->db, s, name), "features");
         if (rc != EZ_APPLY_OK)
             return rc;
     }
@@ -807,34 +807,34 @@ static int build_features(struct ez_sync_ctx *c, int64_t id, json_t *payload,
 /* ---- Bans that ended ------------------------------------------------------ */
 
 static int build_unbanned(struct ez_sync_ctx *c, int64_t id, json_t *payload,
-                          struct ez_pj_set *s)
+                          struct ez_write_set *s)
 {
     (void)id;
     int64_t since = int_of(payload, "since"), until = int_of(payload, "until");
     int64_t *gids;
     int n;
-    int rc = ez_apply_db_status(c, ez_pjs_unbanned_groups(c->db, since, until, &gids, &n),
+    int rc = ez_apply_db_status(c, ez_store_unbanned_groups(c->db, since, until, &gids, &n),
                                 "api keys");
-    struct ez_pjs_groups g = { 0 };
+    struct ez_group_rows g = { 0 };
     struct names names = { 0 };
     if (rc == EZ_APPLY_OK && n > 0)
-        rc = ez_apply_db_status(c, ez_pjs_groups_by_ids(c->db, gids, n, &g), "groups");
+        rc = ez_apply_db_status(c, ez_store_groups_by_ids(c->db, gids, n, &g), "groups");
     for (int i = 0; rc == EZ_APPLY_OK && i < g.n; i++) {
-        struct ez_pjs_bindings b;
-        rc = ez_apply_db_status(c, ez_pjs_unit_route(c->db, s, g.v[i].name, until), "routes");
+        struct ez_binding_rows b;
+        rc = ez_apply_db_status(c, ez_project_route(c->db, s, g.v[i].name, until), "routes");
         if (rc == EZ_APPLY_OK)
-            rc = ez_apply_db_status(c, ez_pjs_bindings_of_group(c->db, g.v[i].id, &b),
+            rc = ez_apply_db_status(c, ez_store_bindings_of_group(c->db, g.v[i].id, &b),
                                     "bindings");
         if (rc == EZ_APPLY_OK) {
             if (names_add_rows(&names, &b) != 0)
                 rc = oom(c);
-            ez_pjs_bindings_free(&b);
+            ez_binding_rows_free(&b);
         }
     }
     if (rc == EZ_APPLY_OK && names.seen)
-        rc = names_apply(c, &names, s, EZ_PJS_BINDING, until);
+        rc = names_apply(c, &names, s, EZ_PROJECT_BINDING, until);
     json_decref(names.seen);
-    ez_pjs_groups_free(&g);
+    ez_group_rows_free(&g);
     free(gids);
     return rc;
 }
@@ -851,7 +851,7 @@ int ez_apply_expired_bans(struct ez_sync_ctx *c)
     /* Most seconds see no ban end: find out without taking the lock. */
     int64_t *gids;
     int n;
-    int rc = ez_apply_db_status(c, ez_pjs_unbanned_groups(c->db, c->bans_checked_at, now, &gids,
+    int rc = ez_apply_db_status(c, ez_store_unbanned_groups(c->db, c->bans_checked_at, now, &gids,
                                                           &n), "api keys");
     free(gids);
     if (rc != EZ_APPLY_OK)

@@ -84,7 +84,7 @@ static char *prefixed(const struct ez_sync_ctx *c, const char *key)
 
 /* A secret that can never be usable again: its key is revoked, or its
  * grace is over. Once its hash is deleted, its row can go. */
-static int dead_for_good(const struct ez_pj_token *t, int64_t now_us)
+static int dead_for_good(const struct ez_token_row *t, int64_t now_us)
 {
     return (t->status && strcmp(t->status, "revoked") == 0) ||
            (t->valid_until_us != 0 && t->valid_until_us <= now_us);
@@ -92,19 +92,19 @@ static int dead_for_good(const struct ez_pj_token *t, int64_t now_us)
 
 /* Every secret of the set, with the TTL of those in grace; the digests of
  * those dead for good are added to dead. */
-static int add_tokens(struct ez_pj_set *s, struct ttls *t, json_t *dead,
-                      const struct ez_pja_tokens *rows, int64_t now_us)
+static int add_tokens(struct ez_write_set *s, struct ttls *t, json_t *dead,
+                      const struct ez_token_rows *rows, int64_t now_us)
 {
     for (int i = 0; i < rows->n; i++) {
-        const struct ez_pj_token *tok = &rows->v[i];
-        if (ez_pj_auth_token_add(s, tok, now_us) != 0)
+        const struct ez_token_row *tok = &rows->v[i];
+        if (ez_projection_token_add(s, tok, now_us) != 0)
             return -1;
         if (dead_for_good(tok, now_us) && json_array_append_new(dead, json_string(tok->digest)))
             return -1;
-        long long ttl = ez_pj_auth_token_usable(tok, now_us) ? ez_pj_auth_token_ttl(tok, now_us)
+        long long ttl = ez_projection_token_usable(tok, now_us) ? ez_projection_token_ttl(tok, now_us)
                                                              : 0;
         char key[128];
-        if (ttl > 0 && (ez_pj_auth_token_key(tok->digest, key, sizeof key) != 0 ||
+        if (ttl > 0 && (ez_projection_token_key(tok->digest, key, sizeof key) != 0 ||
                         ttls_add(t, key, ttl) != 0))
             return -1;
     }
@@ -114,7 +114,7 @@ static int add_tokens(struct ez_pj_set *s, struct ttls *t, json_t *dead,
 /* The digests a payload names as gone (rows deleted): their hashes are
  * owned with nothing produced, unless a row still produces them. Entries
  * that are not digests are ignored. */
-static int add_gone(struct ez_pj_set *s, json_t *payload)
+static int add_gone(struct ez_write_set *s, json_t *payload)
 {
     json_t *list = json_object_get(payload, "digests");
     size_t i;
@@ -123,7 +123,7 @@ static int add_gone(struct ez_pj_set *s, json_t *payload)
         if (i >= MAX_GONE)
             break;
         const char *hex = json_string_value(d);
-        if (hex && ez_digest_valid(hex) && ez_pj_auth_token_gone(s, hex) != 0)
+        if (hex && ez_digest_valid(hex) && ez_projection_token_gone(s, hex) != 0)
             return -1;
     }
     return 0;
@@ -140,7 +140,7 @@ static int append(redisContext *rc, int argc, const char **argv, const size_t *l
 
 /* Queues DEL, HSET (in chunks) and EXPIRE for the whole hash owned at
  * s->own[i]; *p walks s->put in step. */
-static int queue_hash(redisContext *rc, const struct ez_pj_set *s, size_t i, size_t *p,
+static int queue_hash(redisContext *rc, const struct ez_write_set *s, size_t i, size_t *p,
                       const char *pkey, long long ttl, int *queued)
 {
     const char *key = s->own[i].key;
@@ -180,11 +180,11 @@ static int queue_hash(redisContext *rc, const struct ez_pj_set *s, size_t i, siz
 
 /* The set (whole hashes only) plus HINCRBY meta:sync version in one
  * MULTI/EXEC. *version: the new meta:sync version. */
-static int write_set(struct ez_sync_ctx *c, struct ez_pj_set *s, const struct ttls *t,
+static int write_set(struct ez_sync_ctx *c, struct ez_write_set *s, const struct ttls *t,
                      long long *version)
 {
     *version = -1;
-    ez_pj_set_finish(s);
+    ez_write_set_finish(s);
     if (s->nown == 0)
         return EZ_APPLY_OK;
     redisContext *rc = ez_redis_get(c->redis);
@@ -199,7 +199,7 @@ static int write_set(struct ez_sync_ctx *c, struct ez_pj_set *s, const struct tt
         fail |= !pkey || queue_hash(rc, s, i, &p, pkey, ttls_get(t, s->own[i].key), &queued);
         free(pkey);
     }
-    char *sync = prefixed(c, EZ_PJ_SYNC);
+    char *sync = prefixed(c, EZ_KEY_SYNC);
     const char *bump[] = { "HINCRBY", sync, "version", "1" };
     fail |= !sync || append(rc, 4, bump, NULL, &queued);
     free(sync);
@@ -215,7 +215,7 @@ static int write_set(struct ez_sync_ctx *c, struct ez_pj_set *s, const struct tt
 
 /* Writes, ends what ez_apply_begin opened (releasing the lock unless the
  * caller's transaction holds it), publishes. */
-static int finish(struct ez_sync_ctx *c, struct ez_pj_set *s, const struct ttls *t,
+static int finish(struct ez_sync_ctx *c, struct ez_write_set *s, const struct ttls *t,
                   int masters, int tokens)
 {
     long long version;
@@ -236,12 +236,12 @@ static int finish(struct ez_sync_ctx *c, struct ez_pj_set *s, const struct ttls 
 
 /* What one batch reads and writes. */
 struct tenants {
-    struct ez_pj_set s;
+    struct ez_write_set s;
     struct ttls t;
     struct ez_ids masters;      /* of the "masters" jobs */
     struct ez_ids every_key_of; /* masters whose keys are all re-projected */
     struct ez_ids keys;         /* of the "keys" jobs */
-    struct ez_pja_tokens *rows; /* secrets of every_key_of, then of keys */
+    struct ez_token_rows *rows; /* secrets of every_key_of, then of keys */
     int nrows;
     int masters_written, tokens_written;
     json_t *dead;               /* digests whose rows go once their hashes are gone */
@@ -249,13 +249,13 @@ struct tenants {
 
 static void tenants_free(struct tenants *b)
 {
-    ez_pj_set_clear(&b->s);
+    ez_write_set_clear(&b->s);
     ttls_free(&b->t);
     free(b->masters.v);
     free(b->every_key_of.v);
     free(b->keys.v);
     for (int i = 0; i < b->nrows; i++)
-        ez_pja_tokens_free(&b->rows[i]);
+        ez_token_rows_free(&b->rows[i]);
     free(b->rows);
     json_decref(b->dead);
 }
@@ -280,7 +280,7 @@ static int collect(struct ez_sync_ctx *c, struct ez_sync_job *const *jobs, int n
     return EZ_APPLY_OK;
 }
 
-static const struct ez_pj_master *find_master(const struct ez_pja_masters *m, int64_t id)
+static const struct ez_master_row *find_master(const struct ez_master_rows *m, int64_t id)
 {
     for (int i = 0; i < m->n; i++)
         if (m->v[i].id == id)
@@ -295,13 +295,13 @@ static int build_masters(struct ez_sync_ctx *c, struct ez_sync_job *const *jobs,
 {
     if (b->masters.n == 0)
         return EZ_APPLY_OK;
-    struct ez_pja_masters m;
-    int rc = ez_apply_db_status(c, ez_pja_masters_by_ids(c->db, b->masters.v, b->masters.n, &m),
+    struct ez_master_rows m;
+    int rc = ez_apply_db_status(c, ez_store_masters_by_ids(c->db, b->masters.v, b->masters.n, &m),
                                 "masters");
     if (rc != EZ_APPLY_OK)
         return rc;
     for (int i = 0; rc == EZ_APPLY_OK && i < b->masters.n; i++)
-        if (ez_pj_auth_master_add(&b->s, b->masters.v[i], find_master(&m, b->masters.v[i])) != 0)
+        if (ez_projection_master_add(&b->s, b->masters.v[i], find_master(&m, b->masters.v[i])) != 0)
             rc = oom(c);
     for (int i = 0; rc == EZ_APPLY_OK && i < n; i++) {
         const char *keys = json_string_value(json_object_get(jobs[i]->payload, "keys"));
@@ -309,7 +309,7 @@ static int build_masters(struct ez_sync_ctx *c, struct ez_sync_job *const *jobs,
             find_master(&m, jobs[i]->id) && ez_ids_add(&b->every_key_of, jobs[i]->id) != 0)
             rc = oom(c);
     }
-    ez_pja_masters_free(&m);
+    ez_master_rows_free(&m);
     b->tokens_written |= b->every_key_of.n > 0;
     return rc;
 }
@@ -324,10 +324,10 @@ static int read_tokens(struct ez_sync_ctx *c, struct tenants *b)
         return oom(c);
     int rc = EZ_APPLY_OK;
     for (int i = 0; rc == EZ_APPLY_OK && i < b->every_key_of.n; i++, b->nrows++)
-        rc = ez_apply_db_status(c, ez_pja_tokens_of_master(c->db, b->every_key_of.v[i],
+        rc = ez_apply_db_status(c, ez_store_tokens_of_master(c->db, b->every_key_of.v[i],
                                                            &b->rows[b->nrows]), "key digests");
     for (int i = 0; rc == EZ_APPLY_OK && i < b->keys.n; i++, b->nrows++)
-        rc = ez_apply_db_status(c, ez_pja_tokens_of_key(c->db, b->keys.v[i], &b->rows[b->nrows]),
+        rc = ez_apply_db_status(c, ez_store_tokens_of_key(c->db, b->keys.v[i], &b->rows[b->nrows]),
                                 "key digests");
     return rc;
 }
@@ -341,7 +341,7 @@ static int add_rows(struct ez_sync_ctx *c, struct tenants *b)
         for (int j = 0; j < b->rows[i].n; j++)
             grace |= b->rows[i].v[j].valid_until_us != 0;
     int64_t now = 0;
-    int rc = grace ? ez_apply_db_status(c, ez_pja_clock_us(c->db, &now), "the clock")
+    int rc = grace ? ez_apply_db_status(c, ez_store_clock_us(c->db, &now), "the clock")
                    : EZ_APPLY_OK;
     for (int i = 0; rc == EZ_APPLY_OK && i < b->nrows; i++)
         if (add_tokens(&b->s, &b->t, b->dead, &b->rows[i], now) != 0)
@@ -369,7 +369,7 @@ static void drop_dead(struct ez_sync_ctx *c, json_t *dead)
 int ez_apply_tenants(struct ez_sync_ctx *c, struct ez_sync_job *const *jobs, int n)
 {
     struct tenants b = { .dead = json_array() };
-    ez_pj_set_init(&b.s);
+    ez_write_set_init(&b.s);
     int rc = b.dead ? ez_apply_begin(c, EZ_APPLY_LOCK_TENANTS) : oom(c);
     int nested = c->nested;
     if (rc == EZ_APPLY_OK) {

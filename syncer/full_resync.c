@@ -330,7 +330,7 @@ static int drop_leftovers(struct ez_sync_ctx *c)
 static int only_ours(struct writer *w)
 {
     char key[300];
-    snprintf(key, sizeof key, "%s%s", w->prefix, EZ_PJ_SYNC);
+    snprintf(key, sizeof key, "%s%s", w->prefix, EZ_KEY_SYNC);
     const char *dbsize[] = { "DBSIZE" };
     const char *exists[] = { "EXISTS", key };
     redisReply *a = ez_redis_cmd(w->c->redis, 1, dbsize, NULL);
@@ -370,7 +370,7 @@ int ez_full_resync_needed(struct ez_sync_ctx *c)
     if (redis_run_id(c, run, sizeof run) != 0)
         return -1;
     char key[300];
-    snprintf(key, sizeof key, "%s%s", c->prefix, EZ_PJ_SYNC);
+    snprintf(key, sizeof key, "%s%s", c->prefix, EZ_KEY_SYNC);
     const char *hexists[] = { "HEXISTS", key, "last_full_sync_at" };
     redisReply *rep = ez_redis_cmd(c->redis, 3, hexists, NULL);
     if (!rep || rep->type != REDIS_REPLY_INTEGER) {
@@ -430,7 +430,7 @@ static void settle_outbox(struct ez_sync_ctx *c, const char *ids)
 static int finish_meta(struct ez_sync_ctx *c, const char *checksum)
 {
     char key[300], now[24];
-    snprintf(key, sizeof key, "%s%s", c->prefix, EZ_PJ_SYNC);
+    snprintf(key, sizeof key, "%s%s", c->prefix, EZ_KEY_SYNC);
     snprintf(now, sizeof now, "%lld", (long long)time(NULL));
     const char *hset[] = { "HSET", key, "last_full_sync_at", now, "checksum", checksum };
     const char *incr[] = { "HINCRBY", key, "version", "1" };
@@ -489,7 +489,7 @@ int ez_full_resync(struct ez_sync_ctx *c, const struct ez_config *cfg)
     if (rc == EZ_APPLY_OK && db == EZ_DB_OK)
         db = ez_db_cmd(c->db, locks, 0, NULL);
     if (rc == EZ_APPLY_OK && db == EZ_DB_OK)
-        db = ez_pja_clock_us(c->db, &now_us);
+        db = ez_store_clock_us(c->db, &now_us);
     char *settled = NULL;
     if (rc == EZ_APPLY_OK && db == EZ_DB_OK)
         db = outbox_seen(c, &settled);
@@ -518,7 +518,7 @@ int ez_full_resync(struct ez_sync_ctx *c, const struct ez_config *cfg)
         for (unsigned i = 0; i < dlen; i++)
             snprintf(hex + 2 * i, 3, "%02x", digest[i]);
     EVP_MD_CTX_free(w.md);
-    if (rc == EZ_APPLY_OK && (w.failed || db == EZ_PJS_STOPPED || why)) {
+    if (rc == EZ_APPLY_OK && (w.failed || db == EZ_STORE_STOPPED || why)) {
         if (!w.failed && why)
             snprintf(c->error, sizeof c->error, "%s", why);
         rc = EZ_APPLY_REDIS;

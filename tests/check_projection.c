@@ -15,18 +15,18 @@
 
 static const char *const vertex_models[] = { "gemini-3-pro-preview" };
 
-static struct ez_pj_group spec_group(void)
+static struct ez_group_row spec_group(void)
 {
-    struct ez_pj_group g = { .id = 7, .name = "pg1", .type = "vertex-express",
+    struct ez_group_row g = { .id = 7, .name = "pg1", .type = "vertex-express",
                              .base_url = NULL, .google_project = "proj-1",
                              .google_location = "global", .models = vertex_models,
                              .nmodels = 1, .status = "active", .updated_at = 100 };
     return g;
 }
 
-static struct ez_pj_key spec_key(void)
+static struct ez_api_key_row spec_key(void)
 {
-    struct ez_pj_key k = { .id = 42, .group_id = 7, .api_key = "sk-123", .weight = 1,
+    struct ez_api_key_row k = { .id = 42, .group_id = 7, .api_key = "sk-123", .weight = 1,
                            .status = "active", .auto_ban = 1, .ban_reason = NULL,
                            .ban_until = 0, .updated_at = 100 };
     return k;
@@ -37,7 +37,7 @@ static const char *text(json_t *v)
 {
     static char buf[4096];
     ck_assert_ptr_nonnull(v);
-    char *s = ez_pj_dump(v);
+    char *s = ez_projection_dump(v);
     json_decref(v);
     ck_assert_ptr_nonnull(s);
     snprintf(buf, sizeof buf, "%s", s);
@@ -49,9 +49,9 @@ static const char *text(json_t *v)
 
 START_TEST(provider_snapshot_spec_example)
 {
-    struct ez_pj_group g = spec_group();
-    struct ez_pj_key k = spec_key();
-    ck_assert_str_eq(text(ez_pj_provider_json(&g, &k)),
+    struct ez_group_row g = spec_group();
+    struct ez_api_key_row k = spec_key();
+    ck_assert_str_eq(text(ez_projection_provider_json(&g, &k)),
                      "{\"id\":42,\"name\":\"pg1#42\",\"type\":\"vertex-express\",\"base_url\":\"\","
                      "\"api_key\":\"sk-123\",\"google_project\":\"proj-1\","
                      "\"google_location\":\"global\",\"group_id\":7,\"group\":\"pg1\","
@@ -63,13 +63,13 @@ END_TEST
 START_TEST(provider_snapshot_disabled_group_and_ban)
 {
     static const char *const models[] = { "gpt-4o", "gpt-4o-mini" };
-    struct ez_pj_group g = { .id = 3, .name = "oa", .type = "openai",
+    struct ez_group_row g = { .id = 3, .name = "oa", .type = "openai",
                              .base_url = "https://api.openai.com/v1", .models = models,
                              .nmodels = 2, .status = "disabled" };
-    struct ez_pj_key k = { .id = 9, .group_id = 3, .api_key = "sk-x", .weight = 5,
+    struct ez_api_key_row k = { .id = 9, .group_id = 3, .api_key = "sk-x", .weight = 5,
                            .status = "auto_disabled", .auto_ban = 0,
                            .ban_reason = "quota \"exceeded\"", .ban_until = 1800000000 };
-    ck_assert_str_eq(text(ez_pj_provider_json(&g, &k)),
+    ck_assert_str_eq(text(ez_projection_provider_json(&g, &k)),
                      "{\"id\":9,\"name\":\"oa#9\",\"type\":\"openai\","
                      "\"base_url\":\"https://api.openai.com/v1\",\"api_key\":\"sk-x\","
                      "\"google_project\":\"\",\"google_location\":\"\",\"group_id\":3,"
@@ -78,7 +78,7 @@ START_TEST(provider_snapshot_disabled_group_and_ban)
                      "\"ban_until\":1800000000,\"ban_reason\":\"quota \\\"exceeded\\\"\"}");
     /* The key's own status shows while the group is active. */
     g.status = "active";
-    json_t *v = ez_pj_provider_json(&g, &k);
+    json_t *v = ez_projection_provider_json(&g, &k);
     ck_assert_str_eq(json_string_value(json_object_get(v, "status")), "auto_disabled");
     json_decref(v);
 }
@@ -88,31 +88,31 @@ END_TEST
 
 START_TEST(routable_rules)
 {
-    struct ez_pj_group g = spec_group();
-    struct ez_pj_key k = spec_key();
-    ck_assert_int_eq(ez_pj_routable(&g, &k, NOW), 1);
+    struct ez_group_row g = spec_group();
+    struct ez_api_key_row k = spec_key();
+    ck_assert_int_eq(ez_projection_routable(&g, &k, NOW), 1);
 
     g.status = "disabled";
-    ck_assert_int_eq(ez_pj_routable(&g, &k, NOW), 0);
+    ck_assert_int_eq(ez_projection_routable(&g, &k, NOW), 0);
     g.status = "active";
 
     k.status = "auto_disabled";
-    ck_assert_int_eq(ez_pj_routable(&g, &k, NOW), 0);
+    ck_assert_int_eq(ez_projection_routable(&g, &k, NOW), 0);
     k.status = "manual_disabled";
-    ck_assert_int_eq(ez_pj_routable(&g, &k, NOW), 0);
+    ck_assert_int_eq(ez_projection_routable(&g, &k, NOW), 0);
     k.status = "active";
 
     k.weight = 0;
-    ck_assert_int_eq(ez_pj_routable(&g, &k, NOW), 0);
+    ck_assert_int_eq(ez_projection_routable(&g, &k, NOW), 0);
     k.weight = 1000;
-    ck_assert_int_eq(ez_pj_routable(&g, &k, NOW), 1);
+    ck_assert_int_eq(ez_projection_routable(&g, &k, NOW), 1);
 
     k.ban_until = NOW + 1; /* banned until the future */
-    ck_assert_int_eq(ez_pj_routable(&g, &k, NOW), 0);
+    ck_assert_int_eq(ez_projection_routable(&g, &k, NOW), 0);
     k.ban_until = NOW;     /* the ban ends now */
-    ck_assert_int_eq(ez_pj_routable(&g, &k, NOW), 1);
+    ck_assert_int_eq(ez_projection_routable(&g, &k, NOW), 1);
     k.ban_until = NOW - 3600; /* a ban that has passed */
-    ck_assert_int_eq(ez_pj_routable(&g, &k, NOW), 1);
+    ck_assert_int_eq(ez_projection_routable(&g, &k, NOW), 1);
 }
 END_TEST
 
@@ -122,12 +122,12 @@ START_TEST(resolve_exact)
 {
     static const char *const m[] = { "gpt-4o-mini", "gpt-4o", "GPT-4O" };
     const char *up = "x";
-    ck_assert_int_eq(ez_pj_resolve("exact", "gpt-4o", m, 3, &up), 0);
+    ck_assert_int_eq(ez_projection_resolve("exact", "gpt-4o", m, 3, &up), 0);
     ck_assert_ptr_eq(up, m[1]);
-    ck_assert_int_eq(ez_pj_resolve("exact", "gpt-4", m, 3, &up), -1);
+    ck_assert_int_eq(ez_projection_resolve("exact", "gpt-4", m, 3, &up), -1);
     ck_assert_ptr_null(up);
-    ck_assert_int_eq(ez_pj_resolve("exact", "gpt-4o", m, 0, &up), -1);
-    ck_assert_int_eq(ez_pj_resolve("fuzzy", "gpt-4o", m, 3, &up), -1);
+    ck_assert_int_eq(ez_projection_resolve("exact", "gpt-4o", m, 0, &up), -1);
+    ck_assert_int_eq(ez_projection_resolve("fuzzy", "gpt-4o", m, 3, &up), -1);
 }
 END_TEST
 
@@ -135,16 +135,16 @@ START_TEST(resolve_regex)
 {
     static const char *const m[] = { "gemini-2.5-flash", "gemini-2.5-pro", "models/gemini-3-pro" };
     const char *up = NULL;
-    ck_assert_int_eq(ez_pj_resolve("regex", "flash$", m, 3, &up), 0); /* unanchored */
+    ck_assert_int_eq(ez_projection_resolve("regex", "flash$", m, 3, &up), 0); /* unanchored */
     ck_assert_str_eq(up, "gemini-2.5-flash");
-    ck_assert_int_eq(ez_pj_resolve("regex", "^models/gemini-[0-9]+-pro$", m, 3, &up), 0);
+    ck_assert_int_eq(ez_projection_resolve("regex", "^models/gemini-[0-9]+-pro$", m, 3, &up), 0);
     ck_assert_str_eq(up, "models/gemini-3-pro");
     /* Several matches, none, and an invalid pattern are errors. */
-    ck_assert_int_eq(ez_pj_resolve("regex", "pro", m, 3, &up), -1);
+    ck_assert_int_eq(ez_projection_resolve("regex", "pro", m, 3, &up), -1);
     ck_assert_ptr_null(up);
-    ck_assert_int_eq(ez_pj_resolve("regex", "claude", m, 3, &up), -1);
-    ck_assert_int_eq(ez_pj_resolve("regex", "gemini-(2", m, 3, &up), -1);
-    ck_assert_int_eq(ez_pj_resolve("regex", "[z-a]", m, 3, &up), -1);
+    ck_assert_int_eq(ez_projection_resolve("regex", "claude", m, 3, &up), -1);
+    ck_assert_int_eq(ez_projection_resolve("regex", "gemini-(2", m, 3, &up), -1);
+    ck_assert_int_eq(ez_projection_resolve("regex", "[z-a]", m, 3, &up), -1);
 }
 END_TEST
 
@@ -152,15 +152,15 @@ START_TEST(resolve_normalize_exact)
 {
     static const char *const m[] = { "models/gemini-3-pro", "gemini-2.5-flash" };
     const char *up = NULL;
-    ck_assert_int_eq(ez_pj_resolve("normalize_exact", "Gemini-3-Pro", m, 2, &up), 0);
+    ck_assert_int_eq(ez_projection_resolve("normalize_exact", "Gemini-3-Pro", m, 2, &up), 0);
     ck_assert_str_eq(up, "models/gemini-3-pro");
-    ck_assert_int_eq(ez_pj_resolve("normalize_exact", "publishers/google/GEMINI-2.5-FLASH", m, 2,
+    ck_assert_int_eq(ez_projection_resolve("normalize_exact", "publishers/google/GEMINI-2.5-FLASH", m, 2,
                                    &up), 0);
     ck_assert_str_eq(up, "gemini-2.5-flash");
-    ck_assert_int_eq(ez_pj_resolve("normalize_exact", "gemini-3", m, 2, &up), -1);
+    ck_assert_int_eq(ez_projection_resolve("normalize_exact", "gemini-3", m, 2, &up), -1);
     /* Two models with the same normalized name: ambiguous. */
     static const char *const two[] = { "a/Gemini-3-Pro", "b/gemini-3-pro" };
-    ck_assert_int_eq(ez_pj_resolve("normalize_exact", "gemini-3-pro", two, 2, &up), -1);
+    ck_assert_int_eq(ez_projection_resolve("normalize_exact", "gemini-3-pro", two, 2, &up), -1);
     ck_assert_ptr_null(up);
 }
 END_TEST
@@ -170,20 +170,20 @@ END_TEST
 START_TEST(binding_snapshot_candidates)
 {
     static const char *const gm[] = { "gpt-4o", "gpt-4o-mini" };
-    struct ez_pj_group ok = { .id = 1, .name = "g-ok", .type = "openai", .models = gm,
+    struct ez_group_row ok = { .id = 1, .name = "g-ok", .type = "openai", .models = gm,
                               .nmodels = 2, .status = "active", .updated_at = 500 };
-    struct ez_pj_key ok_keys[] = {
+    struct ez_api_key_row ok_keys[] = {
         { .id = 11, .group_id = 1, .weight = 2, .status = "active", .updated_at = 400 },
         { .id = 12, .group_id = 1, .weight = 1, .status = "manual_disabled", .updated_at = 900 },
         { .id = 13, .group_id = 1, .weight = 3, .status = "active", .ban_until = NOW + 60 },
         { .id = 14, .group_id = 1, .weight = 1, .status = "active", .ban_until = NOW - 60 },
     };
-    struct ez_pj_group dead = { .id = 2, .name = "g-dead", .type = "openai", .models = gm,
+    struct ez_group_row dead = { .id = 2, .name = "g-dead", .type = "openai", .models = gm,
                                 .nmodels = 2, .status = "active", .updated_at = 300 };
-    struct ez_pj_key dead_keys[] = {
+    struct ez_api_key_row dead_keys[] = {
         { .id = 21, .group_id = 2, .weight = 0, .status = "active", .updated_at = 200 },
     };
-    struct ez_pj_binding b[] = {
+    struct ez_binding_row b[] = {
         { .id = 1, .ns = "team-a", .public_model = "gpt-4o", .group_id = 1, .weight = 10,
           .selector_type = "exact", .selector_value = "gpt-4o", .status = "active",
           .updated_at = 100 },
@@ -194,13 +194,13 @@ START_TEST(binding_snapshot_candidates)
           .selector_type = "exact", .selector_value = "gpt-4o", .status = "active",
           .updated_at = 120 },
     };
-    struct ez_pj_bound c[] = {
+    struct ez_candidate_rows c[] = {
         { &b[0], &ok, ok_keys, 4 },
         { &b[1], &ok, ok_keys, 4 },
         { &b[2], &dead, dead_keys, 1 },
     };
     ck_assert_str_eq(
-        text(ez_pj_binding_json(c, 3, NOW)),
+        text(ez_projection_binding_json(c, 3, NOW)),
         "{\"namespace\":\"team-a\",\"public_model\":\"gpt-4o\",\"status\":\"active\","
         "\"updated_at\":900,\"candidates\":["
         "{\"group_id\":1,\"route_group\":\"g-ok\",\"weight\":10,\"selector_type\":\"exact\","
@@ -216,25 +216,25 @@ START_TEST(binding_snapshot_candidates)
     /* Every row disabled: the snapshot is still written, as disabled. */
     b[0].status = "disabled";
     b[2].status = "disabled";
-    json_t *v = ez_pj_binding_json(c, 3, NOW);
+    json_t *v = ez_projection_binding_json(c, 3, NOW);
     ck_assert_str_eq(json_string_value(json_object_get(v, "status")), "disabled");
     json_decref(v);
-    ck_assert_ptr_null(ez_pj_binding_json(c, 0, NOW));
+    ck_assert_ptr_null(ez_projection_binding_json(c, 0, NOW));
 }
 END_TEST
 
 START_TEST(candidate_regex_and_normalize)
 {
     static const char *const gm[] = { "models/Gemini-3-Pro-Preview", "gemini-2.5-flash" };
-    struct ez_pj_group g = { .id = 4, .name = "vx", .type = "vertex", .models = gm, .nmodels = 2,
+    struct ez_group_row g = { .id = 4, .name = "vx", .type = "vertex", .models = gm, .nmodels = 2,
                              .status = "active", .updated_at = 10 };
-    struct ez_pj_key keys[] = { { .id = 5, .group_id = 4, .weight = 1, .status = "active" } };
-    struct ez_pj_binding b = { .id = 1, .ns = "n", .public_model = "gemini-3-pro", .group_id = 4,
+    struct ez_api_key_row keys[] = { { .id = 5, .group_id = 4, .weight = 1, .status = "active" } };
+    struct ez_binding_row b = { .id = 1, .ns = "n", .public_model = "gemini-3-pro", .group_id = 4,
                                .weight = 1, .selector_type = "normalize_exact",
                                .selector_value = "gemini-3-pro-preview", .status = "active" };
-    struct ez_pj_bound c = { &b, &g, keys, 1 };
+    struct ez_candidate_rows c = { &b, &g, keys, 1 };
     int64_t ua = 0;
-    ck_assert_str_eq(text(ez_pj_candidate_json(&c, NOW, &ua)),
+    ck_assert_str_eq(text(ez_projection_candidate_json(&c, NOW, &ua)),
                      "{\"group_id\":4,\"route_group\":\"vx\",\"weight\":1,"
                      "\"selector_type\":\"normalize_exact\","
                      "\"selector_value\":\"gemini-3-pro-preview\",\"status\":\"active\","
@@ -242,7 +242,7 @@ START_TEST(candidate_regex_and_normalize)
     ck_assert_int_eq(ua, 10);
     /* A group that is disabled leaves no routable key. */
     g.status = "disabled";
-    json_t *v = ez_pj_candidate_json(&c, NOW, &ua);
+    json_t *v = ez_projection_candidate_json(&c, NOW, &ua);
     ck_assert_str_eq(json_string_value(json_object_get(v, "error")), "no_provider");
     ck_assert_int_eq(json_object_size(json_object_get(v, "upstreams")), 0);
     json_decref(v);
@@ -253,36 +253,36 @@ END_TEST
 
 START_TEST(model_json_omits_unset)
 {
-    struct ez_pj_model m = { .name = "gpt-4o", .kind = NULL, .supports_vision = EZ_PJ_UNSET,
-                             .supports_functions = EZ_PJ_UNSET,
-                             .supports_tool_choice = EZ_PJ_UNSET, .supports_fim = EZ_PJ_UNSET,
-                             .supports_stream = EZ_PJ_UNSET };
-    ck_assert_str_eq(text(ez_pj_model_json(&m)), "{\"name\":\"gpt-4o\"}");
+    struct ez_model_row m = { .name = "gpt-4o", .kind = NULL, .supports_vision = EZ_FLAG_UNSET,
+                             .supports_functions = EZ_FLAG_UNSET,
+                             .supports_tool_choice = EZ_FLAG_UNSET, .supports_fim = EZ_FLAG_UNSET,
+                             .supports_stream = EZ_FLAG_UNSET };
+    ck_assert_str_eq(text(ez_projection_model_json(&m)), "{\"name\":\"gpt-4o\"}");
     m.kind = "chat";
     m.supports_fim = 0;
-    ck_assert_str_eq(text(ez_pj_model_json(&m)),
+    ck_assert_str_eq(text(ez_projection_model_json(&m)),
                      "{\"name\":\"gpt-4o\",\"kind\":\"chat\",\"supports_fim\":false}");
 }
 END_TEST
 
 START_TEST(model_json_full_order)
 {
-    struct ez_pj_model m = { .name = "gemini-2.5-pro", .kind = "chat",
+    struct ez_model_row m = { .name = "gemini-2.5-pro", .kind = "chat",
                              .context_window = 1048576, .max_output_tokens = 65536,
                              .has_cost = 1, .cost_per_token = 1.25e-06, .supports_vision = 1,
                              .supports_functions = 1, .supports_tool_choice = 0,
                              .supports_fim = 0, .supports_stream = 1 };
-    ck_assert_str_eq(text(ez_pj_model_json(&m)),
+    ck_assert_str_eq(text(ez_projection_model_json(&m)),
                      "{\"name\":\"gemini-2.5-pro\",\"kind\":\"chat\",\"context_window\":1048576,"
                      "\"cost_per_token\":1.25e-6,\"supports_vision\":true,"
                      "\"supports_functions\":true,\"supports_tool_choice\":false,"
                      "\"supports_fim\":false,\"supports_stream\":true,"
                      "\"max_output_tokens\":65536}");
     m.cost_per_token = 0.1; /* shortest exact form, not 0.10000000000000001 */
-    json_t *v = ez_pj_model_json(&m);
+    json_t *v = ez_projection_model_json(&m);
     ck_assert_ptr_nonnull(strstr(text(v), "\"cost_per_token\":0.1,"));
     m.cost_per_token = 0; /* a cost of 0 is set (free), unlike NULL */
-    ck_assert_ptr_nonnull(strstr(text(ez_pj_model_json(&m)), "\"cost_per_token\":0.0,"));
+    ck_assert_ptr_nonnull(strstr(text(ez_projection_model_json(&m)), "\"cost_per_token\":0.0,"));
 }
 END_TEST
 
@@ -299,20 +299,20 @@ static void sha256_hex(const char *s, char hex[65])
 
 START_TEST(checksum_known_input)
 {
-    struct ez_pj_checksum s;
+    struct ez_models_checksum s;
     char got[65], want[65];
-    ck_assert_int_eq(ez_pj_checksum_init(&s), 0);
-    ck_assert_int_eq(ez_pj_checksum_add(&s, "team-a.gpt-4o", "{\"name\":\"gpt-4o\"}"), 0);
-    ck_assert_int_eq(ez_pj_checksum_add(&s, "team-b.o3", "{\"name\":\"o3\",\"kind\":\"chat\"}"), 0);
-    ck_assert_int_eq(ez_pj_checksum_final(&s, got), 0);
+    ck_assert_int_eq(ez_models_checksum_init(&s), 0);
+    ck_assert_int_eq(ez_models_checksum_add(&s, "team-a.gpt-4o", "{\"name\":\"gpt-4o\"}"), 0);
+    ck_assert_int_eq(ez_models_checksum_add(&s, "team-b.o3", "{\"name\":\"o3\",\"kind\":\"chat\"}"), 0);
+    ck_assert_int_eq(ez_models_checksum_final(&s, got), 0);
     sha256_hex("team-a.gpt-4o\n{\"name\":\"gpt-4o\"}\n"
                "team-b.o3\n{\"name\":\"o3\",\"kind\":\"chat\"}\n", want);
     ck_assert_str_eq(got, want);
     ck_assert_int_eq((int)strlen(got), 64);
 
     /* No field at all: the SHA-256 of the empty string. */
-    ck_assert_int_eq(ez_pj_checksum_init(&s), 0);
-    ck_assert_int_eq(ez_pj_checksum_final(&s, got), 0);
+    ck_assert_int_eq(ez_models_checksum_init(&s), 0);
+    ck_assert_int_eq(ez_models_checksum_final(&s, got), 0);
     ck_assert_str_eq(got, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 END_TEST
@@ -321,37 +321,37 @@ END_TEST
 
 START_TEST(write_set_dedupes_and_last_put_wins)
 {
-    struct ez_pj_set s;
-    ez_pj_set_init(&s);
-    ck_assert_int_eq(ez_pj_set_own(&s, "route:group:b", NULL), 0);
-    ck_assert_int_eq(ez_pj_set_own(&s, "config:providers", "2"), 0);
-    ck_assert_int_eq(ez_pj_set_own(&s, "config:providers", "1"), 0);
-    ck_assert_int_eq(ez_pj_set_own(&s, "config:providers", "2"), 0);
-    ck_assert_int_eq(ez_pj_set_put(&s, "config:providers", "2", strdup("old")), 0);
-    ck_assert_int_eq(ez_pj_set_put(&s, "route:group:b", "7", strdup("3")), 0);
-    ck_assert_int_eq(ez_pj_set_put(&s, "config:providers", "2", strdup("new")), 0);
-    ez_pj_set_finish(&s);
+    struct ez_write_set s;
+    ez_write_set_init(&s);
+    ck_assert_int_eq(ez_write_set_own(&s, "route:group:b", NULL), 0);
+    ck_assert_int_eq(ez_write_set_own(&s, "config:providers", "2"), 0);
+    ck_assert_int_eq(ez_write_set_own(&s, "config:providers", "1"), 0);
+    ck_assert_int_eq(ez_write_set_own(&s, "config:providers", "2"), 0);
+    ck_assert_int_eq(ez_write_set_put(&s, "config:providers", "2", strdup("old")), 0);
+    ck_assert_int_eq(ez_write_set_put(&s, "route:group:b", "7", strdup("3")), 0);
+    ck_assert_int_eq(ez_write_set_put(&s, "config:providers", "2", strdup("new")), 0);
+    ez_write_set_finish(&s);
     ck_assert_uint_eq(s.nown, 3);
     ck_assert_uint_eq(s.nput, 2);
     ck_assert_str_eq(s.own[0].key, "config:providers");
     ck_assert_str_eq(s.own[0].field, "1");
     ck_assert_ptr_null(s.own[2].field);
-    ck_assert_str_eq(ez_pj_set_get(&s, "config:providers", "2"), "new");
-    ck_assert_str_eq(ez_pj_set_get(&s, "route:group:b", "7"), "3");
-    ck_assert_ptr_null(ez_pj_set_get(&s, "config:providers", "1"));
-    ez_pj_set_finish(&s); /* idempotent */
+    ck_assert_str_eq(ez_write_set_get(&s, "config:providers", "2"), "new");
+    ck_assert_str_eq(ez_write_set_get(&s, "route:group:b", "7"), "3");
+    ck_assert_ptr_null(ez_write_set_get(&s, "config:providers", "1"));
+    ez_write_set_finish(&s); /* idempotent */
     ck_assert_uint_eq(s.nput, 2);
-    ez_pj_set_clear(&s);
+    ez_write_set_clear(&s);
     ck_assert_uint_eq(s.nown, 0);
 }
 END_TEST
 
 START_TEST(binding_field_and_namespace_json)
 {
-    char *f = ez_pj_binding_field("team-a", "models/gemini-3-pro");
+    char *f = ez_projection_binding_field("team-a", "models/gemini-3-pro");
     ck_assert_str_eq(f, "team-a.models/gemini-3-pro");
     free(f);
-    ck_assert_str_eq(text(ez_pj_namespace_json("team-a", "suspended")),
+    ck_assert_str_eq(text(ez_projection_namespace_json("team-a", "suspended")),
                      "{\"name\":\"team-a\",\"status\":\"suspended\"}");
 }
 END_TEST

@@ -22,11 +22,11 @@ static json_t *list(const char *a, const char *b)
 START_TEST(token_fields_in_contract_order)
 {
     json_t *ns = list("team-a", "team-b"), *ml = list("gpt-4o", NULL), *ips = list(NULL, NULL);
-    struct ez_pj_token t = { .digest = "ab", .key_id = 7, .master_id = 3, .issued_at_epoch = 2,
+    struct ez_token_row t = { .digest = "ab", .key_id = 7, .master_id = 3, .issued_at_epoch = 2,
                              .status = "active", .group = "default", .scopes = NULL,
                              .default_namespace = NULL, .namespaces = ns, .model_limits = ml,
                              .allow_ips = ips, .expires_at = 1924992000 };
-    json_t *f = ez_pj_auth_token_fields(&t);
+    json_t *f = ez_projection_token_fields(&t);
     ck_assert_ptr_nonnull(f);
     char *text = json_dumps(f, JSON_COMPACT | JSON_PRESERVE_ORDER);
     ck_assert_str_eq(text,
@@ -45,9 +45,9 @@ END_TEST
 START_TEST(master_fields)
 {
     json_t *ns = list("a", NULL);
-    struct ez_pj_master m = { .id = 4, .epoch = 9, .status = "suspended", .group = "g",
+    struct ez_master_row m = { .id = 4, .epoch = 9, .status = "suspended", .group = "g",
                               .global_qps = 12, .default_namespace = "a", .namespaces = ns };
-    json_t *f = ez_pj_auth_master_fields(&m);
+    json_t *f = ez_projection_master_fields(&m);
     char *text = json_dumps(f, JSON_COMPACT | JSON_PRESERVE_ORDER);
     ck_assert_str_eq(text, "{\"epoch\":\"9\",\"status\":\"suspended\",\"group\":\"g\","
                            "\"global_qps\":\"12\",\"default_namespace\":\"a\",\"namespaces\":\"a\"}");
@@ -55,7 +55,7 @@ START_TEST(master_fields)
     json_decref(f);
     json_decref(ns);
     char key[64];
-    ck_assert_int_eq(ez_pj_auth_master_key(4, key, sizeof key), 0);
+    ck_assert_int_eq(ez_projection_master_key(4, key, sizeof key), 0);
     ck_assert_str_eq(key, "auth:master:4");
 }
 END_TEST
@@ -63,56 +63,56 @@ END_TEST
 START_TEST(which_secrets_get_a_hash)
 {
     int64_t now = 1800000000LL * S;
-    struct ez_pj_token t = { .digest = "ab", .status = "active" };
-    ck_assert(ez_pj_auth_token_usable(&t, now));
+    struct ez_token_row t = { .digest = "ab", .status = "active" };
+    ck_assert(ez_projection_token_usable(&t, now));
     t.status = "suspended"; /* refused by the data plane through its status */
-    ck_assert(ez_pj_auth_token_usable(&t, now));
+    ck_assert(ez_projection_token_usable(&t, now));
     t.status = "revoked";
-    ck_assert(!ez_pj_auth_token_usable(&t, now));
+    ck_assert(!ez_projection_token_usable(&t, now));
     t.status = "active";
     t.valid_until_us = now + 1;
-    ck_assert(ez_pj_auth_token_usable(&t, now));
+    ck_assert(ez_projection_token_usable(&t, now));
     t.valid_until_us = now;
-    ck_assert(!ez_pj_auth_token_usable(&t, now));
+    ck_assert(!ez_projection_token_usable(&t, now));
 }
 END_TEST
 
 START_TEST(grace_ttl_rounds_up_and_never_exceeds_the_grace)
 {
     int64_t now = 1800000000LL * S;
-    struct ez_pj_token t = { .digest = "ab", .status = "active" };
-    ck_assert_int_eq(ez_pj_auth_token_ttl(&t, now), 0); /* current secret: no TTL */
+    struct ez_token_row t = { .digest = "ab", .status = "active" };
+    ck_assert_int_eq(ez_projection_token_ttl(&t, now), 0); /* current secret: no TTL */
     t.valid_until_us = now + 2 * S;
-    ck_assert_int_eq(ez_pj_auth_token_ttl(&t, now), 2);
+    ck_assert_int_eq(ez_projection_token_ttl(&t, now), 2);
     t.valid_until_us = now + 2 * S - 1;
-    ck_assert_int_eq(ez_pj_auth_token_ttl(&t, now), 2);
+    ck_assert_int_eq(ez_projection_token_ttl(&t, now), 2);
     t.valid_until_us = now + 1;
-    ck_assert_int_eq(ez_pj_auth_token_ttl(&t, now), 1);
+    ck_assert_int_eq(ez_projection_token_ttl(&t, now), 1);
     t.valid_until_us = now + 86400 * S + 5 * S; /* a clock ahead: capped */
-    ck_assert_int_eq(ez_pj_auth_token_ttl(&t, now), 86400);
+    ck_assert_int_eq(ez_projection_token_ttl(&t, now), 86400);
 }
 END_TEST
 
 START_TEST(write_set_owns_and_produces)
 {
     int64_t now = 1800000000LL * S;
-    struct ez_pj_set s;
-    ez_pj_set_init(&s);
-    struct ez_pj_token t = { .digest = "ab", .key_id = 1, .master_id = 2, .issued_at_epoch = 1,
+    struct ez_write_set s;
+    ez_write_set_init(&s);
+    struct ez_token_row t = { .digest = "ab", .key_id = 1, .master_id = 2, .issued_at_epoch = 1,
                              .status = "active", .group = "g" };
-    ck_assert_int_eq(ez_pj_auth_token_add(&s, &t, now), 0);
-    struct ez_pj_token gone = t;
+    ck_assert_int_eq(ez_projection_token_add(&s, &t, now), 0);
+    struct ez_token_row gone = t;
     gone.digest = "cd";
     gone.valid_until_us = now - 1;
-    ck_assert_int_eq(ez_pj_auth_token_add(&s, &gone, now), 0);
-    ck_assert_int_eq(ez_pj_auth_token_gone(&s, "ef"), 0);
-    ck_assert_int_eq(ez_pj_auth_master_add(&s, 2, NULL), 0);
-    ez_pj_set_finish(&s);
+    ck_assert_int_eq(ez_projection_token_add(&s, &gone, now), 0);
+    ck_assert_int_eq(ez_projection_token_gone(&s, "ef"), 0);
+    ck_assert_int_eq(ez_projection_master_add(&s, 2, NULL), 0);
+    ez_write_set_finish(&s);
     ck_assert_uint_eq(s.nown, 4);
     ck_assert_uint_eq(s.nput, 11);
-    ck_assert_str_eq(ez_pj_set_get(&s, "auth:token:ab", "group"), "g");
-    ck_assert_ptr_null(ez_pj_set_get(&s, "auth:token:cd", "group"));
-    ez_pj_set_clear(&s);
+    ck_assert_str_eq(ez_write_set_get(&s, "auth:token:ab", "group"), "g");
+    ck_assert_ptr_null(ez_write_set_get(&s, "auth:token:cd", "group"));
+    ez_write_set_clear(&s);
 }
 END_TEST
 

@@ -210,7 +210,7 @@ static char *projection_dump(void)
     static const struct ez_config clear_keys; /* no secrets_key: keys stored in clear */
     struct ez_db *db = ez_db_new(h_pg_dsn(), 5000, "check_sync_config");
     struct entries e = { 0 };
-    int rc = ez_pjs_stream(db, &clear_keys, (int64_t)time(NULL), 2, stream_sink, &e);
+    int rc = ez_store_stream(db, &clear_keys, (int64_t)time(NULL), 2, stream_sink, &e);
     ez_db_free(db);
     ck_assert_int_eq(rc, EZ_DB_OK);
     return entries_text(&e);

@@ -44,7 +44,7 @@ static int check(const char *bearer, struct ez_master_auth *who, const char **wh
         struct ez_session_claims c;
         if (ez_jwt_verify_session(ez_w.cfg, bearer, &c, why) != 0)
             return CRED_BAD;
-        *db_rc = store_master_auth_by_id(ez_w.db, c.master_id, who, &found);
+        *db_rc = ez_store_master_auth_by_id(ez_w.db, c.master_id, who, &found);
         if (*db_rc != EZ_DB_OK)
             return CRED_DB;
         if (!found || who->key_generation != c.key_generation) {
@@ -58,7 +58,7 @@ static int check(const char *bearer, struct ez_master_auth *who, const char **wh
             *why = "unknown key";
             return CRED_BAD;
         }
-        *db_rc = store_master_auth_by_digest(ez_w.db, digest, who, &found);
+        *db_rc = ez_store_master_auth_by_digest(ez_w.db, digest, who, &found);
         if (*db_rc != EZ_DB_OK)
             return CRED_DB;
         if (!found || !ez_secret_equal(who->key_digest, digest)) {

@@ -1,7 +1,7 @@
 /* Route explain, the pure part: token acceptance (SPEC 7), namespace
  * resolution, and each binding candidate's keys with why any is excluded,
  * from Redis values already read. The exclusion rules mirror
- * ez_pj_routable(); route:group membership and the snapshot's upstreams are
+ * ez_projection_routable(); route:group membership and the snapshot's upstreams are
  * cross-checked and disagreements reported as warnings, never hidden. */
 #include "explain.h"
 
@@ -191,7 +191,7 @@ static json_t *token_part(struct ez_explain_state *st, const struct ez_explain_n
 /* ---- Candidates -------------------------------------------------------- */
 
 /* Why a provider snapshot's key gets no traffic at time now (NULL: it is
- * routable). The same four conditions as ez_pj_routable(). */
+ * routable). The same four conditions as ez_projection_routable(). */
 static const char *exclusion(json_t *p, int64_t now)
 {
     const char *status = str(p, "status");

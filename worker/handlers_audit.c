@@ -89,7 +89,7 @@ static void list(struct ez_req *r, const char *actor_type, const char *actor)
         q.before_id = id;
     }
     json_t *rows;
-    int rc = store_audit_list(ez_w.db, &q, &rows);
+    int rc = ez_store_audit_list(ez_w.db, &q, &rows);
     if (rc != EZ_DB_OK) {
         ez_reply_db(r, rc);
         return;

@@ -58,7 +58,7 @@ void h_models_create(struct ez_req *r)
     }
     json_t *out;
     int refusal;
-    int rc = store_model_create(ez_w.db, &in, &out, &refusal);
+    int rc = ez_store_model_create(ez_w.db, &in, &out, &refusal);
     if (!ez_committed(r, rc))
         return;
     if (refusal) {
@@ -84,7 +84,7 @@ void h_models_list(struct ez_req *r)
         return;
     }
     json_t *rows;
-    int rc = store_model_list(ez_w.db, &pg, name, &rows);
+    int rc = ez_store_model_list(ez_w.db, &pg, name, &rows);
     ez_reply_page(r, rc, rows, &pg);
 }
 
@@ -94,7 +94,7 @@ void h_models_get(struct ez_req *r)
     if (ez_param_id(r, 0, &id) != 0)
         return;
     json_t *out;
-    int rc = store_model_get(ez_w.db, id, &out);
+    int rc = ez_store_model_get(ez_w.db, id, &out);
     ez_reply_found(r, rc, out, "model");
 }
 
@@ -111,7 +111,7 @@ void h_models_update(struct ez_req *r)
     }
     json_t *before, *after;
     int refusal;
-    int rc = store_model_update(ez_w.db, id, &in, &before, &after, &refusal);
+    int rc = ez_store_model_update(ez_w.db, id, &in, &before, &after, &refusal);
     if (!ez_committed(r, rc))
         return;
     if (refusal) {
@@ -140,7 +140,7 @@ void h_models_delete(struct ez_req *r)
     if (ez_param_id(r, 0, &id) != 0)
         return;
     json_t *before;
-    int rc = store_model_delete(ez_w.db, id, &before);
+    int rc = ez_store_model_delete(ez_w.db, id, &before);
     if (!ez_committed(r, rc))
         return;
     if (!before) {
@@ -157,7 +157,7 @@ void h_models_delete(struct ez_req *r)
 void h_model_registry(struct ez_req *r)
 {
     json_t *rows;
-    int rc = store_model_registry(ez_w.db, &rows);
+    int rc = ez_store_model_registry(ez_w.db, &rows);
     if (rc != EZ_DB_OK)
         ez_reply_db(r, rc);
     else
@@ -208,7 +208,7 @@ static json_t *with_candidate(json_t *binding)
 {
     json_t *answer = json_copy(binding);
     json_t *cand = NULL;
-    int rc = ez_pj_binding_candidate(ez_w.db, ez_w.cfg, obj_id(binding), &cand);
+    int rc = ez_projection_binding_candidate(ez_w.db, ez_w.cfg, obj_id(binding), &cand);
     if (rc != EZ_DB_OK) {
         log_warn("binding %" PRId64 " saved, but its candidate could not be resolved",
                  obj_id(binding));
@@ -228,7 +228,7 @@ void h_bindings_create(struct ez_req *r)
     }
     json_t *out;
     int refusal;
-    int rc = store_binding_create(ez_w.db, &in, &out, &refusal);
+    int rc = ez_store_binding_create(ez_w.db, &in, &out, &refusal);
     if (!ez_committed(r, rc))
         return;
     if (refusal) {
@@ -256,7 +256,7 @@ void h_bindings_list(struct ez_req *r)
         return;
     }
     json_t *rows;
-    int rc = store_binding_list(ez_w.db, &pg, ns, gid, &rows);
+    int rc = ez_store_binding_list(ez_w.db, &pg, ns, gid, &rows);
     ez_reply_page(r, rc, rows, &pg);
 }
 
@@ -266,7 +266,7 @@ void h_bindings_get(struct ez_req *r)
     if (ez_param_id(r, 0, &id) != 0)
         return;
     json_t *out;
-    int rc = store_binding_get(ez_w.db, id, &out);
+    int rc = ez_store_binding_get(ez_w.db, id, &out);
     ez_reply_found(r, rc, out, "binding");
 }
 
@@ -283,7 +283,7 @@ void h_bindings_update(struct ez_req *r)
     }
     json_t *before, *after;
     int refusal;
-    int rc = store_binding_update(ez_w.db, id, &in, ez_binding_check_merged, &e, &before,
+    int rc = ez_store_binding_update(ez_w.db, id, &in, ez_binding_check_merged, &e, &before,
                                   &after, &refusal);
     if (!ez_committed(r, rc))
         return;
@@ -318,7 +318,7 @@ void h_bindings_delete(struct ez_req *r)
     if (ez_param_id(r, 0, &id) != 0)
         return;
     json_t *before;
-    int rc = store_binding_delete(ez_w.db, id, &before);
+    int rc = ez_store_binding_delete(ez_w.db, id, &before);
     if (!ez_committed(r, rc))
         return;
     if (!before) {
@@ -337,7 +337,7 @@ void h_bindings_delete(struct ez_req *r)
 void h_features_get(struct ez_req *r)
 {
     json_t *map;
-    int rc = store_features_get(ez_w.db, &map);
+    int rc = ez_store_features_get(ez_w.db, &map);
     if (rc != EZ_DB_OK || !map)
         ez_reply_db(r, rc != EZ_DB_OK ? rc : EZ_DB_ERROR);
     else
@@ -359,7 +359,7 @@ void h_features_put(struct ez_req *r)
         return;
     }
     json_t *before, *after;
-    int rc = store_features_put(ez_w.db, set, del, &before, &after);
+    int rc = ez_store_features_put(ez_w.db, set, del, &before, &after);
     json_t *names = json_array();
     const char *name;
     json_t *v;

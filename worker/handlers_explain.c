@@ -24,7 +24,7 @@ void h_route_explain(struct ez_req *r)
     if (in.key_id) {
         int found;
         char status[16];
-        int rc = store_explain_key(ez_w.db, in.key_id, &found, &st.master_id, status, digest);
+        int rc = ez_store_explain_key(ez_w.db, in.key_id, &found, &st.master_id, status, digest);
         if (rc != EZ_DB_OK) {
             ez_reply_db(r, rc);
             return;
@@ -41,7 +41,7 @@ void h_route_explain(struct ez_req *r)
         return;
     }
     struct ez_explain_ns ns = { 0 };
-    int rc = store_explain_read(ez_w.redis, ez_w.cfg->redis_key_prefix,
+    int rc = ez_store_explain_read(ez_w.redis, ez_w.cfg->redis_key_prefix,
                                 digest[0] ? digest : NULL, &st, &ns);
     json_t *out = rc == EZ_EXPLAIN_OK ? ez_explain_answer(&st, &ns) : NULL;
     ez_explain_state_clear(&st);

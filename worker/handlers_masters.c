@@ -77,8 +77,8 @@ void h_masters_create(struct ez_req *r)
     if (new_master_key(r, tok, sizeof tok, digest, prefix) != 0)
         return;
     json_t *out;
-    struct ez_tn_result res;
-    int rc = store_master_create(ez_w.db, &in, digest, prefix, &out, &res);
+    struct ez_tenant_result res;
+    int rc = ez_store_master_create(ez_w.db, &in, digest, prefix, &out, &res);
     if (!ez_committed(r, rc) || res.outcome != EZ_TN_OK || !out) {
         OPENSSL_cleanse(tok, sizeof tok);
         if (!r->status && res.outcome != EZ_TN_OK)
@@ -102,7 +102,7 @@ void h_masters_list(struct ez_req *r)
     if (ez_query_enum(r, "status", statuses, &status) != 0)
         return;
     json_t *rows;
-    int rc = store_master_list(ez_w.db, &pg, status, &rows);
+    int rc = ez_store_master_list(ez_w.db, &pg, status, &rows);
     ez_reply_page(r, rc, rows, &pg);
 }
 
@@ -112,7 +112,7 @@ void h_masters_get(struct ez_req *r)
     if (ez_param_id(r, 0, &id) != 0)
         return;
     json_t *out;
-    int rc = store_master_get(ez_w.db, id, &out);
+    int rc = ez_store_master_get(ez_w.db, id, &out);
     ez_reply_found(r, rc, out, "master");
 }
 
@@ -131,9 +131,9 @@ static void master_change(struct ez_req *r, int access)
     }
     json_t *before, *after;
     int keys_changed;
-    struct ez_tn_result res;
-    int rc = access ? store_master_access(ez_w.db, id, &in, &before, &after, &keys_changed, &res)
-                    : store_master_update(ez_w.db, id, &in, &before, &after, &keys_changed, &res);
+    struct ez_tenant_result res;
+    int rc = access ? ez_store_master_access(ez_w.db, id, &in, &before, &after, &keys_changed, &res)
+                    : ez_store_master_update(ez_w.db, id, &in, &before, &after, &keys_changed, &res);
     if (!ez_committed(r, rc))
         return;
     if (res.outcome != EZ_TN_OK) {
@@ -161,7 +161,7 @@ void h_masters_delete(struct ez_req *r)
     if (ez_param_id(r, 0, &id) != 0)
         return;
     json_t *before, *digests;
-    int rc = store_master_delete(ez_w.db, id, &before, &digests);
+    int rc = ez_store_master_delete(ez_w.db, id, &before, &digests);
     if (!ez_committed(r, rc))
         return;
     if (!before) {
@@ -195,7 +195,7 @@ void h_masters_rotate_key(struct ez_req *r)
     if (new_master_key(r, tok, sizeof tok, digest, prefix) != 0)
         return;
     json_t *before, *after;
-    int rc = store_master_rotate_key(ez_w.db, id, digest, prefix, &before, &after);
+    int rc = ez_store_master_rotate_key(ez_w.db, id, digest, prefix, &before, &after);
     if (!ez_committed(r, rc) || !after) {
         OPENSSL_cleanse(tok, sizeof tok);
         if (!r->status)
@@ -218,7 +218,7 @@ void h_masters_revoke_keys(struct ez_req *r)
         return;
     }
     json_t *before, *after;
-    int rc = store_master_revoke_keys(ez_w.db, id, &before, &after);
+    int rc = ez_store_master_revoke_keys(ez_w.db, id, &before, &after);
     if (!ez_committed(r, rc))
         return;
     if (!after) {

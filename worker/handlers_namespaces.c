@@ -30,7 +30,7 @@ void h_namespaces_create(struct ez_req *r)
     }
     json_t *out;
     int conflict;
-    int rc = store_namespace_create(ez_w.db, &in, &out, &conflict);
+    int rc = ez_store_namespace_create(ez_w.db, &in, &out, &conflict);
     if (conflict) {
         ez_reply_error(r, 409, "conflict_error", "name_taken", "name",
                        "namespace '%s' already exists", in.name);
@@ -53,14 +53,14 @@ void h_namespaces_list(struct ez_req *r)
     if (ez_query_enum(r, "status", statuses, &status) != 0)
         return;
     json_t *rows;
-    int rc = store_namespace_list(ez_w.db, &pg, status, &rows);
+    int rc = ez_store_namespace_list(ez_w.db, &pg, status, &rows);
     ez_reply_page(r, rc, rows, &pg);
 }
 
 void h_namespaces_get(struct ez_req *r)
 {
     json_t *out;
-    int rc = store_namespace_get(ez_w.db, r->params[0], &out);
+    int rc = ez_store_namespace_get(ez_w.db, r->params[0], &out);
     ez_reply_found(r, rc, out, "namespace");
 }
 
@@ -73,7 +73,7 @@ void h_namespaces_update(struct ez_req *r)
         return;
     }
     json_t *before, *after;
-    int rc = store_namespace_update(ez_w.db, &in, &before, &after);
+    int rc = ez_store_namespace_update(ez_w.db, &in, &before, &after);
     if (!ez_committed(r, rc))
         return;
     if (!before) {
@@ -88,7 +88,7 @@ void h_namespaces_update(struct ez_req *r)
 void h_namespaces_delete(struct ez_req *r)
 {
     json_t *before, *users;
-    int rc = store_namespace_delete(ez_w.db, r->params[0], &before, &users);
+    int rc = ez_store_namespace_delete(ez_w.db, r->params[0], &before, &users);
     if (!ez_committed(r, rc))
         return;
     if (!before) {

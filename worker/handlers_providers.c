@@ -94,7 +94,7 @@ void h_groups_create(struct ez_req *r)
     char idb[24];
     if (ez_validate_group(r->body, 1, &in, &e) != 0) {
         ez_reply_verr(r, &e);
-    } else if (!ez_committed(r, store_group_create(ez_w.db, &in, &out, &st))) {
+    } else if (!ez_committed(r, ez_store_group_create(ez_w.db, &in, &out, &st))) {
         /* answered */
     } else if (st == EZ_ST_NAME_TAKEN) {
         reply_name_taken(r, in.name);
@@ -119,7 +119,7 @@ void h_groups_list(struct ez_req *r)
         return;
     }
     json_t *rows;
-    int rc = store_group_list(ez_w.db, &pg, ez_query(r, "status"), type, &rows);
+    int rc = ez_store_group_list(ez_w.db, &pg, ez_query(r, "status"), type, &rows);
     ez_reply_page(r, rc, rows, &pg);
 }
 
@@ -129,7 +129,7 @@ void h_groups_get(struct ez_req *r)
     json_t *out;
     if (ez_param_id(r, 0, &id) != 0)
         return;
-    int rc = store_group_get(ez_w.db, id, &out);
+    int rc = ez_store_group_get(ez_w.db, id, &out);
     ez_reply_found(r, rc, out, "provider group");
 }
 
@@ -145,7 +145,7 @@ void h_groups_update(struct ez_req *r)
         return;
     if (ez_validate_group(r->body, 0, &in, &e) != 0) {
         ez_reply_verr(r, &e);
-    } else if (!ez_committed(r, store_group_update(ez_w.db, id, &in, ez_group_merge, &e,
+    } else if (!ez_committed(r, ez_store_group_update(ez_w.db, id, &in, ez_group_merge, &e,
                                                    &before, &after, &st))) {
         /* answered */
     } else if (st == EZ_ST_NOT_FOUND) {
@@ -178,7 +178,7 @@ void h_groups_delete(struct ez_req *r)
         ez_reply_verr(r, &e);
         return;
     }
-    int rc = store_group_delete(ez_w.db, id, cascade, &before, &nkeys, &nbindings, &key_ids,
+    int rc = ez_store_group_delete(ez_w.db, id, cascade, &before, &nkeys, &nbindings, &key_ids,
                                 &binding_ids, &st);
     if (!ez_committed(r, rc))
         return;
@@ -222,7 +222,7 @@ void h_keys_create(struct ez_req *r)
         ez_reply_verr(r, &e);
     } else if (seal(r, &in, &sealed) != 0) {
         /* answered */
-    } else if (!ez_committed(r, store_key_create(ez_w.db, ez_w.cfg, &in, &out, &st))) {
+    } else if (!ez_committed(r, ez_store_key_create(ez_w.db, ez_w.cfg, &in, &out, &st))) {
         /* answered */
     } else if (st == EZ_ST_NO_GROUP) {
         ez_reply_error(r, 422, "invalid_request_error", "invalid_reference", "group_id",
@@ -248,7 +248,7 @@ void h_keys_list(struct ez_req *r)
         return;
     }
     json_t *rows;
-    int rc = store_key_list(ez_w.db, ez_w.cfg, &pg, gid, status, &rows);
+    int rc = ez_store_key_list(ez_w.db, ez_w.cfg, &pg, gid, status, &rows);
     ez_reply_page(r, rc, rows, &pg);
 }
 
@@ -258,7 +258,7 @@ void h_keys_get(struct ez_req *r)
     json_t *out;
     if (ez_param_id(r, 0, &id) != 0)
         return;
-    int rc = store_key_get(ez_w.db, ez_w.cfg, id, &out);
+    int rc = ez_store_key_get(ez_w.db, ez_w.cfg, id, &out);
     ez_reply_found(r, rc, out, "api key");
 }
 
@@ -276,7 +276,7 @@ void h_keys_update(struct ez_req *r)
         ez_reply_verr(r, &e);
     } else if (seal(r, &in, &sealed) != 0) {
         /* answered */
-    } else if (!ez_committed(r, store_key_update(ez_w.db, ez_w.cfg, id, &in, &before, &after,
+    } else if (!ez_committed(r, ez_store_key_update(ez_w.db, ez_w.cfg, id, &in, &before, &after,
                                                  &st))) {
         /* answered */
     } else if (st == EZ_ST_NOT_FOUND) {
@@ -297,7 +297,7 @@ void h_keys_delete(struct ez_req *r)
     char idb[24];
     if (ez_param_id(r, 0, &id) != 0)
         return;
-    int rc = store_key_delete(ez_w.db, ez_w.cfg, id, &before, &st);
+    int rc = ez_store_key_delete(ez_w.db, ez_w.cfg, id, &before, &st);
     if (!ez_committed(r, rc))
         return;
     if (st == EZ_ST_NOT_FOUND) {
@@ -328,7 +328,7 @@ static void create_provider(struct ez_req *r, provider_validate_fn validate)
         ez_reply_verr(r, &e);
     } else if (seal(r, &k, &sealed) != 0) {
         /* answered */
-    } else if (!ez_committed(r, store_provider_create(ez_w.db, ez_w.cfg, &g, &k, &group, &key,
+    } else if (!ez_committed(r, ez_store_provider_create(ez_w.db, ez_w.cfg, &g, &k, &group, &key,
                                                       &st))) {
         /* answered */
     } else if (st == EZ_ST_NAME_TAKEN) {

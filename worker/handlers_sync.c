@@ -15,9 +15,9 @@
 void h_sync_status(struct ez_req *r)
 {
     json_t *counts, *run;
-    int rc = store_outbox_counts(ez_w.db, &counts);
+    int rc = ez_store_outbox_counts(ez_w.db, &counts);
     if (rc == EZ_DB_OK)
-        rc = store_sync_run_last(ez_w.db, &run);
+        rc = ez_store_sync_run_last(ez_w.db, &run);
     else
         run = NULL;
     if (rc != EZ_DB_OK) {
@@ -57,7 +57,7 @@ void h_sync_outbox_list(struct ez_req *r)
     if (ez_query_enum(r, "status", statuses, &status) != 0)
         return;
     json_t *rows;
-    int rc = store_outbox_list(ez_w.db, &pg, status, &rows);
+    int rc = ez_store_outbox_list(ez_w.db, &pg, status, &rows);
     ez_reply_page(r, rc, rows, &pg);
 }
 
@@ -67,7 +67,7 @@ void h_sync_outbox_retry(struct ez_req *r)
     if (ez_param_id(r, 0, &id) != 0)
         return;
     json_t *row;
-    int rc = store_outbox_retry(ez_w.db, r->params[0], &row);
+    int rc = ez_store_outbox_retry(ez_w.db, r->params[0], &row);
     if (!ez_committed(r, rc))
         return;
     if (!row) {
@@ -82,7 +82,7 @@ void h_sync_outbox_retry(struct ez_req *r)
 void h_sync_full(struct ez_req *r)
 {
     json_t *run;
-    int rc = store_sync_run_new(ez_w.db, &run);
+    int rc = ez_store_sync_run_new(ez_w.db, &run);
     if (!ez_committed(r, rc))
         return;
     if (!run) {

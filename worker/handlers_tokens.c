@@ -73,8 +73,8 @@ static void key_issue(struct ez_req *r, int64_t master_id, const char *issued_by
     if (new_child_key(r, tok, sizeof tok, digest, prefix) != 0)
         return;
     json_t *out;
-    struct ez_tn_result res;
-    int rc = store_child_key_issue(ez_w.db, master_id, &in, issued_by, digest, prefix, &out, &res);
+    struct ez_tenant_result res;
+    int rc = ez_store_child_key_issue(ez_w.db, master_id, &in, issued_by, digest, prefix, &out, &res);
     if (!ez_committed(r, rc) || res.outcome != EZ_TN_OK) {
         OPENSSL_cleanse(tok, sizeof tok);
         if (!r->status)
@@ -106,7 +106,7 @@ static void key_list(struct ez_req *r, int64_t master_id)
     if (ez_page_parse(r, &pg) != 0 || status_filter(r, &status) != 0)
         return;
     json_t *rows;
-    int rc = store_child_key_list(ez_w.db, master_id, &pg, status, &rows);
+    int rc = ez_store_child_key_list(ez_w.db, master_id, &pg, status, &rows);
     ez_reply_page(r, rc, rows, &pg);
 }
 
@@ -116,7 +116,7 @@ static void key_get(struct ez_req *r, int64_t scope)
     if (ez_param_id(r, 0, &id) != 0)
         return;
     json_t *out;
-    int rc = store_child_key_get(ez_w.db, id, scope, &out);
+    int rc = ez_store_child_key_get(ez_w.db, id, scope, &out);
     ez_reply_found(r, rc, out, "key");
 }
 
@@ -132,8 +132,8 @@ static void key_update(struct ez_req *r, int64_t scope, enum ez_key_mode mode)
         return;
     }
     json_t *before, *after;
-    struct ez_tn_result res;
-    int rc = store_child_key_update(ez_w.db, id, scope, &in, &before, &after, &res);
+    struct ez_tenant_result res;
+    int rc = ez_store_child_key_update(ez_w.db, id, scope, &in, &before, &after, &res);
     if (!ez_committed(r, rc))
         return;
     if (res.outcome != EZ_TN_OK) {
@@ -152,8 +152,8 @@ static void key_delete(struct ez_req *r, int64_t scope)
     if (ez_param_id(r, 0, &id) != 0)
         return;
     json_t *before, *after;
-    struct ez_tn_result res;
-    int rc = store_child_key_revoke(ez_w.db, id, scope, &before, &after, &res);
+    struct ez_tenant_result res;
+    int rc = ez_store_child_key_revoke(ez_w.db, id, scope, &before, &after, &res);
     if (!ez_committed(r, rc))
         return;
     if (res.outcome != EZ_TN_OK) {
@@ -180,8 +180,8 @@ static void key_rotate(struct ez_req *r, int64_t scope)
     if (new_child_key(r, tok, sizeof tok, digest, prefix) != 0)
         return;
     json_t *after;
-    struct ez_tn_result res;
-    int rc = store_child_key_rotate(ez_w.db, id, scope, grace, digest, prefix, &after, &res);
+    struct ez_tenant_result res;
+    int rc = ez_store_child_key_rotate(ez_w.db, id, scope, grace, digest, prefix, &after, &res);
     if (!ez_committed(r, rc) || res.outcome != EZ_TN_OK) {
         OPENSSL_cleanse(tok, sizeof tok);
         if (!r->status)
@@ -203,7 +203,7 @@ void h_master_keys_list(struct ez_req *r)
     if (ez_param_id(r, 0, &id) != 0)
         return;
     json_t *master;
-    int rc = store_master_get(ez_w.db, id, &master);
+    int rc = ez_store_master_get(ez_w.db, id, &master);
     if (rc != EZ_DB_OK) {
         ez_reply_db(r, rc);
         return;
@@ -245,7 +245,7 @@ void h_v1_auth_token(struct ez_req *r)
     }
     struct ez_master_auth who;
     int found;
-    int rc = store_master_auth_by_id(ez_w.db, r->who.master_id, &who, &found);
+    int rc = ez_store_master_auth_by_id(ez_w.db, r->who.master_id, &who, &found);
     if (rc != EZ_DB_OK || !found) {
         ez_reply_db(r, rc == EZ_DB_OK ? EZ_DB_ERROR : rc);
         return;
@@ -272,7 +272,7 @@ void h_v1_auth_token(struct ez_req *r)
 void h_v1_me(struct ez_req *r)
 {
     json_t *out;
-    int rc = store_master_get(ez_w.db, r->who.master_id, &out);
+    int rc = ez_store_master_get(ez_w.db, r->who.master_id, &out);
     ez_reply_found(r, rc, out, "master");
 }
 

@@ -457,7 +457,7 @@ static void catalog_schemas(json_t *c)
 
 static void tenant_schemas(json_t *c)
 {
-    json_t *ns_list = t_array(t_pattern(NS_PATTERN, EZ_MAX_NAME), 0, EZ_TN_MAX_LIST, 1);
+    json_t *ns_list = t_array(t_pattern(NS_PATTERN, EZ_MAX_NAME), 0, EZ_TENANT_MAX_LIST, 1);
     json_t *f = props(
         "name", t_str(1, EZ_MAX_NAME),
         "group", about(t_pattern(GROUP_NAME_PATTERN, EZ_MAX_NAME),
@@ -496,10 +496,10 @@ static void tenant_schemas(json_t *c)
         "namespaces", about(ns_list, "A subset of the master's (else 422); default: the "
                                      "master's."),
         "default_namespace", json_deep_copy(json_object_get(f, "default_namespace")),
-        "model_limits", about(nullable(t_array(t_pattern("^[^,]+$", EZ_TN_MAX_MODEL), 0,
-                                               EZ_TN_MAX_LIST, 1)),
+        "model_limits", about(nullable(t_array(t_pattern("^[^,]+$", EZ_TENANT_MAX_MODEL), 0,
+                                               EZ_TENANT_MAX_LIST, 1)),
                               "[] or null = every model."),
-        "allow_ips", about(nullable(t_array(t_str(1, 64), 0, EZ_TN_MAX_IPS, 1)),
+        "allow_ips", about(nullable(t_array(t_str(1, 64), 0, EZ_TENANT_MAX_IPS, 1)),
                            "IPv4/IPv6 addresses or CIDRs; [] or null = any address."),
         "expires_at", about(nullable(t_time()), "In the future; null clears it."), NULL);
     set(c, "ChildKeyStatus", about(t_enum(key_shown_statuses),
@@ -526,7 +526,7 @@ static void tenant_schemas(json_t *c)
                        "default_namespace"), NULL));
     set(c, "ChildKeyAccess", t_body(pick(k, NULL, "namespaces default_namespace"), NULL));
     set(c, "Rotate", t_body(props("grace_seconds", about(
-        with(t_int(0, EZ_TN_MAX_GRACE), "default", json_integer(0)),
+        with(t_int(0, EZ_TENANT_MAX_GRACE), "default", json_integer(0)),
         "How long the old secret keeps working."), NULL), NULL));
     set(c, "Session", t_answer(props(
         "token", about(t_type("string"), "A session JWT, usable instead of the master key."),

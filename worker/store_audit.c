@@ -5,7 +5,7 @@
 
 #include <stdio.h>
 
-int store_audit_list(struct ez_db *db, const struct ez_audit_query *q, json_t **rows)
+int ez_store_audit_list(struct ez_db *db, const struct ez_audit_query *q, json_t **rows)
 {
     char limit[16];
     snprintf(limit, sizeof limit, "%d", q->limit + 1);

@@ -17,6 +17,6 @@ struct ez_audit_query {
 };
 
 /* Rows (up to limit + 1) as API objects, each with an internal "_cursor". */
-int store_audit_list(struct ez_db *db, const struct ez_audit_query *q, json_t **rows);
+int ez_store_audit_list(struct ez_db *db, const struct ez_audit_query *q, json_t **rows);
 
 #endif

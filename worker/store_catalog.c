@@ -98,7 +98,7 @@ static void model_params(const struct ez_model_in *in, struct model_params *mp)
     snprintf(mp->cost, sizeof mp->cost, "%.17g", in->cost.num);
 }
 
-int store_model_create(struct ez_db *db, const struct ez_model_in *in, json_t **out,
+int ez_store_model_create(struct ez_db *db, const struct ez_model_in *in, json_t **out,
                        int *refusal)
 {
     struct model_params mp;
@@ -123,7 +123,7 @@ int store_model_create(struct ez_db *db, const struct ez_model_in *in, json_t **
     return rc;
 }
 
-int store_model_list(struct ez_db *db, const struct ez_page *pg, const char *name,
+int ez_store_model_list(struct ez_db *db, const struct ez_page *pg, const char *name,
                      json_t **rows)
 {
     char after[24], limit[16];
@@ -135,7 +135,7 @@ int store_model_list(struct ez_db *db, const struct ez_page *pg, const char *nam
                            "AND ($3::text IS NULL OR name = $3) ORDER BY id LIMIT $2", 3, p);
 }
 
-int store_model_get(struct ez_db *db, int64_t id, json_t **out)
+int ez_store_model_get(struct ez_db *db, int64_t id, json_t **out)
 {
     char ids[24];
     snprintf(ids, sizeof ids, "%lld", (long long)id);
@@ -143,7 +143,7 @@ int store_model_get(struct ez_db *db, int64_t id, json_t **out)
     return ez_db_json_row(db, out, "SELECT " MODEL_JSON " FROM models WHERE id = $1", 1, p);
 }
 
-int store_model_update(struct ez_db *db, int64_t id, const struct ez_model_in *in,
+int ez_store_model_update(struct ez_db *db, int64_t id, const struct ez_model_in *in,
                        json_t **before, json_t **after, int *refusal)
 {
     *before = *after = NULL;
@@ -194,7 +194,7 @@ int store_model_update(struct ez_db *db, int64_t id, const struct ez_model_in *i
     return rc;
 }
 
-int store_model_delete(struct ez_db *db, int64_t id, json_t **before)
+int ez_store_model_delete(struct ez_db *db, int64_t id, json_t **before)
 {
     char ids[24];
     snprintf(ids, sizeof ids, "%lld", (long long)id);
@@ -203,7 +203,7 @@ int store_model_delete(struct ez_db *db, int64_t id, json_t **before)
                            "DELETE FROM models WHERE id = $1 RETURNING " MODEL_JSON, 1, p);
 }
 
-int store_model_registry(struct ez_db *db, json_t **rows)
+int ez_store_model_registry(struct ez_db *db, json_t **rows)
 {
     return ez_db_json_rows(
         db, rows,
@@ -251,7 +251,7 @@ static int binding_refs(struct ez_db *db, const char *ns, const char *group_id, 
     return rc;
 }
 
-int store_binding_create(struct ez_db *db, const struct ez_binding_in *in, json_t **out,
+int ez_store_binding_create(struct ez_db *db, const struct ez_binding_in *in, json_t **out,
                          int *refusal)
 {
     *out = NULL;
@@ -282,7 +282,7 @@ int store_binding_create(struct ez_db *db, const struct ez_binding_in *in, json_
     return rc;
 }
 
-int store_binding_list(struct ez_db *db, const struct ez_page *pg, const char *ns,
+int ez_store_binding_list(struct ez_db *db, const struct ez_page *pg, const char *ns,
                        int64_t group_id, json_t **rows)
 {
     char after[24], limit[16], gid[24];
@@ -297,7 +297,7 @@ int store_binding_list(struct ez_db *db, const struct ez_page *pg, const char *n
                            4, p);
 }
 
-int store_binding_get(struct ez_db *db, int64_t id, json_t **out)
+int ez_store_binding_get(struct ez_db *db, int64_t id, json_t **out)
 {
     char ids[24];
     snprintf(ids, sizeof ids, "%lld", (long long)id);
@@ -305,7 +305,7 @@ int store_binding_get(struct ez_db *db, int64_t id, json_t **out)
     return ez_db_json_row(db, out, "SELECT " BINDING_JSON " FROM bindings WHERE id = $1", 1, p);
 }
 
-int store_binding_update(struct ez_db *db, int64_t id, struct ez_binding_in *in,
+int ez_store_binding_update(struct ez_db *db, int64_t id, struct ez_binding_in *in,
                          ez_binding_check check, void *arg, json_t **before, json_t **after,
                          int *refusal)
 {
@@ -349,7 +349,7 @@ int store_binding_update(struct ez_db *db, int64_t id, struct ez_binding_in *in,
     return rc;
 }
 
-int store_binding_delete(struct ez_db *db, int64_t id, json_t **before)
+int ez_store_binding_delete(struct ez_db *db, int64_t id, json_t **before)
 {
     char ids[24];
     snprintf(ids, sizeof ids, "%lld", (long long)id);
@@ -360,12 +360,12 @@ int store_binding_delete(struct ez_db *db, int64_t id, json_t **before)
 
 /* ---- features --------------------------------------------------------- */
 
-int store_features_get(struct ez_db *db, json_t **map)
+int ez_store_features_get(struct ez_db *db, json_t **map)
 {
     return ez_db_json_row(db, map, FEATURES_MAP, 0, NULL);
 }
 
-int store_features_put(struct ez_db *db, json_t *set, json_t *del, json_t **before,
+int ez_store_features_put(struct ez_db *db, json_t *set, json_t *del, json_t **before,
                        json_t **after)
 {
     *before = *after = NULL;

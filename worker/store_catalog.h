@@ -63,45 +63,45 @@ enum ez_cat_refusal {
 typedef int (*ez_binding_check)(const json_t *current, struct ez_binding_in *in, void *arg);
 
 /* Models. *refusal is EZ_CAT_NAME_TAKEN when the name is taken. */
-int store_model_create(struct ez_db *db, const struct ez_model_in *in, json_t **out,
+int ez_store_model_create(struct ez_db *db, const struct ez_model_in *in, json_t **out,
                        int *refusal) __attribute__((warn_unused_result));
-int store_model_list(struct ez_db *db, const struct ez_page *pg, const char *name,
+int ez_store_model_list(struct ez_db *db, const struct ez_page *pg, const char *name,
                      json_t **rows) __attribute__((warn_unused_result));
 /* *out NULL when missing. */
-int store_model_get(struct ez_db *db, int64_t id, json_t **out)
+int ez_store_model_get(struct ez_db *db, int64_t id, json_t **out)
     __attribute__((warn_unused_result));
 /* before and after NULL when missing. */
-int store_model_update(struct ez_db *db, int64_t id, const struct ez_model_in *in,
+int ez_store_model_update(struct ez_db *db, int64_t id, const struct ez_model_in *in,
                        json_t **before, json_t **after, int *refusal)
     __attribute__((warn_unused_result));
-int store_model_delete(struct ez_db *db, int64_t id, json_t **before)
+int ez_store_model_delete(struct ez_db *db, int64_t id, json_t **before)
     __attribute__((warn_unused_result));
 /* The model names offered by an active group with an active key, with the
  * groups, keys and registry capabilities of each (see docs/catalog.md). */
-int store_model_registry(struct ez_db *db, json_t **rows) __attribute__((warn_unused_result));
+int ez_store_model_registry(struct ez_db *db, json_t **rows) __attribute__((warn_unused_result));
 
 /* Bindings. `in` is complete (defaults filled, selector checked). */
-int store_binding_create(struct ez_db *db, const struct ez_binding_in *in, json_t **out,
+int ez_store_binding_create(struct ez_db *db, const struct ez_binding_in *in, json_t **out,
                          int *refusal) __attribute__((warn_unused_result));
 /* ns NULL = any; group_id 0 = any. */
-int store_binding_list(struct ez_db *db, const struct ez_page *pg, const char *ns,
+int ez_store_binding_list(struct ez_db *db, const struct ez_page *pg, const char *ns,
                        int64_t group_id, json_t **rows) __attribute__((warn_unused_result));
-int store_binding_get(struct ez_db *db, int64_t id, json_t **out)
+int ez_store_binding_get(struct ez_db *db, int64_t id, json_t **out)
     __attribute__((warn_unused_result));
 /* Locks the row, runs check(current, in, arg), then writes. before and
  * after NULL when missing; *refusal EZ_CAT_INVALID when check refused. */
-int store_binding_update(struct ez_db *db, int64_t id, struct ez_binding_in *in,
+int ez_store_binding_update(struct ez_db *db, int64_t id, struct ez_binding_in *in,
                          ez_binding_check check, void *arg, json_t **before, json_t **after,
                          int *refusal) __attribute__((warn_unused_result));
-int store_binding_delete(struct ez_db *db, int64_t id, json_t **before)
+int ez_store_binding_delete(struct ez_db *db, int64_t id, json_t **before)
     __attribute__((warn_unused_result));
 
 /* Features: the whole map {"name": "value"}. */
-int store_features_get(struct ez_db *db, json_t **map) __attribute__((warn_unused_result));
+int ez_store_features_get(struct ez_db *db, json_t **map) __attribute__((warn_unused_result));
 /* Upserts every name of `set` (object name -> string) and deletes every name
  * of `del` (array of names), in one transaction serialised against other
  * feature writes; before and after are the whole maps. */
-int store_features_put(struct ez_db *db, json_t *set, json_t *del, json_t **before,
+int ez_store_features_put(struct ez_db *db, json_t *set, json_t *del, json_t **before,
                        json_t **after) __attribute__((warn_unused_result));
 
 #endif

@@ -16,7 +16,7 @@
 #define EXPLAIN_TRIES 3
 #define SCAN_COUNT "500"
 
-int store_explain_key(struct ez_db *db, int64_t key_id, int *found, int64_t *master_id,
+int ez_store_explain_key(struct ez_db *db, int64_t key_id, int *found, int64_t *master_id,
                       char status[16], char digest[65])
 {
     char id[24];
@@ -120,7 +120,7 @@ static char *hget(struct reader *d, const char *key, const char *field, size_t *
 static json_t *read_namespaces(struct reader *d, struct ez_explain_state *st)
 {
     char key[256];
-    key_name(d, key, sizeof key, EZ_PJ_NAMESPACES, NULL);
+    key_name(d, key, sizeof key, EZ_KEY_NAMESPACES, NULL);
     json_t *raw = hgetall(d, st, key), *out = json_object();
     const char *name;
     json_t *v;
@@ -150,7 +150,7 @@ static int has_group(json_t *candidates, json_int_t gid)
 static json_t *read_providers(struct reader *d, struct ez_explain_state *st, json_t *candidates)
 {
     char key[256], cursor[32] = "0";
-    key_name(d, key, sizeof key, EZ_PJ_PROVIDERS, NULL);
+    key_name(d, key, sizeof key, EZ_KEY_PROVIDERS, NULL);
     json_t *out = json_object();
     do {
         const char *argv[] = { "HSCAN", key, cursor, "COUNT", SCAN_COUNT };
@@ -195,7 +195,7 @@ static json_t *read_routes(struct reader *d, struct ez_explain_state *st, json_t
         if (!name || json_object_get(out, name))
             continue;
         char key[512];
-        key_name(d, key, sizeof key, EZ_PJ_ROUTE_PREFIX, name);
+        key_name(d, key, sizeof key, EZ_KEY_ROUTE_PREFIX, name);
         json_t *h = hgetall(d, st, key);
         json_object_set_new(out, name, h ? h : json_object());
     }
@@ -206,8 +206,8 @@ static json_t *read_binding(struct reader *d, struct ez_explain_state *st,
                             const struct ez_explain_ns *ns)
 {
     char key[256];
-    key_name(d, key, sizeof key, EZ_PJ_BINDINGS, NULL);
-    char *field = ez_pj_binding_field(ns->ns, ns->public_model);
+    key_name(d, key, sizeof key, EZ_KEY_BINDINGS, NULL);
+    char *field = ez_projection_binding_field(ns->ns, ns->public_model);
     size_t len = 0;
     char *raw = field ? hget(d, key, field, &len) : NULL;
     json_t *b = raw ? json_loadb(raw, len, 0, NULL) : NULL;
@@ -224,7 +224,7 @@ static json_t *read_binding(struct reader *d, struct ez_explain_state *st,
 static char *sync_version(struct reader *d)
 {
     char key[256];
-    key_name(d, key, sizeof key, EZ_PJ_SYNC, NULL);
+    key_name(d, key, sizeof key, EZ_KEY_SYNC, NULL);
     return hget(d, key, "version", NULL);
 }
 
@@ -235,13 +235,13 @@ static void read_once(struct reader *d, const char *digest, struct ez_explain_st
     char *before = sync_version(d);
     if (digest) {
         char key[256];
-        key_name(d, key, sizeof key, EZ_PJ_AUTH_TOKEN_PREFIX, digest);
+        key_name(d, key, sizeof key, EZ_KEY_AUTH_TOKEN_PREFIX, digest);
         st->token = hgetall(d, st, key);
     }
     const char *mid = json_string_value(json_object_get(st->token, "master_id"));
     if (mid && *mid && strspn(mid, "0123456789") == strlen(mid)) {
         char key[256];
-        key_name(d, key, sizeof key, EZ_PJ_AUTH_MASTER_PREFIX, mid);
+        key_name(d, key, sizeof key, EZ_KEY_AUTH_MASTER_PREFIX, mid);
         st->master = hgetall(d, st, key);
     }
     st->namespaces = read_namespaces(d, st);
@@ -260,7 +260,7 @@ static void read_once(struct reader *d, const char *digest, struct ez_explain_st
     free(after);
 }
 
-int store_explain_read(struct ez_redis *r, const char *prefix, const char *digest,
+int ez_store_explain_read(struct ez_redis *r, const char *prefix, const char *digest,
                        struct ez_explain_state *st, struct ez_explain_ns *ns)
 {
     struct reader d = { .r = r, .prefix = prefix ? prefix : "", .rc = EZ_EXPLAIN_OK };

@@ -9,7 +9,7 @@
     "'status', status, 'created_at', " EZ_SQL_TS("created_at") ", 'updated_at', "  \
     EZ_SQL_TS("updated_at") ")"
 
-int store_namespace_create(struct ez_db *db, const struct ez_namespace_in *in, json_t **out,
+int ez_store_namespace_create(struct ez_db *db, const struct ez_namespace_in *in, json_t **out,
                            int *conflict)
 {
     const char *p[] = { in->name, in->description, in->status ? in->status : "active" };
@@ -29,7 +29,7 @@ int store_namespace_create(struct ez_db *db, const struct ez_namespace_in *in, j
     return *conflict ? EZ_DB_ERROR : rc;
 }
 
-int store_namespace_list(struct ez_db *db, const struct ez_page *pg, const char *status,
+int ez_store_namespace_list(struct ez_db *db, const struct ez_page *pg, const char *status,
                          json_t **rows)
 {
     char after[24], limit[16];
@@ -41,13 +41,13 @@ int store_namespace_list(struct ez_db *db, const struct ez_page *pg, const char 
                            "AND ($3::text IS NULL OR status = $3) ORDER BY id LIMIT $2", 3, p);
 }
 
-int store_namespace_get(struct ez_db *db, const char *name, json_t **out)
+int ez_store_namespace_get(struct ez_db *db, const char *name, json_t **out)
 {
     const char *p[] = { name };
     return ez_db_json_row(db, out, "SELECT " NS_JSON " FROM namespaces WHERE name = $1", 1, p);
 }
 
-int store_namespace_update(struct ez_db *db, const struct ez_namespace_in *in, json_t **before,
+int ez_store_namespace_update(struct ez_db *db, const struct ez_namespace_in *in, json_t **before,
                            json_t **after)
 {
     *before = *after = NULL;
@@ -73,7 +73,7 @@ int store_namespace_update(struct ez_db *db, const struct ez_namespace_in *in, j
     return rc;
 }
 
-int store_namespace_delete(struct ez_db *db, const char *name, json_t **before, json_t **users)
+int ez_store_namespace_delete(struct ez_db *db, const char *name, json_t **before, json_t **users)
 {
     *before = *users = NULL;
     const char *p[] = { name };

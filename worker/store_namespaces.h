@@ -16,16 +16,16 @@ struct ez_namespace_in {
 };
 
 /* EZ_DB_ERROR with *conflict = 1 when the name is taken. */
-int store_namespace_create(struct ez_db *db, const struct ez_namespace_in *in, json_t **out,
+int ez_store_namespace_create(struct ez_db *db, const struct ez_namespace_in *in, json_t **out,
                            int *conflict);
-int store_namespace_list(struct ez_db *db, const struct ez_page *p, const char *status,
+int ez_store_namespace_list(struct ez_db *db, const struct ez_page *p, const char *status,
                          json_t **rows);
-int store_namespace_get(struct ez_db *db, const char *name, json_t **out);
+int ez_store_namespace_get(struct ez_db *db, const char *name, json_t **out);
 /* before and after are NULL when the namespace does not exist. */
-int store_namespace_update(struct ez_db *db, const struct ez_namespace_in *in, json_t **before,
+int ez_store_namespace_update(struct ez_db *db, const struct ez_namespace_in *in, json_t **before,
                            json_t **after);
 /* When referenced: *users = {"bindings":[...],"masters":[...],"keys":n} and
  * nothing is deleted. *before NULL when it does not exist. */
-int store_namespace_delete(struct ez_db *db, const char *name, json_t **before, json_t **users);
+int ez_store_namespace_delete(struct ez_db *db, const char *name, json_t **before, json_t **users);
 
 #endif

@@ -150,7 +150,7 @@ static int insert_key(struct ez_db *db, const struct ez_config *cfg, int64_t gro
     return rc;
 }
 
-int store_group_create(struct ez_db *db, const struct ez_group_in *in, json_t **out, int *st)
+int ez_store_group_create(struct ez_db *db, const struct ez_group_in *in, json_t **out, int *st)
 {
     *st = EZ_ST_DONE;
     *out = NULL;
@@ -160,7 +160,7 @@ int store_group_create(struct ez_db *db, const struct ez_group_in *in, json_t **
     return end_write(db, rc, *st, out);
 }
 
-int store_group_list(struct ez_db *db, const struct ez_page *pg, const char *status,
+int ez_store_group_list(struct ez_db *db, const struct ez_page *pg, const char *status,
                      const char *type, json_t **rows)
 {
     char after[24], limit[24];
@@ -172,7 +172,7 @@ int store_group_list(struct ez_db *db, const struct ez_page *pg, const char *sta
                            4, p);
 }
 
-int store_group_get(struct ez_db *db, int64_t id, json_t **out)
+int ez_store_group_get(struct ez_db *db, int64_t id, json_t **out)
 {
     char idb[24];
     const char *p[] = { num(idb, id) };
@@ -180,7 +180,7 @@ int store_group_get(struct ez_db *db, int64_t id, json_t **out)
                           1, p);
 }
 
-int store_group_update(struct ez_db *db, int64_t id, struct ez_group_in *in,
+int ez_store_group_update(struct ez_db *db, int64_t id, struct ez_group_in *in,
                        ez_group_merge_fn merge, struct ez_verr *e, json_t **before,
                        json_t **after, int *st)
 {
@@ -243,7 +243,7 @@ static int delete_children(struct ez_db *db, const char *sql, const char *const 
     return rc;
 }
 
-int store_group_delete(struct ez_db *db, int64_t id, int cascade, json_t **before,
+int ez_store_group_delete(struct ez_db *db, int64_t id, int cascade, json_t **before,
                        long long *nkeys, long long *nbindings, json_t **key_ids,
                        json_t **binding_ids, int *st)
 {
@@ -297,7 +297,7 @@ int store_group_delete(struct ez_db *db, int64_t id, int cascade, json_t **befor
     return rc;
 }
 
-int store_key_create(struct ez_db *db, const struct ez_config *cfg, const struct ez_key_in *in,
+int ez_store_key_create(struct ez_db *db, const struct ez_config *cfg, const struct ez_key_in *in,
                      json_t **out, int *st)
 {
     *st = EZ_ST_DONE;
@@ -308,7 +308,7 @@ int store_key_create(struct ez_db *db, const struct ez_config *cfg, const struct
     return end_write(db, rc, *st, out);
 }
 
-int store_key_list(struct ez_db *db, const struct ez_config *cfg, const struct ez_page *pg,
+int ez_store_key_list(struct ez_db *db, const struct ez_config *cfg, const struct ez_page *pg,
                    int64_t group_id, const char *status, json_t **rows)
 {
     char after[24], limit[24], gid[24];
@@ -325,7 +325,7 @@ int store_key_list(struct ez_db *db, const struct ez_config *cfg, const struct e
     return rc;
 }
 
-int store_key_get(struct ez_db *db, const struct ez_config *cfg, int64_t id, json_t **out)
+int ez_store_key_get(struct ez_db *db, const struct ez_config *cfg, int64_t id, json_t **out)
 {
     char idb[24];
     const char *p[] = { num(idb, id) };
@@ -338,7 +338,7 @@ int store_key_get(struct ez_db *db, const struct ez_config *cfg, int64_t id, jso
     return rc;
 }
 
-int store_key_update(struct ez_db *db, const struct ez_config *cfg, int64_t id,
+int ez_store_key_update(struct ez_db *db, const struct ez_config *cfg, int64_t id,
                      const struct ez_key_in *in, json_t **before, json_t **after, int *st)
 {
     char idb[24], weight[24], state[6];
@@ -382,7 +382,7 @@ int store_key_update(struct ez_db *db, const struct ez_config *cfg, int64_t id,
     return rc;
 }
 
-int store_key_delete(struct ez_db *db, const struct ez_config *cfg, int64_t id, json_t **before,
+int ez_store_key_delete(struct ez_db *db, const struct ez_config *cfg, int64_t id, json_t **before,
                      int *st)
 {
     char idb[24], state[6];
@@ -403,7 +403,7 @@ int store_key_delete(struct ez_db *db, const struct ez_config *cfg, int64_t id, 
     return rc;
 }
 
-int store_provider_create(struct ez_db *db, const struct ez_config *cfg,
+int ez_store_provider_create(struct ez_db *db, const struct ez_config *cfg,
                           const struct ez_group_in *g, const struct ez_key_in *k,
                           json_t **group, json_t **key, int *st)
 {

@@ -62,15 +62,15 @@ struct ez_key_in {
 typedef int (*ez_group_merge_fn)(struct ez_group_in *in, const json_t *current,
                                  struct ez_verr *e);
 
-int store_group_create(struct ez_db *db, const struct ez_group_in *in, json_t **out, int *st)
+int ez_store_group_create(struct ez_db *db, const struct ez_group_in *in, json_t **out, int *st)
     __attribute__((warn_unused_result));
-int store_group_list(struct ez_db *db, const struct ez_page *pg, const char *status,
+int ez_store_group_list(struct ez_db *db, const struct ez_page *pg, const char *status,
                      const char *type, json_t **rows) __attribute__((warn_unused_result));
-int store_group_get(struct ez_db *db, int64_t id, json_t **out)
+int ez_store_group_get(struct ez_db *db, int64_t id, json_t **out)
     __attribute__((warn_unused_result));
 /* One transaction: lock, merge(in, current) (EZ_ST_INVALID with *e when it
  * fails), update. before/after set on EZ_ST_DONE. */
-int store_group_update(struct ez_db *db, int64_t id, struct ez_group_in *in,
+int ez_store_group_update(struct ez_db *db, int64_t id, struct ez_group_in *in,
                        ez_group_merge_fn merge, struct ez_verr *e, json_t **before,
                        json_t **after, int *st) __attribute__((warn_unused_result));
 /* One transaction. Without cascade, a group with keys or bindings is left
@@ -78,27 +78,27 @@ int store_group_update(struct ez_db *db, int64_t id, struct ez_group_in *in,
  * and keys go too; *key_ids lists the deleted keys and *binding_ids the
  * deleted bindings (both set on EZ_ST_DONE, possibly empty). *before is
  * set on EZ_ST_DONE and EZ_ST_IN_USE. */
-int store_group_delete(struct ez_db *db, int64_t id, int cascade, json_t **before,
+int ez_store_group_delete(struct ez_db *db, int64_t id, int cascade, json_t **before,
                        long long *nkeys, long long *nbindings, json_t **key_ids,
                        json_t **binding_ids, int *st) __attribute__((warn_unused_result));
 
-int store_key_create(struct ez_db *db, const struct ez_config *cfg, const struct ez_key_in *in,
+int ez_store_key_create(struct ez_db *db, const struct ez_config *cfg, const struct ez_key_in *in,
                      json_t **out, int *st) __attribute__((warn_unused_result));
 /* group_id 0 = any group; status NULL = any. */
-int store_key_list(struct ez_db *db, const struct ez_config *cfg, const struct ez_page *pg,
+int ez_store_key_list(struct ez_db *db, const struct ez_config *cfg, const struct ez_page *pg,
                    int64_t group_id, const char *status, json_t **rows)
     __attribute__((warn_unused_result));
-int store_key_get(struct ez_db *db, const struct ez_config *cfg, int64_t id, json_t **out)
+int ez_store_key_get(struct ez_db *db, const struct ez_config *cfg, int64_t id, json_t **out)
     __attribute__((warn_unused_result));
-int store_key_update(struct ez_db *db, const struct ez_config *cfg, int64_t id,
+int ez_store_key_update(struct ez_db *db, const struct ez_config *cfg, int64_t id,
                      const struct ez_key_in *in, json_t **before, json_t **after, int *st)
     __attribute__((warn_unused_result));
-int store_key_delete(struct ez_db *db, const struct ez_config *cfg, int64_t id, json_t **before,
+int ez_store_key_delete(struct ez_db *db, const struct ez_config *cfg, int64_t id, json_t **before,
                      int *st) __attribute__((warn_unused_result));
 
 /* Preset and custom: the group and its first key in one transaction.
  * EZ_ST_NAME_TAKEN leaves nothing behind. */
-int store_provider_create(struct ez_db *db, const struct ez_config *cfg,
+int ez_store_provider_create(struct ez_db *db, const struct ez_config *cfg,
                           const struct ez_group_in *g, const struct ez_key_in *k,
                           json_t **group, json_t **key, int *st)
     __attribute__((warn_unused_result));

@@ -14,7 +14,7 @@
     EZ_SQL_TS("requested_at") ", 'started_at', " EZ_SQL_TS("started_at")                  \
     ", 'finished_at', " EZ_SQL_TS("finished_at") ", 'error', error)"
 
-int store_outbox_list(struct ez_db *db, const struct ez_page *pg, const char *status,
+int ez_store_outbox_list(struct ez_db *db, const struct ez_page *pg, const char *status,
                       json_t **rows)
 {
     char after[24], limit[16];
@@ -26,7 +26,7 @@ int store_outbox_list(struct ez_db *db, const struct ez_page *pg, const char *st
                            "($3::text IS NULL OR status = $3) ORDER BY id LIMIT $2", 3, p);
 }
 
-int store_outbox_retry(struct ez_db *db, const char *id, json_t **out)
+int ez_store_outbox_retry(struct ez_db *db, const char *id, json_t **out)
 {
     const char *p[] = { id };
     return ez_db_write_row(db, out,
@@ -34,7 +34,7 @@ int store_outbox_retry(struct ez_db *db, const char *id, json_t **out)
                            "WHERE id = $1 RETURNING " OUTBOX_JSON, 1, p);
 }
 
-int store_outbox_counts(struct ez_db *db, json_t **out)
+int ez_store_outbox_counts(struct ez_db *db, json_t **out)
 {
     return ez_db_json_row(db, out,
                           "SELECT json_build_object("
@@ -44,14 +44,14 @@ int store_outbox_counts(struct ez_db *db, json_t **out)
                           ") FROM sync_outbox", 0, NULL);
 }
 
-int store_sync_run_new(struct ez_db *db, json_t **out)
+int ez_store_sync_run_new(struct ez_db *db, json_t **out)
 {
     return ez_db_write_row(db, out,
                            "INSERT INTO sync_runs (kind, status) VALUES ('full', 'pending') "
                            "RETURNING " RUN_JSON, 0, NULL);
 }
 
-int store_sync_run_last(struct ez_db *db, json_t **out)
+int ez_store_sync_run_last(struct ez_db *db, json_t **out)
 {
     return ez_db_json_row(db, out,
                           "SELECT " RUN_JSON " FROM sync_runs ORDER BY id DESC LIMIT 1", 0, NULL);

@@ -7,15 +7,15 @@
 #include "db.h"
 #include "paging.h"
 
-int store_outbox_list(struct ez_db *db, const struct ez_page *p, const char *status,
+int ez_store_outbox_list(struct ez_db *db, const struct ez_page *p, const char *status,
                       json_t **rows);
 /* Puts a row back to pending, due now; *out NULL when there is no such row. */
-int store_outbox_retry(struct ez_db *db, const char *id, json_t **out);
+int ez_store_outbox_retry(struct ez_db *db, const char *id, json_t **out);
 /* {"pending": n, "failed": n, "oldest_pending_at": ts|null} */
-int store_outbox_counts(struct ez_db *db, json_t **out);
+int ez_store_outbox_counts(struct ez_db *db, json_t **out);
 /* A new pending full-resync run. */
-int store_sync_run_new(struct ez_db *db, json_t **out);
+int ez_store_sync_run_new(struct ez_db *db, json_t **out);
 /* The newest run, or NULL. */
-int store_sync_run_last(struct ez_db *db, json_t **out);
+int ez_store_sync_run_last(struct ez_db *db, json_t **out);
 
 #endif

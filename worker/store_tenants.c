@@ -69,7 +69,7 @@ static void drop(json_t **a, json_t **b, json_t **c)
 
 /* Every name of ns must be an existing namespace; the rows are share-locked
  * until the end of the transaction, so none can be deleted meanwhile. */
-static int check_namespaces(struct ez_db *db, json_t *ns, struct ez_tn_result *res)
+static int check_namespaces(struct ez_db *db, json_t *ns, struct ez_tenant_result *res)
 {
     if (json_array_size(ns) == 0)
         return EZ_DB_OK;
@@ -105,8 +105,8 @@ static int check_namespaces(struct ez_db *db, json_t *ns, struct ez_tn_result *r
 
 /* ---- masters ------------------------------------------------------------- */
 
-int store_master_create(struct ez_db *db, const struct ez_master_in *in, const char *digest,
-                        const char *prefix, json_t **out, struct ez_tn_result *res)
+int ez_store_master_create(struct ez_db *db, const struct ez_master_in *in, const char *digest,
+                        const char *prefix, json_t **out, struct ez_tenant_result *res)
 {
     *out = NULL;
     res->outcome = EZ_TN_OK;
@@ -123,7 +123,7 @@ int store_master_create(struct ez_db *db, const struct ez_master_in *in, const c
     if (rc == EZ_DB_OK)
         rc = check_namespaces(db, ns, res);
     if (rc == EZ_DB_OK && res->outcome == EZ_TN_OK &&
-        ez_tn_rule_access(NULL, ns, in->default_namespace, &res->e) != 0)
+        ez_tenant_rule_access(NULL, ns, in->default_namespace, &res->e) != 0)
         res->outcome = EZ_TN_RULE;
     if (rc == EZ_DB_OK && res->outcome == EZ_TN_OK) {
         rc = ez_db_json_row(db, out,
@@ -145,7 +145,7 @@ int store_master_create(struct ez_db *db, const struct ez_master_in *in, const c
     return rc;
 }
 
-int store_master_list(struct ez_db *db, const struct ez_page *pg, const char *status,
+int ez_store_master_list(struct ez_db *db, const struct ez_page *pg, const char *status,
                       json_t **rows)
 {
     char after[24], limit[16];
@@ -158,7 +158,7 @@ int store_master_list(struct ez_db *db, const struct ez_page *pg, const char *st
                            3, p);
 }
 
-int store_master_get(struct ez_db *db, int64_t id, json_t **out)
+int ez_store_master_get(struct ez_db *db, int64_t id, json_t **out)
 {
     char ids[24];
     snprintf(ids, sizeof ids, "%lld", (long long)id);
@@ -176,7 +176,7 @@ static const char *master_default(const struct ez_master_in *in, json_t *before,
     if (in->default_namespace)
         return in->default_namespace;
     const char *cur = str(before, "default_namespace");
-    return cur && *cur && ez_tn_listed(ns, cur) ? cur : NULL;
+    return cur && *cur && ez_tenant_listed(ns, cur) ? cur : NULL;
 }
 
 /* Narrows or replaces the namespaces of every key of master $1 that is not
@@ -203,7 +203,7 @@ static int propagate_access(struct ez_db *db, const char *mode, const char *cons
 
 static int master_write(struct ez_db *db, int64_t id, const struct ez_master_in *in,
                         json_t **before, json_t **after, int *keys_changed,
-                        struct ez_tn_result *res)
+                        struct ez_tenant_result *res)
 {
     *before = *after = NULL;
     *keys_changed = 0;
@@ -229,7 +229,7 @@ static int master_write(struct ez_db *db, int64_t id, const struct ez_master_in 
         rc = check_namespaces(db, ns, res);
     if (rc != EZ_DB_OK || res->outcome != EZ_TN_OK)
         goto out;
-    if (ez_tn_rule_access(NULL, ns, def, &res->e) != 0) {
+    if (ez_tenant_rule_access(NULL, ns, def, &res->e) != 0) {
         res->outcome = EZ_TN_RULE;
         goto out;
     }
@@ -276,18 +276,18 @@ out:
     return rc;
 }
 
-int store_master_update(struct ez_db *db, int64_t id, const struct ez_master_in *in,
+int ez_store_master_update(struct ez_db *db, int64_t id, const struct ez_master_in *in,
                         json_t **before, json_t **after, int *keys_changed,
-                        struct ez_tn_result *res)
+                        struct ez_tenant_result *res)
 {
     struct ez_master_in copy = *in;
     copy.propagate = NULL;
     return master_write(db, id, &copy, before, after, keys_changed, res);
 }
 
-int store_master_access(struct ez_db *db, int64_t id, const struct ez_master_in *in,
+int ez_store_master_access(struct ez_db *db, int64_t id, const struct ez_master_in *in,
                         json_t **before, json_t **after, int *keys_changed,
-                        struct ez_tn_result *res)
+                        struct ez_tenant_result *res)
 {
     struct ez_master_in copy = { .namespaces = in->namespaces,
                                  .default_namespace = in->default_namespace,
@@ -296,7 +296,7 @@ int store_master_access(struct ez_db *db, int64_t id, const struct ez_master_in 
     return master_write(db, id, &copy, before, after, keys_changed, res);
 }
 
-int store_master_delete(struct ez_db *db, int64_t id, json_t **before, json_t **digests)
+int ez_store_master_delete(struct ez_db *db, int64_t id, json_t **before, json_t **digests)
 {
     *before = *digests = NULL;
     char ids[24];
@@ -344,7 +344,7 @@ static int master_simple(struct ez_db *db, int64_t id, const char *update_sql, i
     return rc;
 }
 
-int store_master_rotate_key(struct ez_db *db, int64_t id, const char *digest,
+int ez_store_master_rotate_key(struct ez_db *db, int64_t id, const char *digest,
                             const char *prefix, json_t **before, json_t **after)
 {
     const char *extra[] = { digest, prefix };
@@ -354,7 +354,7 @@ int store_master_rotate_key(struct ez_db *db, int64_t id, const char *digest,
                          MASTER_JSON, 2, extra, before, after);
 }
 
-int store_master_revoke_keys(struct ez_db *db, int64_t id, json_t **before, json_t **after)
+int ez_store_master_revoke_keys(struct ez_db *db, int64_t id, json_t **before, json_t **after)
 {
     return master_simple(db, id,
                          "UPDATE masters AS m SET epoch = epoch + 1 WHERE id = $1 RETURNING "
@@ -380,7 +380,7 @@ static int master_auth(struct ez_db *db, const char *sql, const char *arg,
     return rc;
 }
 
-int store_master_auth_by_digest(struct ez_db *db, const char *digest,
+int ez_store_master_auth_by_digest(struct ez_db *db, const char *digest,
                                 struct ez_master_auth *out, int *found)
 {
     return master_auth(db,
@@ -388,7 +388,7 @@ int store_master_auth_by_digest(struct ez_db *db, const char *digest,
                        "FROM masters WHERE key_digest = $1", digest, out, found);
 }
 
-int store_master_auth_by_id(struct ez_db *db, int64_t id, struct ez_master_auth *out,
+int ez_store_master_auth_by_id(struct ez_db *db, int64_t id, struct ez_master_auth *out,
                             int *found)
 {
     char ids[24];
@@ -422,7 +422,7 @@ static int count_active(struct ez_db *db, const char *master_id, long long *n)
  * order of every tenants write). NOT_FOUND when either is missing or the
  * key belongs to another master than scope (0 = any). */
 static int lock_key(struct ez_db *db, const char *key_id, int64_t scope, json_t **master,
-                    json_t **key, struct ez_tn_result *res)
+                    json_t **key, struct ez_tenant_result *res)
 {
     *master = *key = NULL;
     const char *p[] = { key_id };
@@ -454,21 +454,21 @@ static void key_access(json_t *master, json_t *old, const struct ez_child_key_in
         *def = od;
     else if (old && !od)
         *def = NULL;
-    else if (od && ez_tn_listed(*ns, od))
+    else if (od && ez_tenant_listed(*ns, od))
         *def = od;
     else
-        *def = ez_tn_default_for(*ns, mdef);
+        *def = ez_tenant_default_for(*ns, mdef);
 }
 
 /* Checks a key's namespaces against the rows (exist, within the master's). */
 static int key_access_rules(struct ez_db *db, json_t *master, const struct ez_child_key_in *in,
-                            json_t *ns, const char *def, struct ez_tn_result *res)
+                            json_t *ns, const char *def, struct ez_tenant_result *res)
 {
     int rc = EZ_DB_OK;
     if (in->namespaces)
         rc = check_namespaces(db, ns, res);
     if (rc == EZ_DB_OK && res->outcome == EZ_TN_OK &&
-        ez_tn_rule_access(json_object_get(master, "namespaces"), ns, def, &res->e) != 0)
+        ez_tenant_rule_access(json_object_get(master, "namespaces"), ns, def, &res->e) != 0)
         res->outcome = EZ_TN_RULE;
     return rc;
 }
@@ -478,9 +478,9 @@ static char *list_text(json_t *list)
     return list ? json_dumps(list, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
 }
 
-int store_child_key_issue(struct ez_db *db, int64_t master_id, const struct ez_child_key_in *in,
+int ez_store_child_key_issue(struct ez_db *db, int64_t master_id, const struct ez_child_key_in *in,
                     const char *issued_by, const char *digest, const char *prefix, json_t **out,
-                    struct ez_tn_result *res)
+                    struct ez_tenant_result *res)
 {
     *out = NULL;
     res->outcome = EZ_TN_OK;
@@ -542,7 +542,7 @@ out:
     return rc;
 }
 
-int store_child_key_list(struct ez_db *db, int64_t master_id, const struct ez_page *pg,
+int ez_store_child_key_list(struct ez_db *db, int64_t master_id, const struct ez_page *pg,
                    const char *status, json_t **rows)
 {
     char mid[24], after[24], limit[16];
@@ -556,7 +556,7 @@ int store_child_key_list(struct ez_db *db, int64_t master_id, const struct ez_pa
                            "ORDER BY k.id LIMIT $3", 4, p);
 }
 
-int store_child_key_get(struct ez_db *db, int64_t key_id, int64_t master_id, json_t **out)
+int ez_store_child_key_get(struct ez_db *db, int64_t key_id, int64_t master_id, json_t **out)
 {
     char kid[24], mid[24];
     snprintf(kid, sizeof kid, "%lld", (long long)key_id);
@@ -567,9 +567,9 @@ int store_child_key_get(struct ez_db *db, int64_t key_id, int64_t master_id, jso
                           "WHERE k.id = $1 AND ($2::bigint = 0 OR k.master_id = $2)", 2, p);
 }
 
-int store_child_key_update(struct ez_db *db, int64_t key_id, int64_t master_id,
+int ez_store_child_key_update(struct ez_db *db, int64_t key_id, int64_t master_id,
                      const struct ez_child_key_in *in, json_t **before, json_t **after,
-                     struct ez_tn_result *res)
+                     struct ez_tenant_result *res)
 {
     *before = *after = NULL;
     res->outcome = EZ_TN_OK;
@@ -636,8 +636,8 @@ out:
     return rc;
 }
 
-int store_child_key_revoke(struct ez_db *db, int64_t key_id, int64_t master_id, json_t **before,
-                     json_t **after, struct ez_tn_result *res)
+int ez_store_child_key_revoke(struct ez_db *db, int64_t key_id, int64_t master_id, json_t **before,
+                     json_t **after, struct ez_tenant_result *res)
 {
     *before = *after = NULL;
     res->outcome = EZ_TN_OK;
@@ -659,9 +659,9 @@ int store_child_key_revoke(struct ez_db *db, int64_t key_id, int64_t master_id, 
     return rc;
 }
 
-int store_child_key_rotate(struct ez_db *db, int64_t key_id, int64_t master_id, long long grace_s,
+int ez_store_child_key_rotate(struct ez_db *db, int64_t key_id, int64_t master_id, long long grace_s,
                      const char *digest, const char *prefix, json_t **after,
-                     struct ez_tn_result *res)
+                     struct ez_tenant_result *res)
 {
     *after = NULL;
     res->outcome = EZ_TN_OK;

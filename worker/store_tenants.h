@@ -18,7 +18,7 @@
 #include "validate.h"
 
 /* What a write found, besides the database status. */
-enum ez_tn_outcome {
+enum ez_tenant_outcome {
     EZ_TN_OK = 0,
     EZ_TN_NOT_FOUND,  /* no such row, or another master's */
     EZ_TN_RULE,       /* a rule between fields or rows: the verr says which */
@@ -27,8 +27,8 @@ enum ez_tn_outcome {
     EZ_TN_REVOKED     /* 409: the key is revoked (by itself or by the epoch) */
 };
 
-struct ez_tn_result {
-    enum ez_tn_outcome outcome;
+struct ez_tenant_result {
+    enum ez_tenant_outcome outcome;
     struct ez_verr e; /* EZ_TN_RULE */
 };
 
@@ -70,53 +70,53 @@ struct ez_master_auth {
     char key_digest[65];       /* "" when the master has no key */
 };
 
-int store_master_create(struct ez_db *db, const struct ez_master_in *in, const char *digest,
-                        const char *prefix, json_t **out, struct ez_tn_result *res);
-int store_master_list(struct ez_db *db, const struct ez_page *p, const char *status,
+int ez_store_master_create(struct ez_db *db, const struct ez_master_in *in, const char *digest,
+                        const char *prefix, json_t **out, struct ez_tenant_result *res);
+int ez_store_master_list(struct ez_db *db, const struct ez_page *p, const char *status,
                       json_t **rows);
-int store_master_get(struct ez_db *db, int64_t id, json_t **out);
+int ez_store_master_get(struct ez_db *db, int64_t id, json_t **out);
 /* *keys_changed = 1 when the master's keys were rewritten too (group). */
-int store_master_update(struct ez_db *db, int64_t id, const struct ez_master_in *in,
+int ez_store_master_update(struct ez_db *db, int64_t id, const struct ez_master_in *in,
                         json_t **before, json_t **after, int *keys_changed,
-                        struct ez_tn_result *res);
+                        struct ez_tenant_result *res);
 /* Access with propagation to the keys; *keys_changed as above. */
-int store_master_access(struct ez_db *db, int64_t id, const struct ez_master_in *in,
+int ez_store_master_access(struct ez_db *db, int64_t id, const struct ez_master_in *in,
                         json_t **before, json_t **after, int *keys_changed,
-                        struct ez_tn_result *res);
+                        struct ez_tenant_result *res);
 /* Deletes the master and (cascade) its keys; *digests = every digest its
  * keys had, for the syncer to delete. *before NULL when missing. */
-int store_master_delete(struct ez_db *db, int64_t id, json_t **before, json_t **digests);
+int ez_store_master_delete(struct ez_db *db, int64_t id, json_t **before, json_t **digests);
 /* New master key (digest, prefix), key_generation + 1. */
-int store_master_rotate_key(struct ez_db *db, int64_t id, const char *digest,
+int ez_store_master_rotate_key(struct ez_db *db, int64_t id, const char *digest,
                             const char *prefix, json_t **before, json_t **after);
 /* epoch + 1. */
-int store_master_revoke_keys(struct ez_db *db, int64_t id, json_t **before, json_t **after);
+int ez_store_master_revoke_keys(struct ez_db *db, int64_t id, json_t **before, json_t **after);
 /* *found = 0 when no master has this key digest / id. */
-int store_master_auth_by_digest(struct ez_db *db, const char *digest,
+int ez_store_master_auth_by_digest(struct ez_db *db, const char *digest,
                                 struct ez_master_auth *out, int *found);
-int store_master_auth_by_id(struct ez_db *db, int64_t id, struct ez_master_auth *out,
+int ez_store_master_auth_by_id(struct ez_db *db, int64_t id, struct ez_master_auth *out,
                             int *found);
 
 /* issued_by: master | admin. */
-int store_child_key_issue(struct ez_db *db, int64_t master_id, const struct ez_child_key_in *in,
+int ez_store_child_key_issue(struct ez_db *db, int64_t master_id, const struct ez_child_key_in *in,
                     const char *issued_by, const char *digest, const char *prefix, json_t **out,
-                    struct ez_tn_result *res);
-int store_child_key_list(struct ez_db *db, int64_t master_id, const struct ez_page *p,
+                    struct ez_tenant_result *res);
+int ez_store_child_key_list(struct ez_db *db, int64_t master_id, const struct ez_page *p,
                    const char *status, json_t **rows);
 /* master_id 0 = any master (admin); otherwise the key must be its. */
-int store_child_key_get(struct ez_db *db, int64_t key_id, int64_t master_id, json_t **out);
-int store_child_key_update(struct ez_db *db, int64_t key_id, int64_t master_id,
+int ez_store_child_key_get(struct ez_db *db, int64_t key_id, int64_t master_id, json_t **out);
+int ez_store_child_key_update(struct ez_db *db, int64_t key_id, int64_t master_id,
                      const struct ez_child_key_in *in, json_t **before, json_t **after,
-                     struct ez_tn_result *res);
+                     struct ez_tenant_result *res);
 /* Status revoked. Idempotent. The key's digests stay, so that the sync
  * job can find the hashes to delete; the syncer removes the rows after. */
-int store_child_key_revoke(struct ez_db *db, int64_t key_id, int64_t master_id, json_t **before,
-                     json_t **after, struct ez_tn_result *res);
+int ez_store_child_key_revoke(struct ez_db *db, int64_t key_id, int64_t master_id, json_t **before,
+                     json_t **after, struct ez_tenant_result *res);
 /* New current digest; the old one stays valid for grace_s seconds (0 =
  * no longer valid at once; its row stays until the syncer has deleted its
  * hash). */
-int store_child_key_rotate(struct ez_db *db, int64_t key_id, int64_t master_id, long long grace_s,
+int ez_store_child_key_rotate(struct ez_db *db, int64_t key_id, int64_t master_id, long long grace_s,
                      const char *digest, const char *prefix, json_t **after,
-                     struct ez_tn_result *res);
+                     struct ez_tenant_result *res);
 
 #endif

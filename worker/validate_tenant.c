@@ -28,7 +28,7 @@ static int group_name_valid(const char *s)
     return 1;
 }
 
-int ez_tn_cidr_valid(const char *s)
+int ez_tenant_cidr_valid(const char *s)
 {
     char addr[64];
     size_t n = strcspn(s, "/");
@@ -71,7 +71,7 @@ static int v_list(json_t *obj, const char *field, int nullable, enum list_kind k
         *is_null = 1;
         return 0;
     }
-    size_t max = kind == LIST_CIDRS ? EZ_TN_MAX_IPS : EZ_TN_MAX_LIST;
+    size_t max = kind == LIST_CIDRS ? EZ_TENANT_MAX_IPS : EZ_TENANT_MAX_LIST;
     if (!json_is_array(v))
         return ez_v_fail(e, 400, field, "%s must be an array of strings", field);
     if (json_array_size(v) > max)
@@ -81,7 +81,7 @@ static int v_list(json_t *obj, const char *field, int nullable, enum list_kind k
     json_array_foreach(v, i, item) {
         json_t *wrap = json_pack("{s:O}", "x", item);
         const char *s;
-        size_t maxlen = kind == LIST_MODELS ? EZ_TN_MAX_MODEL : EZ_MAX_NAME;
+        size_t maxlen = kind == LIST_MODELS ? EZ_TENANT_MAX_MODEL : EZ_MAX_NAME;
         struct ez_verr tmp;
         int bad = !wrap || ez_v_string(wrap, "x", kind == LIST_CIDRS ? 64 : maxlen, 0, 0, &s,
                                        NULL, &tmp) != 0;
@@ -96,7 +96,7 @@ static int v_list(json_t *obj, const char *field, int nullable, enum list_kind k
                              field, i);
         if (kind == LIST_MODELS && strchr(s, ','))
             return ez_v_fail(e, 400, field, "%s[%zu] may not contain a comma", field, i);
-        if (kind == LIST_CIDRS && !ez_tn_cidr_valid(s))
+        if (kind == LIST_CIDRS && !ez_tenant_cidr_valid(s))
             return ez_v_fail(e, 400, field, "%s[%zu] is not a valid IP address or CIDR",
                              field, i);
         for (size_t j = 0; j < i; j++)
@@ -134,7 +134,7 @@ static int digits(const char *s, int n, int *out)
     return 0;
 }
 
-int ez_tn_parse_time(const char *s, long long *unix_s)
+int ez_tenant_parse_time(const char *s, long long *unix_s)
 {
     int Y, M, D, h, m, sec;
     if (strlen(s) < 20 || digits(s, 4, &Y) || s[4] != '-' || digits(s + 5, 2, &M) ||
@@ -179,7 +179,7 @@ int ez_tn_parse_time(const char *s, long long *unix_s)
     return 0;
 }
 
-int ez_tn_listed(json_t *list, const char *name)
+int ez_tenant_listed(json_t *list, const char *name)
 {
     size_t i;
     json_t *v;
@@ -189,24 +189,24 @@ int ez_tn_listed(json_t *list, const char *name)
     return 0;
 }
 
-const char *ez_tn_default_for(json_t *ns, const char *preferred)
+const char *ez_tenant_default_for(json_t *ns, const char *preferred)
 {
-    if (preferred && *preferred && ez_tn_listed(ns, preferred))
+    if (preferred && *preferred && ez_tenant_listed(ns, preferred))
         return preferred;
     return json_string_value(json_array_get(ns, 0));
 }
 
-int ez_tn_rule_access(json_t *allowed, json_t *ns, const char *def, struct ez_verr *e)
+int ez_tenant_rule_access(json_t *allowed, json_t *ns, const char *def, struct ez_verr *e)
 {
     size_t i;
     json_t *v;
     if (allowed)
         json_array_foreach(ns, i, v)
-            if (!ez_tn_listed(allowed, json_string_value(v)))
+            if (!ez_tenant_listed(allowed, json_string_value(v)))
                 return ez_v_fail(e, 422, "namespaces",
                                  "namespace '%s' is not one of the master's namespaces",
                                  json_string_value(v));
-    if (def && *def && !ez_tn_listed(ns, def))
+    if (def && *def && !ez_tenant_listed(ns, def))
         return ez_v_fail(e, 422, "default_namespace",
                          "default_namespace '%s' is not one of namespaces", def);
     return 0;
@@ -283,7 +283,7 @@ static int v_expires_at(json_t *b, struct ez_child_key_in *in, struct ez_verr *e
     if (!in->expires_at)
         return 0;
     long long t;
-    if (ez_tn_parse_time(in->expires_at, &t) != 0)
+    if (ez_tenant_parse_time(in->expires_at, &t) != 0)
         return ez_v_fail(e, 400, "expires_at",
                          "expires_at must be an RFC 3339 date-time such as 2030-01-02T03:04:05Z");
     if (t <= (long long)time(NULL))
@@ -332,7 +332,7 @@ int ez_validate_rotate(json_t *body, long long *grace_s, struct ez_verr *e)
     int present = 0, rc = -1;
     *grace_s = 0;
     if (ez_v_known_fields(b, fields, e) == 0 &&
-        ez_v_int(b, "grace_seconds", 0, EZ_TN_MAX_GRACE, grace_s, &present, e) == 0)
+        ez_v_int(b, "grace_seconds", 0, EZ_TENANT_MAX_GRACE, grace_s, &present, e) == 0)
         rc = 0;
     json_decref(b);
     return rc;
@@ -344,7 +344,7 @@ int ez_validate_empty(json_t *body, struct ez_verr *e)
     return body ? ez_v_known_fields(body, none, e) : 0;
 }
 
-void ez_reply_tn(struct ez_req *r, const struct ez_tn_result *res, const char *what)
+void ez_reply_tn(struct ez_req *r, const struct ez_tenant_result *res, const char *what)
 {
     switch (res->outcome) {
     case EZ_TN_NOT_FOUND:

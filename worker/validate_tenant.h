@@ -8,10 +8,10 @@
 #include "store_tenants.h"
 #include "validate.h"
 
-#define EZ_TN_MAX_LIST 1000     /* namespaces, model_limits */
-#define EZ_TN_MAX_IPS 256       /* allow_ips entries */
-#define EZ_TN_MAX_MODEL 256     /* bytes of a model name in model_limits */
-#define EZ_TN_MAX_GRACE 86400   /* rotation grace, seconds */
+#define EZ_TENANT_MAX_LIST 1000     /* namespaces, model_limits */
+#define EZ_TENANT_MAX_IPS 256       /* allow_ips entries */
+#define EZ_TENANT_MAX_MODEL 256     /* bytes of a model name in model_limits */
+#define EZ_TENANT_MAX_GRACE 86400   /* rotation grace, seconds */
 
 enum ez_key_mode {
     EZ_KEY_ISSUE,        /* POST /v1/tokens, POST /admin/masters/{id}/keys */
@@ -35,22 +35,22 @@ int ez_validate_empty(json_t *body, struct ez_verr *e) __attribute__((warn_unuse
 
 /* RFC 3339 date-time (e.g. 2030-01-02T03:04:05Z, fractions and offsets
  * allowed) to unix seconds. 0, or -1 when malformed. */
-int ez_tn_parse_time(const char *s, long long *unix_s);
+int ez_tenant_parse_time(const char *s, long long *unix_s);
 /* IPv4 or IPv6 address with an optional /prefix length. */
-int ez_tn_cidr_valid(const char *s);
+int ez_tenant_cidr_valid(const char *s);
 
 /* The rules between rows, once the store has read them (422):
  * every entry of ns in `allowed` (when allowed is not NULL: the master's
  * namespaces), and def (when not NULL or empty) one of ns. */
-int ez_tn_rule_access(json_t *allowed, json_t *ns, const char *def, struct ez_verr *e)
+int ez_tenant_rule_access(json_t *allowed, json_t *ns, const char *def, struct ez_verr *e)
     __attribute__((warn_unused_result));
 /* The default a list gets when none is given: `preferred` if listed, else
  * the first entry, else NULL. Points into its arguments. */
-const char *ez_tn_default_for(json_t *ns, const char *preferred);
+const char *ez_tenant_default_for(json_t *ns, const char *preferred);
 /* Answers a store outcome other than EZ_TN_OK: 404 naming `what`, the
  * rule's 400/422, or 409 name_taken, child_key_limit, key_revoked. */
-void ez_reply_tn(struct ez_req *r, const struct ez_tn_result *res, const char *what);
+void ez_reply_tn(struct ez_req *r, const struct ez_tenant_result *res, const char *what);
 /* Is name an entry of the array of strings? */
-int ez_tn_listed(json_t *list, const char *name);
+int ez_tenant_listed(json_t *list, const char *name);
 
 #endif
