@@ -21,7 +21,10 @@
 #define EZ_SLOT_FIRST_WORKER 3
 
 enum ez_role { EZ_ROLE_NONE = 0, EZ_ROLE_SUPERVISOR, EZ_ROLE_WORKER, EZ_ROLE_SYNCER, EZ_ROLE_LOGGER };
-enum ez_slot_state { EZ_SLOT_FREE = 0, EZ_SLOT_RUNNING, EZ_SLOT_RETIRING };
+/* As the supervisor's process table says (master/supervisor.c sets both
+ * through one function): WAITING = its process died and is to be
+ * respawned, so nothing runs in the slot. */
+enum ez_slot_state { EZ_SLOT_FREE = 0, EZ_SLOT_RUNNING, EZ_SLOT_RETIRING, EZ_SLOT_WAITING };
 enum ez_queue_id { EZ_Q_SYNC = 0, EZ_Q_AUDIT = 1, EZ_Q_COUNT };
 
 struct ez_slot {

@@ -47,6 +47,29 @@ static uint32_t generation = 1;
 static int stopping;
 static int64_t stop_deadline;
 
+/* The one place a slot changes state: the process table and the shared
+ * segment, which the other processes read, always say the same. */
+static void set_state(int slot, enum proc_state st)
+{
+    static const int shared[] = { [P_FREE] = EZ_SLOT_FREE, [P_RUNNING] = EZ_SLOT_RUNNING,
+                                  [P_RETIRING] = EZ_SLOT_RETIRING,
+                                  [P_WAITING] = EZ_SLOT_WAITING };
+    procs[slot].state = st;
+    atomic_store(&ez_shm_slot(slot)->state, shared[st]);
+    if (st != P_RUNNING && st != P_RETIRING)
+        atomic_store(&ez_shm_slot(slot)->pid, 0);
+}
+
+/* Signals the process in slot, if one runs there. */
+static void signal_slot(int slot, int sig)
+{
+    pid_t pid = procs[slot].pid;
+    if (pid <= 0 || (procs[slot].state != P_RUNNING && procs[slot].state != P_RETIRING))
+        return;
+    if (kill(pid, sig) != 0 && errno != ESRCH)
+        log_error("kill(%d, %d) of slot %d failed: %s", (int)pid, sig, slot, strerror(errno));
+}
+
 static const char *role_name(int role)
 {
     switch (role) {
@@ -62,8 +85,11 @@ static void child_run(int slot)
     struct proc *p = &procs[slot];
     sigset_t none;
     sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (sigprocmask(SIG_SETMASK, &none, NULL) != 0 ||
+        prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) {
+        log_error("child set-up failed (sigprocmask or prctl): %s", strerror(errno));
+        _exit(1);
+    }
     ez_metrics_init_self(slot);
     if (getppid() == 1)
         _exit(0);
@@ -92,19 +118,18 @@ static int spawn(int slot)
     atomic_store(&s->generation, p->generation);
     atomic_store(&s->start_time_ms, ez_now_ms());
     atomic_store(&s->heartbeat_ms, ez_mono_ms());
-    atomic_store(&s->state, EZ_SLOT_RUNNING);
     pid_t pid = fork();
     if (pid < 0) {
         log_error("fork() of %s failed: %s", role_name(p->role), strerror(errno));
-        p->state = P_WAITING;
+        set_state(slot, P_WAITING);
         p->respawn_at = ez_mono_ms() + 1000;
         return -1;
     }
     if (pid == 0)
         child_run(slot);
-    atomic_store(&s->pid, pid);
     p->pid = pid;
-    p->state = P_RUNNING;
+    atomic_store(&s->pid, pid);
+    set_state(slot, P_RUNNING);
     p->started_ms = ez_mono_ms();
     log_info("started %s %d (slot %d, pid %d, generation %u)", role_name(p->role), p->index,
              slot, (int)pid, p->generation);
@@ -143,7 +168,7 @@ static void signal_children(int role, uint32_t older_than, int sig)
             continue;
         if (older_than && p->generation >= older_than)
             continue;
-        kill(p->pid, sig);
+        signal_slot(i, sig);
     }
 }
 
@@ -154,12 +179,10 @@ static void retire_old_workers(uint32_t current)
         if (p->role != EZ_ROLE_WORKER || p->generation >= current)
             continue;
         if (p->state == P_RUNNING) {
-            p->state = P_RETIRING;
-            atomic_store(&ez_shm_slot(i)->state, EZ_SLOT_RETIRING);
-            kill(p->pid, SIGTERM);
+            set_state(i, P_RETIRING);
+            signal_slot(i, SIGTERM);
         } else if (p->state == P_WAITING) {
-            p->state = P_FREE; /* never respawn an old generation */
-            atomic_store(&ez_shm_slot(i)->state, EZ_SLOT_FREE);
+            set_state(i, P_FREE); /* never respawn an old generation */
         }
     }
 }
@@ -211,7 +234,7 @@ static void reload(void)
             procs[i].generation = generation;
         else if (procs[i].state == P_RUNNING) {
             procs[i].restart_on_exit = 1;
-            kill(procs[i].pid, SIGUSR1); /* hand over, without draining */
+            signal_slot(i, SIGUSR1); /* hand over, without draining */
         }
     /* Children forked before hold their own copy of the old config. */
     ez_config_free(old);
@@ -237,11 +260,9 @@ static void reap(void)
         struct ez_slot *s = ez_shm_slot(slot);
         int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
         int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-        atomic_store(&s->pid, 0);
         if (p->state == P_RETIRING || stopping) {
             log_info("%s %d (pid %d) exited with %d", role_name(p->role), p->index, (int)pid, code);
-            p->state = P_FREE;
-            atomic_store(&s->state, EZ_SLOT_FREE);
+            set_state(slot, P_FREE);
             continue;
         }
         if (p->restart_on_exit) {
@@ -254,8 +275,7 @@ static void reap(void)
         if (code == EZ_EXIT_CONFIG) {
             log_error("%s %d exited with the bad-config code %d: not respawned",
                       role_name(p->role), p->index, code);
-            p->state = P_FREE;
-            atomic_store(&s->state, EZ_SLOT_FREE);
+            set_state(slot, P_FREE);
             continue;
         }
         int64_t now = ez_mono_ms();
@@ -269,7 +289,7 @@ static void reap(void)
         log_warn("%s %d (pid %d) died (%s %d); respawning in %lld ms", role_name(p->role),
                  p->index, (int)pid, sig ? "signal" : "exit code", sig ? sig : code,
                  (long long)delay);
-        p->state = P_WAITING;
+        set_state(slot, P_WAITING);
         p->respawn_at = now + delay;
     }
 }
@@ -286,7 +306,7 @@ static void tick(void)
             now - atomic_load(&ez_shm_slot(i)->heartbeat_ms) > HEARTBEAT_LIMIT_MS) {
             log_error("%s %d (pid %d) stopped answering; killing it", role_name(p->role),
                       p->index, (int)p->pid);
-            kill(p->pid, SIGKILL);
+            signal_slot(i, SIGKILL);
             atomic_store(&ez_shm_slot(i)->heartbeat_ms, now);
         }
     }
@@ -362,7 +382,10 @@ int ez_supervisor_run(struct ez_config *cfg)
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGQUIT);
-    sigprocmask(SIG_BLOCK, &set, NULL);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) != 0) {
+        log_error("sigprocmask: %s", strerror(errno));
+        return 1;
+    }
     signal(SIGPIPE, SIG_IGN);
     write_pid_file();
     ez_metrics_init_self(EZ_SLOT_SUPERVISOR);
