@@ -26,7 +26,7 @@ static const struct ez_config *secrets_cfg(const struct ez_sync_ctx *c)
     return c->cfg ? c->cfg : &no_cfg;
 }
 
-static char *prefixed(const struct ez_sync_ctx *c, const char *key)
+char *ez_apply_key(const struct ez_sync_ctx *c, const char *key)
 {
     const char *p = c->prefix ? c->prefix : "";
     size_t a = strlen(p), b = strlen(key);
@@ -36,6 +36,13 @@ static char *prefixed(const struct ez_sync_ctx *c, const char *key)
         memcpy(k + a, key, b + 1);
     }
     return k;
+}
+
+int ez_apply_oom(struct ez_sync_ctx *c)
+{
+    snprintf(c->error, sizeof c->error, "out of memory while building the write set");
+    log_error("sync: %s", c->error);
+    return EZ_APPLY_REDIS;
 }
 
 int ez_apply_db_status(struct ez_sync_ctx *c, int db_rc, const char *what)
@@ -269,12 +276,12 @@ int ez_apply_write(struct ez_sync_ctx *c, struct ez_write_set *s, long long *ver
         size_t j = i + 1;
         while (j < s->nown && strcmp(s->own[j].key, s->own[i].key) == 0)
             j++;
-        char *pkey = prefixed(c, s->own[i].key);
+        char *pkey = ez_apply_key(c, s->own[i].key);
         fail = fail || !pkey || queue_key(rc, s, i, j, &p, pkey, &a, &queued) != 0;
         free(pkey);
         i = j;
     }
-    char *sync = prefixed(c, EZ_KEY_SYNC);
+    char *sync = ez_apply_key(c, EZ_KEY_SYNC);
     a.n = 0;
     fail = fail || !sync || argv_add(&a, "HINCRBY") || argv_add(&a, sync) ||
            argv_add(&a, "version") || argv_add(&a, "1") || argv_flush(rc, &a, 0, &queued);
@@ -309,7 +316,7 @@ static char *event(const char *resource, long long version)
 void ez_apply_publish(struct ez_sync_ctx *c, const char *resource, long long version)
 {
     char *msg = event(resource, version);
-    char *chan = prefixed(c, EZ_CHANNEL_REFRESH);
+    char *chan = ez_apply_key(c, EZ_CHANNEL_REFRESH);
     if (msg && chan) {
         const char *pub[] = { "PUBLISH", chan, msg };
         redisReply *rep = ez_redis_cmd(c->redis, 3, pub, NULL);
@@ -324,7 +331,7 @@ void ez_apply_end_publish(struct ez_sync_ctx *c, const char *const *resources, i
                           long long version)
 {
     redisContext *rc = version >= 0 && n > 0 ? ez_redis_get(c->redis) : NULL;
-    char *chan = rc ? prefixed(c, EZ_CHANNEL_REFRESH) : NULL;
+    char *chan = rc ? ez_apply_key(c, EZ_CHANNEL_REFRESH) : NULL;
     int sent = 0, done = 0;
     for (int i = 0; chan && i < n; i++) {
         char *msg = event(resources[i], version);
@@ -472,12 +479,6 @@ static int names_add_rows(struct names *n, const struct ez_binding_rows *b)
     return 0;
 }
 
-static int oom(struct ez_sync_ctx *c)
-{
-    snprintf(c->error, sizeof c->error, "out of memory while building the write set");
-    log_error("sync: %s", c->error);
-    return EZ_APPLY_REDIS;
-}
 
 /* Units for every collected binding name; then meta:models_meta when
  * what includes EZ_PROJECT_MODEL. */
@@ -508,9 +509,9 @@ typedef int (*scan_fn)(void *arg, const char *field, const char *value);
 
 static int hscan(struct ez_sync_ctx *c, const char *key, scan_fn fn, void *arg)
 {
-    char *pkey = prefixed(c, key);
+    char *pkey = ez_apply_key(c, key);
     if (!pkey)
-        return oom(c);
+        return ez_apply_oom(c);
     char cursor[32] = "0";
     int rc = EZ_APPLY_OK;
     do {
@@ -529,7 +530,7 @@ static int hscan(struct ez_sync_ctx *c, const char *key, scan_fn fn, void *arg)
                 if (kv->element[i]->type == REDIS_REPLY_STRING &&
                     kv->element[i + 1]->type == REDIS_REPLY_STRING &&
                     fn(arg, kv->element[i]->str, kv->element[i + 1]->str) != 0)
-                    rc = oom(c);
+                    rc = ez_apply_oom(c);
         }
         if (r)
             freeReplyObject(r);
@@ -584,6 +585,33 @@ static int build_namespace(struct ez_sync_ctx *c, int64_t id, json_t *payload,
                               "namespaces");
 }
 
+/* The route hashes of groups ids[0..n) and the binding snapshots that use
+ * them, as of now. */
+static int routes_of_groups(struct ez_sync_ctx *c, const int64_t *ids, int n,
+                            struct ez_write_set *s, int64_t now)
+{
+    struct ez_group_rows g = { 0 };
+    struct names names = { 0 };
+    int rc = ez_apply_db_status(c, ez_store_groups_by_ids(c->db, ids, n, &g), "groups");
+    for (int i = 0; rc == EZ_APPLY_OK && i < g.n; i++) {
+        struct ez_binding_rows b;
+        rc = ez_apply_db_status(c, ez_project_route(c->db, s, g.v[i].name, now), "routes");
+        if (rc == EZ_APPLY_OK)
+            rc = ez_apply_db_status(c, ez_store_bindings_of_group(c->db, g.v[i].id, &b),
+                                    "bindings");
+        if (rc == EZ_APPLY_OK) {
+            if (names_add_rows(&names, &b) != 0)
+                rc = ez_apply_oom(c);
+            ez_binding_rows_free(&b);
+        }
+    }
+    if (rc == EZ_APPLY_OK && names.seen)
+        rc = names_apply(c, &names, s, EZ_PROJECT_BINDING, now);
+    json_decref(names.seen);
+    ez_group_rows_free(&g);
+    return rc;
+}
+
 /* Everything of group group_id: its keys' snapshots, route hashes under
  * each of `names`, and the bindings using it. When the group is gone, the
  * keys and bindings that Redis still shows under it are re-projected too. */
@@ -620,7 +648,7 @@ static int build_group(struct ez_sync_ctx *c, int64_t group_id, const char *cons
     if (rc == EZ_APPLY_OK)
         rc = ez_apply_db_status(c, ez_store_bindings_of_group(c->db, group_id, &b), "bindings");
     if (rc == EZ_APPLY_OK && names_add_rows(&names, &b) != 0)
-        rc = oom(c);
+        rc = ez_apply_oom(c);
     if (rc == EZ_APPLY_OK && names.seen)
         rc = names_apply(c, &names, s, EZ_PROJECT_BINDING | EZ_PROJECT_MODEL, now);
     ez_binding_rows_free(&b);
@@ -640,7 +668,7 @@ static int build_provider_group(struct ez_sync_ctx *c, int64_t id, json_t *paylo
             break;
         if (json_is_integer(v) && ez_ids_add(&keys, json_integer_value(v)) != 0) {
             free(keys.v);
-            return oom(c);
+            return ez_apply_oom(c);
         }
     }
     const char *routes[] = { str(payload, "name"), str(payload, "old_name") };
@@ -653,9 +681,9 @@ static int build_provider_group(struct ez_sync_ctx *c, int64_t id, json_t *paylo
 static int stored_group_of_key(struct ez_sync_ctx *c, int64_t key_id, int64_t *group_id)
 {
     *group_id = 0;
-    char *pkey = prefixed(c, EZ_KEY_PROVIDERS), field[24];
+    char *pkey = ez_apply_key(c, EZ_KEY_PROVIDERS), field[24];
     if (!pkey)
-        return oom(c);
+        return ez_apply_oom(c);
     snprintf(field, sizeof field, "%" PRId64, key_id);
     const char *argv[] = { "HGET", pkey, field };
     redisReply *r = ez_redis_cmd(c->redis, 3, argv, NULL);
@@ -688,38 +716,20 @@ static int build_api_key(struct ez_sync_ctx *c, int64_t id, json_t *payload, str
     int64_t from_payload = int_of(payload, "group_id");
     if ((from_payload && ez_ids_add(&gids, from_payload) != 0) ||
         (k.n == 1 && ez_ids_add(&gids, k.v[0].group_id) != 0))
-        rc = oom(c);
+        rc = ez_apply_oom(c);
     ez_api_key_rows_free(&k);
     if (rc == EZ_APPLY_OK && gids.n == 0) {
         int64_t stored;
         rc = stored_group_of_key(c, id, &stored);
         if (rc == EZ_APPLY_OK && stored && ez_ids_add(&gids, stored) != 0)
-            rc = oom(c);
+            rc = ez_apply_oom(c);
     }
     if (rc == EZ_APPLY_OK)
         rc = ez_apply_db_status(c,
                                 ez_project_providers(c->db, secrets_cfg(c), s, NULL, 0, &id, 1),
                                 "api keys");
-    struct ez_group_rows g = { 0 };
-    struct names names = { 0 };
     if (rc == EZ_APPLY_OK)
-        rc = ez_apply_db_status(c, ez_store_groups_by_ids(c->db, gids.v, gids.n, &g), "groups");
-    for (int i = 0; rc == EZ_APPLY_OK && i < g.n; i++) {
-        struct ez_binding_rows b;
-        rc = ez_apply_db_status(c, ez_project_route(c->db, s, g.v[i].name, now), "routes");
-        if (rc == EZ_APPLY_OK)
-            rc = ez_apply_db_status(c, ez_store_bindings_of_group(c->db, g.v[i].id, &b),
-                                    "bindings");
-        if (rc == EZ_APPLY_OK) {
-            if (names_add_rows(&names, &b) != 0)
-                rc = oom(c);
-            ez_binding_rows_free(&b);
-        }
-    }
-    if (rc == EZ_APPLY_OK && names.seen)
-        rc = names_apply(c, &names, s, EZ_PROJECT_BINDING, now);
-    json_decref(names.seen);
-    ez_group_rows_free(&g);
+        rc = routes_of_groups(c, gids.v, gids.n, s, now);
     free(gids.v);
     return rc;
 }
@@ -737,7 +747,7 @@ static int build_binding(struct ez_sync_ctx *c, int64_t id, json_t *payload, str
         return rc;
     if (names_add(&names, ns, pm) != 0 || names_add_rows(&names, &b) != 0 ||
         ((old_ns || old_pm) && names_add(&names, old_ns ? old_ns : ns, old_pm ? old_pm : pm) != 0))
-        rc = oom(c);
+        rc = ez_apply_oom(c);
     ez_binding_rows_free(&b);
     if (rc == EZ_APPLY_OK && !names.seen)
         log_warn("sync job bindings %" PRId64 " names no binding and the row is gone: "
@@ -765,7 +775,7 @@ static int build_model(struct ez_sync_ctx *c, int64_t id, json_t *payload, struc
         rc = ez_apply_db_status(c, ez_store_bindings_of_model(c->db, wanted[i], &b), "bindings");
         if (rc == EZ_APPLY_OK) {
             if (names_add_rows(&names, &b) != 0)
-                rc = oom(c);
+                rc = ez_apply_oom(c);
             ez_binding_rows_free(&b);
         }
     }
@@ -815,26 +825,8 @@ static int build_unbanned(struct ez_sync_ctx *c, int64_t id, json_t *payload,
     int n;
     int rc = ez_apply_db_status(c, ez_store_unbanned_groups(c->db, since, until, &gids, &n),
                                 "api keys");
-    struct ez_group_rows g = { 0 };
-    struct names names = { 0 };
     if (rc == EZ_APPLY_OK && n > 0)
-        rc = ez_apply_db_status(c, ez_store_groups_by_ids(c->db, gids, n, &g), "groups");
-    for (int i = 0; rc == EZ_APPLY_OK && i < g.n; i++) {
-        struct ez_binding_rows b;
-        rc = ez_apply_db_status(c, ez_project_route(c->db, s, g.v[i].name, until), "routes");
-        if (rc == EZ_APPLY_OK)
-            rc = ez_apply_db_status(c, ez_store_bindings_of_group(c->db, g.v[i].id, &b),
-                                    "bindings");
-        if (rc == EZ_APPLY_OK) {
-            if (names_add_rows(&names, &b) != 0)
-                rc = oom(c);
-            ez_binding_rows_free(&b);
-        }
-    }
-    if (rc == EZ_APPLY_OK && names.seen)
-        rc = names_apply(c, &names, s, EZ_PROJECT_BINDING, until);
-    json_decref(names.seen);
-    ez_group_rows_free(&g);
+        rc = routes_of_groups(c, gids, n, s, until);
     free(gids);
     return rc;
 }
@@ -863,7 +855,7 @@ int ez_apply_expired_bans(struct ez_sync_ctx *c)
     json_t *window = json_pack("{s:I, s:I}", "since", (json_int_t)c->bans_checked_at, "until",
                                (json_int_t)now);
     if (!window)
-        return oom(c);
+        return ez_apply_oom(c);
     struct build b = { build_unbanned, 0, window };
     rc = run(c, EZ_APPLY_LOCK_CONFIG, &b, 1);
     json_decref(window);
@@ -928,7 +920,7 @@ void ez_sync_apply_batch(struct ez_sync_ctx *c, struct ez_sync_job *jobs, int n)
     int *kind = malloc(m * sizeof *kind);
     struct ez_sync_job **mine = malloc(m * sizeof *mine);
     struct build *b = malloc(m * sizeof *b);
-    int oom_rc = kind && mine && b ? EZ_APPLY_OK : oom(c);
+    int oom_rc = kind && mine && b ? EZ_APPLY_OK : ez_apply_oom(c);
     for (int i = 0; i < n; i++) {
         jobs[i].rc = oom_rc == EZ_APPLY_OK ? EZ_APPLY_DB : oom_rc; /* DB: not tried yet */
         if (oom_rc == EZ_APPLY_OK && (kind[i] = applier_of(jobs[i].resource)) < 0) {

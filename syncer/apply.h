@@ -103,6 +103,11 @@ struct ez_ids {
     int n, cap;
 };
 int ez_ids_add(struct ez_ids *l, int64_t id) __attribute__((warn_unused_result));
+/* redis_key_prefix + key, malloc'd (NULL on OOM). */
+char *ez_apply_key(const struct ez_sync_ctx *c, const char *key);
+/* Notes and logs that memory ran out while building a write set:
+ * EZ_APPLY_REDIS (the job goes to the outbox and is tried again). */
+int ez_apply_oom(struct ez_sync_ctx *c);
 /* Maps an EZ_DB_* status of a build step to EZ_APPLY_* (setting c->error). */
 int ez_apply_db_status(struct ez_sync_ctx *c, int db_rc, const char *what);
 

@@ -63,25 +63,6 @@ static long long ttls_get(const struct ttls *t, const char *key)
     return 0;
 }
 
-static int oom(struct ez_sync_ctx *c)
-{
-    snprintf(c->error, sizeof c->error, "out of memory while building the write set");
-    log_error("sync: %s", c->error);
-    return EZ_APPLY_REDIS;
-}
-
-static char *prefixed(const struct ez_sync_ctx *c, const char *key)
-{
-    const char *p = c->prefix ? c->prefix : "";
-    size_t a = strlen(p), b = strlen(key);
-    char *k = malloc(a + b + 1);
-    if (k) {
-        memcpy(k, p, a);
-        memcpy(k + a, key, b + 1);
-    }
-    return k;
-}
-
 /* A secret that can never be usable again: its key is revoked, or its
  * grace is over. Once its hash is deleted, its row can go. */
 static int dead_for_good(const struct ez_token_row *t, int64_t now_us)
@@ -195,11 +176,11 @@ static int write_set(struct ez_sync_ctx *c, struct ez_write_set *s, const struct
     int queued = 0, fail = redisAppendCommand(rc, "MULTI") != REDIS_OK;
     size_t p = 0;
     for (size_t i = 0; !fail && i < s->nown; i++) {
-        char *pkey = prefixed(c, s->own[i].key);
+        char *pkey = ez_apply_key(c, s->own[i].key);
         fail |= !pkey || queue_hash(rc, s, i, &p, pkey, ttls_get(t, s->own[i].key), &queued);
         free(pkey);
     }
-    char *sync = prefixed(c, EZ_KEY_SYNC);
+    char *sync = ez_apply_key(c, EZ_KEY_SYNC);
     const char *bump[] = { "HINCRBY", sync, "version", "1" };
     fail |= !sync || append(rc, 4, bump, NULL, &queued);
     free(sync);
@@ -275,7 +256,7 @@ static int collect(struct ez_sync_ctx *c, struct ez_sync_job *const *jobs, int n
         b->tokens_written |= !m || json_array_size(json_object_get(jobs[i]->payload, "digests"));
         if (ez_ids_add(m ? &b->masters : &b->keys, jobs[i]->id) != 0 ||
             add_gone(&b->s, jobs[i]->payload) != 0)
-            return oom(c);
+            return ez_apply_oom(c);
     }
     return EZ_APPLY_OK;
 }
@@ -302,12 +283,12 @@ static int build_masters(struct ez_sync_ctx *c, struct ez_sync_job *const *jobs,
         return rc;
     for (int i = 0; rc == EZ_APPLY_OK && i < b->masters.n; i++)
         if (ez_projection_master_add(&b->s, b->masters.v[i], find_master(&m, b->masters.v[i])) != 0)
-            rc = oom(c);
+            rc = ez_apply_oom(c);
     for (int i = 0; rc == EZ_APPLY_OK && i < n; i++) {
         const char *keys = json_string_value(json_object_get(jobs[i]->payload, "keys"));
         if (is_masters(jobs[i]) && keys && strcmp(keys, "all") == 0 &&
             find_master(&m, jobs[i]->id) && ez_ids_add(&b->every_key_of, jobs[i]->id) != 0)
-            rc = oom(c);
+            rc = ez_apply_oom(c);
     }
     ez_master_rows_free(&m);
     b->tokens_written |= b->every_key_of.n > 0;
@@ -321,7 +302,7 @@ static int read_tokens(struct ez_sync_ctx *c, struct tenants *b)
     if (want == 0)
         return EZ_APPLY_OK;
     if (!(b->rows = calloc((size_t)want, sizeof *b->rows)))
-        return oom(c);
+        return ez_apply_oom(c);
     int rc = EZ_APPLY_OK;
     for (int i = 0; rc == EZ_APPLY_OK && i < b->every_key_of.n; i++, b->nrows++)
         rc = ez_apply_db_status(c, ez_store_tokens_of_master(c->db, b->every_key_of.v[i],
@@ -345,7 +326,7 @@ static int add_rows(struct ez_sync_ctx *c, struct tenants *b)
                    : EZ_APPLY_OK;
     for (int i = 0; rc == EZ_APPLY_OK && i < b->nrows; i++)
         if (add_tokens(&b->s, &b->t, b->dead, &b->rows[i], now) != 0)
-            rc = oom(c);
+            rc = ez_apply_oom(c);
     return rc;
 }
 
@@ -370,7 +351,7 @@ int ez_apply_tenants(struct ez_sync_ctx *c, struct ez_sync_job *const *jobs, int
 {
     struct tenants b = { .dead = json_array() };
     ez_write_set_init(&b.s);
-    int rc = b.dead ? ez_apply_begin(c, EZ_APPLY_LOCK_TENANTS) : oom(c);
+    int rc = b.dead ? ez_apply_begin(c, EZ_APPLY_LOCK_TENANTS) : ez_apply_oom(c);
     int nested = c->nested;
     if (rc == EZ_APPLY_OK) {
         rc = collect(c, jobs, n, &b);
