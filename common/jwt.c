@@ -323,40 +323,55 @@ static const char *check_session(const struct ez_config *cfg, json_t *claims, lo
     return NULL;
 }
 
-int ez_jwt_verify_admin(const struct ez_config *cfg, const char *token,
-                        struct ez_admin_claims *out, const char **why)
+/* Verifies the signature with secret, then the claims of one kind with
+ * check, which fills claims_out (a struct of size len); out gets it only
+ * when every check passed. */
+typedef const char *(*claims_check)(const struct ez_config *cfg, json_t *claims, long long now,
+                                    void *claims_out);
+
+static int verify_kind(const struct ez_config *cfg, const char *secret, const char *token,
+                       claims_check check, void *scratch, void *out, size_t len,
+                       const char **why)
 {
-    struct ez_admin_claims c;
-    memset(&c, 0, sizeof c);
+    memset(scratch, 0, len);
     const char *reason = "no secret configured";
-    json_t *claims = cfg ? verified_claims(cfg->admin_jwt_secret, token, &reason) : NULL;
+    json_t *claims = cfg ? verified_claims(secret, token, &reason) : NULL;
     if (claims)
-        reason = check_admin(cfg, claims, (long long)time(NULL), &c);
+        reason = check(cfg, claims, (long long)time(NULL), scratch);
     json_decref(claims);
     if (why)
         *why = reason;
     if (reason)
         return -1;
     if (out)
-        *out = c;
+        memcpy(out, scratch, len);
     return 0;
+}
+
+static const char *admin_check(const struct ez_config *cfg, json_t *claims, long long now,
+                               void *out)
+{
+    return check_admin(cfg, claims, now, out);
+}
+
+static const char *session_check(const struct ez_config *cfg, json_t *claims, long long now,
+                                 void *out)
+{
+    return check_session(cfg, claims, now, out);
+}
+
+int ez_jwt_verify_admin(const struct ez_config *cfg, const char *token,
+                        struct ez_admin_claims *out, const char **why)
+{
+    struct ez_admin_claims c;
+    return verify_kind(cfg, cfg ? cfg->admin_jwt_secret : NULL, token, admin_check, &c, out,
+                       sizeof c, why);
 }
 
 int ez_jwt_verify_session(const struct ez_config *cfg, const char *token,
                           struct ez_session_claims *out, const char **why)
 {
     struct ez_session_claims c;
-    memset(&c, 0, sizeof c);
-    const char *reason = "no secret configured";
-    json_t *claims = cfg ? verified_claims(cfg->master_jwt_secret, token, &reason) : NULL;
-    if (claims)
-        reason = check_session(cfg, claims, (long long)time(NULL), &c);
-    json_decref(claims);
-    if (why)
-        *why = reason;
-    if (reason)
-        return -1;
-    if (out)
-        *out = c;
-    return 0;
+    return verify_kind(cfg, cfg ? cfg->master_jwt_secret : NULL, token, session_check, &c, out,
+                       sizeof c, why);
 }
