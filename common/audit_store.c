@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "log.h"
 #include "shm.h"
 
@@ -17,52 +18,25 @@
                 "method, path, status, remote_addr, user_agent, latency_us, changes, producer"
 #define ROW_TABS 13 /* separators of a row without its producer */
 
-struct text {
-    char *s;
-    size_t len, cap;
-    int failed;
-};
-
-static void put(struct text *t, const char *s, size_t n)
-{
-    if (t->failed)
-        return;
-    if (t->len + n + 1 > t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 1024;
-        while (cap < t->len + n + 1)
-            cap *= 2;
-        char *p = realloc(t->s, cap);
-        if (!p) {
-            t->failed = 1;
-            return;
-        }
-        t->s = p;
-        t->cap = cap;
-    }
-    memcpy(t->s + t->len, s, n);
-    t->len += n;
-    t->s[t->len] = 0;
-}
-
 /* One column of COPY's text format, backslash, tab, newline and carriage
  * return escaped, followed by sep (a tab, or nothing for the last). */
-static void put_field(struct text *t, const char *v, const char *sep)
+static void put_field(struct ez_buf *t, const char *v, const char *sep)
 {
     const char *run = v;
     for (const char *p = v; *p; p++) {
         const char *esc = *p == '\\' ? "\\\\" : *p == '\t' ? "\\t" : *p == '\n' ? "\\n"
                           : *p == '\r' ? "\\r" : NULL;
         if (esc) {
-            put(t, run, (size_t)(p - run));
-            put(t, esc, 2);
+            ez_buf_put(t, run, (size_t)(p - run));
+            ez_buf_put(t, esc, 2);
             run = p + 1;
         }
     }
-    put(t, run, strlen(run));
-    put(t, sep, strlen(sep));
+    ez_buf_put(t, run, strlen(run));
+    ez_buf_put(t, sep, strlen(sep));
 }
 
-static void put_column(struct text *t, json_t *rec, const char *key, const char *missing,
+static void put_column(struct ez_buf *t, json_t *rec, const char *key, const char *missing,
                        const char *sep)
 {
     json_t *v = json_object_get(rec, key);
@@ -75,8 +49,8 @@ static void put_column(struct text *t, json_t *rec, const char *key, const char 
     } else if ((!v || json_is_null(v)) && missing) {
         put_field(t, missing, sep);
     } else if (!v || json_is_null(v)) {
-        put(t, "\\N", 2); /* SQL NULL: not escaped like a value */
-        put(t, sep, strlen(sep));
+        ez_buf_put(t, "\\N", 2); /* SQL NULL: not escaped like a value */
+        ez_buf_put(t, sep, strlen(sep));
     } else {
         char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
         if (!s)
@@ -96,15 +70,15 @@ char *ez_audit_row(json_t *rec)
         { "path", "" }, { "status", "0" }, { "remote_addr", "" }, { "user_agent", "" },
         { "latency_us", "0" }, { "changes", NULL },
     };
-    struct text t = { 0 };
+    struct ez_buf t = { 0 };
     size_t n = sizeof cols / sizeof cols[0];
     for (size_t i = 0; i < n; i++)
         put_column(&t, rec, cols[i].key, cols[i].missing, i + 1 < n ? "\t" : "");
     if (t.failed) {
-        free(t.s);
+        free(t.p);
         return NULL;
     }
-    return t.s;
+    return t.p;
 }
 
 int ez_audit_batch_add(struct ez_audit_batch *b, const char *row, size_t len,
@@ -118,11 +92,11 @@ int ez_audit_batch_add(struct ez_audit_batch *b, const char *row, size_t len,
     }
     if (tabs != ROW_TABS)
         return -1;
-    struct text t = { b->text, b->len, b->cap, 0 };
-    put(&t, row, len);
-    put(&t, "\t", 1);
+    struct ez_buf t = { b->text, b->len, b->cap, 0 };
+    ez_buf_put(&t, row, len);
+    ez_buf_put(&t, "\t", 1);
     put_field(&t, producer, "\n");
-    b->text = t.s;
+    b->text = t.p;
     b->cap = t.cap;
     if (t.failed)
         return -1;

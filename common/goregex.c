@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "gostr.h"
 
 #define MAX_REPEAT 1000           /* Go's bound on a count and on nested counts */
@@ -25,40 +26,11 @@
 
 /* ---- Output --------------------------------------------------------- */
 
-struct buf {
-    char *p;
-    size_t len, cap;
-    int oom;
-};
-
-static void put(struct buf *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void puts_(struct buf *b, const char *s) { put(b, s, strlen(s)); }
-
-static void insert(struct buf *b, size_t at, const char *s)
+static void insert(struct ez_buf *b, size_t at, const char *s)
 {
     size_t n = strlen(s), tail = b->len - at;
-    put(b, s, n); /* grows the buffer; the bytes are moved below */
-    if (b->oom)
+    ez_buf_put(b, s, n); /* grows the buffer; the bytes are moved below */
+    if (b->failed)
         return;
     memmove(b->p + at + n, b->p + at, tail);
     memcpy(b->p + at, s, n);
@@ -69,19 +41,19 @@ static int is_alnum(uint32_t c)
     return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
 }
 
-static void put_rune(struct buf *b, uint32_t r)
+static void put_rune(struct ez_buf *b, uint32_t r)
 {
     char tmp[16];
     if (is_alnum(r))
         tmp[0] = (char)r, tmp[1] = '\0';
     else
         snprintf(tmp, sizeof tmp, "\\x{%X}", (unsigned)r);
-    puts_(b, tmp);
+    ez_buf_puts(b, tmp);
 }
 
 /* A class range without the surrogates, which UTF-8 text never holds and
  * PCRE2 refuses to name. */
-static void put_range(struct buf *b, uint32_t lo, uint32_t hi)
+static void put_range(struct ez_buf *b, uint32_t lo, uint32_t hi)
 {
     if (lo <= 0xDFFF && hi >= 0xD800) {
         if (lo < 0xD800)
@@ -92,7 +64,7 @@ static void put_range(struct buf *b, uint32_t lo, uint32_t hi)
     }
     put_rune(b, lo);
     if (hi != lo) {
-        puts_(b, "-");
+        ez_buf_puts(b, "-");
         put_rune(b, hi);
     }
 }
@@ -129,7 +101,7 @@ static void rset_complement(const struct rset *in, struct rset *out)
         rset_add(out, next, EZ_GO_MAX_RUNE);
 }
 
-static void put_rset(struct buf *b, const struct rset *s)
+static void put_rset(struct ez_buf *b, const struct rset *s)
 {
     for (int i = 0; i < s->n; i++)
         put_range(b, s->r[2 * i], s->r[2 * i + 1]);
@@ -145,7 +117,7 @@ static void fold_ascii(unsigned char in[128], int *long_s, int *kelvin)
     *kelvin |= in['k'];
 }
 
-static void put_ascii_set(struct buf *b, const unsigned char in[128], int long_s, int kelvin,
+static void put_ascii_set(struct ez_buf *b, const unsigned char in[128], int long_s, int kelvin,
                           int negate)
 {
     struct rset s = { .n = 0 }, c;
@@ -184,7 +156,7 @@ static const struct group posix_groups[] = {
 /* The group's code points; under (?i) closed under case folding as Go
  * folds them: the other ASCII case, plus U+017F with s and U+212A with k.
  * ("ascii" starts at NUL, which the table cannot spell.) */
-static void put_group_items(struct buf *b, const struct group *g, int fold, int negate)
+static void put_group_items(struct ez_buf *b, const struct group *g, int fold, int negate)
 {
     unsigned char in[128] = { 0 };
     if (strcmp(g->name, "ascii") == 0 || strcmp(g->name, "cntrl") == 0)
@@ -254,7 +226,7 @@ static int in_list(const char *const *list, const char *s, size_t n)
  * knows no such name. Go's C leaves out the unassigned code points
  * (PCRE2's C has them), and Go's scripts are the Script property (PCRE2's
  * bare names mean Script_Extensions). */
-static int put_unicode_items(struct buf *b, const char *name, size_t n, int negate)
+static int put_unicode_items(struct ez_buf *b, const char *name, size_t n, int negate)
 {
     char tmp[64];
     if (n == 3 && memcmp(name, "Any", 3) == 0) {
@@ -263,13 +235,13 @@ static int put_unicode_items(struct buf *b, const char *name, size_t n, int nega
         return 0;
     }
     if (n == 1 && name[0] == 'C') {
-        puts_(b, negate ? "\\p{L}\\p{M}\\p{N}\\p{P}\\p{S}\\p{Z}\\p{Cn}"
+        ez_buf_puts(b, negate ? "\\p{L}\\p{M}\\p{N}\\p{P}\\p{S}\\p{Z}\\p{Cn}"
                         : "\\p{Cc}\\p{Cf}\\p{Co}\\p{Cs}");
         return 0;
     }
     if (in_list(categories, name, n)) {
         snprintf(tmp, sizeof tmp, "\\%c{%.*s}", negate ? 'P' : 'p', (int)n, name);
-        puts_(b, tmp);
+        ez_buf_puts(b, tmp);
         return 0;
     }
     for (size_t i = 0; i < sizeof new_scripts / sizeof new_scripts[0]; i++) {
@@ -285,7 +257,7 @@ static int put_unicode_items(struct buf *b, const char *name, size_t n, int nega
     }
     if (in_list(scripts, name, n)) {
         snprintf(tmp, sizeof tmp, "\\%c{sc:%.*s}", negate ? 'P' : 'p', (int)n, name);
-        puts_(b, tmp);
+        ez_buf_puts(b, tmp);
         return 0;
     }
     return -1;
@@ -314,7 +286,7 @@ struct tr {
     int last_repeat;
     struct level *lv;
     int depth;
-    struct buf o;
+    struct ez_buf o;
     char *why;
     size_t whylen;
     enum ez_gore_status status;
@@ -345,7 +317,7 @@ static void atom_at(struct tr *t, size_t at, long p, int simple)
 static void atom(struct tr *t, const char *pcre, int simple)
 {
     atom_at(t, t->o.len, 1, simple);
-    puts_(&t->o, pcre);
+    ez_buf_puts(&t->o, pcre);
 }
 
 /* One rune. Under (?i) an ASCII letter becomes the class of its case
@@ -357,20 +329,20 @@ static void literal(struct tr *t, uint32_t r)
     int letter = r < 0x80 && is_alnum(r) && !(r >= '0' && r <= '9');
     atom_at(t, t->o.len, 1, 1);
     if (r >= 0xD800 && r <= 0xDFFF) {
-        puts_(&t->o, "(?!)"); /* a surrogate never occurs in text */
+        ez_buf_puts(&t->o, "(?!)"); /* a surrogate never occurs in text */
         t->lv[t->depth].simple = 0;
     } else if (fold && letter) {
         unsigned char in[128] = { 0 };
         int long_s = 0, kelvin = 0;
         in[r] = 1;
         fold_ascii(in, &long_s, &kelvin);
-        puts_(&t->o, "[");
+        ez_buf_puts(&t->o, "[");
         put_ascii_set(&t->o, in, long_s, kelvin, 0);
-        puts_(&t->o, "]");
+        ez_buf_puts(&t->o, "]");
     } else if (fold && r >= 0x80) {
-        puts_(&t->o, "(?i:");
+        ez_buf_puts(&t->o, "(?i:");
         put_rune(&t->o, r);
-        puts_(&t->o, ")");
+        ez_buf_puts(&t->o, ")");
         t->lv[t->depth].simple = 0;
     } else {
         put_rune(&t->o, r);
@@ -394,7 +366,7 @@ static int open_group(struct tr *t, int saved_flags)
     }
     struct level *l = &t->lv[++t->depth];
     *l = (struct level){ .flags = saved_flags, .start = t->o.len, .maxp = 1, .lastp = 1 };
-    puts_(&t->o, "(?:");
+    ez_buf_puts(&t->o, "(?:");
     return 0;
 }
 
@@ -407,7 +379,7 @@ static int close_group(struct tr *t)
     size_t start = l->start;
     t->flags = l->flags;
     t->depth--;
-    puts_(&t->o, ")");
+    ez_buf_puts(&t->o, ")");
     atom_at(t, start, p, 0);
     return 0;
 }
@@ -418,7 +390,7 @@ static void vertical_bar(struct tr *t)
     if (l->has_atom)
         l->maxp = max_l(l->maxp, l->lastp);
     l->has_atom = 0;
-    puts_(&t->o, "|");
+    ez_buf_puts(&t->o, "|");
 }
 
 /* op is '*', '+', '?' or '{' with min and max (-1: unbounded); *j is
@@ -457,9 +429,9 @@ static int repeat(struct tr *t, char op, long min, long max, size_t *j)
     if (flags & F_NONGREEDY)
         strcat(q, "?");
     if (l->simple)
-        puts_(&t->o, q + 1);
+        ez_buf_puts(&t->o, q + 1);
     else
-        insert(&t->o, l->atom, "(?:"), puts_(&t->o, q);
+        insert(&t->o, l->atom, "(?:"), ez_buf_puts(&t->o, q);
     l->simple = 0;
     return 0;
 }
@@ -602,7 +574,7 @@ static int parse_escape(struct tr *t, size_t *j, uint32_t *r)
 
 /* \pX, \p{Name}, \PX, \P{Name}, \p{^Name} at t->s[*j]: its class items
  * into b. */
-static int parse_unicode_class(struct tr *t, size_t *j, struct buf *b)
+static int parse_unicode_class(struct tr *t, size_t *j, struct ez_buf *b)
 {
     size_t at = *j, k = at + 2;
     int negate = t->s[at + 1] == 'P';
@@ -657,7 +629,7 @@ static const struct group *perl_group(struct tr *t, size_t j, int *negate)
     return NULL;
 }
 
-static void put_group(struct tr *t, struct buf *b, const struct group *g, int negate)
+static void put_group(struct tr *t, struct ez_buf *b, const struct group *g, int negate)
 {
     put_group_items(b, g, t->flags & F_FOLD, negate);
 }
@@ -690,7 +662,7 @@ static int parse_class(struct tr *t)
     int negate = 0, first = 1, fold = t->flags & F_FOLD, caseless = 0;
     int long_s = 0, kelvin = 0;
     unsigned char ascii[128] = { 0 };
-    struct buf items = { 0 };
+    struct ez_buf items = { 0 };
     if (j < t->n && t->s[j] == '^') {
         negate = 1;
         j++;
@@ -753,16 +725,16 @@ static int parse_class(struct tr *t)
     }
     atom_at(t, t->o.len, 1, items.len > 0 && !caseless);
     if (items.len == 0) {
-        puts_(&t->o, negate ? "[\\x{0}-\\x{D7FF}\\x{E000}-\\x{10FFFF}]" : "(?!)");
+        ez_buf_puts(&t->o, negate ? "[\\x{0}-\\x{D7FF}\\x{E000}-\\x{10FFFF}]" : "(?!)");
         t->lv[t->depth].simple = negate;
     } else {
         if (caseless)
-            puts_(&t->o, "(?i:");
-        puts_(&t->o, negate ? "[^" : "[");
-        put(&t->o, items.p, items.len);
-        puts_(&t->o, caseless ? "])" : "]");
+            ez_buf_puts(&t->o, "(?i:");
+        ez_buf_puts(&t->o, negate ? "[^" : "[");
+        ez_buf_put(&t->o, items.p, items.len);
+        ez_buf_puts(&t->o, caseless ? "])" : "]");
     }
-    t->o.oom |= items.oom;
+    t->o.failed |= items.failed;
     free(items.p);
     return 0;
 fail_range:
@@ -877,18 +849,18 @@ static int parse_backslash(struct tr *t)
         }
         case 'p':
         case 'P': {
-            struct buf items = { 0 };
+            struct ez_buf items = { 0 };
             int rc = parse_unicode_class(t, &j, &items);
             if (rc == 0) {
                 atom_at(t, t->o.len, 1, items.len > 0);
                 if (items.len == 0) {
-                    puts_(&t->o, "(?!)");
+                    ez_buf_puts(&t->o, "(?!)");
                 } else {
-                    puts_(&t->o, "[");
-                    put(&t->o, items.p, items.len);
-                    puts_(&t->o, "]");
+                    ez_buf_puts(&t->o, "[");
+                    ez_buf_put(&t->o, items.p, items.len);
+                    ez_buf_puts(&t->o, "]");
                 }
-                t->o.oom |= items.oom;
+                t->o.failed |= items.failed;
                 t->i = j;
             }
             free(items.p);
@@ -902,9 +874,9 @@ static int parse_backslash(struct tr *t)
     const struct group *g = perl_group(t, j, &neg);
     if (g) {
         atom_at(t, t->o.len, 1, 1);
-        puts_(&t->o, "[");
+        ez_buf_puts(&t->o, "[");
         put_group(t, &t->o, g, neg);
-        puts_(&t->o, "]");
+        ez_buf_puts(&t->o, "]");
         t->i += 2;
         return 0;
     }
@@ -999,8 +971,8 @@ enum ez_gore_status ez_gore_translate(const char *pattern, size_t n, char **out,
     if (!t.lv)
         return EZ_GORE_NOMEM;
     t.lv[0] = (struct level){ .flags = F_ONELINE, .maxp = 1, .lastp = 1 };
-    puts_(&t.o, "");
-    while (t.i < t.n && t.status == EZ_GORE_OK && !t.o.oom) {
+    ez_buf_puts(&t.o, "");
+    while (t.i < t.n && t.status == EZ_GORE_OK && !t.o.failed) {
         int is_repeat;
         if (parse_token(&t, &is_repeat) != 0)
             break;
@@ -1008,7 +980,7 @@ enum ez_gore_status ez_gore_translate(const char *pattern, size_t n, char **out,
     }
     if (t.status == EZ_GORE_OK && t.depth > 0)
         refuse(&t, "missing closing )");
-    if (t.status == EZ_GORE_OK && t.o.oom)
+    if (t.status == EZ_GORE_OK && t.o.failed)
         t.status = EZ_GORE_NOMEM;
     if (t.status == EZ_GORE_OK && t.o.len > MAX_TRANSLATED) {
         t.status = EZ_GORE_TOO_BIG;

@@ -44,7 +44,7 @@ long long ez_projection_token_ttl(const struct ez_token_row *t, int64_t now_us)
 
 void ez_hash_fields_free(struct ez_hash_fields *h)
 {
-    free(h->buf);
+    ez_buf_free(&h->buf);
     memset(h, 0, sizeof *h);
 }
 
@@ -52,7 +52,6 @@ void ez_hash_fields_free(struct ez_hash_fields *h)
  * move while growing), so they are pointed at only once complete. */
 struct fill {
     struct ez_hash_fields *h;
-    size_t used;
     size_t off[EZ_HASH_FIELDS_MAX];
     int bad;
 };
@@ -65,23 +64,15 @@ static char *next_value(struct fill *f, const char *name, size_t len)
         f->bad = 1;
         return NULL;
     }
-    if (f->used + len + 1 > h->cap) {
-        size_t cap = h->cap ? h->cap : 256;
-        while (cap < f->used + len + 1)
-            cap *= 2;
-        char *b = realloc(h->buf, cap);
-        if (!b) {
-            f->bad = 1;
-            return NULL;
-        }
-        h->buf = b;
-        h->cap = cap;
+    if (ez_buf_reserve(&h->buf, len + 1) != 0) {
+        f->bad = 1;
+        return NULL;
     }
-    char *p = h->buf + f->used;
+    char *p = h->buf.p + h->buf.len;
     p[len] = '\0';
     h->name[h->n] = name;
-    f->off[h->n++] = f->used;
-    f->used += len + 1;
+    f->off[h->n++] = h->buf.len;
+    h->buf.len += len + 1;
     return p;
 }
 
@@ -129,7 +120,7 @@ static int finish(struct fill *f)
     if (f->bad)
         return -1;
     for (int i = 0; i < f->h->n; i++)
-        f->h->value[i] = f->h->buf + f->off[i];
+        f->h->value[i] = f->h->buf.p + f->off[i];
     return 0;
 }
 
@@ -137,6 +128,8 @@ int ez_projection_token_hash(const struct ez_token_row *t, struct ez_hash_fields
 {
     struct fill f = { .h = h };
     h->n = 0;
+    h->buf.len = 0; /* reused: the values of the last fill go */
+    h->buf.failed = 0;
     put_num(&f, "key_id", t->key_id);
     put_num(&f, "master_id", t->master_id);
     put_num(&f, "issued_at_epoch", t->issued_at_epoch);
@@ -155,6 +148,8 @@ int ez_projection_master_hash(const struct ez_master_row *m, struct ez_hash_fiel
 {
     struct fill f = { .h = h };
     h->n = 0;
+    h->buf.len = 0; /* reused: the values of the last fill go */
+    h->buf.failed = 0;
     put_num(&f, "epoch", m->epoch);
     put_text(&f, "status", m->status);
     put_text(&f, "group", m->group);

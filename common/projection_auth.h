@@ -8,6 +8,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "projection.h"
 
 #define EZ_KEY_AUTH_TOKEN_PREFIX "auth:token:"
@@ -65,8 +66,7 @@ struct ez_hash_fields {
     int n;
     const char *name[EZ_HASH_FIELDS_MAX];
     const char *value[EZ_HASH_FIELDS_MAX];
-    char *buf;
-    size_t cap;
+    struct ez_buf buf;
 };
 void ez_hash_fields_free(struct ez_hash_fields *h);
 

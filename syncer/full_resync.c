@@ -19,6 +19,7 @@
 
 #include <openssl/evp.h>
 
+#include "buf.h"
 #include "log.h"
 #include "metrics.h"
 #include "projection.h"
@@ -33,12 +34,6 @@
 #define SUM_BYTES (16 * 1024)  /* checksum input buffered before it is hashed */
 #define WALK_BATCH 5000
 
-/* A growing byte buffer, reused from key to key. */
-struct buf {
-    char *p;
-    size_t len, cap;
-};
-
 struct writer {
     struct ez_sync_ctx *c;
     redisContext *rc;
@@ -52,8 +47,8 @@ struct writer {
     int per_entity;
     long long ttl;
     int nfields;
-    struct buf fields; /* the open per-entity hash's fields, as RESP arguments */
-    struct buf cmd;    /* the command being formatted */
+    struct ez_buf fields; /* the open per-entity hash's fields, as RESP arguments */
+    struct ez_buf cmd;    /* the command being formatted */
     EVP_MD_CTX *md;
     size_t nsum;
     char sum[SUM_BYTES];
@@ -61,23 +56,8 @@ struct writer {
     long long written; /* keys that exist after the resync (at least one field) */
 };
 
-static int grow(struct buf *b, size_t more)
-{
-    if (b->len + more <= b->cap)
-        return 0;
-    size_t cap = b->cap ? b->cap : 1024;
-    while (cap < b->len + more)
-        cap *= 2;
-    char *p = realloc(b->p, cap);
-    if (!p)
-        return -1;
-    b->p = p;
-    b->cap = cap;
-    return 0;
-}
-
 /* Appends lead, n in decimal, CRLF: a RESP length line. */
-static void put_len(struct buf *b, char lead, size_t n)
+static void put_len(struct ez_buf *b, char lead, size_t n)
 {
     char digits[24];
     int i = 0;
@@ -93,9 +73,9 @@ static void put_len(struct buf *b, char lead, size_t n)
     b->len = (size_t)(p - b->p);
 }
 
-static int put_arg(struct buf *b, const char *s, size_t n)
+static int put_arg(struct ez_buf *b, const char *s, size_t n)
 {
-    if (grow(b, n + 32) != 0)
+    if (ez_buf_reserve(b, n + 32) != 0)
         return -1;
     put_len(b, '$', n);
     memcpy(b->p + b->len, s, n);
@@ -181,7 +161,7 @@ static int queue(struct writer *w)
 static int send_cmd(struct writer *w, int argc, const char *const *argv)
 {
     w->cmd.len = 0;
-    if (grow(&w->cmd, 32) != 0)
+    if (ez_buf_reserve(&w->cmd, 32) != 0)
         return 1;
     put_len(&w->cmd, '*', (size_t)argc);
     for (int i = 0; i < argc; i++)
@@ -249,11 +229,11 @@ static int on_field(void *arg, const char *key, const char *field, const char *v
 static int send_hset(struct writer *w)
 {
     w->cmd.len = 0;
-    if (grow(&w->cmd, 64) != 0)
+    if (ez_buf_reserve(&w->cmd, 64) != 0)
         return 1;
     put_len(&w->cmd, '*', 2 + 2 * (size_t)w->nfields);
     if (put_arg(&w->cmd, "HSET", 4) != 0 || put_arg(&w->cmd, w->key, w->klen) != 0 ||
-        grow(&w->cmd, w->fields.len) != 0)
+        ez_buf_reserve(&w->cmd, w->fields.len) != 0)
         return 1;
     memcpy(w->cmd.p + w->cmd.len, w->fields.p, w->fields.len);
     w->cmd.len += w->fields.len;
