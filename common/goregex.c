@@ -955,7 +955,7 @@ static int parse_token(struct tr *t, int *is_repeat)
     }
 }
 
-enum ez_gore_status ez_gore_translate(const char *pattern, size_t n, char **out, char *why,
+static enum ez_gore_status ez_gore_translate(const char *pattern, size_t n, char **out, char *why,
                                       size_t whylen)
 {
     *out = NULL;

@@ -21,11 +21,6 @@ enum ez_gore_status {
     EZ_GORE_NOMEM,
 };
 
-/* Translates pattern[0..n) into a NUL-terminated PCRE2 pattern (*out,
- * malloc'd) meant for ez_gore_compile's options. On a refusal, `why`
- * gets Go's error text. */
-enum ez_gore_status ez_gore_translate(const char *pattern, size_t n, char **out, char *why,
-                                      size_t whylen) __attribute__((warn_unused_result));
 
 /* Translates and compiles; *re is NULL unless EZ_GORE_OK. */
 enum ez_gore_status ez_gore_compile(const char *pattern, size_t n, struct ez_gore **re, char *why,

@@ -86,7 +86,7 @@ size_t ez_go_encode(uint32_t r, char out[4])
     return 4;
 }
 
-int ez_go_is_space(uint32_t r)
+static int ez_go_is_space(uint32_t r)
 {
     switch (r) {
     case '\t': case '\n': case '\v': case '\f': case '\r': case ' ':

@@ -22,8 +22,6 @@ int ez_go_valid_utf8(const char *s, size_t n);
  * returns the length. */
 size_t ez_go_encode(uint32_t r, char out[4]);
 
-/* unicode.IsSpace: the Latin-1 spaces and the White_Space property. */
-int ez_go_is_space(uint32_t r);
 
 /* strings.TrimSpace of s[0..n): the trimmed text is s[*off .. *off+*len). */
 void ez_go_trim(const char *s, size_t n, size_t *off, size_t *len);

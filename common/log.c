@@ -30,16 +30,6 @@ void ez_log_set_request_id(const char *id)
     snprintf(log_request_id, sizeof log_request_id, "%s", id ? id : "");
 }
 
-const char *ez_log_role(void) { return log_role; }
-
-int ez_log_parse_level(const char *s)
-{
-    for (int i = 0; i < 4; i++)
-        if (strcmp(s, level_names[i]) == 0)
-            return i;
-    return -1;
-}
-
 static void timestamp(char *buf, size_t len)
 {
     struct timeval tv;

@@ -13,8 +13,6 @@ extern int ez_log_threshold;
 void ez_log_setup(const char *role, int level, int json);
 /* The id printed on every line until changed; NULL clears it. Copied. */
 void ez_log_set_request_id(const char *id);
-const char *ez_log_role(void);
-int ez_log_parse_level(const char *s);
 void ez_log_write(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* One access-log line for a finished HTTP request. */
 void ez_log_access(const char *method, const char *path, int status,

@@ -262,14 +262,6 @@ int ez_store_masters_by_ids(struct ez_db *db, const int64_t *ids, int n, struct 
     return rc;
 }
 
-int ez_store_master_by_id(struct ez_db *db, int64_t id, struct ez_master_rows *out)
-{
-    char ids[24];
-    snprintf(ids, sizeof ids, "%lld", (long long)id);
-    const char *p[] = { ids };
-    return load_masters(db, out, MASTER_COLS "WHERE id = $1", 1, p);
-}
-
 /* Reads sql through the cursor name, batch rows at a time, handing each
  * non-empty batch to take (which takes the result). The next batch is
  * asked for before take runs, so PostgreSQL reads it meanwhile. In a

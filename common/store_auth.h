@@ -44,9 +44,6 @@ int ez_store_tokens_by_digests(struct ez_db *db, const char *const *digests, int
                              struct ez_token_rows *out) __attribute__((warn_unused_result));
 int ez_store_masters_by_ids(struct ez_db *db, const int64_t *ids, int n, struct ez_master_rows *out)
     __attribute__((warn_unused_result));
-/* The master with this id (the set is empty when it is gone). */
-int ez_store_master_by_id(struct ez_db *db, int64_t id, struct ez_master_rows *out)
-    __attribute__((warn_unused_result));
 /* Streaming, inside a transaction: every secret (usable or not) ordered
  * by key id then digest / every master ordered by id, read through a
  * cursor batch rows at a time. fn(arg, rows) gets each non-empty batch

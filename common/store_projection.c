@@ -156,14 +156,15 @@ int ez_store_groups_by_ids(struct ez_db *db, const int64_t *ids, int n, struct e
     return rc;
 }
 
-int ez_store_group_by_name(struct ez_db *db, const char *name, struct ez_group_rows *out)
+static int ez_store_group_by_name(struct ez_db *db, const char *name, struct ez_group_rows *out)
 {
     const char *p[] = { name };
     return groups_query(db, out,
                         "SELECT " GROUP_COLS " FROM provider_groups WHERE name = $1", 1, p);
 }
 
-int ez_store_groups_after(struct ez_db *db, int64_t after_id, int limit, struct ez_group_rows *out)
+/* Streaming: up to limit groups with id > after_id. */
+static int ez_store_groups_after(struct ez_db *db, int64_t after_id, int limit, struct ez_group_rows *out)
 {
     char a[24], l[16];
     snprintf(a, sizeof a, "%" PRId64, after_id);
@@ -270,7 +271,8 @@ int ez_store_keys_load(struct ez_db *db, const struct ez_config *cfg, const int6
     return rc;
 }
 
-int ez_store_keys_after(struct ez_db *db, const struct ez_config *cfg, int64_t after_id, int limit,
+/* Streaming: up to limit keys with id > after_id, ordered by id. */
+static int ez_store_keys_after(struct ez_db *db, const struct ez_config *cfg, int64_t after_id, int limit,
                       struct ez_api_key_rows *out)
 {
     char a[24], l[16];
@@ -339,7 +341,7 @@ static int bindings_query(struct ez_db *db, struct ez_binding_rows *out, const c
     return EZ_DB_OK;
 }
 
-int ez_store_bindings_by_name(struct ez_db *db, const char *ns, const char *public_model,
+static int ez_store_bindings_by_name(struct ez_db *db, const char *ns, const char *public_model,
                             struct ez_binding_rows *out)
 {
     const char *p[] = { ns, public_model };
@@ -375,7 +377,10 @@ int ez_store_bindings_of_model(struct ez_db *db, const char *public_model,
                           "ORDER BY id", 1, p);
 }
 
-int ez_store_binding_names_after(struct ez_db *db, const char *after, int limit,
+/* Streaming: distinct (namespace, public_model) names with a field name
+ * ("<ns>.<pm>") after `after` in byte order (after "" = from the start);
+ * one row per name, other columns of the lowest id. */
+static int ez_store_binding_names_after(struct ez_db *db, const char *after, int limit,
                                struct ez_binding_rows *out)
 {
     char l[16];

@@ -44,11 +44,6 @@ void ez_binding_rows_free(struct ez_binding_rows *b);
 /* Loaders: EZ_DB_* status; on success the set may be empty. Ordered by id. */
 int ez_store_groups_by_ids(struct ez_db *db, const int64_t *ids, int n, struct ez_group_rows *out)
     __attribute__((warn_unused_result));
-int ez_store_group_by_name(struct ez_db *db, const char *name, struct ez_group_rows *out)
-    __attribute__((warn_unused_result));
-/* Streaming: up to limit groups with id > after_id. */
-int ez_store_groups_after(struct ez_db *db, int64_t after_id, int limit, struct ez_group_rows *out)
-    __attribute__((warn_unused_result));
 
 /* Keys of the given groups plus the keys with the given ids, ordered by
  * (group_id, id). With cfg, api_key is decrypted with ez_secret_open (a
@@ -57,12 +52,7 @@ int ez_store_groups_after(struct ez_db *db, int64_t after_id, int limit, struct 
 int ez_store_keys_load(struct ez_db *db, const struct ez_config *cfg, const int64_t *group_ids,
                      int ngroups, const int64_t *key_ids, int nkeys, struct ez_api_key_rows *out)
     __attribute__((warn_unused_result));
-/* Streaming: up to limit keys with id > after_id, ordered by id. */
-int ez_store_keys_after(struct ez_db *db, const struct ez_config *cfg, int64_t after_id, int limit,
-                      struct ez_api_key_rows *out) __attribute__((warn_unused_result));
 
-int ez_store_bindings_by_name(struct ez_db *db, const char *ns, const char *public_model,
-                            struct ez_binding_rows *out) __attribute__((warn_unused_result));
 int ez_store_binding_by_id(struct ez_db *db, int64_t id, struct ez_binding_rows *out)
     __attribute__((warn_unused_result));
 /* Bindings whose group_id is group_id, or (when public_model is not NULL)
@@ -72,11 +62,6 @@ int ez_store_bindings_of_group(struct ez_db *db, int64_t group_id, struct ez_bin
     __attribute__((warn_unused_result));
 int ez_store_bindings_of_model(struct ez_db *db, const char *public_model,
                              struct ez_binding_rows *out) __attribute__((warn_unused_result));
-/* Streaming: distinct (namespace, public_model) names with a field name
- * ("<ns>.<pm>") after `after` in byte order (after "" = from the start);
- * one row per name, other columns of the lowest id. */
-int ez_store_binding_names_after(struct ez_db *db, const char *after, int limit,
-                               struct ez_binding_rows *out) __attribute__((warn_unused_result));
 
 /* The name of model id (*name malloc'd, NULL when the row is gone). */
 int ez_store_model_name(struct ez_db *db, int64_t id, char **name)

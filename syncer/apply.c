@@ -121,7 +121,10 @@ static void finish(struct ez_sync_ctx *c, int commit)
 
 void ez_apply_abort(struct ez_sync_ctx *c) { finish(c, 0); }
 
-void ez_apply_end(struct ez_sync_ctx *c) { finish(c, 1); }
+/* Commits what ez_apply_begin opened, releasing the lock: COMMIT, or only
+ * RELEASE SAVEPOINT when nested (never a bare COMMIT: that would end the
+ * caller's transaction, e.g. the outbox pass's row claims). */
+static void ez_apply_end(struct ez_sync_ctx *c) { finish(c, 1); }
 
 /* ---- The MULTI/EXEC writer --------------------------------------------- */
 
@@ -255,7 +258,9 @@ int ez_apply_read_replies(struct ez_sync_ctx *c, redisContext *rc, int queued, l
     return ok ? EZ_APPLY_OK : EZ_APPLY_REDIS;
 }
 
-int ez_apply_write(struct ez_sync_ctx *c, struct ez_write_set *s, long long *version)
+/* The MULTI/EXEC writer: the set (after ez_write_set_finish) plus HINCRBY
+ * meta:sync version 1; *version gets the new meta:sync version. */
+static int ez_apply_write(struct ez_sync_ctx *c, struct ez_write_set *s, long long *version)
 {
     *version = -1;
     ez_write_set_finish(s);
@@ -368,7 +373,10 @@ static int family(const char *key)
     return -1;
 }
 
-int ez_apply_commit(struct ez_sync_ctx *c, struct ez_write_set *s)
+/* Writes the set, commits the transaction of ez_apply_begin (releasing the
+ * lock), then publishes one refresh event per resource the set touches. On
+ * any failure the transaction is rolled back. EZ_APPLY_*. */
+static int ez_apply_commit(struct ez_sync_ctx *c, struct ez_write_set *s)
 {
     static const char *const names[] = { "namespaces", "providers", "routes",
                                          "bindings",   "models",    "features" };

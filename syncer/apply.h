@@ -69,24 +69,12 @@ json_t *ez_sync_payload(const char *resource, int64_t id, const char *payload_js
  * held until the caller's transaction ends. EZ_APPLY_*; on failure nothing
  * is left open. */
 int ez_apply_begin(struct ez_sync_ctx *c, long long lock) __attribute__((warn_unused_result));
-/* Writes the set (after ez_write_set_finish) plus HINCRBY meta:sync version 1
- * in one MULTI/EXEC, commits the transaction of ez_apply_begin (releasing
- * the lock), then publishes one refresh event per resource the set touches.
- * On any failure the transaction is rolled back. EZ_APPLY_*. */
-int ez_apply_commit(struct ez_sync_ctx *c, struct ez_write_set *s) __attribute__((warn_unused_result));
 /* Rolls back what ez_apply_begin opened (after a failed build). */
 void ez_apply_abort(struct ez_sync_ctx *c);
-/* Commits what ez_apply_begin opened, releasing the lock: COMMIT, or only
- * RELEASE SAVEPOINT when nested (never a bare COMMIT: that would end the
- * caller's transaction, e.g. the outbox pass's row claims). */
-void ez_apply_end(struct ez_sync_ctx *c);
 
 /* Reads the replies of MULTI, `queued` commands and EXEC (whose last
  * command was HINCRBY meta:sync version: *version gets it). EZ_APPLY_*. */
 int ez_apply_read_replies(struct ez_sync_ctx *c, redisContext *rc, int queued, long long *version)
-    __attribute__((warn_unused_result));
-/* The MULTI/EXEC writer alone: *version gets the new meta:sync version. */
-int ez_apply_write(struct ez_sync_ctx *c, struct ez_write_set *s, long long *version)
     __attribute__((warn_unused_result));
 /* PUBLISH <prefix>dp:config:refresh {"resource","version","timestamp"}; a
  * hint only, failures are ignored. */

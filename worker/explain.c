@@ -32,7 +32,7 @@ static int64_t hash_int(json_t *hash, const char *field, int *ok)
     return *ok ? (int64_t)v : 0;
 }
 
-int ez_explain_csv_has(const char *csv, const char *item, size_t len)
+static int ez_explain_csv_has(const char *csv, const char *item, size_t len)
 {
     for (const char *p = csv; p && *p;) {
         size_t l = strcspn(p, ",");

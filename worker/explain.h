@@ -51,7 +51,5 @@ json_t *ez_explain_answer(struct ez_explain_state *st, const struct ez_explain_n
  * fields are kept). */
 void ez_explain_state_clear(struct ez_explain_state *st);
 
-/* Helpers shared with the reader: the item is in the comma list. */
-int ez_explain_csv_has(const char *csv, const char *item, size_t len);
 
 #endif
