@@ -63,6 +63,71 @@ CONF
     BASE=http://127.0.0.1:$http_port
 }
 
+# ---- Interleaved runs -------------------------------------------------
+# A figure is a median over ROUNDS runs (default 3) of ezapi and of its
+# limit, run alternately (A B A B A B) so that a machine that gets busier
+# or quieter during the benchmark weighs on both sides alike. Every run is
+# printed with the load average before it; then the medians, their spread
+# (lowest-highest) and the ratio of the medians.
+ROUNDS=${ROUNDS:-3}
+
+load1() { cut -d' ' -f1 /proc/loadavg; }
+median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+spread() { tr ' ' '\n' | grep . | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { print lo "-" hi }'; }
+
+# interleave LABEL NAME_A UNIT_A FN_A NAME_B UNIT_B FN_B
+# FN_A and FN_B are shell functions that run one measurement and print one
+# number. Sets A_MEDIAN, B_MEDIAN and RATIO (A over B).
+interleave() {
+    label=$1 an=$2 au=$3 af=$4 bn=$5 bu=$6 bf=$7
+    a_all= b_all= per_round=
+    r=1
+    while [ "$r" -le "$ROUNDS" ]; do
+        l=$(load1); a=$($af); echo "$label run $r/$ROUNDS: $an $a $au (load $l)"
+        l=$(load1); b=$($bf); echo "$label run $r/$ROUNDS: $bn $b $bu (load $l)"
+        a_all="$a_all $a" b_all="$b_all $b" per_round="$per_round $(ratio "$a" "$b")"
+        r=$((r + 1))
+    done
+    A_MEDIAN=$(echo "$a_all" | median) B_MEDIAN=$(echo "$b_all" | median)
+    RATIO=$(ratio "$A_MEDIAN" "$B_MEDIAN")
+    echo "$label: $an median $A_MEDIAN $au (spread $(echo "$a_all" | spread)), $bn median $B_MEDIAN $bu (spread $(echo "$b_all" | spread)); ratio of medians $RATIO (per round:$per_round)"
+}
+
+# Waits (at most 5 minutes) until the syncer's and the logger's queues are
+# empty: what one run leaves behind must not be charged to the next.
+wait_queues_empty() {
+    for _ in $(seq 6000); do
+        wq_ready=$(curl -s "$BASE/health/ready")
+        wq_s=$(echo "$wq_ready" | sed 's/.*"syncer":{[^}]*"queue_depth":\([0-9]*\).*/\1/')
+        wq_l=$(echo "$wq_ready" | sed 's/.*"logger":{[^}]*"queue_depth":\([0-9]*\).*/\1/')
+        [ "$wq_s" = 0 ] && [ "$wq_l" = 0 ] && return 0
+        sleep 0.05
+    done
+    echo "queues never emptied" >&2
+}
+
+# latency_rounds LABEL MASTER_KEYS RATE: ROUNDS runs of bench/sync_latency
+# (BENCH_SECS each, four senders), every run printed with the load before
+# it, then the median of each percentile. Sets P99_MEDIAN.
+latency_rounds() {
+    label=$1 keys=$2 rate=$3
+    p50s= p90s= p99s=
+    r=1
+    while [ "$r" -le "$ROUNDS" ]; do
+        wait_queues_empty
+        l=$(load1)
+        line=$("$LATENCY_BIN" "$http_port" "$redis_port" "$keys" "$rate" \
+            "$((BENCH_SECS * rate))" 4 || true)
+        echo "$label run $r/$ROUNDS (load $l): $line"
+        p50s="$p50s $(echo "$line" | sed -n 's/.*p50=\([0-9.]*\)ms.*/\1/p')"
+        p90s="$p90s $(echo "$line" | sed -n 's/.*p90=\([0-9.]*\)ms.*/\1/p')"
+        p99s="$p99s $(echo "$line" | sed -n 's/.*p99=\([0-9.]*\)ms.*/\1/p')"
+        r=$((r + 1))
+    done
+    P99_MEDIAN=$(echo "$p99s" | median)
+    echo "$label: medians p50 $(echo "$p50s" | median) ms, p90 $(echo "$p90s" | median) ms, p99 $P99_MEDIAN ms (p99 spread $(echo "$p99s" | spread) ms)"
+}
+
 # wrk's requests per second from its output on stdin.
 wrk_rps() { awk '/^Requests\/sec/ { print $2 }'; }
 # pgbench's tps (without connection time) from its output on stdin.

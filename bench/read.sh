@@ -1,10 +1,13 @@
 #!/bin/sh
 # Read path: GET /admin/provider-groups/{id} with wrk at a concurrency equal
 # to the workers, against pgbench running the worker's own select with the
-# same number of clients, in one run. pgbench uses the protocol the workers
-# use: the statement prepared once per connection, the id a parameter.
-# Prints the ratio (and, for reference, the ratio to the same select
-# unprepared, parsed and planned on every execution).
+# same number of clients, interleaved ROUNDS times each. pgbench uses the
+# protocol the workers use: the statement prepared once per connection, the
+# id a parameter. Each round also measures GET /health with the same
+# clients: the HTTP layer alone. On a machine whose cores the load
+# generator, the workers and PostgreSQL share, the costs of the HTTP layer
+# and of PostgreSQL add up, so the honest limit is the combined one,
+# 1 / (1/health + 1/pgbench); both ratios are printed.
 . "$(dirname "$0")/common.sh"
 start_services
 start_ezapi
@@ -25,26 +28,37 @@ SELECT json_build_object('id', g.id, 'name', g.name, 'type', g.type, 'base_url',
   'updated_at', $(ts updated_at))
 FROM provider_groups g WHERE g.id = :id;
 SQL
-ez=$(wrk -t2 -c"$clients" -d"${BENCH_SECS}s" -H "Authorization: Bearer $TOKEN" \
-    "$BASE/admin/provider-groups/$id" | tee "$dir/wrk.txt" | wrk_rps)
-pg=$(pgbench -h 127.0.0.1 -p "$pg_port" -U postgres -n -M prepared -c "$clients" -j 2 \
-    -T "$BENCH_SECS" -f "$dir/select.sql" ezapi 2>/dev/null | tee "$dir/pgbench.txt" | pgbench_tps)
-echo "read: clients=$clients ezapi=${ez} req/s pgbench=${pg} tps ratio=$(ratio "$ez" "$pg")"
-grep -E "Non-2xx|Socket errors" "$dir/wrk.txt" || true
-# A keep-alive connection stays on the worker that accepted it, and which
-# worker accepts is the kernel's race: with as many connections as
-# workers, both may land on one. Show how the requests were spread.
-spread() {
+
+# A keep-alive connection stays on the worker that accepted it: show how
+# the requests of a route were spread over the workers.
+per_worker() {
     curl -s "$BASE/metrics" | grep "^ezapi_http_requests_total{.*route=\"$1\"" |
         sed 's/.*process="\([^"]*\)".* \([0-9]*\)$/\1 \2/' |
         awk '{ n[$1] += $2 } END { for (p in n) printf "%s=%d ", p, n[p]; print "" }'
 }
-echo "read: requests per worker: $(spread '/admin/provider-groups/{id}')"
-# The HTTP layer alone (no PostgreSQL): what the same clients get from
-# GET /health is the most any endpoint can reach on this machine.
-hz=$(wrk -t2 -c"$clients" -d"${BENCH_SECS}s" "$BASE/health" | wrk_rps)
-echo "read (reference): ezapi GET /health=${hz} req/s ($(spread /health))"
-# For reference: the same select unprepared (parsed on every execution).
-pgx=$(pgbench -h 127.0.0.1 -p "$pg_port" -U postgres -n -M extended -c "$clients" -j 2 \
-    -T "$BENCH_SECS" -f "$dir/select.sql" ezapi 2>/dev/null | pgbench_tps)
-echo "read (reference): pgbench unprepared=${pgx} tps ratio=$(ratio "$ez" "$pgx")"
+ezapi_run() {
+    wrk -t2 -c"$clients" -d"${BENCH_SECS}s" -H "Authorization: Bearer $TOKEN" \
+        "$BASE/admin/provider-groups/$id" | tee "$dir/wrk.txt" | wrk_rps
+    grep -E "Non-2xx|Socket errors" "$dir/wrk.txt" >&2 || true
+}
+pgbench_run() {
+    pgbench -h 127.0.0.1 -p "$pg_port" -U postgres -n -M prepared -c "$clients" -j 2 \
+        -T "$BENCH_SECS" -f "$dir/select.sql" ezapi 2>/dev/null | pgbench_tps
+}
+health_run() {
+    wrk -t2 -c"$clients" -d"${BENCH_SECS}s" "$BASE/health" | wrk_rps
+}
+ez_all= pg_all= h_all=
+r=1
+while [ "$r" -le "$ROUNDS" ]; do
+    l=$(load1); ez=$(ezapi_run); echo "read run $r/$ROUNDS: ezapi $ez req/s (load $l)"
+    l=$(load1); pg=$(pgbench_run); echo "read run $r/$ROUNDS: pgbench $pg tps (load $l)"
+    l=$(load1); h=$(health_run); echo "read run $r/$ROUNDS: GET /health $h req/s (load $l)"
+    ez_all="$ez_all $ez" pg_all="$pg_all $pg" h_all="$h_all $h"
+    r=$((r + 1))
+done
+ez=$(echo "$ez_all" | median) pg=$(echo "$pg_all" | median) h=$(echo "$h_all" | median)
+combined=$(awk -v h="$h" -v p="$pg" 'BEGIN { printf "%.0f", 1 / (1 / h + 1 / p) }')
+echo "read: medians ezapi $ez req/s (spread $(echo "$ez_all" | spread)), pgbench $pg tps ($(echo "$pg_all" | spread)), GET /health $h req/s ($(echo "$h_all" | spread))"
+echo "read: ratio to pgbench $(ratio "$ez" "$pg"); combined limit 1/(1/health + 1/pgbench) = $combined req/s, ratio to it $(ratio "$ez" "$combined")"
+echo "read: requests per worker: $(per_worker '/admin/provider-groups/{id}')"
