@@ -1,8 +1,8 @@
 /* GET /openapi.json: the OpenAPI 3.1 document, built once per process from
- * one table of operations (ops[], one line per route of routes.c) and one
- * function per resource for the schemas. It only describes: routing and
- * validation live elsewhere, and tests/check_openapi.c checks this file
- * against ez_routes[] and against what the running server enforces. */
+ * the routes (ez_routes[], one per row of route_table.h) and one function
+ * per resource for the schemas. It only describes: routing and validation
+ * live elsewhere, and tests/check_openapi.c checks the document against
+ * what the running server enforces. */
 #include "openapi.h"
 
 #include <stdarg.h>
@@ -638,7 +638,7 @@ static void shared_parameters(json_t *c)
                                        "Echoed back when valid; otherwise a new id is made.")));
 }
 
-/* Query parameters by key (ops[].query). */
+/* Query parameters by key (struct ez_route .query). */
 enum qkind { Q_SHARED, Q_SCHEMA, Q_ID, Q_STRING, Q_TIME, Q_BOOL, Q_PATTERN };
 static const struct qparam {
     const char *key, *name;
@@ -765,198 +765,7 @@ static void security_schemes(json_t *c)
                        "master key is rotated.")));
 }
 
-/* ---- Operations: one line per route of routes.c ------------------------ */
-
-struct op {
-    const char *method, *path;
-    int auth;              /* enum ez_auth_kind */
-    const char *id, *tag, *summary;
-    const char *query;     /* keys of qparams[], space-separated */
-    const char *body;      /* request body schema, or NULL */
-    int body_required;
-    int status;            /* the success status */
-    const char *answer;    /* its body: a schema, "List:<schema>", a media type, or NULL */
-    const char *errors;    /* statuses beyond those added by auth, body and parameters;
-                            * "503:Readiness" answers that schema instead of Error */
-    int key_only;          /* master routes: the master key, not a session */
-};
-
-#define PUBLIC EZ_AUTH_PUBLIC
-#define ADMIN EZ_AUTH_ADMIN
-#define MASTER EZ_AUTH_MASTER
-#define PAGE "limit cursor"
-
-static const struct op ops[] = {
-    { "GET", "/openapi.json", PUBLIC, "getOpenApi", "Service", "This document",
-      .status = 200, .answer = "OpenApiDocument" },
-    { "GET", "/health", PUBLIC, "getHealth", "Service", "Liveness",
-      .status = 200, .answer = "Health" },
-    { "GET", "/health/ready", PUBLIC, "getReadiness", "Service",
-      "Readiness: PostgreSQL, Redis, syncer, logger, outbox",
-      .status = 200, .answer = "Readiness", .errors = "503:Readiness" },
-    { "GET", "/metrics", EZ_AUTH_METRICS, "getMetrics", "Service",
-      "Prometheus metrics of every process (only from metrics_allow)",
-      .status = 200, .answer = "text/plain" },
-
-    { "GET", "/admin/audit", ADMIN, "listAudit", "Audit", "Audit records, newest first",
-      .query = "actor_type actor action resource resource_id request_id since until " PAGE,
-      .status = 200, .answer = "List:AuditRecord" },
-    { "GET", "/v1/audit", MASTER, "listOwnAudit", "Master API",
-      "The audit records of this master's own actions",
-      .query = "action resource resource_id request_id since until " PAGE,
-      .status = 200, .answer = "List:AuditRecord" },
-    { "GET", "/admin/sync/status", ADMIN, "getSyncStatus", "Sync",
-      "Syncer, outbox and Redis state", .status = 200, .answer = "SyncStatus" },
-    { "GET", "/admin/sync/verify", ADMIN, "verifySync", "Sync",
-      "Compare Redis with what PostgreSQL projects", .status = 200, .answer = "Verification" },
-    { "GET", "/admin/sync/outbox", ADMIN, "listOutbox", "Sync", "Sync jobs waiting in the outbox",
-      .query = "outbox_status " PAGE, .status = 200, .answer = "List:OutboxEntry" },
-    { "POST", "/admin/sync/outbox/{id}/retry", ADMIN, "retryOutbox", "Sync",
-      "Retry an outbox entry now", .status = 200, .answer = "OutboxEntry", .errors = "404" },
-    { "POST", "/admin/sync/full", ADMIN, "startFullResync", "Sync", "Start a full resync",
-      .status = 202, .answer = "SyncRun" },
-
-    { "POST", "/admin/namespaces", ADMIN, "createNamespace", "Namespaces", "Create a namespace",
-      .body = "NamespaceCreate", .body_required = 1, .status = 201, .answer = "Namespace",
-      .errors = "409" },
-    { "GET", "/admin/namespaces", ADMIN, "listNamespaces", "Namespaces", "List namespaces",
-      .query = "namespace_status " PAGE, .status = 200, .answer = "List:Namespace" },
-    { "GET", "/admin/namespaces/{name}", ADMIN, "getNamespace", "Namespaces", "Get a namespace",
-      .status = 200, .answer = "Namespace", .errors = "404" },
-    { "PUT", "/admin/namespaces/{name}", ADMIN, "updateNamespace", "Namespaces",
-      "Update a namespace", .body = "NamespaceUpdate", .status = 200, .answer = "Namespace",
-      .errors = "404" },
-    { "DELETE", "/admin/namespaces/{name}", ADMIN, "deleteNamespace", "Namespaces",
-      "Delete a namespace (409 while a binding, master or key uses it)", .status = 204,
-      .errors = "404 409" },
-
-    { "POST", "/admin/provider-groups", ADMIN, "createProviderGroup", "Provider groups",
-      "Create a provider group", .body = "ProviderGroupCreate", .body_required = 1,
-      .status = 201, .answer = "ProviderGroup", .errors = "409" },
-    { "GET", "/admin/provider-groups", ADMIN, "listProviderGroups", "Provider groups",
-      "List provider groups", .query = "group_status group_type " PAGE, .status = 200,
-      .answer = "List:ProviderGroup" },
-    { "GET", "/admin/provider-groups/{id}", ADMIN, "getProviderGroup", "Provider groups",
-      "Get a provider group", .status = 200, .answer = "ProviderGroup", .errors = "404" },
-    { "PUT", "/admin/provider-groups/{id}", ADMIN, "updateProviderGroup", "Provider groups",
-      "Update a provider group", .body = "ProviderGroupUpdate", .status = 200,
-      .answer = "ProviderGroup", .errors = "404 409" },
-    { "DELETE", "/admin/provider-groups/{id}", ADMIN, "deleteProviderGroup", "Provider groups",
-      "Delete a provider group", .query = "cascade", .status = 204, .errors = "404 409" },
-    { "POST", "/admin/api-keys", ADMIN, "createApiKey", "API keys",
-      "Add an upstream credential to a group", .body = "ApiKeyCreate", .body_required = 1,
-      .status = 201, .answer = "ApiKey", .errors = "422" },
-    { "GET", "/admin/api-keys", ADMIN, "listApiKeys", "API keys", "List api keys",
-      .query = "group_id api_key_status " PAGE, .status = 200, .answer = "List:ApiKey" },
-    { "GET", "/admin/api-keys/{id}", ADMIN, "getApiKey", "API keys", "Get an api key",
-      .status = 200, .answer = "ApiKey", .errors = "404" },
-    { "PUT", "/admin/api-keys/{id}", ADMIN, "updateApiKey", "API keys", "Update an api key",
-      .body = "ApiKeyUpdate", .status = 200, .answer = "ApiKey", .errors = "404" },
-    { "DELETE", "/admin/api-keys/{id}", ADMIN, "deleteApiKey", "API keys", "Delete an api key",
-      .status = 204, .errors = "404" },
-    { "POST", "/admin/providers/preset", ADMIN, "createPresetProvider", "Provider groups",
-      "Create an official provider group and its first key", .body = "ProviderPreset",
-      .body_required = 1, .status = 201, .answer = "ProviderCreated", .errors = "409" },
-    { "POST", "/admin/providers/custom", ADMIN, "createCustomProvider", "Provider groups",
-      "Create an OpenAI-compatible provider group and its first key", .body = "ProviderCustom",
-      .body_required = 1, .status = 201, .answer = "ProviderCreated", .errors = "409" },
-
-    { "POST", "/admin/models", ADMIN, "createModel", "Models", "Register a model",
-      .body = "ModelCreate", .body_required = 1, .status = 201, .answer = "Model",
-      .errors = "409" },
-    { "GET", "/admin/models", ADMIN, "listModels", "Models", "List registered models",
-      .query = "model_name " PAGE, .status = 200, .answer = "List:Model" },
-    { "GET", "/admin/models/{id}", ADMIN, "getModel", "Models", "Get a model",
-      .status = 200, .answer = "Model", .errors = "404" },
-    { "PUT", "/admin/models/{id}", ADMIN, "updateModel", "Models", "Update a model",
-      .body = "ModelUpdate", .status = 200, .answer = "Model", .errors = "404 409" },
-    { "DELETE", "/admin/models/{id}", ADMIN, "deleteModel", "Models", "Delete a model",
-      .status = 204, .errors = "404" },
-    { "GET", "/admin/model-registry", ADMIN, "getModelRegistry", "Models",
-      "Every model offered by an active group and key", .status = 200,
-      .answer = "ModelRegistry" },
-    { "POST", "/admin/bindings", ADMIN, "createBinding", "Bindings",
-      "Bind a public model of a namespace to a provider group", .body = "BindingCreate",
-      .body_required = 1, .status = 201, .answer = "BindingWithCandidate",
-      .errors = "409 422" },
-    { "GET", "/admin/bindings", ADMIN, "listBindings", "Bindings", "List bindings",
-      .query = "namespace group_id " PAGE, .status = 200, .answer = "List:Binding" },
-    { "GET", "/admin/bindings/{id}", ADMIN, "getBinding", "Bindings", "Get a binding",
-      .status = 200, .answer = "Binding", .errors = "404" },
-    { "PUT", "/admin/bindings/{id}", ADMIN, "updateBinding", "Bindings", "Update a binding",
-      .body = "BindingUpdate", .status = 200, .answer = "BindingWithCandidate",
-      .errors = "404 409 422" },
-    { "DELETE", "/admin/bindings/{id}", ADMIN, "deleteBinding", "Bindings", "Delete a binding",
-      .status = 204, .errors = "404" },
-    { "GET", "/admin/features", ADMIN, "getFeatures", "Features", "The data-plane switches",
-      .status = 200, .answer = "Features" },
-    { "PUT", "/admin/features", ADMIN, "updateFeatures", "Features",
-      "Set or delete data-plane switches", .body = "FeaturesUpdate", .body_required = 1,
-      .status = 200, .answer = "Features" },
-
-    { "POST", "/admin/masters", ADMIN, "createMaster", "Masters",
-      "Create a master (answers its master key once)", .body = "MasterCreate",
-      .body_required = 1, .status = 201, .answer = "MasterWithKey", .errors = "409 422" },
-    { "GET", "/admin/masters", ADMIN, "listMasters", "Masters", "List masters",
-      .query = "master_status " PAGE, .status = 200, .answer = "List:Master" },
-    { "GET", "/admin/masters/{id}", ADMIN, "getMaster", "Masters", "Get a master",
-      .status = 200, .answer = "Master", .errors = "404" },
-    { "PUT", "/admin/masters/{id}", ADMIN, "updateMaster", "Masters", "Update a master",
-      .body = "MasterUpdate", .status = 200, .answer = "Master", .errors = "404 409 422" },
-    { "DELETE", "/admin/masters/{id}", ADMIN, "deleteMaster", "Masters",
-      "Delete a master and all its keys", .status = 204, .errors = "404" },
-    { "POST", "/admin/masters/{id}/rotate-key", ADMIN, "rotateMasterKey", "Masters",
-      "Issue a new master key (the old one and every session stop)", .body = "EmptyObject",
-      .status = 200, .answer = "MasterWithKey", .errors = "404" },
-    { "POST", "/admin/masters/{id}/revoke-keys", ADMIN, "revokeMasterKeys", "Masters",
-      "Invalidate every child key issued so far (epoch + 1)", .body = "EmptyObject",
-      .status = 200, .answer = "Master", .errors = "404" },
-    { "PUT", "/admin/masters/{id}/access", ADMIN, "setMasterAccess", "Masters",
-      "Change a master's namespaces, optionally its keys' too", .body = "MasterAccess",
-      .status = 200, .answer = "Master", .errors = "404 422" },
-    { "GET", "/admin/masters/{id}/keys", ADMIN, "listMasterKeys", "Child keys",
-      "List a master's child keys", .query = "key_status " PAGE, .status = 200,
-      .answer = "List:ChildKey", .errors = "404" },
-    { "POST", "/admin/masters/{id}/keys", ADMIN, "issueMasterKey", "Child keys",
-      "Issue a child key on a master's behalf", .body = "ChildKeyIssue", .status = 201,
-      .answer = "ChildKeyWithToken", .errors = "404 409 422" },
-    { "GET", "/admin/keys/{id}", ADMIN, "getChildKey", "Child keys", "Get a child key",
-      .status = 200, .answer = "ChildKey", .errors = "404" },
-    { "PUT", "/admin/keys/{id}", ADMIN, "updateChildKey", "Child keys", "Update a child key",
-      .body = "ChildKeyUpdate", .status = 200, .answer = "ChildKey", .errors = "404 409 422" },
-    { "DELETE", "/admin/keys/{id}", ADMIN, "revokeChildKey", "Child keys", "Revoke a child key",
-      .status = 204, .errors = "404" },
-    { "PUT", "/admin/keys/{id}/access", ADMIN, "setChildKeyAccess", "Child keys",
-      "Change a child key's namespaces", .body = "ChildKeyAccess", .status = 200,
-      .answer = "ChildKey", .errors = "404 409 422" },
-
-    { "POST", "/v1/auth/token", MASTER, "createSession", "Master API",
-      "A session token, with the master key", .body = "EmptyObject", .status = 200,
-      .answer = "Session", .key_only = 1 },
-    { "GET", "/v1/me", MASTER, "getMe", "Master API", "The master, its limits and key count",
-      .status = 200, .answer = "Master", .errors = "404" },
-    { "POST", "/v1/tokens", MASTER, "issueToken", "Master API", "Issue a child key",
-      .body = "ChildKeyIssue", .status = 201, .answer = "ChildKeyWithToken",
-      .errors = "409 422" },
-    { "GET", "/v1/tokens", MASTER, "listTokens", "Master API", "List this master's child keys",
-      .query = "key_status " PAGE, .status = 200, .answer = "List:ChildKey" },
-    { "GET", "/v1/tokens/{id}", MASTER, "getToken", "Master API", "Get a child key",
-      .status = 200, .answer = "ChildKey", .errors = "404" },
-    { "PUT", "/v1/tokens/{id}", MASTER, "updateToken", "Master API", "Update a child key",
-      .body = "ChildKeyOwnerUpdate", .status = 200, .answer = "ChildKey",
-      .errors = "404 409 422" },
-    { "DELETE", "/v1/tokens/{id}", MASTER, "revokeToken", "Master API", "Revoke a child key",
-      .status = 204, .errors = "404" },
-    { "POST", "/v1/tokens/{id}/rotate", MASTER, "rotateToken", "Master API",
-      "A new secret for the same key; the old one works for grace_seconds", .body = "Rotate",
-      .status = 200, .answer = "ChildKeyWithToken", .errors = "404 409" },
-
-    { "POST", "/admin/route/explain", EZ_AUTH_ADMIN_READ, "explainRoute", "Routing",
-      "How a data plane reading Redis now would route a key's request for a model (viewer "
-      "tokens too: it changes nothing)",
-      .body = "ExplainRequest", .body_required = 1, .status = 200, .answer = "Explanation",
-      .errors = "404" },
-};
+/* ---- Operations: one per row of route_table.h (ez_routes[]) ----------- */
 
 static const struct tag {
     const char *name, *text;
@@ -1003,7 +812,7 @@ const char *ez_openapi_auth_name(int auth)
     return "unknown";
 }
 
-static json_t *security(const struct op *o)
+static json_t *security(const struct ez_route *o)
 {
     switch (o->auth) {
     case EZ_AUTH_ADMIN:
@@ -1011,8 +820,10 @@ static json_t *security(const struct op *o)
     case EZ_AUTH_MASTER:
         return o->key_only ? need(json_pack("[{s:[]}]", "masterKey"))
                            : need(json_pack("[{s:[]}, {s:[]}]", "masterKey", "masterSession"));
+    case EZ_AUTH_PUBLIC:
+    case EZ_AUTH_METRICS: break; /* /metrics is checked by address */
     }
-    return need(json_array()); /* public; /metrics is checked by address */
+    return need(json_array());
 }
 
 /* {name} placeholders of the template as path parameters. */
@@ -1028,7 +839,7 @@ static void path_parameters(json_t *list, const char *path)
     }
 }
 
-static json_t *parameters(const struct op *o)
+static json_t *parameters(const struct ez_route *o)
 {
     json_t *list = need(json_array());
     path_parameters(list, o->path);
@@ -1075,7 +886,7 @@ static void add_status(char *codes, int status)
         broken = 1;
 }
 
-static json_t *responses(const struct op *o)
+static json_t *responses(const struct ez_route *o)
 {
     json_t *out = need(json_object());
     char key[8], codes[600] = { 0 };
@@ -1125,10 +936,10 @@ static json_t *responses(const struct op *o)
     return out;
 }
 
-static json_t *operation(const struct op *o)
+static json_t *operation(const struct ez_route *o)
 {
     json_t *op = need(json_pack("{s:[s], s:s, s:s, s:s, s:o}", "tags", o->tag, "summary",
-                                o->summary, "operationId", o->id, "x-ezapi-auth",
+                                o->summary, "operationId", o->operation_id, "x-ezapi-auth",
                                 ez_openapi_auth_name(o->auth), "security", security(o)));
     set(op, "parameters", parameters(o));
     if (o->body)
@@ -1138,23 +949,32 @@ static json_t *operation(const struct op *o)
     return op;
 }
 
+static int tag_declared(const char *name)
+{
+    for (size_t i = 0; i < sizeof tags / sizeof tags[0]; i++)
+        if (strcmp(tags[i].name, name) == 0)
+            return 1;
+    return 0;
+}
+
 static json_t *paths(void)
 {
     json_t *out = need(json_object());
-    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
-        json_t *item = json_object_get(out, ops[i].path);
+    for (int i = 0; i < ez_routes_count; i++) {
+        const struct ez_route *o = &ez_routes[i];
+        json_t *item = json_object_get(out, o->path);
         if (!item) {
             item = need(json_object());
-            set(out, ops[i].path, item);
+            set(out, o->path, item);
         }
         char method[8];
         size_t n = 0;
-        for (; ops[i].method[n] && n < sizeof method - 1; n++)
-            method[n] = (char)(ops[i].method[n] - 'A' + 'a');
+        for (; o->method[n] && n < sizeof method - 1; n++)
+            method[n] = (char)(o->method[n] - 'A' + 'a');
         method[n] = 0;
-        if (json_object_get(item, method))
-            broken = 1; /* one route, two lines */
-        set(item, method, operation(&ops[i]));
+        if (json_object_get(item, method) || !tag_declared(o->tag))
+            broken = 1; /* one route, two rows; or a tag without a description */
+        set(item, method, operation(o));
     }
     return out;
 }
