@@ -1,10 +1,11 @@
-/* GET /openapi.json. Unit part (links the worker code): the document and
- * ez_routes[] describe the same routes in both directions with the same
- * authentication, it is OpenAPI 3.1 JSON, and every $ref resolves. Server
- * part (tests/harness.h): it is served as built, every documented
- * operation is routed and answers only documented statuses and bodies, and
- * what the request schemas claim (no unknown fields, required fields,
- * types, enums and limits) is what the server enforces. */
+/* GET /openapi.json. Unit part (links the worker code): it is OpenAPI 3.1
+ * JSON, every $ref resolves, and each operation is complete and states its
+ * authentication consistently (routes and operations come from the same
+ * rows of worker/route_table.h, so they cannot differ). Server part
+ * (tests/harness.h): it is served as built, every documented operation is
+ * routed and answers only documented statuses and bodies, and what the
+ * request schemas claim (no unknown fields, required fields, types, enums
+ * and limits) is what the server enforces. */
 #include "harness.h"
 
 #include <stdio.h>
@@ -13,7 +14,6 @@
 #include <strings.h>
 
 #include "worker/openapi.h"
-#include "worker/routes.h"
 
 static const char *const http_methods[] = { "get", "put", "post", "delete", "patch",
                                             "head", "options", "trace", NULL };
@@ -62,29 +62,6 @@ static json_t *resolve(const json_t *root, json_t *node)
         node = pointer(root, ref);
     }
     return NULL;
-}
-
-static void lower(const char *in, char *out, size_t len)
-{
-    size_t i = 0;
-    for (; in[i] && i < len - 1; i++)
-        out[i] = (char)(in[i] >= 'A' && in[i] <= 'Z' ? in[i] - 'A' + 'a' : in[i]);
-    out[i] = 0;
-}
-
-static json_t *operation(const json_t *d, const char *path, const char *method)
-{
-    char m[16];
-    lower(method, m, sizeof m);
-    return json_object_get(json_object_get(json_object_get(d, "paths"), path), m);
-}
-
-static int is_route(const char *method, const char *path)
-{
-    for (int i = 0; i < ez_routes_count; i++)
-        if (strcasecmp(ez_routes[i].method, method) == 0 && strcmp(ez_routes[i].path, path) == 0)
-            return 1;
-    return 0;
 }
 
 /* Counts the $refs under node and fails on the first that does not resolve. */
@@ -144,31 +121,9 @@ START_TEST(document_is_openapi_3_1_json)
 }
 END_TEST
 
-START_TEST(every_route_is_documented_with_its_authentication)
-{
-    const json_t *d = doc();
-    for (int i = 0; i < ez_routes_count; i++) {
-        const struct ez_route *r = &ez_routes[i];
-        json_t *op = operation(d, r->path, r->method);
-        ck_assert_msg(op != NULL, "route %s %s is missing from /openapi.json", r->method, r->path);
-        const char *auth = json_string_value(json_object_get(op, "x-ezapi-auth"));
-        ck_assert_msg(auth && strcmp(auth, ez_openapi_auth_name(r->auth)) == 0,
-                      "%s %s: documented as %s, routed as %s", r->method, r->path,
-                      auth ? auth : "(none)", ez_openapi_auth_name(r->auth));
-        json_t *security = json_object_get(op, "security");
-        int open = r->auth == EZ_AUTH_PUBLIC || r->auth == EZ_AUTH_METRICS;
-        ck_assert_msg(json_is_array(security) && (json_array_size(security) == 0) == open,
-                      "%s %s: security does not match its authentication", r->method, r->path);
-        json_t *responses = json_object_get(op, "responses");
-        if (!open) {
-            ck_assert_msg(json_object_get(responses, "401") && json_object_get(responses, "403"),
-                          "%s %s: 401 and 403 are not documented", r->method, r->path);
-        }
-    }
-}
-END_TEST
-
-START_TEST(every_documented_operation_is_a_route)
+/* x-ezapi-auth says how the route authenticates; security and the 401/403
+ * answers must say the same. */
+START_TEST(every_operation_states_its_authentication)
 {
     const json_t *d = doc();
     const char *path, *key;
@@ -180,11 +135,22 @@ START_TEST(every_documented_operation_is_a_route)
             for (int i = 0; http_methods[i]; i++)
                 method |= strcmp(key, http_methods[i]) == 0;
             ck_assert_msg(method, "paths.%s has a key %s that is not a method", path, key);
-            ck_assert_msg(is_route(key, path), "%s %s is documented but not routed", key, path);
+            const char *auth = json_string_value(json_object_get(op, "x-ezapi-auth"));
+            ck_assert_msg(auth && strcmp(auth, "unknown") != 0, "%s %s: x-ezapi-auth is %s", key,
+                          path, auth ? auth : "(none)");
+            int open = strcmp(auth, "public") == 0 || strcmp(auth, "metrics") == 0;
+            json_t *security = json_object_get(op, "security");
+            ck_assert_msg(json_is_array(security) && (json_array_size(security) == 0) == open,
+                          "%s %s: security does not match its authentication", key, path);
+            json_t *responses = json_object_get(op, "responses");
+            if (!open) {
+                ck_assert_msg(json_object_get(responses, "401") && json_object_get(responses, "403"),
+                              "%s %s: 401 and 403 are not documented", key, path);
+            }
             n++;
         }
     }
-    ck_assert_int_eq(n, ez_routes_count);
+    ck_assert_msg(n > 50, "only %d operations", n);
 }
 END_TEST
 
@@ -657,8 +623,7 @@ static Suite *openapi_suite(void)
     Suite *s = suite_create("openapi");
     TCase *tc = tcase_create("document");
     tcase_add_test(tc, document_is_openapi_3_1_json);
-    tcase_add_test(tc, every_route_is_documented_with_its_authentication);
-    tcase_add_test(tc, every_documented_operation_is_a_route);
+    tcase_add_test(tc, every_operation_states_its_authentication);
     tcase_add_test(tc, every_ref_resolves);
     tcase_add_test(tc, operations_are_complete);
     suite_add_tcase(s, tc);
