@@ -12,25 +12,15 @@
 
 #include "handlers.h"
 #include "routes.h"
-#include "validate.h"
-#include "validate_explain.h"
-#include "validate_provider.h"
-#include "validate_tenant.h"
-#define GROUP_MODEL_MAX EZ_MAX_MODEL_NAME /* bytes of a model of a provider group */
-#define GROUP_MODELS_MAX EZ_MAX_MODELS
-#define API_KEY_MAX EZ_MAX_API_KEY
-#define GOOGLE_PROJECT_MAX EZ_MAX_GOOGLE_PROJECT
-#define GOOGLE_LOCATION_MAX EZ_MAX_GOOGLE_LOCATION
-#include "validate_catalog.h"
-#define REGISTRY_NAME_MAX EZ_MAX_REGISTRY_NAME
+#include "rules.h"
+#include "store_catalog.h"
 
-#define JSON_INT_MAX 9007199254740991LL /* 2^53 - 1: what the catalog accepts */
-#define NS_PATTERN "^[a-z0-9][a-z0-9_-]{0,63}$"
-#define GROUP_NAME_PATTERN "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
-#define FEATURE_PATTERN "^[a-z0-9_]{1,64}$"
-/* No control character anywhere, no white space at either end. */
-#define CLEAN_NAME_PATTERN \
-    "^[^\\s\\x00-\\x1f\\x7f](?:[^\\x00-\\x1f\\x7f]*[^\\s\\x00-\\x1f\\x7f])?$"
+#define STR(x) STR_(x)
+#define STR_(x) #x
+#define NS_PATTERN "^" EZ_NAMESPACE_NAME "$"
+#define GROUP_NAME_PATTERN "^" EZ_GROUP_NAME "$"
+#define FEATURE_PATTERN "^" EZ_FEATURE_NAME "$"
+#define CLEAN_NAME_PATTERN "^" EZ_CLEAN_NAME "$"
 
 static int broken; /* a part of the document could not be built */
 
@@ -229,24 +219,21 @@ static json_t *t_extend(const char *base, json_t *properties)
 
 /* ---- Schemas: one function per resource, each schema defined once ---- */
 
-static const char *const namespace_statuses[] = { "active", "suspended", NULL };
-static const char *const group_statuses[] = { "active", "disabled", NULL };
-static const char *const api_key_statuses[] = { "active", "auto_disabled", "manual_disabled",
-                                                NULL };
-static const char *const presets[] = { "openai", "anthropic", "gemini", NULL };
-static const char *const model_kinds[] = { "chat", "embedding", "rerank", "other", NULL };
-static const char *const model_flags[] = { "supports_vision", "supports_functions",
-                                           "supports_tool_choice", "supports_fim",
-                                           "supports_stream", NULL };
-static const char *const selector_types[] = { "exact", "regex", "normalize_exact", NULL };
-static const char *const binding_statuses[] = { "active", "disabled", NULL };
+static const char *const provider_types[] = EZ_PROVIDER_TYPES;
+static const char *const namespace_statuses[] = EZ_NAMESPACE_STATUSES;
+static const char *const group_statuses[] = EZ_GROUP_STATUSES;
+static const char *const api_key_statuses[] = EZ_API_KEY_STATUSES;
+static const char *const presets[] = EZ_PRESETS;
+static const char *const model_kinds[] = EZ_MODEL_KINDS;
+static const char *const selector_types[] = EZ_SELECTOR_TYPES;
+static const char *const binding_statuses[] = EZ_BINDING_STATUSES;
 static const char *const candidate_errors[] = { "config_error", "no_provider", NULL };
-static const char *const master_statuses[] = { "active", "suspended", NULL };
+static const char *const master_statuses[] = EZ_MASTER_STATUSES;
 static const char *const key_shown_statuses[] = { "active", "suspended", "revoked", "expired",
                                                   NULL };
-static const char *const key_set_statuses[] = { "active", "suspended", NULL };
+static const char *const key_set_statuses[] = EZ_KEY_SET_STATUSES;
 static const char *const issuers[] = { "master", "admin", "import", NULL };
-static const char *const propagations[] = { "none", "restrict", "all", NULL };
+static const char *const propagations[] = EZ_PROPAGATIONS;
 static const char *const error_types[] = { "invalid_request_error", "authentication_error",
                                            "permission_error", "not_found_error",
                                            "conflict_error", "rate_limit_error", "api_error",
@@ -268,7 +255,8 @@ static void common_schemas(json_t *c)
         "request_id", about(t_type("string"), "The X-Request-ID of the request."), NULL),
         NULL), NULL), NULL));
     set(c, "List", about(t_answer(props(
-        "data", about(t_array(need(json_object()), 0, 200, 0), "The page, at most `limit` items."),
+        "data", about(t_array(need(json_object()), 0, EZ_PAGE_MAX_LIMIT, 0),
+                      "The page, at most `limit` items."),
         "has_more", t_type("boolean"),
         "next_cursor", about(nullable(t_type("string")),
                              "Pass as ?cursor= for the next page; null on the last page."),
@@ -320,19 +308,19 @@ static void provider_schemas(json_t *c)
         "base_url", about(nullable(t_str(0, EZ_MAX_URL)),
                           "An http:// or https:// URL; required for type compatible; \"\" or "
                           "null = the data plane's default for the type."),
-        "google_project", nullable(t_str(0, GOOGLE_PROJECT_MAX)),
-        "google_location", about(nullable(t_str(0, GOOGLE_LOCATION_MAX)),
+        "google_project", nullable(t_str(0, EZ_MAX_GOOGLE_PROJECT)),
+        "google_location", about(nullable(t_str(0, EZ_MAX_GOOGLE_LOCATION)),
                                  "Empty becomes global for vertex and vertex-express."),
-        "models", about(t_array(t_str(1, GROUP_MODEL_MAX), 1, GROUP_MODELS_MAX, 0),
+        "models", about(t_array(t_str(1, EZ_MAX_MODEL_NAME), 1, EZ_MAX_MODELS, 0),
                         "Trimmed; duplicates are dropped."),
         "status", with(ref("ProviderGroupStatus"), "default", json_string("active")),
         "preset", t_enum(presets), NULL);
     json_t *k = props(
         "group_id", about(t_id(), "An existing provider group (else 422)."),
-        "api_key", about(t_str(1, API_KEY_MAX),
+        "api_key", about(t_str(1, EZ_MAX_API_KEY),
                          "The upstream credential; may not start with enc:v1:. Answers "
                          "show it masked."),
-        "weight", about(with(t_int(0, 1000), "default", json_integer(1)),
+        "weight", about(with(t_int(0, EZ_MAX_KEY_WEIGHT), "default", json_integer(1)),
                         "0 = never chosen."),
         "status", with(ref("ApiKeyStatus"), "default", json_string("active")),
         "auto_ban", with(t_type("boolean"), "default", json_true()),
@@ -340,7 +328,7 @@ static void provider_schemas(json_t *c)
         "ban_until", about(nullable(t_time()), "While in the future the key is not routable."),
         NULL);
     const char *group_fields = "name type base_url google_project google_location models status";
-    set(c, "ProviderType", t_enum(ez_provider_types));
+    set(c, "ProviderType", t_enum(provider_types));
     set(c, "ProviderGroupStatus", t_enum(group_statuses));
     set(c, "ApiKeyStatus", t_enum(api_key_statuses));
     set(c, "ProviderGroup", t_answer(props(
@@ -354,7 +342,8 @@ static void provider_schemas(json_t *c)
     set(c, "ApiKey", t_answer(props(
         "id", t_id(), "group_id", t_id(), "group", t_type("string"),
         "api_key", about(t_type("string"), "Masked: first and last 4 characters, or ****."),
-        "weight", t_int(0, 1000), "status", ref("ApiKeyStatus"), "auto_ban", t_type("boolean"),
+        "weight", t_int(0, EZ_MAX_KEY_WEIGHT), "status", ref("ApiKeyStatus"),
+        "auto_ban", t_type("boolean"),
         "ban_reason", nullable(t_type("string")), "ban_until", nullable(t_time()),
         "created_at", t_time(), "updated_at", t_time(), NULL), NULL));
     set(c, "ApiKeyCreate", t_body(pick(k, NULL, "group_id api_key weight status auto_ban "
@@ -376,19 +365,19 @@ static void provider_schemas(json_t *c)
 static void catalog_schemas(json_t *c)
 {
     json_t *f = props(
-        "name", t_pattern(CLEAN_NAME_PATTERN, REGISTRY_NAME_MAX),
+        "name", t_pattern(CLEAN_NAME_PATTERN, EZ_MAX_REGISTRY_NAME),
         "kind", about(t_str(0, EZ_MAX_NAME),
                       "chat, embedding, rerank or other, in any case; empty = chat, any "
                       "other value = other."),
-        "context_window", about(t_int(0, JSON_INT_MAX), "0 = unknown."),
-        "max_output_tokens", about(t_int(0, JSON_INT_MAX), "0 = unknown."),
+        "context_window", about(t_int(0, EZ_MAX_JSON_INT), "0 = unknown."),
+        "max_output_tokens", about(t_int(0, EZ_MAX_JSON_INT), "0 = unknown."),
         "cost_per_token", nullable(with(t_type("number"), "minimum", json_integer(0))), NULL);
     json_t *answer = props("id", t_id(), "name", t_type("string"), "kind", ref("ModelKind"),
                            "context_window", t_int(0, 0), "max_output_tokens", t_int(0, 0),
                            "cost_per_token", nullable(t_type("number")), NULL);
-    for (int i = 0; model_flags[i]; i++) {
-        set(f, model_flags[i], nullable(t_type("boolean")));
-        set(answer, model_flags[i], nullable(t_type("boolean")));
+    for (int i = 0; i < EZ_NFLAGS; i++) {
+        set(f, ez_model_flag_names[i], nullable(t_type("boolean")));
+        set(answer, ez_model_flag_names[i], nullable(t_type("boolean")));
     }
     set(answer, "created_at", t_time());
     set(answer, "updated_at", t_time());
@@ -409,7 +398,7 @@ static void catalog_schemas(json_t *c)
     json_t *b = props(
         "namespace", about(t_pattern(NS_PATTERN, EZ_MAX_NAME), "An existing namespace (else 422)."),
         "public_model", t_pattern(CLEAN_NAME_PATTERN, EZ_MAX_PUBLIC_MODEL),
-        "group_id", about(t_int(1, JSON_INT_MAX), "An existing provider group (else 422)."),
+        "group_id", about(t_int(1, EZ_MAX_JSON_INT), "An existing provider group (else 422)."),
         "weight", with(t_int(0, EZ_MAX_BINDING_WEIGHT), "default", json_integer(1)),
         "selector_type", with(ref("SelectorType"), "default", json_string("exact")),
         "selector_value", about(nullable(t_str(0, EZ_MAX_SELECTOR)),
@@ -464,12 +453,12 @@ static void tenant_schemas(json_t *c)
                        "The data plane's default route group (not checked against "
                        "provider groups)."),
         "status", with(ref("MasterStatus"), "default", json_string("active")),
-        "max_child_keys", about(with(t_int(0, 1000000), "default", json_integer(5)),
+        "max_child_keys", about(with(t_int(0, EZ_MAX_CHILD_KEYS), "default", json_integer(5)),
                                 "Active child keys allowed; 0 = unlimited."),
-        "global_qps", about(with(t_int(0, 1000000000), "default", json_integer(0)),
+        "global_qps", about(with(t_int(0, EZ_MAX_GLOBAL_QPS), "default", json_integer(0)),
                             "0 = unlimited."),
         "namespaces", about(json_deep_copy(ns_list), "Existing namespaces (else 422)."),
-        "default_namespace", about(nullable(t_pattern("^([a-z0-9][a-z0-9_-]{0,63})?$",
+        "default_namespace", about(nullable(t_pattern("^(" EZ_NAMESPACE_NAME ")?$",
                                                       EZ_MAX_NAME)),
                                    "One of namespaces (else 422); \"\" or null clears it."),
         "propagate", with(t_enum(propagations), "default", json_string("none")), NULL);
@@ -496,10 +485,11 @@ static void tenant_schemas(json_t *c)
         "namespaces", about(ns_list, "A subset of the master's (else 422); default: the "
                                      "master's."),
         "default_namespace", json_deep_copy(json_object_get(f, "default_namespace")),
-        "model_limits", about(nullable(t_array(t_pattern("^[^,]+$", EZ_TENANT_MAX_MODEL), 0,
+        "model_limits", about(nullable(t_array(t_pattern("^" EZ_MODEL_LIMIT "$",
+                                                         EZ_TENANT_MAX_MODEL), 0,
                                                EZ_TENANT_MAX_LIST, 1)),
                               "[] or null = every model."),
-        "allow_ips", about(nullable(t_array(t_str(1, 64), 0, EZ_TENANT_MAX_IPS, 1)),
+        "allow_ips", about(nullable(t_array(t_str(1, EZ_TENANT_MAX_CIDR), 0, EZ_TENANT_MAX_IPS, 1)),
                            "IPv4/IPv6 addresses or CIDRs; [] or null = any address."),
         "expires_at", about(nullable(t_time()), "In the future; null clears it."), NULL);
     set(c, "ChildKeyStatus", about(t_enum(key_shown_statuses),
@@ -622,8 +612,9 @@ static json_t *query_param(const char *name, json_t *schema, const char *text)
 
 static void shared_parameters(json_t *c)
 {
-    set(c, "Limit", query_param("limit", with(t_int(1, 200), "default", json_integer(50)),
-                                "Items per page."));
+    json_t *limit = with(t_int(1, EZ_PAGE_MAX_LIMIT), "default",
+                         json_integer(EZ_PAGE_DEFAULT_LIMIT));
+    set(c, "Limit", query_param("limit", limit, "Items per page."));
     set(c, "Cursor", query_param("cursor", t_type("string"),
                                  "Opaque: next_cursor of the previous page."));
     set(c, "Id", need(json_pack("{s:s, s:s, s:b, s:o, s:s}", "name", "id", "in", "path",
@@ -656,7 +647,7 @@ static const struct qparam {
       "true also deletes the group's api keys and bindings (else 409 while it has any)." },
     { "group_id", "group_id", Q_ID, NULL, 0, NULL },
     { "api_key_status", "status", Q_SCHEMA, "ApiKeyStatus", 0, NULL },
-    { "model_name", "name", Q_STRING, NULL, REGISTRY_NAME_MAX, "Exact name." },
+    { "model_name", "name", Q_STRING, NULL, EZ_MAX_REGISTRY_NAME, "Exact name." },
     { "namespace", "namespace", Q_PATTERN, NS_PATTERN, EZ_MAX_NAME, NULL },
     { "master_status", "status", Q_SCHEMA, "MasterStatus", 0, NULL },
     { "key_status", "status", Q_SCHEMA, "ChildKeyStatus", 0, "The status as shown." },
@@ -789,7 +780,8 @@ static const char *const info_text =
     "The admin and master API of ezapi, the control plane of an LLM gateway.\n\n"
     "Conventions (SPEC 5): JSON in and out. Errors answer "
     "`{\"error\": {\"type\", \"code\", \"message\", \"param\", \"request_id\"}}` (schema "
-    "Error). Lists take `limit` (1-200, default 50) and an opaque `cursor`, and answer "
+    "Error). Lists take `limit` (1-" STR(EZ_PAGE_MAX_LIMIT) ", default "
+    STR(EZ_PAGE_DEFAULT_LIMIT) ") and an opaque `cursor`, and answer "
     "`{\"data\", \"has_more\", \"next_cursor\"}`. Create answers 201, get and update 200, "
     "delete 204. PUT takes a partial object: omitted fields keep their value, null clears "
     "a nullable one. A secret is answered once, at creation or rotation. Timestamps are "
