@@ -260,7 +260,7 @@ static void common_schemas(json_t *c)
         "has_more", t_type("boolean"),
         "next_cursor", about(nullable(t_type("string")),
                              "Pass as ?cursor= for the next page; null on the last page."),
-        NULL), NULL), "One page of a list (SPEC 5)."));
+        NULL), NULL), "One page of a list (docs/api.md)."));
     set(c, "EmptyObject", about(t_body(need(json_object()), NULL),
                                 "No body, or an empty object: any field is refused."));
     set(c, "OpenApiDocument", about(t_type("object"), "This document."));
@@ -392,8 +392,9 @@ static void catalog_schemas(json_t *c)
         "keys", t_array(t_id(), 0, 0, 0),
         "registered", t_type("boolean"),
         "capabilities", about(nullable(t_type("object")),
-                              "The model capability JSON of SPEC 7, or null when the name "
-                              "is not registered."), NULL), NULL), 0, 0, 0), NULL), NULL));
+                              "The model capability JSON (docs/redis.md, meta:models), or "
+                              "null when the name is not registered."), NULL), NULL), 0, 0, 0),
+        NULL), NULL));
 
     json_t *b = props(
         "namespace", about(t_pattern(NS_PATTERN, EZ_MAX_NAME), "An existing namespace (else 422)."),
@@ -771,14 +772,14 @@ static const struct tag {
     { "Masters", "Tenants, as the operator manages them (docs/tenants.md)." },
     { "Child keys", "Tenants' keys, as the operator manages them (docs/tenants.md)." },
     { "Master API", "What a master does with its master key or session (docs/tenants.md)." },
-    { "Audit", "Who changed what (SPEC 8)." },
+    { "Audit", "Who changed what (docs/operations.md, Audit log)." },
     { "Sync", "The Redis projection: outbox and full resyncs (docs/redis.md)." },
     { "Routing", "What the data plane would do (docs/redis.md)." },
 };
 
 static const char *const info_text =
     "The admin and master API of ezapi, the control plane of an LLM gateway.\n\n"
-    "Conventions (SPEC 5): JSON in and out. Errors answer "
+    "Conventions (docs/api.md): JSON in and out. Errors answer "
     "`{\"error\": {\"type\", \"code\", \"message\", \"param\", \"request_id\"}}` (schema "
     "Error). Lists take `limit` (1-" STR(EZ_PAGE_MAX_LIMIT) ", default "
     STR(EZ_PAGE_DEFAULT_LIMIT) ") and an opaque `cursor`, and answer "
