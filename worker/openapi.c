@@ -965,8 +965,9 @@ static json_t *paths(void)
         for (; o->method[n] && n < sizeof method - 1; n++)
             method[n] = (char)(o->method[n] - 'A' + 'a');
         method[n] = 0;
-        if (json_object_get(item, method) || !tag_declared(o->tag))
-            broken = 1; /* one route, two rows; or a tag without a description */
+        if (json_object_get(item, method) || !tag_declared(o->tag) || o->status < 200 ||
+            o->status > 299)
+            broken = 1; /* one route, two rows; an undescribed tag; no success status */
         set(item, method, operation(o));
     }
     return out;
