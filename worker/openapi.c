@@ -1,8 +1,8 @@
 /* GET /openapi.json: the OpenAPI 3.1 document, built once per process from
- * one table of operations (ops[], one line per route of routes.c) and one
- * function per resource for the schemas. It only describes: routing and
- * validation live elsewhere, and tests/check_openapi.c checks this file
- * against ez_routes[] and against what the running server enforces. */
+ * the routes (ez_routes[], one per row of route_table.h) and one function
+ * per resource for the schemas. It only describes: routing and validation
+ * live elsewhere, and tests/check_openapi.c checks the document against
+ * what the running server enforces. */
 #include "openapi.h"
 
 #include <stdarg.h>
@@ -12,25 +12,15 @@
 
 #include "handlers.h"
 #include "routes.h"
-#include "validate.h"
-#include "validate_explain.h"
-#include "validate_provider.h"
-#include "validate_tenant.h"
-#define GROUP_MODEL_MAX EZ_MAX_MODEL_NAME /* bytes of a model of a provider group */
-#define GROUP_MODELS_MAX EZ_MAX_MODELS
-#define API_KEY_MAX EZ_MAX_API_KEY
-#define GOOGLE_PROJECT_MAX EZ_MAX_GOOGLE_PROJECT
-#define GOOGLE_LOCATION_MAX EZ_MAX_GOOGLE_LOCATION
-#include "validate_catalog.h"
-#define REGISTRY_NAME_MAX EZ_MAX_REGISTRY_NAME
+#include "rules.h"
+#include "store_catalog.h"
 
-#define JSON_INT_MAX 9007199254740991LL /* 2^53 - 1: what the catalog accepts */
-#define NS_PATTERN "^[a-z0-9][a-z0-9_-]{0,63}$"
-#define GROUP_NAME_PATTERN "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
-#define FEATURE_PATTERN "^[a-z0-9_]{1,64}$"
-/* No control character anywhere, no white space at either end. */
-#define CLEAN_NAME_PATTERN \
-    "^[^\\s\\x00-\\x1f\\x7f](?:[^\\x00-\\x1f\\x7f]*[^\\s\\x00-\\x1f\\x7f])?$"
+#define STR(x) STR_(x)
+#define STR_(x) #x
+#define NS_PATTERN "^" EZ_NAMESPACE_NAME "$"
+#define GROUP_NAME_PATTERN "^" EZ_GROUP_NAME "$"
+#define FEATURE_PATTERN "^" EZ_FEATURE_NAME "$"
+#define CLEAN_NAME_PATTERN "^" EZ_CLEAN_NAME "$"
 
 static int broken; /* a part of the document could not be built */
 
@@ -229,24 +219,21 @@ static json_t *t_extend(const char *base, json_t *properties)
 
 /* ---- Schemas: one function per resource, each schema defined once ---- */
 
-static const char *const namespace_statuses[] = { "active", "suspended", NULL };
-static const char *const group_statuses[] = { "active", "disabled", NULL };
-static const char *const api_key_statuses[] = { "active", "auto_disabled", "manual_disabled",
-                                                NULL };
-static const char *const presets[] = { "openai", "anthropic", "gemini", NULL };
-static const char *const model_kinds[] = { "chat", "embedding", "rerank", "other", NULL };
-static const char *const model_flags[] = { "supports_vision", "supports_functions",
-                                           "supports_tool_choice", "supports_fim",
-                                           "supports_stream", NULL };
-static const char *const selector_types[] = { "exact", "regex", "normalize_exact", NULL };
-static const char *const binding_statuses[] = { "active", "disabled", NULL };
+static const char *const provider_types[] = EZ_PROVIDER_TYPES;
+static const char *const namespace_statuses[] = EZ_NAMESPACE_STATUSES;
+static const char *const group_statuses[] = EZ_GROUP_STATUSES;
+static const char *const api_key_statuses[] = EZ_API_KEY_STATUSES;
+static const char *const presets[] = EZ_PRESETS;
+static const char *const model_kinds[] = EZ_MODEL_KINDS;
+static const char *const selector_types[] = EZ_SELECTOR_TYPES;
+static const char *const binding_statuses[] = EZ_BINDING_STATUSES;
 static const char *const candidate_errors[] = { "config_error", "no_provider", NULL };
-static const char *const master_statuses[] = { "active", "suspended", NULL };
+static const char *const master_statuses[] = EZ_MASTER_STATUSES;
 static const char *const key_shown_statuses[] = { "active", "suspended", "revoked", "expired",
                                                   NULL };
-static const char *const key_set_statuses[] = { "active", "suspended", NULL };
+static const char *const key_set_statuses[] = EZ_KEY_SET_STATUSES;
 static const char *const issuers[] = { "master", "admin", "import", NULL };
-static const char *const propagations[] = { "none", "restrict", "all", NULL };
+static const char *const propagations[] = EZ_PROPAGATIONS;
 static const char *const error_types[] = { "invalid_request_error", "authentication_error",
                                            "permission_error", "not_found_error",
                                            "conflict_error", "rate_limit_error", "api_error",
@@ -268,11 +255,12 @@ static void common_schemas(json_t *c)
         "request_id", about(t_type("string"), "The X-Request-ID of the request."), NULL),
         NULL), NULL), NULL));
     set(c, "List", about(t_answer(props(
-        "data", about(t_array(need(json_object()), 0, 200, 0), "The page, at most `limit` items."),
+        "data", about(t_array(need(json_object()), 0, EZ_PAGE_MAX_LIMIT, 0),
+                      "The page, at most `limit` items."),
         "has_more", t_type("boolean"),
         "next_cursor", about(nullable(t_type("string")),
                              "Pass as ?cursor= for the next page; null on the last page."),
-        NULL), NULL), "One page of a list (SPEC 5)."));
+        NULL), NULL), "One page of a list (docs/api.md)."));
     set(c, "EmptyObject", about(t_body(need(json_object()), NULL),
                                 "No body, or an empty object: any field is refused."));
     set(c, "OpenApiDocument", about(t_type("object"), "This document."));
@@ -320,19 +308,19 @@ static void provider_schemas(json_t *c)
         "base_url", about(nullable(t_str(0, EZ_MAX_URL)),
                           "An http:// or https:// URL; required for type compatible; \"\" or "
                           "null = the data plane's default for the type."),
-        "google_project", nullable(t_str(0, GOOGLE_PROJECT_MAX)),
-        "google_location", about(nullable(t_str(0, GOOGLE_LOCATION_MAX)),
+        "google_project", nullable(t_str(0, EZ_MAX_GOOGLE_PROJECT)),
+        "google_location", about(nullable(t_str(0, EZ_MAX_GOOGLE_LOCATION)),
                                  "Empty becomes global for vertex and vertex-express."),
-        "models", about(t_array(t_str(1, GROUP_MODEL_MAX), 1, GROUP_MODELS_MAX, 0),
+        "models", about(t_array(t_str(1, EZ_MAX_MODEL_NAME), 1, EZ_MAX_MODELS, 0),
                         "Trimmed; duplicates are dropped."),
         "status", with(ref("ProviderGroupStatus"), "default", json_string("active")),
         "preset", t_enum(presets), NULL);
     json_t *k = props(
         "group_id", about(t_id(), "An existing provider group (else 422)."),
-        "api_key", about(t_str(1, API_KEY_MAX),
+        "api_key", about(t_str(1, EZ_MAX_API_KEY),
                          "The upstream credential; may not start with enc:v1:. Answers "
                          "show it masked."),
-        "weight", about(with(t_int(0, 1000), "default", json_integer(1)),
+        "weight", about(with(t_int(0, EZ_MAX_KEY_WEIGHT), "default", json_integer(1)),
                         "0 = never chosen."),
         "status", with(ref("ApiKeyStatus"), "default", json_string("active")),
         "auto_ban", with(t_type("boolean"), "default", json_true()),
@@ -340,7 +328,7 @@ static void provider_schemas(json_t *c)
         "ban_until", about(nullable(t_time()), "While in the future the key is not routable."),
         NULL);
     const char *group_fields = "name type base_url google_project google_location models status";
-    set(c, "ProviderType", t_enum(ez_provider_types));
+    set(c, "ProviderType", t_enum(provider_types));
     set(c, "ProviderGroupStatus", t_enum(group_statuses));
     set(c, "ApiKeyStatus", t_enum(api_key_statuses));
     set(c, "ProviderGroup", t_answer(props(
@@ -354,7 +342,8 @@ static void provider_schemas(json_t *c)
     set(c, "ApiKey", t_answer(props(
         "id", t_id(), "group_id", t_id(), "group", t_type("string"),
         "api_key", about(t_type("string"), "Masked: first and last 4 characters, or ****."),
-        "weight", t_int(0, 1000), "status", ref("ApiKeyStatus"), "auto_ban", t_type("boolean"),
+        "weight", t_int(0, EZ_MAX_KEY_WEIGHT), "status", ref("ApiKeyStatus"),
+        "auto_ban", t_type("boolean"),
         "ban_reason", nullable(t_type("string")), "ban_until", nullable(t_time()),
         "created_at", t_time(), "updated_at", t_time(), NULL), NULL));
     set(c, "ApiKeyCreate", t_body(pick(k, NULL, "group_id api_key weight status auto_ban "
@@ -376,19 +365,19 @@ static void provider_schemas(json_t *c)
 static void catalog_schemas(json_t *c)
 {
     json_t *f = props(
-        "name", t_pattern(CLEAN_NAME_PATTERN, REGISTRY_NAME_MAX),
+        "name", t_pattern(CLEAN_NAME_PATTERN, EZ_MAX_REGISTRY_NAME),
         "kind", about(t_str(0, EZ_MAX_NAME),
                       "chat, embedding, rerank or other, in any case; empty = chat, any "
                       "other value = other."),
-        "context_window", about(t_int(0, JSON_INT_MAX), "0 = unknown."),
-        "max_output_tokens", about(t_int(0, JSON_INT_MAX), "0 = unknown."),
+        "context_window", about(t_int(0, EZ_MAX_JSON_INT), "0 = unknown."),
+        "max_output_tokens", about(t_int(0, EZ_MAX_JSON_INT), "0 = unknown."),
         "cost_per_token", nullable(with(t_type("number"), "minimum", json_integer(0))), NULL);
     json_t *answer = props("id", t_id(), "name", t_type("string"), "kind", ref("ModelKind"),
                            "context_window", t_int(0, 0), "max_output_tokens", t_int(0, 0),
                            "cost_per_token", nullable(t_type("number")), NULL);
-    for (int i = 0; model_flags[i]; i++) {
-        set(f, model_flags[i], nullable(t_type("boolean")));
-        set(answer, model_flags[i], nullable(t_type("boolean")));
+    for (int i = 0; i < EZ_NFLAGS; i++) {
+        set(f, ez_model_flag_names[i], nullable(t_type("boolean")));
+        set(answer, ez_model_flag_names[i], nullable(t_type("boolean")));
     }
     set(answer, "created_at", t_time());
     set(answer, "updated_at", t_time());
@@ -403,13 +392,14 @@ static void catalog_schemas(json_t *c)
         "keys", t_array(t_id(), 0, 0, 0),
         "registered", t_type("boolean"),
         "capabilities", about(nullable(t_type("object")),
-                              "The model capability JSON of SPEC 7, or null when the name "
-                              "is not registered."), NULL), NULL), 0, 0, 0), NULL), NULL));
+                              "The model capability JSON (docs/redis.md, meta:models), or "
+                              "null when the name is not registered."), NULL), NULL), 0, 0, 0),
+        NULL), NULL));
 
     json_t *b = props(
         "namespace", about(t_pattern(NS_PATTERN, EZ_MAX_NAME), "An existing namespace (else 422)."),
         "public_model", t_pattern(CLEAN_NAME_PATTERN, EZ_MAX_PUBLIC_MODEL),
-        "group_id", about(t_int(1, JSON_INT_MAX), "An existing provider group (else 422)."),
+        "group_id", about(t_int(1, EZ_MAX_JSON_INT), "An existing provider group (else 422)."),
         "weight", with(t_int(0, EZ_MAX_BINDING_WEIGHT), "default", json_integer(1)),
         "selector_type", with(ref("SelectorType"), "default", json_string("exact")),
         "selector_value", about(nullable(t_str(0, EZ_MAX_SELECTOR)),
@@ -464,12 +454,12 @@ static void tenant_schemas(json_t *c)
                        "The data plane's default route group (not checked against "
                        "provider groups)."),
         "status", with(ref("MasterStatus"), "default", json_string("active")),
-        "max_child_keys", about(with(t_int(0, 1000000), "default", json_integer(5)),
+        "max_child_keys", about(with(t_int(0, EZ_MAX_CHILD_KEYS), "default", json_integer(5)),
                                 "Active child keys allowed; 0 = unlimited."),
-        "global_qps", about(with(t_int(0, 1000000000), "default", json_integer(0)),
+        "global_qps", about(with(t_int(0, EZ_MAX_GLOBAL_QPS), "default", json_integer(0)),
                             "0 = unlimited."),
         "namespaces", about(json_deep_copy(ns_list), "Existing namespaces (else 422)."),
-        "default_namespace", about(nullable(t_pattern("^([a-z0-9][a-z0-9_-]{0,63})?$",
+        "default_namespace", about(nullable(t_pattern("^(" EZ_NAMESPACE_NAME ")?$",
                                                       EZ_MAX_NAME)),
                                    "One of namespaces (else 422); \"\" or null clears it."),
         "propagate", with(t_enum(propagations), "default", json_string("none")), NULL);
@@ -496,10 +486,11 @@ static void tenant_schemas(json_t *c)
         "namespaces", about(ns_list, "A subset of the master's (else 422); default: the "
                                      "master's."),
         "default_namespace", json_deep_copy(json_object_get(f, "default_namespace")),
-        "model_limits", about(nullable(t_array(t_pattern("^[^,]+$", EZ_TENANT_MAX_MODEL), 0,
+        "model_limits", about(nullable(t_array(t_pattern("^" EZ_MODEL_LIMIT "$",
+                                                         EZ_TENANT_MAX_MODEL), 0,
                                                EZ_TENANT_MAX_LIST, 1)),
                               "[] or null = every model."),
-        "allow_ips", about(nullable(t_array(t_str(1, 64), 0, EZ_TENANT_MAX_IPS, 1)),
+        "allow_ips", about(nullable(t_array(t_str(1, EZ_TENANT_MAX_CIDR), 0, EZ_TENANT_MAX_IPS, 1)),
                            "IPv4/IPv6 addresses or CIDRs; [] or null = any address."),
         "expires_at", about(nullable(t_time()), "In the future; null clears it."), NULL);
     set(c, "ChildKeyStatus", about(t_enum(key_shown_statuses),
@@ -622,8 +613,9 @@ static json_t *query_param(const char *name, json_t *schema, const char *text)
 
 static void shared_parameters(json_t *c)
 {
-    set(c, "Limit", query_param("limit", with(t_int(1, 200), "default", json_integer(50)),
-                                "Items per page."));
+    json_t *limit = with(t_int(1, EZ_PAGE_MAX_LIMIT), "default",
+                         json_integer(EZ_PAGE_DEFAULT_LIMIT));
+    set(c, "Limit", query_param("limit", limit, "Items per page."));
     set(c, "Cursor", query_param("cursor", t_type("string"),
                                  "Opaque: next_cursor of the previous page."));
     set(c, "Id", need(json_pack("{s:s, s:s, s:b, s:o, s:s}", "name", "id", "in", "path",
@@ -638,7 +630,7 @@ static void shared_parameters(json_t *c)
                                        "Echoed back when valid; otherwise a new id is made.")));
 }
 
-/* Query parameters by key (ops[].query). */
+/* Query parameters by key (struct ez_route .query). */
 enum qkind { Q_SHARED, Q_SCHEMA, Q_ID, Q_STRING, Q_TIME, Q_BOOL, Q_PATTERN };
 static const struct qparam {
     const char *key, *name;
@@ -656,7 +648,7 @@ static const struct qparam {
       "true also deletes the group's api keys and bindings (else 409 while it has any)." },
     { "group_id", "group_id", Q_ID, NULL, 0, NULL },
     { "api_key_status", "status", Q_SCHEMA, "ApiKeyStatus", 0, NULL },
-    { "model_name", "name", Q_STRING, NULL, REGISTRY_NAME_MAX, "Exact name." },
+    { "model_name", "name", Q_STRING, NULL, EZ_MAX_REGISTRY_NAME, "Exact name." },
     { "namespace", "namespace", Q_PATTERN, NS_PATTERN, EZ_MAX_NAME, NULL },
     { "master_status", "status", Q_SCHEMA, "MasterStatus", 0, NULL },
     { "key_status", "status", Q_SCHEMA, "ChildKeyStatus", 0, "The status as shown." },
@@ -765,198 +757,7 @@ static void security_schemes(json_t *c)
                        "master key is rotated.")));
 }
 
-/* ---- Operations: one line per route of routes.c ------------------------ */
-
-struct op {
-    const char *method, *path;
-    int auth;              /* enum ez_auth_kind */
-    const char *id, *tag, *summary;
-    const char *query;     /* keys of qparams[], space-separated */
-    const char *body;      /* request body schema, or NULL */
-    int body_required;
-    int status;            /* the success status */
-    const char *answer;    /* its body: a schema, "List:<schema>", a media type, or NULL */
-    const char *errors;    /* statuses beyond those added by auth, body and parameters;
-                            * "503:Readiness" answers that schema instead of Error */
-    int key_only;          /* master routes: the master key, not a session */
-};
-
-#define PUBLIC EZ_AUTH_PUBLIC
-#define ADMIN EZ_AUTH_ADMIN
-#define MASTER EZ_AUTH_MASTER
-#define PAGE "limit cursor"
-
-static const struct op ops[] = {
-    { "GET", "/openapi.json", PUBLIC, "getOpenApi", "Service", "This document",
-      .status = 200, .answer = "OpenApiDocument" },
-    { "GET", "/health", PUBLIC, "getHealth", "Service", "Liveness",
-      .status = 200, .answer = "Health" },
-    { "GET", "/health/ready", PUBLIC, "getReadiness", "Service",
-      "Readiness: PostgreSQL, Redis, syncer, logger, outbox",
-      .status = 200, .answer = "Readiness", .errors = "503:Readiness" },
-    { "GET", "/metrics", EZ_AUTH_METRICS, "getMetrics", "Service",
-      "Prometheus metrics of every process (only from metrics_allow)",
-      .status = 200, .answer = "text/plain" },
-
-    { "GET", "/admin/audit", ADMIN, "listAudit", "Audit", "Audit records, newest first",
-      .query = "actor_type actor action resource resource_id request_id since until " PAGE,
-      .status = 200, .answer = "List:AuditRecord" },
-    { "GET", "/v1/audit", MASTER, "listOwnAudit", "Master API",
-      "The audit records of this master's own actions",
-      .query = "action resource resource_id request_id since until " PAGE,
-      .status = 200, .answer = "List:AuditRecord" },
-    { "GET", "/admin/sync/status", ADMIN, "getSyncStatus", "Sync",
-      "Syncer, outbox and Redis state", .status = 200, .answer = "SyncStatus" },
-    { "GET", "/admin/sync/verify", ADMIN, "verifySync", "Sync",
-      "Compare Redis with what PostgreSQL projects", .status = 200, .answer = "Verification" },
-    { "GET", "/admin/sync/outbox", ADMIN, "listOutbox", "Sync", "Sync jobs waiting in the outbox",
-      .query = "outbox_status " PAGE, .status = 200, .answer = "List:OutboxEntry" },
-    { "POST", "/admin/sync/outbox/{id}/retry", ADMIN, "retryOutbox", "Sync",
-      "Retry an outbox entry now", .status = 200, .answer = "OutboxEntry", .errors = "404" },
-    { "POST", "/admin/sync/full", ADMIN, "startFullResync", "Sync", "Start a full resync",
-      .status = 202, .answer = "SyncRun" },
-
-    { "POST", "/admin/namespaces", ADMIN, "createNamespace", "Namespaces", "Create a namespace",
-      .body = "NamespaceCreate", .body_required = 1, .status = 201, .answer = "Namespace",
-      .errors = "409" },
-    { "GET", "/admin/namespaces", ADMIN, "listNamespaces", "Namespaces", "List namespaces",
-      .query = "namespace_status " PAGE, .status = 200, .answer = "List:Namespace" },
-    { "GET", "/admin/namespaces/{name}", ADMIN, "getNamespace", "Namespaces", "Get a namespace",
-      .status = 200, .answer = "Namespace", .errors = "404" },
-    { "PUT", "/admin/namespaces/{name}", ADMIN, "updateNamespace", "Namespaces",
-      "Update a namespace", .body = "NamespaceUpdate", .status = 200, .answer = "Namespace",
-      .errors = "404" },
-    { "DELETE", "/admin/namespaces/{name}", ADMIN, "deleteNamespace", "Namespaces",
-      "Delete a namespace (409 while a binding, master or key uses it)", .status = 204,
-      .errors = "404 409" },
-
-    { "POST", "/admin/provider-groups", ADMIN, "createProviderGroup", "Provider groups",
-      "Create a provider group", .body = "ProviderGroupCreate", .body_required = 1,
-      .status = 201, .answer = "ProviderGroup", .errors = "409" },
-    { "GET", "/admin/provider-groups", ADMIN, "listProviderGroups", "Provider groups",
-      "List provider groups", .query = "group_status group_type " PAGE, .status = 200,
-      .answer = "List:ProviderGroup" },
-    { "GET", "/admin/provider-groups/{id}", ADMIN, "getProviderGroup", "Provider groups",
-      "Get a provider group", .status = 200, .answer = "ProviderGroup", .errors = "404" },
-    { "PUT", "/admin/provider-groups/{id}", ADMIN, "updateProviderGroup", "Provider groups",
-      "Update a provider group", .body = "ProviderGroupUpdate", .status = 200,
-      .answer = "ProviderGroup", .errors = "404 409" },
-    { "DELETE", "/admin/provider-groups/{id}", ADMIN, "deleteProviderGroup", "Provider groups",
-      "Delete a provider group", .query = "cascade", .status = 204, .errors = "404 409" },
-    { "POST", "/admin/api-keys", ADMIN, "createApiKey", "API keys",
-      "Add an upstream credential to a group", .body = "ApiKeyCreate", .body_required = 1,
-      .status = 201, .answer = "ApiKey", .errors = "422" },
-    { "GET", "/admin/api-keys", ADMIN, "listApiKeys", "API keys", "List api keys",
-      .query = "group_id api_key_status " PAGE, .status = 200, .answer = "List:ApiKey" },
-    { "GET", "/admin/api-keys/{id}", ADMIN, "getApiKey", "API keys", "Get an api key",
-      .status = 200, .answer = "ApiKey", .errors = "404" },
-    { "PUT", "/admin/api-keys/{id}", ADMIN, "updateApiKey", "API keys", "Update an api key",
-      .body = "ApiKeyUpdate", .status = 200, .answer = "ApiKey", .errors = "404" },
-    { "DELETE", "/admin/api-keys/{id}", ADMIN, "deleteApiKey", "API keys", "Delete an api key",
-      .status = 204, .errors = "404" },
-    { "POST", "/admin/providers/preset", ADMIN, "createPresetProvider", "Provider groups",
-      "Create an official provider group and its first key", .body = "ProviderPreset",
-      .body_required = 1, .status = 201, .answer = "ProviderCreated", .errors = "409" },
-    { "POST", "/admin/providers/custom", ADMIN, "createCustomProvider", "Provider groups",
-      "Create an OpenAI-compatible provider group and its first key", .body = "ProviderCustom",
-      .body_required = 1, .status = 201, .answer = "ProviderCreated", .errors = "409" },
-
-    { "POST", "/admin/models", ADMIN, "createModel", "Models", "Register a model",
-      .body = "ModelCreate", .body_required = 1, .status = 201, .answer = "Model",
-      .errors = "409" },
-    { "GET", "/admin/models", ADMIN, "listModels", "Models", "List registered models",
-      .query = "model_name " PAGE, .status = 200, .answer = "List:Model" },
-    { "GET", "/admin/models/{id}", ADMIN, "getModel", "Models", "Get a model",
-      .status = 200, .answer = "Model", .errors = "404" },
-    { "PUT", "/admin/models/{id}", ADMIN, "updateModel", "Models", "Update a model",
-      .body = "ModelUpdate", .status = 200, .answer = "Model", .errors = "404 409" },
-    { "DELETE", "/admin/models/{id}", ADMIN, "deleteModel", "Models", "Delete a model",
-      .status = 204, .errors = "404" },
-    { "GET", "/admin/model-registry", ADMIN, "getModelRegistry", "Models",
-      "Every model offered by an active group and key", .status = 200,
-      .answer = "ModelRegistry" },
-    { "POST", "/admin/bindings", ADMIN, "createBinding", "Bindings",
-      "Bind a public model of a namespace to a provider group", .body = "BindingCreate",
-      .body_required = 1, .status = 201, .answer = "BindingWithCandidate",
-      .errors = "409 422" },
-    { "GET", "/admin/bindings", ADMIN, "listBindings", "Bindings", "List bindings",
-      .query = "namespace group_id " PAGE, .status = 200, .answer = "List:Binding" },
-    { "GET", "/admin/bindings/{id}", ADMIN, "getBinding", "Bindings", "Get a binding",
-      .status = 200, .answer = "Binding", .errors = "404" },
-    { "PUT", "/admin/bindings/{id}", ADMIN, "updateBinding", "Bindings", "Update a binding",
-      .body = "BindingUpdate", .status = 200, .answer = "BindingWithCandidate",
-      .errors = "404 409 422" },
-    { "DELETE", "/admin/bindings/{id}", ADMIN, "deleteBinding", "Bindings", "Delete a binding",
-      .status = 204, .errors = "404" },
-    { "GET", "/admin/features", ADMIN, "getFeatures", "Features", "The data-plane switches",
-      .status = 200, .answer = "Features" },
-    { "PUT", "/admin/features", ADMIN, "updateFeatures", "Features",
-      "Set or delete data-plane switches", .body = "FeaturesUpdate", .body_required = 1,
-      .status = 200, .answer = "Features" },
-
-    { "POST", "/admin/masters", ADMIN, "createMaster", "Masters",
-      "Create a master (answers its master key once)", .body = "MasterCreate",
-      .body_required = 1, .status = 201, .answer = "MasterWithKey", .errors = "409 422" },
-    { "GET", "/admin/masters", ADMIN, "listMasters", "Masters", "List masters",
-      .query = "master_status " PAGE, .status = 200, .answer = "List:Master" },
-    { "GET", "/admin/masters/{id}", ADMIN, "getMaster", "Masters", "Get a master",
-      .status = 200, .answer = "Master", .errors = "404" },
-    { "PUT", "/admin/masters/{id}", ADMIN, "updateMaster", "Masters", "Update a master",
-      .body = "MasterUpdate", .status = 200, .answer = "Master", .errors = "404 409 422" },
-    { "DELETE", "/admin/masters/{id}", ADMIN, "deleteMaster", "Masters",
-      "Delete a master and all its keys", .status = 204, .errors = "404" },
-    { "POST", "/admin/masters/{id}/rotate-key", ADMIN, "rotateMasterKey", "Masters",
-      "Issue a new master key (the old one and every session stop)", .body = "EmptyObject",
-      .status = 200, .answer = "MasterWithKey", .errors = "404" },
-    { "POST", "/admin/masters/{id}/revoke-keys", ADMIN, "revokeMasterKeys", "Masters",
-      "Invalidate every child key issued so far (epoch + 1)", .body = "EmptyObject",
-      .status = 200, .answer = "Master", .errors = "404" },
-    { "PUT", "/admin/masters/{id}/access", ADMIN, "setMasterAccess", "Masters",
-      "Change a master's namespaces, optionally its keys' too", .body = "MasterAccess",
-      .status = 200, .answer = "Master", .errors = "404 422" },
-    { "GET", "/admin/masters/{id}/keys", ADMIN, "listMasterKeys", "Child keys",
-      "List a master's child keys", .query = "key_status " PAGE, .status = 200,
-      .answer = "List:ChildKey", .errors = "404" },
-    { "POST", "/admin/masters/{id}/keys", ADMIN, "issueMasterKey", "Child keys",
-      "Issue a child key on a master's behalf", .body = "ChildKeyIssue", .status = 201,
-      .answer = "ChildKeyWithToken", .errors = "404 409 422" },
-    { "GET", "/admin/keys/{id}", ADMIN, "getChildKey", "Child keys", "Get a child key",
-      .status = 200, .answer = "ChildKey", .errors = "404" },
-    { "PUT", "/admin/keys/{id}", ADMIN, "updateChildKey", "Child keys", "Update a child key",
-      .body = "ChildKeyUpdate", .status = 200, .answer = "ChildKey", .errors = "404 409 422" },
-    { "DELETE", "/admin/keys/{id}", ADMIN, "revokeChildKey", "Child keys", "Revoke a child key",
-      .status = 204, .errors = "404" },
-    { "PUT", "/admin/keys/{id}/access", ADMIN, "setChildKeyAccess", "Child keys",
-      "Change a child key's namespaces", .body = "ChildKeyAccess", .status = 200,
-      .answer = "ChildKey", .errors = "404 409 422" },
-
-    { "POST", "/v1/auth/token", MASTER, "createSession", "Master API",
-      "A session token, with the master key", .body = "EmptyObject", .status = 200,
-      .answer = "Session", .key_only = 1 },
-    { "GET", "/v1/me", MASTER, "getMe", "Master API", "The master, its limits and key count",
-      .status = 200, .answer = "Master", .errors = "404" },
-    { "POST", "/v1/tokens", MASTER, "issueToken", "Master API", "Issue a child key",
-      .body = "ChildKeyIssue", .status = 201, .answer = "ChildKeyWithToken",
-      .errors = "409 422" },
-    { "GET", "/v1/tokens", MASTER, "listTokens", "Master API", "List this master's child keys",
-      .query = "key_status " PAGE, .status = 200, .answer = "List:ChildKey" },
-    { "GET", "/v1/tokens/{id}", MASTER, "getToken", "Master API", "Get a child key",
-      .status = 200, .answer = "ChildKey", .errors = "404" },
-    { "PUT", "/v1/tokens/{id}", MASTER, "updateToken", "Master API", "Update a child key",
-      .body = "ChildKeyOwnerUpdate", .status = 200, .answer = "ChildKey",
-      .errors = "404 409 422" },
-    { "DELETE", "/v1/tokens/{id}", MASTER, "revokeToken", "Master API", "Revoke a child key",
-      .status = 204, .errors = "404" },
-    { "POST", "/v1/tokens/{id}/rotate", MASTER, "rotateToken", "Master API",
-      "A new secret for the same key; the old one works for grace_seconds", .body = "Rotate",
-      .status = 200, .answer = "ChildKeyWithToken", .errors = "404 409" },
-
-    { "POST", "/admin/route/explain", EZ_AUTH_ADMIN_READ, "explainRoute", "Routing",
-      "How a data plane reading Redis now would route a key's request for a model (viewer "
-      "tokens too: it changes nothing)",
-      .body = "ExplainRequest", .body_required = 1, .status = 200, .answer = "Explanation",
-      .errors = "404" },
-};
+/* ---- Operations: one per row of route_table.h (ez_routes[]) ----------- */
 
 static const struct tag {
     const char *name, *text;
@@ -971,16 +772,17 @@ static const struct tag {
     { "Masters", "Tenants, as the operator manages them (docs/tenants.md)." },
     { "Child keys", "Tenants' keys, as the operator manages them (docs/tenants.md)." },
     { "Master API", "What a master does with its master key or session (docs/tenants.md)." },
-    { "Audit", "Who changed what (SPEC 8)." },
+    { "Audit", "Who changed what (docs/operations.md, Audit log)." },
     { "Sync", "The Redis projection: outbox and full resyncs (docs/redis.md)." },
     { "Routing", "What the data plane would do (docs/redis.md)." },
 };
 
 static const char *const info_text =
     "The admin and master API of ezapi, the control plane of an LLM gateway.\n\n"
-    "Conventions (SPEC 5): JSON in and out. Errors answer "
+    "Conventions (docs/api.md): JSON in and out. Errors answer "
     "`{\"error\": {\"type\", \"code\", \"message\", \"param\", \"request_id\"}}` (schema "
-    "Error). Lists take `limit` (1-200, default 50) and an opaque `cursor`, and answer "
+    "Error). Lists take `limit` (1-" STR(EZ_PAGE_MAX_LIMIT) ", default "
+    STR(EZ_PAGE_DEFAULT_LIMIT) ") and an opaque `cursor`, and answer "
     "`{\"data\", \"has_more\", \"next_cursor\"}`. Create answers 201, get and update 200, "
     "delete 204. PUT takes a partial object: omitted fields keep their value, null clears "
     "a nullable one. A secret is answered once, at creation or rotation. Timestamps are "
@@ -1003,7 +805,7 @@ const char *ez_openapi_auth_name(int auth)
     return "unknown";
 }
 
-static json_t *security(const struct op *o)
+static json_t *security(const struct ez_route *o)
 {
     switch (o->auth) {
     case EZ_AUTH_ADMIN:
@@ -1011,8 +813,10 @@ static json_t *security(const struct op *o)
     case EZ_AUTH_MASTER:
         return o->key_only ? need(json_pack("[{s:[]}]", "masterKey"))
                            : need(json_pack("[{s:[]}, {s:[]}]", "masterKey", "masterSession"));
+    case EZ_AUTH_PUBLIC:
+    case EZ_AUTH_METRICS: break; /* /metrics is checked by address */
     }
-    return need(json_array()); /* public; /metrics is checked by address */
+    return need(json_array());
 }
 
 /* {name} placeholders of the template as path parameters. */
@@ -1028,7 +832,7 @@ static void path_parameters(json_t *list, const char *path)
     }
 }
 
-static json_t *parameters(const struct op *o)
+static json_t *parameters(const struct ez_route *o)
 {
     json_t *list = need(json_array());
     path_parameters(list, o->path);
@@ -1075,7 +879,7 @@ static void add_status(char *codes, int status)
         broken = 1;
 }
 
-static json_t *responses(const struct op *o)
+static json_t *responses(const struct ez_route *o)
 {
     json_t *out = need(json_object());
     char key[8], codes[600] = { 0 };
@@ -1125,10 +929,10 @@ static json_t *responses(const struct op *o)
     return out;
 }
 
-static json_t *operation(const struct op *o)
+static json_t *operation(const struct ez_route *o)
 {
     json_t *op = need(json_pack("{s:[s], s:s, s:s, s:s, s:o}", "tags", o->tag, "summary",
-                                o->summary, "operationId", o->id, "x-ezapi-auth",
+                                o->summary, "operationId", o->operation_id, "x-ezapi-auth",
                                 ez_openapi_auth_name(o->auth), "security", security(o)));
     set(op, "parameters", parameters(o));
     if (o->body)
@@ -1138,23 +942,33 @@ static json_t *operation(const struct op *o)
     return op;
 }
 
+static int tag_declared(const char *name)
+{
+    for (size_t i = 0; i < sizeof tags / sizeof tags[0]; i++)
+        if (strcmp(tags[i].name, name) == 0)
+            return 1;
+    return 0;
+}
+
 static json_t *paths(void)
 {
     json_t *out = need(json_object());
-    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
-        json_t *item = json_object_get(out, ops[i].path);
+    for (int i = 0; i < ez_routes_count; i++) {
+        const struct ez_route *o = &ez_routes[i];
+        json_t *item = json_object_get(out, o->path);
         if (!item) {
             item = need(json_object());
-            set(out, ops[i].path, item);
+            set(out, o->path, item);
         }
         char method[8];
         size_t n = 0;
-        for (; ops[i].method[n] && n < sizeof method - 1; n++)
-            method[n] = (char)(ops[i].method[n] - 'A' + 'a');
+        for (; o->method[n] && n < sizeof method - 1; n++)
+            method[n] = (char)(o->method[n] - 'A' + 'a');
         method[n] = 0;
-        if (json_object_get(item, method))
-            broken = 1; /* one route, two lines */
-        set(item, method, operation(&ops[i]));
+        if (json_object_get(item, method) || !tag_declared(o->tag) || o->status < 200 ||
+            o->status > 299)
+            broken = 1; /* one route, two rows; an undescribed tag; no success status */
+        set(item, method, operation(o));
     }
     return out;
 }

@@ -3,6 +3,7 @@
 #include "paging.h"
 
 #include "db.h"
+#include "rules.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -11,14 +12,15 @@
 
 int ez_page_parse(struct ez_req *r, struct ez_page *p)
 {
-    p->limit = 50;
+    p->limit = EZ_PAGE_DEFAULT_LIMIT;
     p->after = 0;
     const char *l = ez_query(r, "limit"), *c = ez_query(r, "cursor");
     if (l) {
         char *end;
         long v = strtol(l, &end, 10);
-        if (!*l || *end || v < 1 || v > 200) {
-            ez_reply_invalid(r, "limit", "limit must be an integer from 1 to 200");
+        if (!*l || *end || v < 1 || v > EZ_PAGE_MAX_LIMIT) {
+            ez_reply_invalid(r, "limit", "limit must be an integer from 1 to %d",
+                             EZ_PAGE_MAX_LIMIT);
             return -1;
         }
         p->limit = (int)v;

@@ -1,6 +1,7 @@
-/* The route table and its matcher. Order does not matter: a template
- * segment `{x}` matches any one non-empty segment, literal segments match
- * exactly, and a literal match is preferred over a placeholder. */
+/* The dispatch table, generated from route_table.h, and its matcher.
+ * Order does not matter: a template segment `{x}` matches any one
+ * non-empty segment, literal segments match exactly, and a literal match
+ * is preferred over a placeholder. */
 #include "routes.h"
 
 #include <stdio.h>
@@ -12,86 +13,11 @@
 #include "handlers.h"
 
 const struct ez_route ez_routes[] = {
-    { "GET", "/health", h_health, EZ_AUTH_PUBLIC },
-    { "GET", "/health/ready", h_health_ready, EZ_AUTH_PUBLIC },
-    { "GET", "/metrics", h_metrics, EZ_AUTH_METRICS },
-    { "GET", "/admin/audit", h_audit_admin, EZ_AUTH_ADMIN },
-    { "GET", "/v1/audit", h_audit_master, EZ_AUTH_MASTER },
-    { "GET", "/admin/sync/status", h_sync_status, EZ_AUTH_ADMIN },
-    { "GET", "/admin/sync/outbox", h_sync_outbox_list, EZ_AUTH_ADMIN },
-    { "POST", "/admin/sync/outbox/{id}/retry", h_sync_outbox_retry, EZ_AUTH_ADMIN },
-    { "POST", "/admin/sync/full", h_sync_full, EZ_AUTH_ADMIN },
-    { "GET", "/admin/sync/verify", h_sync_verify, EZ_AUTH_ADMIN },
-
-    { "POST", "/admin/namespaces", h_namespaces_create, EZ_AUTH_ADMIN },
-    { "GET", "/admin/namespaces", h_namespaces_list, EZ_AUTH_ADMIN },
-    { "GET", "/admin/namespaces/{name}", h_namespaces_get, EZ_AUTH_ADMIN },
-    { "PUT", "/admin/namespaces/{name}", h_namespaces_update, EZ_AUTH_ADMIN },
-    { "DELETE", "/admin/namespaces/{name}", h_namespaces_delete, EZ_AUTH_ADMIN },
-
-    /* providers: provider groups, api keys, presets (handlers_providers.c) */
-    { "POST", "/admin/provider-groups", h_groups_create, EZ_AUTH_ADMIN },
-    { "GET", "/admin/provider-groups", h_groups_list, EZ_AUTH_ADMIN },
-    { "GET", "/admin/provider-groups/{id}", h_groups_get, EZ_AUTH_ADMIN },
-    { "PUT", "/admin/provider-groups/{id}", h_groups_update, EZ_AUTH_ADMIN },
-    { "DELETE", "/admin/provider-groups/{id}", h_groups_delete, EZ_AUTH_ADMIN },
-    { "POST", "/admin/api-keys", h_keys_create, EZ_AUTH_ADMIN },
-    { "GET", "/admin/api-keys", h_keys_list, EZ_AUTH_ADMIN },
-    { "GET", "/admin/api-keys/{id}", h_keys_get, EZ_AUTH_ADMIN },
-    { "PUT", "/admin/api-keys/{id}", h_keys_update, EZ_AUTH_ADMIN },
-    { "DELETE", "/admin/api-keys/{id}", h_keys_delete, EZ_AUTH_ADMIN },
-    { "POST", "/admin/providers/preset", h_providers_preset, EZ_AUTH_ADMIN },
-    { "POST", "/admin/providers/custom", h_providers_custom, EZ_AUTH_ADMIN },
-    /* end providers */
-
-    /* catalog: models, model registry, bindings, features (handlers_catalog.c) */
-    { "POST", "/admin/models", h_models_create, EZ_AUTH_ADMIN },
-    { "GET", "/admin/models", h_models_list, EZ_AUTH_ADMIN },
-    { "GET", "/admin/models/{id}", h_models_get, EZ_AUTH_ADMIN },
-    { "PUT", "/admin/models/{id}", h_models_update, EZ_AUTH_ADMIN },
-    { "DELETE", "/admin/models/{id}", h_models_delete, EZ_AUTH_ADMIN },
-    { "GET", "/admin/model-registry", h_model_registry, EZ_AUTH_ADMIN },
-    { "POST", "/admin/bindings", h_bindings_create, EZ_AUTH_ADMIN },
-    { "GET", "/admin/bindings", h_bindings_list, EZ_AUTH_ADMIN },
-    { "GET", "/admin/bindings/{id}", h_bindings_get, EZ_AUTH_ADMIN },
-    { "PUT", "/admin/bindings/{id}", h_bindings_update, EZ_AUTH_ADMIN },
-    { "DELETE", "/admin/bindings/{id}", h_bindings_delete, EZ_AUTH_ADMIN },
-    { "GET", "/admin/features", h_features_get, EZ_AUTH_ADMIN },
-    { "PUT", "/admin/features", h_features_put, EZ_AUTH_ADMIN },
-    /* end catalog */
-
-    /* tenants: masters, child keys, /v1 (handlers_masters.c, handlers_tokens.c) */
-    { "POST", "/admin/masters", h_masters_create, EZ_AUTH_ADMIN },
-    { "GET", "/admin/masters", h_masters_list, EZ_AUTH_ADMIN },
-    { "GET", "/admin/masters/{id}", h_masters_get, EZ_AUTH_ADMIN },
-    { "PUT", "/admin/masters/{id}", h_masters_update, EZ_AUTH_ADMIN },
-    { "DELETE", "/admin/masters/{id}", h_masters_delete, EZ_AUTH_ADMIN },
-    { "POST", "/admin/masters/{id}/rotate-key", h_masters_rotate_key, EZ_AUTH_ADMIN },
-    { "POST", "/admin/masters/{id}/revoke-keys", h_masters_revoke_keys, EZ_AUTH_ADMIN },
-    { "PUT", "/admin/masters/{id}/access", h_masters_access, EZ_AUTH_ADMIN },
-    { "GET", "/admin/masters/{id}/keys", h_master_keys_list, EZ_AUTH_ADMIN },
-    { "POST", "/admin/masters/{id}/keys", h_master_keys_issue, EZ_AUTH_ADMIN },
-    { "GET", "/admin/keys/{id}", h_child_keys_get, EZ_AUTH_ADMIN },
-    { "PUT", "/admin/keys/{id}", h_child_keys_update, EZ_AUTH_ADMIN },
-    { "DELETE", "/admin/keys/{id}", h_child_keys_delete, EZ_AUTH_ADMIN },
-    { "PUT", "/admin/keys/{id}/access", h_child_keys_access, EZ_AUTH_ADMIN },
-    { "POST", "/v1/auth/token", h_v1_auth_token, EZ_AUTH_MASTER },
-    { "GET", "/v1/me", h_v1_me, EZ_AUTH_MASTER },
-    { "POST", "/v1/tokens", h_v1_tokens_issue, EZ_AUTH_MASTER },
-    { "GET", "/v1/tokens", h_v1_tokens_list, EZ_AUTH_MASTER },
-    { "GET", "/v1/tokens/{id}", h_v1_tokens_get, EZ_AUTH_MASTER },
-    { "PUT", "/v1/tokens/{id}", h_v1_tokens_update, EZ_AUTH_MASTER },
-    { "DELETE", "/v1/tokens/{id}", h_v1_tokens_delete, EZ_AUTH_MASTER },
-    { "POST", "/v1/tokens/{id}/rotate", h_v1_tokens_rotate, EZ_AUTH_MASTER },
-    /* end tenants */
-
-    /* explain */
-    { "POST", "/admin/route/explain", h_route_explain, EZ_AUTH_ADMIN_READ },
-    /* end explain */
-
-    /* openapi */
-    { "GET", "/openapi.json", h_openapi, EZ_AUTH_PUBLIC },
-    /* end openapi */
+#define ROUTE(m, p, h, a, id, t, sum, ...)                                                \
+    { .method = #m, .path = p, .handler = h, .auth = EZ_AUTH_##a, .operation_id = id,     \
+      .tag = t, .summary = sum, __VA_ARGS__ },
+#include "route_table.h"
+#undef ROUTE
 };
 const int ez_routes_count = sizeof ez_routes / sizeof ez_routes[0];
 

@@ -1,5 +1,6 @@
-/* The routing table: method + path template -> handler. Templates use
- * {name} for one path segment. */
+/* The routing table: method + path template -> handler and what
+ * /openapi.json says of the route, one entry per row of route_table.h.
+ * Templates use {name} for one path segment. */
 #ifndef EZ_ROUTES_H
 #define EZ_ROUTES_H
 
@@ -18,6 +19,16 @@ struct ez_route {
     const char *path;   /* template, also the `route` metric label */
     ez_handler handler;
     enum ez_auth_kind auth;
+    /* The OpenAPI operation (openapi.c); routing ignores the rest. */
+    const char *operation_id, *tag, *summary;
+    const char *query;  /* keys of openapi.c's qparams[], space-separated */
+    const char *body;   /* request body schema, or NULL */
+    int body_required;
+    int status;         /* the success status */
+    const char *answer; /* its body: a schema, "List:<schema>", a media type, or NULL */
+    const char *errors; /* statuses beyond those added by auth, body and parameters;
+                         * "503:Readiness" answers that schema instead of Error */
+    int key_only;       /* master routes: the master key, not a session */
 };
 
 extern const struct ez_route ez_routes[];

@@ -117,7 +117,7 @@ int ez_v_bool(json_t *obj, const char *field, int *out, int *present, struct ez_
 int ez_v_is_namespace_name(const char *s)
 {
     size_t n = strlen(s);
-    if (n < 1 || n > 64)
+    if (n < 1 || n > EZ_MAX_NAME)
         return 0;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];

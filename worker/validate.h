@@ -8,16 +8,13 @@
 #include <stddef.h>
 
 #include "http.h"
+#include "rules.h"
 
 struct ez_verr {
     int status;        /* 400 or 422 */
     const char *param; /* field name (static) */
     char msg[256];
 };
-
-#define EZ_MAX_NAME 64
-#define EZ_MAX_DESCRIPTION 1024
-#define EZ_MAX_URL 2048
 
 int ez_v_fail(struct ez_verr *e, int status, const char *param, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

@@ -11,11 +11,8 @@
 
 #include "selector.h"
 
-/* Integers the API accepts round-trip exactly through any JSON parser. */
-#define EZ_MAX_JSON_INT 9007199254740991LL
-
-static const char *const binding_statuses[] = { "active", "disabled", NULL };
-static const char *const selector_types[] = { "exact", "regex", "normalize_exact", NULL };
+static const char *const binding_statuses[] = EZ_BINDING_STATUSES;
+static const char *const selector_types[] = EZ_SELECTOR_TYPES;
 
 /* Names (model names, public models) are compared byte for byte with
  * upstream model lists, so nothing invisible may hide in them. */
@@ -47,7 +44,7 @@ static int name_field(json_t *body, const char *field, size_t maxlen, int requir
  * other value = other. */
 static const char *model_kind(const char *s)
 {
-    static const char *const kinds[] = { "chat", "embedding", "rerank", "other" };
+    static const char *const kinds[] = EZ_MODEL_KINDS;
     while (isspace((unsigned char)*s))
         s++;
     size_t n = strlen(s);
@@ -55,7 +52,7 @@ static const char *model_kind(const char *s)
         n--;
     if (n == 0)
         return "chat";
-    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+    for (size_t i = 0; kinds[i]; i++)
         if (strlen(kinds[i]) == n && strncasecmp(s, kinds[i], n) == 0)
             return kinds[i];
     return "other";
@@ -156,7 +153,7 @@ int ez_validate_binding(json_t *body, int create, struct ez_binding_in *in, stru
     if (!in->ns && create)
         return ez_v_fail(e, 400, "namespace", "namespace is required");
     if (in->ns && !ez_v_is_namespace_name(in->ns))
-        return ez_v_fail(e, 400, "namespace", "namespace must match [a-z0-9][a-z0-9_-]{0,63}");
+        return ez_v_fail(e, 400, "namespace", "namespace must match " EZ_NAMESPACE_NAME);
 
     if (name_field(body, "public_model", EZ_MAX_PUBLIC_MODEL, create, &in->public_model, e) != 0)
         return -1;
@@ -224,7 +221,7 @@ int ez_validate_binding_filters(const char *ns, const char *group_id, int64_t *g
 {
     *gid = 0;
     if (ns && !ez_v_is_namespace_name(ns))
-        return ez_v_fail(e, 400, "namespace", "namespace must match [a-z0-9][a-z0-9_-]{0,63}");
+        return ez_v_fail(e, 400, "namespace", "namespace must match " EZ_NAMESPACE_NAME);
     if (group_id) {
         char *end;
         long long v = isdigit((unsigned char)group_id[0]) ? strtoll(group_id, &end, 10) : 0;
@@ -264,7 +261,7 @@ int ez_validate_features(json_t *body, json_t **set, json_t **del, struct ez_ver
     json_object_foreach(body, name, v) {
         snprintf(param, sizeof param, "%.*s", EZ_MAX_FEATURE_NAME + 8, name);
         if (!feature_name_ok(name)) {
-            ez_v_fail(e, 400, param, "feature name '%.72s' must match [a-z0-9_]{1,64}", name);
+            ez_v_fail(e, 400, param, "feature name '%.72s' must match " EZ_FEATURE_NAME, name);
             goto fail;
         }
         if (json_is_null(v)) {

@@ -7,14 +7,6 @@
 #include "store_catalog.h"
 #include "validate.h"
 
-#define EZ_MAX_REGISTRY_NAME 128
-#define EZ_MAX_PUBLIC_MODEL 256
-#define EZ_MAX_SELECTOR 256
-#define EZ_MAX_BINDING_WEIGHT 1000
-#define EZ_MAX_FEATURE_NAME 64
-#define EZ_MAX_FEATURE_VALUE 1024
-#define EZ_MAX_FEATURES_PER_PUT 1000
-
 /* Fills `in` from a model create (name required) or update body (partial;
  * NULL body = no change). Strings point into body. */
 int ez_validate_model(json_t *body, int create, struct ez_model_in *in, struct ez_verr *e)

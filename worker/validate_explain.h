@@ -7,9 +7,6 @@
 
 #include "validate.h"
 
-#define EZ_EXPLAIN_MAX_TOKEN 4096 /* bytes; a token is a secret: never logged */
-#define EZ_EXPLAIN_MAX_MODEL 512  /* "<namespace>.<public model>" */
-
 struct ez_explain_in {
     int64_t key_id;    /* 0 when the token is given */
     const char *token; /* NULL when key_id is given; points into the body */

@@ -4,7 +4,7 @@
 
 #include <string.h>
 
-static const char *const statuses[] = { "active", "suspended", NULL };
+static const char *const statuses[] = EZ_NAMESPACE_STATUSES;
 
 int ez_validate_namespace(json_t *body, int create, struct ez_namespace_in *in,
                           struct ez_verr *e)
@@ -27,7 +27,7 @@ int ez_validate_namespace(json_t *body, int create, struct ez_namespace_in *in,
             goto out;
         }
         if (!ez_v_is_namespace_name(name)) {
-            ez_v_fail(e, 400, "name", "name must match [a-z0-9][a-z0-9_-]{0,63}");
+            ez_v_fail(e, 400, "name", "name must match " EZ_NAMESPACE_NAME);
             goto out;
         }
         in->name = name;

@@ -9,12 +9,9 @@
 #include <string.h>
 #include <strings.h>
 
-const char *const ez_provider_types[] = {
-    "openai", "compatible", "anthropic", "claude", "claude-code", "codex", "gemini-cli",
-    "antigravity", "gemini", "google", "aistudio", "vertex", "vertex-express", NULL
-};
-static const char *const group_statuses[] = { "active", "disabled", NULL };
-static const char *const key_statuses[] = { "active", "auto_disabled", "manual_disabled", NULL };
+const char *const ez_provider_types[] = EZ_PROVIDER_TYPES;
+static const char *const group_statuses[] = EZ_GROUP_STATUSES;
+static const char *const key_statuses[] = EZ_API_KEY_STATUSES;
 
 #define SEALED_PREFIX "enc:v1:"
 
@@ -30,7 +27,7 @@ static const struct preset presets[] = {
     { "gemini", "gemini", "https://generativelanguage.googleapis.com", "gemini",
       { "gemini-2.5-pro", "gemini-2.5-flash", NULL } },
 };
-static const char *const preset_names[] = { "openai", "anthropic", "gemini", NULL };
+static const char *const preset_names[] = EZ_PRESETS;
 
 void ez_group_in_free(struct ez_group_in *in)
 {
@@ -68,7 +65,7 @@ static int is_vertex(const char *type)
 static int v_group_name(const char *s)
 {
     size_t n = strlen(s);
-    if (n < 1 || n > 64 || !isalnum((unsigned char)s[0]))
+    if (n < 1 || n > EZ_MAX_NAME || !isalnum((unsigned char)s[0]))
         return 0;
     for (size_t i = 1; i < n; i++)
         if (!isalnum((unsigned char)s[i]) && s[i] != '.' && s[i] != '_' && s[i] != '-')
@@ -83,7 +80,7 @@ static int name_field(json_t *body, int required, const char **out, struct ez_ve
     if (!*out)
         return required ? ez_v_fail(e, 400, "name", "name is required") : 0;
     if (!v_group_name(*out))
-        return ez_v_fail(e, 400, "name", "name must match [A-Za-z0-9][A-Za-z0-9._-]{0,63}");
+        return ez_v_fail(e, 400, "name", "name must match " EZ_GROUP_NAME);
     return 0;
 }
 
@@ -369,7 +366,7 @@ static int api_key_field(json_t *body, int required, struct ez_key_in *in, struc
 
 static int weight_field(json_t *body, struct ez_key_in *in, struct ez_verr *e)
 {
-    return ez_v_int(body, "weight", 0, 1000, &in->weight, &in->has_weight, e);
+    return ez_v_int(body, "weight", 0, EZ_MAX_KEY_WEIGHT, &in->weight, &in->has_weight, e);
 }
 
 int ez_validate_api_key(json_t *body, int create, struct ez_key_in *in, struct ez_verr *e)

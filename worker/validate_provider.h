@@ -9,12 +9,6 @@
 #include "store_providers.h"
 #include "validate.h"
 
-#define EZ_MAX_MODELS 1000
-#define EZ_MAX_MODEL_NAME 256
-#define EZ_MAX_API_KEY 4096
-#define EZ_MAX_GOOGLE_PROJECT 128
-#define EZ_MAX_GOOGLE_LOCATION 64
-
 /* The 13 provider types, NULL-terminated. */
 extern const char *const ez_provider_types[];
 

@@ -11,16 +11,16 @@
 #include <string.h>
 #include <time.h>
 
-static const char *const master_statuses[] = { "active", "suspended", NULL };
-static const char *const key_statuses[] = { "active", "suspended", NULL };
-static const char *const propagations[] = { "none", "restrict", "all", NULL };
+static const char *const master_statuses[] = EZ_MASTER_STATUSES;
+static const char *const key_statuses[] = EZ_KEY_SET_STATUSES;
+static const char *const propagations[] = EZ_PROPAGATIONS;
 
 enum list_kind { LIST_NAMESPACES, LIST_MODELS, LIST_CIDRS };
 
 static int group_name_valid(const char *s)
 {
     size_t n = strlen(s);
-    if (n < 1 || n > 64 || !isalnum((unsigned char)s[0]))
+    if (n < 1 || n > EZ_MAX_NAME || !isalnum((unsigned char)s[0]))
         return 0;
     for (size_t i = 1; i < n; i++)
         if (!isalnum((unsigned char)s[i]) && s[i] != '.' && s[i] != '_' && s[i] != '-')
@@ -83,17 +83,17 @@ static int v_list(json_t *obj, const char *field, int nullable, enum list_kind k
         const char *s;
         size_t maxlen = kind == LIST_MODELS ? EZ_TENANT_MAX_MODEL : EZ_MAX_NAME;
         struct ez_verr tmp;
-        int bad = !wrap || ez_v_string(wrap, "x", kind == LIST_CIDRS ? 64 : maxlen, 0, 0, &s,
-                                       NULL, &tmp) != 0;
+        int bad = !wrap || ez_v_string(wrap, "x", kind == LIST_CIDRS ? EZ_TENANT_MAX_CIDR : maxlen,
+                                       0, 0, &s, NULL, &tmp) != 0;
         json_decref(wrap);
         if (bad)
             return ez_v_fail(e, 400, field,
                              "%s[%zu] must be a non-empty string of at most %zu bytes without "
-                             "control characters", field, i, kind == LIST_CIDRS ? (size_t)64 : maxlen);
+                             "control characters", field, i,
+                             kind == LIST_CIDRS ? (size_t)EZ_TENANT_MAX_CIDR : maxlen);
         s = json_string_value(item);
         if (kind == LIST_NAMESPACES && !ez_v_is_namespace_name(s))
-            return ez_v_fail(e, 400, field, "%s[%zu] must match [a-z0-9][a-z0-9_-]{0,63}",
-                             field, i);
+            return ez_v_fail(e, 400, field, "%s[%zu] must match " EZ_NAMESPACE_NAME, field, i);
         if (kind == LIST_MODELS && strchr(s, ','))
             return ez_v_fail(e, 400, field, "%s[%zu] may not contain a comma", field, i);
         if (kind == LIST_CIDRS && !ez_tenant_cidr_valid(s))
@@ -118,7 +118,7 @@ static int v_default_namespace(json_t *obj, const char **out, int *clear, struct
     }
     if (*out && !ez_v_is_namespace_name(*out))
         return ez_v_fail(e, 400, "default_namespace",
-                         "default_namespace must match [a-z0-9][a-z0-9_-]{0,63}");
+                         "default_namespace must match " EZ_NAMESPACE_NAME);
     return 0;
 }
 
@@ -223,12 +223,12 @@ static int master_fields(json_t *b, struct ez_master_in *in, struct ez_verr *e)
     if (ez_v_string(b, "group", EZ_MAX_NAME, 0, 0, &in->group, NULL, e) != 0)
         return -1;
     if (in->group && !group_name_valid(in->group))
-        return ez_v_fail(e, 400, "group", "group must match [A-Za-z0-9][A-Za-z0-9._-]{0,63}");
+        return ez_v_fail(e, 400, "group", "group must match " EZ_GROUP_NAME);
     if (ez_v_enum(b, "status", master_statuses, &in->status, e) != 0 ||
-        ez_v_int(b, "max_child_keys", 0, 1000000, &v, &in->has_max_child_keys, e) != 0)
+        ez_v_int(b, "max_child_keys", 0, EZ_MAX_CHILD_KEYS, &v, &in->has_max_child_keys, e) != 0)
         return -1;
     in->max_child_keys = in->has_max_child_keys ? v : 0;
-    if (ez_v_int(b, "global_qps", 0, 1000000000, &v, &in->has_global_qps, e) != 0)
+    if (ez_v_int(b, "global_qps", 0, EZ_MAX_GLOBAL_QPS, &v, &in->has_global_qps, e) != 0)
         return -1;
     in->global_qps = in->has_global_qps ? v : 0;
     if (v_list(b, "namespaces", 0, LIST_NAMESPACES, &in->namespaces, NULL, e) != 0)

@@ -8,11 +8,6 @@
 #include "store_tenants.h"
 #include "validate.h"
 
-#define EZ_TENANT_MAX_LIST 1000     /* namespaces, model_limits */
-#define EZ_TENANT_MAX_IPS 256       /* allow_ips entries */
-#define EZ_TENANT_MAX_MODEL 256     /* bytes of a model name in model_limits */
-#define EZ_TENANT_MAX_GRACE 86400   /* rotation grace, seconds */
-
 enum ez_key_mode {
     EZ_KEY_ISSUE,        /* POST /v1/tokens, POST /admin/masters/{id}/keys */
     EZ_KEY_UPDATE_ADMIN, /* PUT /admin/keys/{id}: status, name, expires_at, model_limits, allow_ips */
