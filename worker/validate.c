@@ -8,6 +8,7 @@
 int ez_v_fail(struct ez_verr *e, int status, const char *param, const char *fmt, ...)
 {
     e->status = status;
+    e->code = NULL;
     e->param = param;
     va_list ap;
     va_start(ap, fmt);
@@ -150,5 +151,17 @@ int ez_query_enum(struct ez_req *r, const char *name, const char *const *values,
     json_decref(q);
     if (rc != 0)
         ez_reply_verr(r, &e);
+    return rc;
+}
+
+int ez_v_query_enum(const char *name, const char *v, const char *const *values,
+                    struct ez_verr *e)
+{
+    json_t *q = json_object();
+    if (v)
+        json_object_set_new(q, name, json_string(v));
+    const char *out;
+    int rc = ez_v_enum(q, name, values, &out, e);
+    json_decref(q);
     return rc;
 }

@@ -8,12 +8,7 @@
 #include <stddef.h>
 
 #include "http.h"
-
-struct ez_verr {
-    int status;        /* 400 or 422 */
-    const char *param; /* field name (static) */
-    char msg[256];
-};
+#include "outcome.h"
 
 #define EZ_MAX_NAME 64
 #define EZ_MAX_DESCRIPTION 1024
@@ -44,5 +39,9 @@ void ez_reply_verr(struct ez_req *r, const struct ez_verr *e);
  * terminated values: 0 with *out set, or -1 after answering 400. */
 int ez_query_enum(struct ez_req *r, const char *name, const char *const *values,
                   const char **out) __attribute__((warn_unused_result));
+/* Query parameter `name`, valued v (NULL when absent), must be one of the
+ * NULL-terminated values. */
+int ez_v_query_enum(const char *name, const char *v, const char *const *values,
+                    struct ez_verr *e) __attribute__((warn_unused_result));
 
 #endif
