@@ -199,7 +199,9 @@ void ez_reply_db(struct ez_req *r, int db_rc)
                        "the database refused the request");
 }
 
-int ez_committed(struct ez_req *r, int db_rc)
+/* 1 when the write's change may exist: EZ_DB_OK, or EZ_DB_UNKNOWN (marked
+ * on the request); 0 after answering any other status. */
+static int committed(struct ez_req *r, int db_rc)
 {
     if (db_rc == EZ_DB_OK)
         return 1;
@@ -236,7 +238,7 @@ static const char *refusal_code(enum ez_result status)
 int ez_reply_outcome(struct ez_req *r, const struct ez_outcome *o, const char *what)
 {
     const struct ez_verr *e = &o->e;
-    if (!ez_committed(r, o->db))
+    if (!committed(r, o->db))
         return 0;
     if (e->status == EZ_DONE)
         return 1;
