@@ -34,7 +34,8 @@ struct ez_outcome {
     struct ez_verr e;
 };
 
-/* Fills e and returns -1, so that a check can `return ez_refuse(...)`. */
+/* Fill e and return -1, so that a check can `return ez_refuse(...)`.
+ * ez_not_found leaves the wording to the handler ("<what> not found"). */
 int ez_refuse(struct ez_verr *e, enum ez_result status, const char *code, const char *param,
               const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 int ez_not_found(struct ez_verr *e);
