@@ -42,30 +42,16 @@ static void sync_model(struct ez_req *r, const char *op, json_t *obj, json_t *ol
     ez_jobs_sync(r, "models", op, obj_id(obj), 0, payload);
 }
 
-static void reply_model_taken(struct ez_req *r, const char *name)
-{
-    ez_reply_error(r, 409, "conflict_error", "name_taken", "name",
-                   "model '%s' already exists", name);
-}
-
 void h_models_create(struct ez_req *r)
 {
     struct ez_model_in in = { 0 };
-    struct ez_verr e;
-    if (ez_validate_model(r->body, 1, &in, &e) != 0) {
-        ez_reply_verr(r, &e);
-        return;
-    }
-    json_t *out;
-    int refusal;
-    int rc = ez_store_model_create(ez_w.db, &in, &out, &refusal);
-    if (!ez_committed(r, rc))
-        return;
-    if (refusal) {
-        reply_model_taken(r, in.name);
-        return;
-    }
+    struct ez_outcome o = { 0 };
+    json_t *out = NULL;
     char id[24];
+    if (ez_validate_model(r->body, 1, &in, &o.e) == 0)
+        ez_store_model_create(ez_w.db, &in, &out, &o);
+    if (!ez_reply_outcome(r, &o, "model"))
+        return;
     id_text(id, obj_id(out));
     sync_model(r, "upsert", out, NULL);
     ez_audit(r, "model.create", "model", id, NULL, json_incref(out));
@@ -75,17 +61,15 @@ void h_models_create(struct ez_req *r)
 void h_models_list(struct ez_req *r)
 {
     struct ez_page pg;
-    struct ez_verr e;
+    struct ez_outcome o = { 0 };
+    const char *name = ez_query(r, "name");
+    json_t *rows = NULL;
     if (ez_page_parse(r, &pg) != 0)
         return;
-    const char *name = ez_query(r, "name");
-    if (ez_validate_model_filter(name, &e) != 0) {
-        ez_reply_verr(r, &e);
-        return;
-    }
-    json_t *rows;
-    int rc = ez_store_model_list(ez_w.db, &pg, name, &rows);
-    ez_reply_page(r, rc, rows, &pg);
+    if (ez_validate_model_filter(name, &o.e) == 0)
+        o.db = ez_store_model_list(ez_w.db, &pg, name, &rows);
+    if (ez_reply_outcome(r, &o, NULL))
+        ez_reply_page(r, o.db, rows, &pg);
 }
 
 void h_models_get(struct ez_req *r)
@@ -100,34 +84,17 @@ void h_models_get(struct ez_req *r)
 
 void h_models_update(struct ez_req *r)
 {
+    struct ez_model_in in = { 0 };
+    struct ez_outcome o = { 0 };
+    json_t *before = NULL, *after = NULL;
     int64_t id;
+    char ids[24];
     if (ez_param_id(r, 0, &id) != 0)
         return;
-    struct ez_model_in in = { 0 };
-    struct ez_verr e;
-    if (ez_validate_model(r->body, 0, &in, &e) != 0) {
-        ez_reply_verr(r, &e);
+    if (ez_validate_model(r->body, 0, &in, &o.e) == 0)
+        ez_store_model_update(ez_w.db, id, &in, &before, &after, &o);
+    if (!ez_reply_outcome(r, &o, "model"))
         return;
-    }
-    json_t *before, *after;
-    int refusal;
-    int rc = ez_store_model_update(ez_w.db, id, &in, &before, &after, &refusal);
-    if (!ez_committed(r, rc))
-        return;
-    if (refusal) {
-        reply_model_taken(r, in.name);
-        return;
-    }
-    if (!before) {
-        ez_reply_not_found(r, "model");
-        return;
-    }
-    if (!after) { /* the locked row cannot vanish; never answer half an update */
-        json_decref(before);
-        ez_reply_db(r, EZ_DB_ERROR);
-        return;
-    }
-    char ids[24];
     id_text(ids, id);
     sync_model(r, "upsert", after, before);
     ez_audit(r, "model.update", "model", ids, before, json_incref(after));
@@ -136,18 +103,15 @@ void h_models_update(struct ez_req *r)
 
 void h_models_delete(struct ez_req *r)
 {
+    struct ez_outcome o;
+    json_t *before;
     int64_t id;
+    char ids[24];
     if (ez_param_id(r, 0, &id) != 0)
         return;
-    json_t *before;
-    int rc = ez_store_model_delete(ez_w.db, id, &before);
-    if (!ez_committed(r, rc))
+    ez_store_model_delete(ez_w.db, id, &before, &o);
+    if (!ez_reply_outcome(r, &o, "model"))
         return;
-    if (!before) {
-        ez_reply_not_found(r, "model");
-        return;
-    }
-    char ids[24];
     id_text(ids, id);
     sync_model(r, "delete", before, NULL);
     ez_audit(r, "model.delete", "model", ids, before, NULL);
@@ -177,31 +141,6 @@ static void sync_binding(struct ez_req *r, const char *op, json_t *obj, json_t *
     ez_jobs_sync(r, "bindings", op, obj_id(obj), 0, payload);
 }
 
-static void reply_binding_refusal(struct ez_req *r, int refusal, const char *ns,
-                                  const char *public_model, int64_t group_id)
-{
-    switch (refusal) {
-    case EZ_CAT_NO_NAMESPACE:
-        ez_reply_error(r, 422, "invalid_request_error", "invalid_reference", "namespace",
-                       "namespace '%s' does not exist", ns);
-        break;
-    case EZ_CAT_NO_GROUP:
-        ez_reply_error(r, 422, "invalid_request_error", "invalid_reference", "group_id",
-                       "provider group %" PRId64 " does not exist", group_id);
-        break;
-    default:
-        if (ns && public_model && group_id)
-            ez_reply_error(r, 409, "conflict_error", "binding_exists", NULL,
-                           "a binding of '%s' in namespace '%s' to provider group %" PRId64
-                           " already exists", public_model, ns, group_id);
-        else
-            ez_reply_error(r, 409, "conflict_error", "binding_exists", NULL,
-                           "another binding has the same namespace, public_model and "
-                           "group_id");
-        break;
-    }
-}
-
 /* The answer of a write: the binding plus its resolved candidate (SPEC 5),
  * or a null candidate when it cannot be computed now (the write stands). */
 static json_t *with_candidate(json_t *binding)
@@ -221,21 +160,13 @@ static json_t *with_candidate(json_t *binding)
 void h_bindings_create(struct ez_req *r)
 {
     struct ez_binding_in in = { 0 };
-    struct ez_verr e;
-    if (ez_validate_binding(r->body, 1, &in, &e) != 0) {
-        ez_reply_verr(r, &e);
-        return;
-    }
-    json_t *out;
-    int refusal;
-    int rc = ez_store_binding_create(ez_w.db, &in, &out, &refusal);
-    if (!ez_committed(r, rc))
-        return;
-    if (refusal) {
-        reply_binding_refusal(r, refusal, in.ns, in.public_model, in.group_id);
-        return;
-    }
+    struct ez_outcome o = { 0 };
+    json_t *out = NULL;
     char id[24];
+    if (ez_validate_binding(r->body, 1, &in, &o.e) == 0)
+        ez_store_binding_create(ez_w.db, &in, &out, &o);
+    if (!ez_reply_outcome(r, &o, "binding"))
+        return;
     id_text(id, obj_id(out));
     sync_binding(r, "upsert", out, NULL);
     ez_audit(r, "binding.create", "binding", id, NULL, json_incref(out));
@@ -246,18 +177,16 @@ void h_bindings_create(struct ez_req *r)
 void h_bindings_list(struct ez_req *r)
 {
     struct ez_page pg;
-    struct ez_verr e;
+    struct ez_outcome o = { 0 };
+    const char *ns = ez_query(r, "namespace");
+    json_t *rows = NULL;
     int64_t gid;
     if (ez_page_parse(r, &pg) != 0)
         return;
-    const char *ns = ez_query(r, "namespace");
-    if (ez_validate_binding_filters(ns, ez_query(r, "group_id"), &gid, &e) != 0) {
-        ez_reply_verr(r, &e);
-        return;
-    }
-    json_t *rows;
-    int rc = ez_store_binding_list(ez_w.db, &pg, ns, gid, &rows);
-    ez_reply_page(r, rc, rows, &pg);
+    if (ez_validate_binding_filters(ns, ez_query(r, "group_id"), &gid, &o.e) == 0)
+        o.db = ez_store_binding_list(ez_w.db, &pg, ns, gid, &rows);
+    if (ez_reply_outcome(r, &o, NULL))
+        ez_reply_page(r, o.db, rows, &pg);
 }
 
 void h_bindings_get(struct ez_req *r)
@@ -272,39 +201,17 @@ void h_bindings_get(struct ez_req *r)
 
 void h_bindings_update(struct ez_req *r)
 {
+    struct ez_binding_in in = { 0 };
+    struct ez_outcome o = { 0 };
+    json_t *before = NULL, *after = NULL;
     int64_t id;
+    char ids[24];
     if (ez_param_id(r, 0, &id) != 0)
         return;
-    struct ez_binding_in in = { 0 };
-    struct ez_verr e;
-    if (ez_validate_binding(r->body, 0, &in, &e) != 0) {
-        ez_reply_verr(r, &e);
+    if (ez_validate_binding(r->body, 0, &in, &o.e) == 0)
+        ez_store_binding_update(ez_w.db, id, &in, ez_binding_check_merged, &before, &after, &o);
+    if (!ez_reply_outcome(r, &o, "binding"))
         return;
-    }
-    json_t *before, *after;
-    int refusal;
-    int rc = ez_store_binding_update(ez_w.db, id, &in, ez_binding_check_merged, &e, &before,
-                                  &after, &refusal);
-    if (!ez_committed(r, rc))
-        return;
-    if (refusal == EZ_CAT_INVALID) {
-        ez_reply_verr(r, &e);
-        return;
-    }
-    if (refusal) {
-        reply_binding_refusal(r, refusal, in.ns, in.public_model, in.group_id);
-        return;
-    }
-    if (!before) {
-        ez_reply_not_found(r, "binding");
-        return;
-    }
-    if (!after) {
-        json_decref(before);
-        ez_reply_db(r, EZ_DB_ERROR);
-        return;
-    }
-    char ids[24];
     id_text(ids, id);
     sync_binding(r, "upsert", after, before);
     ez_audit(r, "binding.update", "binding", ids, before, json_incref(after));
@@ -314,18 +221,15 @@ void h_bindings_update(struct ez_req *r)
 
 void h_bindings_delete(struct ez_req *r)
 {
+    struct ez_outcome o;
+    json_t *before;
     int64_t id;
+    char ids[24];
     if (ez_param_id(r, 0, &id) != 0)
         return;
-    json_t *before;
-    int rc = ez_store_binding_delete(ez_w.db, id, &before);
-    if (!ez_committed(r, rc))
+    ez_store_binding_delete(ez_w.db, id, &before, &o);
+    if (!ez_reply_outcome(r, &o, "binding"))
         return;
-    if (!before) {
-        ez_reply_not_found(r, "binding");
-        return;
-    }
-    char ids[24];
     id_text(ids, id);
     sync_binding(r, "delete", before, NULL);
     ez_audit(r, "binding.delete", "binding", ids, before, NULL);
@@ -344,35 +248,36 @@ void h_features_get(struct ez_req *r)
         ez_reply_json(r, 200, map);
 }
 
-void h_features_put(struct ez_req *r)
+/* The names a features job covers: those set and those deleted. */
+static json_t *feature_names(json_t *set, json_t *del)
 {
-    json_t *set, *del;
-    struct ez_verr e;
-    if (ez_validate_features(r->body, &set, &del, &e) != 0) {
-        ez_reply_verr(r, &e);
-        return;
-    }
-    if (json_object_size(set) == 0 && json_array_size(del) == 0) {
-        json_decref(set);
-        json_decref(del);
-        h_features_get(r); /* nothing to change: the current map */
-        return;
-    }
-    json_t *before, *after;
-    int rc = ez_store_features_put(ez_w.db, set, del, &before, &after);
     json_t *names = json_array();
     const char *name;
     json_t *v;
     json_object_foreach(set, name, v)
         json_array_append_new(names, json_string(name));
     json_array_extend(names, del);
+    return names;
+}
+
+void h_features_put(struct ez_req *r)
+{
+    struct ez_outcome o = { 0 };
+    json_t *set, *del, *before = NULL, *after = NULL;
+    int valid = ez_validate_features(r->body, &set, &del, &o.e) == 0;
+    if (valid && !json_object_size(set) && !json_array_size(del)) {
+        json_decref(set);
+        json_decref(del);
+        h_features_get(r); /* nothing to change: the current map */
+        return;
+    }
+    if (valid)
+        ez_store_features_put(ez_w.db, set, del, &before, &after, &o);
+    json_t *names = feature_names(set, del);
     json_decref(set);
     json_decref(del);
-    if (!ez_committed(r, rc) || !after) {
+    if (!ez_reply_outcome(r, &o, NULL)) {
         json_decref(names);
-        json_decref(before);
-        if (!r->status)
-            ez_reply_db(r, EZ_DB_ERROR);
         return;
     }
     if (json_equal(before, after)) { /* every value was already so: not a change */

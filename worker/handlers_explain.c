@@ -13,32 +13,25 @@
 
 void h_route_explain(struct ez_req *r)
 {
-    struct ez_explain_in in;
-    struct ez_verr e;
-    if (ez_validate_explain(r->body, &in, &e) != 0) {
-        ez_reply_verr(r, &e);
-        return;
+    struct ez_explain_in in = { 0 };
+    struct ez_outcome o = { 0 };
+    struct ez_explain_state st = { .now = (int64_t)time(NULL) };
+    char digest[EZ_DIGEST_HEX_LEN + 1] = "", status[16];
+    int found;
+    if (ez_validate_explain(r->body, &in, &o.e) == 0 && in.key_id) {
+        o.db = ez_store_explain_key(ez_w.db, in.key_id, &found, &st.master_id, status, digest);
+        if (o.db == EZ_DB_OK && !found)
+            ez_not_found(&o.e);
+    } else if (o.e.status == EZ_DONE && ez_sha256_hex(in.token, strlen(in.token), digest) != 0) {
+        ez_refuse(&o.e, EZ_FAILED, NULL, NULL, "cannot digest the token");
     }
-    struct ez_explain_state st = { .model = in.model, .now = (int64_t)time(NULL) };
-    char digest[EZ_DIGEST_HEX_LEN + 1] = "";
+    if (!ez_reply_outcome(r, &o, "key"))
+        return;
+    st.model = in.model;
     if (in.key_id) {
-        int found;
-        char status[16];
-        int rc = ez_store_explain_key(ez_w.db, in.key_id, &found, &st.master_id, status, digest);
-        if (rc != EZ_DB_OK) {
-            ez_reply_db(r, rc);
-            return;
-        }
-        if (!found) {
-            ez_reply_not_found(r, "key");
-            return;
-        }
         st.key_id = in.key_id;
         if (!digest[0])
             st.missing = strcmp(status, "revoked") == 0 ? "key_revoked" : "unknown_token";
-    } else if (ez_sha256_hex(in.token, strlen(in.token), digest) != 0) {
-        ez_reply_error(r, 500, "api_error", NULL, NULL, "cannot digest the token");
-        return;
     }
     struct ez_explain_ns ns = { 0 };
     int rc = ez_store_explain_read(ez_w.redis, ez_w.cfg->redis_key_prefix,

@@ -8,7 +8,6 @@
 
 #include "digest.h"
 #include "handlers.h"
-#include "validate.h"
 #include "jobs.h"
 #include "paging.h"
 #include "store_tenants.h"
@@ -39,15 +38,12 @@ static void sync_master(struct ez_req *r, int64_t id, int all_keys)
 }
 
 /* A new master key: the token (shown once), its digest and prefix. */
-static int new_master_key(struct ez_req *r, char *tok, size_t toklen, char *digest,
-                          char *prefix)
+static int new_master_key(char *tok, size_t toklen, char *digest, char *prefix,
+                          struct ez_verr *e)
 {
     if (ez_token_new(EZ_MASTER_KEY_PREFIX, tok, toklen) != 0 ||
-        ez_sha256_hex(tok, strlen(tok), digest) != 0) {
-        ez_reply_error(r, 500, "api_error", "random_failure", NULL,
-                       "cannot generate a master key");
-        return -1;
-    }
+        ez_sha256_hex(tok, strlen(tok), digest) != 0)
+        return ez_refuse(e, EZ_FAILED, "random_failure", NULL, "cannot generate a master key");
     ez_token_display(tok, prefix);
     return 0;
 }
@@ -64,27 +60,14 @@ static void reply_with_secret(struct ez_req *r, int status, json_t *obj, const c
 void h_masters_create(struct ez_req *r)
 {
     struct ez_master_in in = { 0 };
-    struct ez_verr e;
-    if (!r->body) {
-        ez_reply_invalid(r, NULL, "a JSON body is required");
-        return;
-    }
-    if (ez_validate_master(r->body, 1, &in, &e) != 0) {
-        ez_reply_verr(r, &e);
-        return;
-    }
-    char tok[EZ_TOKEN_MAX], digest[EZ_DIGEST_HEX_LEN + 1], prefix[EZ_TOKEN_DISPLAY_LEN + 1];
-    if (new_master_key(r, tok, sizeof tok, digest, prefix) != 0)
-        return;
-    json_t *out;
-    struct ez_tenant_result res;
-    int rc = ez_store_master_create(ez_w.db, &in, digest, prefix, &out, &res);
-    if (!ez_committed(r, rc) || res.outcome != EZ_TN_OK || !out) {
+    struct ez_outcome o = { 0 };
+    char tok[EZ_TOKEN_MAX] = "", digest[EZ_DIGEST_HEX_LEN + 1], prefix[EZ_TOKEN_DISPLAY_LEN + 1];
+    json_t *out = NULL;
+    if (ez_validate_master(r->body, 1, &in, &o.e) == 0 &&
+        new_master_key(tok, sizeof tok, digest, prefix, &o.e) == 0)
+        ez_store_master_create(ez_w.db, &in, digest, prefix, &out, &o);
+    if (!ez_reply_outcome(r, &o, "master")) {
         OPENSSL_cleanse(tok, sizeof tok);
-        if (!r->status && res.outcome != EZ_TN_OK)
-            ez_reply_tn(r, &res, "master");
-        else if (!r->status)
-            ez_reply_db(r, EZ_DB_ERROR);
         return;
     }
     sync_master(r, obj_id(out), 0);
@@ -94,16 +77,17 @@ void h_masters_create(struct ez_req *r)
 
 void h_masters_list(struct ez_req *r)
 {
+    static const char *const statuses[] = { "active", "suspended", NULL };
     struct ez_page pg;
+    struct ez_outcome o = { 0 };
+    const char *status = ez_query(r, "status");
+    json_t *rows = NULL;
     if (ez_page_parse(r, &pg) != 0)
         return;
-    static const char *const statuses[] = { "active", "suspended", NULL };
-    const char *status;
-    if (ez_query_enum(r, "status", statuses, &status) != 0)
-        return;
-    json_t *rows;
-    int rc = ez_store_master_list(ez_w.db, &pg, status, &rows);
-    ez_reply_page(r, rc, rows, &pg);
+    if (ez_v_query_enum("status", status, statuses, &o.e) == 0)
+        o.db = ez_store_master_list(ez_w.db, &pg, status, &rows);
+    if (ez_reply_outcome(r, &o, NULL))
+        ez_reply_page(r, o.db, rows, &pg);
 }
 
 void h_masters_get(struct ez_req *r)
@@ -119,27 +103,19 @@ void h_masters_get(struct ez_req *r)
 /* PUT /admin/masters/{id} and PUT /admin/masters/{id}/access. */
 static void master_change(struct ez_req *r, int access)
 {
+    struct ez_master_in in = { 0 };
+    struct ez_outcome o = { 0 };
+    json_t *before = NULL, *after = NULL;
     int64_t id;
+    int keys_changed = 0;
     if (ez_param_id(r, 0, &id) != 0)
         return;
-    struct ez_master_in in = { 0 };
-    struct ez_verr e;
-    if ((access ? ez_validate_master_access(r->body, &in, &e)
-                : ez_validate_master(r->body, 0, &in, &e)) != 0) {
-        ez_reply_verr(r, &e);
+    if (access && ez_validate_master_access(r->body, &in, &o.e) == 0)
+        ez_store_master_access(ez_w.db, id, &in, &before, &after, &keys_changed, &o);
+    else if (!access && ez_validate_master(r->body, 0, &in, &o.e) == 0)
+        ez_store_master_update(ez_w.db, id, &in, &before, &after, &keys_changed, &o);
+    if (!ez_reply_outcome(r, &o, "master"))
         return;
-    }
-    json_t *before, *after;
-    int keys_changed;
-    struct ez_tenant_result res;
-    int rc = access ? ez_store_master_access(ez_w.db, id, &in, &before, &after, &keys_changed, &res)
-                    : ez_store_master_update(ez_w.db, id, &in, &before, &after, &keys_changed, &res);
-    if (!ez_committed(r, rc))
-        return;
-    if (res.outcome != EZ_TN_OK) {
-        ez_reply_tn(r, &res, "master");
-        return;
-    }
     sync_master(r, id, keys_changed);
     audit_master(r, access ? "master.access" : "master.update", id, before, json_incref(after));
     ez_reply_json(r, 200, after);
@@ -157,17 +133,14 @@ void h_masters_access(struct ez_req *r)
 
 void h_masters_delete(struct ez_req *r)
 {
+    struct ez_outcome o;
+    json_t *before, *digests;
     int64_t id;
     if (ez_param_id(r, 0, &id) != 0)
         return;
-    json_t *before, *digests;
-    int rc = ez_store_master_delete(ez_w.db, id, &before, &digests);
-    if (!ez_committed(r, rc))
+    ez_store_master_delete(ez_w.db, id, &before, &digests, &o);
+    if (!ez_reply_outcome(r, &o, "master"))
         return;
-    if (!before) {
-        ez_reply_not_found(r, "master");
-        return;
-    }
     /* The rows are gone: the jobs name every digest whose hash must go. */
     size_t n = json_array_size(digests), i = 0;
     do {
@@ -183,23 +156,17 @@ void h_masters_delete(struct ez_req *r)
 
 void h_masters_rotate_key(struct ez_req *r)
 {
+    struct ez_outcome o = { 0 };
+    char tok[EZ_TOKEN_MAX] = "", digest[EZ_DIGEST_HEX_LEN + 1], prefix[EZ_TOKEN_DISPLAY_LEN + 1];
+    json_t *before = NULL, *after = NULL;
     int64_t id;
-    struct ez_verr e;
     if (ez_param_id(r, 0, &id) != 0)
         return;
-    if (ez_validate_empty(r->body, &e) != 0) {
-        ez_reply_verr(r, &e);
-        return;
-    }
-    char tok[EZ_TOKEN_MAX], digest[EZ_DIGEST_HEX_LEN + 1], prefix[EZ_TOKEN_DISPLAY_LEN + 1];
-    if (new_master_key(r, tok, sizeof tok, digest, prefix) != 0)
-        return;
-    json_t *before, *after;
-    int rc = ez_store_master_rotate_key(ez_w.db, id, digest, prefix, &before, &after);
-    if (!ez_committed(r, rc) || !after) {
+    if (ez_validate_empty(r->body, &o.e) == 0 &&
+        new_master_key(tok, sizeof tok, digest, prefix, &o.e) == 0)
+        ez_store_master_rotate_key(ez_w.db, id, digest, prefix, &before, &after, &o);
+    if (!ez_reply_outcome(r, &o, "master")) {
         OPENSSL_cleanse(tok, sizeof tok);
-        if (!r->status)
-            ez_reply_not_found(r, "master");
         return;
     }
     /* Nothing in Redis depends on the master key: no sync job. */
@@ -209,22 +176,15 @@ void h_masters_rotate_key(struct ez_req *r)
 
 void h_masters_revoke_keys(struct ez_req *r)
 {
+    struct ez_outcome o = { 0 };
+    json_t *before = NULL, *after = NULL;
     int64_t id;
-    struct ez_verr e;
     if (ez_param_id(r, 0, &id) != 0)
         return;
-    if (ez_validate_empty(r->body, &e) != 0) {
-        ez_reply_verr(r, &e);
+    if (ez_validate_empty(r->body, &o.e) == 0)
+        ez_store_master_revoke_keys(ez_w.db, id, &before, &after, &o);
+    if (!ez_reply_outcome(r, &o, "master"))
         return;
-    }
-    json_t *before, *after;
-    int rc = ez_store_master_revoke_keys(ez_w.db, id, &before, &after);
-    if (!ez_committed(r, rc))
-        return;
-    if (!after) {
-        ez_reply_not_found(r, "master");
-        return;
-    }
     sync_master(r, id, 0); /* the epoch in auth:master: one write */
     audit_master(r, "master.revoke_keys", id, before, json_incref(after));
     ez_reply_json(r, 200, after);

@@ -1,7 +1,4 @@
 /* /admin/namespaces: parse, validate, store, enqueue, answer. */
-#include <stdlib.h>
-#include <string.h>
-
 #include "handlers.h"
 #include "validate.h"
 #include "jobs.h"
@@ -19,24 +16,11 @@ static void sync_namespace(struct ez_req *r, const char *op, json_t *obj)
 void h_namespaces_create(struct ez_req *r)
 {
     struct ez_namespace_in in = { 0 };
-    struct ez_verr e;
-    if (!r->body) {
-        ez_reply_invalid(r, NULL, "a JSON body is required");
-        return;
-    }
-    if (ez_validate_namespace(r->body, 1, &in, &e) != 0) {
-        ez_reply_verr(r, &e);
-        return;
-    }
-    json_t *out;
-    int conflict;
-    int rc = ez_store_namespace_create(ez_w.db, &in, &out, &conflict);
-    if (conflict) {
-        ez_reply_error(r, 409, "conflict_error", "name_taken", "name",
-                       "namespace '%s' already exists", in.name);
-        return;
-    }
-    if (!ez_committed(r, rc))
+    struct ez_outcome o = { 0 };
+    json_t *out = NULL;
+    if (ez_validate_namespace(r->body, 1, &in, &o.e) == 0)
+        ez_store_namespace_create(ez_w.db, &in, &out, &o);
+    if (!ez_reply_outcome(r, &o, "namespace"))
         return;
     sync_namespace(r, "upsert", out);
     ez_audit(r, "namespace.create", "namespace", in.name, NULL, json_incref(out));
@@ -45,16 +29,17 @@ void h_namespaces_create(struct ez_req *r)
 
 void h_namespaces_list(struct ez_req *r)
 {
+    static const char *const statuses[] = { "active", "suspended", NULL };
     struct ez_page pg;
+    struct ez_outcome o = { 0 };
+    const char *status = ez_query(r, "status");
+    json_t *rows = NULL;
     if (ez_page_parse(r, &pg) != 0)
         return;
-    static const char *const statuses[] = { "active", "suspended", NULL };
-    const char *status;
-    if (ez_query_enum(r, "status", statuses, &status) != 0)
-        return;
-    json_t *rows;
-    int rc = ez_store_namespace_list(ez_w.db, &pg, status, &rows);
-    ez_reply_page(r, rc, rows, &pg);
+    if (ez_v_query_enum("status", status, statuses, &o.e) == 0)
+        o.db = ez_store_namespace_list(ez_w.db, &pg, status, &rows);
+    if (ez_reply_outcome(r, &o, NULL))
+        ez_reply_page(r, o.db, rows, &pg);
 }
 
 void h_namespaces_get(struct ez_req *r)
@@ -67,19 +52,12 @@ void h_namespaces_get(struct ez_req *r)
 void h_namespaces_update(struct ez_req *r)
 {
     struct ez_namespace_in in = { .name = r->params[0] };
-    struct ez_verr e;
-    if (ez_validate_namespace(r->body, 0, &in, &e) != 0) {
-        ez_reply_verr(r, &e);
+    struct ez_outcome o = { 0 };
+    json_t *before = NULL, *after = NULL;
+    if (ez_validate_namespace(r->body, 0, &in, &o.e) == 0)
+        ez_store_namespace_update(ez_w.db, &in, &before, &after, &o);
+    if (!ez_reply_outcome(r, &o, "namespace"))
         return;
-    }
-    json_t *before, *after;
-    int rc = ez_store_namespace_update(ez_w.db, &in, &before, &after);
-    if (!ez_committed(r, rc))
-        return;
-    if (!before) {
-        ez_reply_not_found(r, "namespace");
-        return;
-    }
     sync_namespace(r, "upsert", after);
     ez_audit(r, "namespace.update", "namespace", in.name, before, json_incref(after));
     ez_reply_json(r, 200, after);
@@ -87,23 +65,11 @@ void h_namespaces_update(struct ez_req *r)
 
 void h_namespaces_delete(struct ez_req *r)
 {
-    json_t *before, *users;
-    int rc = ez_store_namespace_delete(ez_w.db, r->params[0], &before, &users);
-    if (!ez_committed(r, rc))
+    struct ez_outcome o;
+    json_t *before;
+    ez_store_namespace_delete(ez_w.db, r->params[0], &before, &o);
+    if (!ez_reply_outcome(r, &o, "namespace"))
         return;
-    if (!before) {
-        ez_reply_not_found(r, "namespace");
-        return;
-    }
-    if (users) {
-        char *list = json_dumps(users, JSON_COMPACT);
-        ez_reply_error(r, 409, "conflict_error", "namespace_in_use", NULL,
-                       "namespace '%s' is in use: %s", r->params[0], list ? list : "");
-        free(list);
-        json_decref(users);
-        json_decref(before);
-        return;
-    }
     sync_namespace(r, "delete", before);
     ez_audit(r, "namespace.delete", "namespace", r->params[0], before, NULL);
     ez_reply_json(r, 204, NULL);

@@ -1,7 +1,6 @@
 /* Provider group, api key, preset and custom routes: validate, seal, store,
  * enqueue, audit, answer. No SQL and no rule lives here, and no clear api
  * key reaches an answer, an audit record or a log line. */
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,24 +52,15 @@ static void sync_key(struct ez_req *r, const char *op, json_t *key)
                            json_integer_value(json_object_get(key, "group_id"))));
 }
 
-static void reply_name_taken(struct ez_req *r, const char *name)
-{
-    ez_reply_error(r, 409, "conflict_error", "name_taken", "name",
-                   "provider group '%s' already exists", name ? name : "");
-}
-
-/* Seals in->api_key into in->stored; 0, or -1 after answering 500. The
- * caller frees *sealed. */
-static int seal(struct ez_req *r, struct ez_key_in *in, char **sealed)
+/* Seals in->api_key into in->stored; the caller frees *sealed. */
+static int seal(struct ez_key_in *in, char **sealed, struct ez_verr *e)
 {
     *sealed = NULL;
     if (!in->api_key)
         return 0;
     *sealed = ez_secret_seal(ez_w.cfg, in->api_key);
-    if (!*sealed) {
-        ez_reply_error(r, 500, "api_error", NULL, NULL, "the api key could not be sealed");
-        return -1;
-    }
+    if (!*sealed)
+        return ez_refuse(e, EZ_FAILED, NULL, NULL, "the api key could not be sealed");
     in->stored = *sealed;
     return 0;
 }
@@ -88,17 +78,12 @@ static void free_sealed(char *sealed)
 void h_groups_create(struct ez_req *r)
 {
     struct ez_group_in in = { 0 };
-    struct ez_verr e;
+    struct ez_outcome o = { 0 };
     json_t *out = NULL;
-    int st;
     char idb[24];
-    if (ez_validate_group(r->body, 1, &in, &e) != 0) {
-        ez_reply_verr(r, &e);
-    } else if (!ez_committed(r, ez_store_group_create(ez_w.db, &in, &out, &st))) {
-        /* answered */
-    } else if (st == EZ_ST_NAME_TAKEN) {
-        reply_name_taken(r, in.name);
-    } else {
+    if (ez_validate_group(r->body, 1, &in, &o.e) == 0)
+        ez_store_group_create(ez_w.db, &in, &out, &o);
+    if (ez_reply_outcome(r, &o, NULL)) {
         sync_group(r, "upsert", out, NULL, NULL);
         ez_audit(r, "provider_group.create", "provider_group", id_text(idb, out), NULL,
                  json_incref(out));
@@ -110,17 +95,15 @@ void h_groups_create(struct ez_req *r)
 void h_groups_list(struct ez_req *r)
 {
     struct ez_page pg;
-    struct ez_verr e;
-    const char *type;
+    struct ez_outcome o = { 0 };
+    const char *status = ez_query(r, "status"), *type;
+    json_t *rows = NULL;
     if (ez_page_parse(r, &pg) != 0)
         return;
-    if (ez_validate_group_filters(ez_query(r, "status"), ez_query(r, "type"), &type, &e) != 0) {
-        ez_reply_verr(r, &e);
-        return;
-    }
-    json_t *rows;
-    int rc = ez_store_group_list(ez_w.db, &pg, ez_query(r, "status"), type, &rows);
-    ez_reply_page(r, rc, rows, &pg);
+    if (ez_validate_group_filters(status, ez_query(r, "type"), &type, &o.e) == 0)
+        o.db = ez_store_group_list(ez_w.db, &pg, status, type, &rows);
+    if (ez_reply_outcome(r, &o, NULL))
+        ez_reply_page(r, o.db, rows, &pg);
 }
 
 void h_groups_get(struct ez_req *r)
@@ -136,25 +119,15 @@ void h_groups_get(struct ez_req *r)
 void h_groups_update(struct ez_req *r)
 {
     struct ez_group_in in = { 0 };
-    struct ez_verr e;
+    struct ez_outcome o = { 0 };
     json_t *before = NULL, *after = NULL;
     int64_t id;
-    int st;
     char idb[24];
     if (ez_param_id(r, 0, &id) != 0)
         return;
-    if (ez_validate_group(r->body, 0, &in, &e) != 0) {
-        ez_reply_verr(r, &e);
-    } else if (!ez_committed(r, ez_store_group_update(ez_w.db, id, &in, ez_group_merge, &e,
-                                                   &before, &after, &st))) {
-        /* answered */
-    } else if (st == EZ_ST_NOT_FOUND) {
-        ez_reply_not_found(r, "provider group");
-    } else if (st == EZ_ST_INVALID) {
-        ez_reply_verr(r, &e);
-    } else if (st == EZ_ST_NAME_TAKEN) {
-        reply_name_taken(r, in.name);
-    } else {
+    if (ez_validate_group(r->body, 0, &in, &o.e) == 0)
+        ez_store_group_update(ez_w.db, id, &in, ez_group_merge, &before, &after, &o);
+    if (ez_reply_outcome(r, &o, "provider group")) {
         const char *old = obj_name(before);
         sync_group(r, "upsert", after, strcmp(old, obj_name(after)) != 0 ? old : NULL, NULL);
         ez_audit(r, "provider_group.update", "provider_group", id_text(idb, after), before,
@@ -166,35 +139,17 @@ void h_groups_update(struct ez_req *r)
 
 void h_groups_delete(struct ez_req *r)
 {
-    struct ez_verr e;
-    json_t *before, *key_ids, *binding_ids;
-    long long nkeys, nbindings;
+    struct ez_outcome o = { 0 };
+    json_t *before = NULL, *key_ids = NULL, *binding_ids = NULL;
     int64_t id;
-    int cascade, st;
+    int cascade;
     char idb[24];
     if (ez_param_id(r, 0, &id) != 0)
         return;
-    if (ez_validate_cascade(ez_query(r, "cascade"), &cascade, &e) != 0) {
-        ez_reply_verr(r, &e);
+    if (ez_validate_cascade(ez_query(r, "cascade"), &cascade, &o.e) == 0)
+        ez_store_group_delete(ez_w.db, id, cascade, &before, &key_ids, &binding_ids, &o);
+    if (!ez_reply_outcome(r, &o, "provider group"))
         return;
-    }
-    int rc = ez_store_group_delete(ez_w.db, id, cascade, &before, &nkeys, &nbindings, &key_ids,
-                                &binding_ids, &st);
-    if (!ez_committed(r, rc))
-        return;
-    if (st == EZ_ST_NOT_FOUND) {
-        ez_reply_not_found(r, "provider group");
-        return;
-    }
-    if (st == EZ_ST_IN_USE) {
-        ez_reply_error(r, 409, "conflict_error", "group_in_use", NULL,
-                       "provider group '%s' has %lld api key%s and %lld binding%s; delete "
-                       "them first or use ?cascade=true",
-                       obj_name(before), nkeys, nkeys == 1 ? "" : "s", nbindings,
-                       nbindings == 1 ? "" : "s");
-        json_decref(before);
-        return;
-    }
     json_t *audit_before = json_deep_copy(before);
     if (audit_before && cascade) {
         json_object_set(audit_before, "api_key_ids", key_ids);
@@ -214,20 +169,12 @@ void h_groups_delete(struct ez_req *r)
 void h_keys_create(struct ez_req *r)
 {
     struct ez_key_in in = { 0 };
-    struct ez_verr e;
+    struct ez_outcome o = { 0 };
     json_t *out = NULL;
     char *sealed = NULL, idb[24];
-    int st;
-    if (ez_validate_api_key(r->body, 1, &in, &e) != 0) {
-        ez_reply_verr(r, &e);
-    } else if (seal(r, &in, &sealed) != 0) {
-        /* answered */
-    } else if (!ez_committed(r, ez_store_key_create(ez_w.db, ez_w.cfg, &in, &out, &st))) {
-        /* answered */
-    } else if (st == EZ_ST_NO_GROUP) {
-        ez_reply_error(r, 422, "invalid_request_error", "invalid_reference", "group_id",
-                       "provider group %" PRId64 " does not exist", in.group_id);
-    } else {
+    if (ez_validate_api_key(r->body, 1, &in, &o.e) == 0 && seal(&in, &sealed, &o.e) == 0)
+        ez_store_key_create(ez_w.db, ez_w.cfg, &in, &out, &o);
+    if (ez_reply_outcome(r, &o, NULL)) {
         sync_key(r, "upsert", out);
         ez_audit(r, "api_key.create", "api_key", id_text(idb, out), NULL, json_incref(out));
         ez_reply_json(r, 201, out);
@@ -238,18 +185,16 @@ void h_keys_create(struct ez_req *r)
 void h_keys_list(struct ez_req *r)
 {
     struct ez_page pg;
-    struct ez_verr e;
+    struct ez_outcome o = { 0 };
+    const char *status = ez_query(r, "status");
+    json_t *rows = NULL;
     int64_t gid;
     if (ez_page_parse(r, &pg) != 0)
         return;
-    const char *status = ez_query(r, "status");
-    if (ez_validate_key_filters(ez_query(r, "group_id"), status, &gid, &e) != 0) {
-        ez_reply_verr(r, &e);
-        return;
-    }
-    json_t *rows;
-    int rc = ez_store_key_list(ez_w.db, ez_w.cfg, &pg, gid, status, &rows);
-    ez_reply_page(r, rc, rows, &pg);
+    if (ez_validate_key_filters(ez_query(r, "group_id"), status, &gid, &o.e) == 0)
+        o.db = ez_store_key_list(ez_w.db, ez_w.cfg, &pg, gid, status, &rows);
+    if (ez_reply_outcome(r, &o, NULL))
+        ez_reply_page(r, o.db, rows, &pg);
 }
 
 void h_keys_get(struct ez_req *r)
@@ -265,23 +210,15 @@ void h_keys_get(struct ez_req *r)
 void h_keys_update(struct ez_req *r)
 {
     struct ez_key_in in = { 0 };
-    struct ez_verr e;
+    struct ez_outcome o = { 0 };
     json_t *before = NULL, *after = NULL;
     char *sealed = NULL, idb[24];
     int64_t id;
-    int st;
     if (ez_param_id(r, 0, &id) != 0)
         return;
-    if (ez_validate_api_key(r->body, 0, &in, &e) != 0) {
-        ez_reply_verr(r, &e);
-    } else if (seal(r, &in, &sealed) != 0) {
-        /* answered */
-    } else if (!ez_committed(r, ez_store_key_update(ez_w.db, ez_w.cfg, id, &in, &before, &after,
-                                                 &st))) {
-        /* answered */
-    } else if (st == EZ_ST_NOT_FOUND) {
-        ez_reply_not_found(r, "api key");
-    } else {
+    if (ez_validate_api_key(r->body, 0, &in, &o.e) == 0 && seal(&in, &sealed, &o.e) == 0)
+        ez_store_key_update(ez_w.db, ez_w.cfg, id, &in, &before, &after, &o);
+    if (ez_reply_outcome(r, &o, "api key")) {
         sync_key(r, "upsert", after);
         ez_audit(r, "api_key.update", "api_key", id_text(idb, after), before, json_incref(after));
         ez_reply_json(r, 200, after);
@@ -291,19 +228,15 @@ void h_keys_update(struct ez_req *r)
 
 void h_keys_delete(struct ez_req *r)
 {
-    int64_t id;
+    struct ez_outcome o;
     json_t *before;
-    int st;
+    int64_t id;
     char idb[24];
     if (ez_param_id(r, 0, &id) != 0)
         return;
-    int rc = ez_store_key_delete(ez_w.db, ez_w.cfg, id, &before, &st);
-    if (!ez_committed(r, rc))
+    ez_store_key_delete(ez_w.db, ez_w.cfg, id, &before, &o);
+    if (!ez_reply_outcome(r, &o, "api key"))
         return;
-    if (st == EZ_ST_NOT_FOUND) {
-        ez_reply_not_found(r, "api key");
-        return;
-    }
     sync_key(r, "delete", before);
     ez_audit(r, "api_key.delete", "api_key", id_text(idb, before), before, NULL);
     ez_reply_json(r, 204, NULL);
@@ -320,20 +253,12 @@ static void create_provider(struct ez_req *r, provider_validate_fn validate)
 {
     struct ez_group_in g = { 0 };
     struct ez_key_in k = { 0 };
-    struct ez_verr e;
+    struct ez_outcome o = { 0 };
     json_t *group = NULL, *key = NULL;
     char *sealed = NULL, idb[24];
-    int st;
-    if (validate(r->body, &g, &k, &e) != 0) {
-        ez_reply_verr(r, &e);
-    } else if (seal(r, &k, &sealed) != 0) {
-        /* answered */
-    } else if (!ez_committed(r, ez_store_provider_create(ez_w.db, ez_w.cfg, &g, &k, &group, &key,
-                                                      &st))) {
-        /* answered */
-    } else if (st == EZ_ST_NAME_TAKEN) {
-        reply_name_taken(r, g.name);
-    } else {
+    if (validate(r->body, &g, &k, &o.e) == 0 && seal(&k, &sealed, &o.e) == 0)
+        ez_store_provider_create(ez_w.db, ez_w.cfg, &g, &k, &group, &key, &o);
+    if (ez_reply_outcome(r, &o, NULL)) {
         sync_group(r, "upsert", group, NULL, NULL);
         id_text(idb, group);
         json_t *out = json_pack("{s:o, s:o}", "group", group, "api_key", key);

@@ -49,31 +49,29 @@ void h_sync_status(struct ez_req *r)
 
 void h_sync_outbox_list(struct ez_req *r)
 {
+    static const char *const statuses[] = { "pending", "failed", NULL };
     struct ez_page pg;
+    struct ez_outcome o = { 0 };
+    const char *status = ez_query(r, "status");
+    json_t *rows = NULL;
     if (ez_page_parse(r, &pg) != 0)
         return;
-    static const char *const statuses[] = { "pending", "failed", NULL };
-    const char *status;
-    if (ez_query_enum(r, "status", statuses, &status) != 0)
-        return;
-    json_t *rows;
-    int rc = ez_store_outbox_list(ez_w.db, &pg, status, &rows);
-    ez_reply_page(r, rc, rows, &pg);
+    if (ez_v_query_enum("status", status, statuses, &o.e) == 0)
+        o.db = ez_store_outbox_list(ez_w.db, &pg, status, &rows);
+    if (ez_reply_outcome(r, &o, NULL))
+        ez_reply_page(r, o.db, rows, &pg);
 }
 
 void h_sync_outbox_retry(struct ez_req *r)
 {
     int64_t id;
+    struct ez_outcome o;
+    json_t *row;
     if (ez_param_id(r, 0, &id) != 0)
         return;
-    json_t *row;
-    int rc = ez_store_outbox_retry(ez_w.db, r->params[0], &row);
-    if (!ez_committed(r, rc))
+    ez_store_outbox_retry(ez_w.db, r->params[0], &row, &o);
+    if (!ez_reply_outcome(r, &o, "outbox row"))
         return;
-    if (!row) {
-        ez_reply_not_found(r, "outbox row");
-        return;
-    }
     if (ez_queue_control(EZ_Q_SYNC, "outbox", id) != 0) { /* the timer picks it up */ }
     ez_audit(r, "sync.outbox_retry", "sync_outbox", r->params[0], NULL, json_incref(row));
     ez_reply_json(r, 200, row);
@@ -81,14 +79,11 @@ void h_sync_outbox_retry(struct ez_req *r)
 
 void h_sync_full(struct ez_req *r)
 {
+    struct ez_outcome o;
     json_t *run;
-    int rc = ez_store_sync_run_new(ez_w.db, &run);
-    if (!ez_committed(r, rc))
+    ez_store_sync_run_new(ez_w.db, &run, &o);
+    if (!ez_reply_outcome(r, &o, NULL))
         return;
-    if (!run) {
-        ez_reply_db(r, EZ_DB_ERROR);
-        return;
-    }
     json_int_t id = json_integer_value(json_object_get(run, "id"));
     if (ez_queue_control(EZ_Q_SYNC, "full_resync", id) != 0) {
         /* The syncer also looks for pending runs on its own timer. */

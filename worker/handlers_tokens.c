@@ -33,13 +33,12 @@ static void sync_key(struct ez_req *r, const char *op, json_t *key)
                  json_pack("{s:I}", "master_id", (json_int_t)obj_int(key, "master_id")));
 }
 
-static int new_child_key(struct ez_req *r, char *tok, size_t toklen, char *digest, char *prefix)
+static int new_child_key(char *tok, size_t toklen, char *digest, char *prefix,
+                         struct ez_verr *e)
 {
     if (ez_token_new(EZ_CHILD_KEY_PREFIX, tok, toklen) != 0 ||
-        ez_sha256_hex(tok, strlen(tok), digest) != 0) {
-        ez_reply_error(r, 500, "api_error", "random_failure", NULL, "cannot generate a key");
-        return -1;
-    }
+        ez_sha256_hex(tok, strlen(tok), digest) != 0)
+        return ez_refuse(e, EZ_FAILED, "random_failure", NULL, "cannot generate a key");
     ez_token_display(tok, prefix);
     return 0;
 }
@@ -64,21 +63,14 @@ static void reply_key_secret(struct ez_req *r, int status, json_t *key, char *to
 static void key_issue(struct ez_req *r, int64_t master_id, const char *issued_by)
 {
     struct ez_child_key_in in = { 0 };
-    struct ez_verr e;
-    if (ez_validate_key(r->body, EZ_KEY_ISSUE, &in, &e) != 0) {
-        ez_reply_verr(r, &e);
-        return;
-    }
-    char tok[EZ_TOKEN_MAX], digest[EZ_DIGEST_HEX_LEN + 1], prefix[EZ_TOKEN_DISPLAY_LEN + 1];
-    if (new_child_key(r, tok, sizeof tok, digest, prefix) != 0)
-        return;
-    json_t *out;
-    struct ez_tenant_result res;
-    int rc = ez_store_child_key_issue(ez_w.db, master_id, &in, issued_by, digest, prefix, &out, &res);
-    if (!ez_committed(r, rc) || res.outcome != EZ_TN_OK) {
+    struct ez_outcome o = { 0 };
+    char tok[EZ_TOKEN_MAX] = "", digest[EZ_DIGEST_HEX_LEN + 1], prefix[EZ_TOKEN_DISPLAY_LEN + 1];
+    json_t *out = NULL;
+    if (ez_validate_key(r->body, EZ_KEY_ISSUE, &in, &o.e) == 0 &&
+        new_child_key(tok, sizeof tok, digest, prefix, &o.e) == 0)
+        ez_store_child_key_issue(ez_w.db, master_id, &in, issued_by, digest, prefix, &out, &o);
+    if (!ez_reply_outcome(r, &o, "master")) {
         OPENSSL_cleanse(tok, sizeof tok);
-        if (!r->status)
-            ez_reply_tn(r, &res, "master");
         return;
     }
     sync_key(r, "upsert", out);
@@ -86,28 +78,18 @@ static void key_issue(struct ez_req *r, int64_t master_id, const char *issued_by
     reply_key_secret(r, 201, out, tok, sizeof tok);
 }
 
-static int status_filter(struct ez_req *r, const char **status)
-{
-    static const char *const ok[] = { "active", "suspended", "revoked", "expired", NULL };
-    *status = ez_query(r, "status");
-    for (int i = 0; *status && ok[i]; i++)
-        if (strcmp(*status, ok[i]) == 0)
-            return 0;
-    if (!*status)
-        return 0;
-    ez_reply_invalid(r, "status", "status must be one of active, suspended, revoked, expired");
-    return -1;
-}
-
 static void key_list(struct ez_req *r, int64_t master_id)
 {
     struct ez_page pg;
-    const char *status;
-    if (ez_page_parse(r, &pg) != 0 || status_filter(r, &status) != 0)
+    struct ez_outcome o = { 0 };
+    const char *status = ez_query(r, "status");
+    json_t *rows = NULL;
+    if (ez_page_parse(r, &pg) != 0)
         return;
-    json_t *rows;
-    int rc = ez_store_child_key_list(ez_w.db, master_id, &pg, status, &rows);
-    ez_reply_page(r, rc, rows, &pg);
+    if (ez_validate_key_status_filter(status, &o.e) == 0)
+        o.db = ez_store_child_key_list(ez_w.db, master_id, &pg, status, &rows);
+    if (ez_reply_outcome(r, &o, NULL))
+        ez_reply_page(r, o.db, rows, &pg);
 }
 
 static void key_get(struct ez_req *r, int64_t scope)
@@ -122,24 +104,16 @@ static void key_get(struct ez_req *r, int64_t scope)
 
 static void key_update(struct ez_req *r, int64_t scope, enum ez_key_mode mode)
 {
+    struct ez_child_key_in in = { 0 };
+    struct ez_outcome o = { 0 };
+    json_t *before = NULL, *after = NULL;
     int64_t id;
     if (ez_param_id(r, 0, &id) != 0)
         return;
-    struct ez_child_key_in in = { 0 };
-    struct ez_verr e;
-    if (ez_validate_key(r->body, mode, &in, &e) != 0) {
-        ez_reply_verr(r, &e);
+    if (ez_validate_key(r->body, mode, &in, &o.e) == 0)
+        ez_store_child_key_update(ez_w.db, id, scope, &in, &before, &after, &o);
+    if (!ez_reply_outcome(r, &o, "key"))
         return;
-    }
-    json_t *before, *after;
-    struct ez_tenant_result res;
-    int rc = ez_store_child_key_update(ez_w.db, id, scope, &in, &before, &after, &res);
-    if (!ez_committed(r, rc))
-        return;
-    if (res.outcome != EZ_TN_OK) {
-        ez_reply_tn(r, &res, "key");
-        return;
-    }
     sync_key(r, "upsert", after);
     audit_key(r, mode == EZ_KEY_ACCESS ? "key.access" : "key.update", after, before,
               json_incref(after));
@@ -148,18 +122,14 @@ static void key_update(struct ez_req *r, int64_t scope, enum ez_key_mode mode)
 
 static void key_delete(struct ez_req *r, int64_t scope)
 {
+    struct ez_outcome o;
+    json_t *before, *after;
     int64_t id;
     if (ez_param_id(r, 0, &id) != 0)
         return;
-    json_t *before, *after;
-    struct ez_tenant_result res;
-    int rc = ez_store_child_key_revoke(ez_w.db, id, scope, &before, &after, &res);
-    if (!ez_committed(r, rc))
+    ez_store_child_key_revoke(ez_w.db, id, scope, &before, &after, &o);
+    if (!ez_reply_outcome(r, &o, "key"))
         return;
-    if (res.outcome != EZ_TN_OK) {
-        ez_reply_tn(r, &res, "key");
-        return;
-    }
     sync_key(r, "delete", after); /* a repeated revocation projects the key again */
     audit_key(r, "key.delete", after, before, after);
     ez_reply_json(r, 204, NULL);
@@ -167,25 +137,18 @@ static void key_delete(struct ez_req *r, int64_t scope)
 
 static void key_rotate(struct ez_req *r, int64_t scope)
 {
+    struct ez_outcome o = { 0 };
+    char tok[EZ_TOKEN_MAX] = "", digest[EZ_DIGEST_HEX_LEN + 1], prefix[EZ_TOKEN_DISPLAY_LEN + 1];
+    json_t *after = NULL;
+    long long grace;
     int64_t id;
     if (ez_param_id(r, 0, &id) != 0)
         return;
-    long long grace;
-    struct ez_verr e;
-    if (ez_validate_rotate(r->body, &grace, &e) != 0) {
-        ez_reply_verr(r, &e);
-        return;
-    }
-    char tok[EZ_TOKEN_MAX], digest[EZ_DIGEST_HEX_LEN + 1], prefix[EZ_TOKEN_DISPLAY_LEN + 1];
-    if (new_child_key(r, tok, sizeof tok, digest, prefix) != 0)
-        return;
-    json_t *after;
-    struct ez_tenant_result res;
-    int rc = ez_store_child_key_rotate(ez_w.db, id, scope, grace, digest, prefix, &after, &res);
-    if (!ez_committed(r, rc) || res.outcome != EZ_TN_OK) {
+    if (ez_validate_rotate(r->body, &grace, &o.e) == 0 &&
+        new_child_key(tok, sizeof tok, digest, prefix, &o.e) == 0)
+        ez_store_child_key_rotate(ez_w.db, id, scope, grace, digest, prefix, &after, &o);
+    if (!ez_reply_outcome(r, &o, "key")) {
         OPENSSL_cleanse(tok, sizeof tok);
-        if (!r->status)
-            ez_reply_tn(r, &res, "key");
         return;
     }
     sync_key(r, "upsert", after);
@@ -199,21 +162,17 @@ static void key_rotate(struct ez_req *r, int64_t scope)
 
 void h_master_keys_list(struct ez_req *r)
 {
+    struct ez_outcome o = { 0 };
+    json_t *master = NULL;
     int64_t id;
     if (ez_param_id(r, 0, &id) != 0)
         return;
-    json_t *master;
-    int rc = ez_store_master_get(ez_w.db, id, &master);
-    if (rc != EZ_DB_OK) {
-        ez_reply_db(r, rc);
-        return;
-    }
-    if (!master) {
-        ez_reply_not_found(r, "master");
-        return;
-    }
+    o.db = ez_store_master_get(ez_w.db, id, &master);
+    if (o.db == EZ_DB_OK && !master)
+        ez_not_found(&o.e);
     json_decref(master);
-    key_list(r, id);
+    if (ez_reply_outcome(r, &o, "master"))
+        key_list(r, id);
 }
 
 void h_master_keys_issue(struct ez_req *r)
@@ -233,23 +192,20 @@ void h_child_keys_delete(struct ez_req *r) { key_delete(r, 0); }
 
 void h_v1_auth_token(struct ez_req *r)
 {
-    struct ez_verr e;
+    struct ez_outcome o = { 0 };
+    struct ez_master_auth who;
+    int found;
     if (ez_auth_master_is_session(ez_bearer(r))) {
         ez_reply_error(r, 403, "permission_error", "master_key_required", NULL,
                        "a session token is created with the master key, not with a session");
         return;
     }
-    if (ez_validate_empty(r->body, &e) != 0) {
-        ez_reply_verr(r, &e);
+    if (ez_validate_empty(r->body, &o.e) == 0)
+        o.db = ez_store_master_auth_by_id(ez_w.db, r->who.master_id, &who, &found);
+    if (o.db == EZ_DB_OK && o.e.status == EZ_DONE && !found)
+        o.db = EZ_DB_ERROR;
+    if (!ez_reply_outcome(r, &o, NULL))
         return;
-    }
-    struct ez_master_auth who;
-    int found;
-    int rc = ez_store_master_auth_by_id(ez_w.db, r->who.master_id, &who, &found);
-    if (rc != EZ_DB_OK || !found) {
-        ez_reply_db(r, rc == EZ_DB_OK ? EZ_DB_ERROR : rc);
-        return;
-    }
     long long exp;
     char *tok = ez_master_session_mint(who.id, who.key_generation, &exp);
     if (!tok) {

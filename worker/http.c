@@ -199,7 +199,9 @@ void ez_reply_db(struct ez_req *r, int db_rc)
                        "the database refused the request");
 }
 
-int ez_committed(struct ez_req *r, int db_rc)
+/* 1 when the write's change may exist: EZ_DB_OK, or EZ_DB_UNKNOWN (marked
+ * on the request); 0 after answering any other status. */
+static int committed(struct ez_req *r, int db_rc)
 {
     if (db_rc == EZ_DB_OK)
         return 1;
@@ -210,6 +212,42 @@ int ez_committed(struct ez_req *r, int db_rc)
     r->commit_unknown = 1;
     r->xid = ez_db_xid(ez_w.db);
     return 1;
+}
+
+static const char *refusal_type(enum ez_result status)
+{
+    switch (status) {
+    case EZ_NOT_FOUND: return "not_found_error";
+    case EZ_CONFLICT: return "conflict_error";
+    case EZ_FAILED: return "api_error";
+    default: return "invalid_request_error";
+    }
+}
+
+static const char *refusal_code(enum ez_result status)
+{
+    switch (status) {
+    case EZ_NOT_FOUND: return "not_found";
+    case EZ_CONFLICT: return "conflict";
+    case EZ_RULE: return "invalid_reference";
+    case EZ_FAILED: return "api_error";
+    default: return "invalid_value";
+    }
+}
+
+int ez_reply_outcome(struct ez_req *r, const struct ez_outcome *o, const char *what)
+{
+    const struct ez_verr *e = &o->e;
+    if (!committed(r, o->db))
+        return 0;
+    if (e->status == EZ_DONE)
+        return 1;
+    if (e->status == EZ_NOT_FOUND)
+        ez_reply_not_found(r, what);
+    else
+        ez_reply_error(r, e->status, refusal_type(e->status),
+                       e->code ? e->code : refusal_code(e->status), e->param, "%s", e->msg);
+    return 0;
 }
 
 void ez_reply_found(struct ez_req *r, int db_rc, json_t *row, const char *what)

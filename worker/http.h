@@ -10,6 +10,8 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "outcome.h"
+
 #define EZ_MAX_PARAMS 4
 
 enum ez_actor { EZ_ACTOR_ANONYMOUS = 0, EZ_ACTOR_ADMIN, EZ_ACTOR_MASTER };
@@ -37,7 +39,7 @@ struct ez_req {
     char remote[64];
     int64_t start_us;
     int status;                         /* 0 until answered */
-    /* The write's COMMIT has an unknown outcome (ez_committed): a success
+    /* The write's COMMIT has an unknown outcome (ez_reply_outcome): a success
      * answer becomes 503 commit_outcome_unknown, the audit record says so,
      * xid names the transaction. */
     int commit_unknown;
@@ -71,14 +73,17 @@ void ez_reply_not_found(struct ez_req *r, const char *what);
 /* 503 unavailable_error (EZ_DB_UNAVAILABLE; code commit_outcome_unknown
  * for EZ_DB_UNKNOWN) or 500 api_error (EZ_DB_ERROR). */
 void ez_reply_db(struct ez_req *r, int db_rc);
-/* After a write's transaction (the EZ_DB_* status its store returned): 1
- * when its change may exist, for EZ_DB_OK and EZ_DB_UNKNOWN (the
- * connection was lost during COMMIT). The handler then enqueues its jobs
- * and answers exactly as after a commit: the sync job re-reads the rows,
- * so it does no harm if nothing committed, and with EZ_DB_UNKNOWN the
- * answer becomes 503 commit_outcome_unknown and the audit record keeps
- * the transaction id. 0 after answering any other status. */
-int ez_committed(struct ez_req *r, int db_rc) __attribute__((warn_unused_result));
+/* The one answer to an outcome (outcome.h), a validator's or a store's:
+ * a database failure is answered (ez_reply_db), then a refusal (its status,
+ * the type that goes with it, code, param and message; EZ_NOT_FOUND says
+ * "<what> not found"). 1 when the handler goes on with its jobs and its
+ * success answer: the request was valid and its write, if any, may have
+ * committed. With EZ_DB_UNKNOWN (the connection was lost during COMMIT) the
+ * handler goes on as after a commit: the sync job re-reads the rows, so it
+ * does no harm if nothing committed; the success answer becomes 503
+ * commit_outcome_unknown and the audit record keeps the transaction id. */
+int ez_reply_outcome(struct ez_req *r, const struct ez_outcome *o, const char *what)
+    __attribute__((warn_unused_result));
 /* The answer to a fetch of one row: ez_reply_db on a database error, 404
  * naming `what` when row is NULL, else 200 with row (stolen). */
 void ez_reply_found(struct ez_req *r, int db_rc, json_t *row, const char *what);

@@ -10,7 +10,8 @@ int ez_store_audit_list(struct ez_db *db, const struct ez_audit_query *q, json_t
     char limit[16];
     snprintf(limit, sizeof limit, "%d", q->limit + 1);
     const char *p[] = { q->actor_type, q->actor, q->action, q->resource, q->resource_id,
-                        q->request_id, q->since, q->until, q->before_time, q->before_id, limit };
+                        q->request_id, q->since, q->until, *q->before_time ? q->before_time : NULL,
+                        *q->before_id ? q->before_id : NULL, limit };
     return ez_db_json_rows(
         db, rows,
         "SELECT json_build_object('id', id, 'time', "

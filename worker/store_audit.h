@@ -11,8 +11,8 @@
 struct ez_audit_query {
     const char *actor_type, *actor, *action, *resource, *resource_id, *request_id;
     const char *since, *until;  /* RFC 3339, validated by the caller */
-    const char *before_time;    /* cursor: microseconds since the epoch, */
-    const char *before_id;      /* and id; both NULL for the first page */
+    char before_time[24];       /* cursor: microseconds since the epoch, */
+    char before_id[24];         /* and id; both "" for the first page */
     int limit;
 };
 

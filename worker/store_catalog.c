@@ -75,13 +75,6 @@ static int row_exists(struct ez_db *db, const char *sql, const char *param, int 
     return rc;
 }
 
-static void put_drop(json_t **a, json_t **b)
-{
-    json_decref(*a);
-    json_decref(*b);
-    *a = *b = NULL;
-}
-
 static const char *bool_text(int v) { return v ? "t" : "f"; }
 
 /* ---- models ----------------------------------------------------------- */
@@ -98,8 +91,13 @@ static void model_params(const struct ez_model_in *in, struct model_params *mp)
     snprintf(mp->cost, sizeof mp->cost, "%.17g", in->cost.num);
 }
 
-int ez_store_model_create(struct ez_db *db, const struct ez_model_in *in, json_t **out,
-                       int *refusal)
+static void model_taken(struct ez_verr *e, const char *name)
+{
+    ez_refuse(e, EZ_CONFLICT, "name_taken", "name", "model '%s' already exists", name);
+}
+
+void ez_store_model_create(struct ez_db *db, const struct ez_model_in *in, json_t **out,
+                           struct ez_outcome *o)
 {
     struct model_params mp;
     model_params(in, &mp);
@@ -111,16 +109,14 @@ int ez_store_model_create(struct ez_db *db, const struct ez_model_in *in, json_t
     for (int i = 0; i < EZ_NFLAGS; i++)
         p[5 + i] = in->flags[i].given && !in->flags[i].is_null ? bool_text(in->flags[i].flag)
                                                                : NULL;
-    *refusal = EZ_CAT_OK;
-    int rc = ez_db_write_row(db, out,
-                             "INSERT INTO models (name, kind, context_window, max_output_tokens, "
-                             "cost_per_token, supports_vision, supports_functions, "
-                             "supports_tool_choice, supports_fim, supports_stream) "
-                             "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
-                             "ON CONFLICT (name) DO NOTHING RETURNING " MODEL_JSON, 10, p);
-    if (rc == EZ_DB_OK && !*out)
-        *refusal = EZ_CAT_NAME_TAKEN;
-    return rc;
+    ez_outcome_row(db, o, out,
+                   "INSERT INTO models (name, kind, context_window, max_output_tokens, "
+                   "cost_per_token, supports_vision, supports_functions, "
+                   "supports_tool_choice, supports_fim, supports_stream) "
+                   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
+                   "ON CONFLICT (name) DO NOTHING RETURNING " MODEL_JSON, 10, p);
+    if (o->e.status == EZ_NOT_FOUND) /* no row: the name was taken */
+        model_taken(&o->e, in->name);
 }
 
 int ez_store_model_list(struct ez_db *db, const struct ez_page *pg, const char *name,
@@ -143,11 +139,10 @@ int ez_store_model_get(struct ez_db *db, int64_t id, json_t **out)
     return ez_db_json_row(db, out, "SELECT " MODEL_JSON " FROM models WHERE id = $1", 1, p);
 }
 
-int ez_store_model_update(struct ez_db *db, int64_t id, const struct ez_model_in *in,
-                       json_t **before, json_t **after, int *refusal)
+void ez_store_model_update(struct ez_db *db, int64_t id, const struct ez_model_in *in,
+                           json_t **before, json_t **after, struct ez_outcome *o)
 {
     *before = *after = NULL;
-    *refusal = EZ_CAT_OK;
     char ids[24];
     snprintf(ids, sizeof ids, "%lld", (long long)id);
     struct model_params mp;
@@ -163,11 +158,13 @@ int ez_store_model_update(struct ez_db *db, int64_t id, const struct ez_model_in
                            ? bool_text(in->flags[i].flag) : NULL;
     }
     int dup = 0;
-    int rc = ez_db_begin(db);
+    int rc = ez_outcome_begin(db, o);
     if (rc == EZ_DB_OK)
         rc = ez_db_json_row(db, before, "SELECT " MODEL_JSON " FROM models WHERE id = $1 "
                             "FOR UPDATE", 1, p);
-    if (rc == EZ_DB_OK && *before)
+    if (rc == EZ_DB_OK && !*before)
+        ez_not_found(&o->e);
+    else if (rc == EZ_DB_OK)
         rc = json_row_unique(
             db, after, &dup,
             "UPDATE models SET name = coalesce($2, name), kind = coalesce($3, kind), "
@@ -185,22 +182,22 @@ int ez_store_model_update(struct ez_db *db, int64_t id, const struct ez_model_in
             "  ELSE supports_stream END "
             "WHERE id = $1 RETURNING " MODEL_JSON, 17, p);
     if (dup) {
-        *refusal = EZ_CAT_NAME_TAKEN;
+        model_taken(&o->e, in->name);
         rc = EZ_DB_OK;
+    } else if (rc == EZ_DB_OK && *before && !*after) { /* the locked row cannot vanish */
+        rc = EZ_DB_ERROR;
     }
-    rc = ez_db_end(db, rc, !dup);
-    if (!ez_db_landed(rc) || dup)
-        put_drop(before, after);
-    return rc;
+    if (!ez_outcome_end(db, rc, o))
+        ez_outcome_drop(before, after, NULL);
 }
 
-int ez_store_model_delete(struct ez_db *db, int64_t id, json_t **before)
+void ez_store_model_delete(struct ez_db *db, int64_t id, json_t **before, struct ez_outcome *o)
 {
     char ids[24];
     snprintf(ids, sizeof ids, "%lld", (long long)id);
     const char *p[] = { ids };
-    return ez_db_write_row(db, before,
-                           "DELETE FROM models WHERE id = $1 RETURNING " MODEL_JSON, 1, p);
+    ez_outcome_row(db, o, before, "DELETE FROM models WHERE id = $1 RETURNING " MODEL_JSON, 1,
+                   p);
 }
 
 int ez_store_model_registry(struct ez_db *db, json_t **rows)
@@ -234,37 +231,49 @@ int ez_store_model_registry(struct ez_db *db, json_t **rows)
 #define GROUP_LOCK "SELECT 1 FROM provider_groups WHERE id = $1 FOR KEY SHARE"
 
 /* Checks (and locks against deletion) the rows a binding refers to. */
-static int binding_refs(struct ez_db *db, const char *ns, const char *group_id, int *refusal)
+static int binding_refs(struct ez_db *db, const char *ns, const char *group_id, struct ez_verr *e)
 {
     int found = 1;
     int rc = EZ_DB_OK;
     if (ns)
         rc = row_exists(db, NAMESPACE_LOCK, ns, &found);
     if (rc == EZ_DB_OK && !found) {
-        *refusal = EZ_CAT_NO_NAMESPACE;
+        ez_refuse(e, EZ_RULE, "invalid_reference", "namespace", "namespace '%s' does not exist",
+                  ns);
         return rc;
     }
     if (group_id)
         rc = row_exists(db, GROUP_LOCK, group_id, &found);
     if (rc == EZ_DB_OK && !found)
-        *refusal = EZ_CAT_NO_GROUP;
+        ez_refuse(e, EZ_RULE, "invalid_reference", "group_id",
+                  "provider group %s does not exist", group_id);
     return rc;
 }
 
-int ez_store_binding_create(struct ez_db *db, const struct ez_binding_in *in, json_t **out,
-                         int *refusal)
+static void binding_exists(struct ez_verr *e, const struct ez_binding_in *in)
+{
+    if (in->ns && in->public_model && in->group_id)
+        ez_refuse(e, EZ_CONFLICT, "binding_exists", NULL,
+                  "a binding of '%s' in namespace '%s' to provider group %lld already exists",
+                  in->public_model, in->ns, (long long)in->group_id);
+    else
+        ez_refuse(e, EZ_CONFLICT, "binding_exists", NULL,
+                  "another binding has the same namespace, public_model and group_id");
+}
+
+void ez_store_binding_create(struct ez_db *db, const struct ez_binding_in *in, json_t **out,
+                             struct ez_outcome *o)
 {
     *out = NULL;
-    *refusal = EZ_CAT_OK;
     char gid[24], weight[24];
     snprintf(gid, sizeof gid, "%lld", (long long)in->group_id);
     snprintf(weight, sizeof weight, "%lld", in->weight);
     const char *p[] = { in->ns, in->public_model, gid, weight, in->selector_type,
                         in->selector_value, in->status };
-    int rc = ez_db_begin(db);
+    int rc = ez_outcome_begin(db, o);
     if (rc == EZ_DB_OK)
-        rc = binding_refs(db, in->ns, gid, refusal);
-    if (rc == EZ_DB_OK && *refusal == EZ_CAT_OK) {
+        rc = binding_refs(db, in->ns, gid, &o->e);
+    if (rc == EZ_DB_OK && o->e.status == EZ_DONE) {
         rc = ez_db_json_row(db, out,
                             "INSERT INTO bindings (namespace, public_model, group_id, weight, "
                             "selector_type, selector_value, status) "
@@ -272,14 +281,10 @@ int ez_store_binding_create(struct ez_db *db, const struct ez_binding_in *in, js
                             "ON CONFLICT (namespace, public_model, group_id) DO NOTHING "
                             "RETURNING " BINDING_JSON, 7, p);
         if (rc == EZ_DB_OK && !*out)
-            *refusal = EZ_CAT_DUPLICATE;
+            binding_exists(&o->e, in);
     }
-    rc = ez_db_end(db, rc, *refusal == EZ_CAT_OK);
-    if (!ez_db_landed(rc)) {
-        json_decref(*out);
-        *out = NULL;
-    }
-    return rc;
+    if (!ez_outcome_end(db, rc, o))
+        ez_outcome_drop(out, NULL, NULL);
 }
 
 int ez_store_binding_list(struct ez_db *db, const struct ez_page *pg, const char *ns,
@@ -305,27 +310,26 @@ int ez_store_binding_get(struct ez_db *db, int64_t id, json_t **out)
     return ez_db_json_row(db, out, "SELECT " BINDING_JSON " FROM bindings WHERE id = $1", 1, p);
 }
 
-int ez_store_binding_update(struct ez_db *db, int64_t id, struct ez_binding_in *in,
-                         ez_binding_check check, void *arg, json_t **before, json_t **after,
-                         int *refusal)
+void ez_store_binding_update(struct ez_db *db, int64_t id, struct ez_binding_in *in,
+                             ez_binding_check check, json_t **before, json_t **after,
+                             struct ez_outcome *o)
 {
     *before = *after = NULL;
-    *refusal = EZ_CAT_OK;
     char ids[24], gid[24], weight[24];
     snprintf(ids, sizeof ids, "%lld", (long long)id);
     snprintf(gid, sizeof gid, "%lld", (long long)in->group_id);
     snprintf(weight, sizeof weight, "%lld", in->weight);
     const char *idp[] = { ids };
     int dup = 0;
-    int rc = ez_db_begin(db);
+    int rc = ez_outcome_begin(db, o);
     if (rc == EZ_DB_OK)
         rc = ez_db_json_row(db, before, "SELECT " BINDING_JSON " FROM bindings WHERE id = $1 "
                             "FOR UPDATE", 1, idp);
-    if (rc == EZ_DB_OK && *before && check(*before, in, arg) != 0)
-        *refusal = EZ_CAT_INVALID;
-    if (rc == EZ_DB_OK && *before && *refusal == EZ_CAT_OK)
-        rc = binding_refs(db, in->ns, in->group_id ? gid : NULL, refusal);
-    if (rc == EZ_DB_OK && *before && *refusal == EZ_CAT_OK) {
+    if (rc == EZ_DB_OK && !*before)
+        ez_not_found(&o->e);
+    if (rc == EZ_DB_OK && o->e.status == EZ_DONE && check(*before, in, &o->e) == 0)
+        rc = binding_refs(db, in->ns, in->group_id ? gid : NULL, &o->e);
+    if (rc == EZ_DB_OK && o->e.status == EZ_DONE) {
         const char *p[] = { ids, in->ns, in->public_model, in->group_id ? gid : NULL,
                             in->has_weight ? weight : NULL, in->selector_type,
                             in->selector_value, in->status };
@@ -339,23 +343,24 @@ int ez_store_binding_update(struct ez_db *db, int64_t id, struct ez_binding_in *
                              "status = coalesce($8, status) "
                              "WHERE id = $1 RETURNING " BINDING_JSON, 8, p);
         if (dup) {
-            *refusal = EZ_CAT_DUPLICATE;
+            binding_exists(&o->e, in);
             rc = EZ_DB_OK;
+        } else if (rc == EZ_DB_OK && !*after) { /* the locked row cannot vanish */
+            rc = EZ_DB_ERROR;
         }
     }
-    rc = ez_db_end(db, rc, *refusal == EZ_CAT_OK);
-    if (!ez_db_landed(rc) || *refusal != EZ_CAT_OK)
-        put_drop(before, after); /* nothing was written */
-    return rc;
+    if (!ez_outcome_end(db, rc, o))
+        ez_outcome_drop(before, after, NULL); /* nothing was written */
 }
 
-int ez_store_binding_delete(struct ez_db *db, int64_t id, json_t **before)
+void ez_store_binding_delete(struct ez_db *db, int64_t id, json_t **before,
+                             struct ez_outcome *o)
 {
     char ids[24];
     snprintf(ids, sizeof ids, "%lld", (long long)id);
     const char *p[] = { ids };
-    return ez_db_write_row(db, before,
-                           "DELETE FROM bindings WHERE id = $1 RETURNING " BINDING_JSON, 1, p);
+    ez_outcome_row(db, o, before, "DELETE FROM bindings WHERE id = $1 RETURNING " BINDING_JSON,
+                   1, p);
 }
 
 /* ---- features --------------------------------------------------------- */
@@ -365,14 +370,16 @@ int ez_store_features_get(struct ez_db *db, json_t **map)
     return ez_db_json_row(db, map, FEATURES_MAP, 0, NULL);
 }
 
-int ez_store_features_put(struct ez_db *db, json_t *set, json_t *del, json_t **before,
-                       json_t **after)
+void ez_store_features_put(struct ez_db *db, json_t *set, json_t *del, json_t **before,
+                           json_t **after, struct ez_outcome *o)
 {
     *before = *after = NULL;
     char *set_text = json_dumps(set, JSON_COMPACT);
     char *del_text = json_dumps(del, JSON_COMPACT);
-    int rc = set_text && del_text ? ez_db_begin(db) : EZ_DB_ERROR;
     const char *sp[] = { set_text }, *dp[] = { del_text };
+    int rc = ez_outcome_begin(db, o);
+    if (rc == EZ_DB_OK && (!set_text || !del_text))
+        rc = EZ_DB_ERROR;
     /* Feature writers queue behind each other, so before/after are exact;
      * readers are not blocked. */
     if (rc == EZ_DB_OK)
@@ -391,11 +398,10 @@ int ez_store_features_put(struct ez_db *db, json_t *set, json_t *del, json_t **b
                        "(SELECT json_array_elements_text($1::json))", 1, dp);
     if (rc == EZ_DB_OK)
         rc = ez_db_json_row(db, after, FEATURES_MAP, 0, NULL);
-    if (set_text && del_text)
-        rc = ez_db_end(db, rc, 1);
-    if (!ez_db_landed(rc))
-        put_drop(before, after);
+    if (rc == EZ_DB_OK && !*after)
+        rc = EZ_DB_ERROR;
+    if (!ez_outcome_end(db, rc, o))
+        ez_outcome_drop(before, after, NULL);
     free(set_text);
     free(del_text);
-    return rc;
 }

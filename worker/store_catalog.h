@@ -1,7 +1,8 @@
 /* SQL of the catalog: models, the model registry view, bindings and
- * features. Every function returns an EZ_DB_* status; objects are the API's
- * JSON shape, built by PostgreSQL. Validation happens before these calls
- * (validate_catalog.c); here only what needs rows is decided. */
+ * features. Reads return an EZ_DB_* status, writes fill a struct
+ * ez_outcome; objects are the API's JSON shape, built by PostgreSQL.
+ * Validation happens before these calls (validate_catalog.c); here only
+ * what needs rows is decided. */
 #ifndef EZ_STORE_CATALOG_H
 #define EZ_STORE_CATALOG_H
 
@@ -9,6 +10,7 @@
 #include <stdint.h>
 
 #include "db.h"
+#include "outcome.h"
 #include "paging.h"
 
 /* The five nullable supports_* flags of a model, in column order. */
@@ -47,61 +49,54 @@ struct ez_binding_in {
     const char *status;             /* NULL = unchanged */
 };
 
-/* Why a write was refused (the transaction is rolled back, nothing changed). */
-enum ez_cat_refusal {
-    EZ_CAT_OK = 0,
-    EZ_CAT_NAME_TAKEN,      /* models: the name exists */
-    EZ_CAT_NO_NAMESPACE,    /* bindings: 422 namespace */
-    EZ_CAT_NO_GROUP,        /* bindings: 422 group_id */
-    EZ_CAT_DUPLICATE,       /* bindings: (namespace, public_model, group_id) exists */
-    EZ_CAT_INVALID          /* the update check refused the merged row */
-};
-
 /* Completes a binding update against the locked current row (`current`,
  * the API object): fills in->selector_value and checks the merged row.
- * 0, or -1 after describing the problem in its own `arg`. */
-typedef int (*ez_binding_check)(const json_t *current, struct ez_binding_in *in, void *arg);
+ * 0, or -1 with e set. */
+typedef int (*ez_binding_check)(const json_t *current, struct ez_binding_in *in,
+                                struct ez_verr *e);
 
-/* Models. *refusal is EZ_CAT_NAME_TAKEN when the name is taken. */
-int ez_store_model_create(struct ez_db *db, const struct ez_model_in *in, json_t **out,
-                       int *refusal) __attribute__((warn_unused_result));
+/* Models. Refused: 409 name_taken. */
+void ez_store_model_create(struct ez_db *db, const struct ez_model_in *in, json_t **out,
+                           struct ez_outcome *o);
 int ez_store_model_list(struct ez_db *db, const struct ez_page *pg, const char *name,
                      json_t **rows) __attribute__((warn_unused_result));
 /* *out NULL when missing. */
 int ez_store_model_get(struct ez_db *db, int64_t id, json_t **out)
     __attribute__((warn_unused_result));
-/* before and after NULL when missing. */
-int ez_store_model_update(struct ez_db *db, int64_t id, const struct ez_model_in *in,
-                       json_t **before, json_t **after, int *refusal)
-    __attribute__((warn_unused_result));
-int ez_store_model_delete(struct ez_db *db, int64_t id, json_t **before)
-    __attribute__((warn_unused_result));
+/* before and after are set when done. Refused: not found, 409 name_taken. */
+void ez_store_model_update(struct ez_db *db, int64_t id, const struct ez_model_in *in,
+                           json_t **before, json_t **after, struct ez_outcome *o);
+/* Refused: not found. */
+void ez_store_model_delete(struct ez_db *db, int64_t id, json_t **before, struct ez_outcome *o);
 /* The model names offered by an active group with an active key, with the
  * groups, keys and registry capabilities of each (see docs/catalog.md). */
 int ez_store_model_registry(struct ez_db *db, json_t **rows) __attribute__((warn_unused_result));
 
-/* Bindings. `in` is complete (defaults filled, selector checked). */
-int ez_store_binding_create(struct ez_db *db, const struct ez_binding_in *in, json_t **out,
-                         int *refusal) __attribute__((warn_unused_result));
+/* Bindings. `in` is complete (defaults filled, selector checked).
+ * Refused: 422 when the namespace or group_id names no row, 409
+ * binding_exists. */
+void ez_store_binding_create(struct ez_db *db, const struct ez_binding_in *in, json_t **out,
+                             struct ez_outcome *o);
 /* ns NULL = any; group_id 0 = any. */
 int ez_store_binding_list(struct ez_db *db, const struct ez_page *pg, const char *ns,
                        int64_t group_id, json_t **rows) __attribute__((warn_unused_result));
 int ez_store_binding_get(struct ez_db *db, int64_t id, json_t **out)
     __attribute__((warn_unused_result));
-/* Locks the row, runs check(current, in, arg), then writes. before and
- * after NULL when missing; *refusal EZ_CAT_INVALID when check refused. */
-int ez_store_binding_update(struct ez_db *db, int64_t id, struct ez_binding_in *in,
-                         ez_binding_check check, void *arg, json_t **before, json_t **after,
-                         int *refusal) __attribute__((warn_unused_result));
-int ez_store_binding_delete(struct ez_db *db, int64_t id, json_t **before)
-    __attribute__((warn_unused_result));
+/* Locks the row, runs check(current, in), then writes. before and after
+ * are set when done. Refused: not found, check's refusal, or as create. */
+void ez_store_binding_update(struct ez_db *db, int64_t id, struct ez_binding_in *in,
+                             ez_binding_check check, json_t **before, json_t **after,
+                             struct ez_outcome *o);
+/* Refused: not found. */
+void ez_store_binding_delete(struct ez_db *db, int64_t id, json_t **before,
+                             struct ez_outcome *o);
 
 /* Features: the whole map {"name": "value"}. */
 int ez_store_features_get(struct ez_db *db, json_t **map) __attribute__((warn_unused_result));
 /* Upserts every name of `set` (object name -> string) and deletes every name
  * of `del` (array of names), in one transaction serialised against other
  * feature writes; before and after are the whole maps. */
-int ez_store_features_put(struct ez_db *db, json_t *set, json_t *del, json_t **before,
-                       json_t **after) __attribute__((warn_unused_result));
+void ez_store_features_put(struct ez_db *db, json_t *set, json_t *del, json_t **before,
+                           json_t **after, struct ez_outcome *o);
 
 #endif

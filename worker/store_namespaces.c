@@ -2,6 +2,7 @@
 #include "store_namespaces.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define NS_JSON                                                                     \
@@ -9,24 +10,21 @@
     "'status', status, 'created_at', " EZ_SQL_TS("created_at") ", 'updated_at', "  \
     EZ_SQL_TS("updated_at") ")"
 
-int ez_store_namespace_create(struct ez_db *db, const struct ez_namespace_in *in, json_t **out,
-                           int *conflict)
+void ez_store_namespace_create(struct ez_db *db, const struct ez_namespace_in *in, json_t **out,
+                               struct ez_outcome *o)
 {
     const char *p[] = { in->name, in->description, in->status ? in->status : "active" };
-    *conflict = 0;
     *out = NULL;
-    int rc = ez_db_begin(db);
+    int rc = ez_outcome_begin(db, o);
     if (rc == EZ_DB_OK)
         rc = ez_db_json_row(db, out,
                             "INSERT INTO namespaces (name, description, status) VALUES ($1, $2, "
                             "$3) ON CONFLICT (name) DO NOTHING RETURNING " NS_JSON, 3, p);
-    *conflict = rc == EZ_DB_OK && !*out;
-    rc = ez_db_end(db, rc, !*conflict);
-    if (!ez_db_landed(rc)) {
-        json_decref(*out);
-        *out = NULL;
-    }
-    return *conflict ? EZ_DB_ERROR : rc;
+    if (rc == EZ_DB_OK && !*out)
+        ez_refuse(&o->e, EZ_CONFLICT, "name_taken", "name", "namespace '%s' already exists",
+                  in->name);
+    if (!ez_outcome_end(db, rc, o))
+        ez_outcome_drop(out, NULL, NULL);
 }
 
 int ez_store_namespace_list(struct ez_db *db, const struct ez_page *pg, const char *status,
@@ -47,43 +45,50 @@ int ez_store_namespace_get(struct ez_db *db, const char *name, json_t **out)
     return ez_db_json_row(db, out, "SELECT " NS_JSON " FROM namespaces WHERE name = $1", 1, p);
 }
 
-int ez_store_namespace_update(struct ez_db *db, const struct ez_namespace_in *in, json_t **before,
-                           json_t **after)
+void ez_store_namespace_update(struct ez_db *db, const struct ez_namespace_in *in,
+                               json_t **before, json_t **after, struct ez_outcome *o)
 {
     *before = *after = NULL;
     const char *p[] = { in->name, in->description, in->clear_description ? "t" : "f",
                         in->status };
-    int rc = ez_db_begin(db);
+    int rc = ez_outcome_begin(db, o);
     if (rc == EZ_DB_OK)
         rc = ez_db_json_row(db, before,
                             "SELECT " NS_JSON " FROM namespaces WHERE name = $1 FOR UPDATE", 1, p);
-    if (rc == EZ_DB_OK && *before)
+    if (rc == EZ_DB_OK && !*before)
+        ez_not_found(&o->e);
+    else if (rc == EZ_DB_OK)
         rc = ez_db_json_row(db, after,
                             "UPDATE namespaces SET "
                             "description = CASE WHEN $3::boolean THEN NULL "
                             "  ELSE coalesce($2, description) END, "
                             "status = coalesce($4, status) WHERE name = $1 RETURNING " NS_JSON,
                             4, p);
-    rc = ez_db_end(db, rc, *before != NULL);
-    if (!ez_db_landed(rc)) {
-        json_decref(*before);
-        json_decref(*after);
-        *before = *after = NULL;
-    }
-    return rc;
+    if (!ez_outcome_end(db, rc, o))
+        ez_outcome_drop(before, after, NULL);
 }
 
-int ez_store_namespace_delete(struct ez_db *db, const char *name, json_t **before, json_t **users)
+static int in_use(json_t *users)
 {
-    *before = *users = NULL;
+    return json_array_size(json_object_get(users, "bindings")) ||
+           json_array_size(json_object_get(users, "masters")) ||
+           json_integer_value(json_object_get(users, "keys"));
+}
+
+void ez_store_namespace_delete(struct ez_db *db, const char *name, json_t **before,
+                               struct ez_outcome *o)
+{
+    *before = NULL;
     const char *p[] = { name };
-    int rc = ez_db_begin(db);
+    json_t *users = NULL;
+    int rc = ez_outcome_begin(db, o);
     if (rc == EZ_DB_OK)
         rc = ez_db_json_row(db, before,
                             "SELECT " NS_JSON " FROM namespaces WHERE name = $1 FOR UPDATE", 1, p);
-    json_t *u = NULL;
-    if (rc == EZ_DB_OK && *before)
-        rc = ez_db_json_row(db, &u,
+    if (rc == EZ_DB_OK && !*before)
+        ez_not_found(&o->e);
+    else if (rc == EZ_DB_OK)
+        rc = ez_db_json_row(db, &users,
                             "SELECT json_build_object("
                             "'bindings', (SELECT coalesce(json_agg(id ORDER BY id), '[]') FROM "
                             "  (SELECT id FROM bindings WHERE namespace = $1 LIMIT 20) b), "
@@ -92,21 +97,15 @@ int ez_store_namespace_delete(struct ez_db *db, const char *name, json_t **befor
                             "   OR $1 = ANY(namespaces) LIMIT 20) m), "
                             "'keys', (SELECT count(*) FROM keys WHERE status <> 'revoked' AND "
                             "  (default_namespace = $1 OR $1 = ANY(namespaces))))", 1, p);
-    if (rc == EZ_DB_OK && u &&
-        (json_array_size(json_object_get(u, "bindings")) ||
-         json_array_size(json_object_get(u, "masters")) ||
-         json_integer_value(json_object_get(u, "keys")))) {
-        *users = u;
-        u = NULL;
-    } else if (rc == EZ_DB_OK && *before) {
+    if (rc == EZ_DB_OK && in_use(users)) {
+        char *list = json_dumps(users, JSON_COMPACT);
+        ez_refuse(&o->e, EZ_CONFLICT, "namespace_in_use", NULL, "namespace '%s' is in use: %s",
+                  name, list ? list : "");
+        free(list);
+    } else if (rc == EZ_DB_OK && o->e.status == EZ_DONE) {
         rc = ez_db_cmd(db, "DELETE FROM namespaces WHERE name = $1", 1, p);
     }
-    json_decref(u);
-    rc = ez_db_end(db, rc, *before && !*users);
-    if (!ez_db_landed(rc)) {
-        json_decref(*before);
-        json_decref(*users);
-        *before = *users = NULL;
-    }
-    return rc;
+    json_decref(users);
+    if (!ez_outcome_end(db, rc, o))
+        ez_outcome_drop(before, NULL, NULL);
 }

@@ -76,18 +76,6 @@ static int json_row(struct ez_db *db, json_t **out, char state[6], const char *s
     return rc;
 }
 
-/* Ends the transaction of a write that made *out; *out is dropped unless
- * the write may have committed. */
-static int end_write(struct ez_db *db, int rc, int st, json_t **out)
-{
-    rc = ez_db_end(db, rc, st == EZ_ST_DONE);
-    if (!ez_db_landed(rc) || st != EZ_ST_DONE) {
-        json_decref(*out);
-        *out = NULL;
-    }
-    return rc;
-}
-
 static void mask_key(const struct ez_config *cfg, json_t *key)
 {
     json_t *v = json_object_get(key, "api_key");
@@ -114,7 +102,14 @@ static void mask_keys(const struct ez_config *cfg, json_t *rows)
         mask_key(cfg, k);
 }
 
-static int insert_group(struct ez_db *db, const struct ez_group_in *in, json_t **out, int *st)
+static void name_taken(struct ez_verr *e, const char *name)
+{
+    ez_refuse(e, EZ_CONFLICT, "name_taken", "name", "provider group '%s' already exists",
+              name ? name : "");
+}
+
+static int insert_group(struct ez_db *db, const struct ez_group_in *in, json_t **out,
+                        struct ez_outcome *o)
 {
     char *models = json_dumps(in->models, JSON_COMPACT);
     if (!models)
@@ -125,12 +120,12 @@ static int insert_group(struct ez_db *db, const struct ez_group_in *in, json_t *
     int rc = json_row(db, out, state, GROUP_INSERT, 7, p);
     free(models);
     if (rc == EZ_DB_OK && !*out)
-        *st = EZ_ST_NAME_TAKEN;
+        name_taken(&o->e, in->name);
     return rc;
 }
 
 static int insert_key(struct ez_db *db, const struct ez_config *cfg, int64_t group_id,
-                      const struct ez_key_in *in, json_t **out, int *st)
+                      const struct ez_key_in *in, json_t **out, struct ez_outcome *o)
 {
     char gid[24], weight[24];
     const char *p[] = { num(gid, group_id), in->stored,
@@ -140,7 +135,8 @@ static int insert_key(struct ez_db *db, const struct ez_config *cfg, int64_t gro
     char state[6];
     int rc = json_row(db, out, state, KEY_INSERT, 7, p);
     if (rc == EZ_DB_ERROR && strcmp(state, SQLSTATE_FOREIGN_KEY) == 0) {
-        *st = EZ_ST_NO_GROUP;
+        ez_refuse(&o->e, EZ_RULE, "invalid_reference", "group_id",
+                  "provider group %s does not exist", gid);
         return EZ_DB_OK;
     }
     if (rc == EZ_DB_OK && !*out)
@@ -150,14 +146,15 @@ static int insert_key(struct ez_db *db, const struct ez_config *cfg, int64_t gro
     return rc;
 }
 
-int ez_store_group_create(struct ez_db *db, const struct ez_group_in *in, json_t **out, int *st)
+void ez_store_group_create(struct ez_db *db, const struct ez_group_in *in, json_t **out,
+                           struct ez_outcome *o)
 {
-    *st = EZ_ST_DONE;
     *out = NULL;
-    int rc = ez_db_begin(db);
+    int rc = ez_outcome_begin(db, o);
     if (rc == EZ_DB_OK)
-        rc = insert_group(db, in, out, st);
-    return end_write(db, rc, *st, out);
+        rc = insert_group(db, in, out, o);
+    if (!ez_outcome_end(db, rc, o))
+        ez_outcome_drop(out, NULL, NULL);
 }
 
 int ez_store_group_list(struct ez_db *db, const struct ez_page *pg, const char *status,
@@ -180,25 +177,22 @@ int ez_store_group_get(struct ez_db *db, int64_t id, json_t **out)
                           1, p);
 }
 
-int ez_store_group_update(struct ez_db *db, int64_t id, struct ez_group_in *in,
-                       ez_group_merge_fn merge, struct ez_verr *e, json_t **before,
-                       json_t **after, int *st)
+void ez_store_group_update(struct ez_db *db, int64_t id, struct ez_group_in *in,
+                           ez_group_merge_fn merge, json_t **before, json_t **after,
+                           struct ez_outcome *o)
 {
     char idb[24], state[6];
     *before = *after = NULL;
-    *st = EZ_ST_DONE;
     const char *pid[] = { num(idb, id) };
-    int rc = ez_db_begin(db);
+    int rc = ez_outcome_begin(db, o);
     if (rc == EZ_DB_OK)
         rc = json_row(db, before, state,
                       "SELECT " GROUP_JSON " FROM provider_groups g WHERE g.id = $1 FOR UPDATE",
                       1, pid);
     if (rc == EZ_DB_OK && !*before)
-        *st = EZ_ST_NOT_FOUND;
-    else if (rc == EZ_DB_OK && merge(in, *before, e) != 0)
-        *st = EZ_ST_INVALID;
+        ez_not_found(&o->e);
     char *models = NULL;
-    if (rc == EZ_DB_OK && *st == EZ_ST_DONE) {
+    if (rc == EZ_DB_OK && o->e.status == EZ_DONE && merge(in, *before, &o->e) == 0) {
         models = in->models ? json_dumps(in->models, JSON_COMPACT) : NULL;
         const char *p[] = { idb, in->name, in->type, flag(in->clear_base_url), in->base_url,
                             flag(in->clear_google_project), in->google_project,
@@ -217,19 +211,15 @@ int ez_store_group_update(struct ez_db *db, int64_t id, struct ez_group_in *in,
                       "status = coalesce($11, status) WHERE g.id = $1 RETURNING " GROUP_JSON,
                       11, p);
         if (rc == EZ_DB_ERROR && strcmp(state, SQLSTATE_UNIQUE) == 0) {
-            *st = EZ_ST_NAME_TAKEN;
+            name_taken(&o->e, in->name);
             rc = EZ_DB_OK;
         } else if (rc == EZ_DB_OK && !*after) {
             rc = EZ_DB_ERROR;
         }
     }
     free(models);
-    rc = end_write(db, rc, *st, after);
-    if (!*after) {
-        json_decref(*before);
-        *before = NULL;
-    }
-    return rc;
+    if (!ez_outcome_end(db, rc, o))
+        ez_outcome_drop(before, after, NULL);
 }
 
 /* Runs a DELETE ... RETURNING id wrapped to answer the ids as one JSON
@@ -243,69 +233,65 @@ static int delete_children(struct ez_db *db, const char *sql, const char *const 
     return rc;
 }
 
-int ez_store_group_delete(struct ez_db *db, int64_t id, int cascade, json_t **before,
-                       long long *nkeys, long long *nbindings, json_t **key_ids,
-                       json_t **binding_ids, int *st)
+static void in_use(struct ez_verr *e, json_t *group, json_t *counts)
+{
+    long long nkeys = json_integer_value(json_object_get(counts, "keys"));
+    long long nbindings = json_integer_value(json_object_get(counts, "bindings"));
+    if (nkeys || nbindings)
+        ez_refuse(e, EZ_CONFLICT, "group_in_use", NULL,
+                  "provider group '%s' has %lld api key%s and %lld binding%s; delete them "
+                  "first or use ?cascade=true",
+                  json_string_value(json_object_get(group, "name")), nkeys,
+                  nkeys == 1 ? "" : "s", nbindings, nbindings == 1 ? "" : "s");
+}
+
+void ez_store_group_delete(struct ez_db *db, int64_t id, int cascade, json_t **before,
+                           json_t **key_ids, json_t **binding_ids, struct ez_outcome *o)
 {
     char idb[24], state[6];
     const char *p[] = { num(idb, id) };
     *before = *key_ids = *binding_ids = NULL;
-    *nkeys = *nbindings = 0;
-    *st = EZ_ST_DONE;
-    int rc = ez_db_begin(db);
+    json_t *counts = NULL;
+    int rc = ez_outcome_begin(db, o);
     if (rc == EZ_DB_OK)
         rc = json_row(db, before, state,
                       "SELECT " GROUP_JSON " FROM provider_groups g WHERE g.id = $1 FOR UPDATE",
                       1, p);
     if (rc == EZ_DB_OK && !*before)
-        *st = EZ_ST_NOT_FOUND;
-    json_t *counts = NULL;
-    if (rc == EZ_DB_OK && *st == EZ_ST_DONE)
+        ez_not_found(&o->e);
+    else if (rc == EZ_DB_OK && !cascade)
         rc = json_row(db, &counts, state,
                       "SELECT json_build_object("
                       "'keys', (SELECT count(*) FROM api_keys WHERE group_id = $1), "
                       "'bindings', (SELECT count(*) FROM bindings WHERE group_id = $1))", 1, p);
-    if (counts) {
-        *nkeys = json_integer_value(json_object_get(counts, "keys"));
-        *nbindings = json_integer_value(json_object_get(counts, "bindings"));
-        json_decref(counts);
-        if ((*nkeys || *nbindings) && !cascade)
-            *st = EZ_ST_IN_USE;
-    }
-    if (rc == EZ_DB_OK && *st == EZ_ST_DONE)
+    if (counts)
+        in_use(&o->e, *before, counts);
+    json_decref(counts);
+    if (rc == EZ_DB_OK && o->e.status == EZ_DONE)
         rc = delete_children(db,
                              "WITH d AS (DELETE FROM bindings WHERE group_id = $1 RETURNING id) "
                              "SELECT coalesce(json_agg(id ORDER BY id), '[]'::json) FROM d",
                              p, binding_ids);
-    if (rc == EZ_DB_OK && *st == EZ_ST_DONE)
+    if (rc == EZ_DB_OK && o->e.status == EZ_DONE)
         rc = delete_children(db,
                              "WITH d AS (DELETE FROM api_keys WHERE group_id = $1 RETURNING id) "
                              "SELECT coalesce(json_agg(id ORDER BY id), '[]'::json) FROM d",
                              p, key_ids);
-    if (rc == EZ_DB_OK && *st == EZ_ST_DONE)
+    if (rc == EZ_DB_OK && o->e.status == EZ_DONE)
         rc = ez_db_cmd(db, "DELETE FROM provider_groups WHERE id = $1", 1, p);
-    rc = ez_db_end(db, rc, *st == EZ_ST_DONE);
-    if (!ez_db_landed(rc) || *st != EZ_ST_DONE) {
-        json_decref(*key_ids);
-        json_decref(*binding_ids);
-        *key_ids = *binding_ids = NULL;
-        if (!ez_db_landed(rc) || *st == EZ_ST_NOT_FOUND) {
-            json_decref(*before);
-            *before = NULL;
-        }
-    }
-    return rc;
+    if (!ez_outcome_end(db, rc, o))
+        ez_outcome_drop(before, key_ids, binding_ids);
 }
 
-int ez_store_key_create(struct ez_db *db, const struct ez_config *cfg, const struct ez_key_in *in,
-                     json_t **out, int *st)
+void ez_store_key_create(struct ez_db *db, const struct ez_config *cfg,
+                         const struct ez_key_in *in, json_t **out, struct ez_outcome *o)
 {
-    *st = EZ_ST_DONE;
     *out = NULL;
-    int rc = ez_db_begin(db);
+    int rc = ez_outcome_begin(db, o);
     if (rc == EZ_DB_OK)
-        rc = insert_key(db, cfg, in->group_id, in, out, st);
-    return end_write(db, rc, *st, out);
+        rc = insert_key(db, cfg, in->group_id, in, out, o);
+    if (!ez_outcome_end(db, rc, o))
+        ez_outcome_drop(out, NULL, NULL);
 }
 
 int ez_store_key_list(struct ez_db *db, const struct ez_config *cfg, const struct ez_page *pg,
@@ -338,25 +324,25 @@ int ez_store_key_get(struct ez_db *db, const struct ez_config *cfg, int64_t id, 
     return rc;
 }
 
-int ez_store_key_update(struct ez_db *db, const struct ez_config *cfg, int64_t id,
-                     const struct ez_key_in *in, json_t **before, json_t **after, int *st)
+void ez_store_key_update(struct ez_db *db, const struct ez_config *cfg, int64_t id,
+                         const struct ez_key_in *in, json_t **before, json_t **after,
+                         struct ez_outcome *o)
 {
     char idb[24], weight[24], state[6];
     *before = *after = NULL;
-    *st = EZ_ST_DONE;
     const char *p[] = { num(idb, id), in->stored, in->has_weight ? num(weight, in->weight) : NULL,
                         in->status, in->has_auto_ban ? flag(in->auto_ban) : NULL,
                         flag(in->clear_ban_reason), in->ban_reason, flag(in->clear_ban_until),
                         in->ban_until };
-    int rc = ez_db_begin(db);
+    int rc = ez_outcome_begin(db, o);
     if (rc == EZ_DB_OK)
         rc = json_row(db, before, state,
                       "SELECT " KEY_JSON " FROM api_keys k "
                       "JOIN provider_groups g ON g.id = k.group_id WHERE k.id = $1 "
                       "FOR UPDATE OF k", 1, p);
-    if (rc == EZ_DB_OK && !*before)
-        *st = EZ_ST_NOT_FOUND;
-    if (rc == EZ_DB_OK && *st == EZ_ST_DONE) {
+    if (rc == EZ_DB_OK && !*before) {
+        ez_not_found(&o->e);
+    } else if (rc == EZ_DB_OK) {
         rc = json_row(db, after, state,
                       "WITH k AS (UPDATE api_keys SET api_key = coalesce($2, api_key), "
                       "weight = coalesce($3::integer, weight), status = coalesce($4, status), "
@@ -371,55 +357,48 @@ int ez_store_key_update(struct ez_db *db, const struct ez_config *cfg, int64_t i
         if (rc == EZ_DB_OK && !*after)
             rc = EZ_DB_ERROR;
     }
-    rc = end_write(db, rc, *st, after);
-    if (!*after) {
-        json_decref(*before);
-        *before = NULL;
-        return rc;
+    if (!ez_outcome_end(db, rc, o)) {
+        ez_outcome_drop(before, after, NULL);
+        return;
     }
     mask_key(cfg, *before);
     mask_key(cfg, *after);
-    return rc;
 }
 
-int ez_store_key_delete(struct ez_db *db, const struct ez_config *cfg, int64_t id, json_t **before,
-                     int *st)
+void ez_store_key_delete(struct ez_db *db, const struct ez_config *cfg, int64_t id,
+                         json_t **before, struct ez_outcome *o)
 {
     char idb[24], state[6];
     const char *p[] = { num(idb, id) };
-    *st = EZ_ST_DONE;
     *before = NULL;
-    int rc = ez_db_begin(db);
+    int rc = ez_outcome_begin(db, o);
     if (rc == EZ_DB_OK)
         rc = json_row(db, before, state,
                       "WITH k AS (DELETE FROM api_keys WHERE id = $1 RETURNING *) "
                       "SELECT " KEY_JSON " FROM k JOIN provider_groups g ON g.id = k.group_id",
                       1, p);
     if (rc == EZ_DB_OK && !*before)
-        *st = EZ_ST_NOT_FOUND;
-    rc = end_write(db, rc, *st, before);
-    if (*before)
+        ez_not_found(&o->e);
+    if (ez_outcome_end(db, rc, o))
         mask_key(cfg, *before);
-    return rc;
+    else
+        ez_outcome_drop(before, NULL, NULL);
 }
 
-int ez_store_provider_create(struct ez_db *db, const struct ez_config *cfg,
-                          const struct ez_group_in *g, const struct ez_key_in *k,
-                          json_t **group, json_t **key, int *st)
+void ez_store_provider_create(struct ez_db *db, const struct ez_config *cfg,
+                              const struct ez_group_in *g, const struct ez_key_in *k,
+                              json_t **group, json_t **key, struct ez_outcome *o)
 {
     *group = *key = NULL;
-    *st = EZ_ST_DONE;
-    int rc = ez_db_begin(db);
+    int rc = ez_outcome_begin(db, o);
     if (rc == EZ_DB_OK)
-        rc = insert_group(db, g, group, st);
-    if (rc == EZ_DB_OK && *st == EZ_ST_DONE)
-        rc = insert_key(db, cfg, json_integer_value(json_object_get(*group, "id")), k, key, st);
-    if (rc == EZ_DB_OK && *st == EZ_ST_NO_GROUP)
-        rc = EZ_DB_ERROR; /* the group was inserted by this transaction */
-    rc = end_write(db, rc, *st, key);
-    if (!*key) {
-        json_decref(*group);
-        *group = NULL;
+        rc = insert_group(db, g, group, o);
+    if (rc == EZ_DB_OK && o->e.status == EZ_DONE)
+        rc = insert_key(db, cfg, json_integer_value(json_object_get(*group, "id")), k, key, o);
+    if (rc == EZ_DB_OK && o->e.status == EZ_RULE) { /* this transaction inserted the group */
+        o->e.status = EZ_DONE;
+        rc = EZ_DB_ERROR;
     }
-    return rc;
+    if (!ez_outcome_end(db, rc, o))
+        ez_outcome_drop(group, key, NULL);
 }

@@ -26,12 +26,12 @@ int ez_store_outbox_list(struct ez_db *db, const struct ez_page *pg, const char 
                            "($3::text IS NULL OR status = $3) ORDER BY id LIMIT $2", 3, p);
 }
 
-int ez_store_outbox_retry(struct ez_db *db, const char *id, json_t **out)
+void ez_store_outbox_retry(struct ez_db *db, const char *id, json_t **out, struct ez_outcome *o)
 {
     const char *p[] = { id };
-    return ez_db_write_row(db, out,
-                           "UPDATE sync_outbox SET status = 'pending', next_attempt_at = now() "
-                           "WHERE id = $1 RETURNING " OUTBOX_JSON, 1, p);
+    ez_outcome_row(db, o, out,
+                   "UPDATE sync_outbox SET status = 'pending', next_attempt_at = now() "
+                   "WHERE id = $1 RETURNING " OUTBOX_JSON, 1, p);
 }
 
 int ez_store_outbox_counts(struct ez_db *db, json_t **out)
@@ -44,11 +44,16 @@ int ez_store_outbox_counts(struct ez_db *db, json_t **out)
                           ") FROM sync_outbox", 0, NULL);
 }
 
-int ez_store_sync_run_new(struct ez_db *db, json_t **out)
+void ez_store_sync_run_new(struct ez_db *db, json_t **out, struct ez_outcome *o)
 {
-    return ez_db_write_row(db, out,
-                           "INSERT INTO sync_runs (kind, status) VALUES ('full', 'pending') "
-                           "RETURNING " RUN_JSON, 0, NULL);
+    int rc = ez_outcome_begin(db, o);
+    if (rc == EZ_DB_OK)
+        rc = ez_db_json_row(db, out, "INSERT INTO sync_runs (kind, status) VALUES ('full', "
+                            "'pending') RETURNING " RUN_JSON, 0, NULL);
+    if (rc == EZ_DB_OK && !*out)
+        rc = EZ_DB_ERROR;
+    if (!ez_outcome_end(db, rc, o))
+        ez_outcome_drop(out, NULL, NULL);
 }
 
 int ez_store_sync_run_last(struct ez_db *db, json_t **out)

@@ -57,19 +57,25 @@ static long long num(json_t *o, const char *field)
     return (long long)json_integer_value(json_object_get(o, field));
 }
 
-static void drop(json_t **a, json_t **b, json_t **c)
+static void master_taken(struct ez_verr *e)
 {
-    json_t **all[] = { a, b, c };
-    for (int i = 0; i < 3; i++)
-        if (all[i]) {
-            json_decref(*all[i]);
-            *all[i] = NULL;
-        }
+    ez_refuse(e, EZ_CONFLICT, "name_taken", "name", "a master with this name already exists");
+}
+
+static void limit_reached(struct ez_verr *e)
+{
+    ez_refuse(e, EZ_CONFLICT, "child_key_limit", NULL,
+              "the master has reached its max_child_keys active keys");
+}
+
+static void key_revoked(struct ez_verr *e)
+{
+    ez_refuse(e, EZ_CONFLICT, "key_revoked", NULL, "the key is revoked and cannot be changed");
 }
 
 /* Every name of ns must be an existing namespace; the rows are share-locked
  * until the end of the transaction, so none can be deleted meanwhile. */
-static int check_namespaces(struct ez_db *db, json_t *ns, struct ez_tenant_result *res)
+static int check_namespaces(struct ez_db *db, json_t *ns, struct ez_verr *e)
 {
     if (json_array_size(ns) == 0)
         return EZ_DB_OK;
@@ -93,9 +99,8 @@ static int check_namespaces(struct ez_db *db, json_t *ns, struct ez_tenant_resul
         for (int r = 0; r < PQntuples(pr) && !found; r++)
             found = strcmp(PQgetvalue(pr, r, 0), json_string_value(v)) == 0;
         if (!found) {
-            res->outcome = EZ_TN_RULE;
-            ez_v_fail(&res->e, 422, "namespaces", "namespace '%s' does not exist",
-                      json_string_value(v));
+            ez_refuse(e, EZ_RULE, "invalid_reference", "namespaces",
+                      "namespace '%s' does not exist", json_string_value(v));
             break;
         }
     }
@@ -105,11 +110,10 @@ static int check_namespaces(struct ez_db *db, json_t *ns, struct ez_tenant_resul
 
 /* ---- masters ------------------------------------------------------------- */
 
-int ez_store_master_create(struct ez_db *db, const struct ez_master_in *in, const char *digest,
-                        const char *prefix, json_t **out, struct ez_tenant_result *res)
+void ez_store_master_create(struct ez_db *db, const struct ez_master_in *in, const char *digest,
+                            const char *prefix, json_t **out, struct ez_outcome *o)
 {
     *out = NULL;
-    res->outcome = EZ_TN_OK;
     json_t *empty = json_array();
     json_t *ns = in->namespaces ? in->namespaces : empty;
     char maxk[24], qps[24];
@@ -119,13 +123,13 @@ int ez_store_master_create(struct ez_db *db, const struct ez_master_in *in, cons
     const char *p[] = { in->name, in->group, in->status,
                         in->has_max_child_keys ? maxk : NULL, in->has_global_qps ? qps : NULL,
                         in->default_namespace, nstext, digest, prefix };
-    int rc = nstext ? ez_db_begin(db) : EZ_DB_ERROR;
+    int rc = ez_outcome_begin(db, o);
+    if (rc == EZ_DB_OK && !nstext)
+        rc = EZ_DB_ERROR;
     if (rc == EZ_DB_OK)
-        rc = check_namespaces(db, ns, res);
-    if (rc == EZ_DB_OK && res->outcome == EZ_TN_OK &&
-        ez_tenant_rule_access(NULL, ns, in->default_namespace, &res->e) != 0)
-        res->outcome = EZ_TN_RULE;
-    if (rc == EZ_DB_OK && res->outcome == EZ_TN_OK) {
+        rc = check_namespaces(db, ns, &o->e);
+    if (rc == EZ_DB_OK && o->e.status == EZ_DONE &&
+        ez_tenant_rule_access(NULL, ns, in->default_namespace, &o->e) == 0) {
         rc = ez_db_json_row(db, out,
                             "INSERT INTO masters AS m (name, group_name, status, max_child_keys, "
                             "global_qps, default_namespace, namespaces, key_digest, key_prefix) "
@@ -134,15 +138,12 @@ int ez_store_master_create(struct ez_db *db, const struct ez_master_in *in, cons
                             SQL_ARRAY("$7") ", $8, $9) "
                             "ON CONFLICT (name) DO NOTHING RETURNING " MASTER_JSON, 9, p);
         if (rc == EZ_DB_OK && !*out)
-            res->outcome = EZ_TN_NAME_TAKEN;
+            master_taken(&o->e);
     }
-    if (nstext)
-        rc = ez_db_end(db, rc, res->outcome == EZ_TN_OK);
+    if (!ez_outcome_end(db, rc, o))
+        ez_outcome_drop(out, NULL, NULL);
     free(nstext);
     json_decref(empty);
-    if (!ez_db_landed(rc) || res->outcome != EZ_TN_OK)
-        drop(out, NULL, NULL);
-    return rc;
 }
 
 int ez_store_master_list(struct ez_db *db, const struct ez_page *pg, const char *status,
@@ -201,38 +202,34 @@ static int propagate_access(struct ez_db *db, const char *mode, const char *cons
                      3, p);
 }
 
-static int master_write(struct ez_db *db, int64_t id, const struct ez_master_in *in,
-                        json_t **before, json_t **after, int *keys_changed,
-                        struct ez_tenant_result *res)
+static void master_write(struct ez_db *db, int64_t id, const struct ez_master_in *in,
+                         json_t **before, json_t **after, int *keys_changed,
+                         struct ez_outcome *o)
 {
     *before = *after = NULL;
     *keys_changed = 0;
-    res->outcome = EZ_TN_OK;
     char ids[24], maxk[24], qps[24];
     snprintf(ids, sizeof ids, "%lld", (long long)id);
     snprintf(maxk, sizeof maxk, "%lld", in->max_child_keys);
     snprintf(qps, sizeof qps, "%lld", in->global_qps);
     const char *pid[] = { ids };
     char *nstext = NULL;
-    int rc = ez_db_begin(db);
+    int rc = ez_outcome_begin(db, o);
     if (rc == EZ_DB_OK)
         rc = ez_db_json_row(db, before,
                             "SELECT " MASTER_JSON " FROM masters m WHERE m.id = $1 FOR UPDATE", 1,
                             pid);
     if (rc == EZ_DB_OK && !*before)
-        res->outcome = EZ_TN_NOT_FOUND;
-    if (rc != EZ_DB_OK || res->outcome != EZ_TN_OK)
+        ez_not_found(&o->e);
+    if (rc != EZ_DB_OK || o->e.status != EZ_DONE)
         goto out;
     json_t *ns = in->namespaces ? in->namespaces : json_object_get(*before, "namespaces");
     const char *def = master_default(in, *before, ns);
     if (in->namespaces)
-        rc = check_namespaces(db, ns, res);
-    if (rc != EZ_DB_OK || res->outcome != EZ_TN_OK)
+        rc = check_namespaces(db, ns, &o->e);
+    if (rc != EZ_DB_OK || o->e.status != EZ_DONE ||
+        ez_tenant_rule_access(NULL, ns, def, &o->e) != 0)
         goto out;
-    if (ez_tenant_rule_access(NULL, ns, def, &res->e) != 0) {
-        res->outcome = EZ_TN_RULE;
-        goto out;
-    }
     nstext = json_dumps(ns, JSON_COMPACT);
     const char *p[] = { ids, in->name, in->group, in->status,
                         in->has_max_child_keys ? maxk : NULL, in->has_global_qps ? qps : NULL,
@@ -246,10 +243,12 @@ static int master_write(struct ez_db *db, int64_t id, const struct ez_master_in 
                              "namespaces = " SQL_ARRAY("$7") ", default_namespace = $8 "
                              "WHERE id = $1", 8, p)
                 : EZ_DB_ERROR;
-    if (rc == EZ_DB_ERROR && strcmp(ez_db_sqlstate(pr), "23505") == 0)
-        res->outcome = EZ_TN_NAME_TAKEN;
+    if (rc == EZ_DB_ERROR && strcmp(ez_db_sqlstate(pr), "23505") == 0) {
+        master_taken(&o->e);
+        rc = EZ_DB_OK;
+    }
     PQclear(pr);
-    if (rc != EZ_DB_OK)
+    if (rc != EZ_DB_OK || o->e.status != EZ_DONE)
         goto out;
     if (in->group && strcmp(in->group, str(*before, "group")) != 0) {
         const char *pg[] = { ids, in->group };
@@ -266,47 +265,46 @@ static int master_write(struct ez_db *db, int64_t id, const struct ez_master_in 
                             1, pid);
 out:
     free(nstext);
-    if (res->outcome == EZ_TN_NAME_TAKEN)
-        rc = EZ_DB_OK;
-    rc = ez_db_end(db, rc, res->outcome == EZ_TN_OK);
-    if (!ez_db_landed(rc) || res->outcome != EZ_TN_OK) {
-        drop(before, after, NULL);
+    if (!ez_outcome_end(db, rc, o)) {
+        ez_outcome_drop(before, after, NULL);
         *keys_changed = 0;
     }
-    return rc;
 }
 
-int ez_store_master_update(struct ez_db *db, int64_t id, const struct ez_master_in *in,
-                        json_t **before, json_t **after, int *keys_changed,
-                        struct ez_tenant_result *res)
+void ez_store_master_update(struct ez_db *db, int64_t id, const struct ez_master_in *in,
+                            json_t **before, json_t **after, int *keys_changed,
+                            struct ez_outcome *o)
 {
     struct ez_master_in copy = *in;
     copy.propagate = NULL;
-    return master_write(db, id, &copy, before, after, keys_changed, res);
+    master_write(db, id, &copy, before, after, keys_changed, o);
 }
 
-int ez_store_master_access(struct ez_db *db, int64_t id, const struct ez_master_in *in,
-                        json_t **before, json_t **after, int *keys_changed,
-                        struct ez_tenant_result *res)
+void ez_store_master_access(struct ez_db *db, int64_t id, const struct ez_master_in *in,
+                            json_t **before, json_t **after, int *keys_changed,
+                            struct ez_outcome *o)
 {
     struct ez_master_in copy = { .namespaces = in->namespaces,
                                  .default_namespace = in->default_namespace,
                                  .clear_default_namespace = in->clear_default_namespace,
                                  .propagate = in->propagate ? in->propagate : "none" };
-    return master_write(db, id, &copy, before, after, keys_changed, res);
+    master_write(db, id, &copy, before, after, keys_changed, o);
 }
 
-int ez_store_master_delete(struct ez_db *db, int64_t id, json_t **before, json_t **digests)
+void ez_store_master_delete(struct ez_db *db, int64_t id, json_t **before, json_t **digests,
+                            struct ez_outcome *o)
 {
     *before = *digests = NULL;
     char ids[24];
     snprintf(ids, sizeof ids, "%lld", (long long)id);
     const char *p[] = { ids };
-    int rc = ez_db_begin(db);
+    int rc = ez_outcome_begin(db, o);
     if (rc == EZ_DB_OK)
         rc = ez_db_json_row(db, before,
                             "SELECT " MASTER_JSON " FROM masters m WHERE m.id = $1 FOR UPDATE", 1,
                             p);
+    if (rc == EZ_DB_OK && !*before)
+        ez_not_found(&o->e);
     if (rc == EZ_DB_OK && *before)
         rc = ez_db_json_row(db, digests,
                             "SELECT coalesce(json_agg(d.digest ORDER BY d.digest), '[]') "
@@ -314,16 +312,15 @@ int ez_store_master_delete(struct ez_db *db, int64_t id, json_t **before, json_t
                             "WHERE k.master_id = $1", 1, p);
     if (rc == EZ_DB_OK && *before)
         rc = ez_db_cmd(db, "DELETE FROM masters WHERE id = $1", 1, p);
-    rc = ez_db_end(db, rc, *before != NULL);
-    if (!ez_db_landed(rc) || !*before)
-        drop(before, digests, NULL);
-    return rc;
+    if (!ez_outcome_end(db, rc, o))
+        ez_outcome_drop(before, digests, NULL);
 }
 
 /* Runs one UPDATE of master $1 (with extra params) under its row lock,
  * giving before and after. */
-static int master_simple(struct ez_db *db, int64_t id, const char *update_sql, int nextra,
-                         const char *const *extra, json_t **before, json_t **after)
+static void master_simple(struct ez_db *db, int64_t id, const char *update_sql, int nextra,
+                          const char *const *extra, json_t **before, json_t **after,
+                          struct ez_outcome *o)
 {
     *before = *after = NULL;
     char ids[24];
@@ -331,34 +328,36 @@ static int master_simple(struct ez_db *db, int64_t id, const char *update_sql, i
     const char *p[4] = { ids };
     for (int i = 0; i < nextra && i < 3; i++)
         p[i + 1] = extra[i];
-    int rc = ez_db_begin(db);
+    int rc = ez_outcome_begin(db, o);
     if (rc == EZ_DB_OK)
         rc = ez_db_json_row(db, before,
                             "SELECT " MASTER_JSON " FROM masters m WHERE m.id = $1 FOR UPDATE", 1,
                             p);
     if (rc == EZ_DB_OK && *before)
         rc = ez_db_json_row(db, after, update_sql, 1 + nextra, p);
-    rc = ez_db_end(db, rc, *before != NULL);
-    if (!ez_db_landed(rc) || !*before || !*after)
-        drop(before, after, NULL);
-    return rc;
+    if (rc == EZ_DB_OK && !*after)
+        ez_not_found(&o->e);
+    if (!ez_outcome_end(db, rc, o))
+        ez_outcome_drop(before, after, NULL);
 }
 
-int ez_store_master_rotate_key(struct ez_db *db, int64_t id, const char *digest,
-                            const char *prefix, json_t **before, json_t **after)
+void ez_store_master_rotate_key(struct ez_db *db, int64_t id, const char *digest,
+                                const char *prefix, json_t **before, json_t **after,
+                                struct ez_outcome *o)
 {
     const char *extra[] = { digest, prefix };
-    return master_simple(db, id,
-                         "UPDATE masters AS m SET key_digest = $2, key_prefix = $3, "
-                         "key_generation = key_generation + 1 WHERE id = $1 RETURNING "
-                         MASTER_JSON, 2, extra, before, after);
+    master_simple(db, id,
+                  "UPDATE masters AS m SET key_digest = $2, key_prefix = $3, "
+                  "key_generation = key_generation + 1 WHERE id = $1 RETURNING " MASTER_JSON, 2,
+                  extra, before, after, o);
 }
 
-int ez_store_master_revoke_keys(struct ez_db *db, int64_t id, json_t **before, json_t **after)
+void ez_store_master_revoke_keys(struct ez_db *db, int64_t id, json_t **before, json_t **after,
+                                 struct ez_outcome *o)
 {
-    return master_simple(db, id,
-                         "UPDATE masters AS m SET epoch = epoch + 1 WHERE id = $1 RETURNING "
-                         MASTER_JSON, 0, NULL, before, after);
+    master_simple(db, id,
+                  "UPDATE masters AS m SET epoch = epoch + 1 WHERE id = $1 RETURNING " MASTER_JSON,
+                  0, NULL, before, after, o);
 }
 
 static int master_auth(struct ez_db *db, const char *sql, const char *arg,
@@ -422,7 +421,7 @@ static int count_active(struct ez_db *db, const char *master_id, long long *n)
  * order of every tenants write). NOT_FOUND when either is missing or the
  * key belongs to another master than scope (0 = any). */
 static int lock_key(struct ez_db *db, const char *key_id, int64_t scope, json_t **master,
-                    json_t **key, struct ez_tenant_result *res)
+                    json_t **key, struct ez_verr *e)
 {
     *master = *key = NULL;
     const char *p[] = { key_id };
@@ -433,7 +432,7 @@ static int lock_key(struct ez_db *db, const char *key_id, int64_t scope, json_t 
         rc = ez_db_json_row(db, key,
                             "SELECT " KEY_JSON KEY_FROM "WHERE k.id = $1 FOR UPDATE OF k", 1, p);
     if (rc == EZ_DB_OK && !*key)
-        res->outcome = EZ_TN_NOT_FOUND;
+        ez_not_found(e);
     return rc;
 }
 
@@ -462,14 +461,11 @@ static void key_access(json_t *master, json_t *old, const struct ez_child_key_in
 
 /* Checks a key's namespaces against the rows (exist, within the master's). */
 static int key_access_rules(struct ez_db *db, json_t *master, const struct ez_child_key_in *in,
-                            json_t *ns, const char *def, struct ez_tenant_result *res)
+                            json_t *ns, const char *def, struct ez_verr *e)
 {
-    int rc = EZ_DB_OK;
-    if (in->namespaces)
-        rc = check_namespaces(db, ns, res);
-    if (rc == EZ_DB_OK && res->outcome == EZ_TN_OK &&
-        ez_tenant_rule_access(json_object_get(master, "namespaces"), ns, def, &res->e) != 0)
-        res->outcome = EZ_TN_RULE;
+    int rc = in->namespaces ? check_namespaces(db, ns, e) : EZ_DB_OK;
+    if (rc == EZ_DB_OK && e->status == EZ_DONE)
+        ez_tenant_rule_access(json_object_get(master, "namespaces"), ns, def, e);
     return rc;
 }
 
@@ -478,38 +474,38 @@ static char *list_text(json_t *list)
     return list ? json_dumps(list, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
 }
 
-int ez_store_child_key_issue(struct ez_db *db, int64_t master_id, const struct ez_child_key_in *in,
-                    const char *issued_by, const char *digest, const char *prefix, json_t **out,
-                    struct ez_tenant_result *res)
+void ez_store_child_key_issue(struct ez_db *db, int64_t master_id,
+                              const struct ez_child_key_in *in, const char *issued_by,
+                              const char *digest, const char *prefix, json_t **out,
+                              struct ez_outcome *o)
 {
     *out = NULL;
-    res->outcome = EZ_TN_OK;
     char mid[24];
     snprintf(mid, sizeof mid, "%lld", (long long)master_id);
     const char *pm[] = { mid };
     json_t *master = NULL;
     char *nstext = NULL, *mltext = NULL, *iptext = NULL;
-    int rc = ez_db_begin(db);
+    int rc = ez_outcome_begin(db, o);
     if (rc == EZ_DB_OK)
         rc = ez_db_json_row(db, &master,
                             "SELECT " MASTER_FACTS " FROM masters WHERE id = $1 FOR UPDATE", 1,
                             pm);
     if (rc == EZ_DB_OK && !master)
-        res->outcome = EZ_TN_NOT_FOUND;
-    if (rc != EZ_DB_OK || res->outcome != EZ_TN_OK)
+        ez_not_found(&o->e);
+    if (rc != EZ_DB_OK || o->e.status != EZ_DONE)
         goto out;
     long long active = 0, max = num(master, "max_child_keys");
     if (max > 0) /* 0 = unlimited: nothing to count */
         rc = count_active(db, mid, &active);
     if (rc == EZ_DB_OK && max > 0 && active >= max)
-        res->outcome = EZ_TN_LIMIT;
-    if (rc != EZ_DB_OK || res->outcome != EZ_TN_OK)
+        limit_reached(&o->e);
+    if (rc != EZ_DB_OK || o->e.status != EZ_DONE)
         goto out;
     json_t *ns;
     const char *def;
     key_access(master, NULL, in, &ns, &def);
-    rc = key_access_rules(db, master, in, ns, def, res);
-    if (rc != EZ_DB_OK || res->outcome != EZ_TN_OK)
+    rc = key_access_rules(db, master, in, ns, def, &o->e);
+    if (rc != EZ_DB_OK || o->e.status != EZ_DONE)
         goto out;
     nstext = list_text(ns);
     mltext = list_text(in->model_limits);
@@ -532,14 +528,12 @@ int ez_store_child_key_issue(struct ez_db *db, int64_t master_id, const struct e
     if (rc == EZ_DB_OK && !*out)
         rc = EZ_DB_ERROR;
 out:
-    rc = ez_db_end(db, rc, res->outcome == EZ_TN_OK);
-    if (!ez_db_landed(rc) || res->outcome != EZ_TN_OK)
-        drop(out, NULL, NULL);
+    if (!ez_outcome_end(db, rc, o))
+        ez_outcome_drop(out, NULL, NULL);
     json_decref(master);
     free(nstext);
     free(mltext);
     free(iptext);
-    return rc;
 }
 
 int ez_store_child_key_list(struct ez_db *db, int64_t master_id, const struct ez_page *pg,
@@ -567,32 +561,31 @@ int ez_store_child_key_get(struct ez_db *db, int64_t key_id, int64_t master_id, 
                           "WHERE k.id = $1 AND ($2::bigint = 0 OR k.master_id = $2)", 2, p);
 }
 
-int ez_store_child_key_update(struct ez_db *db, int64_t key_id, int64_t master_id,
-                     const struct ez_child_key_in *in, json_t **before, json_t **after,
-                     struct ez_tenant_result *res)
+void ez_store_child_key_update(struct ez_db *db, int64_t key_id, int64_t master_id,
+                               const struct ez_child_key_in *in, json_t **before,
+                               json_t **after, struct ez_outcome *o)
 {
     *before = *after = NULL;
-    res->outcome = EZ_TN_OK;
     char kid[24];
     snprintf(kid, sizeof kid, "%lld", (long long)key_id);
     json_t *master = NULL;
     char *nstext = NULL, *mltext = NULL, *iptext = NULL;
-    int rc = ez_db_begin(db);
+    int rc = ez_outcome_begin(db, o);
     if (rc == EZ_DB_OK)
-        rc = lock_key(db, kid, master_id, &master, before, res);
-    if (rc != EZ_DB_OK || res->outcome != EZ_TN_OK)
+        rc = lock_key(db, kid, master_id, &master, before, &o->e);
+    if (rc != EZ_DB_OK || o->e.status != EZ_DONE)
         goto out;
     int was_active = strcmp(str(*before, "status"), "active") == 0;
     if (strcmp(str(*before, "status"), "revoked") == 0) {
-        res->outcome = EZ_TN_REVOKED;
+        key_revoked(&o->e);
         goto out;
     }
     json_t *ns;
     const char *def;
     key_access(master, *before, in, &ns, &def);
     if (in->namespaces || in->default_namespace || in->clear_default_namespace)
-        rc = key_access_rules(db, master, in, ns, def, res);
-    if (rc != EZ_DB_OK || res->outcome != EZ_TN_OK)
+        rc = key_access_rules(db, master, in, ns, def, &o->e);
+    if (rc != EZ_DB_OK || o->e.status != EZ_DONE)
         goto out;
     nstext = list_text(ns);
     mltext = list_text(in->model_limits);
@@ -623,60 +616,54 @@ int ez_store_child_key_update(struct ez_db *db, int64_t key_id, int64_t master_i
         snprintf(mid, sizeof mid, "%lld", num(master, "id"));
         rc = count_active(db, mid, &active);
         if (rc == EZ_DB_OK && active > max)
-            res->outcome = EZ_TN_LIMIT;
+            limit_reached(&o->e);
     }
 out:
-    rc = ez_db_end(db, rc, res->outcome == EZ_TN_OK);
-    if (!ez_db_landed(rc) || res->outcome != EZ_TN_OK)
-        drop(before, after, NULL);
+    if (!ez_outcome_end(db, rc, o))
+        ez_outcome_drop(before, after, NULL);
     json_decref(master);
     free(nstext);
     free(mltext);
     free(iptext);
-    return rc;
 }
 
-int ez_store_child_key_revoke(struct ez_db *db, int64_t key_id, int64_t master_id, json_t **before,
-                     json_t **after, struct ez_tenant_result *res)
+void ez_store_child_key_revoke(struct ez_db *db, int64_t key_id, int64_t master_id,
+                               json_t **before, json_t **after, struct ez_outcome *o)
 {
     *before = *after = NULL;
-    res->outcome = EZ_TN_OK;
     char kid[24];
     snprintf(kid, sizeof kid, "%lld", (long long)key_id);
     const char *p[] = { kid };
     json_t *master = NULL;
-    int rc = ez_db_begin(db);
+    int rc = ez_outcome_begin(db, o);
     if (rc == EZ_DB_OK)
-        rc = lock_key(db, kid, master_id, &master, before, res);
-    if (rc == EZ_DB_OK && res->outcome == EZ_TN_OK)
+        rc = lock_key(db, kid, master_id, &master, before, &o->e);
+    if (rc == EZ_DB_OK && o->e.status == EZ_DONE)
         rc = ez_db_cmd(db, "UPDATE keys SET status = 'revoked' WHERE id = $1", 1, p);
-    if (rc == EZ_DB_OK && res->outcome == EZ_TN_OK)
+    if (rc == EZ_DB_OK && o->e.status == EZ_DONE)
         rc = ez_db_json_row(db, after, "SELECT " KEY_JSON KEY_FROM "WHERE k.id = $1", 1, p);
-    rc = ez_db_end(db, rc, res->outcome == EZ_TN_OK);
-    if (!ez_db_landed(rc) || res->outcome != EZ_TN_OK)
-        drop(before, after, NULL);
+    if (!ez_outcome_end(db, rc, o))
+        ez_outcome_drop(before, after, NULL);
     json_decref(master);
-    return rc;
 }
 
-int ez_store_child_key_rotate(struct ez_db *db, int64_t key_id, int64_t master_id, long long grace_s,
-                     const char *digest, const char *prefix, json_t **after,
-                     struct ez_tenant_result *res)
+void ez_store_child_key_rotate(struct ez_db *db, int64_t key_id, int64_t master_id,
+                               long long grace_s, const char *digest, const char *prefix,
+                               json_t **after, struct ez_outcome *o)
 {
     *after = NULL;
-    res->outcome = EZ_TN_OK;
     char kid[24], grace[24];
     snprintf(kid, sizeof kid, "%lld", (long long)key_id);
     snprintf(grace, sizeof grace, "%lld", grace_s);
     const char *p[] = { kid, grace };
     json_t *master = NULL, *before = NULL;
-    int rc = ez_db_begin(db);
+    int rc = ez_outcome_begin(db, o);
     if (rc == EZ_DB_OK)
-        rc = lock_key(db, kid, master_id, &master, &before, res);
-    if (rc == EZ_DB_OK && res->outcome == EZ_TN_OK &&
+        rc = lock_key(db, kid, master_id, &master, &before, &o->e);
+    if (rc == EZ_DB_OK && o->e.status == EZ_DONE &&
         strcmp(str(before, "status"), "revoked") == 0)
-        res->outcome = EZ_TN_REVOKED;
-    if (rc != EZ_DB_OK || res->outcome != EZ_TN_OK)
+        key_revoked(&o->e);
+    if (rc != EZ_DB_OK || o->e.status != EZ_DONE)
         goto out;
     /* The current secret ends its life now or after the grace; its row
      * stays until the syncer has deleted its hash. */
@@ -692,10 +679,8 @@ int ez_store_child_key_rotate(struct ez_db *db, int64_t key_id, int64_t master_i
     if (rc == EZ_DB_OK)
         rc = ez_db_json_row(db, after, "SELECT " KEY_JSON KEY_FROM "WHERE k.id = $1", 1, p);
 out:
-    rc = ez_db_end(db, rc, res->outcome == EZ_TN_OK);
-    if (!ez_db_landed(rc) || res->outcome != EZ_TN_OK)
-        drop(after, NULL, NULL);
+    if (!ez_outcome_end(db, rc, o))
+        ez_outcome_drop(after, NULL, NULL);
     json_decref(master);
     json_decref(before);
-    return rc;
 }

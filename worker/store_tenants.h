@@ -1,12 +1,11 @@
 /* SQL of the tenants resources: masters, their master keys, child keys and
- * their secrets' digests. Every function returns an EZ_DB_* status (a
- * write's may be EZ_DB_UNKNOWN: its objects are then filled as if it had
- * committed); objects
- * are the API's JSON shape, built by PostgreSQL. Secrets never come here:
- * only their digests and display prefixes. Writes are one transaction each,
- * and every write that concerns a master or one of its keys locks the
- * master's row first (so issuance is serialised per master and the lock
- * order is always master, then key). */
+ * their secrets' digests. Reads return an EZ_DB_* status; writes fill a
+ * struct ez_outcome (with EZ_DB_UNKNOWN their objects are filled as if
+ * they had committed). Objects are the API's JSON shape, built by
+ * PostgreSQL. Secrets never come here: only their digests and display
+ * prefixes. Writes are one transaction each, and every write that concerns
+ * a master or one of its keys locks the master's row first (so issuance is
+ * serialised per master and the lock order is always master, then key). */
 #ifndef EZ_STORE_TENANTS_H
 #define EZ_STORE_TENANTS_H
 
@@ -14,23 +13,8 @@
 #include <stdint.h>
 
 #include "db.h"
+#include "outcome.h"
 #include "paging.h"
-#include "validate.h"
-
-/* What a write found, besides the database status. */
-enum ez_tenant_outcome {
-    EZ_TN_OK = 0,
-    EZ_TN_NOT_FOUND,  /* no such row, or another master's */
-    EZ_TN_RULE,       /* a rule between fields or rows: the verr says which */
-    EZ_TN_NAME_TAKEN, /* 409: master name */
-    EZ_TN_LIMIT,      /* 409: max_child_keys reached */
-    EZ_TN_REVOKED     /* 409: the key is revoked (by itself or by the epoch) */
-};
-
-struct ez_tenant_result {
-    enum ez_tenant_outcome outcome;
-    struct ez_verr e; /* EZ_TN_RULE */
-};
 
 /* A master create or update, or an access change. NULL / 0 = absent. */
 struct ez_master_in {
@@ -70,53 +54,64 @@ struct ez_master_auth {
     char key_digest[65];       /* "" when the master has no key */
 };
 
-int ez_store_master_create(struct ez_db *db, const struct ez_master_in *in, const char *digest,
-                        const char *prefix, json_t **out, struct ez_tenant_result *res);
+/* Refused: 422 (namespaces), 409 name_taken. */
+void ez_store_master_create(struct ez_db *db, const struct ez_master_in *in, const char *digest,
+                            const char *prefix, json_t **out, struct ez_outcome *o);
 int ez_store_master_list(struct ez_db *db, const struct ez_page *p, const char *status,
                       json_t **rows);
 int ez_store_master_get(struct ez_db *db, int64_t id, json_t **out);
-/* *keys_changed = 1 when the master's keys were rewritten too (group). */
-int ez_store_master_update(struct ez_db *db, int64_t id, const struct ez_master_in *in,
-                        json_t **before, json_t **after, int *keys_changed,
-                        struct ez_tenant_result *res);
-/* Access with propagation to the keys; *keys_changed as above. */
-int ez_store_master_access(struct ez_db *db, int64_t id, const struct ez_master_in *in,
-                        json_t **before, json_t **after, int *keys_changed,
-                        struct ez_tenant_result *res);
+/* *keys_changed = 1 when the master's keys were rewritten too (group).
+ * Refused: not found, 422 (namespaces), 409 name_taken. */
+void ez_store_master_update(struct ez_db *db, int64_t id, const struct ez_master_in *in,
+                            json_t **before, json_t **after, int *keys_changed,
+                            struct ez_outcome *o);
+/* Access with propagation to the keys; *keys_changed and refusals as above. */
+void ez_store_master_access(struct ez_db *db, int64_t id, const struct ez_master_in *in,
+                            json_t **before, json_t **after, int *keys_changed,
+                            struct ez_outcome *o);
 /* Deletes the master and (cascade) its keys; *digests = every digest its
- * keys had, for the syncer to delete. *before NULL when missing. */
-int ez_store_master_delete(struct ez_db *db, int64_t id, json_t **before, json_t **digests);
-/* New master key (digest, prefix), key_generation + 1. */
-int ez_store_master_rotate_key(struct ez_db *db, int64_t id, const char *digest,
-                            const char *prefix, json_t **before, json_t **after);
-/* epoch + 1. */
-int ez_store_master_revoke_keys(struct ez_db *db, int64_t id, json_t **before, json_t **after);
+ * keys had, for the syncer to delete. Refused: not found. */
+void ez_store_master_delete(struct ez_db *db, int64_t id, json_t **before, json_t **digests,
+                            struct ez_outcome *o);
+/* New master key (digest, prefix), key_generation + 1. Refused: not found. */
+void ez_store_master_rotate_key(struct ez_db *db, int64_t id, const char *digest,
+                                const char *prefix, json_t **before, json_t **after,
+                                struct ez_outcome *o);
+/* epoch + 1. Refused: not found. */
+void ez_store_master_revoke_keys(struct ez_db *db, int64_t id, json_t **before, json_t **after,
+                                 struct ez_outcome *o);
 /* *found = 0 when no master has this key digest / id. */
 int ez_store_master_auth_by_digest(struct ez_db *db, const char *digest,
                                 struct ez_master_auth *out, int *found);
 int ez_store_master_auth_by_id(struct ez_db *db, int64_t id, struct ez_master_auth *out,
                             int *found);
 
-/* issued_by: master | admin. */
-int ez_store_child_key_issue(struct ez_db *db, int64_t master_id, const struct ez_child_key_in *in,
-                    const char *issued_by, const char *digest, const char *prefix, json_t **out,
-                    struct ez_tenant_result *res);
+/* issued_by: master | admin. Refused: the master not found, 409
+ * child_key_limit, 422 (namespaces). */
+void ez_store_child_key_issue(struct ez_db *db, int64_t master_id,
+                              const struct ez_child_key_in *in, const char *issued_by,
+                              const char *digest, const char *prefix, json_t **out,
+                              struct ez_outcome *o);
 int ez_store_child_key_list(struct ez_db *db, int64_t master_id, const struct ez_page *p,
                    const char *status, json_t **rows);
-/* master_id 0 = any master (admin); otherwise the key must be its. */
+/* master_id 0 = any master (admin); otherwise the key must be its, or it is
+ * not found. */
 int ez_store_child_key_get(struct ez_db *db, int64_t key_id, int64_t master_id, json_t **out);
-int ez_store_child_key_update(struct ez_db *db, int64_t key_id, int64_t master_id,
-                     const struct ez_child_key_in *in, json_t **before, json_t **after,
-                     struct ez_tenant_result *res);
+/* Refused: not found, 409 key_revoked or child_key_limit (made active
+ * again), 422 (namespaces). */
+void ez_store_child_key_update(struct ez_db *db, int64_t key_id, int64_t master_id,
+                               const struct ez_child_key_in *in, json_t **before,
+                               json_t **after, struct ez_outcome *o);
 /* Status revoked. Idempotent. The key's digests stay, so that the sync
- * job can find the hashes to delete; the syncer removes the rows after. */
-int ez_store_child_key_revoke(struct ez_db *db, int64_t key_id, int64_t master_id, json_t **before,
-                     json_t **after, struct ez_tenant_result *res);
+ * job can find the hashes to delete; the syncer removes the rows after.
+ * Refused: not found. */
+void ez_store_child_key_revoke(struct ez_db *db, int64_t key_id, int64_t master_id,
+                               json_t **before, json_t **after, struct ez_outcome *o);
 /* New current digest; the old one stays valid for grace_s seconds (0 =
  * no longer valid at once; its row stays until the syncer has deleted its
- * hash). */
-int ez_store_child_key_rotate(struct ez_db *db, int64_t key_id, int64_t master_id, long long grace_s,
-                     const char *digest, const char *prefix, json_t **after,
-                     struct ez_tenant_result *res);
+ * hash). Refused: not found, 409 key_revoked. */
+void ez_store_child_key_rotate(struct ez_db *db, int64_t key_id, int64_t master_id,
+                               long long grace_s, const char *digest, const char *prefix,
+                               json_t **after, struct ez_outcome *o);
 
 #endif

@@ -8,6 +8,7 @@
 int ez_v_fail(struct ez_verr *e, int status, const char *param, const char *fmt, ...)
 {
     e->status = status;
+    e->code = NULL;
     e->param = param;
     va_list ap;
     va_start(ap, fmt);
@@ -129,26 +130,14 @@ int ez_v_is_namespace_name(const char *s)
     return 1;
 }
 
-void ez_reply_verr(struct ez_req *r, const struct ez_verr *e)
-{
-    ez_reply_error(r, e->status, "invalid_request_error", e->status == 422 ? "invalid_reference"
-                                                                           : "invalid_value",
-                   e->param, "%s", e->msg);
-}
-
-int ez_query_enum(struct ez_req *r, const char *name, const char *const *values,
-                  const char **out)
+int ez_v_query_enum(const char *name, const char *v, const char *const *values,
+                    struct ez_verr *e)
 {
     json_t *q = json_object();
-    const char *v = ez_query(r, name);
     if (v)
         json_object_set_new(q, name, json_string(v));
-    struct ez_verr e;
-    int rc = ez_v_enum(q, name, values, out, &e);
-    if (rc == 0)
-        *out = v; /* the query string outlives q */
+    const char *out;
+    int rc = ez_v_enum(q, name, values, &out, e);
     json_decref(q);
-    if (rc != 0)
-        ez_reply_verr(r, &e);
     return rc;
 }

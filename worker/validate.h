@@ -1,20 +1,14 @@
 /* Field checks shared by every resource's validation module. Each returns
  * 0, or -1 with `e` describing the first problem (the field as `param`);
- * the handler answers it with ez_reply_verr(). */
+ * the handler answers it with ez_reply_outcome(). Nothing here replies. */
 #ifndef EZ_VALIDATE_H
 #define EZ_VALIDATE_H
 
 #include <jansson.h>
 #include <stddef.h>
 
-#include "http.h"
+#include "outcome.h"
 #include "rules.h"
-
-struct ez_verr {
-    int status;        /* 400 or 422 */
-    const char *param; /* field name (static) */
-    char msg[256];
-};
 
 int ez_v_fail(struct ez_verr *e, int status, const char *param, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -35,11 +29,9 @@ int ez_v_int(json_t *obj, const char *field, long long min, long long max, long 
 int ez_v_bool(json_t *obj, const char *field, int *out, int *present, struct ez_verr *e);
 /* Namespace-style names: [a-z0-9][a-z0-9_-]{0,63}. */
 int ez_v_is_namespace_name(const char *s);
-
-void ez_reply_verr(struct ez_req *r, const struct ez_verr *e);
-/* Query parameter `name` (NULL when absent) must be one of the NULL-
- * terminated values: 0 with *out set, or -1 after answering 400. */
-int ez_query_enum(struct ez_req *r, const char *name, const char *const *values,
-                  const char **out) __attribute__((warn_unused_result));
+/* Query parameter `name`, valued v (NULL when absent), must be one of the
+ * NULL-terminated values. */
+int ez_v_query_enum(const char *name, const char *v, const char *const *values,
+                    struct ez_verr *e) __attribute__((warn_unused_result));
 
 #endif

@@ -198,9 +198,8 @@ int ez_validate_binding(json_t *body, int create, struct ez_binding_in *in, stru
     return ez_validate_selector(in->selector_type, in->selector_value, e);
 }
 
-int ez_binding_check_merged(const json_t *current, struct ez_binding_in *in, void *arg)
+int ez_binding_check_merged(const json_t *current, struct ez_binding_in *in, struct ez_verr *e)
 {
-    struct ez_verr *e = arg;
     const char *cur_model = json_string_value(json_object_get(current, "public_model"));
     const char *cur_value = json_string_value(json_object_get(current, "selector_value"));
     const char *cur_type = json_string_value(json_object_get(current, "selector_type"));

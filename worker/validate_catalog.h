@@ -22,12 +22,12 @@ int ez_validate_model_filter(const char *name, struct ez_verr *e)
  * body. */
 int ez_validate_binding(json_t *body, int create, struct ez_binding_in *in, struct ez_verr *e)
     __attribute__((warn_unused_result));
-/* ez_binding_check for store_binding_update; arg is a struct ez_verr. Picks
+/* ez_binding_check for store_binding_update. Picks
  * the selector value of the merged row (as given; the merged public model
  * when given as null or ""; else the stored one, even when the public model
  * changes) and, when the update gives a selector type or value, checks it
  * against the merged selector type. */
-int ez_binding_check_merged(const json_t *current, struct ez_binding_in *in, void *arg);
+int ez_binding_check_merged(const json_t *current, struct ez_binding_in *in, struct ez_verr *e);
 /* ?namespace= and ?group_id= of GET /admin/bindings (either may be NULL);
  * *group_id = 0 when absent. */
 int ez_validate_binding_filters(const char *ns, const char *group_id, int64_t *gid,

@@ -11,6 +11,8 @@ int ez_validate_namespace(json_t *body, int create, struct ez_namespace_in *in,
 {
     static const char *const create_fields[] = { "name", "description", "status", NULL };
     static const char *const update_fields[] = { "description", "status", NULL };
+    if (!body && create)
+        return ez_refuse(e, EZ_INVALID, "invalid_request", NULL, "a JSON body is required");
     if (!body)
         body = json_object(); /* an empty update changes nothing */
     else

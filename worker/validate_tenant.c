@@ -241,6 +241,8 @@ int ez_validate_master(json_t *body, int create, struct ez_master_in *in, struct
     static const char *const fields[] = { "name", "group", "status", "max_child_keys",
                                           "global_qps", "namespaces", "default_namespace",
                                           NULL };
+    if (!body && create)
+        return ez_refuse(e, EZ_INVALID, "invalid_request", NULL, "a JSON body is required");
     json_t *b = body_or_empty(body);
     int rc = -1;
     if (ez_v_known_fields(b, fields, e) != 0 ||
@@ -344,28 +346,14 @@ int ez_validate_empty(json_t *body, struct ez_verr *e)
     return body ? ez_v_known_fields(body, none, e) : 0;
 }
 
-void ez_reply_tn(struct ez_req *r, const struct ez_tenant_result *res, const char *what)
+int ez_validate_key_status_filter(const char *status, struct ez_verr *e)
 {
-    switch (res->outcome) {
-    case EZ_TN_NOT_FOUND:
-        ez_reply_not_found(r, what);
-        break;
-    case EZ_TN_RULE:
-        ez_reply_verr(r, &res->e);
-        break;
-    case EZ_TN_NAME_TAKEN:
-        ez_reply_error(r, 409, "conflict_error", "name_taken", "name",
-                       "a master with this name already exists");
-        break;
-    case EZ_TN_LIMIT:
-        ez_reply_error(r, 409, "conflict_error", "child_key_limit", NULL,
-                       "the master has reached its max_child_keys active keys");
-        break;
-    case EZ_TN_REVOKED:
-        ez_reply_error(r, 409, "conflict_error", "key_revoked", NULL,
-                       "the key is revoked and cannot be changed");
-        break;
-    case EZ_TN_OK:
-        break;
-    }
+    static const char *const ok[] = { "active", "suspended", "revoked", "expired", NULL };
+    for (int i = 0; status && ok[i]; i++)
+        if (strcmp(status, ok[i]) == 0)
+            return 0;
+    if (!status)
+        return 0;
+    return ez_refuse(e, EZ_INVALID, "invalid_request", "status",
+                     "status must be one of active, suspended, revoked, expired");
 }

@@ -36,15 +36,16 @@ int ez_tenant_cidr_valid(const char *s);
 
 /* The rules between rows, once the store has read them (422):
  * every entry of ns in `allowed` (when allowed is not NULL: the master's
- * namespaces), and def (when not NULL or empty) one of ns. */
-int ez_tenant_rule_access(json_t *allowed, json_t *ns, const char *def, struct ez_verr *e)
-    __attribute__((warn_unused_result));
+ * namespaces), and def (when not NULL or empty) one of ns. 0, or -1 with
+ * the refusal in e. */
+int ez_tenant_rule_access(json_t *allowed, json_t *ns, const char *def, struct ez_verr *e);
 /* The default a list gets when none is given: `preferred` if listed, else
  * the first entry, else NULL. Points into its arguments. */
 const char *ez_tenant_default_for(json_t *ns, const char *preferred);
-/* Answers a store outcome other than EZ_TN_OK: 404 naming `what`, the
- * rule's 400/422, or 409 name_taken, child_key_limit, key_revoked. */
-void ez_reply_tn(struct ez_req *r, const struct ez_tenant_result *res, const char *what);
+/* ?status= of a key list (NULL = any): active, suspended, revoked or
+ * expired. */
+int ez_validate_key_status_filter(const char *status, struct ez_verr *e)
+    __attribute__((warn_unused_result));
 /* Is name an entry of the array of strings? */
 int ez_tenant_listed(json_t *list, const char *name);
 

@@ -1,0 +1,59 @@
+/* Building outcomes: refusals and the end of a store write's transaction.
+ * No reply is written here (http.c answers an outcome). */
+#include "outcome.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+int ez_refuse(struct ez_verr *e, enum ez_result status, const char *code, const char *param,
+              const char *fmt, ...)
+{
+    e->status = status;
+    e->code = code;
+    e->param = param;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int ez_not_found(struct ez_verr *e)
+{
+    e->status = EZ_NOT_FOUND;
+    e->code = e->param = NULL;
+    e->msg[0] = 0;
+    return -1;
+}
+
+int ez_outcome_begin(struct ez_db *db, struct ez_outcome *o)
+{
+    o->e.status = EZ_DONE;
+    o->db = ez_db_begin(db);
+    return o->db;
+}
+
+int ez_outcome_end(struct ez_db *db, int rc, struct ez_outcome *o)
+{
+    o->db = ez_db_end(db, rc, o->e.status == EZ_DONE);
+    return ez_db_landed(o->db) && o->e.status == EZ_DONE;
+}
+
+void ez_outcome_drop(json_t **a, json_t **b, json_t **c)
+{
+    json_t **all[] = { a, b, c };
+    for (int i = 0; i < 3; i++)
+        if (all[i]) {
+            json_decref(*all[i]);
+            *all[i] = NULL;
+        }
+}
+
+void ez_outcome_row(struct ez_db *db, struct ez_outcome *o, json_t **out, const char *sql,
+                    int nparams, const char *const *params)
+{
+    o->e.status = EZ_DONE;
+    o->db = ez_db_write_row(db, out, sql, nparams, params);
+    if (ez_db_landed(o->db) && !*out)
+        ez_not_found(&o->e);
+}
