@@ -1,7 +1,7 @@
 /* Request pipeline: id, body size (413), route (404/405), authentication
  * (401/403), content type (415), JSON body (400), handler, access log,
- * audit job. Bodies beyond the hard cap of worker.c never get here: evhttp
- * answers them 413 itself while reading. */
+ * audit job. Malformed requests and bodies over max_body_size never get
+ * here: the connection guard (guard.c) answers them while reading. */
 #include "http.h"
 
 #include <ctype.h>

@@ -1,7 +1,8 @@
-/* A worker process: an evhttp server on the inherited listening sockets.
- * On SIGTERM it retires: stops accepting, answers the next request of
- * every persistent connection with Connection: close, and exits when no
- * connection is left or shutdown_timeout has passed. */
+/* A worker process: an evhttp server on the inherited listening sockets,
+ * each connection read through its guard (guard.c). On SIGTERM it retires:
+ * stops accepting, answers the next request of every persistent connection
+ * with Connection: close, and exits when no connection is left or
+ * shutdown_timeout has passed. */
 #include "worker.h"
 
 #include <signal.h>
@@ -15,6 +16,7 @@
 #include <event2/http.h>
 #include <event2/listener.h>
 
+#include "guard.h"
 #include "http.h"
 #include "log.h"
 #include "proctitle.h"
@@ -45,8 +47,10 @@ static int64_t retire_deadline;
 #define WORKER_STALE_MS 1000
 static int connections, listening_on = 1;
 static struct event *reweigh, *track;
-static struct bufferevent **fresh; /* accepted, close callback not set yet */
+static struct ez_guard **fresh; /* accepted, not attached yet */
 static size_t nfresh, capfresh;
+static struct bufferevent *doomed[16]; /* accepted without a guard: closed unread */
+static size_t ndoomed;
 
 static int can_take_fewer(struct ez_slot *o, int than)
 {
@@ -88,6 +92,7 @@ static void dispatch(struct evhttp_request *req, void *arg)
 {
     struct ez_slot *me = ez_shm_slot(ez_w.slot);
     atomic_store_explicit(&me->busy, 1, memory_order_relaxed);
+    ez_guard_dispatching(req);
     ez_http_dispatch(req, arg);
     atomic_store_explicit(&me->busy, 0, memory_order_relaxed);
 }
@@ -102,8 +107,8 @@ static void on_reweigh(evutil_socket_t fd, short what, void *arg)
 
 static void on_close(struct evhttp_connection *evcon, void *arg)
 {
-    (void)evcon;
     (void)arg;
+    ez_guard_free(ez_guard_of(evcon));
     if (connections > 0)
         connections--;
     balance();
@@ -111,41 +116,69 @@ static void on_close(struct evhttp_connection *evcon, void *arg)
 
 /* Runs in the same turn as the accepts, before any of the new
  * connections can be read (and so closed). evhttp passes the connection
- * as its bufferevent's callback argument; checked before use. */
+ * as its bufferevent's callback argument; checked before use. A
+ * connection its guard cannot follow is closed before it is read. */
 static void on_track(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     (void)arg;
     for (size_t i = 0; i < nfresh; i++) {
+        struct bufferevent *bev = ez_guard_bev(fresh[i]);
         void *cbarg = NULL;
-        bufferevent_getcb(fresh[i], NULL, NULL, NULL, &cbarg);
+        bufferevent_getcb(bev, NULL, NULL, NULL, &cbarg);
         struct evhttp_connection *evcon = cbarg;
-        if (evcon && evhttp_connection_get_bufferevent(evcon) == fresh[i])
+        int ours = evcon && evhttp_connection_get_bufferevent(evcon) == bev;
+        if (ours && ez_guard_attach(fresh[i], evcon) == 0) {
             evhttp_connection_set_closecb(evcon, on_close, NULL);
-        else if (connections > 0)
-            connections--; /* not ours to follow: not counted */
+            continue;
+        }
+        ez_guard_free(fresh[i]);
+        if (ours)
+            evhttp_connection_free(evcon);
+        if (connections > 0)
+            connections--; /* not counted */
     }
     nfresh = 0;
+    for (size_t i = 0; i < ndoomed; i++) {
+        void *cbarg = NULL;
+        bufferevent_getcb(doomed[i], NULL, NULL, NULL, &cbarg);
+        struct evhttp_connection *evcon = cbarg;
+        if (evcon && evhttp_connection_get_bufferevent(evcon) == doomed[i])
+            evhttp_connection_free(evcon);
+    }
+    ndoomed = 0;
     balance();
 }
 
-/* evhttp's hook for each connection it accepts. */
+/* evhttp's hook for each connection it accepts: the bufferevent it will
+ * use, with the connection's guard on its input. */
 static struct bufferevent *on_connection(struct event_base *b, void *arg)
 {
     (void)arg;
     struct bufferevent *bev = bufferevent_socket_new(b, -1, BEV_OPT_CLOSE_ON_FREE);
     if (!bev)
         return NULL;
-    if (nfresh == capfresh) {
+    struct ez_guard *g = ez_guard_new(bev);
+    if (g && nfresh == capfresh) {
         size_t cap = capfresh ? capfresh * 2 : 16;
-        struct bufferevent **p = realloc(fresh, cap * sizeof *p);
-        if (!p)
-            return bev; /* not counted */
-        fresh = p;
-        capfresh = cap;
+        struct ez_guard **p = realloc(fresh, cap * sizeof *p);
+        if (p) {
+            fresh = p;
+            capfresh = cap;
+        }
     }
-    fresh[nfresh++] = bev;
+    if (!g || nfresh == capfresh) {
+        /* evhttp builds a connection of its own when given no bufferevent:
+         * it gets this one, closed in on_track before it is read */
+        log_error("cannot guard an accepted connection: out of memory");
+        ez_guard_free(g);
+        if (ndoomed < sizeof doomed / sizeof doomed[0])
+            doomed[ndoomed++] = bev;
+        event_active(track, EV_TIMEOUT, 1);
+        return bev;
+    }
+    fresh[nfresh++] = g;
     connections++;
     event_active(track, EV_TIMEOUT, 1);
     balance(); /* may stop the accepts of this turn */
@@ -223,16 +256,21 @@ int worker_main(const struct ez_child *c)
         log_error("worker start-up failed");
         return 1;
     }
-    /* libevent 2.1 cannot let us answer its own 413 (no error hook), so it
-     * only enforces a hard cap; bodies between max_body_size and the cap
-     * get the JSON 413 of the HTTP core, before routing and auth. */
-    long long cap = c->cfg->max_body_size * 4;
-    if (cap < c->cfg->max_body_size + 65536)
-        cap = c->cfg->max_body_size + 65536;
-    evhttp_set_max_body_size(http, cap);
-    struct timeval tv = { c->cfg->request_timeout / 1000, (c->cfg->request_timeout % 1000) * 1000 };
-    evhttp_set_timeout_tv(http, &tv);
-    evhttp_set_flags(http, EVHTTP_SERVER_LINGERING_CLOSE);
+    /* The guards enforce every limit and deadline of reading, and answer
+     * in JSON; evhttp's own limits are the same, so they never trigger its
+     * HTML pages. Its read timeout stays off: the guards have theirs, and
+     * request_timeout is the write timeout they set. */
+    struct ez_guard_limits lim = {
+        .header_timeout_ms = c->cfg->header_timeout,
+        .body_timeout_ms = c->cfg->body_timeout,
+        .keepalive_timeout_ms = c->cfg->keepalive_timeout,
+        .write_timeout_ms = c->cfg->request_timeout,
+        .max_header_size = (size_t)c->cfg->max_header_size,
+        .max_body_size = (uint64_t)c->cfg->max_body_size,
+    };
+    ez_guard_set_limits(&lim);
+    evhttp_set_max_headers_size(http, (ev_ssize_t)c->cfg->max_header_size);
+    evhttp_set_max_body_size(http, (ev_ssize_t)c->cfg->max_body_size);
     evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
                                          EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
                                          EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
