@@ -39,6 +39,8 @@ X(keepalive_timeout, DURATION, "60s", 100, 3600000, 1,
   "an idle persistent connection is closed this long after its last response")
 X(max_header_size, INT, "16384", 1024, 1048576, 1,
   "request line and header fields, in bytes; a larger head gets 431")
+X(worker_connections, INT, "512", 1, 1000000, 1,
+  "open connections per worker; a worker holding this many stops accepting and the others take new clients")
 X(pg_statement_timeout, DURATION, "5s", 100, 3600000, 1,
   "statement_timeout of every PostgreSQL session")
 X(shutdown_timeout, DURATION, "10s", 0, 3600000, 1,

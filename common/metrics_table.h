@@ -23,3 +23,5 @@ X(http_timeout_header, "ezapi_http_timeouts_total", "kind=\"header\"",
   "Connections closed by a deadline of the HTTP layer: request head, request body, idle keep-alive.")
 X(http_timeout_body, "ezapi_http_timeouts_total", "kind=\"body\"", NULL)
 X(http_timeout_idle, "ezapi_http_timeouts_total", "kind=\"idle\"", NULL)
+X(accept_errors, "ezapi_accept_errors_total", "",
+  "accept() failures on the listening sockets (descriptors exhausted and the like).")

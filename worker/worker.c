@@ -19,6 +19,7 @@
 #include "guard.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "proctitle.h"
 #include "roles.h"
 #include "shm.h"
@@ -52,6 +53,15 @@ static size_t nfresh, capfresh;
 static struct bufferevent *doomed[16]; /* accepted without a guard: closed unread */
 static size_t ndoomed;
 
+/* A worker also stops listening while it holds worker_connections, and for
+ * ACCEPT_PAUSE_MS after accept() failed (descriptors exhausted and the
+ * like: the listening socket stays readable, so retrying at once would
+ * spin). Failures are logged once per ACCEPT_LOG_MS, with their count. */
+#define ACCEPT_PAUSE_MS 100
+#define ACCEPT_LOG_MS 10000
+static int64_t accept_paused_until, accept_logged_ms;
+static long accept_failures;
+
 static int can_take_fewer(struct ez_slot *o, int than)
 {
     return atomic_load(&o->role) == EZ_ROLE_WORKER &&
@@ -70,8 +80,10 @@ static void balance(void)
     int yield = 0;
     for (int s = EZ_SLOT_FIRST_WORKER; s < EZ_MAX_SLOTS && !yield; s++)
         yield = s != ez_w.slot && can_take_fewer(ez_shm_slot(s), connections);
-    if (yield == listening_on) {
-        listening_on = !yield;
+    int64_t paused = accept_paused_until - ez_mono_ms();
+    int listen = !yield && paused <= 0 && connections < ez_w.cfg->worker_connections;
+    if (listen != listening_on) {
+        listening_on = listen;
         atomic_store(&me->accepting, listening_on);
         for (int i = 0; i < nbound; i++) {
             struct evconnlistener *l = evhttp_bound_socket_get_listener(bound[i]);
@@ -81,8 +93,9 @@ static void balance(void)
                 evconnlistener_disable(l);
         }
     }
-    if (yield && !evtimer_pending(reweigh, NULL)) {
-        struct timeval soon = { 0, REWEIGH_MS * 1000 };
+    if ((yield || paused > 0) && !evtimer_pending(reweigh, NULL)) {
+        long long ms = paused > 0 ? paused : REWEIGH_MS;
+        struct timeval soon = { (time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000) };
         evtimer_add(reweigh, &soon);
     }
 }
@@ -102,6 +115,27 @@ static void on_reweigh(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     (void)arg;
+    balance();
+}
+
+/* accept() failed with something other than "try again": the listeners
+ * pause, and the failure is counted and logged once per interval. */
+static void on_accept_error(struct evconnlistener *l, void *arg)
+{
+    (void)l;
+    (void)arg;
+    int err = EVUTIL_SOCKET_ERROR();
+    int64_t now = ez_mono_ms();
+    ez_metric_add(EZ_M_accept_errors, 1);
+    accept_failures++;
+    if (accept_logged_ms == 0 || now - accept_logged_ms >= ACCEPT_LOG_MS) {
+        log_warn("accept() failed %ld time(s) since the last report, last: %s; "
+                 "not accepting for %d ms after each failure",
+                 accept_failures, evutil_socket_error_to_string(err), ACCEPT_PAUSE_MS);
+        accept_failures = 0;
+        accept_logged_ms = now;
+    }
+    accept_paused_until = now + ACCEPT_PAUSE_MS;
     balance();
 }
 
@@ -292,8 +326,11 @@ int worker_main(const struct ez_child *c)
     baseline_events = event_base_get_num_events(base, EVENT_BASE_COUNT_ADDED);
     for (int i = 0; i < c->nlisten && nbound < 16; i++) {
         bound[nbound] = evhttp_accept_socket_with_handle(http, c->listen_fds[i]);
-        if (bound[nbound])
-            nbound++;
+        if (!bound[nbound])
+            continue;
+        evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(bound[nbound]),
+                                    on_accept_error);
+        nbound++;
     }
     atomic_store(&ez_shm_slot(c->slot)->heartbeat_ms, ez_mono_ms());
     atomic_store(&ez_shm_slot(c->slot)->busy, 0);
