@@ -707,6 +707,41 @@ START_TEST(pipelined_requests_keep_their_order)
 }
 END_TEST
 
+/* A body the client sends in pieces, with pauses, is read whole: the part
+ * evhttp has not consumed yet stays where it is. */
+START_TEST(bodies_sent_in_pieces_are_read_whole)
+{
+    struct h_server s;
+    h_server_start(&s, NULL);
+    static const char *const bodies[][3] = {
+        { "Content-Length: 19", "{\"name\":\"pie", "ces-a\"}" },
+        { "Transfer-Encoding: chunked", "13\r\n{\"name\":\"pie", "ces-b\"}\r\n0\r\n\r\n" },
+        { "Transfer-Encoding: chunked", "c\r\n{\"name\":\"pie\r\n", "7\r\nces-c\"}\r\n0\r\n\r\n" },
+    };
+    for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
+        int fd = h_connect(s.port);
+        ck_assert(fd >= 0);
+        char head[1600];
+        int n = snprintf(head, sizeof head,
+                         "POST /admin/namespaces HTTP/1.1\r\nHost: x\r\n%s"
+                         "Content-Type: application/json\r\n%s\r\n\r\n%s",
+                         h_auth(&s, "admin"), bodies[i][0], bodies[i][1]);
+        ck_assert_int_eq(h_send_all(fd, head, (size_t)n), 0);
+        h_sleep_ms(200);
+        ck_assert_int_eq(h_send_all(fd, bodies[i][2], strlen(bodies[i][2])), 0);
+        struct h_resp r;
+        ck_assert_msg(h_read_response(fd, "POST", &r) == 0, "body %zu: %s", i, r.err);
+        ck_assert_msg(r.status == 201, "body %zu: %d %.200s", i, r.status, r.body);
+        h_resp_free(&r);
+        close(fd);
+    }
+    struct h_resp r;
+    ck_assert_int_eq(get_auth(&s, "GET", "/admin/namespaces/pieces-c", &r), 200);
+    h_resp_free(&r);
+    h_assert_clean_stop(&s);
+}
+END_TEST
+
 START_TEST(chunked_bodies_and_expect_continue_are_served)
 {
     struct h_server s;
@@ -770,6 +805,7 @@ static Suite *limits_suite(void)
     tcase_add_test(tc, ids_cursors_and_limits_are_canonical);
     tcase_add_test(tc, every_framing_error_is_a_json_answer);
     tcase_add_test(tc, pipelined_requests_keep_their_order);
+    tcase_add_test(tc, bodies_sent_in_pieces_are_read_whole);
     tcase_add_test(tc, chunked_bodies_and_expect_continue_are_served);
     suite_add_tcase(s, tc);
     return s;

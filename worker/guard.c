@@ -54,6 +54,7 @@ struct ez_guard {
 static struct ez_guard_limits lim = { 20000, 60000, 60000, 30000, 16384, 1048576 };
 static struct ez_guard **byfd; /* attached guards by descriptor */
 static size_t nbyfd;
+static struct evbuffer *kept;  /* scratch for take_new_bytes */
 
 static int64_t now_us(void)
 {
@@ -347,6 +348,19 @@ static void process(struct ez_guard *g)
     }
 }
 
+/* Takes the n bytes just read from the end of in; what is before them was
+ * injected and evhttp has not consumed it yet (a body still incomplete),
+ * so it stays. */
+static void take_new_bytes(struct ez_guard *g, struct evbuffer *in, size_t n)
+{
+    size_t keep = evbuffer_get_length(in) - n;
+    if (keep)
+        evbuffer_remove_buffer(in, kept, keep);
+    evbuffer_add_buffer(g->staged, in);
+    if (keep)
+        evbuffer_add_buffer(in, kept);
+}
+
 /* Every byte read from the socket lands here first. */
 static void on_input(struct evbuffer *in, const struct evbuffer_cb_info *info, void *arg)
 {
@@ -357,7 +371,7 @@ static void on_input(struct evbuffer *in, const struct evbuffer_cb_info *info, v
     if (g->state == G_CLOSING)
         evbuffer_drain(in, evbuffer_get_length(in));
     else
-        evbuffer_add_buffer(g->staged, in);
+        take_new_bytes(g, in, info->n_added);
     g->feeding = 0;
     if (g->evcon && g->state != G_CLOSING)
         process(g); /* evhttp's read callback follows and sees what was injected */
@@ -421,7 +435,7 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 
 struct ez_guard *ez_guard_new(struct bufferevent *bev)
 {
-    struct ez_guard *g = calloc(1, sizeof *g);
+    struct ez_guard *g = kept || (kept = evbuffer_new()) ? calloc(1, sizeof *g) : NULL;
     if (!g)
         return NULL;
     struct event_base *base = bufferevent_get_base(bev);
