@@ -51,7 +51,7 @@ struct ez_guard {
     char remote[64];
 };
 
-static struct ez_guard_limits lim = { 20000, 60000, 60000, 30000, 16384, 1048576 };
+static struct ez_guard_limits lim; /* set by the worker before it accepts */
 static struct ez_guard **byfd; /* attached guards by descriptor */
 static size_t nbyfd;
 static struct evbuffer *kept;  /* scratch for take_new_bytes */
