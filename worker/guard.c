@@ -119,6 +119,7 @@ static const char *reason(int status)
     case 417: return "Expectation Failed";
     case 431: return "Request Header Fields Too Large";
     case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
     case 505: return "HTTP Version Not Supported";
     }
     return "Error";
@@ -128,7 +129,8 @@ static const char *reason(int status)
 static char *error_json(const struct ez_h1_error *e, const char *rid)
 {
     json_t *doc = json_pack("{s:{s:s, s:s, s:s, s:o, s:s}}", "error", "type",
-                            "invalid_request_error", "code", e->code, "message", e->message,
+                            e->status == 503 ? "unavailable_error" : "invalid_request_error",
+                            "code", e->code, "message", e->message,
                             "param", e->param ? json_string(e->param) : json_null(),
                             "request_id", rid);
     char *s = doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
@@ -277,7 +279,8 @@ static int read_head(struct ez_guard *g)
     struct ez_h1_error e;
     if (!head || ez_h1_parse_head(head, g->scan.len, lim.max_body_size, &g->rq, &e) != 0) {
         if (!head)
-            e = (struct ez_h1_error){ 400, "malformed_request_line", NULL, "out of memory" };
+            e = (struct ez_h1_error){ 503, "out_of_memory", NULL,
+                                      "the server is out of memory; retry later" };
         return refuse(g, &e);
     }
     inject(g, g->scan.len);
