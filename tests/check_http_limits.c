@@ -598,6 +598,7 @@ START_TEST(every_framing_error_is_a_json_answer)
         { "GET http://x/health HTTP/1.1\r\nHost: x\r\n\r\n", 0, 400, "invalid_request_target",
           NULL },
         { "GET /a%zz HTTP/1.1\r\nHost: x\r\n\r\n", 0, 400, "invalid_request_target", NULL },
+        { "GET //x/health HTTP/1.1\r\nHost: x\r\n\r\n", 0, 400, "invalid_request_target", NULL },
         { "FOO /health HTTP/1.1\r\nHost: x\r\n\r\n", 0, 501, "method_not_implemented", NULL },
         { "TRACE /health HTTP/1.1\r\nHost: x\r\n\r\n", 0, 501, "method_not_implemented", NULL },
         { "CONNECT x:443 HTTP/1.1\r\nHost: x\r\n\r\n", 0, 501, "method_not_implemented", NULL },

@@ -195,6 +195,7 @@ START_TEST(head_refusals)
         { "GET / http/1.1\r\nHost: a\r\n\r\n", 400, "malformed_request_line" },
         { "GET http://a/health HTTP/1.1\r\nHost: a\r\n\r\n", 400, "invalid_request_target" },
         { "OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", 400, "invalid_request_target" },
+        { "GET //admin/namespaces HTTP/1.1\r\nHost: a\r\n\r\n", 400, "invalid_request_target" },
         { "GET /a%zz HTTP/1.1\r\nHost: a\r\n\r\n", 400, "invalid_request_target" },
         { "GET /a%4 HTTP/1.1\r\nHost: a\r\n\r\n", 400, "invalid_request_target" },
         { "GET /a<b> HTTP/1.1\r\nHost: a\r\n\r\n", 400, "invalid_request_target" },

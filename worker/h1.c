@@ -56,10 +56,11 @@ static int is_target_char(unsigned char c)
 }
 
 /* origin-form only: "/" path ["?" query], every byte allowed by RFC 3986,
- * every "%" followed by two hex digits. */
+ * every "%" followed by two hex digits. Not "//...", which evhttp would
+ * read as a host name followed by a path. */
 static int target_ok(const char *p, size_t n)
 {
-    if (n == 0 || p[0] != '/')
+    if (n == 0 || p[0] != '/' || (n > 1 && p[1] == '/'))
         return 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)p[i];
