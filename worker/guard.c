@@ -481,9 +481,11 @@ int ez_guard_attach(struct ez_guard *g, struct evhttp_connection *evcon)
         return -1;
     }
     g->evcon = evcon;
+    const struct sockaddr *sa = evhttp_connection_get_addr(evcon);
     char *addr = NULL;
     ev_uint16_t port = 0;
-    evhttp_connection_get_peer(evcon, &addr, &port);
+    if (!sa || sa->sa_family != AF_UNIX) /* libevent calls a Unix peer "localhost" */
+        evhttp_connection_get_peer(evcon, &addr, &port);
     snprintf(g->remote, sizeof g->remote, "%s", addr && *addr ? addr : "unix");
     struct timeval wt = ms_tv(lim.write_timeout_ms);
     bufferevent_set_timeouts(g->bev, NULL, &wt);
