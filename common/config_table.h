@@ -34,7 +34,17 @@ X(secrets_key, SECRETS_KEY, "", 0, 128, 0,
 X(max_body_size, INT, "1048576", 1024, 67108864, 1,
   "request bodies larger than this many bytes get 413")
 X(request_timeout, DURATION, "30s", 1000, 3600000, 1,
-  "per-connection read and write timeout")
+  "write timeout: how long a response may wait for a client that does not read it")
+X(header_timeout, DURATION, "20s", 100, 3600000, 1,
+  "the whole request head must arrive within this, from its first byte (from the accept on a new connection); then 408")
+X(body_timeout, DURATION, "60s", 100, 3600000, 1,
+  "the whole request body must arrive within this, from the end of the head; then 408")
+X(keepalive_timeout, DURATION, "60s", 100, 3600000, 1,
+  "an idle persistent connection is closed this long after its last response")
+X(max_header_size, INT, "16384", 1024, 1048576, 1,
+  "request line and header fields, in bytes; a larger head gets 431")
+X(worker_connections, INT, "512", 1, 1000000, 1,
+  "open connections per worker; a worker holding this many stops accepting and the others take new clients")
 X(pg_statement_timeout, DURATION, "5s", 100, 3600000, 1,
   "statement_timeout of every PostgreSQL session")
 X(shutdown_timeout, DURATION, "10s", 0, 3600000, 1,

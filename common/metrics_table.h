@@ -24,3 +24,9 @@ X(auth_evictions, "ezapi_auth_failure_evictions_total", "",
 X(pg_errors, "ezapi_pg_errors_total", "", "PostgreSQL errors and lost connections.")
 X(redis_errors, "ezapi_redis_errors_total", "", "Redis errors and lost connections.")
 X(bad_frames, "ezapi_bad_frames_total", "", "Malformed queue frames dropped.")
+X(http_timeout_header, "ezapi_http_timeouts_total", "kind=\"header\"",
+  "Connections closed by a deadline of the HTTP layer: request head, request body, idle keep-alive.")
+X(http_timeout_body, "ezapi_http_timeouts_total", "kind=\"body\"", NULL)
+X(http_timeout_idle, "ezapi_http_timeouts_total", "kind=\"idle\"", NULL)
+X(accept_errors, "ezapi_accept_errors_total", "",
+  "accept() failures on the listening sockets (descriptors exhausted and the like).")

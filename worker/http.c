@@ -1,7 +1,7 @@
 /* Request pipeline: id, body size (413), route (404/405), authentication
  * (401/403), content type (415), JSON body (400), handler, access log,
- * audit job. Bodies beyond the hard cap of worker.c never get here: evhttp
- * answers them 413 itself while reading. */
+ * audit job. Malformed requests and bodies over max_body_size never get
+ * here: the connection guard (guard.c) answers them while reading. */
 #include "http.h"
 
 #include <ctype.h>
@@ -267,16 +267,105 @@ const char *ez_query(struct ez_req *r, const char *name)
     return evhttp_find_header(&r->query, name);
 }
 
+int ez_parse_id(const char *s, int64_t *out)
+{
+    uint64_t v = 0;
+    size_t n = 0;
+    for (; s[n]; n++) {
+        if (!isdigit((unsigned char)s[n]) || n == 19)
+            return -1;
+        v = v * 10 + (uint64_t)(s[n] - '0');
+    }
+    if (n == 0 || s[0] == '0' || v > (uint64_t)INT64_MAX)
+        return -1;
+    *out = (int64_t)v;
+    return 0;
+}
+
 int ez_param_id(struct ez_req *r, int i, int64_t *out)
 {
     const char *s = i < r->nparams ? r->params[i] : NULL;
-    char *end;
-    long long v = s && isdigit((unsigned char)s[0]) ? strtoll(s, &end, 10) : 0;
-    if (!s || v <= 0 || *end || strlen(s) > 18) {
-        ez_reply_invalid(r, "id", "the id in the path must be a positive integer");
+    if (!s || ez_parse_id(s, out) != 0) {
+        ez_reply_invalid(r, "id", "the id in the path must be a positive decimal integer "
+                                  "(digits only, no sign, no leading zero, at most "
+                                  "9223372036854775807)");
         return -1;
     }
-    *out = v;
+    return 0;
+}
+
+static int hexdigit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decodes s[0..n) ('+' is a space in a query): a malloc'd string,
+ * or NULL when a '%' is not followed by two hex digits or a decoded byte is
+ * a control character (NUL included). */
+static char *query_decode(const char *s, size_t n)
+{
+    char *out = malloc(n + 1), *o = out;
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '+') {
+            c = ' ';
+        } else if (c == '%') {
+            int hi = i + 2 < n ? hexdigit(s[i + 1]) : -1;
+            int lo = hi >= 0 ? hexdigit(s[i + 2]) : -1;
+            if (lo < 0)
+                goto bad;
+            c = (unsigned char)(hi * 16 + lo);
+            i += 2;
+        }
+        if (c < 0x20 || c == 0x7f)
+            goto bad;
+        *o++ = (char)c;
+    }
+    *o = 0;
+    return out;
+bad:
+    free(out);
+    return NULL;
+}
+
+/* One name=value component; -1 names the field in bad when it can. */
+static int query_pair(const char *p, size_t n, struct evkeyvalq *out, char *bad, size_t badlen)
+{
+    const char *eq = memchr(p, '=', n);
+    char *name = eq && eq > p ? query_decode(p, (size_t)(eq - p)) : NULL;
+    if (!name)
+        return -1;
+    char *value = query_decode(eq + 1, n - (size_t)(eq + 1 - p));
+    int rc = -1;
+    if (value && !evhttp_find_header(out, name))
+        rc = evhttp_add_header(out, name, value);
+    if (rc != 0)
+        snprintf(bad, badlen, "%s", name);
+    free(name);
+    free(value);
+    return rc;
+}
+
+int ez_query_parse(const char *qs, struct evkeyvalq *out, char *bad, size_t badlen)
+{
+    bad[0] = 0;
+    for (const char *p = qs; *p;) {
+        size_t n = strcspn(p, "&");
+        /* a trailing '&' leaves an empty component */
+        if (query_pair(p, n, out, bad, badlen) != 0 || (p[n] == '&' && !p[n + 1])) {
+            evhttp_clear_headers(out);
+            return -1;
+        }
+        p += n + (p[n] == '&');
+    }
     return 0;
 }
 
@@ -339,19 +428,27 @@ void ez_http_dispatch(struct evhttp_request *ev, void *arg)
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
     const char *qs = uri ? evhttp_uri_get_query(uri) : NULL;
     r.path = strdup(path && *path ? path : "/");
-    char allow[128];
+    char allow[128], bad[64];
     size_t body_len = evbuffer_get_length(evhttp_request_get_input_buffer(ev));
     if (!r.path) {
         ez_reply_error(&r, 500, "api_error", NULL, NULL, "out of memory");
     } else if (body_len > (size_t)ez_w.cfg->max_body_size) {
         ez_reply_error(&r, 413, "invalid_request_error", "body_too_large", NULL,
                        "the request body is larger than %lld bytes", ez_w.cfg->max_body_size);
-    } else if (qs && evhttp_parse_query_str(qs, &r.query) != 0) {
-        ez_reply_invalid(&r, NULL, "malformed query string");
+    } else if (qs && ez_query_parse(qs, &r.query, bad, sizeof bad) != 0) {
+        ez_reply_invalid(&r, bad[0] ? bad : NULL,
+                         "malformed query string: each parameter must be name=value, once, "
+                         "percent-encoded, without control characters");
     } else {
         int m = ez_route_match(r.method, r.path, &r.route, r.params, &r.nparams, allow,
                                sizeof allow);
-        if (m == EZ_ROUTE_NOT_FOUND) {
+        if (m == EZ_ROUTE_BAD_PARAM) {
+            int i = r.nparams;
+            r.nparams = 0;
+            ez_route_param_name(r.route, i, bad, sizeof bad);
+            ez_reply_invalid(&r, bad, "the %s in the path is not validly percent-encoded "
+                                      "or holds a control character", bad);
+        } else if (m == EZ_ROUTE_NOT_FOUND) {
             ez_reply_error(&r, 404, "not_found_error", "route_not_found", NULL,
                            "no route for %s %s", r.method, r.path);
         } else if (m == EZ_ROUTE_BAD_METHOD) {

@@ -90,9 +90,19 @@ void ez_reply_found(struct ez_req *r, int db_rc, json_t *row, const char *what);
 
 /* A query parameter, or NULL. */
 const char *ez_query(struct ez_req *r, const char *name);
-/* Parses path parameter i as a positive id; on failure answers 400 and
- * returns -1. */
+/* Parses path parameter i as an id (ez_parse_id); on failure answers 400
+ * (param "id") and returns -1. */
 int ez_param_id(struct ez_req *r, int i, int64_t *out) __attribute__((warn_unused_result));
+/* An id written canonically: 1 to 19 decimal digits, no sign, no leading
+ * zero, from 1 to INT64_MAX. 0, or -1 leaving *out alone. */
+int ez_parse_id(const char *s, int64_t *out) __attribute__((warn_unused_result));
+/* Parses a query string strictly into out: every '&'-separated component
+ * is name=value with a non-empty name, '%' is followed by two hex digits,
+ * '+' is a space, no name comes twice and no decoded name or value holds a
+ * control character (NUL included). 0, or -1 with out cleared and the
+ * offending name in bad ("" when it cannot be named). */
+int ez_query_parse(const char *qs, struct evkeyvalq *out, char *bad, size_t badlen)
+    __attribute__((warn_unused_result));
 /* Marks the request as changing `resource` for the audit record; before and
  * after are stolen (may be NULL). */
 void ez_audit(struct ez_req *r, const char *action, const char *resource, const char *id,

@@ -1,5 +1,6 @@
-/* Cursors are "c" + the last id in hex: opaque to clients, stable, and
- * cheap to check. */
+/* Cursors are "c" + the last id in lowercase hex (no leading zero): opaque
+ * to clients, stable, and cheap to check. Only that exact form is taken
+ * back, and limit only as plain decimal. */
 #include "paging.h"
 
 #include "db.h"
@@ -10,29 +11,42 @@
 #include <stdlib.h>
 #include <string.h>
 
+int ez_cursor_parse(const char *s, int64_t *after)
+{
+    if (s[0] != 'c' || s[1] == '0')
+        return -1;
+    uint64_t v = 0;
+    size_t n = 1;
+    for (; s[n]; n++) {
+        char c = s[n];
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (d < 0 || n > 16)
+            return -1;
+        v = v * 16 + (uint64_t)d;
+    }
+    if (n == 1 || v > (uint64_t)INT64_MAX)
+        return -1;
+    *after = (int64_t)v;
+    return 0;
+}
+
 int ez_page_parse(struct ez_req *r, struct ez_page *p)
 {
     p->limit = EZ_PAGE_DEFAULT_LIMIT;
     p->after = 0;
     const char *l = ez_query(r, "limit"), *c = ez_query(r, "cursor");
     if (l) {
-        char *end;
-        long v = strtol(l, &end, 10);
-        if (!*l || *end || v < 1 || v > EZ_PAGE_MAX_LIMIT) {
+        int64_t v;
+        if (ez_parse_id(l, &v) != 0 || v > EZ_PAGE_MAX_LIMIT) {
             ez_reply_invalid(r, "limit", "limit must be an integer from 1 to %d",
                              EZ_PAGE_MAX_LIMIT);
             return -1;
         }
         p->limit = (int)v;
     }
-    if (c && *c) {
-        char *end;
-        unsigned long long v = c[0] == 'c' && c[1] ? strtoull(c + 1, &end, 16) : 0;
-        if (!v || *end || strlen(c) > 17) {
-            ez_reply_invalid(r, "cursor", "cursor is not one this server issued");
-            return -1;
-        }
-        p->after = (int64_t)v;
+    if (c && *c && ez_cursor_parse(c, &p->after) != 0) {
+        ez_reply_invalid(r, "cursor", "cursor is not one this server issued");
+        return -1;
     }
     return 0;
 }

@@ -13,7 +13,11 @@ struct ez_page {
     int64_t after; /* rows with id > after; 0 = from the start */
 };
 
-/* 0, or -1 after answering 400 (param limit or cursor). */
+/* A cursor exactly as ez_page_result issues it: 0 with the id it encodes,
+ * or -1 leaving *after alone. */
+int ez_cursor_parse(const char *s, int64_t *after) __attribute__((warn_unused_result));
+/* 0, or -1 after answering 400 (param limit or cursor). An empty cursor
+ * is the first page. */
 int ez_page_parse(struct ez_req *r, struct ez_page *p) __attribute__((warn_unused_result));
 /* Builds {"data","has_more","next_cursor"} from rows fetched with
  * LIMIT limit+1 (each row an object with an "id"); steals rows. */

@@ -34,11 +34,15 @@ struct ez_route {
 extern const struct ez_route ez_routes[];
 extern const int ez_routes_count;
 
-enum { EZ_ROUTE_FOUND = 0, EZ_ROUTE_NOT_FOUND = 1, EZ_ROUTE_BAD_METHOD = 2 };
+enum { EZ_ROUTE_FOUND = 0, EZ_ROUTE_NOT_FOUND = 1, EZ_ROUTE_BAD_METHOD = 2, EZ_ROUTE_BAD_PARAM = 3 };
 
 /* Matches method and path. FOUND: *route set and params filled (malloc'd,
- * decoded; caller frees). BAD_METHOD: allow receives "GET, PUT" etc. */
+ * decoded; caller frees). BAD_METHOD: allow receives "GET, PUT" etc.
+ * BAD_PARAM: *route set, no param kept, *nparams is the index of the
+ * placeholder that decodes to a control character (or not at all). */
 int ez_route_match(const char *method, const char *path, const struct ez_route **route,
                    char **params, int *nparams, char *allow, size_t allowlen);
+/* The name of placeholder i of the route's template ("id", "name"). */
+void ez_route_param_name(const struct ez_route *route, int i, char *buf, size_t len);
 
 #endif

@@ -1,7 +1,8 @@
-/* A worker process: an evhttp server on the inherited listening sockets.
- * On SIGTERM it retires: stops accepting, answers the next request of
- * every persistent connection with Connection: close, and exits when no
- * connection is left or shutdown_timeout has passed. */
+/* A worker process: an evhttp server on the inherited listening sockets,
+ * each connection read through its guard (guard.c). On SIGTERM it retires:
+ * stops accepting, answers the next request of every persistent connection
+ * with Connection: close, and exits when no connection is left or
+ * shutdown_timeout has passed. */
 #include "worker.h"
 
 #include <signal.h>
@@ -16,8 +17,10 @@
 #include <event2/listener.h>
 
 #include "auth_limit.h"
+#include "guard.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "proctitle.h"
 #include "roles.h"
 #include "shm.h"
@@ -46,8 +49,19 @@ static int64_t retire_deadline;
 #define WORKER_STALE_MS 1000
 static int connections, listening_on = 1;
 static struct event *reweigh, *track;
-static struct bufferevent **fresh; /* accepted, close callback not set yet */
+static struct ez_guard **fresh; /* accepted, not attached yet */
 static size_t nfresh, capfresh;
+static struct bufferevent *doomed[16]; /* accepted without a guard: closed unread */
+static size_t ndoomed;
+
+/* A worker also stops listening while it holds worker_connections, and for
+ * ACCEPT_PAUSE_MS after accept() failed (descriptors exhausted and the
+ * like: the listening socket stays readable, so retrying at once would
+ * spin). Failures are logged once per ACCEPT_LOG_MS, with their count. */
+#define ACCEPT_PAUSE_MS 100
+#define ACCEPT_LOG_MS 10000
+static int64_t accept_paused_until, accept_logged_ms;
+static long accept_failures;
 
 static int can_take_fewer(struct ez_slot *o, int than)
 {
@@ -67,8 +81,10 @@ static void balance(void)
     int yield = 0;
     for (int s = EZ_SLOT_FIRST_WORKER; s < EZ_MAX_SLOTS && !yield; s++)
         yield = s != ez_w.slot && can_take_fewer(ez_shm_slot(s), connections);
-    if (yield == listening_on) {
-        listening_on = !yield;
+    int64_t paused = accept_paused_until - ez_mono_ms();
+    int listen = !yield && paused <= 0 && connections < ez_w.cfg->worker_connections;
+    if (listen != listening_on) {
+        listening_on = listen;
         atomic_store(&me->accepting, listening_on);
         for (int i = 0; i < nbound; i++) {
             struct evconnlistener *l = evhttp_bound_socket_get_listener(bound[i]);
@@ -78,8 +94,9 @@ static void balance(void)
                 evconnlistener_disable(l);
         }
     }
-    if (yield && !evtimer_pending(reweigh, NULL)) {
-        struct timeval soon = { 0, REWEIGH_MS * 1000 };
+    if ((yield || paused > 0) && !evtimer_pending(reweigh, NULL)) {
+        long long ms = paused > 0 ? paused : REWEIGH_MS;
+        struct timeval soon = { (time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000) };
         evtimer_add(reweigh, &soon);
     }
 }
@@ -89,6 +106,7 @@ static void dispatch(struct evhttp_request *req, void *arg)
 {
     struct ez_slot *me = ez_shm_slot(ez_w.slot);
     atomic_store_explicit(&me->busy, 1, memory_order_relaxed);
+    ez_guard_dispatching(req);
     ez_http_dispatch(req, arg);
     atomic_store_explicit(&me->busy, 0, memory_order_relaxed);
 }
@@ -101,10 +119,31 @@ static void on_reweigh(evutil_socket_t fd, short what, void *arg)
     balance();
 }
 
+/* accept() failed with something other than "try again": the listeners
+ * pause, and the failure is counted and logged once per interval. */
+static void on_accept_error(struct evconnlistener *l, void *arg)
+{
+    (void)l;
+    (void)arg;
+    int err = EVUTIL_SOCKET_ERROR();
+    int64_t now = ez_mono_ms();
+    ez_metric_add(EZ_M_accept_errors, 1);
+    accept_failures++;
+    if (accept_logged_ms == 0 || now - accept_logged_ms >= ACCEPT_LOG_MS) {
+        log_warn("accept() failed %ld time(s) since the last report, last: %s; "
+                 "not accepting for %d ms after each failure",
+                 accept_failures, evutil_socket_error_to_string(err), ACCEPT_PAUSE_MS);
+        accept_failures = 0;
+        accept_logged_ms = now;
+    }
+    accept_paused_until = now + ACCEPT_PAUSE_MS;
+    balance();
+}
+
 static void on_close(struct evhttp_connection *evcon, void *arg)
 {
-    (void)evcon;
     (void)arg;
+    ez_guard_free(ez_guard_of(evcon));
     if (connections > 0)
         connections--;
     balance();
@@ -112,41 +151,69 @@ static void on_close(struct evhttp_connection *evcon, void *arg)
 
 /* Runs in the same turn as the accepts, before any of the new
  * connections can be read (and so closed). evhttp passes the connection
- * as its bufferevent's callback argument; checked before use. */
+ * as its bufferevent's callback argument; checked before use. A
+ * connection its guard cannot follow is closed before it is read. */
 static void on_track(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     (void)arg;
     for (size_t i = 0; i < nfresh; i++) {
+        struct bufferevent *bev = ez_guard_bev(fresh[i]);
         void *cbarg = NULL;
-        bufferevent_getcb(fresh[i], NULL, NULL, NULL, &cbarg);
+        bufferevent_getcb(bev, NULL, NULL, NULL, &cbarg);
         struct evhttp_connection *evcon = cbarg;
-        if (evcon && evhttp_connection_get_bufferevent(evcon) == fresh[i])
+        int ours = evcon && evhttp_connection_get_bufferevent(evcon) == bev;
+        if (ours && ez_guard_attach(fresh[i], evcon) == 0) {
             evhttp_connection_set_closecb(evcon, on_close, NULL);
-        else if (connections > 0)
-            connections--; /* not ours to follow: not counted */
+            continue;
+        }
+        ez_guard_free(fresh[i]);
+        if (ours)
+            evhttp_connection_free(evcon);
+        if (connections > 0)
+            connections--; /* not counted */
     }
     nfresh = 0;
+    for (size_t i = 0; i < ndoomed; i++) {
+        void *cbarg = NULL;
+        bufferevent_getcb(doomed[i], NULL, NULL, NULL, &cbarg);
+        struct evhttp_connection *evcon = cbarg;
+        if (evcon && evhttp_connection_get_bufferevent(evcon) == doomed[i])
+            evhttp_connection_free(evcon);
+    }
+    ndoomed = 0;
     balance();
 }
 
-/* evhttp's hook for each connection it accepts. */
+/* evhttp's hook for each connection it accepts: the bufferevent it will
+ * use, with the connection's guard on its input. */
 static struct bufferevent *on_connection(struct event_base *b, void *arg)
 {
     (void)arg;
     struct bufferevent *bev = bufferevent_socket_new(b, -1, BEV_OPT_CLOSE_ON_FREE);
     if (!bev)
         return NULL;
-    if (nfresh == capfresh) {
+    struct ez_guard *g = ez_guard_new(bev);
+    if (g && nfresh == capfresh) {
         size_t cap = capfresh ? capfresh * 2 : 16;
-        struct bufferevent **p = realloc(fresh, cap * sizeof *p);
-        if (!p)
-            return bev; /* not counted */
-        fresh = p;
-        capfresh = cap;
+        struct ez_guard **p = realloc(fresh, cap * sizeof *p);
+        if (p) {
+            fresh = p;
+            capfresh = cap;
+        }
     }
-    fresh[nfresh++] = bev;
+    if (!g || nfresh == capfresh) {
+        /* evhttp builds a connection of its own when given no bufferevent:
+         * it gets this one, closed in on_track before it is read */
+        log_error("cannot guard an accepted connection: out of memory");
+        ez_guard_free(g);
+        if (ndoomed < sizeof doomed / sizeof doomed[0])
+            doomed[ndoomed++] = bev;
+        event_active(track, EV_TIMEOUT, 1);
+        return bev;
+    }
+    fresh[nfresh++] = g;
     connections++;
     event_active(track, EV_TIMEOUT, 1);
     balance(); /* may stop the accepts of this turn */
@@ -225,16 +292,21 @@ int worker_main(const struct ez_child *c)
         log_error("worker start-up failed");
         return 1;
     }
-    /* libevent 2.1 cannot let us answer its own 413 (no error hook), so it
-     * only enforces a hard cap; bodies between max_body_size and the cap
-     * get the JSON 413 of the HTTP core, before routing and auth. */
-    long long cap = c->cfg->max_body_size * 4;
-    if (cap < c->cfg->max_body_size + 65536)
-        cap = c->cfg->max_body_size + 65536;
-    evhttp_set_max_body_size(http, cap);
-    struct timeval tv = { c->cfg->request_timeout / 1000, (c->cfg->request_timeout % 1000) * 1000 };
-    evhttp_set_timeout_tv(http, &tv);
-    evhttp_set_flags(http, EVHTTP_SERVER_LINGERING_CLOSE);
+    /* The guards enforce every limit and deadline of reading, and answer
+     * in JSON; evhttp's own limits are the same, so they never trigger its
+     * HTML pages. Its read timeout stays off: the guards have theirs, and
+     * request_timeout is the write timeout they set. */
+    struct ez_guard_limits lim = {
+        .header_timeout_ms = c->cfg->header_timeout,
+        .body_timeout_ms = c->cfg->body_timeout,
+        .keepalive_timeout_ms = c->cfg->keepalive_timeout,
+        .write_timeout_ms = c->cfg->request_timeout,
+        .max_header_size = (size_t)c->cfg->max_header_size,
+        .max_body_size = (uint64_t)c->cfg->max_body_size,
+    };
+    ez_guard_set_limits(&lim);
+    evhttp_set_max_headers_size(http, (ev_ssize_t)c->cfg->max_header_size);
+    evhttp_set_max_body_size(http, (ev_ssize_t)c->cfg->max_body_size);
     evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
                                          EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
                                          EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
@@ -256,8 +328,11 @@ int worker_main(const struct ez_child *c)
     baseline_events = event_base_get_num_events(base, EVENT_BASE_COUNT_ADDED);
     for (int i = 0; i < c->nlisten && nbound < 16; i++) {
         bound[nbound] = evhttp_accept_socket_with_handle(http, c->listen_fds[i]);
-        if (bound[nbound])
-            nbound++;
+        if (!bound[nbound])
+            continue;
+        evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(bound[nbound]),
+                                    on_accept_error);
+        nbound++;
     }
     atomic_store(&ez_shm_slot(c->slot)->heartbeat_ms, ez_mono_ms());
     atomic_store(&ez_shm_slot(c->slot)->busy, 0);
