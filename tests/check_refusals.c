@@ -229,7 +229,8 @@ static void provider_refusals(struct h_server *s, const struct fixture *f)
     refused(s, "GET", "/admin/provider-groups?type=nope", NULL, 400, "invalid_value", "type",
             "type must be one of the provider types");
     refused(s, "GET", "/admin/provider-groups/x", NULL, 400, "invalid_request", "id",
-            "the id in the path must be a positive integer");
+            "the id in the path must be a positive decimal integer (digits only, no sign, no "
+            "leading zero, at most 9223372036854775807)");
 
     refused(s, "POST", "/admin/api-keys",
             "{\"group_id\": 999999, \"api_key\": \"sk-refusals-0000000002\"}", 422,
