@@ -567,6 +567,20 @@ START_TEST(ids_cursors_and_limits_are_canonical)
     }
     ck_assert_int_eq(get_auth(&s, "GET", "/admin/provider-groups?cursor=c1&limit=5", &r), 200);
     h_resp_free(&r);
+    /* the other lists' cursors and filters: the audit log's, a group_id */
+    static const struct { const char *path, *param; } others[] = {
+        { "/admin/audit?cursor=a%2B1_%2B1", "cursor" }, { "/admin/audit?cursor=a1_01", "cursor" },
+        { "/admin/audit?cursor=a1_1x", "cursor" },      { "/admin/audit?limit=05", "limit" },
+        { "/admin/api-keys?group_id=01", "group_id" },  { "/admin/bindings?group_id=%2B1", "group_id" },
+    };
+    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
+        ck_assert_msg(get_auth(&s, "GET", others[i].path, &r) == 400, "%s: %d", others[i].path,
+                      r.status);
+        assert_json_error(&r, 400, NULL, others[i].param, others[i].path);
+        h_resp_free(&r);
+    }
+    ck_assert_int_eq(get_auth(&s, "GET", "/admin/audit?cursor=a1_1&limit=5", &r), 200);
+    h_resp_free(&r);
     ck_assert_int_eq(get_auth(&s, "GET", "/admin/provider-groups?cursor=c7fffffffffffffff", &r),
                      200);
     h_resp_free(&r);

@@ -3,6 +3,8 @@
  * form this server issues ("a<microseconds>_<id>"). */
 #include "validate_audit.h"
 
+#include "http.h"
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,13 +38,21 @@ static int rfc3339(const char *s)
 
 static int cursor(const char *c, struct ez_audit_query *q, struct ez_verr *e)
 {
-    long long tv, iv;
-    char tail;
-    if (sscanf(c, "a%lld_%lld%c", &tv, &iv, &tail) != 2 || tv < 0 || iv <= 0)
+    /* exactly as issued: "a" <time> "_" <id>, both canonical decimals */
+    char time[24];
+    const char *sep = c[0] == 'a' ? strchr(c, '_') : NULL;
+    size_t n = sep ? (size_t)(sep - c - 1) : 0;
+    int64_t tv, iv;
+    if (!sep || n == 0 || n >= sizeof time)
         return ez_refuse(e, EZ_INVALID, "invalid_request", "cursor",
                          "cursor is not one this server issued");
-    snprintf(q->before_time, sizeof q->before_time, "%lld", tv);
-    snprintf(q->before_id, sizeof q->before_id, "%lld", iv);
+    memcpy(time, c + 1, n);
+    time[n] = '\0';
+    if (ez_parse_id(time, &tv) != 0 || ez_parse_id(sep + 1, &iv) != 0)
+        return ez_refuse(e, EZ_INVALID, "invalid_request", "cursor",
+                         "cursor is not one this server issued");
+    snprintf(q->before_time, sizeof q->before_time, "%lld", (long long)tv);
+    snprintf(q->before_id, sizeof q->before_id, "%lld", (long long)iv);
     return 0;
 }
 
@@ -73,9 +83,8 @@ int ez_validate_audit_query(const struct evkeyvalq *query, struct ez_audit_query
                          "since and until must be RFC 3339 timestamps");
     const char *l = evhttp_find_header(query, "limit");
     if (l) {
-        char *end;
-        long v = strtol(l, &end, 10);
-        if (!*l || *end || v < 1 || v > EZ_AUDIT_MAX_LIMIT)
+        int64_t v;
+        if (ez_parse_id(l, &v) != 0 || v > EZ_AUDIT_MAX_LIMIT)
             return ez_refuse(e, EZ_INVALID, "invalid_request", "limit",
                              "limit must be an integer from 1 to %d", EZ_AUDIT_MAX_LIMIT);
         q->limit = (int)v;

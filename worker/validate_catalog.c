@@ -222,11 +222,8 @@ int ez_validate_binding_filters(const char *ns, const char *group_id, int64_t *g
     if (ns && !ez_v_is_namespace_name(ns))
         return ez_v_fail(e, 400, "namespace", "namespace must match " EZ_NAMESPACE_NAME);
     if (group_id) {
-        char *end;
-        long long v = isdigit((unsigned char)group_id[0]) ? strtoll(group_id, &end, 10) : 0;
-        if (v <= 0 || *end || strlen(group_id) > 16)
+        if (ez_parse_id(group_id, gid) != 0)
             return ez_v_fail(e, 400, "group_id", "group_id must be a positive integer");
-        *gid = v;
     }
     return 0;
 }

@@ -488,8 +488,7 @@ int ez_validate_key_filters(const char *group_id, const char *status, int64_t *g
 {
     *gid = 0;
     if (group_id) {
-        size_t n = strlen(group_id);
-        if (n < 1 || n > 18 || !digits(group_id, n) || (*gid = atoll(group_id)) < 1)
+        if (ez_parse_id(group_id, gid) != 0)
             return ez_v_fail(e, 400, "group_id", "group_id must be a positive integer");
     }
     if (status) {
