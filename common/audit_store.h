@@ -1,8 +1,8 @@
-/* Writing audit records (SPEC section 8) to audit_records. A worker turns a
- * record into one line of COPY text (the payload of its audit job); the
- * logger appends the job's producer identity and writes a batch of lines
- * with one COPY. The unique producer makes every write idempotent, so a
- * replay after a crash writes nothing twice. */
+/* Writing audit records (docs/operations.md, "Audit log") to audit_records.
+ * A worker turns a record into one line of COPY text (the payload of its
+ * audit job); the logger appends the job's producer identity and writes a
+ * batch of lines with one COPY. The unique producer makes every write
+ * idempotent, so a replay after a crash writes nothing twice. */
 #ifndef EZ_AUDIT_STORE_H
 #define EZ_AUDIT_STORE_H
 

@@ -44,7 +44,7 @@ void ez_addr_key_parse(const char *remote, struct ez_addr_key *k)
     static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
     unsigned char a[16];
     memset(k, 0, sizeof *k);
-    k->family = AF_UNSPEC;
+    k->family = 0; /* not an address */
     if (strcmp(remote, "unix") == 0) {
         k->family = AF_UNIX;
     } else if (inet_pton(AF_INET, remote, a) == 1) {
@@ -167,7 +167,7 @@ static void repair(struct ez_authfail_table *t)
         struct ez_authfail_entry *e = &t->e[i];
         if (atomic_load_explicit(&e->seq, memory_order_relaxed) & 1) {
             atomic_store_explicit(&t->tag[i], 0, memory_order_relaxed);
-            atomic_store_explicit(&e->family, AF_UNSPEC, memory_order_relaxed);
+            atomic_store_explicit(&e->family, 0, memory_order_relaxed);
             atomic_store_explicit(&e->in_window, 0, memory_order_relaxed);
             e->unreported = 0;
             change_end(e);

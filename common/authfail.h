@@ -19,7 +19,7 @@
  * IPv6), the /64 of an IPv6 address (one client usually holds a whole
  * /64), every Unix-socket client together, or anything unparsable together. */
 struct ez_addr_key {
-    uint32_t family; /* AF_INET, AF_INET6, AF_UNIX, AF_UNSPEC */
+    uint32_t family; /* AF_INET, AF_INET6, AF_UNIX, or 0: not an address */
     uint64_t hi, lo;
 };
 
@@ -66,7 +66,7 @@ struct ez_authfail_result {
 int ez_authfail_init(struct ez_authfail_table *t, uint64_t seed)
     __attribute__((warn_unused_result));
 /* The key of a peer address as the HTTP core writes it ("192.0.2.1",
- * "2001:db8::1", "unix"); anything else is AF_UNSPEC. */
+ * "2001:db8::1", "unix"); anything else is family 0. */
 void ez_addr_key_parse(const char *remote, struct ez_addr_key *k);
 /* "192.0.2.1", "2001:db8::/64", "unix" or "unknown". */
 void ez_addr_key_format(const struct ez_addr_key *k, char out[EZ_AUTHFAIL_ADDR_LEN]);

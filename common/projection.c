@@ -1,4 +1,4 @@
-/* The pure projection of SPEC section 7: rows in, JSON values and write
+/* The pure projection of docs/redis.md: rows in, JSON values and write
  * sets out. No I/O and no clock here (callers pass `now`), so the syncer,
  * full resync, verify and route explain all compute the same bytes. */
 #include "projection.h"

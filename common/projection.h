@@ -1,9 +1,9 @@
 /* The projection: the one pure mapping from PostgreSQL rows to the Redis
- * keys, fields and values of the data-plane contract (SPEC section 7, and
- * docs/redis.md). The syncer writes with it, full resync rebuilds with it,
- * and the workers use it to verify and to explain routes. Nothing here talks
- * to Redis or PostgreSQL (the row loaders are in store_projection.h); the
- * clock is a parameter, so every function is deterministic. */
+ * keys, fields and values of the data-plane contract (docs/redis.md). The
+ * syncer writes with it, full resync rebuilds with it, and the workers use
+ * it to verify and to explain routes. Nothing here talks to Redis or
+ * PostgreSQL (the row loaders are in store_projection.h); the clock is a
+ * parameter, so every function is deterministic. */
 #ifndef EZ_PROJECTION_H
 #define EZ_PROJECTION_H
 
@@ -107,7 +107,7 @@ int ez_projection_routable(const struct ez_group_row *g, const struct ez_api_key
 
 /* {"name","status"} of config:namespaces. New reference, NULL on OOM. */
 json_t *ez_projection_namespace_json(const char *name, const char *status);
-/* The provider snapshot of config:providers (field order of SPEC 7). */
+/* The provider snapshot of config:providers (field order of docs/redis.md). */
 json_t *ez_projection_provider_json(const struct ez_group_row *g, const struct ez_api_key_row *k);
 /* One candidate of a binding snapshot; *updated_at is raised to the newest
  * updated_at of the binding, its group and the group's keys. */
@@ -182,7 +182,7 @@ const char *ez_write_set_get(const struct ez_write_set *s, const char *key, cons
 /* ---- Loader-backed helper (store_projection.c) ----------------------- */
 
 /* Loads binding `binding_id` with its group and keys and returns its
- * candidate in the binding-snapshot form of SPEC section 7 (group_id,
+ * candidate in the binding-snapshot form of docs/redis.md (group_id,
  * route_group, weight, selector_type, selector_value, status, error when
  * set, upstreams). EZ_DB_* status; *out NULL when the binding is missing. */
 int ez_projection_binding_candidate(struct ez_db *db, const struct ez_config *cfg, int64_t binding_id,

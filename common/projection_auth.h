@@ -1,4 +1,4 @@
-/* The tenants part of the projection (SPEC section 7): the auth:token
+/* The tenants part of the projection (docs/redis.md): the auth:token
  * hash of each usable child-key secret and the auth:master hash of each
  * master, from their PostgreSQL rows. Pure: no I/O, the clock is a
  * parameter. The loaders are in store_auth.h. */

@@ -1,7 +1,8 @@
 /* Verify: compares every key, field and value of the projection of
- * PostgreSQL with Redis (SPEC 7; meta:sync and TTLs are not compared), and
- * reports the differences by resource. Used by GET /admin/sync/verify and
- * `ezapi verify`. Reads one consistent PostgreSQL snapshot. */
+ * PostgreSQL with Redis (docs/redis.md; meta:sync and TTLs are not
+ * compared), and reports the differences by resource. Used by GET
+ * /admin/sync/verify and `ezapi verify`. Reads one consistent PostgreSQL
+ * snapshot. */
 #ifndef EZ_VERIFY_H
 #define EZ_VERIFY_H
 

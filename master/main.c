@@ -1,4 +1,4 @@
-/* Command line of ezapi (SPEC section 14): run the server, check a config,
+/* Command line of ezapi (docs/ezapi.8): run the server, check a config,
  * print the version, apply migrations, mint an admin token. */
 #include "config.h"
 

@@ -1,4 +1,4 @@
--- 001: the whole schema of SPEC section 4, described in docs/schema.md.
+-- 001: the whole schema, described in docs/schema.md.
 -- Run by common/migrate.c as one multi-statement string inside a
 -- transaction: plain SQL only, no psql meta-commands. The CHECK constraints
 -- are a second line of defence; the application validates first.
@@ -209,8 +209,9 @@ CREATE TRIGGER keys_touch BEFORE UPDATE ON keys
 CREATE TRIGGER features_touch BEFORE UPDATE ON features
     FOR EACH ROW EXECUTE FUNCTION ez_touch_row();
 
--- SPEC section 8. producer (worker slot, generation, job sequence) makes a
--- replayed insert a no-op: INSERT ... ON CONFLICT (producer) DO NOTHING.
+-- docs/operations.md, "Audit log". producer (worker slot, generation, job
+-- sequence) makes a replayed insert a no-op: INSERT ... ON CONFLICT
+-- (producer) DO NOTHING.
 CREATE TABLE audit_records (
     id          bigserial PRIMARY KEY,
     time        timestamptz NOT NULL DEFAULT now(),

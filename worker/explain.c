@@ -1,4 +1,4 @@
-/* Route explain, the pure part: token acceptance (SPEC 7), namespace
+/* Route explain, the pure part: token acceptance (docs/redis.md), namespace
  * resolution, and each binding candidate's keys with why any is excluded,
  * from Redis values already read. The exclusion rules mirror
  * ez_projection_routable(); route:group membership and the snapshot's upstreams are
@@ -143,7 +143,7 @@ int ez_explain_namespace(json_t *token, json_t *namespaces, const char *model,
     return 0;
 }
 
-/* ---- Token (the acceptance rule of SPEC 7, then model_limits) -------- */
+/* ---- Token (the acceptance rule of docs/redis.md, then model_limits) -------- */
 
 static json_t *id_or_null(int64_t id)
 {

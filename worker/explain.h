@@ -1,5 +1,5 @@
 /* Route explain: how a data plane reading the current Redis state would
- * treat a child token and a model (SPEC 5 and 7, docs/explain.md). Pure:
+ * treat a child token and a model (docs/explain.md, docs/redis.md). Pure:
  * the Redis values come in already read (store_explain.c reads them), the
  * clock is a parameter, nothing here does I/O or sees a token's secret. */
 #ifndef EZ_EXPLAIN_H

@@ -141,8 +141,9 @@ static void sync_binding(struct ez_req *r, const char *op, json_t *obj, json_t *
     ez_jobs_sync(r, "bindings", op, obj_id(obj), 0, payload);
 }
 
-/* The answer of a write: the binding plus its resolved candidate (SPEC 5),
- * or a null candidate when it cannot be computed now (the write stands). */
+/* The answer of a write: the binding plus its resolved candidate
+ * (docs/api.md), or a null candidate when it cannot be computed now (the
+ * write stands). */
 static json_t *with_candidate(json_t *binding)
 {
     json_t *answer = json_copy(binding);

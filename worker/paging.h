@@ -1,4 +1,4 @@
-/* List paging (SPEC section 5): ?limit=1..200 (default 50) and an opaque
+/* List paging (docs/api.md): ?limit=1..200 (default 50) and an opaque
  * ?cursor= that encodes the last id of the previous page. */
 #ifndef EZ_PAGING_H
 #define EZ_PAGING_H

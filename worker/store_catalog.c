@@ -20,8 +20,8 @@ const char *const ez_model_flag_names[EZ_NFLAGS] = {
     "'supports_fim', supports_fim, 'supports_stream', supports_stream, "                    \
     "'created_at', " EZ_SQL_TS("created_at") ", 'updated_at', " EZ_SQL_TS("updated_at") ")"
 
-/* SPEC 7's model capability JSON: name, then only the fields that are set,
- * in the contract's order (0 = unknown for the two sizes). */
+/* The model capability JSON of docs/redis.md: name, then only the fields
+ * that are set, in the contract's order (0 = unknown for the two sizes). */
 #define CAPABILITY_JSON(m)                                                                  \
     "json_strip_nulls(json_build_object('name', " m ".name, 'kind', " m ".kind, "            \
     "'context_window', nullif(" m ".context_window, 0), "                                   \

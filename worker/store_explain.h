@@ -1,6 +1,6 @@
 /* What route explain reads: a child key's current secret digest from
- * PostgreSQL, and the Redis state a data plane would read (SPEC 7). Reads
- * only; nothing here writes PostgreSQL or Redis, or sees a token. */
+ * PostgreSQL, and the Redis state a data plane would read (docs/redis.md).
+ * Reads only; nothing here writes PostgreSQL or Redis, or sees a token. */
 #ifndef EZ_STORE_EXPLAIN_H
 #define EZ_STORE_EXPLAIN_H
 

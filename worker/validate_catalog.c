@@ -1,6 +1,7 @@
-/* Models, bindings and features: every field rule of the catalog (SPEC
- * sections 4, 5 and 10). Nothing here reads the database; rules that need
- * rows (a namespace or group that exists, a unique name) are the store's. */
+/* Models, bindings and features: every field rule of the catalog
+ * (docs/catalog.md, docs/api.md). Nothing here reads the database; rules
+ * that need rows (a namespace or group that exists, a unique name) are the
+ * store's. */
 #include "validate_catalog.h"
 
 #include <ctype.h>
@@ -40,7 +41,7 @@ static int name_field(json_t *body, const char *field, size_t maxlen, int requir
 
 /* ---- models ---------------------------------------------------------- */
 
-/* SPEC 4: empty = chat, a known kind (any case, trimmed) = itself, any
+/* docs/catalog.md: empty = chat, a known kind (any case, trimmed) = itself, any
  * other value = other. */
 static const char *model_kind(const char *s)
 {

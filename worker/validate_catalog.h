@@ -1,6 +1,7 @@
-/* The rules of models, bindings and features (SPEC sections 4 and 5), in one
- * place. Pure functions over the request body: no SQL, no I/O. What needs
- * rows (existence, uniqueness) is decided by store_catalog.c. */
+/* The rules of models, bindings and features (docs/catalog.md,
+ * docs/api.md), in one place. Pure functions over the request body: no SQL,
+ * no I/O. What needs rows (existence, uniqueness) is decided by
+ * store_catalog.c. */
 #ifndef EZ_VALIDATE_CATALOG_H
 #define EZ_VALIDATE_CATALOG_H
 

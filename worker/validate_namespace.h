@@ -1,4 +1,4 @@
-/* The rules of a namespace (SPEC section 4), in one place. */
+/* The rules of a namespace (docs/schema.md), in one place. */
 #ifndef EZ_VALIDATE_NAMESPACE_H
 #define EZ_VALIDATE_NAMESPACE_H
 

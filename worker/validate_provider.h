@@ -1,6 +1,7 @@
-/* Every rule of provider groups and api keys (SPEC sections 4 and 5), in
- * one place: the bodies of create, update, preset and custom, the merge of
- * an update with the current row, and the list filters. */
+/* Every rule of provider groups and api keys (docs/providers.md,
+ * docs/api.md), in one place: the bodies of create, update, preset and
+ * custom, the merge of an update with the current row, and the list
+ * filters. */
 #ifndef EZ_VALIDATE_PROVIDER_H
 #define EZ_VALIDATE_PROVIDER_H
 

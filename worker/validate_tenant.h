@@ -1,4 +1,4 @@
-/* The rules of masters and child keys (SPEC sections 4, 5, 10) in one
+/* The rules of masters and child keys (docs/tenants.md, docs/api.md) in one
  * place: the shape of every body, and the pure rules between fields and
  * rows (a key's namespaces within its master's, a default namespace within
  * the list) that the store applies once it has read the rows. */
