@@ -6,6 +6,7 @@
 #endif
 #include "config.h"
 #include "log.h"
+#include "redis_url.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -423,84 +424,15 @@ static int parse_text(const struct key *k, const char *v, struct parsed *p,
     return 0;
 }
 
-static int parse_redis_db(const char *s, size_t len)
-{
-    long long db;
-    return parse_ll(s, len, &db) < 0 || db < 0 || db > INT_MAX ? -1 : 0;
-}
-
-/* Never quotes the value: it may carry a password. */
+/* The grammar is redis_url.c's, which the connection uses too. Never
+ * quotes the value: it may carry a password. */
 static int parse_redis_url(const struct key *k, const char *v, struct parsed *p,
                            char *why, size_t whylen)
 {
-    const size_t sun_max = sizeof(((struct sockaddr_un *)0)->sun_path) - 1;
-    const char *h, *at, *end;
-
-    if (strncmp(v, "unix://", 7) == 0) {
-        const char *path = v + 7, *q = strchr(path, '?');
-        size_t plen = q ? (size_t)(q - path) : strlen(path);
-        if (path[0] != '/') {
-            fmt(why, whylen, "the socket path must be absolute, as in unix:///run/redis.sock");
-            return -1;
-        }
-        if (plen > sun_max) {
-            fmt(why, whylen, "the socket path is longer than %zu bytes", sun_max);
-            return -1;
-        }
-        if (q && (strncmp(q + 1, "db=", 3) != 0 || parse_redis_db(q + 4, strlen(q + 4)) < 0)) {
-            fmt(why, whylen, "only ?db=N (a database number) may follow the socket path");
-            return -1;
-        }
-        return 0;
-    }
-    if (strncmp(v, "redis://", 8) != 0) {
-        fmt(why, whylen, "expected redis://[:password@]host[:port][/db] or unix:///path[?db=N]");
-        return -1;
-    }
-    h = v + 8;
-    at = strrchr(h, '@');
-    if (at) {
-        if (h[0] != ':' || at == h + 1) {
-            fmt(why, whylen, "credentials must be written :password@ before the host");
-            return -1;
-        }
-        h = at + 1;
-    }
-    if (h[0] == '[') {
-        const char *close = strchr(h, ']');
-        if (close == NULL || !is_ip(AF_INET6, h + 1, (size_t)(close - h - 1))) {
-            fmt(why, whylen, "bad IPv6 address in brackets");
-            return -1;
-        }
-        end = close + 1;
-    } else {
-        end = h;
-        while (*end && (is_digit(*end) || (*end >= 'a' && *end <= 'z') ||
-                        (*end >= 'A' && *end <= 'Z') || *end == '.' || *end == '-' ||
-                        *end == '_'))
-            end++;
-        if (end == h) {
-            fmt(why, whylen, "missing or bad host name");
-            return -1;
-        }
-    }
-    if (*end == ':') {
-        const char *port = end + 1;
-        end = port + strcspn(port, "/");
-        if (parse_port(port, (size_t)(end - port)) < 0) {
-            fmt(why, whylen, "the port must be a number from 1 to 65535");
-            return -1;
-        }
-    }
-    if (*end == '/' && parse_redis_db(end + 1, strlen(end + 1)) < 0) {
-        fmt(why, whylen, "the database after / must be a number");
-        return -1;
-    }
-    if (*end != '/' && *end != '\0') {
-        fmt(why, whylen, "unexpected text after the host");
-        return -1;
-    }
-    return 0;
+    struct ez_redis_url u;
+    int rc = ez_redis_url_parse(v, &u, why, whylen);
+    ez_redis_url_wipe(&u);
+    return rc;
 }
 
 static int hex_value(char ch)
@@ -1074,8 +1006,10 @@ static void describe_allowed(const struct key *k, char *buf, size_t len)
             k->max);
         break;
     case KIND_REDIS_URL:
-        fmt(buf, len, "redis://[:password@]host[:port][/db] (port 6379 and db 0 when left "
-            "out) or unix:///absolute/path[?db=N]; never printed");
+        fmt(buf, len, "redis://[[user]:password@]host[:port][/db] (port 6379 and db 0 when "
+            "left out) or unix://[[user]:password@]/absolute/path[?db=N]; '%%' in a password "
+            "written %%25; user:password@ sends AUTH user password (Redis 6 ACL users); "
+            "rediss:// is refused (tunnel TLS locally); the password is masked by -T");
         break;
     case KIND_SECRETS_KEY:
         fmt(buf, len, "empty, or 32 bytes written as 64 hexadecimal digits or in standard "
