@@ -8,6 +8,8 @@
 #include "log.h"
 #include "redis_url.h"
 
+#include <libpq-fe.h>
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
@@ -21,12 +23,16 @@
 #define LINE_MAX_BYTES 8192 /* longest accepted line, newline excluded */
 #define ECHO_MAX 64         /* bytes of a bad value quoted back in an error */
 #define WHY_MAX 512
+#define PLACEHOLDER "CHANGE-ME" /* the sample's secrets start with it */
+#define MASK "********"          /* a secret in ezapi -T */
 
 enum kind {
     KIND_LISTEN,
     KIND_WORKERS,
     KIND_REQUIRED_STR,
     KIND_STR,
+    KIND_REQUIRED_DSN,
+    KIND_DSN,
     KIND_REDIS_URL,
     KIND_REQUIRED_SECRET,
     KIND_SECRETS_KEY,
@@ -78,6 +84,8 @@ struct kind_info {
 static int parse_listen(const struct key *, const char *, struct parsed *, char *, size_t);
 static int parse_workers(const struct key *, const char *, struct parsed *, char *, size_t);
 static int parse_text(const struct key *, const char *, struct parsed *, char *, size_t);
+static int parse_secret(const struct key *, const char *, struct parsed *, char *, size_t);
+static int parse_dsn(const struct key *, const char *, struct parsed *, char *, size_t);
 static int parse_redis_url(const struct key *, const char *, struct parsed *, char *, size_t);
 static int parse_secrets_key(const struct key *, const char *, struct parsed *, char *, size_t);
 static int parse_cidrs(const struct key *, const char *, struct parsed *, char *, size_t);
@@ -91,8 +99,10 @@ static const struct kind_info kinds[] = {
     [KIND_WORKERS] = { ST_LLONG, 0, "count", parse_workers },
     [KIND_REQUIRED_STR] = { ST_STRING, 1, "string", parse_text },
     [KIND_STR] = { ST_STRING, 0, "string", parse_text },
+    [KIND_REQUIRED_DSN] = { ST_STRING, 1, "connection string", parse_dsn },
+    [KIND_DSN] = { ST_STRING, 0, "connection string", parse_dsn },
     [KIND_REDIS_URL] = { ST_STRING, 0, "URL", parse_redis_url },
-    [KIND_REQUIRED_SECRET] = { ST_STRING, 1, "secret", parse_text },
+    [KIND_REQUIRED_SECRET] = { ST_STRING, 1, "secret", parse_secret },
     [KIND_SECRETS_KEY] = { ST_STRING, 0, "key", parse_secrets_key },
     [KIND_CIDRS] = { ST_STRING, 0, "CIDR list", parse_cidrs },
     [KIND_INT] = { ST_LLONG, 0, "integer", parse_int },
@@ -421,6 +431,38 @@ static int parse_int(const struct key *k, const char *v, struct parsed *p,
 static int parse_text(const struct key *k, const char *v, struct parsed *p,
                       char *why, size_t whylen)
 {
+    return 0;
+}
+
+/* The sample's placeholders are refused here, so `ezapi -t`, a reload and
+ * the start of the server refuse them alike. */
+static int parse_secret(const struct key *k, const char *v, struct parsed *p,
+                        char *why, size_t whylen)
+{
+    if (strncmp(v, PLACEHOLDER, strlen(PLACEHOLDER)) == 0) {
+        fmt(why, whylen, "still the sample's %s placeholder: set a secret of your own "
+            "(openssl rand -hex 32)", PLACEHOLDER);
+        return -1;
+    }
+    return 0;
+}
+
+/* libpq's own parser; its message is not quoted, as it may quote the
+ * password. */
+static int parse_dsn(const struct key *k, const char *v, struct parsed *p,
+                     char *why, size_t whylen)
+{
+    char *msg = NULL;
+    PQconninfoOption *opts;
+    if (v[0] == '\0')
+        return 0;
+    opts = PQconninfoParse(v, &msg);
+    PQfreemem(msg);
+    if (opts == NULL) {
+        fmt(why, whylen, "not a libpq connection string (key=value words or a postgresql:// URI)");
+        return -1;
+    }
+    PQconninfoFree(opts);
     return 0;
 }
 
@@ -806,6 +848,7 @@ static int load_env(struct ez_config *c, int *given, char *err, size_t errlen)
             return -1;
         }
         given[i] = 1;
+        c->source[i].env = 1;
     }
     return 0;
 }
@@ -876,8 +919,10 @@ int ez_config_load(const char *file, struct ez_config *out, char *err, size_t er
     fmt(err, errlen, "%s", "");
     if (file && load_file(file, &c, line_of, err, errlen) < 0)
         goto fail;
-    for (size_t i = 0; i < NKEYS; i++)
+    for (size_t i = 0; i < NKEYS; i++) {
         given[i] = line_of[i] != 0;
+        c.source[i].line = line_of[i];
+    }
     if (load_env(&c, given, err, errlen) < 0 || load_defaults(&c, given, file, err, errlen) < 0 ||
         check_cross(&c, file, line_of, err, errlen) < 0)
         goto fail;
@@ -984,6 +1029,116 @@ int ez_config_keep_restart_keys(struct ez_config *next, const struct ez_config *
     return 0;
 }
 
+/* Writes a libpq connection string with its password masked, as
+ * key='value' words (a postgresql:// URI comes out in that form too). */
+static void write_dsn_masked(FILE *f, const char *dsn)
+{
+    char *msg = NULL;
+    PQconninfoOption *opts = PQconninfoParse(dsn, &msg);
+    int first = 1;
+    PQfreemem(msg);
+    if (opts == NULL) {
+        fputs(MASK, f);
+        return;
+    }
+    for (PQconninfoOption *o = opts; o->keyword; o++) {
+        if (o->val == NULL)
+            continue;
+        fprintf(f, "%s%s=", first ? "" : " ", o->keyword);
+        first = 0;
+        if (strcmp(o->keyword, "password") == 0) {
+            fputs(MASK, f);
+            continue;
+        }
+        if (o->val[0] != '\0' && strcspn(o->val, " '\\") == strlen(o->val)) {
+            fputs(o->val, f);
+            continue;
+        }
+        fputc('\'', f);
+        for (const char *v = o->val; *v; v++) {
+            if (*v == '\'' || *v == '\\')
+                fputc('\\', f);
+            fputc(*v, f);
+        }
+        fputc('\'', f);
+    }
+    PQconninfoFree(opts);
+}
+
+static void write_value(FILE *f, const struct ez_config *c, const struct key *k)
+{
+    char buf[4200];
+    long long n = num_of(c, k);
+
+    switch (k->kind) {
+    case KIND_REQUIRED_SECRET:
+        fputs(MASK, f);
+        break;
+    case KIND_SECRETS_KEY:
+        fputs(str_of(c, k)[0] ? MASK : "", f);
+        break;
+    case KIND_REDIS_URL:
+        ez_redis_url_mask(str_of(c, k), buf, sizeof buf);
+        fputs(buf, f);
+        break;
+    case KIND_REQUIRED_DSN:
+    case KIND_DSN:
+        write_dsn_masked(f, str_of(c, k));
+        break;
+    case KIND_LISTEN:
+    case KIND_REQUIRED_STR:
+    case KIND_STR:
+    case KIND_CIDRS:
+        fputs(str_of(c, k), f);
+        break;
+    case KIND_WORKERS:
+    case KIND_INT:
+        fprintf(f, "%lld", n);
+        break;
+    case KIND_DURATION:
+        format_duration(n, buf, sizeof buf);
+        fputs(buf, f);
+        break;
+    case KIND_LEVEL:
+        fputs(level_names[n], f);
+        break;
+    case KIND_FORMAT:
+        fputs(format_names[n], f);
+        break;
+    }
+}
+
+void ez_config_write_effective(FILE *f, const struct ez_config *c)
+{
+    const char *file = c->path ? c->path : "(no file)";
+    char env[96];
+
+    fprintf(f, "# The effective configuration of ezapi (ezapi -T): %s with the\n"
+            "# EZAPI_* environment applied. Each value follows its source. Secrets,\n"
+            "# passwords and keys are masked as " MASK ".\n", file);
+    for (size_t i = 0; i < NKEYS; i++) {
+        const struct key *k = &keys[i];
+        const struct ez_config_source *src = &c->source[i];
+
+        env_name(k, env, sizeof(env));
+        if (src->env && src->line)
+            fprintf(f, "\n# env %s (over %s:%lu)\n", env, file, src->line);
+        else if (src->env)
+            fprintf(f, "\n# env %s\n", env);
+        else if (src->line)
+            fprintf(f, "\n# %s:%lu\n", file, src->line);
+        else if (k->kind == KIND_DSN)
+            fprintf(f, "\n# default (empty: pg_dsn)\n");
+        else if (k->kind == KIND_WORKERS)
+            fprintf(f, "\n# default (%s: one per CPU)\n", k->def);
+        else
+            fprintf(f, "\n# default\n");
+        fprintf(f, "%s = ", k->name);
+        write_value(f, c, k);
+        fputc('\n', f);
+    }
+}
+
 /* How a value of k may look, one line of prose for the sample and the page. */
 static void describe_allowed(const struct key *k, char *buf, size_t len)
 {
@@ -1001,9 +1156,14 @@ static void describe_allowed(const struct key *k, char *buf, size_t len)
     case KIND_STR:
         fmt(buf, len, "%lld to %lld bytes, no control characters", k->min, k->max);
         break;
+    case KIND_REQUIRED_DSN:
+    case KIND_DSN:
+        fmt(buf, len, "a libpq connection string, key=value words or a postgresql:// URI, "
+            "%lld to %lld bytes; its password is masked by -T", k->min, k->max);
+        break;
     case KIND_REQUIRED_SECRET:
-        fmt(buf, len, "%lld to %lld bytes, no control characters; never printed", k->min,
-            k->max);
+        fmt(buf, len, "%lld to %lld bytes, no control characters, not the sample's "
+            PLACEHOLDER " placeholder; never printed", k->min, k->max);
         break;
     case KIND_REDIS_URL:
         fmt(buf, len, "redis://[[user]:password@]host[:port][/db] (port 6379 and db 0 when "
@@ -1046,13 +1206,13 @@ static void sample_value(const struct key *k, char *buf, size_t len)
     }
     if (k->kind == KIND_REQUIRED_SECRET) {
         size_t n;
-        fmt(buf, len, "CHANGE-ME-%s-openssl-rand-hex-32", k->name);
+        fmt(buf, len, "%s-%s-openssl-rand-hex-32", PLACEHOLDER, k->name);
         for (n = strlen(buf); (long long)n < k->min && n + 1 < len; n++)
             buf[n] = 'x';
         buf[n] = '\0';
         return;
     }
-    fmt(buf, len, "CHANGE-ME");
+    fmt(buf, len, "%s", PLACEHOLDER);
 }
 
 /* Writes text as "# " lines no wider than 76 columns. */
@@ -1088,9 +1248,9 @@ void ez_config_write_sample(FILE *f)
           "# set by the environment variable EZAPI_<KEY IN UPPER CASE>, which wins\n"
           "# over this file. The commented-out values below are the defaults.\n"
           "#\n"
-          "# The required keys are set to placeholders so that this file loads as\n"
-          "# it is: point pg_dsn at your database and replace every CHANGE-ME secret\n"
-          "# (openssl rand -hex 32) before anyone else can reach ezapi.\n",
+          "# The required keys are set to placeholders that ezapi -t and the server\n"
+          "# refuse until you replace them: point pg_dsn at your database and set\n"
+          "# every CHANGE-ME secret (openssl rand -hex 32).\n",
           f);
     for (size_t i = 0; i < NKEYS; i++) {
         const struct key *k = &keys[i];

@@ -2,16 +2,17 @@
  * the sample etc/ezapi.conf and the ezapi.conf(5) page are generated from it.
  * X(name, kind, default, min, max, reloadable, help)
  *   kind: one of the EZ_CTYPE_* names of config.h: LISTEN, WORKERS ("auto"
- *   = 0 resolved to the CPU count), STR, REQUIRED_STR, REQUIRED_SECRET,
+ *   = 0 resolved to the CPU count), STR, REQUIRED_STR, DSN and REQUIRED_DSN
+ *   (libpq connection strings), REQUIRED_SECRET,
  *   SECRETS_KEY, REDIS_URL, CIDRS, INT, DURATION (milliseconds), LEVEL, FORMAT.
  *   min/max bound INT, DURATION and WORKERS values and string lengths. */
 X(listen, LISTEN, "127.0.0.1:8080", 1, 4096, 1,
   "address:port to serve HTTP on; several comma-separated; [::1]:8080 for IPv6; unix:/path for a Unix socket")
 X(workers, WORKERS, "auto", 1, 60, 1,
   "number of HTTP worker processes; auto = one per CPU")
-X(pg_dsn, REQUIRED_STR, "", 1, 4096, 1,
+X(pg_dsn, REQUIRED_DSN, "", 1, 4096, 1,
   "libpq connection string of the PostgreSQL database (required)")
-X(log_pg_dsn, STR, "", 0, 4096, 1,
+X(log_pg_dsn, DSN, "", 0, 4096, 1,
   "connection string of the audit database; empty = pg_dsn")
 X(redis_url, REDIS_URL, "redis://127.0.0.1:6379/0", 1, 4096, 1,
   "redis://[[user]:password@]host:port/db or unix:///path?db=N")
