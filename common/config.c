@@ -7,8 +7,10 @@
 #include "config.h"
 #include "log.h"
 #include "redis_url.h"
+#include "tls_ctx.h"
 
 #include <libpq-fe.h>
+#include <openssl/ssl.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -907,6 +909,46 @@ static int check_cross(const struct ez_config *c, const char *file, const unsign
     return 0;
 }
 
+/* "FILE:LINE: KEY: why", "env EZAPI_KEY: why" or "FILE: KEY: why", from
+ * where k's value came from. */
+static void error_at(const struct ez_config *c, const char *file, const struct key *k,
+                     const char *why, char *err, size_t errlen)
+{
+    const struct ez_config_source *src = &c->source[k - keys];
+    char env[96];
+    env_name(k, env, sizeof(env));
+    if (src->env)
+        fmt(err, errlen, "env %s: %s", env, why);
+    else if (file && src->line)
+        fmt(err, errlen, "%s:%lu: %s: %s", file, src->line, k->name, why);
+    else
+        fmt(err, errlen, "%s: %s: %s", file ? file : "(no config file)", k->name, why);
+}
+
+/* Both TLS files or neither; the pair is loaded into c->tls_ctx, so an
+ * unreadable or mismatched pair is refused here, by -t as by a reload. */
+static int check_tls(struct ez_config *c, const char *file, char *err, size_t errlen)
+{
+    const struct key *cert = find_key("tls_cert_file"), *key = find_key("tls_key_file");
+    enum ez_tls_file at_fault;
+    char why[WHY_MAX];
+
+    if (c->tls_cert_file[0] == '\0' && c->tls_key_file[0] == '\0')
+        return 0;
+    if (c->tls_cert_file[0] == '\0' || c->tls_key_file[0] == '\0') {
+        const struct key *given = c->tls_cert_file[0] ? cert : key;
+        fmt(why, sizeof(why), "needs %s too", given == cert ? key->name : cert->name);
+        error_at(c, file, given, why, err, errlen);
+        return -1;
+    }
+    c->tls_ctx = ez_tls_ctx_new(c->tls_cert_file, c->tls_key_file, &at_fault, why, sizeof(why));
+    if (c->tls_ctx == NULL) {
+        error_at(c, file, at_fault == EZ_TLS_CERT_FILE ? cert : key, why, err, errlen);
+        return -1;
+    }
+    return 0;
+}
+
 int ez_config_load(const char *file, struct ez_config *out, char *err, size_t errlen)
 {
     struct ez_config c;
@@ -924,7 +966,7 @@ int ez_config_load(const char *file, struct ez_config *out, char *err, size_t er
         c.source[i].line = line_of[i];
     }
     if (load_env(&c, given, err, errlen) < 0 || load_defaults(&c, given, file, err, errlen) < 0 ||
-        check_cross(&c, file, line_of, err, errlen) < 0)
+        check_cross(&c, file, line_of, err, errlen) < 0 || check_tls(&c, file, err, errlen) < 0)
         goto fail;
     if (c.log_pg_dsn[0] == '\0') {
         char *dsn = strdup(c.pg_dsn);
@@ -956,6 +998,7 @@ void ez_config_free(struct ez_config *c)
         if (kinds[keys[i].kind].storage == ST_STRING)
             wipe_free(*str_at(c, &keys[i]));
     free(c->path);
+    SSL_CTX_free(c->tls_ctx);
     explicit_bzero(c, sizeof(*c));
 }
 
@@ -963,6 +1006,7 @@ int ez_config_copy(struct ez_config *dst, const struct ez_config *src)
 {
     *dst = *src;
     dst->path = NULL;
+    dst->tls_ctx = NULL;
     for (size_t i = 0; i < NKEYS; i++)
         if (kinds[keys[i].kind].storage == ST_STRING)
             *str_at(dst, &keys[i]) = NULL;
@@ -975,6 +1019,10 @@ int ez_config_copy(struct ez_config *dst, const struct ez_config *src)
             goto fail;
     }
     if (src->path && (dst->path = strdup(src->path)) == NULL)
+        goto fail;
+    if (src->tls_ctx && SSL_CTX_up_ref(src->tls_ctx) == 1)
+        dst->tls_ctx = src->tls_ctx;
+    else if (src->tls_ctx)
         goto fail;
     return 0;
 fail:

@@ -38,6 +38,8 @@ struct ez_config_source {
     int env;
 };
 
+struct ssl_ctx_st;
+
 struct ez_config {
 #define X(name, kind, def, min, max, reload, help) EZ_CTYPE_##kind name;
 #include "config_table.h"
@@ -46,6 +48,9 @@ struct ez_config {
     struct ez_config_source source[EZ_CONFIG_NKEYS]; /* by table order */
     unsigned char secrets_key_raw[32];
     int has_secrets_key;
+    /* The SSL_CTX of tls_cert_file and tls_key_file, built and checked by
+     * the load; NULL for plain HTTP. Copies share it (reference counted). */
+    struct ssl_ctx_st *tls_ctx;
 };
 
 /* Reads FILE (NULL = defaults only), applies EZAPI_<KEY> environment

@@ -8,6 +8,10 @@
  *   min/max bound INT, DURATION and WORKERS values and string lengths. */
 X(listen, LISTEN, "127.0.0.1:8080", 1, 4096, 1,
   "address:port to serve HTTP on; several comma-separated; [::1]:8080 for IPv6; unix:/path for a Unix socket")
+X(tls_cert_file, STR, "", 0, 4096, 1,
+  "PEM file of the certificate chain (leaf first) served over TLS on every listener; empty = plain HTTP. Read with tls_key_file at start and on every reload (SIGHUP); TLS 1.2 or 1.3 only")
+X(tls_key_file, STR, "", 0, 4096, 1,
+  "PEM file of the private key of tls_cert_file; set both or neither")
 X(workers, WORKERS, "auto", 1, 60, 1,
   "number of HTTP worker processes; auto = one per CPU")
 X(pg_dsn, REQUIRED_DSN, "", 1, 4096, 1,
