@@ -6,6 +6,11 @@
 #endif
 #include "config.h"
 #include "log.h"
+#include "redis_url.h"
+#include "tls_ctx.h"
+
+#include <libpq-fe.h>
+#include <openssl/ssl.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,12 +25,16 @@
 #define LINE_MAX_BYTES 8192 /* longest accepted line, newline excluded */
 #define ECHO_MAX 64         /* bytes of a bad value quoted back in an error */
 #define WHY_MAX 512
+#define PLACEHOLDER "CHANGE-ME" /* the sample's secrets start with it */
+#define MASK "********"          /* a secret in ezapi -T */
 
 enum kind {
     KIND_LISTEN,
     KIND_WORKERS,
     KIND_REQUIRED_STR,
     KIND_STR,
+    KIND_REQUIRED_DSN,
+    KIND_DSN,
     KIND_REDIS_URL,
     KIND_REQUIRED_SECRET,
     KIND_SECRETS_KEY,
@@ -77,6 +86,8 @@ struct kind_info {
 static int parse_listen(const struct key *, const char *, struct parsed *, char *, size_t);
 static int parse_workers(const struct key *, const char *, struct parsed *, char *, size_t);
 static int parse_text(const struct key *, const char *, struct parsed *, char *, size_t);
+static int parse_secret(const struct key *, const char *, struct parsed *, char *, size_t);
+static int parse_dsn(const struct key *, const char *, struct parsed *, char *, size_t);
 static int parse_redis_url(const struct key *, const char *, struct parsed *, char *, size_t);
 static int parse_secrets_key(const struct key *, const char *, struct parsed *, char *, size_t);
 static int parse_cidrs(const struct key *, const char *, struct parsed *, char *, size_t);
@@ -90,8 +101,10 @@ static const struct kind_info kinds[] = {
     [KIND_WORKERS] = { ST_LLONG, 0, "count", parse_workers },
     [KIND_REQUIRED_STR] = { ST_STRING, 1, "string", parse_text },
     [KIND_STR] = { ST_STRING, 0, "string", parse_text },
+    [KIND_REQUIRED_DSN] = { ST_STRING, 1, "connection string", parse_dsn },
+    [KIND_DSN] = { ST_STRING, 0, "connection string", parse_dsn },
     [KIND_REDIS_URL] = { ST_STRING, 0, "URL", parse_redis_url },
-    [KIND_REQUIRED_SECRET] = { ST_STRING, 1, "secret", parse_text },
+    [KIND_REQUIRED_SECRET] = { ST_STRING, 1, "secret", parse_secret },
     [KIND_SECRETS_KEY] = { ST_STRING, 0, "key", parse_secrets_key },
     [KIND_CIDRS] = { ST_STRING, 0, "CIDR list", parse_cidrs },
     [KIND_INT] = { ST_LLONG, 0, "integer", parse_int },
@@ -423,84 +436,47 @@ static int parse_text(const struct key *k, const char *v, struct parsed *p,
     return 0;
 }
 
-static int parse_redis_db(const char *s, size_t len)
+/* The sample's placeholders are refused here, so `ezapi -t`, a reload and
+ * the start of the server refuse them alike. */
+static int parse_secret(const struct key *k, const char *v, struct parsed *p,
+                        char *why, size_t whylen)
 {
-    long long db;
-    return parse_ll(s, len, &db) < 0 || db < 0 || db > INT_MAX ? -1 : 0;
-}
-
-/* Never quotes the value: it may carry a password. */
-static int parse_redis_url(const struct key *k, const char *v, struct parsed *p,
-                           char *why, size_t whylen)
-{
-    const size_t sun_max = sizeof(((struct sockaddr_un *)0)->sun_path) - 1;
-    const char *h, *at, *end;
-
-    if (strncmp(v, "unix://", 7) == 0) {
-        const char *path = v + 7, *q = strchr(path, '?');
-        size_t plen = q ? (size_t)(q - path) : strlen(path);
-        if (path[0] != '/') {
-            fmt(why, whylen, "the socket path must be absolute, as in unix:///run/redis.sock");
-            return -1;
-        }
-        if (plen > sun_max) {
-            fmt(why, whylen, "the socket path is longer than %zu bytes", sun_max);
-            return -1;
-        }
-        if (q && (strncmp(q + 1, "db=", 3) != 0 || parse_redis_db(q + 4, strlen(q + 4)) < 0)) {
-            fmt(why, whylen, "only ?db=N (a database number) may follow the socket path");
-            return -1;
-        }
-        return 0;
-    }
-    if (strncmp(v, "redis://", 8) != 0) {
-        fmt(why, whylen, "expected redis://[:password@]host[:port][/db] or unix:///path[?db=N]");
-        return -1;
-    }
-    h = v + 8;
-    at = strrchr(h, '@');
-    if (at) {
-        if (h[0] != ':' || at == h + 1) {
-            fmt(why, whylen, "credentials must be written :password@ before the host");
-            return -1;
-        }
-        h = at + 1;
-    }
-    if (h[0] == '[') {
-        const char *close = strchr(h, ']');
-        if (close == NULL || !is_ip(AF_INET6, h + 1, (size_t)(close - h - 1))) {
-            fmt(why, whylen, "bad IPv6 address in brackets");
-            return -1;
-        }
-        end = close + 1;
-    } else {
-        end = h;
-        while (*end && (is_digit(*end) || (*end >= 'a' && *end <= 'z') ||
-                        (*end >= 'A' && *end <= 'Z') || *end == '.' || *end == '-' ||
-                        *end == '_'))
-            end++;
-        if (end == h) {
-            fmt(why, whylen, "missing or bad host name");
-            return -1;
-        }
-    }
-    if (*end == ':') {
-        const char *port = end + 1;
-        end = port + strcspn(port, "/");
-        if (parse_port(port, (size_t)(end - port)) < 0) {
-            fmt(why, whylen, "the port must be a number from 1 to 65535");
-            return -1;
-        }
-    }
-    if (*end == '/' && parse_redis_db(end + 1, strlen(end + 1)) < 0) {
-        fmt(why, whylen, "the database after / must be a number");
-        return -1;
-    }
-    if (*end != '/' && *end != '\0') {
-        fmt(why, whylen, "unexpected text after the host");
+    if (strncmp(v, PLACEHOLDER, strlen(PLACEHOLDER)) == 0) {
+        fmt(why, whylen, "still the sample's %s placeholder: set a secret of your own "
+            "(openssl rand -hex 32)", PLACEHOLDER);
         return -1;
     }
     return 0;
+}
+
+/* libpq's own parser; its message is not quoted, as it may quote the
+ * password. */
+static int parse_dsn(const struct key *k, const char *v, struct parsed *p,
+                     char *why, size_t whylen)
+{
+    char *msg = NULL;
+    PQconninfoOption *opts;
+    if (v[0] == '\0')
+        return 0;
+    opts = PQconninfoParse(v, &msg);
+    PQfreemem(msg);
+    if (opts == NULL) {
+        fmt(why, whylen, "not a libpq connection string (key=value words or a postgresql:// URI)");
+        return -1;
+    }
+    PQconninfoFree(opts);
+    return 0;
+}
+
+/* The grammar is redis_url.c's, which the connection uses too. Never
+ * quotes the value: it may carry a password. */
+static int parse_redis_url(const struct key *k, const char *v, struct parsed *p,
+                           char *why, size_t whylen)
+{
+    struct ez_redis_url u;
+    int rc = ez_redis_url_parse(v, &u, why, whylen);
+    ez_redis_url_wipe(&u);
+    return rc;
 }
 
 static int hex_value(char ch)
@@ -874,6 +850,7 @@ static int load_env(struct ez_config *c, int *given, char *err, size_t errlen)
             return -1;
         }
         given[i] = 1;
+        c->source[i].env = 1;
     }
     return 0;
 }
@@ -932,6 +909,46 @@ static int check_cross(const struct ez_config *c, const char *file, const unsign
     return 0;
 }
 
+/* "FILE:LINE: KEY: why", "env EZAPI_KEY: why" or "FILE: KEY: why", from
+ * where k's value came from. */
+static void error_at(const struct ez_config *c, const char *file, const struct key *k,
+                     const char *why, char *err, size_t errlen)
+{
+    const struct ez_config_source *src = &c->source[k - keys];
+    char env[96];
+    env_name(k, env, sizeof(env));
+    if (src->env)
+        fmt(err, errlen, "env %s: %s", env, why);
+    else if (file && src->line)
+        fmt(err, errlen, "%s:%lu: %s: %s", file, src->line, k->name, why);
+    else
+        fmt(err, errlen, "%s: %s: %s", file ? file : "(no config file)", k->name, why);
+}
+
+/* Both TLS files or neither; the pair is loaded into c->tls_ctx, so an
+ * unreadable or mismatched pair is refused here, by -t as by a reload. */
+static int check_tls(struct ez_config *c, const char *file, char *err, size_t errlen)
+{
+    const struct key *cert = find_key("tls_cert_file"), *key = find_key("tls_key_file");
+    enum ez_tls_file at_fault;
+    char why[WHY_MAX];
+
+    if (c->tls_cert_file[0] == '\0' && c->tls_key_file[0] == '\0')
+        return 0;
+    if (c->tls_cert_file[0] == '\0' || c->tls_key_file[0] == '\0') {
+        const struct key *given = c->tls_cert_file[0] ? cert : key;
+        fmt(why, sizeof(why), "needs %s too", given == cert ? key->name : cert->name);
+        error_at(c, file, given, why, err, errlen);
+        return -1;
+    }
+    c->tls_ctx = ez_tls_ctx_new(c->tls_cert_file, c->tls_key_file, &at_fault, why, sizeof(why));
+    if (c->tls_ctx == NULL) {
+        error_at(c, file, at_fault == EZ_TLS_CERT_FILE ? cert : key, why, err, errlen);
+        return -1;
+    }
+    return 0;
+}
+
 int ez_config_load(const char *file, struct ez_config *out, char *err, size_t errlen)
 {
     struct ez_config c;
@@ -944,10 +961,12 @@ int ez_config_load(const char *file, struct ez_config *out, char *err, size_t er
     fmt(err, errlen, "%s", "");
     if (file && load_file(file, &c, line_of, err, errlen) < 0)
         goto fail;
-    for (size_t i = 0; i < NKEYS; i++)
+    for (size_t i = 0; i < NKEYS; i++) {
         given[i] = line_of[i] != 0;
+        c.source[i].line = line_of[i];
+    }
     if (load_env(&c, given, err, errlen) < 0 || load_defaults(&c, given, file, err, errlen) < 0 ||
-        check_cross(&c, file, line_of, err, errlen) < 0)
+        check_cross(&c, file, line_of, err, errlen) < 0 || check_tls(&c, file, err, errlen) < 0)
         goto fail;
     if (c.log_pg_dsn[0] == '\0') {
         char *dsn = strdup(c.pg_dsn);
@@ -979,6 +998,7 @@ void ez_config_free(struct ez_config *c)
         if (kinds[keys[i].kind].storage == ST_STRING)
             wipe_free(*str_at(c, &keys[i]));
     free(c->path);
+    SSL_CTX_free(c->tls_ctx);
     explicit_bzero(c, sizeof(*c));
 }
 
@@ -986,6 +1006,7 @@ int ez_config_copy(struct ez_config *dst, const struct ez_config *src)
 {
     *dst = *src;
     dst->path = NULL;
+    dst->tls_ctx = NULL;
     for (size_t i = 0; i < NKEYS; i++)
         if (kinds[keys[i].kind].storage == ST_STRING)
             *str_at(dst, &keys[i]) = NULL;
@@ -998,6 +1019,10 @@ int ez_config_copy(struct ez_config *dst, const struct ez_config *src)
             goto fail;
     }
     if (src->path && (dst->path = strdup(src->path)) == NULL)
+        goto fail;
+    if (src->tls_ctx && SSL_CTX_up_ref(src->tls_ctx) == 1)
+        dst->tls_ctx = src->tls_ctx;
+    else if (src->tls_ctx)
         goto fail;
     return 0;
 fail:
@@ -1052,6 +1077,116 @@ int ez_config_keep_restart_keys(struct ez_config *next, const struct ez_config *
     return 0;
 }
 
+/* Writes a libpq connection string with its password masked, as
+ * key='value' words (a postgresql:// URI comes out in that form too). */
+static void write_dsn_masked(FILE *f, const char *dsn)
+{
+    char *msg = NULL;
+    PQconninfoOption *opts = PQconninfoParse(dsn, &msg);
+    int first = 1;
+    PQfreemem(msg);
+    if (opts == NULL) {
+        fputs(MASK, f);
+        return;
+    }
+    for (PQconninfoOption *o = opts; o->keyword; o++) {
+        if (o->val == NULL)
+            continue;
+        fprintf(f, "%s%s=", first ? "" : " ", o->keyword);
+        first = 0;
+        if (strcmp(o->keyword, "password") == 0) {
+            fputs(MASK, f);
+            continue;
+        }
+        if (o->val[0] != '\0' && strcspn(o->val, " '\\") == strlen(o->val)) {
+            fputs(o->val, f);
+            continue;
+        }
+        fputc('\'', f);
+        for (const char *v = o->val; *v; v++) {
+            if (*v == '\'' || *v == '\\')
+                fputc('\\', f);
+            fputc(*v, f);
+        }
+        fputc('\'', f);
+    }
+    PQconninfoFree(opts);
+}
+
+static void write_value(FILE *f, const struct ez_config *c, const struct key *k)
+{
+    char buf[4200];
+    long long n = num_of(c, k);
+
+    switch (k->kind) {
+    case KIND_REQUIRED_SECRET:
+        fputs(MASK, f);
+        break;
+    case KIND_SECRETS_KEY:
+        fputs(str_of(c, k)[0] ? MASK : "", f);
+        break;
+    case KIND_REDIS_URL:
+        ez_redis_url_mask(str_of(c, k), buf, sizeof buf);
+        fputs(buf, f);
+        break;
+    case KIND_REQUIRED_DSN:
+    case KIND_DSN:
+        write_dsn_masked(f, str_of(c, k));
+        break;
+    case KIND_LISTEN:
+    case KIND_REQUIRED_STR:
+    case KIND_STR:
+    case KIND_CIDRS:
+        fputs(str_of(c, k), f);
+        break;
+    case KIND_WORKERS:
+    case KIND_INT:
+        fprintf(f, "%lld", n);
+        break;
+    case KIND_DURATION:
+        format_duration(n, buf, sizeof buf);
+        fputs(buf, f);
+        break;
+    case KIND_LEVEL:
+        fputs(level_names[n], f);
+        break;
+    case KIND_FORMAT:
+        fputs(format_names[n], f);
+        break;
+    }
+}
+
+void ez_config_write_effective(FILE *f, const struct ez_config *c)
+{
+    const char *file = c->path ? c->path : "(no file)";
+    char env[96];
+
+    fprintf(f, "# The effective configuration of ezapi (ezapi -T): %s with the\n"
+            "# EZAPI_* environment applied. Each value follows its source. Secrets,\n"
+            "# passwords and keys are masked as " MASK ".\n", file);
+    for (size_t i = 0; i < NKEYS; i++) {
+        const struct key *k = &keys[i];
+        const struct ez_config_source *src = &c->source[i];
+
+        env_name(k, env, sizeof(env));
+        if (src->env && src->line)
+            fprintf(f, "\n# env %s (over %s:%lu)\n", env, file, src->line);
+        else if (src->env)
+            fprintf(f, "\n# env %s\n", env);
+        else if (src->line)
+            fprintf(f, "\n# %s:%lu\n", file, src->line);
+        else if (k->kind == KIND_DSN)
+            fprintf(f, "\n# default (empty: pg_dsn)\n");
+        else if (k->kind == KIND_WORKERS)
+            fprintf(f, "\n# default (%s: one per CPU)\n", k->def);
+        else
+            fprintf(f, "\n# default\n");
+        fprintf(f, "%s = ", k->name);
+        write_value(f, c, k);
+        fputc('\n', f);
+    }
+}
+
 /* How a value of k may look, one line of prose for the sample and the page. */
 static void describe_allowed(const struct key *k, char *buf, size_t len)
 {
@@ -1069,13 +1204,20 @@ static void describe_allowed(const struct key *k, char *buf, size_t len)
     case KIND_STR:
         fmt(buf, len, "%lld to %lld bytes, no control characters", k->min, k->max);
         break;
+    case KIND_REQUIRED_DSN:
+    case KIND_DSN:
+        fmt(buf, len, "a libpq connection string, key=value words or a postgresql:// URI, "
+            "%lld to %lld bytes; its password is masked by -T", k->min, k->max);
+        break;
     case KIND_REQUIRED_SECRET:
-        fmt(buf, len, "%lld to %lld bytes, no control characters; never printed", k->min,
-            k->max);
+        fmt(buf, len, "%lld to %lld bytes, no control characters, not the sample's "
+            PLACEHOLDER " placeholder; never printed", k->min, k->max);
         break;
     case KIND_REDIS_URL:
-        fmt(buf, len, "redis://[:password@]host[:port][/db] (port 6379 and db 0 when left "
-            "out) or unix:///absolute/path[?db=N]; never printed");
+        fmt(buf, len, "redis://[[user]:password@]host[:port][/db] (port 6379 and db 0 when "
+            "left out) or unix://[[user]:password@]/absolute/path[?db=N]; '%%' in a password "
+            "written %%25; user:password@ sends AUTH user password (Redis 6 ACL users); "
+            "rediss:// is refused (tunnel TLS locally); the password is masked by -T");
         break;
     case KIND_SECRETS_KEY:
         fmt(buf, len, "empty, or 32 bytes written as 64 hexadecimal digits or in standard "
@@ -1112,13 +1254,13 @@ static void sample_value(const struct key *k, char *buf, size_t len)
     }
     if (k->kind == KIND_REQUIRED_SECRET) {
         size_t n;
-        fmt(buf, len, "CHANGE-ME-%s-openssl-rand-hex-32", k->name);
+        fmt(buf, len, "%s-%s-openssl-rand-hex-32", PLACEHOLDER, k->name);
         for (n = strlen(buf); (long long)n < k->min && n + 1 < len; n++)
             buf[n] = 'x';
         buf[n] = '\0';
         return;
     }
-    fmt(buf, len, "CHANGE-ME");
+    fmt(buf, len, "%s", PLACEHOLDER);
 }
 
 /* Writes text as "# " lines no wider than 76 columns. */
@@ -1154,9 +1296,9 @@ void ez_config_write_sample(FILE *f)
           "# set by the environment variable EZAPI_<KEY IN UPPER CASE>, which wins\n"
           "# over this file. The commented-out values below are the defaults.\n"
           "#\n"
-          "# The required keys are set to placeholders so that this file loads as\n"
-          "# it is: point pg_dsn at your database and replace every CHANGE-ME secret\n"
-          "# (openssl rand -hex 32) before anyone else can reach ezapi.\n",
+          "# The required keys are set to placeholders that ezapi -t and the server\n"
+          "# refuse until you replace them: point pg_dsn at your database and set\n"
+          "# every CHANGE-ME secret (openssl rand -hex 32).\n",
           f);
     for (size_t i = 0; i < NKEYS; i++) {
         const struct key *k = &keys[i];

@@ -2,19 +2,24 @@
  * the sample etc/ezapi.conf and the ezapi.conf(5) page are generated from it.
  * X(name, kind, default, min, max, reloadable, help)
  *   kind: one of the EZ_CTYPE_* names of config.h: LISTEN, WORKERS ("auto"
- *   = 0 resolved to the CPU count), STR, REQUIRED_STR, REQUIRED_SECRET,
+ *   = 0 resolved to the CPU count), STR, REQUIRED_STR, DSN and REQUIRED_DSN
+ *   (libpq connection strings), REQUIRED_SECRET,
  *   SECRETS_KEY, REDIS_URL, CIDRS, INT, DURATION (milliseconds), LEVEL, FORMAT.
  *   min/max bound INT, DURATION and WORKERS values and string lengths. */
 X(listen, LISTEN, "127.0.0.1:8080", 1, 4096, 1,
   "address:port to serve HTTP on; several comma-separated; [::1]:8080 for IPv6; unix:/path for a Unix socket")
+X(tls_cert_file, STR, "", 0, 4096, 1,
+  "PEM file of the certificate chain (leaf first) served over TLS on every listener; empty = plain HTTP. Read with tls_key_file at start and on every reload (SIGHUP); TLS 1.2 or 1.3 only")
+X(tls_key_file, STR, "", 0, 4096, 1,
+  "PEM file of the private key of tls_cert_file; set both or neither")
 X(workers, WORKERS, "auto", 1, 60, 1,
   "number of HTTP worker processes; auto = one per CPU")
-X(pg_dsn, REQUIRED_STR, "", 1, 4096, 1,
+X(pg_dsn, REQUIRED_DSN, "", 1, 4096, 1,
   "libpq connection string of the PostgreSQL database (required)")
-X(log_pg_dsn, STR, "", 0, 4096, 1,
+X(log_pg_dsn, DSN, "", 0, 4096, 1,
   "connection string of the audit database; empty = pg_dsn")
 X(redis_url, REDIS_URL, "redis://127.0.0.1:6379/0", 1, 4096, 1,
-  "redis://[:password@]host:port/db or unix:///path?db=N")
+  "redis://[[user]:password@]host:port/db or unix:///path?db=N")
 X(redis_key_prefix, STR, "", 0, 128, 0,
   "prepended to every Redis key and channel of the data-plane contract")
 X(admin_jwt_secret, REQUIRED_SECRET, "", 32, 4096, 1,

@@ -90,13 +90,15 @@ void ez_metrics_sample_process(void)
                               memory_order_relaxed);
 }
 
-/* The process label of a slot, or 0 when the slot has no live process. */
-static int process_label(int i, char *buf, size_t len)
+/* The process label of a slot, or 0 when the slot has no live process
+ * or its role is not in roles. */
+static int process_label_of(int i, unsigned roles, char *buf, size_t len)
 {
     struct ez_slot *s = ez_shm_slot(i);
-    if (atomic_load(&s->pid) <= 0)
+    int role = atomic_load(&s->role);
+    if (atomic_load(&s->pid) <= 0 || role <= 0 || role >= 32 || !(roles & (1u << role)))
         return 0;
-    switch (atomic_load(&s->role)) {
+    switch (role) {
     case EZ_ROLE_SUPERVISOR: snprintf(buf, len, "supervisor"); return 1;
     case EZ_ROLE_SYNCER: snprintf(buf, len, "syncer"); return 1;
     case EZ_ROLE_LOGGER: snprintf(buf, len, "logger"); return 1;
@@ -111,6 +113,11 @@ static int process_label(int i, char *buf, size_t len)
     return 0;
 }
 
+static int process_label(int i, char *buf, size_t len)
+{
+    return process_label_of(i, ~0u, buf, len);
+}
+
 static void family(FILE *f, const char *name, const char *type, const char *help)
 {
     fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
@@ -118,8 +125,8 @@ static void family(FILE *f, const char *name, const char *type, const char *help
 
 static void counters(FILE *f)
 {
-    static const struct { const char *name, *labels, *help; } table[] = {
-#define X(id, name, labels, help) { name, labels, help },
+    static const struct { const char *name, *labels; unsigned roles; const char *help; } table[] = {
+#define X(id, name, labels, roles, help) { name, labels, roles, help },
 #include "metrics_table.h"
 #undef X
     };
@@ -131,7 +138,7 @@ static void counters(FILE *f)
             family(f, table[id].name, "counter", help);
         for (int i = 0; i < EZ_MAX_SLOTS; i++) {
             char p[32];
-            if (!process_label(i, p, sizeof p))
+            if (!process_label_of(i, table[id].roles, p, sizeof p))
                 continue;
             fprintf(f, "%s{process=\"%s\"%s%s} %llu\n", table[id].name, p,
                     table[id].labels[0] ? "," : "", table[id].labels,

@@ -8,8 +8,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A role's bit in the roles column of metrics_table.h (enum ez_role of
+ * shm.h, which the renderer includes). */
+#define EZ_MR(role) (1u << EZ_ROLE_##role)
+
 enum ez_metric_id {
-#define X(id, name, labels, help) EZ_M_##id,
+#define X(id, name, labels, roles, help) EZ_M_##id,
 #include "metrics_table.h"
 #undef X
     EZ_M_COUNT

@@ -1,5 +1,6 @@
-/* Redis connection helper. Parses redis_url itself so that the config
- * validator and the connection agree on one grammar. */
+/* Redis connection helper: connects with what ez_redis_url_parse made of
+ * redis_url (the parser the config check uses too), authenticates, selects
+ * the database, and reconnects on the next call after a failure. */
 #include "redis.h"
 
 #include <stdio.h>
@@ -9,77 +10,23 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "redis_url.h"
 
 struct ez_redis {
-    char host[256];
-    char path[256];
-    char password[256];
-    int port;
-    int db;
+    struct ez_redis_url url;
     int timeout_ms;
     redisContext *c;
+    char refused[128]; /* the last refusal logged, so a retry loop logs it once */
 };
-
-
-static int parse_url(struct ez_redis *r, const char *url)
-{
-    r->port = 6379;
-    if (strncmp(url, "unix://", 7) == 0) {
-        const char *p = url + 7, *q = strchr(p, '?');
-        size_t n = q ? (size_t)(q - p) : strlen(p);
-        if (n == 0 || n >= sizeof r->path)
-            return -1;
-        memcpy(r->path, p, n);
-        if (q && sscanf(q, "?db=%d", &r->db) != 1)
-            return -1;
-        return 0;
-    }
-    if (strncmp(url, "redis://", 8) != 0)
-        return -1;
-    const char *p = url + 8;
-    const char *at = strchr(p, '@');
-    if (at) {
-        const char *colon = memchr(p, ':', (size_t)(at - p));
-        const char *pw = colon ? colon + 1 : p;
-        size_t n = (size_t)(at - pw);
-        if (n >= sizeof r->password)
-            return -1;
-        memcpy(r->password, pw, n);
-        p = at + 1;
-    }
-    const char *end = p + strcspn(p, "/");
-    const char *hend = end;
-    if (*p == '[') {
-        const char *rb = memchr(p, ']', (size_t)(end - p));
-        if (!rb)
-            return -1;
-        if ((size_t)(rb - p - 1) >= sizeof r->host)
-            return -1;
-        memcpy(r->host, p + 1, (size_t)(rb - p - 1));
-        if (rb + 1 < end && rb[1] == ':')
-            r->port = atoi(rb + 2);
-    } else {
-        const char *colon = memchr(p, ':', (size_t)(end - p));
-        if (colon) {
-            hend = colon;
-            r->port = atoi(colon + 1);
-        }
-        if ((size_t)(hend - p) >= sizeof r->host || hend == p)
-            return -1;
-        memcpy(r->host, p, (size_t)(hend - p));
-    }
-    if (*end == '/' && end[1])
-        r->db = atoi(end + 1);
-    return r->port > 0 && r->port < 65536 && r->db >= 0 ? 0 : -1;
-}
 
 struct ez_redis *ez_redis_new(const char *url, int timeout_ms)
 {
     struct ez_redis *r = calloc(1, sizeof *r);
+    char why[512];
     if (!r)
         return NULL;
-    if (parse_url(r, url) != 0) {
-        log_error("invalid redis_url");
+    if (ez_redis_url_parse(url, &r->url, why, sizeof why) != 0) {
+        log_error("invalid redis_url: %s", why);
         free(r);
         return NULL;
     }
@@ -100,29 +47,46 @@ void ez_redis_free(struct ez_redis *r)
     if (!r)
         return;
     ez_redis_reset(r);
+    ez_redis_url_wipe(&r->url);
     free(r);
 }
 
+/* Runs one set-up command. A refusal is logged with the command's name
+ * only, never its arguments, and once until the next success. */
+static int setup_cmd(struct ez_redis *r, int argc, const char **argv)
+{
+    redisReply *rep = redisCommandArgv(r->c, argc, argv, NULL);
+    int ok = rep && rep->type != REDIS_REPLY_ERROR;
+    if (rep && !ok) {
+        char now[sizeof r->refused];
+        snprintf(now, sizeof now, "%s: %s", argv[0], rep->str ? rep->str : "");
+        if (strcmp(now, r->refused) != 0)
+            log_warn("Redis refused %s", now);
+        memcpy(r->refused, now, sizeof now);
+    }
+    if (rep)
+        freeReplyObject(rep);
+    return ok ? 0 : -1;
+}
+
+/* AUTH [user] password (Redis 6 ACL users), then SELECT. */
 static int setup(struct ez_redis *r)
 {
+    const struct ez_redis_url *u = &r->url;
     char db[16];
-    snprintf(db, sizeof db, "%d", r->db);
-    if (r->password[0]) {
-        redisReply *rep = redisCommand(r->c, "AUTH %s", r->password);
-        int ok = rep && rep->type != REDIS_REPLY_ERROR;
-        if (rep)
-            freeReplyObject(rep);
-        if (!ok)
+    if (u->password_set) {
+        const char *with_user[] = { "AUTH", u->user, u->password };
+        const char *without[] = { "AUTH", u->password };
+        if (u->user[0] ? setup_cmd(r, 3, with_user) != 0 : setup_cmd(r, 2, without) != 0)
             return -1;
     }
-    if (r->db) {
-        redisReply *rep = redisCommand(r->c, "SELECT %s", db);
-        int ok = rep && rep->type != REDIS_REPLY_ERROR;
-        if (rep)
-            freeReplyObject(rep);
-        if (!ok)
+    if (u->db) {
+        const char *select[] = { "SELECT", db };
+        snprintf(db, sizeof db, "%d", u->db);
+        if (setup_cmd(r, 2, select) != 0)
             return -1;
     }
+    r->refused[0] = '\0';
     return 0;
 }
 
@@ -132,8 +96,9 @@ redisContext *ez_redis_get(struct ez_redis *r)
         return r->c;
     ez_redis_reset(r);
     struct timeval tv = { r->timeout_ms / 1000, (r->timeout_ms % 1000) * 1000 };
-    r->c = r->path[0] ? redisConnectUnixWithTimeout(r->path, tv)
-                      : redisConnectWithTimeout(r->host, r->port, tv);
+    r->c = r->url.transport == EZ_REDIS_UNIX
+               ? redisConnectUnixWithTimeout(r->url.path, tv)
+               : redisConnectWithTimeout(r->url.hosts[0].name, r->url.hosts[0].port, tv);
     if (!r->c || r->c->err || redisSetTimeout(r->c, tv) != REDIS_OK || setup(r) != 0) {
         ez_metric_inc(EZ_M_redis_errors);
         log_debug("Redis connection failed: %s", r->c ? r->c->errstr : "out of memory");

@@ -1,6 +1,6 @@
-/* A Redis connection from redis_url (redis://[:password@]host:port/db or
- * unix:///path?db=N), with timeouts and reconnect on the next call after a
- * failure. Used by the syncer to write and by workers to read and check. */
+/* A Redis connection from redis_url (grammar in redis_url.h), with timeouts
+ * and reconnect on the next call after a failure. Used by the syncer to
+ * write and by workers to read and check. */
 #ifndef EZ_REDIS_H
 #define EZ_REDIS_H
 

@@ -17,7 +17,7 @@ ALL_TARGETS="frame config body"
 target_sources() {
     case $1 in
     frame) echo "proto/frame.c" ;;
-    config) echo "common/config.c" ;;
+    config) echo "common/config.c common/redis_url.c common/tls_ctx.c" ;;
     body) echo "worker/body.c" ;;
     *) return 1 ;;
     esac
@@ -27,6 +27,7 @@ target_pkgs() {
     case $1 in
     frame) echo "msgpack" ;;
     body) echo "jansson" ;;
+    config) echo "libpq libssl libcrypto" ;;
     *) echo "" ;;
     esac
 }

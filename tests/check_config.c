@@ -251,7 +251,9 @@ static const struct value_case value_cases[] = {
     { "redis_url = redis://host:0/0", "redis_url", "port" },
     { "redis_url = redis://host:6379/x", "redis_url", "database" },
     { "redis_url = redis://host:6379/0/1", "redis_url", "database" },
-    { "redis_url = redis://user:pw@host", "redis_url", ":password@" },
+    { "redis_url = redis://user:pw@host", "redis_url", NULL },
+    { "redis_url = redis://user@host", "redis_url", ":password@" },
+    { "redis_url = rediss://:pw@host", "redis_url", "local TLS tunnel" },
     { "redis_url = redis://:@host", "redis_url", ":password@" },
     { "redis_url = redis://[::1/0", "redis_url", "IPv6" },
     { "redis_url = redis://host?x", "redis_url", "unexpected text" },
@@ -771,10 +773,29 @@ static char *sample_text(void)
     return s;
 }
 
-START_TEST(test_sample_loads)
+/* The sample's secrets are placeholders that are refused (so `ezapi -t`
+ * and the server refuse a sample nobody edited); with its secrets set it
+ * loads. */
+static char *with_secrets_set(const char *sample)
+{
+    char *out = strdup(sample), *p;
+    static const char *const keys[] = { "\nadmin_jwt_secret = ", "\nmaster_jwt_secret = " };
+    ck_assert_ptr_nonnull(out);
+    for (size_t i = 0; i < 2; i++) {
+        p = strstr(out, keys[i]);
+        ck_assert_ptr_nonnull(p);
+        p += strlen(keys[i]);
+        ck_assert_msg(strncmp(p, "CHANGE-ME", 9) == 0, "no placeholder for %s", keys[i] + 1);
+        for (; *p != '\n'; p++)
+            *p = (char)('a' + (int)i);
+    }
+    return out;
+}
+
+START_TEST(test_sample_refused_until_secrets_set)
 {
     struct ez_config c, d;
-    char *s = sample_text();
+    char *s = sample_text(), *set;
     char line[256];
 
     for (size_t i = 0; i < NKEYS; i++) {
@@ -786,7 +807,11 @@ START_TEST(test_sample_loads)
     }
     ck_assert_ptr_nonnull(strstr(s, "\n# listen = 127.0.0.1:8080\n"));
     ck_assert_ptr_nonnull(strstr(s, "\npg_dsn = "));
-    ck_assert_msg(load_text(s, &c) == 0, "sample does not load: %s", err);
+    ck_assert_msg(load_text(s, &c) == -1, "the sample's placeholders were accepted");
+    ck_assert_msg(strstr(err, ": admin_jwt_secret: still the sample's CHANGE-ME placeholder"),
+                  "%s", err);
+    set = with_secrets_set(s);
+    ck_assert_msg(load_text(set, &c) == 0, "sample does not load: %s", err);
     ck_assert_msg(load_text(BASE, &d) == 0, "%s", err);
     ck_assert_str_eq(c.listen, d.listen);
     ck_assert_int_eq(c.request_timeout, d.request_timeout);
@@ -794,7 +819,19 @@ START_TEST(test_sample_loads)
     ck_assert_int_ge(strlen(c.admin_jwt_secret), 32);
     ez_config_free(&c);
     ez_config_free(&d);
+    free(set);
     free(s);
+}
+END_TEST
+
+/* A placeholder is refused from the environment too. */
+START_TEST(test_placeholder_refused_from_env)
+{
+    struct ez_config c;
+    setenv("EZAPI_MASTER_JWT_SECRET", "CHANGE-ME-master_jwt_secret-openssl-rand-hex-32", 1);
+    ck_assert_int_eq(load_base("", &c), -1);
+    ck_assert_msg(strstr(err, "env EZAPI_MASTER_JWT_SECRET: still the sample's CHANGE-ME"), "%s",
+                  err);
 }
 END_TEST
 
@@ -802,7 +839,8 @@ END_TEST
 START_TEST(test_sample_defaults_uncommented)
 {
     struct ez_config c, d;
-    char *s = sample_text(), *out = malloc(strlen(s) + 1), *p = s, *o = out;
+    char *sample = sample_text(), *s = with_secrets_set(sample);
+    char *out = malloc(strlen(s) + 1), *p = s, *o = out;
     char head[128];
 
     ck_assert_ptr_nonnull(out);
@@ -831,6 +869,7 @@ START_TEST(test_sample_defaults_uncommented)
     ez_config_free(&d);
     free(out);
     free(s);
+    free(sample);
 }
 END_TEST
 
@@ -923,7 +962,8 @@ static Suite *config_suite(void)
     tcase_add_test(t, test_restart_keys_changed);
     tcase_add_test(t, test_copy);
     tcase_add_test(t, test_equal_jwt_secrets);
-    tcase_add_test(t, test_sample_loads);
+    tcase_add_test(t, test_sample_refused_until_secrets_set);
+    tcase_add_test(t, test_placeholder_refused_from_env);
     tcase_add_test(t, test_sample_defaults_uncommented);
     tcase_add_test(t, test_man_page_content);
     if (srcdir && *srcdir)

@@ -21,6 +21,7 @@
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
+#include "tls.h"
 
 /* After an error answer, the client's bytes are read and dropped this long
  * at most, so that closing does not reset the connection before the client
@@ -99,6 +100,7 @@ static void on_written(struct bufferevent *bev, void *arg)
     if (g->shut)
         return;
     g->shut = 1;
+    ez_tls_close_notify(g->bev);
     shutdown(g->fd, SHUT_WR);
     arm(g, LINGER_MS);
 }
@@ -191,14 +193,18 @@ static int refuse_timeout(struct ez_guard *g, const char *message)
 
 /* ---- Reading requests --------------------------------------------------- */
 
-/* Moves n checked bytes to the front of evhttp's input. */
+/* Moves n checked bytes to the front of evhttp's input. A socket
+ * bufferevent keeps the end of its input frozen outside its reads, an
+ * OpenSSL one (TLS) never does: a freeze is lifted only where found. */
 static void inject(struct ez_guard *g, size_t n)
 {
     struct evbuffer *in = bufferevent_get_input(g->bev);
     g->feeding = 1;
-    evbuffer_unfreeze(in, 0);
-    evbuffer_remove_buffer(g->staged, in, n);
-    evbuffer_freeze(in, 0);
+    if (evbuffer_remove_buffer(g->staged, in, n) < 0) {
+        evbuffer_unfreeze(in, 0);
+        evbuffer_remove_buffer(g->staged, in, n);
+        evbuffer_freeze(in, 0);
+    }
     g->feeding = 0;
     g->injected = 1;
 }

@@ -24,6 +24,7 @@
 #include "proctitle.h"
 #include "roles.h"
 #include "shm.h"
+#include "tls.h"
 
 struct ez_worker ez_w;
 
@@ -187,11 +188,16 @@ static void on_track(evutil_socket_t fd, short what, void *arg)
 }
 
 /* evhttp's hook for each connection it accepts: the bufferevent it will
- * use, with the connection's guard on its input. */
+ * use, with the connection's guard on its input. Over TLS that is an
+ * OpenSSL bufferevent, whose input holds the decrypted bytes: the guard
+ * reads a TLS connection as it reads a plain one, and its header deadline
+ * runs from the accept, so it bounds the handshake too. */
 static struct bufferevent *on_connection(struct event_base *b, void *arg)
 {
     (void)arg;
-    struct bufferevent *bev = bufferevent_socket_new(b, -1, BEV_OPT_CLOSE_ON_FREE);
+    struct bufferevent *bev = ez_w.cfg->tls_ctx
+                                  ? ez_tls_bufferevent(b, ez_w.cfg->tls_ctx)
+                                  : bufferevent_socket_new(b, -1, BEV_OPT_CLOSE_ON_FREE);
     if (!bev)
         return NULL;
     struct ez_guard *g = ez_guard_new(bev);
