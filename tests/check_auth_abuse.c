@@ -70,15 +70,15 @@ static const char *bearer(const char *tok)
 
 /* ---- HTTP --------------------------------------------------------------- */
 
-static int call(struct h_server *s, const char *method, const char *path, const char *headers,
+static int call(struct ht_server *s, const char *method, const char *path, const char *headers,
                 const char *body, json_t **out)
 {
-    struct h_resp r;
-    int st = h_http(s->port, method, path, headers, body, body ? strlen(body) : 0, &r);
+    struct ht_resp r;
+    int st = ht_http(s->port, method, path, headers, body, body ? strlen(body) : 0, &r);
     ck_assert_msg(st > 0, "%s %s: %s", method, path, r.err);
     if (out)
-        *out = h_resp_json(&r);
-    h_resp_free(&r);
+        *out = ht_resp_json(&r);
+    ht_resp_free(&r);
     return st;
 }
 
@@ -90,20 +90,20 @@ static const char *jstr(json_t *o, const char *field)
 
 /* One request on an open keep-alive connection; the status, or -1. */
 static int on_conn(int fd, const char *method, const char *path, const char *headers,
-                   struct h_resp *r)
+                   struct ht_resp *r)
 {
     char req[2048];
     int n = snprintf(req, sizeof req, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\n", method, path,
                      headers ? headers : "");
     memset(r, 0, sizeof *r);
-    if (h_send_all(fd, req, (size_t)n) != 0 || h_read_response(fd, method, r) != 0)
+    if (ht_send_all(fd, req, (size_t)n) != 0 || ht_read_response(fd, method, r) != 0)
         return -1;
     return r->status;
 }
 
 /* One request over the Unix socket at path; the status, or -1. */
 static int on_unix(const char *path, const char *method, const char *target,
-                   const char *headers, struct h_resp *r)
+                   const char *headers, struct ht_resp *r)
 {
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     ck_assert_int_ge(fd, 0);
@@ -119,7 +119,7 @@ static int on_unix(const char *path, const char *method, const char *target,
                      "%s %s HTTP/1.1\r\nHost: localhost\r\n%sConnection: close\r\n\r\n", method,
                      target, headers ? headers : "");
     memset(r, 0, sizeof *r);
-    int st = h_send_all(fd, req, (size_t)n) == 0 && h_read_response(fd, method, r) == 0
+    int st = ht_send_all(fd, req, (size_t)n) == 0 && ht_read_response(fd, method, r) == 0
                  ? r->status
                  : -1;
     close(fd);
@@ -128,10 +128,10 @@ static int on_unix(const char *path, const char *method, const char *target,
 
 /* The sum of the samples of a metric whose labels contain `with` (any
  * when NULL), from one scrape. */
-static long long metric(struct h_server *s, const char *name, const char *with)
+static long long metric(struct ht_server *s, const char *name, const char *with)
 {
-    struct h_resp r;
-    ck_assert_int_eq(h_get(s->port, "/metrics", NULL, &r), 200);
+    struct ht_resp r;
+    ck_assert_int_eq(ht_get(s->port, "/metrics", NULL, &r), 200);
     long long sum = 0;
     size_t nlen = strlen(name);
     for (char *line = r.body; line && *line;) {
@@ -143,7 +143,7 @@ static long long metric(struct h_server *s, const char *name, const char *with)
             sum += atoll(strrchr(line, ' ') + 1);
         line = eol ? eol + 1 : NULL;
     }
-    h_resp_free(&r);
+    ht_resp_free(&r);
     return sum;
 }
 
@@ -156,14 +156,14 @@ static long long audited_failures(const char *addr)
     snprintf(sql, sizeof sql,
              "SELECT coalesce(sum((changes->>'failures')::bigint), 0) FROM audit_records "
              "WHERE action = 'auth.failure' AND remote_addr = '%s'", addr);
-    return h_pg_count(sql);
+    return ht_pg_count(sql);
 }
 
 /* "addr=failures,..." of every auth.failure row, for failure messages. */
 static const char *audit_dump(void)
 {
     static char out[2048];
-    PGconn *c = h_pg();
+    PGconn *c = ht_pg();
     PGresult *res = PQexec(c, "SELECT string_agg(remote_addr || '=' || coalesce(changes->>'failures', "
                               "'-'), ',' ORDER BY id) FROM audit_records WHERE action = 'auth.failure'");
     snprintf(out, sizeof out, "%s",
@@ -180,40 +180,40 @@ static long long audit_rows(const char *addr)
     snprintf(sql, sizeof sql,
              "SELECT count(*) FROM audit_records WHERE action = 'auth.failure' "
              "AND remote_addr = '%s'", addr);
-    return h_pg_count(sql);
+    return ht_pg_count(sql);
 }
 
 /* ---- Tokens: the config and the kinds ------------------------------------- */
 
 START_TEST(one_secret_for_both_kinds_is_refused)
 {
-    struct h_server s;
-    h_server_init(&s, NULL);
+    struct ht_server s;
+    ht_server_init(&s, NULL);
     char same[128];
     snprintf(same, sizeof same, "master_jwt_secret = %s\n", s.admin_secret);
-    h_server_write_conf(&s, same);
+    ht_server_write_conf(&s, same);
     const char *how[][2] = { { "-t", "-c" }, { "-c", NULL } };
     for (int i = 0; i < 2; i++) {
-        struct h_cmd c;
+        struct ht_cmd c;
         if (how[i][1])
-            h_ezapi(&c, how[i][0], how[i][1], s.conf, NULL);
+            ht_ezapi(&c, how[i][0], how[i][1], s.conf, NULL);
         else
-            h_ezapi(&c, how[i][0], s.conf, NULL);
+            ht_ezapi(&c, how[i][0], s.conf, NULL);
         ck_assert_msg(c.status == 78, "ezapi %s: exit %d, stderr %s", how[i][0], c.status, c.err);
         ck_assert_msg(strstr(c.err, "admin_jwt_secret") && strstr(c.err, "master_jwt_secret"),
                       "the keys are not named: %s", c.err);
         ck_assert_msg(!strstr(c.err, s.admin_secret), "the secret is shown: %s", c.err);
-        h_cmd_free(&c);
+        ht_cmd_free(&c);
     }
 
     /* a reload to one secret keeps the running config */
-    h_server_write_conf(&s, NULL);
-    h_server_spawn(&s);
-    h_server_wait_ready(&s);
-    ck_assert_int_eq(call(&s, "POST", "/admin/namespaces", h_auth(&s, "admin"), "{\"name\":\"a\"}",
+    ht_server_write_conf(&s, NULL);
+    ht_server_spawn(&s);
+    ht_server_wait_ready(&s);
+    ck_assert_int_eq(call(&s, "POST", "/admin/namespaces", ht_auth(&s, "admin"), "{\"name\":\"a\"}",
                           NULL), 201);
     json_t *j;
-    ck_assert_int_eq(call(&s, "POST", "/admin/masters", h_auth(&s, "admin"),
+    ck_assert_int_eq(call(&s, "POST", "/admin/masters", ht_auth(&s, "admin"),
                           "{\"name\":\"acme\",\"namespaces\":[\"a\"]}", &j), 201);
     char mk[128];
     snprintf(mk, sizeof mk, "%s", jstr(j, "master_key"));
@@ -222,26 +222,26 @@ START_TEST(one_secret_for_both_kinds_is_refused)
     char session[1024];
     snprintf(session, sizeof session, "%s", jstr(j, "token"));
     json_decref(j);
-    long mark = h_server_log_mark(&s);
-    h_server_write_conf(&s, same);
-    h_server_reload(&s);
-    H_EVENTUALLY(h_server_log_contains_since(&s, mark, "must differ from"), 10000,
+    long mark = ht_server_log_mark(&s);
+    ht_server_write_conf(&s, same);
+    ht_server_reload(&s);
+    HT_EVENTUALLY(ht_server_log_contains_since(&s, mark, "must differ from"), 10000,
                  "the refused reload was not logged");
-    h_sleep_ms(500);
+    ht_sleep_ms(500);
     /* signed with the master secret the new file would have replaced */
     ck_assert_int_eq(call(&s, "GET", "/v1/me", bearer(session), NULL, NULL), 200);
-    ck_assert_int_eq(h_server_stop(&s), 0);
+    ck_assert_int_eq(ht_server_stop(&s), 0);
 }
 END_TEST
 
 START_TEST(each_kind_is_refused_where_the_other_is_expected)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
-    ck_assert_int_eq(call(&s, "POST", "/admin/namespaces", h_auth(&s, "admin"), "{\"name\":\"a\"}",
+    struct ht_server s;
+    ht_server_start(&s, NULL);
+    ck_assert_int_eq(call(&s, "POST", "/admin/namespaces", ht_auth(&s, "admin"), "{\"name\":\"a\"}",
                           NULL), 201);
     json_t *j;
-    ck_assert_int_eq(call(&s, "POST", "/admin/masters", h_auth(&s, "admin"),
+    ck_assert_int_eq(call(&s, "POST", "/admin/masters", ht_auth(&s, "admin"),
                           "{\"name\":\"acme\",\"namespaces\":[\"a\"]}", &j), 201);
     long long mid = (long long)json_integer_value(json_object_get(j, "id"));
     char mk[128];
@@ -295,8 +295,8 @@ START_TEST(each_kind_is_refused_where_the_other_is_expected)
                      200);
     ck_assert_int_eq(call(&s, "POST", "/admin/namespaces", signed_by(s.admin_secret, p),
                           "{\"name\":\"b\"}", NULL), 403);
-    ck_assert_int_eq(h_pg_count("SELECT count(*) FROM masters"), 1);
-    h_assert_clean_stop(&s);
+    ck_assert_int_eq(ht_pg_count("SELECT count(*) FROM masters"), 1);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
@@ -305,28 +305,28 @@ END_TEST
 #define LIMIT 10
 
 /* A server on 127.0.0.1 and on a Unix socket (sock, 300 bytes). */
-static void start_two_listeners(struct h_server *s, char *sock, const char *extra)
+static void start_two_listeners(struct ht_server *s, char *sock, const char *extra)
 {
-    h_server_init(s, NULL);
+    ht_server_init(s, NULL);
     snprintf(sock, 300, "%s/ezapi.sock", s->dir);
     char conf[1024];
     snprintf(conf, sizeof conf, "listen = unix:%s,127.0.0.1:%d\n%s", sock, s->port, extra);
-    h_server_write_conf(s, conf);
-    h_server_spawn(s);
-    h_server_wait_ready(s);
+    ht_server_write_conf(s, conf);
+    ht_server_spawn(s);
+    ht_server_wait_ready(s);
 }
 
-static void assert_refusal(struct h_resp *r)
+static void assert_refusal(struct ht_resp *r)
 {
-    const char *ra = h_resp_header(r, "Retry-After");
+    const char *ra = ht_resp_header(r, "Retry-After");
     ck_assert_msg(ra && atoi(ra) >= 1 && atoi(ra) <= 10, "Retry-After: %s", ra ? ra : "none");
-    json_t *j = h_resp_json(r);
+    json_t *j = ht_resp_json(r);
     json_t *e = json_object_get(j, "error");
     ck_assert_str_eq(jstr(e, "type"), "rate_limit_error");
     ck_assert(json_is_string(json_object_get(e, "code")));
     ck_assert(json_is_string(json_object_get(e, "message")));
     ck_assert(json_is_null(json_object_get(e, "param")));
-    ck_assert_str_eq(jstr(e, "request_id"), h_resp_header(r, "X-Request-ID"));
+    ck_assert_str_eq(jstr(e, "request_id"), ht_resp_header(r, "X-Request-ID"));
     json_decref(j);
 }
 
@@ -336,17 +336,17 @@ static void assert_refusal(struct h_resp *r)
  * whose counts add up to its failures. */
 START_TEST(a_flood_is_refused_once_over_the_workers)
 {
-    struct h_server s;
+    struct ht_server s;
     char sock[300];
     start_two_listeners(&s, sock, "auth_failure_limit = 10\nauth_failure_window = 10s\n");
-    const char *good = h_auth(&s, "admin");
-    struct h_resp r;
+    const char *good = ht_auth(&s, "admin");
+    struct ht_resp r;
     int conn[2];
     for (int i = 0; i < 2; i++) { /* opened one after the other: one per worker */
-        conn[i] = h_connect(s.port);
+        conn[i] = ht_connect(s.port);
         ck_assert_int_ge(conn[i], 0);
         ck_assert_int_eq(on_conn(conn[i], "GET", "/health", NULL, &r), 200);
-        h_resp_free(&r);
+        ht_resp_free(&r);
     }
     int unauthorized = 0, refused = 0;
     for (int i = 0; i < 4 * LIMIT; i++) {
@@ -359,7 +359,7 @@ START_TEST(a_flood_is_refused_once_over_the_workers)
             assert_refusal(&r);
             refused++;
         }
-        h_resp_free(&r);
+        ht_resp_free(&r);
     }
     close(conn[0]);
     close(conn[1]);
@@ -369,35 +369,35 @@ START_TEST(a_flood_is_refused_once_over_the_workers)
                   "the flood did not reach both workers");
 
     /* refused before any credential is looked at, on every kind of route */
-    ck_assert_int_eq(h_get(s.port, "/admin/namespaces", good, &r), 429);
+    ck_assert_int_eq(ht_get(s.port, "/admin/namespaces", good, &r), 429);
     assert_refusal(&r);
-    h_resp_free(&r);
-    ck_assert_int_eq(h_get(s.port, "/v1/me", bearer("ezm_whatever"), &r), 429);
-    h_resp_free(&r);
-    ck_assert_int_eq(h_get(s.port, "/health", NULL, &r), 200);
-    h_resp_free(&r);
+    ht_resp_free(&r);
+    ck_assert_int_eq(ht_get(s.port, "/v1/me", bearer("ezm_whatever"), &r), 429);
+    ht_resp_free(&r);
+    ck_assert_int_eq(ht_get(s.port, "/health", NULL, &r), 200);
+    ht_resp_free(&r);
     /* another client is not */
     ck_assert_int_eq(on_unix(sock, "GET", "/admin/namespaces", good, &r), 200);
-    h_resp_free(&r);
+    ht_resp_free(&r);
     ck_assert_int_eq(on_unix(sock, "GET", "/admin/namespaces", BAD_TOKEN, &r), 401);
-    h_resp_free(&r);
+    ht_resp_free(&r);
 
     ck_assert_int_eq(metric(&s, "ezapi_auth_failures_total", NULL), LIMIT + 1);
     ck_assert_int_eq(metric(&s, "ezapi_auth_refused_total", NULL), 3 * LIMIT + 2);
     ck_assert_int_eq(metric(&s, "ezapi_auth_refused_total", "kind=\"master\""), 1);
 
     /* the window's count is recorded when it closes, without another request */
-    H_EVENTUALLY(audited_failures("127.0.0.1") == LIMIT, 40000,
+    HT_EVENTUALLY(audited_failures("127.0.0.1") == LIMIT, 40000,
                  "audited failures: %lld of %d: %s", audited_failures("127.0.0.1"), LIMIT,
                  audit_dump());
     ck_assert_int_eq(audit_rows("127.0.0.1"), 2);
-    H_EVENTUALLY(audited_failures("unix") == 1, 10000, "the other client's failure is not audited: %s", audit_dump());
-    ck_assert_int_eq(h_pg_count("SELECT count(*) FROM audit_records WHERE status = 429"), 0);
+    HT_EVENTUALLY(audited_failures("unix") == 1, 10000, "the other client's failure is not audited: %s", audit_dump());
+    ck_assert_int_eq(ht_pg_count("SELECT count(*) FROM audit_records WHERE status = 429"), 0);
 
     /* the limit lifts with the window */
-    H_EVENTUALLY(call(&s, "GET", "/admin/namespaces", good, NULL, NULL) == 200, 40000,
+    HT_EVENTUALLY(call(&s, "GET", "/admin/namespaces", good, NULL, NULL) == 200, 40000,
                  "still refused after the window");
-    h_assert_clean_stop(&s);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
@@ -406,41 +406,41 @@ END_TEST
 START_TEST(a_flood_without_a_limit_is_audited_per_window)
 {
     enum { N = 500, WINDOW_MS = 2000 };
-    struct h_server s;
-    h_server_start(&s, "auth_failure_limit = 0\nauth_failure_window = 2s\n");
-    int fd = h_connect(s.port);
+    struct ht_server s;
+    ht_server_start(&s, "auth_failure_limit = 0\nauth_failure_window = 2s\n");
+    int fd = ht_connect(s.port);
     ck_assert_int_ge(fd, 0);
-    int64_t t0 = h_now_ms();
+    int64_t t0 = ht_now_ms();
     for (int i = 0; i < N; i++) {
-        struct h_resp r;
+        struct ht_resp r;
         ck_assert_int_eq(on_conn(fd, "POST", "/admin/namespaces", BAD_TOKEN, &r), 401);
-        h_resp_free(&r);
+        ht_resp_free(&r);
     }
-    int64_t elapsed = h_now_ms() - t0;
+    int64_t elapsed = ht_now_ms() - t0;
     close(fd);
-    H_EVENTUALLY(audited_failures("127.0.0.1") == N, 30000, "audited failures: %lld of %d",
+    HT_EVENTUALLY(audited_failures("127.0.0.1") == N, 30000, "audited failures: %lld of %d",
                  audited_failures("127.0.0.1"), N);
     long long rows = audit_rows("127.0.0.1"), windows = elapsed / WINDOW_MS + 2;
     ck_assert_msg(rows <= 2 * windows, "%lld rows for %d failures in %lld ms", rows, N,
                   (long long)elapsed);
     ck_assert_int_eq(metric(&s, "ezapi_auth_failures_total", NULL), N);
     ck_assert_int_eq(metric(&s, "ezapi_auth_refused_total", NULL), 0);
-    h_assert_clean_stop(&s);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
 /* A window still open when the server stops is recorded before it exits. */
 START_TEST(open_windows_are_recorded_at_stop)
 {
-    struct h_server s;
-    h_server_start(&s, "auth_failure_window = 1h\n");
+    struct ht_server s;
+    ht_server_start(&s, "auth_failure_window = 1h\n");
     for (int i = 0; i < 5; i++) {
-        struct h_resp r;
-        ck_assert_int_eq(h_get(s.port, "/v1/me", bearer("ezm_not-a-key"), &r), 401);
-        h_resp_free(&r);
+        struct ht_resp r;
+        ck_assert_int_eq(ht_get(s.port, "/v1/me", bearer("ezm_not-a-key"), &r), 401);
+        ht_resp_free(&r);
     }
-    H_EVENTUALLY(audited_failures("127.0.0.1") == 1, 10000, "the first failure is not audited");
-    h_assert_clean_stop(&s);
+    HT_EVENTUALLY(audited_failures("127.0.0.1") == 1, 10000, "the first failure is not audited");
+    ht_assert_clean_stop(&s);
     ck_assert_int_eq(audited_failures("127.0.0.1"), 5);
     ck_assert_int_eq(audit_rows("127.0.0.1"), 2);
 }
@@ -449,14 +449,14 @@ END_TEST
 int main(void)
 {
     Suite *suite = suite_create("auth");
-    TCase *tc = h_tcase("tokens");
+    TCase *tc = ht_tcase("tokens");
     tcase_add_test(tc, one_secret_for_both_kinds_is_refused);
     tcase_add_test(tc, each_kind_is_refused_where_the_other_is_expected);
     suite_add_tcase(suite, tc);
-    tc = h_tcase("floods");
+    tc = ht_tcase("floods");
     tcase_add_test(tc, a_flood_is_refused_once_over_the_workers);
     tcase_add_test(tc, a_flood_without_a_limit_is_audited_per_window);
     tcase_add_test(tc, open_windows_are_recorded_at_stop);
     suite_add_tcase(suite, tc);
-    return h_run_suite(suite);
+    return ht_run_suite(suite);
 }

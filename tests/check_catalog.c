@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static struct h_server S;
+static struct ht_server S;
 
 /* ---- Helpers ------------------------------------------------------------ */
 
@@ -20,16 +20,16 @@ static struct h_server S;
 static json_t *call_as(const char *role, const char *method, const char *path,
                        const char *body, int want)
 {
-    struct h_resp r;
-    int st = h_http(S.port, method, path, h_auth(&S, role), body, body ? strlen(body) : 0, &r);
+    struct ht_resp r;
+    int st = ht_http(S.port, method, path, ht_auth(&S, role), body, body ? strlen(body) : 0, &r);
     ck_assert_msg(st == want, "%s %s %s: HTTP %d %s, expected %d: %.600s", method, path,
                   body ? body : "", st, r.err, want, r.body ? r.body : "");
     json_t *j = NULL;
     if (r.body_len) {
-        j = h_resp_json(&r);
+        j = ht_resp_json(&r);
         ck_assert_msg(j != NULL, "%s %s: answer is not JSON: %.300s", method, path, r.body);
     }
-    h_resp_free(&r);
+    ht_resp_free(&r);
     return j;
 }
 
@@ -98,7 +98,7 @@ static char *fmt(const char *f, ...)
 /* The first column of the first row as a malloc'd string ("" for NULL). */
 static char *pg_text(const char *sql)
 {
-    PGconn *c = h_pg();
+    PGconn *c = ht_pg();
     PGresult *res = PQexec(c, sql);
     ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1,
                   "%s: %s", sql, PQresultErrorMessage(res));
@@ -195,7 +195,7 @@ static json_t *audit_record(const char *action, const char *resource_id)
 {
     const char *sql = fmt("SELECT count(*) FROM audit_records WHERE action = '%s' "
                           "AND resource_id = '%s'", action, resource_id);
-    H_EVENTUALLY(h_pg_count(sql) == 1, 10000, "no audit record %s of %s", action, resource_id);
+    HT_EVENTUALLY(ht_pg_count(sql) == 1, 10000, "no audit record %s of %s", action, resource_id);
     char *text = pg_text(fmt("SELECT changes::text FROM audit_records WHERE action = '%s' "
                              "AND resource_id = '%s'", action, resource_id));
     json_t *changes = json_loads(text, 0, NULL);
@@ -208,7 +208,7 @@ static json_t *audit_record(const char *action, const char *resource_id)
 
 START_TEST(model_create_get_update_delete)
 {
-    h_server_start(&S, NULL);
+    ht_server_start(&S, NULL);
     json_t *m = call("POST", "/admin/models",
                      "{\"name\":\"gpt-4o\",\"kind\":\"chat\",\"context_window\":128000,"
                      "\"max_output_tokens\":16384,\"cost_per_token\":0.25,"
@@ -224,7 +224,7 @@ START_TEST(model_create_get_update_delete)
     ck_assert(json_is_null(json_object_get(m, "supports_stream")));
     ck_assert_msg(strlen(jstr(m, "created_at")) == 20, "created_at is RFC 3339 UTC");
     json_decref(m);
-    ck_assert_int_eq(h_pg_count("SELECT count(*) FROM models WHERE name = 'gpt-4o' AND "
+    ck_assert_int_eq(ht_pg_count("SELECT count(*) FROM models WHERE name = 'gpt-4o' AND "
                                 "kind = 'chat' AND context_window = 128000 AND "
                                 "max_output_tokens = 16384 AND cost_per_token = 0.25 AND "
                                 "supports_vision AND NOT supports_functions AND "
@@ -246,7 +246,7 @@ START_TEST(model_create_get_update_delete)
     ck_assert_int_eq(jint(m, "context_window"), 200000);
     ck_assert_int_eq(jint(m, "max_output_tokens"), 16384);
     json_decref(m);
-    ck_assert_int_eq(h_pg_count("SELECT count(*) FROM models WHERE supports_vision IS NULL "
+    ck_assert_int_eq(ht_pg_count("SELECT count(*) FROM models WHERE supports_vision IS NULL "
                                 "AND cost_per_token IS NULL AND context_window = 200000 "
                                 "AND supports_stream AND NOT supports_functions"), 1);
 
@@ -255,16 +255,16 @@ START_TEST(model_create_get_update_delete)
     json_decref(m);
 
     ck_assert_ptr_null(call("DELETE", fmt("/admin/models/%" PRId64, id), NULL, 204));
-    ck_assert_int_eq(h_pg_count("SELECT count(*) FROM models"), 0);
+    ck_assert_int_eq(ht_pg_count("SELECT count(*) FROM models"), 0);
     refused("GET", fmt("/admin/models/%" PRId64, id), NULL, 404, "not_found_error", NULL);
     refused("DELETE", fmt("/admin/models/%" PRId64, id), NULL, 404, "not_found_error", NULL);
-    h_assert_clean_stop(&S);
+    ht_assert_clean_stop(&S);
 }
 END_TEST
 
 START_TEST(model_list_pages_and_filters_by_name)
 {
-    h_server_start(&S, NULL);
+    ht_server_start(&S, NULL);
     const char *names[] = { "m-a", "m-b", "m-c" };
     for (int i = 0; i < 3; i++)
         json_decref(call("POST", "/admin/models", fmt("{\"name\":\"%s\"}", names[i]), 201));
@@ -288,13 +288,13 @@ START_TEST(model_list_pages_and_filters_by_name)
     json_decref(one);
     refused("GET", "/admin/models?limit=0", NULL, 400, "invalid_request_error", "limit");
     refused("GET", "/admin/models?name=%ff", NULL, 400, "invalid_request_error", "name");
-    h_assert_clean_stop(&S);
+    ht_assert_clean_stop(&S);
 }
 END_TEST
 
 START_TEST(model_kind_empty_is_chat_and_unknown_is_other)
 {
-    h_server_start(&S, NULL);
+    ht_server_start(&S, NULL);
     struct { const char *kind, *want; } cases[] = {
         { "", "chat" }, { "Embedding", "embedding" }, { "rerank", "rerank" },
         { "llm", "other" }, { NULL, "chat" },
@@ -306,17 +306,17 @@ START_TEST(model_kind_empty_is_chat_and_unknown_is_other)
         json_t *m = call("POST", "/admin/models", body, 201);
         ck_assert_msg(strcmp(jstr(m, "kind"), cases[i].want) == 0, "kind '%s' became %s",
                       cases[i].kind ? cases[i].kind : "(absent)", jstr(m, "kind"));
-        ck_assert_int_eq(h_pg_count(fmt("SELECT count(*) FROM models WHERE name = 'k%zu' "
+        ck_assert_int_eq(ht_pg_count(fmt("SELECT count(*) FROM models WHERE name = 'k%zu' "
                                          "AND kind = '%s'", i, cases[i].want)), 1);
         json_decref(m);
     }
-    h_assert_clean_stop(&S);
+    ht_assert_clean_stop(&S);
 }
 END_TEST
 
 START_TEST(model_name_taken_is_409)
 {
-    h_server_start(&S, NULL);
+    ht_server_start(&S, NULL);
     json_decref(call("POST", "/admin/models", "{\"name\":\"a\"}", 201));
     json_t *b = call("POST", "/admin/models", "{\"name\":\"b\"}", 201);
     char *before = catalog_state();
@@ -326,13 +326,13 @@ START_TEST(model_name_taken_is_409)
     assert_unchanged(before, "duplicate model name");
     free(before);
     json_decref(b);
-    h_assert_clean_stop(&S);
+    ht_assert_clean_stop(&S);
 }
 END_TEST
 
 START_TEST(model_bad_input_is_refused_and_changes_nothing)
 {
-    h_server_start(&S, NULL);
+    ht_server_start(&S, NULL);
     json_t *m = call("POST", "/admin/models", "{\"name\":\"base\"}", 201);
     const char *path = fmt("/admin/models/%" PRId64, jid(m));
     json_decref(m);
@@ -377,7 +377,7 @@ START_TEST(model_bad_input_is_refused_and_changes_nothing)
     refused("PUT", "/admin/models/999999", "{\"name\":\"y\"}", 404, "not_found_error", NULL);
     assert_unchanged(before, "bad model input");
     free(before);
-    h_assert_clean_stop(&S);
+    ht_assert_clean_stop(&S);
 }
 END_TEST
 
@@ -385,7 +385,7 @@ END_TEST
 
 START_TEST(model_registry_lists_models_of_active_groups_with_active_keys)
 {
-    h_server_start(&S, NULL);
+    ht_server_start(&S, NULL);
     int64_t g1 = create_group("g1", "[\"gpt-4o\",\"gpt-4o-mini\"]");
     int64_t k1 = create_key(g1, "active");
     int64_t g2 = create_group("g2", "[\"gpt-4o\",\"llama-3\"]");
@@ -433,7 +433,7 @@ START_TEST(model_registry_lists_models_of_active_groups_with_active_keys)
     ck_assert(json_is_null(json_object_get(e, "capabilities")));
     ck_assert_int_eq(json_array_size(json_object_get(e, "keys")), 1);
     json_decref(reg);
-    h_assert_clean_stop(&S);
+    ht_assert_clean_stop(&S);
 }
 END_TEST
 
@@ -441,7 +441,7 @@ END_TEST
 
 START_TEST(binding_create_get_list_update_delete)
 {
-    h_server_start(&S, NULL);
+    ht_server_start(&S, NULL);
     create_namespace("team-a");
     create_namespace("team-b");
     int64_t g1 = create_group("g1", "[\"gpt-4o\",\"gpt-4o-mini\"]");
@@ -460,7 +460,7 @@ START_TEST(binding_create_get_list_update_delete)
     ck_assert_str_eq(jstr(b, "status"), "active");
     assert_candidate_routes(b, g1, k1, "gpt-4o");
     json_decref(b);
-    ck_assert_int_eq(h_pg_count(fmt("SELECT count(*) FROM bindings WHERE id = %" PRId64
+    ck_assert_int_eq(ht_pg_count(fmt("SELECT count(*) FROM bindings WHERE id = %" PRId64
                                     " AND namespace = 'team-a' AND public_model = 'gpt-4o' "
                                     "AND group_id = %" PRId64 " AND weight = 1 AND "
                                     "selector_type = 'exact' AND selector_value = 'gpt-4o' "
@@ -504,7 +504,7 @@ START_TEST(binding_create_get_list_update_delete)
     ck_assert_str_eq(jstr(b, "public_model"), "gpt-4o");
     candidate_of(b, g1);
     json_decref(b);
-    ck_assert_int_eq(h_pg_count(fmt("SELECT count(*) FROM bindings WHERE id = %" PRId64
+    ck_assert_int_eq(ht_pg_count(fmt("SELECT count(*) FROM bindings WHERE id = %" PRId64
                                     " AND weight = 7 AND status = 'disabled'", id)), 1);
 
     b = call("PUT", fmt("/admin/bindings/%" PRId64, jid(b2)),
@@ -514,17 +514,17 @@ START_TEST(binding_create_get_list_update_delete)
     json_decref(b);
 
     ck_assert_ptr_null(call("DELETE", fmt("/admin/bindings/%" PRId64, id), NULL, 204));
-    ck_assert_int_eq(h_pg_count(fmt("SELECT count(*) FROM bindings WHERE id = %" PRId64, id)), 0);
+    ck_assert_int_eq(ht_pg_count(fmt("SELECT count(*) FROM bindings WHERE id = %" PRId64, id)), 0);
     refused("GET", fmt("/admin/bindings/%" PRId64, id), NULL, 404, "not_found_error", NULL);
     json_decref(b2);
     json_decref(b3);
-    h_assert_clean_stop(&S);
+    ht_assert_clean_stop(&S);
 }
 END_TEST
 
 START_TEST(binding_answer_carries_the_resolved_candidate)
 {
-    h_server_start(&S, NULL);
+    ht_server_start(&S, NULL);
     create_namespace("ns");
     int64_t g = create_group("main", "[\"gpt-4o\",\"gpt-4o-mini\",\"openai/GPT-5\"]");
     int64_t k = create_key(g, "active");
@@ -563,13 +563,13 @@ START_TEST(binding_answer_carries_the_resolved_candidate)
     b = call("PUT", fmt("/admin/bindings/%" PRId64, idle_binding), "{\"weight\":2}", 200);
     assert_candidate_routes(b, idle, k2, "gpt-4o");
     json_decref(b);
-    h_assert_clean_stop(&S);
+    ht_assert_clean_stop(&S);
 }
 END_TEST
 
 START_TEST(binding_selector_value_defaults_and_updates)
 {
-    h_server_start(&S, NULL);
+    ht_server_start(&S, NULL);
     create_namespace("ns");
     int64_t g = create_group("g", "[\"gpt-4o\",\"paren(\"]");
     (void)create_key(g, "active");
@@ -592,7 +592,7 @@ START_TEST(binding_selector_value_defaults_and_updates)
     ck_assert_str_eq(jstr(b, "selector_type"), "regex");
     ck_assert_str_eq(jstr(b, "selector_value"), "^gpt-4o$");
     json_decref(b);
-    ck_assert_int_eq(h_pg_count("SELECT count(*) FROM bindings WHERE selector_type = 'regex' "
+    ck_assert_int_eq(ht_pg_count("SELECT count(*) FROM bindings WHERE selector_type = 'regex' "
                                 "AND selector_value = '^gpt-4o$' AND public_model = 'public-4o'"),
                      1);
 
@@ -606,13 +606,13 @@ START_TEST(binding_selector_value_defaults_and_updates)
             "selector_value");
     assert_unchanged(before, "regex over a stored exact value");
     free(before);
-    h_assert_clean_stop(&S);
+    ht_assert_clean_stop(&S);
 }
 END_TEST
 
 START_TEST(binding_bad_input_is_refused_and_changes_nothing)
 {
-    h_server_start(&S, NULL);
+    ht_server_start(&S, NULL);
     create_namespace("ns");
     create_namespace("other");
     int64_t g = create_group("g", "[\"gpt-4o\"]");
@@ -686,7 +686,7 @@ START_TEST(binding_bad_input_is_refused_and_changes_nothing)
             "namespace");
     assert_unchanged(before, "bad binding input");
     free(before);
-    h_assert_clean_stop(&S);
+    ht_assert_clean_stop(&S);
 }
 END_TEST
 
@@ -695,7 +695,7 @@ END_TEST
  * names. Each of these resolved differently, or was refused, with POSIX. */
 START_TEST(binding_selectors_resolve_as_the_data_plane_does)
 {
-    h_server_start(&S, NULL);
+    ht_server_start(&S, NULL);
     create_namespace("ns");
     int64_t g = create_group("g", "[\"gpt-d\",\"gpt-4\",\"vendor/Mod\\u00e8le-X\","
                                   "\"vendor/ GPT-5\",\"Qwen2-72B\"]");
@@ -715,7 +715,7 @@ START_TEST(binding_selectors_resolve_as_the_data_plane_does)
         json_decref(b);
     }
     char *snap = NULL;
-    H_EVENTUALLY((free(snap), snap = h_redis_hget("config:bindings", "ns.p1")) != NULL, 10000,
+    HT_EVENTUALLY((free(snap), snap = ht_redis_hget("config:bindings", "ns.p1")) != NULL, 10000,
                  "config:bindings has no field ns.p1");
     ck_assert_msg(strstr(snap, fmt("\"upstreams\":{\"%" PRId64 "\":\"gpt-4\"}", k)) != NULL,
                   "the snapshot of gpt-\\d does not route to gpt-4: %s", snap);
@@ -730,13 +730,13 @@ START_TEST(binding_selectors_resolve_as_the_data_plane_does)
                 g, go_refuses[i]), 400, "invalid_request_error", "selector_value");
     assert_unchanged(before, "selectors Go's regexp refuses");
     free(before);
-    h_assert_clean_stop(&S);
+    ht_assert_clean_stop(&S);
 }
 END_TEST
 
 static void pg_exec(const char *sql)
 {
-    PGconn *c = h_pg();
+    PGconn *c = ht_pg();
     PGresult *res = PQexec(c, sql);
     ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK,
                   "%s: %s", sql, PQresultErrorMessage(res));
@@ -751,7 +751,7 @@ static void pg_exec(const char *sql)
  * once, and the rest of the configuration keeps flowing to Redis. */
 START_TEST(pathological_binding_neither_hangs_nor_stalls_the_sync)
 {
-    h_server_start(&S, NULL);
+    ht_server_start(&S, NULL);
     create_namespace("ns");
     char a200[201];
     memset(a200, 'a', 200);
@@ -762,7 +762,7 @@ START_TEST(pathological_binding_neither_hangs_nor_stalls_the_sync)
     pg_exec(fmt("INSERT INTO bindings (namespace, public_model, group_id, selector_type, "
                 "selector_value) VALUES ('ns', 'legacy', %" PRId64 ", 'regex', "
                 "'^((a*)*b*)*\\1\\2c$')", g));
-    int64_t legacy = h_pg_count("SELECT id FROM bindings WHERE public_model = 'legacy'");
+    int64_t legacy = ht_pg_count("SELECT id FROM bindings WHERE public_model = 'legacy'");
     /* the worker answers for the stored one, which can still be edited */
     json_t *b = call("PUT", fmt("/admin/bindings/%" PRId64, legacy), "{\"weight\":3}", 200);
     assert_candidate_error(b, g, "config_error");
@@ -777,28 +777,28 @@ START_TEST(pathological_binding_neither_hangs_nor_stalls_the_sync)
 
     /* both reach Redis as config_error, and a later change still follows */
     char *snap = NULL;
-    H_EVENTUALLY((free(snap), snap = h_redis_hget("config:bindings", "ns.legacy")) != NULL &&
+    HT_EVENTUALLY((free(snap), snap = ht_redis_hget("config:bindings", "ns.legacy")) != NULL &&
                      strstr(snap, "\"weight\":3") != NULL, 10000,
                  "config:bindings ns.legacy was not updated: %s", snap ? snap : "(none)");
     ck_assert_ptr_nonnull(strstr(snap, "\"error\":\"config_error\""));
     free(snap);
     create_namespace("after");
-    H_EVENTUALLY((snap = h_redis_hget("config:namespaces", "after")) != NULL, 10000,
+    HT_EVENTUALLY((snap = ht_redis_hget("config:namespaces", "after")) != NULL, 10000,
                  "a change made after the pathological bindings never reached Redis");
     free(snap);
 
     /* a full resync rebuilds everything, and verify finds Redis equal */
     json_decref(call("POST", "/admin/sync/full", NULL, 202));
     json_t *v = NULL;
-    H_EVENTUALLY((json_decref(v), v = call("GET", "/admin/sync/verify", NULL, 200),
+    HT_EVENTUALLY((json_decref(v), v = call("GET", "/admin/sync/verify", NULL, 200),
                   json_is_true(json_object_get(v, "equal"))), 30000,
                  "verify does not find Redis equal to PostgreSQL");
     json_decref(v);
-    snap = h_redis_hget("config:bindings", "ns.slow");
+    snap = ht_redis_hget("config:bindings", "ns.slow");
     ck_assert_msg(snap && strstr(snap, "\"error\":\"config_error\""), "ns.slow: %s",
                   snap ? snap : "(none)");
     free(snap);
-    h_assert_clean_stop(&S);
+    ht_assert_clean_stop(&S);
 }
 END_TEST
 
@@ -806,7 +806,7 @@ END_TEST
 
 START_TEST(features_merge_and_delete)
 {
-    h_server_start(&S, NULL);
+    ht_server_start(&S, NULL);
     json_t *map = call("GET", "/admin/features", NULL, 200);
     ck_assert_int_eq(json_object_size(map), 0);
     json_decref(map);
@@ -822,8 +822,8 @@ START_TEST(features_merge_and_delete)
     ck_assert_str_eq(jstr(map, "quota"), "");
     ck_assert_ptr_null(json_object_get(map, "beta_2"));
     json_decref(map);
-    ck_assert_int_eq(h_pg_count("SELECT count(*) FROM features"), 2);
-    ck_assert_int_eq(h_pg_count("SELECT count(*) FROM features WHERE name = 'streaming' "
+    ck_assert_int_eq(ht_pg_count("SELECT count(*) FROM features"), 2);
+    ck_assert_int_eq(ht_pg_count("SELECT count(*) FROM features WHERE name = 'streaming' "
                                 "AND value = 'off'"), 1);
 
     /* deleting a name that is not set, setting a value it already has, and an
@@ -844,13 +844,13 @@ START_TEST(features_merge_and_delete)
     ck_assert_str_eq(jstr(map, "streaming"), "off");
     json_decref(map);
     json_decref(call_as("viewer", "PUT", "/admin/features", "{\"a\":\"b\"}", 403));
-    h_assert_clean_stop(&S);
+    ht_assert_clean_stop(&S);
 }
 END_TEST
 
 START_TEST(features_bad_input_is_refused_and_changes_nothing)
 {
-    h_server_start(&S, NULL);
+    ht_server_start(&S, NULL);
     json_decref(call("PUT", "/admin/features", "{\"kept\":\"1\"}", 200));
     char *before = catalog_state();
     char long_value[1100], long_name[80];
@@ -875,7 +875,7 @@ START_TEST(features_bad_input_is_refused_and_changes_nothing)
     json_decref(j);
     assert_unchanged(before, "bad features input");
     free(before);
-    h_assert_clean_stop(&S);
+    ht_assert_clean_stop(&S);
 }
 END_TEST
 
@@ -883,7 +883,7 @@ END_TEST
 
 START_TEST(catalog_changes_are_audited_with_before_and_after)
 {
-    h_server_start(&S, NULL);
+    ht_server_start(&S, NULL);
     create_namespace("ns");
     int64_t g = create_group("g", "[\"gpt-4o\"]");
     json_t *m = call("POST", "/admin/models", "{\"name\":\"gpt-4o\"}", 201);
@@ -923,11 +923,11 @@ START_TEST(catalog_changes_are_audited_with_before_and_after)
     json_decref(c);
     json_decref(audit_record("binding.delete", bid));
 
-    H_EVENTUALLY(h_pg_count("SELECT count(*) FROM audit_records WHERE action = "
+    HT_EVENTUALLY(ht_pg_count("SELECT count(*) FROM audit_records WHERE action = "
                             "'features.update' AND changes->'before' = '{\"a\":\"1\"}' AND "
                             "changes->'after' = '{\"b\":\"2\"}'") == 1,
                  10000, "no features.update record with the before and after maps");
-    h_assert_clean_stop(&S);
+    ht_assert_clean_stop(&S);
 }
 END_TEST
 
@@ -935,7 +935,7 @@ END_TEST
 
 START_TEST(bindings_are_projected_into_redis)
 {
-    h_server_start(&S, NULL);
+    ht_server_start(&S, NULL);
     create_namespace("ns");
     int64_t g = create_group("g", "[\"gpt-4o\"]");
     int64_t k = create_key(g, "active");
@@ -945,7 +945,7 @@ START_TEST(bindings_are_projected_into_redis)
     json_decref(b);
 
     char *snap = NULL;
-    H_EVENTUALLY((free(snap), snap = h_redis_hget("config:bindings", "ns.gpt-4o")) != NULL, 10000,
+    HT_EVENTUALLY((free(snap), snap = ht_redis_hget("config:bindings", "ns.gpt-4o")) != NULL, 10000,
                  "config:bindings has no field ns.gpt-4o");
     json_t *j = json_loads(snap, 0, NULL);
     ck_assert_msg(j != NULL, "binding snapshot is not JSON: %s", snap);
@@ -960,35 +960,35 @@ START_TEST(bindings_are_projected_into_redis)
 
     /* renaming the public model moves the field */
     json_decref(call("PUT", path, "{\"public_model\":\"renamed\"}", 200));
-    H_EVENTUALLY(h_redis_hlen("config:bindings") == 1 &&
-                 (snap = h_redis_hget("config:bindings", "ns.renamed")) != NULL, 10000,
+    HT_EVENTUALLY(ht_redis_hlen("config:bindings") == 1 &&
+                 (snap = ht_redis_hget("config:bindings", "ns.renamed")) != NULL, 10000,
                  "config:bindings did not move to ns.renamed");
     free(snap);
-    ck_assert_ptr_null(h_redis_hget("config:bindings", "ns.gpt-4o"));
+    ck_assert_ptr_null(ht_redis_hget("config:bindings", "ns.gpt-4o"));
 
     ck_assert_ptr_null(call("DELETE", path, NULL, 204));
-    H_EVENTUALLY(h_redis_hlen("config:bindings") == 0, 10000,
+    HT_EVENTUALLY(ht_redis_hlen("config:bindings") == 0, 10000,
                  "config:bindings keeps the deleted binding");
-    h_assert_clean_stop(&S);
+    ht_assert_clean_stop(&S);
 }
 END_TEST
 
 START_TEST(features_are_projected_into_redis)
 {
-    h_server_start(&S, NULL);
+    ht_server_start(&S, NULL);
     json_decref(call("PUT", "/admin/features", "{\"a\":\"1\",\"b\":\"2\"}", 200));
     char *v = NULL;
-    H_EVENTUALLY((free(v), v = h_redis_hget("meta:features", "b")) != NULL, 10000,
+    HT_EVENTUALLY((free(v), v = ht_redis_hget("meta:features", "b")) != NULL, 10000,
                  "meta:features has no field b");
     ck_assert_str_eq(v, "2");
     free(v);
     json_decref(call("PUT", "/admin/features", "{\"a\":null,\"b\":\"3\"}", 200));
     v = NULL;
-    H_EVENTUALLY(h_redis_hlen("meta:features") == 1 &&
-                 ((free(v), v = h_redis_hget("meta:features", "b")) != NULL) &&
+    HT_EVENTUALLY(ht_redis_hlen("meta:features") == 1 &&
+                 ((free(v), v = ht_redis_hget("meta:features", "b")) != NULL) &&
                  strcmp(v, "3") == 0, 10000, "meta:features is not {b: 3}");
     free(v);
-    h_assert_clean_stop(&S);
+    ht_assert_clean_stop(&S);
 }
 END_TEST
 
@@ -997,7 +997,7 @@ END_TEST
 static Suite *catalog_suite(void)
 {
     Suite *s = suite_create("catalog");
-    TCase *tc = h_tcase("models");
+    TCase *tc = ht_tcase("models");
     tcase_add_test(tc, model_create_get_update_delete);
     tcase_add_test(tc, model_list_pages_and_filters_by_name);
     tcase_add_test(tc, model_kind_empty_is_chat_and_unknown_is_other);
@@ -1006,7 +1006,7 @@ static Suite *catalog_suite(void)
     tcase_add_test(tc, model_registry_lists_models_of_active_groups_with_active_keys);
     suite_add_tcase(s, tc);
 
-    tc = h_tcase("bindings");
+    tc = ht_tcase("bindings");
     tcase_add_test(tc, binding_create_get_list_update_delete);
     tcase_add_test(tc, binding_answer_carries_the_resolved_candidate);
     tcase_add_test(tc, binding_selector_value_defaults_and_updates);
@@ -1015,16 +1015,16 @@ static Suite *catalog_suite(void)
     tcase_add_test(tc, pathological_binding_neither_hangs_nor_stalls_the_sync);
     suite_add_tcase(s, tc);
 
-    tc = h_tcase("features");
+    tc = ht_tcase("features");
     tcase_add_test(tc, features_merge_and_delete);
     tcase_add_test(tc, features_bad_input_is_refused_and_changes_nothing);
     suite_add_tcase(s, tc);
 
-    tc = h_tcase("audit");
+    tc = ht_tcase("audit");
     tcase_add_test(tc, catalog_changes_are_audited_with_before_and_after);
     suite_add_tcase(s, tc);
 
-    tc = h_tcase("redis");
+    tc = ht_tcase("redis");
     tcase_add_test(tc, bindings_are_projected_into_redis);
     tcase_add_test(tc, features_are_projected_into_redis);
     suite_add_tcase(s, tc);
@@ -1033,5 +1033,5 @@ static Suite *catalog_suite(void)
 
 int main(void)
 {
-    return h_run_suite(catalog_suite());
+    return ht_run_suite(catalog_suite());
 }

@@ -14,27 +14,27 @@
  * as shipped (its secrets are the CHANGE-ME placeholders). */
 static void write_sample(const char *path)
 {
-    struct h_cmd c;
-    h_ezapi(&c, "config", "sample", NULL);
+    struct ht_cmd c;
+    ht_ezapi(&c, "config", "sample", NULL);
     ck_assert_int_eq(c.status, 0);
     size_t cap = strlen(c.out) + 512;
     char *text = malloc(cap), *line = strstr(c.out, "\npg_dsn = ");
     ck_assert_ptr_nonnull(line);
     char *eol = strchr(line + 1, '\n');
-    snprintf(text, cap, "%.*s\npg_dsn = %s%s", (int)(line - c.out), c.out, h_pg_dsn(), eol);
-    h_write_file(path, text);
+    snprintf(text, cap, "%.*s\npg_dsn = %s%s", (int)(line - c.out), c.out, ht_pg_dsn(), eol);
+    ht_write_file(path, text);
     free(text);
-    h_cmd_free(&c);
+    ht_cmd_free(&c);
 }
 
 START_TEST(the_sample_is_refused_by_check_and_server_alike)
 {
-    struct h_server s;
-    h_server_init(&s, NULL);
+    struct ht_server s;
+    ht_server_init(&s, NULL);
     write_sample(s.conf);
-    struct h_cmd t, run;
-    h_ezapi(&t, "-t", "-c", s.conf, NULL);
-    h_ezapi(&run, "-c", s.conf, NULL);
+    struct ht_cmd t, run;
+    ht_ezapi(&t, "-t", "-c", s.conf, NULL);
+    ht_ezapi(&run, "-c", s.conf, NULL);
     ck_assert_msg(t.status == 78, "ezapi -t accepted the sample (exit %d): %s%s", t.status,
                   t.out, t.err);
     ck_assert_msg(strstr(t.err, "admin_jwt_secret: still the sample's CHANGE-ME placeholder"),
@@ -42,8 +42,8 @@ START_TEST(the_sample_is_refused_by_check_and_server_alike)
     ck_assert_msg(run.status == 78, "the server exited %d: %s", run.status, run.err);
     ck_assert_msg(strcmp(t.err, run.err) == 0, "-t said \"%s\", the server \"%s\"", t.err,
                   run.err);
-    h_cmd_free(&t);
-    h_cmd_free(&run);
+    ht_cmd_free(&t);
+    ht_cmd_free(&run);
 }
 END_TEST
 
@@ -51,23 +51,23 @@ END_TEST
  * running server are refused, and the old config keeps serving. */
 START_TEST(a_reload_refuses_the_placeholders_too)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
-    const char *auth = h_auth(&s, "admin"); /* minted while the file is good */
-    long mark = h_server_log_mark(&s);
-    h_server_write_conf(&s, "admin_jwt_secret = CHANGE-ME-admin_jwt_secret-openssl-rand-hex-32\n");
-    struct h_cmd t;
-    h_ezapi(&t, "-t", "-c", s.conf, NULL);
+    struct ht_server s;
+    ht_server_start(&s, NULL);
+    const char *auth = ht_auth(&s, "admin"); /* minted while the file is good */
+    long mark = ht_server_log_mark(&s);
+    ht_server_write_conf(&s, "admin_jwt_secret = CHANGE-ME-admin_jwt_secret-openssl-rand-hex-32\n");
+    struct ht_cmd t;
+    ht_ezapi(&t, "-t", "-c", s.conf, NULL);
     ck_assert_int_eq(t.status, 78);
-    h_cmd_free(&t);
-    h_server_reload(&s);
-    H_EVENTUALLY(h_server_log_contains_since(&s, mark, "reload refused"), 10000,
+    ht_cmd_free(&t);
+    ht_server_reload(&s);
+    HT_EVENTUALLY(ht_server_log_contains_since(&s, mark, "reload refused"), 10000,
                  "the reload was not refused");
-    ck_assert(h_server_log_contains_since(&s, mark, "CHANGE-ME placeholder"));
-    struct h_resp r;
-    ck_assert_int_eq(h_get(s.port, "/admin/namespaces", auth, &r), 200);
-    h_resp_free(&r);
-    ck_assert_int_eq(h_server_stop(&s), 0);
+    ck_assert(ht_server_log_contains_since(&s, mark, "CHANGE-ME placeholder"));
+    struct ht_resp r;
+    ck_assert_int_eq(ht_get(s.port, "/admin/namespaces", auth, &r), 200);
+    ht_resp_free(&r);
+    ck_assert_int_eq(ht_server_stop(&s), 0);
 }
 END_TEST
 
@@ -81,15 +81,15 @@ START_TEST(check_refuses_rediss_and_a_bad_dsn_naming_the_line)
         { "log_pg_dsn = host=db password=s3cret-pw port\n", "log_pg_dsn: not a libpq connection" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        struct h_server s;
-        struct h_cmd t;
-        h_server_init(&s, cases[i].extra);
-        h_ezapi(&t, "-t", "-c", s.conf, NULL);
+        struct ht_server s;
+        struct ht_cmd t;
+        ht_server_init(&s, cases[i].extra);
+        ht_ezapi(&t, "-t", "-c", s.conf, NULL);
         ck_assert_msg(t.status == 78, "accepted: %s", cases[i].extra);
         ck_assert_msg(strstr(t.err, cases[i].want), "%s", t.err);
         ck_assert_msg(strstr(t.err, s.conf), "no file name in: %s", t.err);
         ck_assert_msg(!strstr(t.err, "s3cret-pw"), "the error shows the password: %s", t.err);
-        h_cmd_free(&t);
+        ht_cmd_free(&t);
     }
 }
 END_TEST
@@ -115,16 +115,16 @@ static char *dump(const char *conf, int *status)
 
 START_TEST(dump_names_each_source_and_masks_secrets)
 {
-    struct h_server s;
+    struct ht_server s;
     char dsn[512];
-    snprintf(dsn, sizeof dsn, "pg_dsn = %s password=pg-pass-9876\n", h_pg_dsn());
+    snprintf(dsn, sizeof dsn, "pg_dsn = %s password=pg-pass-9876\n", ht_pg_dsn());
     char extra[2048];
     snprintf(extra, sizeof extra,
              "%sredis_url = redis://app:rp@ss-1234@127.0.0.1:%d/0\n"
              "secrets_key = 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n"
              "log_level = warn\n",
-             dsn, h_redis_port());
-    h_server_init(&s, extra);
+             dsn, ht_redis_port());
+    ht_server_init(&s, extra);
     int status;
     char *out = dump(s.conf, &status);
     ck_assert_msg(status == 0, "ezapi -T exited %d:\n%s", status, out);
@@ -150,7 +150,7 @@ START_TEST(dump_names_each_source_and_masks_secrets)
                   "-T shows a JWT secret");
     free(out);
     /* and -T of a bad file is -t's refusal */
-    h_server_write_conf(&s, "workers = 0\n");
+    ht_server_write_conf(&s, "workers = 0\n");
     out = dump(s.conf, &status);
     ck_assert_int_eq(status, 78);
     ck_assert_str_eq(out, "");
@@ -162,28 +162,28 @@ START_TEST(help_and_version_exit_0)
 {
     static const char *const help[] = { "--help", "-h" }, *const version[] = { "--version", "-v" };
     for (int i = 0; i < 2; i++) {
-        struct h_cmd c;
-        h_ezapi(&c, help[i], NULL);
+        struct ht_cmd c;
+        ht_ezapi(&c, help[i], NULL);
         ck_assert_msg(c.status == 0, "%s exited %d: %s", help[i], c.status, c.err);
         ck_assert_msg(strstr(c.out, "usage: ezapi") && strstr(c.out, "ezapi -T [-c FILE]"),
                       "%s printed: %s", help[i], c.out);
-        h_cmd_free(&c);
-        h_ezapi(&c, version[i], NULL);
+        ht_cmd_free(&c);
+        ht_ezapi(&c, version[i], NULL);
         ck_assert_msg(c.status == 0, "%s exited %d: %s", version[i], c.status, c.err);
         ck_assert_msg(strncmp(c.out, "ezapi " PACKAGE_VERSION "\n", strlen(PACKAGE_VERSION) + 7) == 0,
                       "%s printed: %s", version[i], c.out);
-        h_cmd_free(&c);
+        ht_cmd_free(&c);
     }
-    struct h_cmd c;
-    h_ezapi(&c, "--no-such-option", NULL);
+    struct ht_cmd c;
+    ht_ezapi(&c, "--no-such-option", NULL);
     ck_assert_int_eq(c.status, 2);
-    h_cmd_free(&c);
+    ht_cmd_free(&c);
 }
 END_TEST
 
 static void redis_cmd(const char *fmt, const char *a)
 {
-    redisContext *r = h_redis();
+    redisContext *r = ht_redis();
     redisReply *rep = redisCommand(r, fmt, a);
     ck_assert_msg(rep && rep->type != REDIS_REPLY_ERROR, "%s: %s", fmt,
                   rep ? rep->str : r->errstr);
@@ -201,29 +201,29 @@ START_TEST(redis_acl_user_with_at_and_percent_in_its_password)
     for (int i = 0; i < 2; i++) {
         char extra[512], name[32];
         snprintf(extra, sizeof extra, "redis_url = redis://ezapi-acl:%s@127.0.0.1:%d/0\n",
-                 passwords_in_url[i], h_redis_port());
-        struct h_server s;
-        h_server_init(&s, extra);
-        struct h_cmd t;
-        h_ezapi(&t, "-t", "-c", s.conf, NULL);
+                 passwords_in_url[i], ht_redis_port());
+        struct ht_server s;
+        ht_server_init(&s, extra);
+        struct ht_cmd t;
+        ht_ezapi(&t, "-t", "-c", s.conf, NULL);
         ck_assert_msg(t.status == 0, "%s: -t exited %d: %s", extra, t.status, t.err);
-        h_cmd_free(&t);
-        h_server_spawn(&s);
-        h_server_wait_ready(&s); /* /health/ready answers 200 only with Redis reachable */
+        ht_cmd_free(&t);
+        ht_server_spawn(&s);
+        ht_server_wait_ready(&s); /* /health/ready answers 200 only with Redis reachable */
         snprintf(name, sizeof name, "acl-%d", i);
         char body[64];
         snprintf(body, sizeof body, "{\"name\":\"%s\"}", name);
-        struct h_resp r;
-        ck_assert_int_eq(h_post_json(s.port, "/admin/namespaces", h_auth(&s, "admin"), body, &r),
+        struct ht_resp r;
+        ck_assert_int_eq(ht_post_json(s.port, "/admin/namespaces", ht_auth(&s, "admin"), body, &r),
                          201);
-        h_resp_free(&r);
+        ht_resp_free(&r);
         char *v = NULL;
-        H_EVENTUALLY((free(v), v = h_redis_hget("config:namespaces", name)) != NULL, 10000,
+        HT_EVENTUALLY((free(v), v = ht_redis_hget("config:namespaces", name)) != NULL, 10000,
                      "namespace %s never reached Redis through the ACL user", name);
         free(v);
-        ck_assert_msg(!h_server_log_contains(&s, "p@ss") && !h_server_log_contains(&s, "w0rd"),
+        ck_assert_msg(!ht_server_log_contains(&s, "p@ss") && !ht_server_log_contains(&s, "w0rd"),
                       "the log shows the password");
-        h_assert_clean_stop(&s);
+        ht_assert_clean_stop(&s);
     }
     redis_cmd("ACL DELUSER %s", "ezapi-acl");
 }
@@ -232,7 +232,7 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("cli");
-    TCase *t = h_tcase("cli");
+    TCase *t = ht_tcase("cli");
     tcase_add_test(t, the_sample_is_refused_by_check_and_server_alike);
     tcase_add_test(t, a_reload_refuses_the_placeholders_too);
     tcase_add_test(t, check_refuses_rediss_and_a_bad_dsn_naming_the_line);
@@ -240,5 +240,5 @@ int main(void)
     tcase_add_test(t, help_and_version_exit_0);
     tcase_add_test(t, redis_acl_user_with_at_and_percent_in_its_password);
     suite_add_tcase(s, t);
-    return h_run_suite(s);
+    return ht_run_suite(s);
 }

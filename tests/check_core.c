@@ -24,17 +24,17 @@ static int is_hex32(const char *s)
     return 1;
 }
 
-static json_t *resp_json(const struct h_resp *r)
+static json_t *resp_json(const struct ht_resp *r)
 {
-    json_t *j = h_resp_json(r);
+    json_t *j = ht_resp_json(r);
     ck_assert_msg(j != NULL, "HTTP %d: body is not JSON: %.300s", r->status,
                   r->body ? r->body : "");
     return j;
 }
 
-static void assert_json_type(const struct h_resp *r)
+static void assert_json_type(const struct ht_resp *r)
 {
-    const char *ct = h_resp_header(r, "Content-Type");
+    const char *ct = ht_resp_header(r, "Content-Type");
     ck_assert_msg(ct && strncasecmp(ct, "application/json", 16) == 0,
                   "HTTP %d: Content-Type is %s, expected application/json", r->status,
                   ct ? ct : "absent");
@@ -60,7 +60,7 @@ static int header_has_token(const char *value, const char *token)
  * "request_id"}} with request_id = the X-Request-ID header. type NULL: any
  * documented type. param_rule: 0 = null or a string, 1 = must be null,
  * 2 = must equal param. */
-static void assert_error_shape(const struct h_resp *r, const char *type, int param_rule,
+static void assert_error_shape(const struct ht_resp *r, const char *type, int param_rule,
                                const char *param)
 {
     static const char *const types[] = {
@@ -96,23 +96,23 @@ static void assert_error_shape(const struct h_resp *r, const char *type, int par
     else
         ck_assert_msg(json_is_null(p) || json_is_string(p), "error.param: %.300s", r->body);
     const char *rid = json_string_value(json_object_get(e, "request_id"));
-    const char *hid = h_resp_header(r, "X-Request-ID");
+    const char *hid = ht_resp_header(r, "X-Request-ID");
     ck_assert_msg(hid != NULL, "HTTP %d without X-Request-ID", r->status);
     ck_assert_msg(rid && strcmp(rid, hid) == 0, "error.request_id %s differs from X-Request-ID %s",
                   rid ? rid : "(missing)", hid);
     json_decref(j);
 }
 
-static int create_namespace(struct h_server *s, const char *name)
+static int create_namespace(struct ht_server *s, const char *name)
 {
     char body[200];
     snprintf(body, sizeof body, "{\"name\":\"%s\"}", name);
-    struct h_resp r;
-    int st = h_post_json(s->port, "/admin/namespaces", h_auth(s, "admin"), body, &r);
+    struct ht_resp r;
+    int st = ht_post_json(s->port, "/admin/namespaces", ht_auth(s, "admin"), body, &r);
     if (st != 201)
         fprintf(stderr, "POST /admin/namespaces %s: %d %s %.300s\n", name, st, r.err,
                 r.body ? r.body : "");
-    h_resp_free(&r);
+    ht_resp_free(&r);
     return st;
 }
 
@@ -121,7 +121,7 @@ static int namespace_synced(const char *name)
 {
     char want[200];
     snprintf(want, sizeof want, "{\"name\":\"%s\",\"status\":\"active\"}", name);
-    char *got = h_redis_hget("config:namespaces", name);
+    char *got = ht_redis_hget("config:namespaces", name);
     int ok = got && strcmp(got, want) == 0;
     free(got);
     return ok;
@@ -139,22 +139,22 @@ static int all_synced(const char *fmt, int n)
 }
 
 /* How many namespaces GET /admin/namespaces lists. */
-static long namespaces_listed(struct h_server *s)
+static long namespaces_listed(struct ht_server *s)
 {
-    struct h_resp r;
-    ck_assert_int_eq(h_get(s->port, "/admin/namespaces", h_auth(s, "admin"), &r), 200);
+    struct ht_resp r;
+    ck_assert_int_eq(ht_get(s->port, "/admin/namespaces", ht_auth(s, "admin"), &r), 200);
     json_t *j = resp_json(&r);
     json_t *data = json_object_get(j, "data");
     ck_assert_msg(json_is_array(data), "list without a data array: %.300s", r.body);
     long n = (long)json_array_size(data);
     json_decref(j);
-    h_resp_free(&r);
+    ht_resp_free(&r);
     return n;
 }
 
-static int count_workers(struct h_server *s, pid_t *pids, int max)
+static int count_workers(struct ht_server *s, pid_t *pids, int max)
 {
-    return h_server_children(s, "worker ", pids, max);
+    return ht_server_children(s, "worker ", pids, max);
 }
 
 static int pid_in(pid_t pid, const pid_t *set, int n)
@@ -168,7 +168,7 @@ static int pid_in(pid_t pid, const pid_t *set, int n)
 /* After a reload to `want` workers: exactly that many worker processes,
  * titled worker 0 .. want-1, none of them from the old generation, and no
  * old worker left alive. */
-static int new_generation(struct h_server *s, const pid_t *old, int nold, int want)
+static int new_generation(struct ht_server *s, const pid_t *old, int nold, int want)
 {
     pid_t now[64];
     int n = count_workers(s, now, 64);
@@ -180,25 +180,25 @@ static int new_generation(struct h_server *s, const pid_t *old, int nold, int wa
     for (int i = 0; i < want; i++) {
         char t[32];
         snprintf(t, sizeof t, "worker %d", i);
-        if (!h_server_child_pid(s, t))
+        if (!ht_server_child_pid(s, t))
             return 0;
     }
     for (int i = 0; i < nold; i++)
-        if (h_proc_alive(old[i]))
+        if (ht_proc_alive(old[i]))
             return 0;
     return 1;
 }
 
-static int child_replaced(struct h_server *s, const char *title, pid_t old, pid_t *now)
+static int child_replaced(struct ht_server *s, const char *title, pid_t old, pid_t *now)
 {
-    *now = h_server_child_pid(s, title);
+    *now = ht_server_child_pid(s, title);
     return *now != 0 && *now != old;
 }
 
 /* A line logged after mark that mentions needle at level error or warn. */
-static int logged_problem_since(struct h_server *s, long mark, const char *needle)
+static int logged_problem_since(struct ht_server *s, long mark, const char *needle)
 {
-    char *text = h_server_log_since(s, mark);
+    char *text = ht_server_log_since(s, mark);
     int found = 0;
     for (char *line = strtok(text, "\n"); line && !found; line = strtok(NULL, "\n"))
         found = strstr(line, needle) &&
@@ -300,15 +300,15 @@ static void write_conf_lines(const char *path, const char *last_lines)
              "admin_jwt_secret = %s\n"
              "master_jwt_secret = %s\n"
              "%s",
-             h_pg_dsn(), h_redis_url(), secret, secret, last_lines);
-    h_write_file(path, text);
+             ht_pg_dsn(), ht_redis_url(), secret, secret, last_lines);
+    ht_write_file(path, text);
 }
 
 /* Runs `ezapi -t -c path` and expects exit 78 naming path:line and key. */
 static void assert_config_refused(const char *path, int line, const char *key)
 {
-    struct h_cmd c;
-    h_ezapi(&c, "-t", "-c", path, NULL);
+    struct ht_cmd c;
+    ht_ezapi(&c, "-t", "-c", path, NULL);
     char where[400];
     snprintf(where, sizeof where, "%s:%d", path, line);
     ck_assert_msg(c.status == 78, "ezapi -t exited %d (expected 78); stdout: %s stderr: %s",
@@ -317,17 +317,17 @@ static void assert_config_refused(const char *path, int line, const char *key)
                 (strstr(c.out, key) || strstr(c.err, key));
     ck_assert_msg(named, "the error must name %s and the key %s; stdout: %s stderr: %s", where,
                   key, c.out, c.err);
-    h_cmd_free(&c);
+    ht_cmd_free(&c);
 }
 
 /* ---- SPEC 5: conventions ------------------------------------------------- */
 
 START_TEST(health_is_ok_with_a_generated_request_id)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
-    struct h_resp r;
-    ck_assert_int_eq(h_get(s.port, "/health", NULL, &r), 200);
+    struct ht_server s;
+    ht_server_start(&s, NULL);
+    struct ht_resp r;
+    ck_assert_int_eq(ht_get(s.port, "/health", NULL, &r), 200);
     assert_json_type(&r);
     json_t *j = resp_json(&r);
     json_t *want = json_pack("{s:s}", "status", "ok");
@@ -335,25 +335,25 @@ START_TEST(health_is_ok_with_a_generated_request_id)
     json_decref(want);
     json_decref(j);
     char first[64];
-    const char *id = h_resp_header(&r, "X-Request-ID");
+    const char *id = ht_resp_header(&r, "X-Request-ID");
     ck_assert_msg(is_hex32(id), "generated X-Request-ID %s is not 32 lowercase hex",
                   id ? id : "(absent)");
     snprintf(first, sizeof first, "%s", id);
-    h_resp_free(&r);
+    ht_resp_free(&r);
 
-    ck_assert_int_eq(h_get(s.port, "/health", NULL, &r), 200);
-    id = h_resp_header(&r, "X-Request-ID");
+    ck_assert_int_eq(ht_get(s.port, "/health", NULL, &r), 200);
+    id = ht_resp_header(&r, "X-Request-ID");
     ck_assert_msg(is_hex32(id) && strcmp(id, first) != 0,
                   "two requests got the same or a bad X-Request-ID: %s, %s", first, id);
-    h_resp_free(&r);
-    h_assert_clean_stop(&s);
+    ht_resp_free(&r);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
 START_TEST(valid_client_request_id_is_echoed)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
+    struct ht_server s;
+    ht_server_start(&s, NULL);
     char longest[129 + 20];
     memset(longest, 'a', 128);
     memcpy(longest, "Z9._-", 5);
@@ -362,21 +362,21 @@ START_TEST(valid_client_request_id_is_echoed)
     for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
         char hdr[200];
         snprintf(hdr, sizeof hdr, "X-Request-ID: %s\r\n", ids[i]);
-        struct h_resp r;
-        ck_assert_int_eq(h_get(s.port, "/health", hdr, &r), 200);
-        const char *got = h_resp_header(&r, "X-Request-ID");
+        struct ht_resp r;
+        ck_assert_int_eq(ht_get(s.port, "/health", hdr, &r), 200);
+        const char *got = ht_resp_header(&r, "X-Request-ID");
         ck_assert_msg(got && strcmp(got, ids[i]) == 0, "sent X-Request-ID %s, got back %s", ids[i],
                       got ? got : "(absent)");
-        h_resp_free(&r);
+        ht_resp_free(&r);
     }
-    h_assert_clean_stop(&s);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
 START_TEST(malformed_client_request_id_is_replaced)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
+    struct ht_server s;
+    ht_server_start(&s, NULL);
     char too_long[130];
     memset(too_long, 'a', 129);
     too_long[129] = '\0';
@@ -384,25 +384,25 @@ START_TEST(malformed_client_request_id_is_replaced)
     for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
         char hdr[200];
         snprintf(hdr, sizeof hdr, "X-Request-ID: %s\r\n", ids[i]);
-        struct h_resp r;
-        ck_assert_msg(h_get(s.port, "/health", hdr, &r) == 200,
+        struct ht_resp r;
+        ck_assert_msg(ht_get(s.port, "/health", hdr, &r) == 200,
                       "a malformed X-Request-ID (%s) must not be refused: %d %s", ids[i], r.status,
                       r.err);
-        const char *got = h_resp_header(&r, "X-Request-ID");
+        const char *got = ht_resp_header(&r, "X-Request-ID");
         ck_assert_msg(is_hex32(got), "X-Request-ID %s was answered with %s, expected a new "
                       "32-hex id", ids[i], got ? got : "(absent)");
-        h_resp_free(&r);
+        ht_resp_free(&r);
     }
-    h_assert_clean_stop(&s);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
 START_TEST(ready_reports_every_dependency)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
-    struct h_resp r;
-    ck_assert_int_eq(h_get(s.port, "/health/ready", NULL, &r), 200);
+    struct ht_server s;
+    ht_server_start(&s, NULL);
+    struct ht_resp r;
+    ck_assert_int_eq(ht_get(s.port, "/health/ready", NULL, &r), 200);
     assert_json_type(&r);
     json_t *j = resp_json(&r);
     ck_assert_msg(json_object_get(j, "postgres") != NULL, "no postgres in %s", r.body);
@@ -418,51 +418,51 @@ START_TEST(ready_reports_every_dependency)
                       "%s.queue_depth is not a count: %s", procs[i], r.body);
     }
     json_decref(j);
-    h_resp_free(&r);
-    h_assert_clean_stop(&s);
+    ht_resp_free(&r);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
 START_TEST(unknown_route_is_404_in_the_error_shape)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
-    struct h_resp r;
-    ck_assert_int_eq(h_get(s.port, "/no/such/route", NULL, &r), 404);
+    struct ht_server s;
+    ht_server_start(&s, NULL);
+    struct ht_resp r;
+    ck_assert_int_eq(ht_get(s.port, "/no/such/route", NULL, &r), 404);
     assert_error_shape(&r, "not_found_error", 1, NULL);
-    ck_assert_msg(is_hex32(h_resp_header(&r, "X-Request-ID")), "no generated request id");
-    h_resp_free(&r);
+    ck_assert_msg(is_hex32(ht_resp_header(&r, "X-Request-ID")), "no generated request id");
+    ht_resp_free(&r);
 
     /* the client's request id is the one in the error */
-    ck_assert_int_eq(h_get(s.port, "/v0/nothing", "X-Request-ID: trace-404\r\n", &r), 404);
+    ck_assert_int_eq(ht_get(s.port, "/v0/nothing", "X-Request-ID: trace-404\r\n", &r), 404);
     assert_error_shape(&r, "not_found_error", 1, NULL);
-    ck_assert_str_eq(h_resp_header(&r, "X-Request-ID"), "trace-404");
-    h_resp_free(&r);
+    ck_assert_str_eq(ht_resp_header(&r, "X-Request-ID"), "trace-404");
+    ht_resp_free(&r);
 
     /* a missing resource is a 404 too */
-    ck_assert_int_eq(h_get(s.port, "/admin/namespaces/nobody-here", h_auth(&s, "admin"), &r), 404);
+    ck_assert_int_eq(ht_get(s.port, "/admin/namespaces/nobody-here", ht_auth(&s, "admin"), &r), 404);
     assert_error_shape(&r, "not_found_error", 0, NULL);
-    h_resp_free(&r);
-    h_assert_clean_stop(&s);
+    ht_resp_free(&r);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
 START_TEST(wrong_method_is_405_with_allow)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
+    struct ht_server s;
+    ht_server_start(&s, NULL);
     const char *methods[] = { "POST", "DELETE", "PUT" };
     for (int i = 0; i < 3; i++) {
-        struct h_resp r;
-        ck_assert_msg(h_http(s.port, methods[i], "/health", NULL, NULL, 0, &r) == 405,
+        struct ht_resp r;
+        ck_assert_msg(ht_http(s.port, methods[i], "/health", NULL, NULL, 0, &r) == 405,
                       "%s /health answered %d %s", methods[i], r.status, r.err);
-        const char *allow = h_resp_header(&r, "Allow");
+        const char *allow = ht_resp_header(&r, "Allow");
         ck_assert_msg(header_has_token(allow, "GET"), "%s /health: Allow is %s, must list GET",
                       methods[i], allow ? allow : "absent");
         assert_error_shape(&r, NULL, 0, NULL);
-        h_resp_free(&r);
+        ht_resp_free(&r);
     }
-    h_assert_clean_stop(&s);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
@@ -470,59 +470,59 @@ END_TEST
 
 START_TEST(body_over_max_body_size_is_413_before_routing_and_auth)
 {
-    struct h_server s;
-    h_server_start(&s, "max_body_size = 2048\n");
+    struct ht_server s;
+    ht_server_start(&s, "max_body_size = 2048\n");
     char *big = malloc(10001);
     memset(big, 'x', 10000);
     big[10000] = '\0';
-    struct h_resp r;
+    struct ht_resp r;
 
     /* no token: 413, not 401 */
-    ck_assert_int_eq(h_http(s.port, "POST", "/admin/namespaces", NULL, big, 10000, &r), 413);
+    ck_assert_int_eq(ht_http(s.port, "POST", "/admin/namespaces", NULL, big, 10000, &r), 413);
     assert_error_shape(&r, NULL, 0, NULL);
-    h_resp_free(&r);
+    ht_resp_free(&r);
     /* unknown path: 413, not 404 */
-    ck_assert_int_eq(h_http(s.port, "POST", "/no/such/path", NULL, big, 10000, &r), 413);
-    h_resp_free(&r);
+    ck_assert_int_eq(ht_http(s.port, "POST", "/no/such/path", NULL, big, 10000, &r), 413);
+    ht_resp_free(&r);
     /* the limit is max_body_size itself: one byte more is refused, not the limit */
-    ck_assert_int_eq(h_http(s.port, "POST", "/no/such/path", NULL, big, 2049, &r), 413);
-    h_resp_free(&r);
-    ck_assert_int_eq(h_http(s.port, "POST", "/no/such/path", NULL, big, 2048, &r), 404);
-    h_resp_free(&r);
+    ck_assert_int_eq(ht_http(s.port, "POST", "/no/such/path", NULL, big, 2049, &r), 413);
+    ht_resp_free(&r);
+    ck_assert_int_eq(ht_http(s.port, "POST", "/no/such/path", NULL, big, 2048, &r), 404);
+    ht_resp_free(&r);
     free(big);
     ck_assert_int_eq(namespaces_listed(&s), 0);
-    h_assert_clean_stop(&s);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
 START_TEST(non_json_body_is_415)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
+    struct ht_server s;
+    ht_server_start(&s, NULL);
     char hdr[1200];
-    snprintf(hdr, sizeof hdr, "%sContent-Type: text/plain\r\n", h_auth(&s, "admin"));
+    snprintf(hdr, sizeof hdr, "%sContent-Type: text/plain\r\n", ht_auth(&s, "admin"));
     const char *body = "{\"name\":\"team-a\"}";
-    struct h_resp r;
-    ck_assert_int_eq(h_http(s.port, "POST", "/admin/namespaces", hdr, body, strlen(body), &r), 415);
+    struct ht_resp r;
+    ck_assert_int_eq(ht_http(s.port, "POST", "/admin/namespaces", hdr, body, strlen(body), &r), 415);
     assert_error_shape(&r, NULL, 0, NULL);
-    h_resp_free(&r);
+    ht_resp_free(&r);
     ck_assert_int_eq(namespaces_listed(&s), 0);
 
     /* a media type parameter is still JSON */
     snprintf(hdr, sizeof hdr, "%sContent-Type: application/json; charset=utf-8\r\n",
-             h_auth(&s, "admin"));
-    ck_assert_int_eq(h_http(s.port, "POST", "/admin/namespaces", hdr, body, strlen(body), &r), 201);
-    h_resp_free(&r);
-    h_assert_clean_stop(&s);
+             ht_auth(&s, "admin"));
+    ck_assert_int_eq(ht_http(s.port, "POST", "/admin/namespaces", hdr, body, strlen(body), &r), 201);
+    ht_resp_free(&r);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
 START_TEST(malformed_json_is_400_saying_where)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
-    struct h_resp r;
-    ck_assert_int_eq(h_post_json(s.port, "/admin/namespaces", h_auth(&s, "admin"), "{\"name\":", &r),
+    struct ht_server s;
+    ht_server_start(&s, NULL);
+    struct ht_resp r;
+    ck_assert_int_eq(ht_post_json(s.port, "/admin/namespaces", ht_auth(&s, "admin"), "{\"name\":", &r),
                      400);
     assert_error_shape(&r, "invalid_request_error", 0, NULL);
     json_t *j = resp_json(&r);
@@ -535,64 +535,64 @@ START_TEST(malformed_json_is_400_saying_where)
         has_place |= strcasestr(msg, places[i]) != NULL;
     ck_assert_msg(has_number && has_place, "the message must say where the JSON breaks: %s", msg);
     json_decref(j);
-    h_resp_free(&r);
+    ht_resp_free(&r);
     ck_assert_int_eq(namespaces_listed(&s), 0);
-    h_assert_clean_stop(&s);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
 START_TEST(json_that_is_not_a_valid_object_is_400)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
-    const char *auth = h_auth(&s, "admin");
-    struct h_resp r;
+    struct ht_server s;
+    ht_server_start(&s, NULL);
+    const char *auth = ht_auth(&s, "admin");
+    struct ht_resp r;
     const char *not_objects[] = { "[\"team-a\"]", "\"team-a\"", "42", "null" };
     for (size_t i = 0; i < sizeof not_objects / sizeof not_objects[0]; i++) {
-        ck_assert_msg(h_post_json(s.port, "/admin/namespaces", auth, not_objects[i], &r) == 400,
+        ck_assert_msg(ht_post_json(s.port, "/admin/namespaces", auth, not_objects[i], &r) == 400,
                       "body %s answered %d", not_objects[i], r.status);
         assert_error_shape(&r, "invalid_request_error", 0, NULL);
-        h_resp_free(&r);
+        ht_resp_free(&r);
     }
     /* a wrong type and an unknown field name their field */
-    ck_assert_int_eq(h_post_json(s.port, "/admin/namespaces", auth, "{\"name\":5}", &r), 400);
+    ck_assert_int_eq(ht_post_json(s.port, "/admin/namespaces", auth, "{\"name\":5}", &r), 400);
     assert_error_shape(&r, "invalid_request_error", 2, "name");
-    h_resp_free(&r);
-    ck_assert_int_eq(h_post_json(s.port, "/admin/namespaces", auth,
+    ht_resp_free(&r);
+    ck_assert_int_eq(ht_post_json(s.port, "/admin/namespaces", auth,
                                  "{\"name\":\"team-a\",\"colour\":\"red\"}", &r), 400);
     assert_error_shape(&r, "invalid_request_error", 2, "colour");
-    h_resp_free(&r);
+    ht_resp_free(&r);
     ck_assert_int_eq(namespaces_listed(&s), 0);
-    h_assert_clean_stop(&s);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
 START_TEST(missing_or_bad_credentials_are_401_bearer)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
-    struct h_server other; /* same claims, another secret */
-    h_server_init(&other, NULL);
+    struct ht_server s;
+    ht_server_start(&s, NULL);
+    struct ht_server other; /* same claims, another secret */
+    ht_server_init(&other, NULL);
     char forged[1100];
-    snprintf(forged, sizeof forged, "%s", h_auth(&other, "admin"));
+    snprintf(forged, sizeof forged, "%s", ht_auth(&other, "admin"));
 
     const char *creds[] = { NULL, "Authorization: Bearer not-a-jwt\r\n",
                             "Authorization: Basic YWRtaW46YWRtaW4=\r\n", forged };
     for (size_t i = 0; i < sizeof creds / sizeof creds[0]; i++) {
-        struct h_resp r;
-        ck_assert_msg(h_post_json(s.port, "/admin/namespaces", creds[i], "{\"name\":\"team-a\"}",
+        struct ht_resp r;
+        ck_assert_msg(ht_post_json(s.port, "/admin/namespaces", creds[i], "{\"name\":\"team-a\"}",
                                   &r) == 401, "credentials #%zu answered %d", i, r.status);
-        const char *www = h_resp_header(&r, "WWW-Authenticate");
+        const char *www = ht_resp_header(&r, "WWW-Authenticate");
         ck_assert_msg(www && strncasecmp(www, "Bearer", 6) == 0,
                       "401 without WWW-Authenticate: Bearer (got %s)", www ? www : "none");
         assert_error_shape(&r, "authentication_error", 0, NULL);
-        h_resp_free(&r);
-        ck_assert_msg(h_get(s.port, "/admin/namespaces", creds[i], &r) == 401,
+        ht_resp_free(&r);
+        ck_assert_msg(ht_get(s.port, "/admin/namespaces", creds[i], &r) == 401,
                       "GET with credentials #%zu answered %d", i, r.status);
-        h_resp_free(&r);
+        ht_resp_free(&r);
     }
     ck_assert_int_eq(namespaces_listed(&s), 0);
-    h_assert_clean_stop(&s);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
@@ -600,10 +600,10 @@ END_TEST
 
 START_TEST(created_namespace_is_projected_into_redis)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
-    struct h_resp r;
-    ck_assert_int_eq(h_post_json(s.port, "/admin/namespaces", h_auth(&s, "admin"),
+    struct ht_server s;
+    ht_server_start(&s, NULL);
+    struct ht_resp r;
+    ck_assert_int_eq(ht_post_json(s.port, "/admin/namespaces", ht_auth(&s, "admin"),
                                  "{\"name\":\"team-a\"}", &r), 201);
     assert_json_type(&r);
     json_t *j = resp_json(&r);
@@ -611,47 +611,47 @@ START_TEST(created_namespace_is_projected_into_redis)
     ck_assert_str_eq(json_string_value(json_object_get(j, "name")), "team-a");
     ck_assert_str_eq(json_string_value(json_object_get(j, "status")), "active");
     json_decref(j);
-    h_resp_free(&r);
+    ht_resp_free(&r);
 
-    H_EVENTUALLY(namespace_synced("team-a"), 10000,
+    HT_EVENTUALLY(namespace_synced("team-a"), 10000,
                  "config:namespaces team-a never became {\"name\":\"team-a\",\"status\":\"active\"}");
-    ck_assert_int_eq(h_get(s.port, "/admin/namespaces/team-a", h_auth(&s, "admin"), &r), 200);
+    ck_assert_int_eq(ht_get(s.port, "/admin/namespaces/team-a", ht_auth(&s, "admin"), &r), 200);
     j = resp_json(&r);
     ck_assert_str_eq(json_string_value(json_object_get(j, "name")), "team-a");
     json_decref(j);
-    h_resp_free(&r);
-    h_assert_clean_stop(&s);
+    ht_resp_free(&r);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
 START_TEST(two_instances_share_postgres_and_redis)
 {
-    struct h_server a, b;
-    h_server_init(&a, NULL);
-    h_server_init(&b, NULL);
+    struct ht_server a, b;
+    ht_server_init(&a, NULL);
+    ht_server_init(&b, NULL);
     /* started together: migrations must take turns */
-    h_server_spawn(&a);
-    h_server_spawn(&b);
-    h_server_wait_ready(&a);
-    h_server_wait_ready(&b);
-    struct h_resp r;
-    ck_assert_int_eq(h_get(a.port, "/health", NULL, &r), 200);
-    h_resp_free(&r);
-    ck_assert_int_eq(h_get(b.port, "/health", NULL, &r), 200);
-    h_resp_free(&r);
+    ht_server_spawn(&a);
+    ht_server_spawn(&b);
+    ht_server_wait_ready(&a);
+    ht_server_wait_ready(&b);
+    struct ht_resp r;
+    ck_assert_int_eq(ht_get(a.port, "/health", NULL, &r), 200);
+    ht_resp_free(&r);
+    ck_assert_int_eq(ht_get(b.port, "/health", NULL, &r), 200);
+    ht_resp_free(&r);
 
     ck_assert_int_eq(create_namespace(&a, "from-a"), 201);
     ck_assert_int_eq(create_namespace(&b, "from-b"), 201);
-    ck_assert_int_eq(h_get(a.port, "/admin/namespaces/from-b", h_auth(&a, "admin"), &r), 200);
-    h_resp_free(&r);
-    ck_assert_int_eq(h_post_json(b.port, "/admin/namespaces", h_auth(&b, "admin"),
+    ck_assert_int_eq(ht_get(a.port, "/admin/namespaces/from-b", ht_auth(&a, "admin"), &r), 200);
+    ht_resp_free(&r);
+    ck_assert_int_eq(ht_post_json(b.port, "/admin/namespaces", ht_auth(&b, "admin"),
                                  "{\"name\":\"from-a\"}", &r), 409);
     assert_error_shape(&r, "conflict_error", 0, NULL);
-    h_resp_free(&r);
-    H_EVENTUALLY(namespace_synced("from-a") && namespace_synced("from-b"), 10000,
+    ht_resp_free(&r);
+    HT_EVENTUALLY(namespace_synced("from-a") && namespace_synced("from-b"), 10000,
                  "namespaces written through both instances never both reached Redis");
-    h_assert_clean_stop(&a);
-    h_assert_clean_stop(&b);
+    ht_assert_clean_stop(&a);
+    ht_assert_clean_stop(&b);
 }
 END_TEST
 
@@ -659,31 +659,31 @@ END_TEST
 
 START_TEST(config_check_accepts_a_valid_file)
 {
-    struct h_server s;
-    h_server_init(&s, "max_body_size = 4096\nrequest_timeout = 2500ms\nshutdown_timeout = 1m\n");
-    struct h_cmd c;
-    h_ezapi(&c, "-t", "-c", s.conf, NULL);
+    struct ht_server s;
+    ht_server_init(&s, "max_body_size = 4096\nrequest_timeout = 2500ms\nshutdown_timeout = 1m\n");
+    struct ht_cmd c;
+    ht_ezapi(&c, "-t", "-c", s.conf, NULL);
     ck_assert_msg(c.status == 0, "ezapi -t on a valid file exited %d: %s %s", c.status, c.out, c.err);
-    h_cmd_free(&c);
+    ht_cmd_free(&c);
 }
 END_TEST
 
 START_TEST(config_check_refuses_an_unknown_key)
 {
-    struct h_server s;
-    h_server_init(&s, NULL);
+    struct ht_server s;
+    ht_server_init(&s, NULL);
     write_conf_lines(s.conf, "workers = 2\nno_such_key = 1\n");
     assert_config_refused(s.conf, 8, "no_such_key");
     /* the server refuses to start with it, with the same code */
-    h_server_spawn(&s);
-    ck_assert_int_eq(h_server_wait_exit(&s, 15000), 78);
+    ht_server_spawn(&s);
+    ck_assert_int_eq(ht_server_wait_exit(&s, 15000), 78);
 }
 END_TEST
 
 START_TEST(config_check_refuses_a_duplicate_key)
 {
-    struct h_server s;
-    h_server_init(&s, NULL);
+    struct ht_server s;
+    ht_server_init(&s, NULL);
     write_conf_lines(s.conf, "workers = 2\nlog_level = info\nworkers = 3\n");
     assert_config_refused(s.conf, 9, "workers");
 }
@@ -691,8 +691,8 @@ END_TEST
 
 START_TEST(config_check_refuses_a_bad_duration)
 {
-    struct h_server s;
-    h_server_init(&s, NULL);
+    struct ht_server s;
+    ht_server_init(&s, NULL);
     write_conf_lines(s.conf, "shutdown_timeout = 5 fortnights\n");
     assert_config_refused(s.conf, 7, "shutdown_timeout");
 }
@@ -700,8 +700,8 @@ END_TEST
 
 START_TEST(version_is_printed)
 {
-    struct h_cmd c;
-    h_ezapi(&c, "-v", NULL);
+    struct ht_cmd c;
+    ht_ezapi(&c, "-v", NULL);
     ck_assert_msg(c.status == 0, "ezapi -v exited %d: %s", c.status, c.err);
     char *v = slurp_version();
     if (v) {
@@ -714,16 +714,16 @@ START_TEST(version_is_printed)
             digits += isdigit((unsigned char)*p) != 0;
         ck_assert_msg(digits > 0, "ezapi -v printed no version: %s", c.out);
     }
-    h_cmd_free(&c);
+    ht_cmd_free(&c);
 }
 END_TEST
 
 START_TEST(token_admin_mints_a_jwt_the_server_accepts)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
-    struct h_cmd c;
-    h_ezapi(&c, "token", "admin", "-c", s.conf, NULL);
+    struct ht_server s;
+    ht_server_start(&s, NULL);
+    struct ht_cmd c;
+    ht_ezapi(&c, "token", "admin", "-c", s.conf, NULL);
     ck_assert_msg(c.status == 0, "ezapi token admin exited %d: %s", c.status, c.err);
     size_t n = strlen(c.out);
     ck_assert_msg(n > 0 && c.out[n - 1] == '\n' && !memchr(c.out, '\n', n - 1),
@@ -741,13 +741,13 @@ START_TEST(token_admin_mints_a_jwt_the_server_accepts)
     json_decref(p);
     char hdr[1200];
     snprintf(hdr, sizeof hdr, "Authorization: Bearer %s\r\n", c.out);
-    h_cmd_free(&c);
-    struct h_resp r;
-    ck_assert_int_eq(h_post_json(s.port, "/admin/namespaces", hdr, "{\"name\":\"minted\"}", &r), 201);
-    h_resp_free(&r);
+    ht_cmd_free(&c);
+    struct ht_resp r;
+    ck_assert_int_eq(ht_post_json(s.port, "/admin/namespaces", hdr, "{\"name\":\"minted\"}", &r), 201);
+    ht_resp_free(&r);
 
     /* a viewer may read, not write */
-    h_ezapi(&c, "token", "admin", "-c", s.conf, "--role", "viewer", "--sub", "alice", "--ttl", "5m",
+    ht_ezapi(&c, "token", "admin", "-c", s.conf, "--role", "viewer", "--sub", "alice", "--ttl", "5m",
             NULL);
     ck_assert_msg(c.status == 0, "ezapi token admin --role viewer exited %d: %s", c.status, c.err);
     c.out[strcspn(c.out, "\n")] = '\0';
@@ -759,13 +759,13 @@ START_TEST(token_admin_mints_a_jwt_the_server_accepts)
     ck_assert_msg(exp - iat == 300, "--ttl 5m gave exp - iat = %lld", (long long)(exp - iat));
     json_decref(p);
     snprintf(hdr, sizeof hdr, "Authorization: Bearer %s\r\n", c.out);
-    h_cmd_free(&c);
-    ck_assert_int_eq(h_get(s.port, "/admin/namespaces", hdr, &r), 200);
-    h_resp_free(&r);
-    ck_assert_int_eq(h_post_json(s.port, "/admin/namespaces", hdr, "{\"name\":\"viewed\"}", &r), 403);
+    ht_cmd_free(&c);
+    ck_assert_int_eq(ht_get(s.port, "/admin/namespaces", hdr, &r), 200);
+    ht_resp_free(&r);
+    ck_assert_int_eq(ht_post_json(s.port, "/admin/namespaces", hdr, "{\"name\":\"viewed\"}", &r), 403);
     assert_error_shape(&r, "permission_error", 0, NULL);
-    h_resp_free(&r);
-    h_assert_clean_stop(&s);
+    ht_resp_free(&r);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
@@ -773,78 +773,78 @@ END_TEST
 
 START_TEST(process_titles_show_every_role)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
-    const char *title = h_proc_title(s.pid);
+    struct ht_server s;
+    ht_server_start(&s, NULL);
+    const char *title = ht_proc_title(s.pid);
     ck_assert_msg(strncmp(title, "ezapi: supervisor", 17) == 0, "supervisor title is \"%s\"", title);
     const char *children[] = { "worker 0", "worker 1", "syncer", "logger" };
     for (int i = 0; i < 4; i++)
-        ck_assert_msg(h_server_child_pid(&s, children[i]) != 0,
+        ck_assert_msg(ht_server_child_pid(&s, children[i]) != 0,
                       "no child process titled \"ezapi: %s\"", children[i]);
     pid_t w[8];
     ck_assert_int_eq(count_workers(&s, w, 8), 2);
-    h_assert_clean_stop(&s);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
 START_TEST(killed_worker_is_respawned_and_load_recovers)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
-    pid_t w0 = h_server_child_pid(&s, "worker 0");
+    struct ht_server s;
+    ht_server_start(&s, NULL);
+    pid_t w0 = ht_server_child_pid(&s, "worker 0");
     ck_assert(w0 != 0);
-    struct h_load *l = h_load_start(s.port, 4, "GET", "/health", NULL, NULL);
-    h_sleep_ms(500);
+    struct ht_load *l = ht_load_start(s.port, 4, "GET", "/health", NULL, NULL);
+    ht_sleep_ms(500);
     ck_assert_int_eq(kill(w0, SIGKILL), 0);
     pid_t now = 0;
-    H_EVENTUALLY(child_replaced(&s, "worker 0", w0, &now), 2000,
+    HT_EVENTUALLY(child_replaced(&s, "worker 0", w0, &now), 2000,
                  "no new \"ezapi: worker 0\" within 2 s of kill -9");
-    h_sleep_ms(300); /* connections of the dead worker fail now, not later */
-    struct h_load_counts before, after;
-    h_load_snapshot(l, &before);
-    h_sleep_ms(1500);
-    after = h_load_stop(l);
-    ck_assert_msg(before.ok > 0, "the load got nothing through: %s", h_load_describe(&before));
+    ht_sleep_ms(300); /* connections of the dead worker fail now, not later */
+    struct ht_load_counts before, after;
+    ht_load_snapshot(l, &before);
+    ht_sleep_ms(1500);
+    after = ht_load_stop(l);
+    ck_assert_msg(before.ok > 0, "the load got nothing through: %s", ht_load_describe(&before));
     ck_assert_msg(after.errors == before.errors && after.non2xx == before.non2xx,
-                  "requests failed after the respawn: before %s", h_load_describe(&before));
+                  "requests failed after the respawn: before %s", ht_load_describe(&before));
     ck_assert_msg(after.ok > before.ok, "no request succeeded after the respawn: %s",
-                  h_load_describe(&after));
-    ck_assert_int_eq(h_server_stop(&s), 0);
+                  ht_load_describe(&after));
+    ck_assert_int_eq(ht_server_stop(&s), 0);
 }
 END_TEST
 
 START_TEST(killed_syncer_is_respawned_and_syncs)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
-    pid_t old = h_server_child_pid(&s, "syncer");
+    struct ht_server s;
+    ht_server_start(&s, NULL);
+    pid_t old = ht_server_child_pid(&s, "syncer");
     ck_assert(old != 0);
     ck_assert_int_eq(kill(old, SIGKILL), 0);
     pid_t now = 0;
-    H_EVENTUALLY(child_replaced(&s, "syncer", old, &now), 5000, "the syncer was not respawned");
+    HT_EVENTUALLY(child_replaced(&s, "syncer", old, &now), 5000, "the syncer was not respawned");
     ck_assert_int_eq(create_namespace(&s, "after-respawn"), 201);
-    H_EVENTUALLY(namespace_synced("after-respawn"), 10000, "the new syncer does not sync");
-    ck_assert_int_eq(h_server_stop(&s), 0);
+    HT_EVENTUALLY(namespace_synced("after-respawn"), 10000, "the new syncer does not sync");
+    ck_assert_int_eq(ht_server_stop(&s), 0);
 }
 END_TEST
 
 START_TEST(child_killed_repeatedly_is_still_respawned)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
+    struct ht_server s;
+    ht_server_start(&s, NULL);
     for (int i = 0; i < 3; i++) {
         pid_t old = 0, now = 0;
-        H_EVENTUALLY((old = h_server_child_pid(&s, "logger")) != 0, 15000,
+        HT_EVENTUALLY((old = ht_server_child_pid(&s, "logger")) != 0, 15000,
                      "no logger before kill %d", i + 1);
         ck_assert_int_eq(kill(old, SIGKILL), 0);
-        H_EVENTUALLY(child_replaced(&s, "logger", old, &now), 15000,
+        HT_EVENTUALLY(child_replaced(&s, "logger", old, &now), 15000,
                      "the logger was not respawned after kill %d", i + 1);
     }
-    struct h_resp r;
+    struct ht_resp r;
     int st = 0;
-    H_EVENTUALLY((st = h_get(s.port, "/health/ready", NULL, &r), h_resp_free(&r), st == 200), 15000,
+    HT_EVENTUALLY((st = ht_get(s.port, "/health/ready", NULL, &r), ht_resp_free(&r), st == 200), 15000,
                  "not ready after the logger came back (%d)", st);
-    ck_assert_int_eq(h_server_stop(&s), 0);
+    ck_assert_int_eq(ht_server_stop(&s), 0);
 }
 END_TEST
 
@@ -852,128 +852,128 @@ END_TEST
 
 START_TEST(reload_under_load_drops_nothing)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
+    struct ht_server s;
+    ht_server_start(&s, NULL);
     pid_t old[8];
     int nold = count_workers(&s, old, 8);
     ck_assert_int_eq(nold, 2);
-    struct h_load *l = h_load_start(s.port, 4, "GET", "/health", NULL, NULL);
-    h_sleep_ms(1000);
-    h_server_write_conf(&s, "workers = 3\n");
-    h_server_reload(&s);
-    struct h_load_counts at_reload;
-    h_load_snapshot(l, &at_reload);
-    h_sleep_ms(2000);
-    struct h_load_counts c = h_load_stop(l);
+    struct ht_load *l = ht_load_start(s.port, 4, "GET", "/health", NULL, NULL);
+    ht_sleep_ms(1000);
+    ht_server_write_conf(&s, "workers = 3\n");
+    ht_server_reload(&s);
+    struct ht_load_counts at_reload;
+    ht_load_snapshot(l, &at_reload);
+    ht_sleep_ms(2000);
+    struct ht_load_counts c = ht_load_stop(l);
     ck_assert_msg(c.errors == 0 && c.non2xx == 0, "a reload under load failed requests: %s",
-                  h_load_describe(&c));
+                  ht_load_describe(&c));
     ck_assert_msg(c.ok > at_reload.ok && at_reload.ok > 0, "no traffic around the reload: %s",
-                  h_load_describe(&c));
+                  ht_load_describe(&c));
     /* each persistent connection to a retiring worker is closed after an answer */
     ck_assert_msg(c.reconnects >= 4, "connections to the old workers were not closed with "
-                  "Connection: close: %s", h_load_describe(&c));
-    H_EVENTUALLY(new_generation(&s, old, nold, 3), 15000,
+                  "Connection: close: %s", ht_load_describe(&c));
+    HT_EVENTUALLY(new_generation(&s, old, nold, 3), 15000,
                  "not exactly three new workers (worker 0..2) with the old ones gone");
-    struct h_resp r;
-    ck_assert_int_eq(h_get(s.port, "/health", NULL, &r), 200);
-    h_resp_free(&r);
-    h_assert_clean_stop(&s);
+    struct ht_resp r;
+    ck_assert_int_eq(ht_get(s.port, "/health", NULL, &r), 200);
+    ht_resp_free(&r);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
 START_TEST(reload_with_an_invalid_config_keeps_the_old_one)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
-    const char *auth = h_auth(&s, "admin"); /* minted while the file is valid */
+    struct ht_server s;
+    ht_server_start(&s, NULL);
+    const char *auth = ht_auth(&s, "admin"); /* minted while the file is valid */
     pid_t old[8];
     int nold = count_workers(&s, old, 8);
     ck_assert_int_eq(nold, 2);
-    long mark = h_server_log_mark(&s);
-    h_server_write_conf(&s, "workers = banana\n");
-    h_server_reload(&s);
-    H_EVENTUALLY(logged_problem_since(&s, mark, "workers"), 5000,
+    long mark = ht_server_log_mark(&s);
+    ht_server_write_conf(&s, "workers = banana\n");
+    ht_server_reload(&s);
+    HT_EVENTUALLY(logged_problem_since(&s, mark, "workers"), 5000,
                  "no error about the bad workers value was logged after SIGHUP");
-    h_sleep_ms(500);
-    struct h_resp r;
-    ck_assert_int_eq(h_get(s.port, "/health", NULL, &r), 200);
-    h_resp_free(&r);
+    ht_sleep_ms(500);
+    struct ht_resp r;
+    ck_assert_int_eq(ht_get(s.port, "/health", NULL, &r), 200);
+    ht_resp_free(&r);
     pid_t now[8];
     int n = count_workers(&s, now, 8);
     ck_assert_msg(n == 2 && pid_in(now[0], old, 2) && pid_in(now[1], old, 2),
                   "an invalid config replaced the workers (%d now)", n);
-    ck_assert_int_eq(h_post_json(s.port, "/admin/namespaces", auth, "{\"name\":\"still-works\"}",
+    ck_assert_int_eq(ht_post_json(s.port, "/admin/namespaces", auth, "{\"name\":\"still-works\"}",
                                  &r), 201);
-    h_resp_free(&r);
+    ht_resp_free(&r);
 
     /* a valid file afterwards is applied: the old config was only kept */
-    h_server_write_conf(&s, "workers = 3\n");
-    h_server_reload(&s);
-    H_EVENTUALLY(new_generation(&s, old, nold, 3), 15000, "a valid reload after a bad one failed");
-    ck_assert_int_eq(h_server_stop(&s), 0);
+    ht_server_write_conf(&s, "workers = 3\n");
+    ht_server_reload(&s);
+    HT_EVENTUALLY(new_generation(&s, old, nold, 3), 15000, "a valid reload after a bad one failed");
+    ck_assert_int_eq(ht_server_stop(&s), 0);
 }
 END_TEST
 
 START_TEST(sigterm_finishes_a_request_in_flight)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
+    struct ht_server s;
+    ht_server_start(&s, NULL);
     const char *body = "{\"name\":\"in-flight\"}";
     size_t len = strlen(body), half = len / 2;
     char head[1600];
     int n = snprintf(head, sizeof head,
                      "POST /admin/namespaces HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%s"
                      "Content-Type: application/json\r\nContent-Length: %zu\r\n"
-                     "Connection: close\r\n\r\n%.*s", s.port, h_auth(&s, "admin"), len,
+                     "Connection: close\r\n\r\n%.*s", s.port, ht_auth(&s, "admin"), len,
                      (int)half, body);
-    int fd = h_connect(s.port);
+    int fd = ht_connect(s.port);
     ck_assert_msg(fd >= 0, "connect failed");
-    ck_assert_int_eq(h_send_all(fd, head, (size_t)n), 0);
-    h_sleep_ms(300);
-    h_server_signal(&s, SIGTERM);
-    h_sleep_ms(500);
-    ck_assert_msg(h_send_all(fd, body + half, len - half) == 0,
+    ck_assert_int_eq(ht_send_all(fd, head, (size_t)n), 0);
+    ht_sleep_ms(300);
+    ht_server_signal(&s, SIGTERM);
+    ht_sleep_ms(500);
+    ck_assert_msg(ht_send_all(fd, body + half, len - half) == 0,
                   "the connection of a request in flight was closed at SIGTERM");
-    struct h_resp r;
-    int rc = h_read_response(fd, "POST", &r);
+    struct ht_resp r;
+    int rc = ht_read_response(fd, "POST", &r);
     close(fd);
     ck_assert_msg(rc == 0, "no answer to the request in flight: %s", r.err);
     ck_assert_msg(r.status == 201, "the request in flight got %d: %.300s", r.status, r.body);
-    h_resp_free(&r);
-    int st = h_server_wait_exit(&s, 20000);
+    ht_resp_free(&r);
+    int st = ht_server_wait_exit(&s, 20000);
     ck_assert_msg(st == 0, "exit status %d after SIGTERM", st);
     /* the syncer drained its queue before exiting */
     ck_assert_msg(namespace_synced("in-flight"), "the job of the last request was not applied");
-    h_assert_no_log_errors(&s);
+    ht_assert_no_log_errors(&s);
 }
 END_TEST
 
 START_TEST(sigterm_under_load_exits_0)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
-    struct h_load *l = h_load_start(s.port, 4, "GET", "/health", NULL, NULL);
-    h_sleep_ms(1000);
-    h_server_signal(&s, SIGTERM);
-    int st = h_server_wait_exit(&s, 20000);
-    struct h_load_counts c = h_load_stop(l);
+    struct ht_server s;
+    ht_server_start(&s, NULL);
+    struct ht_load *l = ht_load_start(s.port, 4, "GET", "/health", NULL, NULL);
+    ht_sleep_ms(1000);
+    ht_server_signal(&s, SIGTERM);
+    int st = ht_server_wait_exit(&s, 20000);
+    struct ht_load_counts c = ht_load_stop(l);
     ck_assert_msg(st == 0, "exit status %d after SIGTERM under load", st);
-    ck_assert_msg(c.ok > 0 && c.non2xx == 0, "%s", h_load_describe(&c));
+    ck_assert_msg(c.ok > 0 && c.non2xx == 0, "%s", ht_load_describe(&c));
     ck_assert_msg(c.dropped == 0, "requests the server had accepted were dropped: %s",
-                  h_load_describe(&c));
-    h_assert_no_log_errors(&s);
+                  ht_load_describe(&c));
+    ht_assert_no_log_errors(&s);
 }
 END_TEST
 
 START_TEST(sigint_stops_gracefully)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
+    struct ht_server s;
+    ht_server_start(&s, NULL);
     ck_assert_int_eq(create_namespace(&s, "before-sigint"), 201);
-    h_server_signal(&s, SIGINT);
-    ck_assert_int_eq(h_server_wait_exit(&s, 20000), 0);
+    ht_server_signal(&s, SIGINT);
+    ck_assert_int_eq(ht_server_wait_exit(&s, 20000), 0);
     ck_assert(namespace_synced("before-sigint"));
-    h_assert_no_log_errors(&s);
+    ht_assert_no_log_errors(&s);
 }
 END_TEST
 
@@ -981,66 +981,66 @@ END_TEST
 
 START_TEST(queued_sync_jobs_survive_a_syncer_kill)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
-    pid_t sy = h_server_child_pid(&s, "syncer");
+    struct ht_server s;
+    ht_server_start(&s, NULL);
+    pid_t sy = ht_server_child_pid(&s, "syncer");
     ck_assert(sy != 0);
     ck_assert_int_eq(kill(sy, SIGSTOP), 0);
-    H_EVENTUALLY(h_proc_state(sy) == 'T', 2000, "the syncer did not stop");
+    HT_EVENTUALLY(ht_proc_state(sy) == 'T', 2000, "the syncer did not stop");
     for (int i = 0; i < 20; i++) {
         char name[32];
         snprintf(name, sizeof name, "q-%02d", i);
         ck_assert_int_eq(create_namespace(&s, name), 201);
     }
-    ck_assert_msg(h_redis_hlen("config:namespaces") <= 0,
+    ck_assert_msg(ht_redis_hlen("config:namespaces") <= 0,
                   "namespaces reached Redis while the syncer was stopped");
-    struct h_resp r;
-    int st = h_get(s.port, "/health/ready", NULL, &r);
+    struct ht_resp r;
+    int st = ht_get(s.port, "/health/ready", NULL, &r);
     ck_assert_msg(st == 200 || st == 503, "GET /health/ready: %d %s", st, r.err);
     json_t *j = resp_json(&r);
     json_t *depth = json_object_get(json_object_get(j, "syncer"), "queue_depth");
     ck_assert_msg(json_is_integer(depth) && json_integer_value(depth) >= 20,
                   "syncer.queue_depth should count the 20 queued jobs: %s", r.body);
     json_decref(j);
-    h_resp_free(&r);
+    ht_resp_free(&r);
 
     ck_assert_int_eq(kill(sy, SIGKILL), 0);
     pid_t now = 0;
-    H_EVENTUALLY(child_replaced(&s, "syncer", sy, &now), 10000, "the syncer was not respawned");
-    H_EVENTUALLY(all_synced("q-%02d", 20), 15000,
+    HT_EVENTUALLY(child_replaced(&s, "syncer", sy, &now), 10000, "the syncer was not respawned");
+    HT_EVENTUALLY(all_synced("q-%02d", 20), 15000,
                  "jobs queued before the syncer was killed were lost: %lld of 20 in "
-                 "config:namespaces", h_redis_hlen("config:namespaces"));
-    ck_assert_int_eq(h_server_stop(&s), 0);
+                 "config:namespaces", ht_redis_hlen("config:namespaces"));
+    ck_assert_int_eq(ht_server_stop(&s), 0);
 }
 END_TEST
 
 START_TEST(full_sync_queue_never_blocks_a_request)
 {
-    struct h_server s;
+    struct ht_server s;
     /* one worker, so one ring of 16 jobs */
-    h_server_start(&s, "workers = 1\nsync_queue_capacity = 16\nsync_outbox_interval = 1s\n"
+    ht_server_start(&s, "workers = 1\nsync_queue_capacity = 16\nsync_outbox_interval = 1s\n"
                        "request_timeout = 10s\n");
-    pid_t sy = h_server_child_pid(&s, "syncer");
+    pid_t sy = ht_server_child_pid(&s, "syncer");
     ck_assert(sy != 0);
     ck_assert_int_eq(kill(sy, SIGSTOP), 0);
-    H_EVENTUALLY(h_proc_state(sy) == 'T', 2000, "the syncer did not stop");
-    h_http_timeout_ms = 10000; /* request_timeout: a blocked handler shows as -1 */
+    HT_EVENTUALLY(ht_proc_state(sy) == 'T', 2000, "the syncer did not stop");
+    ht_http_timeout_ms = 10000; /* request_timeout: a blocked handler shows as -1 */
     for (int i = 0; i < 40; i++) {
         char name[32];
         snprintf(name, sizeof name, "f-%02d", i);
         ck_assert_msg(create_namespace(&s, name) == 201, "request %d with a full queue failed", i);
     }
-    long long rows = h_pg_count("SELECT count(*) FROM sync_outbox WHERE resource = 'namespaces'");
+    long long rows = ht_pg_count("SELECT count(*) FROM sync_outbox WHERE resource = 'namespaces'");
     ck_assert_msg(rows >= 24, "%lld outbox rows for 40 jobs and a ring of 16 (expected >= 24)", rows);
 
     ck_assert_int_eq(kill(sy, SIGCONT), 0);
-    H_EVENTUALLY(all_synced("f-%02d", 40), 30000,
+    HT_EVENTUALLY(all_synced("f-%02d", 40), 30000,
                  "queued and outboxed jobs were not all applied: %lld of 40 in config:namespaces, "
-                 "%lld outbox rows left", h_redis_hlen("config:namespaces"),
-                 h_pg_count("SELECT count(*) FROM sync_outbox"));
-    H_EVENTUALLY(h_pg_count("SELECT count(*) FROM sync_outbox WHERE resource = 'namespaces'") == 0,
+                 "%lld outbox rows left", ht_redis_hlen("config:namespaces"),
+                 ht_pg_count("SELECT count(*) FROM sync_outbox"));
+    HT_EVENTUALLY(ht_pg_count("SELECT count(*) FROM sync_outbox WHERE resource = 'namespaces'") == 0,
                  15000, "applied outbox rows were not deleted");
-    ck_assert_int_eq(h_server_stop(&s), 0);
+    ck_assert_int_eq(ht_server_stop(&s), 0);
 }
 END_TEST
 
@@ -1049,7 +1049,7 @@ END_TEST
 static Suite *core_suite(void)
 {
     Suite *s = suite_create("core");
-    TCase *tc = h_tcase("conventions");
+    TCase *tc = ht_tcase("conventions");
     tcase_add_test(tc, health_is_ok_with_a_generated_request_id);
     tcase_add_test(tc, valid_client_request_id_is_echoed);
     tcase_add_test(tc, malformed_client_request_id_is_replaced);
@@ -1058,7 +1058,7 @@ static Suite *core_suite(void)
     tcase_add_test(tc, wrong_method_is_405_with_allow);
     suite_add_tcase(s, tc);
 
-    tc = h_tcase("bad_input");
+    tc = ht_tcase("bad_input");
     tcase_add_test(tc, body_over_max_body_size_is_413_before_routing_and_auth);
     tcase_add_test(tc, non_json_body_is_415);
     tcase_add_test(tc, malformed_json_is_400_saying_where);
@@ -1066,12 +1066,12 @@ static Suite *core_suite(void)
     tcase_add_test(tc, missing_or_bad_credentials_are_401_bearer);
     suite_add_tcase(s, tc);
 
-    tc = h_tcase("namespaces");
+    tc = ht_tcase("namespaces");
     tcase_add_test(tc, created_namespace_is_projected_into_redis);
     tcase_add_test(tc, two_instances_share_postgres_and_redis);
     suite_add_tcase(s, tc);
 
-    tc = h_tcase("command_line");
+    tc = ht_tcase("command_line");
     tcase_add_test(tc, config_check_accepts_a_valid_file);
     tcase_add_test(tc, config_check_refuses_an_unknown_key);
     tcase_add_test(tc, config_check_refuses_a_duplicate_key);
@@ -1080,14 +1080,14 @@ static Suite *core_suite(void)
     tcase_add_test(tc, token_admin_mints_a_jwt_the_server_accepts);
     suite_add_tcase(s, tc);
 
-    tc = h_tcase("processes");
+    tc = ht_tcase("processes");
     tcase_add_test(tc, process_titles_show_every_role);
     tcase_add_test(tc, killed_worker_is_respawned_and_load_recovers);
     tcase_add_test(tc, killed_syncer_is_respawned_and_syncs);
     tcase_add_test(tc, child_killed_repeatedly_is_still_respawned);
     suite_add_tcase(s, tc);
 
-    tc = h_tcase("signals");
+    tc = ht_tcase("signals");
     tcase_add_test(tc, reload_under_load_drops_nothing);
     tcase_add_test(tc, reload_with_an_invalid_config_keeps_the_old_one);
     tcase_add_test(tc, sigterm_finishes_a_request_in_flight);
@@ -1095,7 +1095,7 @@ static Suite *core_suite(void)
     tcase_add_test(tc, sigint_stops_gracefully);
     suite_add_tcase(s, tc);
 
-    tc = h_tcase("queues");
+    tc = ht_tcase("queues");
     tcase_add_test(tc, queued_sync_jobs_survive_a_syncer_kill);
     tcase_add_test(tc, full_sync_queue_never_blocks_a_request);
     suite_add_tcase(s, tc);
@@ -1104,5 +1104,5 @@ static Suite *core_suite(void)
 
 int main(void)
 {
-    return h_run_suite(core_suite());
+    return ht_run_suite(core_suite());
 }

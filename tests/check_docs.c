@@ -61,8 +61,8 @@ START_TEST(examples_run_as_written)
     snprintf(doc, sizeof doc, "%s/%s", src, docs[_i]);
     if (!has_examples(doc))
         return;
-    struct h_server s;
-    h_server_start(&s, NULL);
+    struct ht_server s;
+    ht_server_start(&s, NULL);
     char bindir[1024], out[400], cmd[4096];
     snprintf(bindir, sizeof bindir, "%s", bin);
     *strrchr(bindir, '/') = '\0';
@@ -70,7 +70,7 @@ START_TEST(examples_run_as_written)
     snprintf(cmd, sizeof cmd,
              "URL=http://127.0.0.1:%d TOKEN='%s' CONF='%s' PATH='%s':\"$PATH\" "
              "bash '%s/tests/doc_examples.sh' '%s' > '%s' 2>&1",
-             s.port, h_admin_token(&s, "admin"), s.conf, bindir, src, doc, out);
+             s.port, ht_admin_token(&s, "admin"), s.conf, bindir, src, doc, out);
     int rc = system(cmd);
     FILE *f = fopen(out, "r");
     static char text[1 << 20];
@@ -84,7 +84,7 @@ START_TEST(examples_run_as_written)
     const char *count = strstr(text, "doc-examples: ");
     ck_assert_msg(count && atoi(count + 14) > 0, "%s: no example ran:\n%s", docs[_i], tail);
     fprintf(stderr, "check_docs: %s: %d commands\n", docs[_i], atoi(count + 14));
-    h_assert_clean_stop(&s);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
@@ -97,8 +97,8 @@ int main(void)
     }
     find_docs(src);
     Suite *s = suite_create("docs");
-    TCase *t = h_tcase("docs");
+    TCase *t = ht_tcase("docs");
     tcase_add_loop_test(t, examples_run_as_written, 0, ndocs);
     suite_add_tcase(s, t);
-    return h_run_suite(s);
+    return ht_run_suite(s);
 }

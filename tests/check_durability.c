@@ -26,15 +26,15 @@ static const char *jstr(json_t *o, const char *field)
     return v ? v : "";
 }
 
-static int call(struct h_server *s, const char *method, const char *path, const char *headers,
+static int call(struct ht_server *s, const char *method, const char *path, const char *headers,
                 const char *body, json_t **out)
 {
-    struct h_resp r;
-    int st = h_http(s->port, method, path, headers, body, body ? strlen(body) : 0, &r);
+    struct ht_resp r;
+    int st = ht_http(s->port, method, path, headers, body, body ? strlen(body) : 0, &r);
     ck_assert_msg(st > 0, "%s %s: %s", method, path, r.err);
     if (out)
-        *out = h_resp_json(&r);
-    h_resp_free(&r);
+        *out = ht_resp_json(&r);
+    ht_resp_free(&r);
     return st;
 }
 
@@ -57,17 +57,17 @@ static void sha256_hex(const char *s, char out[65])
 }
 
 /* A master with room for many keys; its master key goes into mk. */
-static void make_master(struct h_server *s, char *mk, size_t len)
+static void make_master(struct ht_server *s, char *mk, size_t len)
 {
     json_t *j;
-    ck_assert_int_eq(call(s, "POST", "/admin/masters", h_auth(s, "admin"),
+    ck_assert_int_eq(call(s, "POST", "/admin/masters", ht_auth(s, "admin"),
                           "{\"name\":\"acme\",\"max_child_keys\":0}", &j), 201);
     snprintf(mk, len, "%s", jstr(j, "master_key"));
     json_decref(j);
 }
 
 /* Issues a child key; returns its id, its token in tok. */
-static long long issue(struct h_server *s, const char *mk, char *tok, size_t len)
+static long long issue(struct ht_server *s, const char *mk, char *tok, size_t len)
 {
     json_t *j;
     int st = call(s, "POST", "/v1/tokens", bearer(mk), "{\"name\":\"k\"}", &j);
@@ -81,7 +81,7 @@ static long long issue(struct h_server *s, const char *mk, char *tok, size_t len
 /* 1 when the field of the hash exists in Redis. */
 static int in_redis(const char *key, const char *field)
 {
-    char *v = h_redis_hget(key, field);
+    char *v = ht_redis_hget(key, field);
     int found = v != NULL;
     free(v);
     return found;
@@ -93,7 +93,7 @@ static const char *token_status(const char *digest)
     static char out[32];
     char key[128];
     snprintf(key, sizeof key, "auth:token:%s", digest);
-    char *v = h_redis_hget(key, "status");
+    char *v = ht_redis_hget(key, "status");
     snprintf(out, sizeof out, "%s", v ? v : "");
     free(v);
     return out;
@@ -102,10 +102,10 @@ static const char *token_status(const char *digest)
 /* What verify found the last time it was asked (for failure messages). */
 static char verify_seen[600];
 
-static int verify_equal(struct h_server *s)
+static int verify_equal(struct ht_server *s)
 {
     json_t *j;
-    int st = call(s, "GET", "/admin/sync/verify", h_auth(s, "admin"), NULL, &j);
+    int st = call(s, "GET", "/admin/sync/verify", ht_auth(s, "admin"), NULL, &j);
     int equal = st == 200 && json_is_true(json_object_get(j, "equal"));
     char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
     snprintf(verify_seen, sizeof verify_seen, "HTTP %d %s", st, text ? text : "");
@@ -122,23 +122,23 @@ static const char *error_code(json_t *j)
 
 /* ---- a COMMIT whose answer is lost ----------------------------------------- */
 
-static struct h_pgproxy proxy;
-static struct h_server srv;
+static struct ht_pgproxy proxy;
+static struct ht_server srv;
 static char mk[256];
 
 static void start_behind_proxy(void)
 {
-    h_pgproxy_start(&proxy);
+    ht_pgproxy_start(&proxy);
     char conf[700];
     snprintf(conf, sizeof conf, "pg_dsn = %s\nfull_resync_interval = 0\n", proxy.dsn);
-    h_server_start(&srv, conf);
+    ht_server_start(&srv, conf);
     make_master(&srv, mk, sizeof mk);
 }
 
 static void stop_behind_proxy(void)
 {
-    h_server_stop(&srv);
-    h_pgproxy_stop(&proxy);
+    ht_server_stop(&srv);
+    ht_pgproxy_stop(&proxy);
 }
 
 START_TEST(revocation_whose_commit_answer_is_lost_reaches_redis)
@@ -147,13 +147,13 @@ START_TEST(revocation_whose_commit_answer_is_lost_reaches_redis)
     char tok[256], digest[65], path[64];
     long long id = issue(&srv, mk, tok, sizeof tok);
     sha256_hex(tok, digest);
-    H_EVENTUALLY(strcmp(token_status(digest), "active") == 0, SYNC_MS, "key never in Redis");
+    HT_EVENTUALLY(strcmp(token_status(digest), "active") == 0, SYNC_MS, "key never in Redis");
 
-    h_pgproxy_arm(&proxy, H_CUT_COMMIT_REPLY);
+    ht_pgproxy_arm(&proxy, HT_CUT_COMMIT_REPLY);
     snprintf(path, sizeof path, "/v1/tokens/%lld", id);
     json_t *j;
     int st = call(&srv, "DELETE", path, bearer(mk), NULL, &j);
-    ck_assert_int_eq(h_pgproxy_cuts(&proxy), 1);
+    ck_assert_int_eq(ht_pgproxy_cuts(&proxy), 1);
     ck_assert_msg(st == 503 && strcmp(error_code(j), "commit_outcome_unknown") == 0,
                   "HTTP %d %s, expected 503 commit_outcome_unknown", st, error_code(j));
     ck_assert_str_eq(jstr(json_object_get(j, "error"), "type"), "unavailable_error");
@@ -163,16 +163,16 @@ START_TEST(revocation_whose_commit_answer_is_lost_reaches_redis)
     char sql[128];
     snprintf(sql, sizeof sql, "SELECT count(*) FROM keys WHERE id = %lld AND status = 'revoked'",
              id);
-    ck_assert_int_eq(h_pg_count(sql), 1);
-    H_EVENTUALLY(strcmp(token_status(digest), "") == 0, SYNC_MS,
+    ck_assert_int_eq(ht_pg_count(sql), 1);
+    HT_EVENTUALLY(strcmp(token_status(digest), "") == 0, SYNC_MS,
                  "the revoked key is still in Redis: %s", token_status(digest));
     /* the audit log says what happened */
-    H_EVENTUALLY(h_pg_count("SELECT count(*) FROM audit_records WHERE action = 'key.delete' "
+    HT_EVENTUALLY(ht_pg_count("SELECT count(*) FROM audit_records WHERE action = 'key.delete' "
                             "AND status = 503 AND changes->>'outcome' = 'committed'") == 1,
                  SYNC_MS, "no audit record of the revocation with its outcome");
     /* checking and retrying is safe */
     ck_assert_int_eq(call(&srv, "DELETE", path, bearer(mk), NULL, NULL), 204);
-    H_EVENTUALLY(verify_equal(&srv), SYNC_MS, "Redis differs from PostgreSQL: %s", verify_seen);
+    HT_EVENTUALLY(verify_equal(&srv), SYNC_MS, "Redis differs from PostgreSQL: %s", verify_seen);
     stop_behind_proxy();
 }
 END_TEST
@@ -180,18 +180,18 @@ END_TEST
 START_TEST(issuance_whose_commit_answer_is_lost_reaches_redis)
 {
     start_behind_proxy();
-    h_pgproxy_arm(&proxy, H_CUT_COMMIT_REPLY);
+    ht_pgproxy_arm(&proxy, HT_CUT_COMMIT_REPLY);
     json_t *j;
     int st = call(&srv, "POST", "/v1/tokens", bearer(mk), "{\"name\":\"lost\"}", &j);
-    ck_assert_int_eq(h_pgproxy_cuts(&proxy), 1);
+    ck_assert_int_eq(ht_pgproxy_cuts(&proxy), 1);
     ck_assert_msg(st == 503 && strcmp(error_code(j), "commit_outcome_unknown") == 0,
                   "HTTP %d %s, expected 503 commit_outcome_unknown", st, error_code(j));
     ck_assert_ptr_null(json_object_get(j, "token"));
     json_decref(j);
 
     /* the key exists: it is in Redis too, so PostgreSQL and Redis agree */
-    ck_assert_int_eq(h_pg_count("SELECT count(*) FROM keys WHERE name = 'lost'"), 1);
-    PGconn *c = h_pg();
+    ck_assert_int_eq(ht_pg_count("SELECT count(*) FROM keys WHERE name = 'lost'"), 1);
+    PGconn *c = ht_pg();
     PGresult *r = PQexec(c, "SELECT d.digest FROM key_digests d JOIN keys k ON k.id = d.key_id "
                             "WHERE k.name = 'lost'");
     ck_assert_int_eq(PQntuples(r), 1);
@@ -199,12 +199,12 @@ START_TEST(issuance_whose_commit_answer_is_lost_reaches_redis)
     snprintf(digest, sizeof digest, "%s", PQgetvalue(r, 0, 0));
     PQclear(r);
     PQfinish(c);
-    H_EVENTUALLY(strcmp(token_status(digest), "active") == 0, SYNC_MS,
+    HT_EVENTUALLY(strcmp(token_status(digest), "active") == 0, SYNC_MS,
                  "the key committed without an answer never reached Redis");
-    H_EVENTUALLY(h_pg_count("SELECT count(*) FROM audit_records WHERE action = 'key.create' "
+    HT_EVENTUALLY(ht_pg_count("SELECT count(*) FROM audit_records WHERE action = 'key.create' "
                             "AND status = 503 AND changes->>'outcome' = 'committed'") == 1,
                  SYNC_MS, "no audit record of the issuance with its outcome");
-    H_EVENTUALLY(verify_equal(&srv), SYNC_MS, "Redis differs from PostgreSQL: %s", verify_seen);
+    HT_EVENTUALLY(verify_equal(&srv), SYNC_MS, "Redis differs from PostgreSQL: %s", verify_seen);
     stop_behind_proxy();
 }
 END_TEST
@@ -215,26 +215,26 @@ START_TEST(commit_lost_on_its_way_changes_nothing)
     char tok[256], digest[65], path[64];
     long long id = issue(&srv, mk, tok, sizeof tok);
     sha256_hex(tok, digest);
-    H_EVENTUALLY(strcmp(token_status(digest), "active") == 0, SYNC_MS, "key never in Redis");
+    HT_EVENTUALLY(strcmp(token_status(digest), "active") == 0, SYNC_MS, "key never in Redis");
 
-    h_pgproxy_arm(&proxy, H_CUT_COMMIT_REQUEST);
+    ht_pgproxy_arm(&proxy, HT_CUT_COMMIT_REQUEST);
     snprintf(path, sizeof path, "/v1/tokens/%lld", id);
     json_t *j;
     int st = call(&srv, "DELETE", path, bearer(mk), NULL, &j);
-    ck_assert_int_eq(h_pgproxy_cuts(&proxy), 1);
+    ck_assert_int_eq(ht_pgproxy_cuts(&proxy), 1);
     ck_assert_msg(st == 503 && strcmp(error_code(j), "commit_outcome_unknown") == 0,
                   "HTTP %d %s, expected 503 commit_outcome_unknown", st, error_code(j));
     json_decref(j);
 
     /* PostgreSQL rolled it back: the key works, and the audit log says so */
-    H_EVENTUALLY(h_pg_count("SELECT count(*) FROM audit_records WHERE action = 'key.delete' "
+    HT_EVENTUALLY(ht_pg_count("SELECT count(*) FROM audit_records WHERE action = 'key.delete' "
                             "AND status = 503 AND changes->>'outcome' = 'aborted'") == 1,
                  SYNC_MS, "no audit record of the attempt with its outcome");
     char sql[128];
     snprintf(sql, sizeof sql, "SELECT count(*) FROM keys WHERE id = %lld AND status = 'active'",
              id);
-    ck_assert_int_eq(h_pg_count(sql), 1);
-    H_EVENTUALLY(verify_equal(&srv), SYNC_MS, "Redis differs from PostgreSQL: %s", verify_seen);
+    ck_assert_int_eq(ht_pg_count(sql), 1);
+    HT_EVENTUALLY(verify_equal(&srv), SYNC_MS, "Redis differs from PostgreSQL: %s", verify_seen);
     ck_assert_str_eq(token_status(digest), "active");
     stop_behind_proxy();
 }
@@ -244,9 +244,9 @@ END_TEST
 
 START_TEST(rows_deleted_or_renamed_by_hand_leave_redis)
 {
-    struct h_server s;
-    h_server_start(&s, "full_resync_interval = 0\nsync_outbox_interval = 500ms\n");
-    const char *a = h_auth(&s, "admin");
+    struct ht_server s;
+    ht_server_start(&s, "full_resync_interval = 0\nsync_outbox_interval = 500ms\n");
+    const char *a = ht_auth(&s, "admin");
     ck_assert_int_eq(call(&s, "POST", "/admin/namespaces", a, "{\"name\":\"by-hand\"}", NULL),
                      201);
     json_t *g;
@@ -260,58 +260,58 @@ START_TEST(rows_deleted_or_renamed_by_hand_leave_redis)
     make_master(&s, mk, sizeof mk);
     issue(&s, mk, tok, sizeof tok);
     sha256_hex(tok, digest);
-    H_EVENTUALLY(h_redis_hlen("route:group:old-name") == 1 &&
+    HT_EVENTUALLY(ht_redis_hlen("route:group:old-name") == 1 &&
                      strcmp(token_status(digest), "active") == 0,
                  SYNC_MS, "the rows never reached Redis");
     ck_assert(in_redis("config:namespaces", "by-hand"));
 
     /* an operator edits PostgreSQL by hand: no job is ever queued */
-    PGconn *c = h_pg();
+    PGconn *c = ht_pg();
     PQclear(PQexec(c, "DELETE FROM namespaces WHERE name = 'by-hand'"));
     PQclear(PQexec(c, "UPDATE provider_groups SET name = 'new-name' WHERE name = 'old-name'"));
     PQclear(PQexec(c, "DELETE FROM masters WHERE name = 'acme'"));
     PQfinish(c);
-    H_EVENTUALLY(!in_redis("config:namespaces", "by-hand"), SYNC_MS,
+    HT_EVENTUALLY(!in_redis("config:namespaces", "by-hand"), SYNC_MS,
                  "the namespace deleted by hand is still in Redis");
-    H_EVENTUALLY(h_redis_hlen("route:group:old-name") == 0 &&
-                     h_redis_hlen("route:group:new-name") == 1,
+    HT_EVENTUALLY(ht_redis_hlen("route:group:old-name") == 0 &&
+                     ht_redis_hlen("route:group:new-name") == 1,
                  SYNC_MS, "the group renamed by hand is still under its old name");
-    H_EVENTUALLY(strcmp(token_status(digest), "") == 0, SYNC_MS,
+    HT_EVENTUALLY(strcmp(token_status(digest), "") == 0, SYNC_MS,
                  "the key of the master deleted by hand is still in Redis");
-    H_EVENTUALLY(h_pg_count("SELECT count(*) FROM sync_outbox") == 0, SYNC_MS,
+    HT_EVENTUALLY(ht_pg_count("SELECT count(*) FROM sync_outbox") == 0, SYNC_MS,
                  "the rows the deletes wrote into sync_outbox were never settled");
-    H_EVENTUALLY(verify_equal(&s), SYNC_MS, "Redis differs from PostgreSQL: %s", verify_seen);
-    h_assert_clean_stop(&s);
+    HT_EVENTUALLY(verify_equal(&s), SYNC_MS, "Redis differs from PostgreSQL: %s", verify_seen);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
 START_TEST(changes_missed_while_cut_off_are_caught_up_after_reconnecting)
 {
-    struct h_server s;
-    h_server_start(&s, "full_resync_interval = 0\n");
+    struct ht_server s;
+    ht_server_start(&s, "full_resync_interval = 0\n");
     char tok[256], digest[65];
     make_master(&s, mk, sizeof mk);
     long long id = issue(&s, mk, tok, sizeof tok);
     sha256_hex(tok, digest);
-    H_EVENTUALLY(strcmp(token_status(digest), "active") == 0, SYNC_MS, "key never in Redis");
-    h_sleep_ms(1500); /* the syncer notes where it stands about every second */
+    HT_EVENTUALLY(strcmp(token_status(digest), "active") == 0, SYNC_MS, "key never in Redis");
+    ht_sleep_ms(1500); /* the syncer notes where it stands about every second */
 
     /* a change whose job never reaches the syncer, then PostgreSQL goes */
     char sql[128];
     snprintf(sql, sizeof sql, "UPDATE keys SET status = 'suspended' WHERE id = %lld", id);
-    PGconn *c = h_pg();
+    PGconn *c = ht_pg();
     PQclear(PQexec(c, sql));
     PQfinish(c);
-    long mark = h_server_log_mark(&s);
-    h_pg_stop();
-    h_sleep_ms(500);
-    h_pg_start();
-    H_EVENTUALLY(strcmp(token_status(digest), "suspended") == 0, 30000,
+    long mark = ht_server_log_mark(&s);
+    ht_pg_stop();
+    ht_sleep_ms(500);
+    ht_pg_start();
+    HT_EVENTUALLY(strcmp(token_status(digest), "suspended") == 0, 30000,
                  "the change made before the outage never reached Redis: status %s",
                  token_status(digest));
-    ck_assert(h_server_log_contains_since(&s, mark, "catch-up after reconnecting"));
-    ck_assert(!h_server_log_contains_since(&s, mark, "full resync done"));
-    h_server_stop(&s);
+    ck_assert(ht_server_log_contains_since(&s, mark, "catch-up after reconnecting"));
+    ck_assert(!ht_server_log_contains_since(&s, mark, "full resync done"));
+    ht_server_stop(&s);
 }
 END_TEST
 
@@ -319,55 +319,55 @@ END_TEST
 
 START_TEST(outbox_rows_from_an_outage_are_settled_by_the_full_resync)
 {
-    struct h_server s;
+    struct ht_server s;
     /* an outbox pass an hour away: only the full resync can settle the rows */
-    h_server_start(&s, "sync_outbox_interval = 1h\nfull_resync_interval = 0\n");
-    h_redis_stop();
+    ht_server_start(&s, "sync_outbox_interval = 1h\nfull_resync_interval = 0\n");
+    ht_redis_stop();
     for (int i = 0; i < 30; i++) {
         char body[64];
         snprintf(body, sizeof body, "{\"name\":\"out%d\"}", i);
-        ck_assert_int_eq(call(&s, "POST", "/admin/namespaces", h_auth(&s, "admin"), body, NULL),
+        ck_assert_int_eq(call(&s, "POST", "/admin/namespaces", ht_auth(&s, "admin"), body, NULL),
                          201);
     }
-    H_EVENTUALLY(h_pg_count("SELECT count(*) FROM sync_outbox") >= 30, SYNC_MS,
+    HT_EVENTUALLY(ht_pg_count("SELECT count(*) FROM sync_outbox") >= 30, SYNC_MS,
                  "the outbox did not fill while Redis was down");
-    long mark = h_server_log_mark(&s);
-    h_redis_start(); /* empty */
-    H_EVENTUALLY(h_pg_count("SELECT count(*) FROM sync_outbox") == 0, 20000,
+    long mark = ht_server_log_mark(&s);
+    ht_redis_start(); /* empty */
+    HT_EVENTUALLY(ht_pg_count("SELECT count(*) FROM sync_outbox") == 0, 20000,
                  "the full resync left %lld outbox rows behind",
-                 h_pg_count("SELECT count(*) FROM sync_outbox"));
-    ck_assert(h_server_log_contains_since(&s, mark, "full resync settled"));
+                 ht_pg_count("SELECT count(*) FROM sync_outbox"));
+    ck_assert(ht_server_log_contains_since(&s, mark, "full resync settled"));
     ck_assert(in_redis("config:namespaces", "out29"));
-    H_EVENTUALLY(verify_equal(&s), SYNC_MS, "Redis differs from PostgreSQL: %s", verify_seen);
-    h_assert_clean_stop(&s);
+    HT_EVENTUALLY(verify_equal(&s), SYNC_MS, "Redis differs from PostgreSQL: %s", verify_seen);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
 START_TEST(reload_hands_the_queues_over_without_losing_a_job)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
+    struct ht_server s;
+    ht_server_start(&s, NULL);
     make_master(&s, mk, sizeof mk);
-    struct h_load *l = h_load_start(s.port, 4, "POST", "/v1/tokens", bearer(mk),
+    struct ht_load *l = ht_load_start(s.port, 4, "POST", "/v1/tokens", bearer(mk),
                                     "{\"name\":\"reload\"}");
-    h_sleep_ms(1000);
-    long mark = h_server_log_mark(&s);
-    h_server_reload(&s);
-    h_sleep_ms(1500);
-    struct h_load_counts c = h_load_stop(l);
-    ck_assert_msg(c.errors == 0 && c.non2xx == 0 && c.ok > 0, "%s", h_load_describe(&c));
-    H_EVENTUALLY(h_server_log_contains_since(&s, mark, "handing over to the next logger") &&
-                     h_server_log_contains_since(&s, mark, "handing over to the next syncer"),
+    ht_sleep_ms(1000);
+    long mark = ht_server_log_mark(&s);
+    ht_server_reload(&s);
+    ht_sleep_ms(1500);
+    struct ht_load_counts c = ht_load_stop(l);
+    ck_assert_msg(c.errors == 0 && c.non2xx == 0 && c.ok > 0, "%s", ht_load_describe(&c));
+    HT_EVENTUALLY(ht_server_log_contains_since(&s, mark, "handing over to the next logger") &&
+                     ht_server_log_contains_since(&s, mark, "handing over to the next syncer"),
                  SYNC_MS, "the syncer and the logger were not handed over");
     /* every key issued is audited once and in Redis */
-    H_EVENTUALLY(h_pg_count("SELECT count(*) FROM audit_records WHERE action = 'key.create'") ==
-                     h_pg_count("SELECT count(*) FROM keys"),
+    HT_EVENTUALLY(ht_pg_count("SELECT count(*) FROM audit_records WHERE action = 'key.create'") ==
+                     ht_pg_count("SELECT count(*) FROM keys"),
                  SYNC_MS, "%lld keys, %lld audit records",
-                 h_pg_count("SELECT count(*) FROM keys"),
-                 h_pg_count("SELECT count(*) FROM audit_records WHERE action = 'key.create'"));
-    H_EVENTUALLY(verify_equal(&s), SYNC_MS, "Redis differs from PostgreSQL: %s", verify_seen);
-    ck_assert(!h_server_log_contains(&s, "exiting with"));
-    h_assert_clean_stop(&s);
+                 ht_pg_count("SELECT count(*) FROM keys"),
+                 ht_pg_count("SELECT count(*) FROM audit_records WHERE action = 'key.create'"));
+    HT_EVENTUALLY(verify_equal(&s), SYNC_MS, "Redis differs from PostgreSQL: %s", verify_seen);
+    ck_assert(!ht_server_log_contains(&s, "exiting with"));
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
@@ -382,22 +382,22 @@ static void client_loop(int port, const char *master_key, const char *log, int w
         _exit(1);
     long long issued[4096];
     int nissued = 0, n = 0;
-    while (h_now_ms() < until) {
+    while (ht_now_ms() < until) {
         char rid[64], headers[400], path[64];
         int revoke = nissued > 0 && n % 2 == 1;
         long long id = revoke ? issued[(n / 2) % nissued] : 0;
         snprintf(rid, sizeof rid, "durability-%d-%d", who, n++);
         snprintf(headers, sizeof headers, "Authorization: Bearer %s\r\nX-Request-ID: %s\r\n",
                  master_key, rid);
-        struct h_resp r;
+        struct ht_resp r;
         int st;
         if (revoke) {
             snprintf(path, sizeof path, "/v1/tokens/%lld", id);
-            st = h_http(port, "DELETE", path, headers, NULL, 0, &r);
+            st = ht_http(port, "DELETE", path, headers, NULL, 0, &r);
         } else {
-            st = h_http(port, "POST", "/v1/tokens", headers, "{\"name\":\"loop\"}", 15, &r);
+            st = ht_http(port, "POST", "/v1/tokens", headers, "{\"name\":\"loop\"}", 15, &r);
         }
-        json_t *j = h_resp_json(&r);
+        json_t *j = ht_resp_json(&r);
         if (!revoke && st == 201) {
             id = (long long)json_integer_value(json_object_get(j, "id"));
             if (nissued < 4096)
@@ -408,8 +408,8 @@ static void client_loop(int port, const char *master_key, const char *log, int w
                 *code ? code : "-");
         fflush(f);
         json_decref(j);
-        h_resp_free(&r);
-        h_sleep_ms(st < 0 ? 50 : 4); /* about 200 attempts a second */
+        ht_resp_free(&r);
+        ht_sleep_ms(st < 0 ? 50 : 4); /* about 200 attempts a second */
     }
     fclose(f);
     _exit(0);
@@ -425,15 +425,15 @@ START_TEST(revocations_and_issuances_survive_ten_postgres_restarts)
     /* The harness's PostgreSQL acknowledges commits before they are in its
      * WAL (synchronous_commit = off, for speed): a crash would lose
      * acknowledged writes, which no client of it can help. */
-    PGconn *c = h_pg();
+    PGconn *c = ht_pg();
     PQclear(PQexec(c, "ALTER DATABASE ezapi SET synchronous_commit = on"));
     PQfinish(c);
-    struct h_server s;
-    h_server_start(&s, "full_resync_interval = 0\nsync_outbox_interval = 1s\n"
+    struct ht_server s;
+    ht_server_start(&s, "full_resync_interval = 0\nsync_outbox_interval = 1s\n"
                        "request_timeout = 10s\npg_statement_timeout = 2s\n");
-    H_EVENTUALLY(h_server_log_contains(&s, "full resync done"), SYNC_MS,
+    HT_EVENTUALLY(ht_server_log_contains(&s, "full resync done"), SYNC_MS,
                  "no start-up full resync");
-    long after_start = h_server_log_mark(&s);
+    long after_start = ht_server_log_mark(&s);
     make_master(&s, mk, sizeof mk);
     char log[400];
     snprintf(log, sizeof log, "%s/attempts", s.dir);
@@ -445,18 +445,18 @@ START_TEST(revocations_and_issuances_survive_ten_postgres_restarts)
         if (kids[k] == 0) {
             char mine[420];
             snprintf(mine, sizeof mine, "%s.%d", log, k);
-            client_loop(s.port, mk, mine, k, h_now_ms() + 120000);
+            client_loop(s.port, mk, mine, k, ht_now_ms() + 120000);
         }
     }
-    h_sleep_ms(1000);
+    ht_sleep_ms(1000);
     for (int i = 0; i < 10; i++) {
         if (i % 2)
-            h_pg_crash();
+            ht_pg_crash();
         else
-            h_pg_stop();
-        h_sleep_ms(300);
-        h_pg_start();
-        h_sleep_ms(1500);
+            ht_pg_stop();
+        ht_sleep_ms(300);
+        ht_pg_start();
+        ht_sleep_ms(1500);
     }
     for (int k = 0; k < 2; k++) {
         kill(kids[k], SIGKILL); /* Check's SIGTERM handler would take the test's group down */
@@ -467,8 +467,8 @@ START_TEST(revocations_and_issuances_survive_ten_postgres_restarts)
     ck_assert_int_eq(system(both), 0);
 
     /* Redis converges on PostgreSQL without a full resync */
-    H_EVENTUALLY(verify_equal(&s), 30000, "Redis never matched PostgreSQL after the restarts: %s", verify_seen);
-    ck_assert_msg(!h_server_log_contains_since(&s, after_start, "full resync done"),
+    HT_EVENTUALLY(verify_equal(&s), 30000, "Redis never matched PostgreSQL after the restarts: %s", verify_seen);
+    ck_assert_msg(!ht_server_log_contains_since(&s, after_start, "full resync done"),
                   "a full resync ran: convergence must not depend on one");
     /* every attempt is accounted for in the audit log: what was answered,
      * and for a COMMIT whose outcome was unknown, what became of it */
@@ -498,9 +498,9 @@ START_TEST(revocations_and_issuances_survive_ten_postgres_restarts)
     char sql[200];
     snprintf(sql, sizeof sql,
              "SELECT count(*) FROM audit_records WHERE request_id LIKE 'durability-%%'");
-    H_EVENTUALLY(h_pg_count(sql) >= attempts, SYNC_MS, "%lld audit records for %d attempts",
-                 h_pg_count(sql), attempts);
-    PGconn *pc = h_pg();
+    HT_EVENTUALLY(ht_pg_count(sql) >= attempts, SYNC_MS, "%lld audit records for %d attempts",
+                 ht_pg_count(sql), attempts);
+    PGconn *pc = ht_pg();
     PGresult *ar = PQexec(pc, "SELECT request_id, status, coalesce(changes->>'outcome', 'none') "
                               "FROM audit_records WHERE request_id LIKE 'durability-%' "
                               "ORDER BY request_id");
@@ -531,29 +531,29 @@ START_TEST(revocations_and_issuances_survive_ten_postgres_restarts)
     PQfinish(pc);
     /* each key's Redis state matches PostgreSQL (verify compares them all) */
     ck_assert(verify_equal(&s));
-    h_server_stop(&s);
+    ht_server_stop(&s);
 }
 END_TEST
 
 int main(void)
 {
     Suite *suite = suite_create("durability");
-    TCase *lost = h_tcase("lost_commit");
+    TCase *lost = ht_tcase("lost_commit");
     tcase_add_test(lost, revocation_whose_commit_answer_is_lost_reaches_redis);
     tcase_add_test(lost, issuance_whose_commit_answer_is_lost_reaches_redis);
     tcase_add_test(lost, commit_lost_on_its_way_changes_nothing);
     suite_add_tcase(suite, lost);
-    TCase *hand = h_tcase("behind_its_back");
+    TCase *hand = ht_tcase("behind_its_back");
     tcase_add_test(hand, rows_deleted_or_renamed_by_hand_leave_redis);
     tcase_add_test(hand, changes_missed_while_cut_off_are_caught_up_after_reconnecting);
     suite_add_tcase(suite, hand);
-    TCase *queues = h_tcase("queues");
+    TCase *queues = ht_tcase("queues");
     tcase_add_test(queues, outbox_rows_from_an_outage_are_settled_by_the_full_resync);
     tcase_add_test(queues, reload_hands_the_queues_over_without_losing_a_job);
     suite_add_tcase(suite, queues);
-    TCase *restarts = h_tcase("restarts");
+    TCase *restarts = ht_tcase("restarts");
     tcase_set_timeout(restarts, 400);
     tcase_add_test(restarts, revocations_and_issuances_survive_ten_postgres_restarts);
     suite_add_tcase(suite, restarts);
-    return h_run_suite(suite);
+    return ht_run_suite(suite);
 }

@@ -18,7 +18,7 @@
 
 #define SYNC_MS 10000 /* how long a change may take to reach Redis */
 
-static struct h_server S;
+static struct ht_server S;
 
 /* ---- Helpers ------------------------------------------------------------ */
 
@@ -45,18 +45,18 @@ static const char *bearer(const char *tok)
 static json_t *call_with(const char *headers, const char *method, const char *path,
                          const char *body, int want)
 {
-    struct h_resp r;
-    int st = h_http(S.port, method, path, headers, body, body ? strlen(body) : 0, &r);
+    struct ht_resp r;
+    int st = ht_http(S.port, method, path, headers, body, body ? strlen(body) : 0, &r);
     ck_assert_msg(st == want, "%s %s: HTTP %d %s, expected %d: %.600s", method, path, st, r.err,
                   want, r.body ? r.body : "");
-    json_t *j = r.body_len ? h_resp_json(&r) : NULL;
-    h_resp_free(&r);
+    json_t *j = r.body_len ? ht_resp_json(&r) : NULL;
+    ht_resp_free(&r);
     return j;
 }
 
 static json_t *call(const char *method, const char *path, const char *body, int want)
 {
-    return call_with(h_auth(&S, "admin"), method, path, body, want);
+    return call_with(ht_auth(&S, "admin"), method, path, body, want);
 }
 
 static int64_t jid(json_t *o)
@@ -125,7 +125,7 @@ static int explain_is(const char *body, const char *path, const char *want)
     return strcmp(last_seen, want) == 0;
 }
 #define EXPLAINS(body, path, want)                                                         \
-    H_EVENTUALLY(explain_is((body), (path), (want)), SYNC_MS, "explain: %s stays %s, expected %s", \
+    HT_EVENTUALLY(explain_is((body), (path), (want)), SYNC_MS, "explain: %s stays %s, expected %s", \
                  (path), last_seen, (want))
 
 static void sha256_hex(const char *s, char out[65])
@@ -139,7 +139,7 @@ static void sha256_hex(const char *s, char out[65])
 
 static int hash_has(const char *key, const char *field)
 {
-    char *v = h_redis_hget(key, field);
+    char *v = ht_redis_hget(key, field);
     free(v);
     return v != NULL;
 }
@@ -148,7 +148,7 @@ static int token_in_redis(const char *tok)
 {
     char d[65];
     sha256_hex(tok, d);
-    return h_redis_hlen(fmt("auth:token:%s", d)) > 0;
+    return ht_redis_hlen(fmt("auth:token:%s", d)) > 0;
 }
 
 /* ---- Building a configuration through the API --------------------------- */
@@ -186,7 +186,7 @@ static void bind(const char *ns, const char *model, int64_t gid, const char *ext
     json_decref(call("POST", "/admin/bindings",
                      fmt("{\"namespace\":\"%s\",\"public_model\":\"%s\",\"group_id\":%" PRId64
                          "%s%s}", ns, model, gid, extra ? "," : "", extra ? extra : ""), 201));
-    H_EVENTUALLY(hash_has("config:bindings", fmt("%s.%s", ns, model)), SYNC_MS,
+    HT_EVENTUALLY(hash_has("config:bindings", fmt("%s.%s", ns, model)), SYNC_MS,
                  "binding %s.%s never reached Redis", ns, model);
 }
 
@@ -197,7 +197,7 @@ static int64_t create_master(const char *body, char *mk, size_t len)
     snprintf(mk, len, "%s", json_string_value(json_object_get(j, "master_key")));
     int64_t id = jid(j);
     json_decref(j);
-    H_EVENTUALLY(h_redis_hlen(fmt("auth:master:%" PRId64, id)) > 0, SYNC_MS,
+    HT_EVENTUALLY(ht_redis_hlen(fmt("auth:master:%" PRId64, id)) > 0, SYNC_MS,
                  "master %" PRId64 " never reached Redis", id);
     return id;
 }
@@ -210,7 +210,7 @@ static int64_t issue(const char *mk, const char *body, char *tok, size_t len)
     snprintf(tok, len, "%s", json_string_value(json_object_get(j, "token")));
     int64_t id = jid(j);
     json_decref(j);
-    H_EVENTUALLY(token_in_redis(tok), SYNC_MS, "key %" PRId64 " never reached Redis", id);
+    HT_EVENTUALLY(token_in_redis(tok), SYNC_MS, "key %" PRId64 " never reached Redis", id);
     return id;
 }
 
@@ -250,7 +250,7 @@ static char *read_log(void)
 
 START_TEST(accepted_token_routes_to_its_key)
 {
-    h_server_start(&S, NULL);
+    ht_server_start(&S, NULL);
     struct world w;
     build(&w);
     char tok[128];
@@ -288,15 +288,15 @@ START_TEST(accepted_token_routes_to_its_key)
     json_decref(b);
 
     /* a viewer may explain (it changes nothing), yet still may not write */
-    json_decref(call_with(h_auth(&S, "viewer"), "POST", "/admin/route/explain",
+    json_decref(call_with(ht_auth(&S, "viewer"), "POST", "/admin/route/explain",
                           by_key(kid, "gpt-4o"), 200));
-    json_decref(call_with(h_auth(&S, "viewer"), "POST", "/admin/namespaces",
+    json_decref(call_with(ht_auth(&S, "viewer"), "POST", "/admin/namespaces",
                           "{\"name\":\"nope\"}", 403));
     json_decref(call_with(bearer(w.mk), "POST", "/admin/route/explain", by_key(kid, "x"), 403));
     json_decref(call_with(NULL, "POST", "/admin/route/explain", by_key(kid, "x"), 401));
 
     /* a route hash that drifted from the snapshots is reported, not hidden */
-    redisContext *rc = h_redis();
+    redisContext *rc = ht_redis();
     redisReply *rep = redisCommand(rc, "HDEL route:group:g1 %lld", (long long)w.k1);
     ck_assert(rep && rep->type == REDIS_REPLY_INTEGER && rep->integer == 1);
     freeReplyObject(rep);
@@ -311,13 +311,13 @@ START_TEST(accepted_token_routes_to_its_key)
     /* explaining changes nothing and audits nothing; the token is never
      * logged nor audited (a later write shows the logger has caught up) */
     create_namespace("after");
-    H_EVENTUALLY(h_pg_count("SELECT count(*) FROM audit_records WHERE action = "
+    HT_EVENTUALLY(ht_pg_count("SELECT count(*) FROM audit_records WHERE action = "
                             "'namespace.create' AND resource_id = 'after'") == 1, SYNC_MS,
                  "the audit record of the last write never came");
-    ck_assert_int_eq(h_pg_count("SELECT count(*) FROM audit_records "
+    ck_assert_int_eq(ht_pg_count("SELECT count(*) FROM audit_records "
                                 "WHERE path = '/admin/route/explain' AND status = 200"), 0);
     const char *p[] = { tok };
-    PGconn *c = h_pg();
+    PGconn *c = ht_pg();
     PGresult *r = PQexecParams(c, "SELECT count(*) FROM audit_records a "
                                   "WHERE strpos(a::text, $1) > 0", 1, NULL, p, NULL, NULL, 0);
     ck_assert_str_eq(PQgetvalue(r, 0, 0), "0");
@@ -326,13 +326,13 @@ START_TEST(accepted_token_routes_to_its_key)
     char *log = read_log();
     ck_assert_msg(!strstr(log, tok), "the token is in the server log");
     free(log);
-    h_assert_clean_stop(&S);
+    ht_assert_clean_stop(&S);
 }
 END_TEST
 
 START_TEST(every_exclusion_reason)
 {
-    h_server_start(&S, NULL);
+    ht_server_start(&S, NULL);
     struct world w;
     build(&w);
     char tok[128];
@@ -404,13 +404,13 @@ START_TEST(every_exclusion_reason)
     expect(a, "candidates.0.keys.0.excluded", "null");
     expect(a, "routed", "false");
     json_decref(a);
-    h_assert_clean_stop(&S);
+    ht_assert_clean_stop(&S);
 }
 END_TEST
 
 START_TEST(refused_tokens_say_why)
 {
-    h_server_start(&S, NULL);
+    ht_server_start(&S, NULL);
     struct world w;
     build(&w);
     char a[128], b[128], c[128], d[128];
@@ -471,13 +471,13 @@ START_TEST(refused_tokens_say_why)
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
     issue(w.mk, fmt("{\"name\":\"e\",\"expires_at\":\"%s\"}", when), e, sizeof e);
     EXPLAINS(by_token(e, "gpt-4o"), "token.reason", "expired");
-    h_assert_clean_stop(&S);
+    ht_assert_clean_stop(&S);
 }
 END_TEST
 
 START_TEST(model_limits)
 {
-    h_server_start(&S, NULL);
+    ht_server_start(&S, NULL);
     struct world w;
     build(&w);
     bind("team-a", "llama3", w.g1, NULL);
@@ -500,13 +500,13 @@ START_TEST(model_limits)
     expect(j, "candidates.0.keys.0.excluded", "null");
     expect(j, "routed", "false");
     json_decref(j);
-    h_assert_clean_stop(&S);
+    ht_assert_clean_stop(&S);
 }
 END_TEST
 
 START_TEST(namespace_resolution)
 {
-    h_server_start(&S, NULL);
+    ht_server_start(&S, NULL);
     struct world w;
     build(&w);
     int64_t g2k, g2 = create_group("g2", &g2k);
@@ -556,34 +556,34 @@ START_TEST(namespace_resolution)
     expect(j, "error", "no_namespace");
     expect(j, "routed", "false");
     json_decref(j);
-    h_assert_clean_stop(&S);
+    ht_assert_clean_stop(&S);
 }
 END_TEST
 
 static void refused(const char *headers, const char *body, int status, const char *type,
                     const char *param)
 {
-    struct h_resp r;
-    int st = h_http(S.port, "POST", "/admin/route/explain", headers, body, body ? strlen(body) : 0,
+    struct ht_resp r;
+    int st = ht_http(S.port, "POST", "/admin/route/explain", headers, body, body ? strlen(body) : 0,
                     &r);
-    json_t *j = h_resp_json(&r);
+    json_t *j = ht_resp_json(&r);
     ck_assert_msg(st == status, "%s: HTTP %d, expected %d: %.300s", body ? body : "(none)", st,
                   status, r.body ? r.body : "");
     expect(j, "error.type", type);
     if (param)
         expect(j, "error.param", param);
     json_decref(j);
-    h_resp_free(&r);
+    ht_resp_free(&r);
 }
 
 START_TEST(bad_input)
 {
-    h_server_start(&S, NULL);
+    ht_server_start(&S, NULL);
     struct world w;
     build(&w);
     char tok[128];
     int64_t kid = issue(w.mk, "{\"name\":\"ci\"}", tok, sizeof tok);
-    const char *A = h_auth(&S, "admin");
+    const char *A = ht_auth(&S, "admin");
     const char *E = "invalid_request_error";
     refused(A, "{\"key_id\":1,", 400, E, NULL);
     refused(A, "[1]", 400, E, NULL);
@@ -604,41 +604,41 @@ START_TEST(bad_input)
     refused(A, fmt("{\"key_id\":%" PRId64 ",\"model\":\"\"}", kid), 400, E, "model");
     refused(A, "{\"key_id\":999999,\"model\":\"gpt-4o\"}", 404, "not_found_error", NULL);
 
-    struct h_resp r;
-    ck_assert_int_eq(h_http(S.port, "POST", "/admin/route/explain",
+    struct ht_resp r;
+    ck_assert_int_eq(ht_http(S.port, "POST", "/admin/route/explain",
                             fmt("%sContent-Type: text/plain\r\n", A), "{}", 2, &r), 415);
-    h_resp_free(&r);
-    ck_assert_int_eq(h_get(S.port, "/admin/route/explain", A, &r), 405);
-    h_resp_free(&r);
+    ht_resp_free(&r);
+    ck_assert_int_eq(ht_get(S.port, "/admin/route/explain", A, &r), 405);
+    ht_resp_free(&r);
     /* an error never echoes the token */
     refused(A, fmt("{\"token\":\"%s\",\"model\":\"gpt-4o\",\"x\":1}", tok), 400, E, "x");
     const char *no_model = fmt("{\"token\":\"%s\"}", tok);
-    ck_assert_int_eq(h_http(S.port, "POST", "/admin/route/explain", A, no_model,
+    ck_assert_int_eq(ht_http(S.port, "POST", "/admin/route/explain", A, no_model,
                             strlen(no_model), &r), 400);
     ck_assert_msg(!strstr(r.body, tok), "an error answer echoes the token");
-    h_resp_free(&r);
-    h_assert_clean_stop(&S);
+    ht_resp_free(&r);
+    ht_assert_clean_stop(&S);
 }
 END_TEST
 
 START_TEST(redis_away_is_503)
 {
-    h_server_start(&S, NULL);
+    ht_server_start(&S, NULL);
     struct world w;
     build(&w);
     char tok[128];
     int64_t kid = issue(w.mk, "{\"name\":\"ci\"}", tok, sizeof tok);
-    h_redis_stop();
-    refused(h_auth(&S, "admin"), by_key(kid, "gpt-4o"), 503, "unavailable_error", "null");
-    refused(h_auth(&S, "admin"), by_token(tok, "gpt-4o"), 503, "unavailable_error", "null");
-    h_redis_start();
+    ht_redis_stop();
+    refused(ht_auth(&S, "admin"), by_key(kid, "gpt-4o"), 503, "unavailable_error", "null");
+    refused(ht_auth(&S, "admin"), by_token(tok, "gpt-4o"), 503, "unavailable_error", "null");
+    ht_redis_start();
     /* served again at once, from what Redis holds now: it came back empty,
      * and explain follows the syncer's full resync that refills it */
     json_t *j = explain(by_key(kid, "gpt-4o"));
     expect(j, "token.key_id", fmt("%" PRId64, kid));
     json_decref(j);
     EXPLAINS(by_key(kid, "gpt-4o"), "routed", "true");
-    h_server_stop(&S);
+    ht_server_stop(&S);
 }
 END_TEST
 
@@ -711,7 +711,7 @@ static Suite *explain_suite(void)
     TCase *rules = tcase_create("rules");
     tcase_add_test(rules, rules_for_odd_states);
     suite_add_tcase(s, rules);
-    TCase *tc = h_tcase("explain");
+    TCase *tc = ht_tcase("explain");
     tcase_add_test(tc, accepted_token_routes_to_its_key);
     tcase_add_test(tc, every_exclusion_reason);
     tcase_add_test(tc, refused_tokens_say_why);
@@ -725,5 +725,5 @@ static Suite *explain_suite(void)
 
 int main(void)
 {
-    return h_run_suite(explain_suite());
+    return ht_run_suite(explain_suite());
 }

@@ -19,16 +19,16 @@
 
 /* The JSON error shape: status, type invalid_request_error, code, param
  * (NULL: null), request_id equal to the X-Request-ID header. */
-static void assert_json_error(const struct h_resp *r, int status, const char *code,
+static void assert_json_error(const struct ht_resp *r, int status, const char *code,
                               const char *param, const char *what)
 {
     ck_assert_msg(r->status == status, "%s: status %d, expected %d: %.200s", what, r->status,
                   status, r->body ? r->body : "");
-    const char *ct = h_resp_header(r, "Content-Type");
+    const char *ct = ht_resp_header(r, "Content-Type");
     ck_assert_msg(ct && strncasecmp(ct, "application/json", 16) == 0,
                   "%s: Content-Type %s, expected application/json: %.200s", what,
                   ct ? ct : "absent", r->body ? r->body : "");
-    json_t *j = h_resp_json(r);
+    json_t *j = ht_resp_json(r);
     ck_assert_msg(j != NULL, "%s: body is not JSON: %.200s", what, r->body ? r->body : "");
     json_t *e = json_object_get(j, "error");
     ck_assert_msg(json_is_object(e), "%s: no error object: %.200s", what, r->body);
@@ -46,7 +46,7 @@ static void assert_json_error(const struct h_resp *r, int status, const char *co
     else
         ck_assert_msg(p && json_is_null(p), "%s: param must be null: %.200s", what, r->body);
     const char *rid = json_string_value(json_object_get(e, "request_id"));
-    const char *hid = h_resp_header(r, "X-Request-ID");
+    const char *hid = ht_resp_header(r, "X-Request-ID");
     ck_assert_msg(rid && hid && strcmp(rid, hid) == 0, "%s: request_id %s, X-Request-ID %s",
                   what, rid ? rid : "(none)", hid ? hid : "(none)");
     json_decref(j);
@@ -56,9 +56,9 @@ static void assert_json_error(const struct h_resp *r, int status, const char *co
  * still open after timeout_ms; whatever else arrives is dropped. */
 static int closed_within(int fd, int timeout_ms)
 {
-    int64_t end = h_now_ms() + timeout_ms;
+    int64_t end = ht_now_ms() + timeout_ms;
     for (;;) {
-        int left = (int)(end - h_now_ms());
+        int left = (int)(end - ht_now_ms());
         struct pollfd p = { .fd = fd, .events = POLLIN };
         if (left <= 0 || poll(&p, 1, left) <= 0)
             return 0;
@@ -71,12 +71,12 @@ static int closed_within(int fd, int timeout_ms)
 
 /* Sends raw bytes on a fresh connection and reads one answer; the socket
  * is left open in *fdp (or closed when fdp is NULL). */
-static int raw(int port, const char *req, size_t len, struct h_resp *r, int *fdp)
+static int raw(int port, const char *req, size_t len, struct ht_resp *r, int *fdp)
 {
-    int fd = h_connect(port);
+    int fd = ht_connect(port);
     ck_assert_msg(fd >= 0, "connect: %s", strerror(errno));
-    (void)h_send_all(fd, req, len); /* an early answer can come before the rest is sent */
-    int rc = h_read_response(fd, "GET", r);
+    (void)ht_send_all(fd, req, len); /* an early answer can come before the rest is sent */
+    int rc = ht_read_response(fd, "GET", r);
     if (fdp)
         *fdp = fd;
     else
@@ -99,14 +99,14 @@ static long proc_status_kb(pid_t pid, const char *field)
     return v;
 }
 
-static int workers(struct h_server *s, pid_t *pids)
+static int workers(struct ht_server *s, pid_t *pids)
 {
-    int n = h_server_children(s, "worker ", pids, 8);
+    int n = ht_server_children(s, "worker ", pids, 8);
     ck_assert_msg(n >= 1 && n <= 8, "%d workers", n);
     return n;
 }
 
-static long workers_rss_kb(struct h_server *s)
+static long workers_rss_kb(struct ht_server *s)
 {
     pid_t pids[8];
     int n = workers(s, pids);
@@ -197,10 +197,10 @@ static int lines_containing(const char *text, const char *needle)
 static void hold(int port, int *fds, int n)
 {
     for (int i = 0; i < n; i++) {
-        fds[i] = h_connect(port);
+        fds[i] = ht_connect(port);
         ck_assert_msg(fds[i] >= 0, "connect %d: %s", i, strerror(errno));
         const char *part = "GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: ";
-        ck_assert_int_eq(h_send_all(fds[i], part, strlen(part)), 0);
+        ck_assert_int_eq(ht_send_all(fds[i], part, strlen(part)), 0);
     }
 }
 
@@ -208,20 +208,20 @@ static void hold(int port, int *fds, int n)
 
 START_TEST(slowloris_heads_are_cut_by_the_header_timeout)
 {
-    struct h_server s;
-    h_server_start(&s, "header_timeout = 2s\n");
+    struct ht_server s;
+    ht_server_start(&s, "header_timeout = 2s\n");
     enum { N = 20 };
     int fds[N], answered[N] = { 0 }, open = N;
     hold(s.port, fds, N);
-    int64_t start = h_now_ms(), checked_health = 0;
-    while (open > 0 && h_now_ms() - start < 20000) {
+    int64_t start = ht_now_ms(), checked_health = 0;
+    while (open > 0 && ht_now_ms() - start < 20000) {
         for (int i = 0; i < N; i++) /* one more header byte each, a few times a second */
             if (!answered[i])
                 (void)send(fds[i], "a", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
-        if (!checked_health && h_now_ms() - start > 1000) {
-            struct h_resp r;
-            ck_assert_int_eq(h_get(s.port, "/health", NULL, &r), 200); /* others are served */
-            h_resp_free(&r);
+        if (!checked_health && ht_now_ms() - start > 1000) {
+            struct ht_resp r;
+            ck_assert_int_eq(ht_get(s.port, "/health", NULL, &r), 200); /* others are served */
+            ht_resp_free(&r);
             checked_health = 1;
         }
         struct pollfd p[N];
@@ -232,11 +232,11 @@ START_TEST(slowloris_heads_are_cut_by_the_header_timeout)
         for (int i = 0; i < N; i++) {
             if (answered[i] || !(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
                 continue;
-            struct h_resp r;
-            ck_assert_msg(h_read_response(fds[i], "GET", &r) == 0, "connection %d: %s", i, r.err);
+            struct ht_resp r;
+            ck_assert_msg(ht_read_response(fds[i], "GET", &r) == 0, "connection %d: %s", i, r.err);
             assert_json_error(&r, 408, "request_timeout", NULL, "slow head");
             ck_assert(r.conn_close);
-            h_resp_free(&r);
+            ht_resp_free(&r);
             ck_assert_msg(closed_within(fds[i], 5000), "connection %d left open after its 408", i);
             answered[i] = 1;
             open--;
@@ -247,71 +247,71 @@ START_TEST(slowloris_heads_are_cut_by_the_header_timeout)
     ck_assert(checked_health);
     for (int i = 0; i < N; i++)
         close(fds[i]);
-    struct h_resp r;
-    ck_assert_int_eq(h_get(s.port, "/health", NULL, &r), 200);
-    h_resp_free(&r);
-    h_assert_clean_stop(&s);
+    struct ht_resp r;
+    ck_assert_int_eq(ht_get(s.port, "/health", NULL, &r), 200);
+    ht_resp_free(&r);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
 START_TEST(slow_body_is_cut_by_the_body_timeout)
 {
-    struct h_server s;
-    h_server_start(&s, "body_timeout = 2s\n");
-    int fd = h_connect(s.port);
+    struct ht_server s;
+    ht_server_start(&s, "body_timeout = 2s\n");
+    int fd = ht_connect(s.port);
     ck_assert(fd >= 0);
     const char *head = "POST /admin/namespaces HTTP/1.1\r\nHost: x\r\n"
                        "Content-Type: application/json\r\nContent-Length: 200\r\n\r\n{";
-    ck_assert_int_eq(h_send_all(fd, head, strlen(head)), 0);
-    int64_t start = h_now_ms();
+    ck_assert_int_eq(ht_send_all(fd, head, strlen(head)), 0);
+    int64_t start = ht_now_ms();
     int answered = 0;
-    while (!answered && h_now_ms() - start < 20000) {
+    while (!answered && ht_now_ms() - start < 20000) {
         (void)send(fd, " ", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
         struct pollfd p = { .fd = fd, .events = POLLIN };
         answered = poll(&p, 1, 250) > 0;
     }
     ck_assert_msg(answered, "a body trickling one byte at a time was still read after 20 s "
                   "(body_timeout = 2s)");
-    struct h_resp r;
-    ck_assert_int_eq(h_read_response(fd, "POST", &r), 0);
+    struct ht_resp r;
+    ck_assert_int_eq(ht_read_response(fd, "POST", &r), 0);
     assert_json_error(&r, 408, "request_timeout", NULL, "slow body");
-    h_resp_free(&r);
+    ht_resp_free(&r);
     ck_assert(closed_within(fd, 10000));
     close(fd);
-    h_assert_clean_stop(&s);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
 START_TEST(idle_connections_are_closed)
 {
-    struct h_server s;
-    h_server_start(&s, "keepalive_timeout = 1s\nheader_timeout = 1s\n");
+    struct ht_server s;
+    ht_server_start(&s, "keepalive_timeout = 1s\nheader_timeout = 1s\n");
     /* a persistent connection after its answer */
-    int fd = h_connect(s.port);
+    int fd = ht_connect(s.port);
     ck_assert(fd >= 0);
     const char *req = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
-    ck_assert_int_eq(h_send_all(fd, req, strlen(req)), 0);
-    struct h_resp r;
-    ck_assert_int_eq(h_read_response(fd, "GET", &r), 0);
+    ck_assert_int_eq(ht_send_all(fd, req, strlen(req)), 0);
+    struct ht_resp r;
+    ck_assert_int_eq(ht_read_response(fd, "GET", &r), 0);
     ck_assert_int_eq(r.status, 200);
     ck_assert_msg(!r.conn_close, "the first answer already closed the connection");
-    h_resp_free(&r);
+    ht_resp_free(&r);
     /* it still serves a second request within the timeout */
-    ck_assert_int_eq(h_send_all(fd, req, strlen(req)), 0);
-    ck_assert_int_eq(h_read_response(fd, "GET", &r), 0);
+    ck_assert_int_eq(ht_send_all(fd, req, strlen(req)), 0);
+    ck_assert_int_eq(ht_read_response(fd, "GET", &r), 0);
     ck_assert_int_eq(r.status, 200);
-    h_resp_free(&r);
+    ht_resp_free(&r);
     ck_assert_msg(closed_within(fd, 15000),
                   "an idle keep-alive connection was still open 15 s after its last answer "
                   "(keepalive_timeout = 1s)");
     close(fd);
     /* a connection that never sends a byte */
-    fd = h_connect(s.port);
+    fd = ht_connect(s.port);
     ck_assert(fd >= 0);
     ck_assert_msg(closed_within(fd, 15000), "a silent connection was still open after 15 s "
                   "(header_timeout = 1s)");
     close(fd);
-    h_assert_clean_stop(&s);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
@@ -319,13 +319,13 @@ END_TEST
 
 START_TEST(huge_header_is_431_and_memory_returns)
 {
-    struct h_server s;
-    h_server_start(&s, NULL); /* max_header_size: the default 16 KiB */
+    struct ht_server s;
+    ht_server_start(&s, NULL); /* max_header_size: the default 16 KiB */
     long base = workers_rss_kb(&s);
-    int fd = h_connect(s.port);
+    int fd = ht_connect(s.port);
     ck_assert(fd >= 0);
     const char *start = "GET /health HTTP/1.1\r\nHost: x\r\n";
-    ck_assert_int_eq(h_send_all(fd, start, strlen(start)), 0);
+    ck_assert_int_eq(ht_send_all(fd, start, strlen(start)), 0);
     /* 100 MiB of header lines, until the server stops taking them */
     enum { BLOCK = 65536 };
     static char block[BLOCK];
@@ -335,31 +335,31 @@ START_TEST(huge_header_is_431_and_memory_returns)
         memcpy(block + i + 1022, "\r\n", 2);
     }
     size_t sent = 0;
-    while (sent < 100u * 1024 * 1024 && h_send_all(fd, block, BLOCK) == 0)
+    while (sent < 100u * 1024 * 1024 && ht_send_all(fd, block, BLOCK) == 0)
         sent += BLOCK;
-    struct h_resp r;
-    ck_assert_msg(h_read_response(fd, "GET", &r) == 0, "no answer to %zu bytes of headers: %s",
+    struct ht_resp r;
+    ck_assert_msg(ht_read_response(fd, "GET", &r) == 0, "no answer to %zu bytes of headers: %s",
                   sent, r.err);
     assert_json_error(&r, 431, "headers_too_large", NULL, "huge header");
-    h_resp_free(&r);
+    ht_resp_free(&r);
     close(fd);
     /* AddressSanitizer keeps freed memory in quarantine: RSS says nothing */
     const char *san = getenv("EZAPI_SANITIZERS");
     long after = -1;
     if (!san || strcmp(san, "yes") != 0)
-        H_EVENTUALLY((after = workers_rss_kb(&s)) < base + 16 * 1024, 10000,
+        HT_EVENTUALLY((after = workers_rss_kb(&s)) < base + 16 * 1024, 10000,
                      "workers' RSS %ld kB after the abusive client left, %ld kB before", after,
                      base);
-    ck_assert_int_eq(h_get(s.port, "/health", NULL, &r), 200);
-    h_resp_free(&r);
-    h_assert_clean_stop(&s);
+    ck_assert_int_eq(ht_get(s.port, "/health", NULL, &r), 200);
+    ht_resp_free(&r);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
 START_TEST(content_length_is_strict)
 {
-    struct h_server s;
-    h_server_start(&s, "max_body_size = 2048\n");
+    struct ht_server s;
+    ht_server_start(&s, "max_body_size = 2048\n");
     static const struct {
         const char *cl;
         int status;
@@ -380,23 +380,23 @@ START_TEST(content_length_is_strict)
                          "POST /admin/namespaces HTTP/1.1\r\nHost: x\r\n"
                          "Content-Type: application/json\r\n%s\r\n\r\n{\"name\":\"x\"}",
                          cases[i].cl);
-        struct h_resp r;
+        struct ht_resp r;
         int fd;
         ck_assert_msg(raw(s.port, req, (size_t)n, &r, &fd) == cases[i].status,
                       "%s: %d %s", cases[i].cl, r.status, r.err);
         assert_json_error(&r, cases[i].status, cases[i].code, "Content-Length", cases[i].cl);
         ck_assert_msg(closed_within(fd, 10000), "%s: connection left open", cases[i].cl);
         close(fd);
-        h_resp_free(&r);
+        ht_resp_free(&r);
     }
     /* two equal ones say the same thing */
     const char *same = "POST /admin/namespaces HTTP/1.1\r\nHost: x\r\n"
                        "Content-Type: application/json\r\nContent-Length: 12\r\n"
                        "Content-Length: 12\r\n\r\n{\"name\":\"x\"}";
-    struct h_resp r;
+    struct ht_resp r;
     ck_assert_int_eq(raw(s.port, same, strlen(same), &r, NULL), 401);
-    h_resp_free(&r);
-    h_assert_clean_stop(&s);
+    ht_resp_free(&r);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
@@ -404,8 +404,8 @@ END_TEST
 
 START_TEST(worker_connections_limit_holds_extra_clients)
 {
-    struct h_server s;
-    h_server_start(&s, "workers = 2\nworker_connections = 3\nheader_timeout = 60s\n");
+    struct ht_server s;
+    ht_server_start(&s, "workers = 2\nworker_connections = 3\nheader_timeout = 60s\n");
     pid_t pids[8];
     int nw = workers(&s, pids);
     ck_assert_int_eq(nw, 2);
@@ -413,7 +413,7 @@ START_TEST(worker_connections_limit_holds_extra_clients)
     int fds[N];
     hold(s.port, fds, N);
     int held = 0, most = 0, each[8] = { 0 };
-    for (int64_t end = h_now_ms() + 10000; h_now_ms() < end; h_sleep_ms(50)) {
+    for (int64_t end = ht_now_ms() + 10000; ht_now_ms() < end; ht_sleep_ms(50)) {
         held = most = 0;
         for (int i = 0; i < nw; i++) {
             each[i] = held_by(pids[i], s.port);
@@ -426,32 +426,32 @@ START_TEST(worker_connections_limit_holds_extra_clients)
     ck_assert_msg(held == N && most <= 3, "workers hold %d and %d connections "
                   "(worker_connections = 3)", each[0], each[1]);
     /* both workers are full: a seventh client waits in the backlog ... */
-    int fd = h_connect(s.port);
+    int fd = ht_connect(s.port);
     ck_assert(fd >= 0);
     const char *req = "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-    ck_assert_int_eq(h_send_all(fd, req, strlen(req)), 0);
+    ck_assert_int_eq(ht_send_all(fd, req, strlen(req)), 0);
     struct pollfd p = { .fd = fd, .events = POLLIN };
     ck_assert_msg(poll(&p, 1, 1500) == 0, "a seventh client was served while both workers "
                   "held worker_connections = 3");
     /* ... and is served as soon as one of the others leaves */
     close(fds[0]);
-    struct h_resp r;
-    ck_assert_int_eq(h_read_response(fd, "GET", &r), 0);
+    struct ht_resp r;
+    ck_assert_int_eq(ht_read_response(fd, "GET", &r), 0);
     ck_assert_int_eq(r.status, 200);
-    h_resp_free(&r);
+    ht_resp_free(&r);
     close(fd);
     for (int i = 1; i < N; i++)
         close(fds[i]);
-    ck_assert_int_eq(h_get(s.port, "/health", NULL, &r), 200);
-    h_resp_free(&r);
-    h_assert_clean_stop(&s);
+    ck_assert_int_eq(ht_get(s.port, "/health", NULL, &r), 200);
+    ht_resp_free(&r);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
 START_TEST(descriptor_exhaustion_pauses_accepts)
 {
-    struct h_server s;
-    h_server_start(&s, "workers = 2\nheader_timeout = 60s\n");
+    struct ht_server s;
+    ht_server_start(&s, "workers = 2\nheader_timeout = 60s\n");
     pid_t pids[8];
     int nw = workers(&s, pids);
     long long cpu0 = 0;
@@ -462,16 +462,16 @@ START_TEST(descriptor_exhaustion_pauses_accepts)
                       (int)pids[i], strerror(errno));
         cpu0 += cpu_ticks(pids[i]);
     }
-    long mark = h_server_log_mark(&s);
+    long mark = ht_server_log_mark(&s);
     enum { N = 30 };
     int fds[N];
     hold(s.port, fds, N); /* about 3 per worker are accepted, then accept() fails */
-    h_sleep_ms(3000);
+    ht_sleep_ms(3000);
     long long cpu1 = 0;
     for (int i = 0; i < nw; i++)
         cpu1 += cpu_ticks(pids[i]);
     double cpu_s = (double)(cpu1 - cpu0) / (double)sysconf(_SC_CLK_TCK);
-    char *log = h_server_log_since(&s, mark);
+    char *log = ht_server_log_since(&s, mark);
     int reports = lines_containing(log, "accept(");
     free(log);
     ck_assert_msg(reports >= 1, "accept() failures were not logged");
@@ -479,31 +479,31 @@ START_TEST(descriptor_exhaustion_pauses_accepts)
     ck_assert_msg(cpu_s < 1.0, "the workers used %.2f s of CPU in 3 s of descriptor "
                   "exhaustion (spinning on accept)", cpu_s);
     for (int i = 0; i < nw; i++)
-        ck_assert_msg(h_proc_alive(pids[i]), "worker %d died", (int)pids[i]);
+        ck_assert_msg(ht_proc_alive(pids[i]), "worker %d died", (int)pids[i]);
     for (int i = 0; i < N; i++)
         close(fds[i]);
-    struct h_resp r;
-    ck_assert_int_eq(h_get(s.port, "/health", NULL, &r), 200);
-    h_resp_free(&r);
-    h_assert_clean_stop(&s);
+    struct ht_resp r;
+    ck_assert_int_eq(ht_get(s.port, "/health", NULL, &r), 200);
+    ht_resp_free(&r);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
 /* ---- Strict parsing ------------------------------------------------------------- */
 
-static int get_auth(struct h_server *s, const char *method, const char *path, struct h_resp *r)
+static int get_auth(struct ht_server *s, const char *method, const char *path, struct ht_resp *r)
 {
-    return h_http(s->port, method, path, h_auth(s, "admin"), NULL, 0, r);
+    return ht_http(s->port, method, path, ht_auth(s, "admin"), NULL, 0, r);
 }
 
 START_TEST(control_bytes_in_path_and_query_are_400)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
-    struct h_resp r;
-    ck_assert_int_eq(h_post_json(s.port, "/admin/namespaces", h_auth(&s, "admin"),
+    struct ht_server s;
+    ht_server_start(&s, NULL);
+    struct ht_resp r;
+    ck_assert_int_eq(ht_post_json(s.port, "/admin/namespaces", ht_auth(&s, "admin"),
                                  "{\"name\":\"victim\"}", &r), 201);
-    h_resp_free(&r);
+    ht_resp_free(&r);
     static const struct { const char *method, *path, *param; } cases[] = {
         { "DELETE", "/admin/namespaces/victim%00anything", "name" },
         { "DELETE", "/admin/namespaces/victim%0a", "name" },
@@ -521,19 +521,19 @@ START_TEST(control_bytes_in_path_and_query_are_400)
         ck_assert_msg(get_auth(&s, cases[i].method, cases[i].path, &r) == 400, "%s: %d %s", what,
                       r.status, r.err);
         assert_json_error(&r, 400, "invalid_request", cases[i].param, what);
-        h_resp_free(&r);
+        ht_resp_free(&r);
     }
     ck_assert_int_eq(get_auth(&s, "GET", "/admin/namespaces/victim", &r), 200);
-    h_resp_free(&r);
-    h_assert_clean_stop(&s);
+    ht_resp_free(&r);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
 START_TEST(ids_cursors_and_limits_are_canonical)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
-    struct h_resp r;
+    struct ht_server s;
+    ht_server_start(&s, NULL);
+    struct ht_resp r;
     static const char *const bad_ids[] = { "01", "+1", "-1", "0x1", "1a", "0",
                                            "9223372036854775808", "1%20" };
     for (size_t i = 0; i < sizeof bad_ids / sizeof bad_ids[0]; i++) {
@@ -541,12 +541,12 @@ START_TEST(ids_cursors_and_limits_are_canonical)
         snprintf(path, sizeof path, "/admin/provider-groups/%s", bad_ids[i]);
         ck_assert_msg(get_auth(&s, "GET", path, &r) == 400, "%s: %d", path, r.status);
         assert_json_error(&r, 400, "invalid_request", "id", path);
-        h_resp_free(&r);
+        ht_resp_free(&r);
     }
     ck_assert_int_eq(get_auth(&s, "GET", "/admin/provider-groups/9223372036854775807", &r), 404);
-    h_resp_free(&r);
+    ht_resp_free(&r);
     ck_assert_int_eq(get_auth(&s, "GET", "/admin/masters/9223372036854775807", &r), 404);
-    h_resp_free(&r);
+    ht_resp_free(&r);
 
     static const char *const bad_cursors[] = { "c-1", "c%2B1", "c0x1", "cFF", "c01", "c", "c0",
                                                "c8000000000000000", "x1" };
@@ -555,7 +555,7 @@ START_TEST(ids_cursors_and_limits_are_canonical)
         snprintf(path, sizeof path, "/admin/provider-groups?cursor=%s", bad_cursors[i]);
         ck_assert_msg(get_auth(&s, "GET", path, &r) == 400, "%s: %d", path, r.status);
         assert_json_error(&r, 400, "invalid_request", "cursor", path);
-        h_resp_free(&r);
+        ht_resp_free(&r);
     }
     static const char *const bad_limits[] = { "05", "%2B5", "-5", "0", "201", "5x", "" };
     for (size_t i = 0; i < sizeof bad_limits / sizeof bad_limits[0]; i++) {
@@ -563,10 +563,10 @@ START_TEST(ids_cursors_and_limits_are_canonical)
         snprintf(path, sizeof path, "/admin/provider-groups?limit=%s", bad_limits[i]);
         ck_assert_msg(get_auth(&s, "GET", path, &r) == 400, "%s: %d", path, r.status);
         assert_json_error(&r, 400, "invalid_request", "limit", path);
-        h_resp_free(&r);
+        ht_resp_free(&r);
     }
     ck_assert_int_eq(get_auth(&s, "GET", "/admin/provider-groups?cursor=c1&limit=5", &r), 200);
-    h_resp_free(&r);
+    ht_resp_free(&r);
     /* the other lists' cursors and filters: the audit log's, a group_id */
     static const struct { const char *path, *param; } others[] = {
         { "/admin/audit?cursor=a%2B1_%2B1", "cursor" }, { "/admin/audit?cursor=a1_01", "cursor" },
@@ -577,14 +577,14 @@ START_TEST(ids_cursors_and_limits_are_canonical)
         ck_assert_msg(get_auth(&s, "GET", others[i].path, &r) == 400, "%s: %d", others[i].path,
                       r.status);
         assert_json_error(&r, 400, NULL, others[i].param, others[i].path);
-        h_resp_free(&r);
+        ht_resp_free(&r);
     }
     ck_assert_int_eq(get_auth(&s, "GET", "/admin/audit?cursor=a1_1&limit=5", &r), 200);
-    h_resp_free(&r);
+    ht_resp_free(&r);
     ck_assert_int_eq(get_auth(&s, "GET", "/admin/provider-groups?cursor=c7fffffffffffffff", &r),
                      200);
-    h_resp_free(&r);
-    h_assert_clean_stop(&s);
+    ht_resp_free(&r);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
@@ -592,8 +592,8 @@ END_TEST
  * connection closes: none of evhttp's HTML pages reaches a client. */
 START_TEST(every_framing_error_is_a_json_answer)
 {
-    struct h_server s;
-    h_server_start(&s, "max_body_size = 2048\nmax_header_size = 4096\n");
+    struct ht_server s;
+    ht_server_start(&s, "max_body_size = 2048\nmax_header_size = 4096\n");
 #define NUL_REQ "GET /health HTTP/1.1\r\nHost: x\r\nX: a\0b\r\n\r\n"
 #define CHUNKED "POST /admin/namespaces HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" \
                 "Transfer-Encoding: chunked\r\n\r\n"
@@ -641,7 +641,7 @@ START_TEST(every_framing_error_is_a_json_answer)
         { CHUNKED "801\r\n", 0, 413, "body_too_large", NULL },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        struct h_resp r;
+        struct ht_resp r;
         int fd;
         size_t len = cases[i].len ? cases[i].len : strlen(cases[i].req);
         char what[64];
@@ -655,7 +655,7 @@ START_TEST(every_framing_error_is_a_json_answer)
         ck_assert_msg(r.conn_close, "%s: no Connection: close", what);
         ck_assert_msg(closed_within(fd, 10000), "%s: connection left open", what);
         close(fd);
-        h_resp_free(&r);
+        ht_resp_free(&r);
     }
     /* chunks adding up past max_body_size */
     static char big[8192];
@@ -663,35 +663,35 @@ START_TEST(every_framing_error_is_a_json_answer)
     memset(big + n, 'x', 0x400);
     n += 0x400;
     n += snprintf(big + n, sizeof big - (size_t)n, "\r\n401\r\n");
-    struct h_resp r;
+    struct ht_resp r;
     ck_assert_int_eq(raw(s.port, big, (size_t)n, &r, NULL), 413);
     assert_json_error(&r, 413, "body_too_large", NULL, "chunks over max_body_size");
-    h_resp_free(&r);
+    ht_resp_free(&r);
     /* a head over max_header_size */
     memset(big, 'a', sizeof big);
     n = snprintf(big, sizeof big, "GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ");
     big[n] = 'a';
     ck_assert_int_eq(raw(s.port, big, 6000, &r, NULL), 431);
     assert_json_error(&r, 431, "headers_too_large", NULL, "head over max_header_size");
-    h_resp_free(&r);
+    ht_resp_free(&r);
 #undef CHUNKED
 #undef NUL_REQ
-    h_assert_clean_stop(&s);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
 START_TEST(pipelined_requests_keep_their_order)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
+    struct ht_server s;
+    ht_server_start(&s, NULL);
     const char *reqs = "GET /health HTTP/1.1\r\nHost: x\r\nX-Request-ID: first\r\n\r\n"
                        "\r\n" /* an empty line between requests is ignored */
                        "GET /no/such/route HTTP/1.1\r\nHost: x\r\nX-Request-ID: second\r\n\r\n"
                        "GET /health HTTP/9.9\r\nHost: x\r\nX-Request-ID: third\r\n\r\n"
                        "GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
-    int fd = h_connect(s.port);
+    int fd = ht_connect(s.port);
     ck_assert(fd >= 0);
-    ck_assert_int_eq(h_send_all(fd, reqs, strlen(reqs)), 0);
+    ck_assert_int_eq(ht_send_all(fd, reqs, strlen(reqs)), 0);
     /* the server closes after the 505: read everything, then split it */
     static char all[65536];
     size_t len = 0;
@@ -722,7 +722,7 @@ START_TEST(pipelined_requests_keep_their_order)
             ck_assert_msg(*p == 0, "bytes after the 505, the fourth request was answered: %s", p);
         }
     }
-    h_assert_clean_stop(&s);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
@@ -730,96 +730,96 @@ END_TEST
  * evhttp has not consumed yet stays where it is. */
 START_TEST(bodies_sent_in_pieces_are_read_whole)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
+    struct ht_server s;
+    ht_server_start(&s, NULL);
     static const char *const bodies[][3] = {
         { "Content-Length: 19", "{\"name\":\"pie", "ces-a\"}" },
         { "Transfer-Encoding: chunked", "13\r\n{\"name\":\"pie", "ces-b\"}\r\n0\r\n\r\n" },
         { "Transfer-Encoding: chunked", "c\r\n{\"name\":\"pie\r\n", "7\r\nces-c\"}\r\n0\r\n\r\n" },
     };
     for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
-        int fd = h_connect(s.port);
+        int fd = ht_connect(s.port);
         ck_assert(fd >= 0);
         char head[1600];
         int n = snprintf(head, sizeof head,
                          "POST /admin/namespaces HTTP/1.1\r\nHost: x\r\n%s"
                          "Content-Type: application/json\r\n%s\r\n\r\n%s",
-                         h_auth(&s, "admin"), bodies[i][0], bodies[i][1]);
-        ck_assert_int_eq(h_send_all(fd, head, (size_t)n), 0);
-        h_sleep_ms(200);
-        ck_assert_int_eq(h_send_all(fd, bodies[i][2], strlen(bodies[i][2])), 0);
-        struct h_resp r;
-        ck_assert_msg(h_read_response(fd, "POST", &r) == 0, "body %zu: %s", i, r.err);
+                         ht_auth(&s, "admin"), bodies[i][0], bodies[i][1]);
+        ck_assert_int_eq(ht_send_all(fd, head, (size_t)n), 0);
+        ht_sleep_ms(200);
+        ck_assert_int_eq(ht_send_all(fd, bodies[i][2], strlen(bodies[i][2])), 0);
+        struct ht_resp r;
+        ck_assert_msg(ht_read_response(fd, "POST", &r) == 0, "body %zu: %s", i, r.err);
         ck_assert_msg(r.status == 201, "body %zu: %d %.200s", i, r.status, r.body);
-        h_resp_free(&r);
+        ht_resp_free(&r);
         close(fd);
     }
-    struct h_resp r;
+    struct ht_resp r;
     ck_assert_int_eq(get_auth(&s, "GET", "/admin/namespaces/pieces-c", &r), 200);
-    h_resp_free(&r);
-    h_assert_clean_stop(&s);
+    ht_resp_free(&r);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
 START_TEST(chunked_bodies_and_expect_continue_are_served)
 {
-    struct h_server s;
-    h_server_start(&s, "max_body_size = 2048\n");
+    struct ht_server s;
+    ht_server_start(&s, "max_body_size = 2048\n");
     char req[2048];
     int n = snprintf(req, sizeof req,
                      "POST /admin/namespaces HTTP/1.1\r\nHost: x\r\n%s"
                      "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
                      "8\r\n{\"name\":\r\nb\r\n\"chunked-a\"\r\n1\r\n}\r\n0\r\n\r\n",
-                     h_auth(&s, "admin"));
-    struct h_resp r;
+                     ht_auth(&s, "admin"));
+    struct ht_resp r;
     ck_assert_int_eq(raw(s.port, req, (size_t)n, &r, NULL), 201);
-    h_resp_free(&r);
+    ht_resp_free(&r);
 
     /* Expect: 100-continue: the interim answer, then the body, then 201 */
-    int fd = h_connect(s.port);
+    int fd = ht_connect(s.port);
     ck_assert(fd >= 0);
     const char *body = "{\"name\":\"expected-b\"}";
     n = snprintf(req, sizeof req,
                  "POST /admin/namespaces HTTP/1.1\r\nHost: x\r\n%sContent-Type: application/json"
                  "\r\nExpect: 100-continue\r\nContent-Length: %zu\r\n\r\n",
-                 h_auth(&s, "admin"), strlen(body));
-    ck_assert_int_eq(h_send_all(fd, req, (size_t)n), 0);
-    ck_assert_int_eq(h_read_response(fd, "POST", &r), 0);
+                 ht_auth(&s, "admin"), strlen(body));
+    ck_assert_int_eq(ht_send_all(fd, req, (size_t)n), 0);
+    ck_assert_int_eq(ht_read_response(fd, "POST", &r), 0);
     ck_assert_int_eq(r.status, 100);
-    h_resp_free(&r);
-    ck_assert_int_eq(h_send_all(fd, body, strlen(body)), 0);
-    ck_assert_int_eq(h_read_response(fd, "POST", &r), 0);
+    ht_resp_free(&r);
+    ck_assert_int_eq(ht_send_all(fd, body, strlen(body)), 0);
+    ck_assert_int_eq(ht_read_response(fd, "POST", &r), 0);
     ck_assert_int_eq(r.status, 201);
-    h_resp_free(&r);
+    ht_resp_free(&r);
     close(fd);
     /* too large: 413 at once, no 100 */
     n = snprintf(req, sizeof req, "POST /admin/namespaces HTTP/1.1\r\nHost: x\r\n"
                  "Expect: 100-continue\r\nContent-Length: 5000\r\n\r\n");
     ck_assert_int_eq(raw(s.port, req, (size_t)n, &r, NULL), 413);
-    h_resp_free(&r);
+    ht_resp_free(&r);
     ck_assert_int_eq(get_auth(&s, "GET", "/admin/namespaces/chunked-a", &r), 200);
-    h_resp_free(&r);
+    ht_resp_free(&r);
     ck_assert_int_eq(get_auth(&s, "GET", "/admin/namespaces/expected-b", &r), 200);
-    h_resp_free(&r);
-    h_assert_clean_stop(&s);
+    ht_resp_free(&r);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
 static Suite *limits_suite(void)
 {
     Suite *s = suite_create("http_limits");
-    TCase *tc = h_tcase("slow_clients");
+    TCase *tc = ht_tcase("slow_clients");
     tcase_add_test(tc, slowloris_heads_are_cut_by_the_header_timeout);
     tcase_add_test(tc, slow_body_is_cut_by_the_body_timeout);
     tcase_add_test(tc, idle_connections_are_closed);
     suite_add_tcase(s, tc);
-    tc = h_tcase("greedy_clients");
+    tc = ht_tcase("greedy_clients");
     tcase_add_test(tc, huge_header_is_431_and_memory_returns);
     tcase_add_test(tc, content_length_is_strict);
     tcase_add_test(tc, worker_connections_limit_holds_extra_clients);
     tcase_add_test(tc, descriptor_exhaustion_pauses_accepts);
     suite_add_tcase(s, tc);
-    tc = h_tcase("strict_parsing");
+    tc = ht_tcase("strict_parsing");
     tcase_add_test(tc, control_bytes_in_path_and_query_are_400);
     tcase_add_test(tc, ids_cursors_and_limits_are_canonical);
     tcase_add_test(tc, every_framing_error_is_a_json_answer);
@@ -832,5 +832,5 @@ static Suite *limits_suite(void)
 
 int main(void)
 {
-    return h_run_suite(limits_suite());
+    return ht_run_suite(limits_suite());
 }

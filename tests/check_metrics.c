@@ -11,12 +11,12 @@
 #include <string.h>
 #include <sys/wait.h>
 
-static char *scrape(struct h_server *s)
+static char *scrape(struct ht_server *s)
 {
-    struct h_resp r;
-    ck_assert_int_eq(h_get(s->port, "/metrics", NULL, &r), 200);
+    struct ht_resp r;
+    ck_assert_int_eq(ht_get(s->port, "/metrics", NULL, &r), 200);
     char *text = strdup(r.body);
-    h_resp_free(&r);
+    ht_resp_free(&r);
     return text;
 }
 
@@ -47,11 +47,11 @@ static double value_of(const char *text, const char *series)
     return -1;
 }
 
-static void promtool_metrics(struct h_server *s, const char *text)
+static void promtool_metrics(struct ht_server *s, const char *text)
 {
     char path[400], cmd[1000];
     snprintf(path, sizeof path, "%s/metrics.txt", s->dir);
-    h_write_file(path, text);
+    ht_write_file(path, text);
     snprintf(cmd, sizeof cmd, "promtool check metrics < '%s' > '%s.out' 2>&1", path, path);
     int rc = system(cmd);
     ck_assert_msg(WIFEXITED(rc) && WEXITSTATUS(rc) == 0, "promtool check metrics failed, see %s.out",
@@ -79,18 +79,18 @@ static void shown_by(const char *text, const char *name, const char *const *pres
 
 START_TEST(each_process_shows_only_what_it_moves)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
+    struct ht_server s;
+    ht_server_start(&s, NULL);
     char *fresh = scrape(&s);
     for (int i = 0; i < 20; i++) {
-        struct h_resp r;
+        struct ht_resp r;
         char body[64];
         snprintf(body, sizeof body, "{\"name\":\"ns-%d\"}", i);
-        ck_assert_int_eq(h_get(s.port, "/health", NULL, &r), 200);
-        h_resp_free(&r);
-        ck_assert_int_eq(h_post_json(s.port, "/admin/namespaces", h_auth(&s, "admin"), body, &r),
+        ck_assert_int_eq(ht_get(s.port, "/health", NULL, &r), 200);
+        ht_resp_free(&r);
+        ck_assert_int_eq(ht_post_json(s.port, "/admin/namespaces", ht_auth(&s, "admin"), body, &r),
                          201);
-        h_resp_free(&r);
+        ht_resp_free(&r);
     }
     char *busy = scrape(&s);
     promtool_metrics(&s, busy);
@@ -121,7 +121,7 @@ START_TEST(each_process_shows_only_what_it_moves)
                   after - before - http);
     free(fresh);
     free(busy);
-    h_assert_clean_stop(&s);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
@@ -171,7 +171,7 @@ static char *rule_metrics(void)
 }
 
 /* The sum of every series of name in a scrape of s. */
-static double total(struct h_server *s, const char *name)
+static double total(struct ht_server *s, const char *name)
 {
     char *text = scrape(s), want[128];
     double sum = 0;
@@ -184,8 +184,8 @@ static double total(struct h_server *s, const char *name)
 
 START_TEST(rules_use_metrics_that_move_in_outages)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
+    struct ht_server s;
+    ht_server_start(&s, NULL);
     char *text = scrape(&s), *names = rule_metrics();
     ck_assert_msg(strstr(names, "ezapi_outbox_rows ") && strstr(names, "ezapi_redis_errors_total "),
                   "rules read: %s", names);
@@ -198,30 +198,30 @@ START_TEST(rules_use_metrics_that_move_in_outages)
     free(names);
     /* Redis down: its error counter moves (EzapiRedisDown) */
     double redis0 = total(&s, "ezapi_redis_errors_total");
-    h_redis_stop();
-    H_EVENTUALLY(total(&s, "ezapi_redis_errors_total") > redis0, 20000,
+    ht_redis_stop();
+    HT_EVENTUALLY(total(&s, "ezapi_redis_errors_total") > redis0, 20000,
                  "ezapi_redis_errors_total did not move with Redis down");
-    h_redis_start();
+    ht_redis_start();
     /* PostgreSQL down: its error counter moves (EzapiPostgresDown) */
     double pg0 = total(&s, "ezapi_pg_errors_total");
-    h_pg_stop();
-    struct h_resp r;
-    ck_assert_int_eq(h_get(s.port, "/admin/namespaces", h_auth(&s, "admin"), &r), 503);
-    h_resp_free(&r);
-    H_EVENTUALLY(total(&s, "ezapi_pg_errors_total") > pg0, 20000,
+    ht_pg_stop();
+    struct ht_resp r;
+    ck_assert_int_eq(ht_get(s.port, "/admin/namespaces", ht_auth(&s, "admin"), &r), 503);
+    ht_resp_free(&r);
+    HT_EVENTUALLY(total(&s, "ezapi_pg_errors_total") > pg0, 20000,
                  "ezapi_pg_errors_total did not move with PostgreSQL down");
-    h_pg_start();
-    ck_assert_int_eq(h_server_stop(&s), 0);
+    ht_pg_start();
+    ck_assert_int_eq(ht_server_stop(&s), 0);
 }
 END_TEST
 
 int main(void)
 {
     Suite *s = suite_create("metrics");
-    TCase *t = h_tcase("metrics");
+    TCase *t = ht_tcase("metrics");
     tcase_add_test(t, each_process_shows_only_what_it_moves);
     tcase_add_test(t, alerting_rules_pass_promtool);
     tcase_add_test(t, rules_use_metrics_that_move_in_outages);
     suite_add_tcase(s, t);
-    return h_run_suite(s);
+    return ht_run_suite(s);
 }

@@ -237,14 +237,14 @@ END_TEST
 
 /* ---- Server helpers ---------------------------------------------------- */
 
-static struct h_server S;
+static struct ht_server S;
 static char master_auth[256]; /* "Authorization: Bearer <master key>\r\n" */
 
 static const char *credentials(json_t *op)
 {
     const char *auth = json_string_value(json_object_get(op, "x-ezapi-auth"));
     if (strcmp(auth, "admin") == 0 || strcmp(auth, "admin_read") == 0)
-        return h_auth(&S, "admin");
+        return ht_auth(&S, "admin");
     if (strcmp(auth, "master") == 0)
         return master_auth;
     return NULL;
@@ -266,9 +266,9 @@ static void concrete(const char *tpl, char *out, size_t len)
     out[n] = 0;
 }
 
-static json_t *body_json(const struct h_resp *r)
+static json_t *body_json(const struct ht_resp *r)
 {
-    json_t *j = h_resp_json(r);
+    json_t *j = ht_resp_json(r);
     ck_assert_msg(j != NULL, "HTTP %d: body is not JSON: %.300s", r->status, r->body);
     return j;
 }
@@ -277,21 +277,21 @@ static json_t *body_json(const struct h_resp *r)
  * the /v1 routes use, so that acting on id 1 never locks the caller out. */
 static void setup_masters(void)
 {
-    struct h_resp r;
-    const char *admin = h_auth(&S, "admin");
-    ck_assert_int_eq(h_post_json(S.port, "/admin/masters", admin, "{\"name\":\"target\"}", &r),
+    struct ht_resp r;
+    const char *admin = ht_auth(&S, "admin");
+    ck_assert_int_eq(ht_post_json(S.port, "/admin/masters", admin, "{\"name\":\"target\"}", &r),
                      201);
-    h_resp_free(&r);
-    ck_assert_int_eq(h_post_json(S.port, "/admin/masters", admin, "{\"name\":\"caller\"}", &r),
+    ht_resp_free(&r);
+    ck_assert_int_eq(ht_post_json(S.port, "/admin/masters", admin, "{\"name\":\"caller\"}", &r),
                      201);
     json_t *m = body_json(&r);
     snprintf(master_auth, sizeof master_auth, "Authorization: Bearer %s\r\n",
              json_string_value(json_object_get(m, "master_key")));
     ck_assert_int_eq((int)json_integer_value(json_object_get(m, "id")), 2);
     json_decref(m);
-    h_resp_free(&r);
-    ck_assert_int_eq(h_post_json(S.port, "/admin/masters/1/keys", admin, "{}", &r), 201);
-    h_resp_free(&r);
+    ht_resp_free(&r);
+    ck_assert_int_eq(ht_post_json(S.port, "/admin/masters/1/keys", admin, "{}", &r), 201);
+    ht_resp_free(&r);
 }
 
 /* The properties an answer always carries: `required` of the schema and of
@@ -310,7 +310,7 @@ static void assert_required_present(const json_t *d, json_t *schema, json_t *bod
                       json_string_value(name), json_dumps(body, JSON_COMPACT));
 }
 
-static void assert_error_body(const struct h_resp *r, const char *what)
+static void assert_error_body(const struct ht_resp *r, const char *what)
 {
     json_t *j = body_json(r);
     json_t *e = json_object_get(j, "error");
@@ -319,7 +319,7 @@ static void assert_error_body(const struct h_resp *r, const char *what)
                   json_string_value(json_object_get(e, "message")) &&
                   json_object_get(e, "param"),
                   "%s: HTTP %d is not the error shape: %.300s", what, r->status, r->body);
-    const char *rid = h_resp_header(r, "X-Request-ID");
+    const char *rid = ht_resp_header(r, "X-Request-ID");
     ck_assert_msg(rid && strcmp(rid, json_string_value(json_object_get(e, "request_id"))) == 0,
                   "%s: error.request_id is not the X-Request-ID header", what);
     json_decref(j);
@@ -337,8 +337,8 @@ static int call_documented(const json_t *d, const char *path, const char *method
         upper[i] = (char)(method[i] - 'a' + 'A');
     upper[i] = 0;
     snprintf(what, sizeof what, "%s %s", upper, url);
-    struct h_resp r;
-    int status = h_http(S.port, upper, url, auth, body, body ? strlen(body) : 0, &r);
+    struct ht_resp r;
+    int status = ht_http(S.port, upper, url, auth, body, body ? strlen(body) : 0, &r);
     ck_assert_msg(status > 0, "%s: %s", what, r.err);
     ck_assert_msg(status != 405, "%s: 405, a documented method is not routed", what);
     if (status == 404) {
@@ -353,13 +353,13 @@ static int call_documented(const json_t *d, const char *path, const char *method
     json_t *resp = resolve(d, json_object_get(json_object_get(op, "responses"), code));
     ck_assert_msg(resp != NULL, "%s: answered %d, which is not documented: %.300s", what, status,
                   r.body);
-    ck_assert_msg(h_resp_header(&r, "X-Request-ID") != NULL, "%s: no X-Request-ID", what);
+    ck_assert_msg(ht_resp_header(&r, "X-Request-ID") != NULL, "%s: no X-Request-ID", what);
     json_t *content = json_object_get(resp, "content");
     const char *media = NULL;
     json_t *m;
     json_object_foreach(content, media, m)
         break;
-    const char *ct = h_resp_header(&r, "Content-Type");
+    const char *ct = ht_resp_header(&r, "Content-Type");
     if (!media) {
         ck_assert_msg(r.body_len == 0, "%s: %d documented without a body, got %.200s", what,
                       status, r.body);
@@ -374,7 +374,7 @@ static int call_documented(const json_t *d, const char *path, const char *method
             json_decref(j);
         }
     }
-    h_resp_free(&r);
+    ht_resp_free(&r);
     return status;
 }
 
@@ -382,23 +382,23 @@ static int call_documented(const json_t *d, const char *path, const char *method
 
 START_TEST(served_document_is_the_built_one)
 {
-    h_server_start(&S, NULL);
-    struct h_resp r;
-    ck_assert_int_eq(h_get(S.port, "/openapi.json", NULL, &r), 200);
-    const char *ct = h_resp_header(&r, "Content-Type");
+    ht_server_start(&S, NULL);
+    struct ht_resp r;
+    ck_assert_int_eq(ht_get(S.port, "/openapi.json", NULL, &r), 200);
+    const char *ct = ht_resp_header(&r, "Content-Type");
     ck_assert_msg(ct && strncasecmp(ct, "application/json", 16) == 0, "Content-Type %s", ct);
     json_t *served = body_json(&r);
     ck_assert_msg(json_equal(served, doc()), "the served document differs from the built one");
     json_decref(served);
-    h_resp_free(&r);
+    ht_resp_free(&r);
     /* a second worker or a second request answers the same bytes */
-    struct h_resp again;
-    ck_assert_int_eq(h_get(S.port, "/openapi.json", NULL, &again), 200);
-    ck_assert_int_eq(h_get(S.port, "/openapi.json", NULL, &r), 200);
+    struct ht_resp again;
+    ck_assert_int_eq(ht_get(S.port, "/openapi.json", NULL, &again), 200);
+    ck_assert_int_eq(ht_get(S.port, "/openapi.json", NULL, &r), 200);
     ck_assert(r.body_len == again.body_len && memcmp(r.body, again.body, r.body_len) == 0);
-    h_resp_free(&r);
-    h_resp_free(&again);
-    h_assert_clean_stop(&S);
+    ht_resp_free(&r);
+    ht_resp_free(&again);
+    ht_assert_clean_stop(&S);
 }
 END_TEST
 
@@ -408,7 +408,7 @@ END_TEST
 START_TEST(every_operation_is_routed_and_answers_as_documented)
 {
     /* every secured operation fails to authenticate once, on purpose */
-    h_server_start(&S, "auth_failure_limit = 0\n");
+    ht_server_start(&S, "auth_failure_limit = 0\n");
     setup_masters();
     const json_t *d = doc();
     int answered[600] = { 0 };
@@ -444,7 +444,7 @@ START_TEST(every_operation_is_routed_and_answers_as_documented)
                   answered[400] > 0 && answered[404] > 0,
                   "200:%d 201:%d 204:%d 400:%d 404:%d", answered[200], answered[201],
                   answered[204], answered[400], answered[404]);
-    h_assert_clean_stop(&S);
+    ht_assert_clean_stop(&S);
 }
 END_TEST
 
@@ -461,8 +461,8 @@ static void expect_400(json_t *op, const char *path, const char *method, const c
     for (; method[i] && i < sizeof upper - 1; i++)
         upper[i] = (char)(method[i] - 'a' + 'A');
     upper[i] = 0;
-    struct h_resp r;
-    int st = h_http(S.port, upper, url, credentials(op), body, strlen(body), &r);
+    struct ht_resp r;
+    int st = ht_http(S.port, upper, url, credentials(op), body, strlen(body), &r);
     ck_assert_msg(st == 400, "%s %s %.200s: %d, expected 400: %.300s", upper, url, body, st,
                   r.body);
     json_t *j = body_json(&r);
@@ -485,7 +485,7 @@ static void expect_400(json_t *op, const char *path, const char *method, const c
                   strcmp(param, "zz_unknown_field") == 0,
                   "%s %s: %s is documented but unknown to the server (%s)", upper, url, param, msg);
     json_decref(j);
-    h_resp_free(&r);
+    ht_resp_free(&r);
 }
 
 static json_t *repeat(char c, size_t n)
@@ -564,7 +564,7 @@ static void bad_values(const json_t *d, json_t *schema, json_t *out)
  * refused naming that property. */
 START_TEST(request_schemas_are_what_the_server_enforces)
 {
-    h_server_start(&S, NULL);
+    ht_server_start(&S, NULL);
     setup_masters();
     const json_t *d = doc();
     const char *path, *method;
@@ -616,7 +616,7 @@ START_TEST(request_schemas_are_what_the_server_enforces)
         }
     }
     ck_assert_msg(probes > 100, "only %d probes", probes);
-    h_assert_clean_stop(&S);
+    ht_assert_clean_stop(&S);
 }
 END_TEST
 
@@ -688,7 +688,7 @@ static const struct name_rule {
  * pattern and length take it. */
 START_TEST(name_patterns_are_what_the_server_enforces)
 {
-    h_server_start(&S, NULL);
+    ht_server_start(&S, NULL);
     const json_t *d = doc();
     json_t *probes = json_array();
     name_probes(probes);
@@ -714,9 +714,9 @@ START_TEST(name_patterns_are_what_the_server_enforces)
             char *text = json_dumps(b, JSON_COMPACT);
             char upper[8];
             snprintf(upper, sizeof upper, "%s", strcmp(nr->method, "put") == 0 ? "PUT" : "POST");
-            struct h_resp r;
-            int st = h_http(S.port, upper, nr->url, h_auth(&S, "admin"), text, strlen(text), &r);
-            json_t *j = h_resp_json(&r);
+            struct ht_resp r;
+            int st = ht_http(S.port, upper, nr->url, ht_auth(&S, "admin"), text, strlen(text), &r);
+            json_t *j = ht_resp_json(&r);
             const char *param = json_string_value(json_object_get(json_object_get(j, "error"),
                                                                   "param"));
             /* a property name is named as param, cut to 72 bytes */
@@ -731,7 +731,7 @@ START_TEST(name_patterns_are_what_the_server_enforces)
             taken += by_server;
             refused += !by_server;
             json_decref(j);
-            h_resp_free(&r);
+            ht_resp_free(&r);
             free(text);
             json_decref(b);
         }
@@ -739,7 +739,7 @@ START_TEST(name_patterns_are_what_the_server_enforces)
                       nr->path, taken, refused);
     }
     json_decref(probes);
-    h_assert_clean_stop(&S);
+    ht_assert_clean_stop(&S);
 }
 END_TEST
 
@@ -753,7 +753,7 @@ static Suite *openapi_suite(void)
     tcase_add_test(tc, operations_are_complete);
     suite_add_tcase(s, tc);
 
-    tc = h_tcase("server");
+    tc = ht_tcase("server");
     tcase_add_test(tc, served_document_is_the_built_one);
     tcase_add_test(tc, every_operation_is_routed_and_answers_as_documented);
     tcase_add_test(tc, request_schemas_are_what_the_server_enforces);
@@ -764,5 +764,5 @@ static Suite *openapi_suite(void)
 
 int main(void)
 {
-    return h_run_suite(openapi_suite());
+    return ht_run_suite(openapi_suite());
 }

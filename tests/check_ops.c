@@ -14,31 +14,31 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int create_namespace(struct h_server *s, const char *name)
+static int create_namespace(struct ht_server *s, const char *name)
 {
     char body[200];
     snprintf(body, sizeof body, "{\"name\":\"%s\"}", name);
-    struct h_resp r;
-    int st = h_post_json(s->port, "/admin/namespaces", h_auth(s, "admin"), body, &r);
-    h_resp_free(&r);
+    struct ht_resp r;
+    int st = ht_post_json(s->port, "/admin/namespaces", ht_auth(s, "admin"), body, &r);
+    ht_resp_free(&r);
     return st;
 }
 
-static json_t *get_json(struct h_server *s, const char *path, int want)
+static json_t *get_json(struct ht_server *s, const char *path, int want)
 {
-    struct h_resp r;
-    int st = h_get(s->port, path, h_auth(s, "admin"), &r);
+    struct ht_resp r;
+    int st = ht_get(s->port, path, ht_auth(s, "admin"), &r);
     ck_assert_msg(st == want, "GET %s: %d, expected %d: %.300s", path, st, want,
                   r.body ? r.body : r.err);
-    json_t *j = h_resp_json(&r);
+    json_t *j = ht_resp_json(&r);
     ck_assert_msg(j != NULL, "GET %s: not JSON", path);
-    h_resp_free(&r);
+    ht_resp_free(&r);
     return j;
 }
 
 static int in_redis(const char *name)
 {
-    char *v = h_redis_hget("config:namespaces", name);
+    char *v = ht_redis_hget("config:namespaces", name);
     int ok = v != NULL;
     free(v);
     return ok;
@@ -65,14 +65,14 @@ static double metric_sum(const char *text, const char *name, const char *match)
     return sum;
 }
 
-static char *scrape(struct h_server *s)
+static char *scrape(struct ht_server *s)
 {
-    struct h_resp r;
-    ck_assert_int_eq(h_get(s->port, "/metrics", NULL, &r), 200);
-    const char *ct = h_resp_header(&r, "Content-Type");
+    struct ht_resp r;
+    ck_assert_int_eq(ht_get(s->port, "/metrics", NULL, &r), 200);
+    const char *ct = ht_resp_header(&r, "Content-Type");
     ck_assert_msg(ct && strncmp(ct, "text/plain", 10) == 0, "metrics content type %s", ct);
     char *text = strdup(r.body);
-    h_resp_free(&r);
+    ht_resp_free(&r);
     return text;
 }
 
@@ -80,19 +80,19 @@ static char *scrape(struct h_server *s)
 
 START_TEST(metrics_pass_promtool_and_show_every_process)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
+    struct ht_server s;
+    ht_server_start(&s, NULL);
     for (int i = 0; i < 7; i++) {
-        struct h_resp r;
-        ck_assert_int_eq(h_get(s.port, "/health", NULL, &r), 200);
-        h_resp_free(&r);
+        struct ht_resp r;
+        ck_assert_int_eq(ht_get(s.port, "/health", NULL, &r), 200);
+        ht_resp_free(&r);
     }
     ck_assert_int_eq(create_namespace(&s, "m1"), 201);
-    H_EVENTUALLY(in_redis("m1"), 10000, "namespace never synced");
+    HT_EVENTUALLY(in_redis("m1"), 10000, "namespace never synced");
     char *text = scrape(&s);
     char path[512];
     snprintf(path, sizeof path, "%s/metrics.txt", s.dir);
-    h_write_file(path, text);
+    ht_write_file(path, text);
     char cmd[1200];
     snprintf(cmd, sizeof cmd, "promtool check metrics < %s > %s.out 2>&1", path, path);
     ck_assert_msg(system("command -v promtool >/dev/null") == 0,
@@ -116,7 +116,7 @@ START_TEST(metrics_pass_promtool_and_show_every_process)
     ck_assert(strstr(text, "ezapi_build_info{version=\""));
     ck_assert(strstr(text, "ezapi_http_request_duration_seconds_bucket{"));
     free(text);
-    h_assert_clean_stop(&s);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
@@ -125,14 +125,14 @@ END_TEST
  * each worker answered, from the scrape). */
 START_TEST(keep_alive_connections_are_spread_over_the_workers)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
-    ck_assert(h_server_child_pid(&s, "worker 0") != 0);
-    ck_assert(h_server_child_pid(&s, "worker 1") != 0);
-    h_sleep_ms(500); /* both listening */
+    struct ht_server s;
+    ht_server_start(&s, NULL);
+    ck_assert(ht_server_child_pid(&s, "worker 0") != 0);
+    ck_assert(ht_server_child_pid(&s, "worker 1") != 0);
+    ht_sleep_ms(500); /* both listening */
     int fd[2];
     for (int i = 0; i < 2; i++) {
-        fd[i] = h_connect(s.port);
+        fd[i] = ht_connect(s.port);
         ck_assert_msg(fd[i] >= 0, "connect failed");
     }
     char req[128];
@@ -140,11 +140,11 @@ START_TEST(keep_alive_connections_are_spread_over_the_workers)
                      s.port);
     for (int round = 0; round < 10; round++)
         for (int i = 0; i < 2; i++) {
-            struct h_resp r;
-            ck_assert_int_eq(h_send_all(fd[i], req, (size_t)n), 0);
-            ck_assert_int_eq(h_read_response(fd[i], "GET", &r), 0);
+            struct ht_resp r;
+            ck_assert_int_eq(ht_send_all(fd[i], req, (size_t)n), 0);
+            ck_assert_int_eq(ht_read_response(fd[i], "GET", &r), 0);
             ck_assert_int_eq(r.status, 200);
-            h_resp_free(&r);
+            ht_resp_free(&r);
         }
     for (int i = 0; i < 2; i++)
         close(fd[i]);
@@ -156,7 +156,7 @@ START_TEST(keep_alive_connections_are_spread_over_the_workers)
         ck_assert_msg(got >= 10, "worker-%d answered %.0f of the 20 requests", w, got);
     }
     free(text);
-    h_assert_clean_stop(&s);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
@@ -166,20 +166,20 @@ END_TEST
  * client is still answered. */
 START_TEST(connections_are_accepted_while_the_emptier_worker_is_stuck)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
-    pid_t w[2] = { h_server_child_pid(&s, "worker 0"), h_server_child_pid(&s, "worker 1") };
+    struct ht_server s;
+    ht_server_start(&s, NULL);
+    pid_t w[2] = { ht_server_child_pid(&s, "worker 0"), ht_server_child_pid(&s, "worker 1") };
     ck_assert(w[0] > 0 && w[1] > 0);
-    h_sleep_ms(500); /* both listening */
-    int fd = h_connect(s.port);
+    ht_sleep_ms(500); /* both listening */
+    int fd = ht_connect(s.port);
     ck_assert_msg(fd >= 0, "connect failed");
     char req[128];
     int n = snprintf(req, sizeof req, "GET /health HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n",
                      s.port);
-    struct h_resp r;
-    ck_assert_int_eq(h_send_all(fd, req, (size_t)n), 0);
-    ck_assert_int_eq(h_read_response(fd, "GET", &r), 0);
-    h_resp_free(&r);
+    struct ht_resp r;
+    ck_assert_int_eq(ht_send_all(fd, req, (size_t)n), 0);
+    ck_assert_int_eq(ht_read_response(fd, "GET", &r), 0);
+    ht_resp_free(&r);
     /* which worker holds the connection: the other one gets stopped */
     char *text = scrape(&s);
     int holder = metric_sum(text, "ezapi_http_requests_total",
@@ -187,70 +187,70 @@ START_TEST(connections_are_accepted_while_the_emptier_worker_is_stuck)
     free(text);
     pid_t stuck = w[1 - holder];
     kill(stuck, SIGSTOP);
-    h_sleep_ms(100);
-    int64_t t0 = h_now_ms();
-    int st = h_get(s.port, "/health", NULL, &r);
-    int64_t took = h_now_ms() - t0;
+    ht_sleep_ms(100);
+    int64_t t0 = ht_now_ms();
+    int st = ht_get(s.port, "/health", NULL, &r);
+    int64_t took = ht_now_ms() - t0;
     kill(stuck, SIGCONT);
     ck_assert_msg(st == 200, "no answer while a worker was stopped: %d %s", st, r.err);
-    h_resp_free(&r);
+    ht_resp_free(&r);
     ck_assert_msg(took < 3000, "a new client waited %lld ms", (long long)took);
     close(fd);
-    h_assert_clean_stop(&s);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
 START_TEST(metrics_refused_outside_metrics_allow)
 {
-    struct h_server s;
-    h_server_start(&s, "metrics_allow = 10.0.0.0/8\n");
-    struct h_resp r;
-    ck_assert_int_eq(h_get(s.port, "/metrics", NULL, &r), 403);
-    json_t *j = h_resp_json(&r);
+    struct ht_server s;
+    ht_server_start(&s, "metrics_allow = 10.0.0.0/8\n");
+    struct ht_resp r;
+    ck_assert_int_eq(ht_get(s.port, "/metrics", NULL, &r), 403);
+    json_t *j = ht_resp_json(&r);
     ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "error"), "type")),
                      "permission_error");
     json_decref(j);
-    h_resp_free(&r);
-    h_assert_clean_stop(&s);
+    ht_resp_free(&r);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
 START_TEST(metrics_count_restarts_and_reloads)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
-    pid_t syncer = h_server_child_pid(&s, "syncer");
+    struct ht_server s;
+    ht_server_start(&s, NULL);
+    pid_t syncer = ht_server_child_pid(&s, "syncer");
     ck_assert(syncer > 0);
     kill(syncer, SIGKILL);
-    H_EVENTUALLY(h_server_child_pid(&s, "syncer") > 0 && h_server_child_pid(&s, "syncer") != syncer,
+    HT_EVENTUALLY(ht_server_child_pid(&s, "syncer") > 0 && ht_server_child_pid(&s, "syncer") != syncer,
                  5000, "syncer not respawned");
-    h_server_reload(&s);
+    ht_server_reload(&s);
     char *text = NULL;
-    int64_t deadline = h_now_ms() + 10000;
+    int64_t deadline = ht_now_ms() + 10000;
     for (;;) {
         free(text);
         text = scrape(&s);
         if (metric_sum(text, "ezapi_child_restarts_total", "role=\"syncer\"") >= 1 &&
             metric_sum(text, "ezapi_config_reloads_total", "result=\"ok\"") >= 1)
             break;
-        ck_assert_msg(h_now_ms() < deadline, "restart or reload not counted:\n%s", text);
-        h_sleep_ms(100);
+        ck_assert_msg(ht_now_ms() < deadline, "restart or reload not counted:\n%s", text);
+        ht_sleep_ms(100);
     }
     free(text);
-    h_assert_clean_stop(&s);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
 /* ---- Audit --------------------------------------------------------------- */
 
-static json_t *audit(struct h_server *s, const char *query)
+static json_t *audit(struct ht_server *s, const char *query)
 {
     char path[512];
     snprintf(path, sizeof path, "/admin/audit%s", query);
     return get_json(s, path, 200);
 }
 
-static size_t audit_count(struct h_server *s, const char *query)
+static size_t audit_count(struct ht_server *s, const char *query)
 {
     json_t *j = audit(s, query);
     size_t n = json_array_size(json_object_get(j, "data"));
@@ -260,17 +260,17 @@ static size_t audit_count(struct h_server *s, const char *query)
 
 START_TEST(audit_records_changes_with_before_and_after)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
+    struct ht_server s;
+    ht_server_start(&s, NULL);
     ck_assert_int_eq(create_namespace(&s, "team-a"), 201);
-    struct h_resp r;
-    ck_assert_int_eq(h_http(s.port, "PUT", "/admin/namespaces/team-a", h_auth(&s, "admin"),
+    struct ht_resp r;
+    ck_assert_int_eq(ht_http(s.port, "PUT", "/admin/namespaces/team-a", ht_auth(&s, "admin"),
                             "{\"description\":\"first\"}", 23, &r), 200);
-    h_resp_free(&r);
-    ck_assert_int_eq(h_http(s.port, "DELETE", "/admin/namespaces/team-a", h_auth(&s, "admin"),
+    ht_resp_free(&r);
+    ck_assert_int_eq(ht_http(s.port, "DELETE", "/admin/namespaces/team-a", ht_auth(&s, "admin"),
                             NULL, 0, &r), 204);
-    h_resp_free(&r);
-    H_EVENTUALLY(audit_count(&s, "?resource=namespace&resource_id=team-a") == 3, 10000,
+    ht_resp_free(&r);
+    HT_EVENTUALLY(audit_count(&s, "?resource=namespace&resource_id=team-a") == 3, 10000,
                  "three audit records expected");
     json_t *j = audit(&s, "?resource=namespace&resource_id=team-a");
     json_t *data = json_object_get(j, "data");
@@ -294,62 +294,62 @@ START_TEST(audit_records_changes_with_before_and_after)
     ck_assert_str_eq(json_string_value(json_object_get(cre, "remote_addr")), "127.0.0.1");
     ck_assert_int_eq(strlen(json_string_value(json_object_get(cre, "request_id"))), 32);
     json_decref(j);
-    h_assert_clean_stop(&s);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
 START_TEST(failed_logins_are_audited)
 {
-    struct h_server s;
+    struct ht_server s;
     /* the first failure of a window has a record of its own: one window each */
-    h_server_start(&s, "auth_failure_window = 1s\n");
-    struct h_resp r;
-    ck_assert_int_eq(h_post_json(s.port, "/admin/namespaces",
+    ht_server_start(&s, "auth_failure_window = 1s\n");
+    struct ht_resp r;
+    ck_assert_int_eq(ht_post_json(s.port, "/admin/namespaces",
                                  "Authorization: Bearer not-a-token\r\nX-Request-ID: failed-login-1\r\n",
                                  "{\"name\":\"x\"}", &r), 401);
-    h_resp_free(&r);
-    H_EVENTUALLY(audit_count(&s, "?request_id=failed-login-1") == 1, 10000, "no audit record");
+    ht_resp_free(&r);
+    HT_EVENTUALLY(audit_count(&s, "?request_id=failed-login-1") == 1, 10000, "no audit record");
     json_t *j = audit(&s, "?request_id=failed-login-1");
     json_t *rec = json_array_get(json_object_get(j, "data"), 0);
     ck_assert_str_eq(json_string_value(json_object_get(rec, "actor_type")), "anonymous");
     ck_assert_int_eq(json_integer_value(json_object_get(rec, "status")), 401);
     json_decref(j);
     /* the token itself never lands in the audit table */
-    ck_assert_int_eq(h_pg_count("SELECT count(*) FROM audit_records WHERE changes::text LIKE "
+    ck_assert_int_eq(ht_pg_count("SELECT count(*) FROM audit_records WHERE changes::text LIKE "
                                 "'%not-a-token%' OR path LIKE '%not-a-token%'"), 0);
     /* a User-Agent that is not UTF-8 loses the field, not the record; a
      * tab in it arrives as sent */
-    h_sleep_ms(1100);
-    ck_assert_int_eq(h_post_json(s.port, "/admin/namespaces",
+    ht_sleep_ms(1100);
+    ck_assert_int_eq(ht_post_json(s.port, "/admin/namespaces",
                                  "Authorization: Bearer not-a-token\r\nX-Request-ID: failed-login-2\r\n"
                                  "User-Agent: bad-\xff\xfe-agent\r\n", "{\"name\":\"x\"}", &r), 401);
-    h_resp_free(&r);
-    h_sleep_ms(1100);
-    ck_assert_int_eq(h_post_json(s.port, "/admin/namespaces",
+    ht_resp_free(&r);
+    ht_sleep_ms(1100);
+    ck_assert_int_eq(ht_post_json(s.port, "/admin/namespaces",
                                  "Authorization: Bearer not-a-token\r\nX-Request-ID: failed-login-3\r\n"
                                  "User-Agent: tab\there\r\n", "{\"name\":\"x\"}", &r), 401);
-    h_resp_free(&r);
-    H_EVENTUALLY(h_pg_count("SELECT count(*) FROM audit_records WHERE request_id IN "
+    ht_resp_free(&r);
+    HT_EVENTUALLY(ht_pg_count("SELECT count(*) FROM audit_records WHERE request_id IN "
                             "('failed-login-2', 'failed-login-3')") == 2, 10000,
                  "records of odd User-Agents missing");
-    ck_assert_int_eq(h_pg_count("SELECT count(*) FROM audit_records WHERE "
+    ck_assert_int_eq(ht_pg_count("SELECT count(*) FROM audit_records WHERE "
                                 "request_id = 'failed-login-2' AND user_agent = ''"), 1);
-    ck_assert_int_eq(h_pg_count("SELECT count(*) FROM audit_records WHERE "
+    ck_assert_int_eq(ht_pg_count("SELECT count(*) FROM audit_records WHERE "
                                 "request_id = 'failed-login-3' AND user_agent = 'tab' || chr(9) || 'here'"), 1);
-    h_assert_clean_stop(&s);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
 START_TEST(audit_query_filters_and_pages_newest_first)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
+    struct ht_server s;
+    ht_server_start(&s, NULL);
     for (int i = 0; i < 5; i++) {
         char n[16];
         snprintf(n, sizeof n, "pg%d", i);
         ck_assert_int_eq(create_namespace(&s, n), 201);
     }
-    H_EVENTUALLY(audit_count(&s, "?action=namespace.create") == 5, 10000, "5 records expected");
+    HT_EVENTUALLY(audit_count(&s, "?action=namespace.create") == 5, 10000, "5 records expected");
     char seen[5] = { 0 };
     char query[256] = "?action=namespace.create&limit=2";
     int pages = 0, last = 99;
@@ -385,15 +385,15 @@ START_TEST(audit_query_filters_and_pages_newest_first)
     json_decref(get_json(&s, "/admin/audit?since=yesterday", 400));
     json_decref(get_json(&s, "/admin/audit?actor_type=robot", 400));
     json_decref(get_json(&s, "/admin/audit?limit=0", 400));
-    h_assert_clean_stop(&s);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
 START_TEST(audit_query_uses_indexes_at_scale)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
-    PGconn *pg = h_pg();
+    struct ht_server s;
+    ht_server_start(&s, NULL);
+    PGconn *pg = ht_pg();
     PGresult *res = PQexec(pg,
         "INSERT INTO audit_records (time, request_id, actor_type, actor, action, resource, "
         "resource_id, producer) SELECT now() - i * interval '1 second', 'r' || i, "
@@ -421,18 +421,18 @@ START_TEST(audit_query_uses_indexes_at_scale)
     }
     PQfinish(pg);
     ck_assert_int_eq(audit_count(&s, "?actor_type=master&actor=a3&limit=5"), 5);
-    h_assert_clean_stop(&s);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
 START_TEST(logger_kill_loses_and_duplicates_no_audit_record)
 {
-    struct h_server s;
-    h_server_start(&s, "audit_flush_interval = 50ms\naudit_batch_size = 20\n");
+    struct ht_server s;
+    ht_server_start(&s, "audit_flush_interval = 50ms\naudit_batch_size = 20\n");
     int ok = 0;
     for (int i = 0; i < 600; i++) {
         if (i % 150 == 75) {
-            pid_t logger = h_server_child_pid(&s, "logger");
+            pid_t logger = ht_server_child_pid(&s, "logger");
             if (logger > 0)
                 kill(logger, SIGKILL);
         }
@@ -441,14 +441,14 @@ START_TEST(logger_kill_loses_and_duplicates_no_audit_record)
         ok += create_namespace(&s, n) == 201;
     }
     ck_assert_int_eq(ok, 600);
-    H_EVENTUALLY(h_pg_count("SELECT count(*) FROM audit_records WHERE action = 'namespace.create'") >= 600,
+    HT_EVENTUALLY(ht_pg_count("SELECT count(*) FROM audit_records WHERE action = 'namespace.create'") >= 600,
                  20000, "audit records missing after logger kills");
-    h_sleep_ms(500);
-    ck_assert_int_eq(h_pg_count("SELECT count(*) FROM audit_records WHERE action = 'namespace.create'"),
+    ht_sleep_ms(500);
+    ck_assert_int_eq(ht_pg_count("SELECT count(*) FROM audit_records WHERE action = 'namespace.create'"),
                      600);
-    ck_assert_int_eq(h_pg_count("SELECT count(DISTINCT resource_id) FROM audit_records "
+    ck_assert_int_eq(ht_pg_count("SELECT count(DISTINCT resource_id) FROM audit_records "
                                 "WHERE action = 'namespace.create'"), 600);
-    h_assert_clean_stop(&s);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
@@ -456,30 +456,30 @@ END_TEST
  * the logger killed in the middle of it: every record once, none twice. */
 START_TEST(logger_killed_while_draining_a_backlog_writes_each_record_once)
 {
-    struct h_server s;
-    h_server_start(&s, "audit_batch_size = 20\naudit_writers = 3\naudit_flush_interval = 20ms\n");
-    pid_t logger = h_server_child_pid(&s, "logger");
+    struct ht_server s;
+    ht_server_start(&s, "audit_batch_size = 20\naudit_writers = 3\naudit_flush_interval = 20ms\n");
+    pid_t logger = ht_server_child_pid(&s, "logger");
     ck_assert_int_gt(logger, 0);
     kill(logger, SIGSTOP);
     enum { N = 3000 };
     for (int i = 0; i < N; i++) {
         char hdr[1200], body[64];
-        snprintf(hdr, sizeof hdr, "%sX-Request-ID: backlog-%d\r\n", h_auth(&s, "admin"), i);
+        snprintf(hdr, sizeof hdr, "%sX-Request-ID: backlog-%d\r\n", ht_auth(&s, "admin"), i);
         snprintf(body, sizeof body, "{\"name\":\"backlog-%d\"}", i);
-        struct h_resp r;
-        ck_assert_int_eq(h_post_json(s.port, "/admin/namespaces", hdr, body, &r), 201);
-        h_resp_free(&r);
+        struct ht_resp r;
+        ck_assert_int_eq(ht_post_json(s.port, "/admin/namespaces", hdr, body, &r), 201);
+        ht_resp_free(&r);
     }
     const char *count = "SELECT count(*) FROM audit_records WHERE request_id LIKE 'backlog-%'";
     kill(logger, SIGCONT);
-    H_EVENTUALLY(h_pg_count(count) > 0, 10000, "the logger wrote nothing");
+    HT_EVENTUALLY(ht_pg_count(count) > 0, 10000, "the logger wrote nothing");
     kill(logger, SIGKILL);
-    H_EVENTUALLY(h_pg_count(count) >= N, 20000, "records missing after the logger was killed");
-    h_sleep_ms(300);
-    ck_assert_int_eq(h_pg_count(count), N);
-    ck_assert_int_eq(h_pg_count("SELECT count(DISTINCT request_id) FROM audit_records "
+    HT_EVENTUALLY(ht_pg_count(count) >= N, 20000, "records missing after the logger was killed");
+    ht_sleep_ms(300);
+    ck_assert_int_eq(ht_pg_count(count), N);
+    ck_assert_int_eq(ht_pg_count("SELECT count(DISTINCT request_id) FROM audit_records "
                                 "WHERE request_id LIKE 'backlog-%'"), N);
-    h_assert_clean_stop(&s);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
@@ -504,10 +504,10 @@ static int write_batch(struct ez_db *db, json_t **recs, const char **producers, 
 
 START_TEST(audit_store_replay_writes_each_record_once)
 {
-    struct h_server s;
-    h_server_start(&s, NULL); /* applies the migrations */
-    h_server_stop(&s);
-    struct ez_db *db = ez_db_new(h_pg_dsn(), 5000, "check_ops");
+    struct ht_server s;
+    ht_server_start(&s, NULL); /* applies the migrations */
+    ht_server_stop(&s);
+    struct ez_db *db = ez_db_new(ht_pg_dsn(), 5000, "check_ops");
     const char *ua = "agent\twith\\tabs\nand\r\nnewlines \\N";
     json_t *r[4] = {
         json_pack("{s:s, s:s, s:s, s:s, s:{s:n, s:{s:s}}}", "actor_type", "admin", "action",
@@ -524,15 +524,15 @@ START_TEST(audit_store_replay_writes_each_record_once)
     ck_assert_int_eq(dropped, 0);
     ck_assert_int_eq(write_batch(db, r + 1, p + 1, 2, &dropped), EZ_DB_OK); /* replay of 2 */
     ck_assert_int_eq(write_batch(db, r, p, 2, &dropped), EZ_DB_OK);         /* all known */
-    ck_assert_int_eq(h_pg_count("SELECT count(*) FROM audit_records WHERE action = 'replay.test'"), 3);
-    ck_assert_int_eq(h_pg_count("SELECT count(*) FROM audit_records WHERE producer = 'replay-2' "
+    ck_assert_int_eq(ht_pg_count("SELECT count(*) FROM audit_records WHERE action = 'replay.test'"), 3);
+    ck_assert_int_eq(ht_pg_count("SELECT count(*) FROM audit_records WHERE producer = 'replay-2' "
                                 "AND latency_us = 7 AND changes IS NULL AND user_agent = '' "
                                 "AND time > now() - interval '1 hour'"), 1);
-    ck_assert_int_eq(h_pg_count("SELECT count(*) FROM audit_records WHERE producer = 'replay-1' "
+    ck_assert_int_eq(ht_pg_count("SELECT count(*) FROM audit_records WHERE producer = 'replay-1' "
                                 "AND time = '2026-01-02T03:04:05Z' "
                                 "AND changes->'after'->>'q' = '\"quoted\"' || chr(9) || '\\' "
                                 "AND changes->'before' = 'null'::jsonb"), 1);
-    PGconn *pg = h_pg();
+    PGconn *pg = ht_pg();
     PGresult *res = PQexec(pg, "SELECT user_agent FROM audit_records WHERE producer = 'replay-1'");
     ck_assert_int_eq(PQntuples(res), 1);
     ck_assert_str_eq(PQgetvalue(res, 0, 0), ua);
@@ -541,12 +541,12 @@ START_TEST(audit_store_replay_writes_each_record_once)
     /* replay-4's actor_type breaks a CHECK: dropped; replay-3 is already there. */
     ck_assert_int_eq(write_batch(db, r + 2, p + 2, 2, &dropped), EZ_DB_OK);
     ck_assert_int_eq(dropped, 1);
-    ck_assert_int_eq(h_pg_count("SELECT count(*) FROM audit_records WHERE action = 'replay.test'"), 3);
+    ck_assert_int_eq(ht_pg_count("SELECT count(*) FROM audit_records WHERE action = 'replay.test'"), 3);
     /* a batch of nothing but a refused row does not stay in the way */
     ck_assert_int_eq(write_batch(db, r + 3, p + 3, 1, &dropped), EZ_DB_OK);
     ck_assert_int_eq(dropped, 1);
     /* any other error (here: no table) drops nothing; the batch waits */
-    PGconn *pg2 = h_pg();
+    PGconn *pg2 = ht_pg();
     PQclear(PQexec(pg2, "ALTER TABLE audit_records RENAME TO audit_records_away"));
     const char *p5[] = { "replay-5" };
     ck_assert_int_eq(write_batch(db, r + 2, p5, 1, &dropped), EZ_DB_UNAVAILABLE);
@@ -554,7 +554,7 @@ START_TEST(audit_store_replay_writes_each_record_once)
     PQclear(PQexec(pg2, "ALTER TABLE audit_records_away RENAME TO audit_records"));
     PQfinish(pg2);
     ck_assert_int_eq(write_batch(db, r + 2, p5, 1, &dropped), EZ_DB_OK);
-    ck_assert_int_eq(h_pg_count("SELECT count(*) FROM audit_records WHERE producer = 'replay-5'"), 1);
+    ck_assert_int_eq(ht_pg_count("SELECT count(*) FROM audit_records WHERE producer = 'replay-5'"), 1);
     struct ez_audit_batch b = { 0 };
     ck_assert_int_eq(ez_audit_batch_add(&b, "a\tb\n", 4, "x"), -1); /* not a row */
     ck_assert_int_eq(b.rows, 0);
@@ -570,12 +570,12 @@ END_TEST
  * holding a row PostgreSQL refuses: every record is there exactly once. */
 START_TEST(audit_batches_in_flight_together_write_each_record_once)
 {
-    struct h_server s;
-    h_server_start(&s, NULL); /* applies the migrations */
-    h_server_stop(&s);
+    struct ht_server s;
+    ht_server_start(&s, NULL); /* applies the migrations */
+    ht_server_stop(&s);
     struct ez_db *db[2];
     for (int i = 0; i < 2; i++)
-        db[i] = ez_db_new(h_pg_dsn(), 5000, "check_ops_flight");
+        db[i] = ez_db_new(ht_pg_dsn(), 5000, "check_ops_flight");
     struct ez_audit_batch a = { 0 }, b = { 0 };
     for (int i = 0; i < 300; i++) {
         char id[16], producer[32];
@@ -593,23 +593,23 @@ START_TEST(audit_batches_in_flight_together_write_each_record_once)
     }
     ez_audit_batch_send(db[0], &a);
     ez_audit_batch_send(db[1], &b);
-    ck_assert_int_eq(h_pg_count("SELECT count(*) FROM pg_stat_activity "
+    ck_assert_int_eq(ht_pg_count("SELECT count(*) FROM pg_stat_activity "
                                 "WHERE application_name = 'check_ops_flight'"), 2);
     int dropped = -1;
     ck_assert_int_eq(ez_audit_batch_finish(db[0], &a, &dropped), EZ_DB_OK);
     ck_assert_int_eq(dropped, 0);
     ck_assert_int_eq(ez_audit_batch_finish(db[1], &b, &dropped), EZ_DB_OK);
     ck_assert_int_eq(dropped, 1);
-    ck_assert_int_eq(h_pg_count("SELECT count(*) FROM audit_records WHERE action = 'flight.test'"),
+    ck_assert_int_eq(ht_pg_count("SELECT count(*) FROM audit_records WHERE action = 'flight.test'"),
                      299);
-    ck_assert_int_eq(h_pg_count("SELECT count(DISTINCT resource_id) FROM audit_records "
+    ck_assert_int_eq(ht_pg_count("SELECT count(DISTINCT resource_id) FROM audit_records "
                                 "WHERE action = 'flight.test' AND resource_id <> '250'"), 299);
     /* Both again, at once: nothing new. */
     ez_audit_batch_send(db[0], &a);
     ez_audit_batch_send(db[1], &b);
     ck_assert_int_eq(ez_audit_batch_finish(db[0], &a, &dropped), EZ_DB_OK);
     ck_assert_int_eq(ez_audit_batch_finish(db[1], &b, &dropped), EZ_DB_OK);
-    ck_assert_int_eq(h_pg_count("SELECT count(*) FROM audit_records WHERE action = 'flight.test'"),
+    ck_assert_int_eq(ht_pg_count("SELECT count(*) FROM audit_records WHERE action = 'flight.test'"),
                      299);
     ez_audit_batch_free(&a);
     ez_audit_batch_free(&b);
@@ -620,20 +620,20 @@ END_TEST
 
 START_TEST(audit_database_down_and_back_loses_nothing)
 {
-    PGconn *pg = h_pg();
+    PGconn *pg = ht_pg();
     PQclear(PQexec(pg, "DROP DATABASE IF EXISTS ezapi_audit WITH (FORCE)"));
     PGresult *res = PQexec(pg, "CREATE DATABASE ezapi_audit");
     ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK, "%s", PQerrorMessage(pg));
     PQclear(res);
     char conf[600];
     char dsn[400];
-    snprintf(dsn, sizeof dsn, "%s", h_pg_dsn());
+    snprintf(dsn, sizeof dsn, "%s", ht_pg_dsn());
     char *db = strstr(dsn, "dbname=ezapi");
     ck_assert(db != NULL);
     snprintf(conf, sizeof conf, "log_pg_dsn = %.*sdbname=ezapi_audit%s\n", (int)(db - dsn), dsn,
              db + strlen("dbname=ezapi"));
-    struct h_server s;
-    h_server_start(&s, conf);
+    struct ht_server s;
+    ht_server_start(&s, conf);
     PQclear(PQexec(pg, "ALTER DATABASE ezapi_audit ALLOW_CONNECTIONS false"));
     PQclear(PQexec(pg, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                        "WHERE datname = 'ezapi_audit'"));
@@ -642,15 +642,15 @@ START_TEST(audit_database_down_and_back_loses_nothing)
         snprintf(n, sizeof n, "ad%d", i);
         ck_assert_int_eq(create_namespace(&s, n), 201);
     }
-    h_sleep_ms(1000);
+    ht_sleep_ms(1000);
     PQclear(PQexec(pg, "ALTER DATABASE ezapi_audit ALLOW_CONNECTIONS true"));
     PQfinish(pg);
     char adsn[500];
     snprintf(adsn, sizeof adsn, "%.*sdbname=ezapi_audit%s", (int)(db - dsn), dsn,
              db + strlen("dbname=ezapi"));
     long long n = -1;
-    int64_t deadline = h_now_ms() + 20000;
-    while (h_now_ms() < deadline) {
+    int64_t deadline = ht_now_ms() + 20000;
+    while (ht_now_ms() < deadline) {
         PGconn *a = PQconnectdb(adsn);
         res = PQexec(a, "SELECT count(*) FROM audit_records WHERE action = 'namespace.create'");
         n = PQresultStatus(res) == PGRES_TUPLES_OK ? atoll(PQgetvalue(res, 0, 0)) : -1;
@@ -658,11 +658,11 @@ START_TEST(audit_database_down_and_back_loses_nothing)
         PQfinish(a);
         if (n == 20)
             break;
-        h_sleep_ms(200);
+        ht_sleep_ms(200);
     }
     ck_assert_msg(n == 20, "audit records in the audit database: %lld, expected 20", n);
-    ck_assert_int_eq(h_pg_count("SELECT count(*) FROM audit_records"), 0);
-    h_server_stop(&s); /* the outage was provoked: errors in the log are expected */
+    ck_assert_int_eq(ht_pg_count("SELECT count(*) FROM audit_records"), 0);
+    ht_server_stop(&s); /* the outage was provoked: errors in the log are expected */
 }
 END_TEST
 
@@ -672,20 +672,20 @@ static long long outbox_rows(const char *status)
 {
     char sql[128];
     snprintf(sql, sizeof sql, "SELECT count(*) FROM sync_outbox WHERE status = '%s'", status);
-    return h_pg_count(sql);
+    return ht_pg_count(sql);
 }
 
 START_TEST(redis_down_fills_the_outbox_which_drains_when_it_returns)
 {
-    struct h_server s;
-    h_server_start(&s, "sync_outbox_interval = 300ms\n");
-    h_redis_stop();
+    struct ht_server s;
+    ht_server_start(&s, "sync_outbox_interval = 300ms\n");
+    ht_redis_stop();
     for (int i = 0; i < 10; i++) {
         char n[32];
         snprintf(n, sizeof n, "rd%d", i);
         ck_assert_int_eq(create_namespace(&s, n), 201);
     }
-    H_EVENTUALLY(outbox_rows("pending") == 10, 10000, "outbox should hold the 10 jobs");
+    HT_EVENTUALLY(outbox_rows("pending") == 10, 10000, "outbox should hold the 10 jobs");
     json_t *j = get_json(&s, "/admin/sync/outbox?status=pending", 200);
     ck_assert_int_eq(json_array_size(json_object_get(j, "data")), 10);
     json_t *row = json_array_get(json_object_get(j, "data"), 0);
@@ -696,17 +696,17 @@ START_TEST(redis_down_fills_the_outbox_which_drains_when_it_returns)
     j = get_json(&s, "/admin/sync/status", 200);
     ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(j, "outbox"), "pending")), 10);
     json_decref(j);
-    struct h_resp r;
-    ck_assert_int_eq(h_get(s.port, "/health/ready", NULL, &r), 503);
-    h_resp_free(&r);
-    h_redis_start();
-    H_EVENTUALLY(outbox_rows("pending") == 0, 20000, "outbox never drained");
+    struct ht_resp r;
+    ck_assert_int_eq(ht_get(s.port, "/health/ready", NULL, &r), 503);
+    ht_resp_free(&r);
+    ht_redis_start();
+    HT_EVENTUALLY(outbox_rows("pending") == 0, 20000, "outbox never drained");
     for (int i = 0; i < 10; i++) {
         char n[32];
         snprintf(n, sizeof n, "rd%d", i);
         ck_assert_msg(in_redis(n), "%s missing from Redis after the drain", n);
     }
-    h_server_stop(&s); /* Redis errors were provoked */
+    ht_server_stop(&s); /* Redis errors were provoked */
 }
 END_TEST
 
@@ -714,7 +714,7 @@ END_TEST
  * keeping its data and run id, so that no full resync settles the row. */
 static void redis_refuse_writes(int refuse)
 {
-    redisContext *c = h_redis();
+    redisContext *c = ht_redis();
     redisReply *rep = redisCommand(c, "CONFIG SET min-replicas-to-write %d", refuse);
     ck_assert_msg(rep && rep->type == REDIS_REPLY_STATUS, "CONFIG SET failed");
     freeReplyObject(rep);
@@ -723,36 +723,36 @@ static void redis_refuse_writes(int refuse)
 
 START_TEST(outbox_row_at_max_retries_fails_and_retries_by_hand)
 {
-    struct h_server s;
-    h_server_start(&s, "sync_outbox_interval = 100ms\nsync_outbox_max_retries = 2\n");
-    H_EVENTUALLY(h_server_log_contains(&s, "full resync done"), 10000, "no start-up resync");
+    struct ht_server s;
+    ht_server_start(&s, "sync_outbox_interval = 100ms\nsync_outbox_max_retries = 2\n");
+    HT_EVENTUALLY(ht_server_log_contains(&s, "full resync done"), 10000, "no start-up resync");
     redis_refuse_writes(1);
     ck_assert_int_eq(create_namespace(&s, "mr"), 201);
-    H_EVENTUALLY(outbox_rows("failed") == 1, 15000, "row never marked failed");
+    HT_EVENTUALLY(outbox_rows("failed") == 1, 15000, "row never marked failed");
     json_t *j = get_json(&s, "/admin/sync/outbox?status=failed", 200);
     json_t *row = json_array_get(json_object_get(j, "data"), 0);
     ck_assert_int_eq(json_integer_value(json_object_get(row, "attempts")), 2);
     json_int_t id = json_integer_value(json_object_get(row, "id"));
     json_decref(j);
     redis_refuse_writes(0);
-    h_sleep_ms(500);
+    ht_sleep_ms(500);
     ck_assert_int_eq(outbox_rows("failed"), 1); /* failed rows wait for an operator */
     ck_assert(!in_redis("mr"));
     char path[64];
     snprintf(path, sizeof path, "/admin/sync/outbox/%lld/retry", (long long)id);
-    struct h_resp r;
-    ck_assert_int_eq(h_http(s.port, "POST", path, h_auth(&s, "admin"), NULL, 0, &r), 200);
-    h_resp_free(&r);
-    H_EVENTUALLY(outbox_rows("failed") == 0 && outbox_rows("pending") == 0, 10000,
+    struct ht_resp r;
+    ck_assert_int_eq(ht_http(s.port, "POST", path, ht_auth(&s, "admin"), NULL, 0, &r), 200);
+    ht_resp_free(&r);
+    HT_EVENTUALLY(outbox_rows("failed") == 0 && outbox_rows("pending") == 0, 10000,
                  "manual retry did not apply");
     ck_assert(in_redis("mr"));
-    ck_assert_int_eq(h_http(s.port, "POST", "/admin/sync/outbox/999999/retry", h_auth(&s, "admin"),
+    ck_assert_int_eq(ht_http(s.port, "POST", "/admin/sync/outbox/999999/retry", ht_auth(&s, "admin"),
                             NULL, 0, &r), 404);
-    h_resp_free(&r);
-    ck_assert_int_eq(h_http(s.port, "POST", "/admin/sync/outbox/abc/retry", h_auth(&s, "admin"),
+    ht_resp_free(&r);
+    ck_assert_int_eq(ht_http(s.port, "POST", "/admin/sync/outbox/abc/retry", ht_auth(&s, "admin"),
                             NULL, 0, &r), 400);
-    h_resp_free(&r);
-    h_server_stop(&s);
+    ht_resp_free(&r);
+    ht_server_stop(&s);
 }
 END_TEST
 
@@ -775,7 +775,7 @@ static long long sum_of(struct ez_db *db, int k)
 
 START_TEST(prepared_statements_survive_many_texts_errors_and_restarts)
 {
-    struct ez_db *db = ez_db_new(h_pg_dsn(), 5000, "check_ops");
+    struct ez_db *db = ez_db_new(ht_pg_dsn(), 5000, "check_ops");
     for (int round = 0; round < 2; round++)
         for (int k = 0; k < 400; k++)
             ck_assert_int_eq(sum_of(db, k), 2 * k);
@@ -787,9 +787,9 @@ START_TEST(prepared_statements_survive_many_texts_errors_and_restarts)
     ck_assert_int_eq(ez_db_exec(db, &res, "SELEC broken", 0, NULL), EZ_DB_ERROR);
     ck_assert_str_eq(ez_db_sqlstate(res), "42601");
     PQclear(res);
-    h_pg_stop();
+    ht_pg_stop();
     ck_assert_int_eq(sum_of(db, 3), -1 - EZ_DB_UNAVAILABLE);
-    h_pg_start();
+    ht_pg_start();
     for (int k = 0; k < 400; k += 7)
         ck_assert_int_eq(sum_of(db, k), 2 * k);
     ez_db_free(db);
@@ -798,28 +798,28 @@ END_TEST
 
 START_TEST(postgres_outage_answers_503_and_recovers_by_itself)
 {
-    struct h_server s;
-    h_server_start(&s, "request_timeout = 5s\n");
+    struct ht_server s;
+    ht_server_start(&s, "request_timeout = 5s\n");
     ck_assert_int_eq(create_namespace(&s, "before"), 201);
-    h_pg_stop();
-    int64_t t0 = h_now_ms();
-    struct h_resp r;
-    ck_assert_int_eq(h_post_json(s.port, "/admin/namespaces", h_auth(&s, "admin"),
+    ht_pg_stop();
+    int64_t t0 = ht_now_ms();
+    struct ht_resp r;
+    ck_assert_int_eq(ht_post_json(s.port, "/admin/namespaces", ht_auth(&s, "admin"),
                                  "{\"name\":\"during\"}", &r), 503);
-    json_t *j = h_resp_json(&r);
+    json_t *j = ht_resp_json(&r);
     ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "error"), "type")),
                      "unavailable_error");
     json_decref(j);
-    h_resp_free(&r);
-    ck_assert_msg(h_now_ms() - t0 < 5000, "the 503 took longer than request_timeout");
-    ck_assert_int_eq(h_get(s.port, "/health/ready", NULL, &r), 503);
-    h_resp_free(&r);
-    ck_assert_int_eq(h_get(s.port, "/health", NULL, &r), 200);
-    h_resp_free(&r);
-    h_pg_start();
-    H_EVENTUALLY(create_namespace(&s, "after") == 201, 15000, "service did not resume");
-    H_EVENTUALLY(in_redis("after"), 10000, "namespace created after the outage not synced");
-    h_server_stop(&s);
+    ht_resp_free(&r);
+    ck_assert_msg(ht_now_ms() - t0 < 5000, "the 503 took longer than request_timeout");
+    ck_assert_int_eq(ht_get(s.port, "/health/ready", NULL, &r), 503);
+    ht_resp_free(&r);
+    ck_assert_int_eq(ht_get(s.port, "/health", NULL, &r), 200);
+    ht_resp_free(&r);
+    ht_pg_start();
+    HT_EVENTUALLY(create_namespace(&s, "after") == 201, 15000, "service did not resume");
+    HT_EVENTUALLY(in_redis("after"), 10000, "namespace created after the outage not synced");
+    ht_server_stop(&s);
 }
 END_TEST
 
@@ -832,8 +832,8 @@ START_TEST(start_serve_stop_has_no_leak_under_valgrind)
         fprintf(stderr, "skipped: sanitizer build or no valgrind\n");
         return;
     }
-    struct h_server s;
-    h_server_init(&s, "workers = 1\nsync_queue_capacity = 16\naudit_queue_capacity = 16\n");
+    struct ht_server s;
+    ht_server_init(&s, "workers = 1\nsync_queue_capacity = 16\naudit_queue_capacity = 16\n");
     char wrapper[400], logs[350];
     snprintf(wrapper, sizeof wrapper, "%s/vg-ezapi", s.dir);
     snprintf(logs, sizeof logs, "%s/vg", s.dir);
@@ -844,19 +844,19 @@ START_TEST(start_serve_stop_has_no_leak_under_valgrind)
              "--errors-for-leak-kinds=definite,indirect --trace-children=yes "
              "--log-file=%s.%%p %s \"$@\" ;; esac\nexec %s \"$@\"\n",
              logs, getenv("EZAPI_BIN"), getenv("EZAPI_BIN"));
-    h_write_file(wrapper, script);
+    ht_write_file(wrapper, script);
     ck_assert_int_eq(chmod(wrapper, 0755), 0);
     setenv("EZAPI_BIN", wrapper, 1);
-    h_server_spawn(&s);
-    h_server_wait_ready(&s);
+    ht_server_spawn(&s);
+    ht_server_wait_ready(&s);
     ck_assert_int_eq(create_namespace(&s, "vg"), 201);
-    H_EVENTUALLY(in_redis("vg"), 20000, "not synced under valgrind");
-    struct h_resp r;
-    ck_assert_int_eq(h_get(s.port, "/metrics", NULL, &r), 200);
-    h_resp_free(&r);
-    ck_assert_int_eq(h_get(s.port, "/nope", NULL, &r), 404);
-    h_resp_free(&r);
-    ck_assert_int_eq(h_server_stop(&s), 0);
+    HT_EVENTUALLY(in_redis("vg"), 20000, "not synced under valgrind");
+    struct ht_resp r;
+    ck_assert_int_eq(ht_get(s.port, "/metrics", NULL, &r), 200);
+    ht_resp_free(&r);
+    ck_assert_int_eq(ht_get(s.port, "/nope", NULL, &r), 404);
+    ht_resp_free(&r);
+    ck_assert_int_eq(ht_server_stop(&s), 0);
     char cmd[1200];
     snprintf(cmd, sizeof cmd, "cat %s.* | grep -E 'definitely lost|indirectly lost|Invalid|uninitialised|ERROR SUMMARY: [1-9]' > %s.found", logs, logs);
     ck_assert(system(cmd) >= 0);
@@ -873,14 +873,14 @@ END_TEST
 static Suite *ops_suite(void)
 {
     Suite *s = suite_create("ops");
-    TCase *m = h_tcase("metrics");
+    TCase *m = ht_tcase("metrics");
     tcase_add_test(m, metrics_pass_promtool_and_show_every_process);
     tcase_add_test(m, metrics_refused_outside_metrics_allow);
     tcase_add_test(m, keep_alive_connections_are_spread_over_the_workers);
     tcase_add_test(m, connections_are_accepted_while_the_emptier_worker_is_stuck);
     tcase_add_test(m, metrics_count_restarts_and_reloads);
     suite_add_tcase(s, m);
-    TCase *a = h_tcase("audit");
+    TCase *a = ht_tcase("audit");
     tcase_add_test(a, audit_records_changes_with_before_and_after);
     tcase_add_test(a, failed_logins_are_audited);
     tcase_add_test(a, audit_query_filters_and_pages_newest_first);
@@ -891,13 +891,13 @@ static Suite *ops_suite(void)
     tcase_add_test(a, audit_batches_in_flight_together_write_each_record_once);
     tcase_add_test(a, audit_database_down_and_back_loses_nothing);
     suite_add_tcase(s, a);
-    TCase *o = h_tcase("outages");
+    TCase *o = ht_tcase("outages");
     tcase_add_test(o, redis_down_fills_the_outbox_which_drains_when_it_returns);
     tcase_add_test(o, outbox_row_at_max_retries_fails_and_retries_by_hand);
     tcase_add_test(o, postgres_outage_answers_503_and_recovers_by_itself);
     tcase_add_test(o, prepared_statements_survive_many_texts_errors_and_restarts);
     suite_add_tcase(s, o);
-    TCase *v = h_tcase("valgrind");
+    TCase *v = ht_tcase("valgrind");
     tcase_set_timeout(v, 300);
     tcase_add_test(v, start_serve_stop_has_no_leak_under_valgrind);
     suite_add_tcase(s, v);
@@ -906,5 +906,5 @@ static Suite *ops_suite(void)
 
 int main(void)
 {
-    return h_run_suite(ops_suite());
+    return ht_run_suite(ops_suite());
 }

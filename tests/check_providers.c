@@ -26,20 +26,20 @@ static char *fmt(const char *f, ...)
 
 /* One request as the admin (or viewer); asserts the status and returns the
  * parsed body (NULL for an empty one). */
-static json_t *call_as(struct h_server *s, const char *role, const char *method,
+static json_t *call_as(struct ht_server *s, const char *role, const char *method,
                        const char *path, const char *body, int expect)
 {
-    struct h_resp r;
-    int st = h_http(s->port, method, path, h_auth(s, role), body, body ? strlen(body) : 0, &r);
+    struct ht_resp r;
+    int st = ht_http(s->port, method, path, ht_auth(s, role), body, body ? strlen(body) : 0, &r);
     ck_assert_msg(st == expect, "%s %s: HTTP %d (%s), expected %d: %.600s", method, path, st,
                   r.err, expect, r.body ? r.body : "");
-    json_t *j = r.body_len ? h_resp_json(&r) : NULL;
+    json_t *j = r.body_len ? ht_resp_json(&r) : NULL;
     ck_assert_msg(!r.body_len || j, "%s %s: answer is not JSON: %.300s", method, path, r.body);
-    h_resp_free(&r);
+    ht_resp_free(&r);
     return j;
 }
 
-static json_t *call(struct h_server *s, const char *method, const char *path, const char *body,
+static json_t *call(struct ht_server *s, const char *method, const char *path, const char *body,
                     int expect)
 {
     return call_as(s, "admin", method, path, body, expect);
@@ -65,7 +65,7 @@ static int is_null(json_t *obj, const char *field)
 /* The first column of the first row as a malloc'd string, or NULL. */
 static char *pg_str(const char *sql)
 {
-    PGconn *c = h_pg();
+    PGconn *c = ht_pg();
     PGresult *r = PQexec(c, sql);
     ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "%s: %s", sql, PQerrorMessage(c));
     char *out = PQntuples(r) > 0 && !PQgetisnull(r, 0, 0) ? strdup(PQgetvalue(r, 0, 0)) : NULL;
@@ -76,7 +76,7 @@ static char *pg_str(const char *sql)
 
 static long long pg_count(const char *sql)
 {
-    long long n = h_pg_count(sql);
+    long long n = ht_pg_count(sql);
     ck_assert_msg(n >= 0, "query failed: %s", sql);
     return n;
 }
@@ -103,7 +103,7 @@ static char *rows_state(void)
 
 /* Sends a request that must be refused with status / type / param (param
  * NULL: not checked; "" : must be null) and checks no row changed. */
-static void refused(struct h_server *s, const char *method, const char *path, const char *body,
+static void refused(struct ht_server *s, const char *method, const char *path, const char *body,
                     int status, const char *type, const char *param)
 {
     char *before = rows_state();
@@ -129,14 +129,14 @@ static void refused(struct h_server *s, const char *method, const char *path, co
     free(after);
 }
 
-static void bad(struct h_server *s, const char *method, const char *path, const char *body,
+static void bad(struct ht_server *s, const char *method, const char *path, const char *body,
                 const char *param)
 {
     refused(s, method, path, body, 400, "invalid_request_error", param);
 }
 
 /* Creates a group and returns its id. */
-static long long new_group(struct h_server *s, const char *body)
+static long long new_group(struct ht_server *s, const char *body)
 {
     json_t *g = call(s, "POST", "/admin/provider-groups", body, 201);
     long long id = num(g, "id");
@@ -144,7 +144,7 @@ static long long new_group(struct h_server *s, const char *body)
     return id;
 }
 
-static long long new_key(struct h_server *s, long long group, const char *api_key)
+static long long new_key(struct ht_server *s, long long group, const char *api_key)
 {
     char *body = fmt("{\"group_id\": %lld, \"api_key\": \"%s\"}", group, api_key);
     json_t *k = call(s, "POST", "/admin/api-keys", body, 201);
@@ -167,8 +167,8 @@ static void assert_models(json_t *obj, const char *const *want, size_t n)
 
 START_TEST(group_create_get_list_update_delete)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
+    struct ht_server s;
+    ht_server_start(&s, NULL);
     json_t *g = call(&s, "POST", "/admin/provider-groups",
                      "{\"name\": \"Team.A_1\", \"type\": \"  OpenAI \", "
                      "\"base_url\": \"https://api.example.com/v1\", "
@@ -255,14 +255,14 @@ START_TEST(group_create_get_list_update_delete)
     free(sql);
     json_decref(call(&s, "GET", path, NULL, 404));
     free(path);
-    h_assert_clean_stop(&s);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
 START_TEST(google_location_defaults_to_global_for_vertex)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
+    struct ht_server s;
+    ht_server_start(&s, NULL);
     json_t *g = call(&s, "POST", "/admin/provider-groups",
                      "{\"name\": \"v1\", \"type\": \"vertex\", \"models\": [\"gemini\"]}", 201);
     ck_assert_str_eq(str(g, "google_location"), "global");
@@ -301,14 +301,14 @@ START_TEST(google_location_defaults_to_global_for_vertex)
     ck_assert_str_eq(str(g, "google_location"), "global");
     json_decref(g);
     free(path);
-    h_assert_clean_stop(&s);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
 START_TEST(compatible_needs_a_base_url)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
+    struct ht_server s;
+    ht_server_start(&s, NULL);
     bad(&s, "POST", "/admin/provider-groups",
         "{\"name\": \"c\", \"type\": \"compatible\", \"models\": [\"m\"]}", "base_url");
     bad(&s, "POST", "/admin/provider-groups",
@@ -330,14 +330,14 @@ START_TEST(compatible_needs_a_base_url)
     ck_assert_str_eq(str(g, "base_url"), "");
     json_decref(g);
     free(path);
-    h_assert_clean_stop(&s);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
 START_TEST(group_bad_input_changes_nothing)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
+    struct ht_server s;
+    ht_server_start(&s, NULL);
     long long id = new_group(&s, "{\"name\": \"keep\", \"type\": \"openai\", \"models\": [\"m\"]}");
     new_group(&s, "{\"name\": \"taken\", \"type\": \"openai\", \"models\": [\"m\"]}");
     const char *P = "/admin/provider-groups";
@@ -444,21 +444,21 @@ START_TEST(group_bad_input_changes_nothing)
     ck_assert_str_eq(str(g, "name"), "keep");
     json_decref(g);
     free(path);
-    h_assert_clean_stop(&s);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
 START_TEST(deleting_a_referenced_group_needs_cascade)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
+    struct ht_server s;
+    ht_server_start(&s, NULL);
     long long id = new_group(&s, "{\"name\": \"busy\", \"type\": \"openai\", \"models\": [\"m\"]}");
     long long other = new_group(&s, "{\"name\": \"idle\", \"type\": \"openai\", \"models\": [\"m\"]}");
     new_key(&s, id, "sk-busy-key-number-one-0001");
     new_key(&s, id, "sk-busy-key-number-two-0002");
     long long kept = new_key(&s, other, "sk-idle-key-number-one-0003");
     json_decref(call(&s, "POST", "/admin/namespaces", "{\"name\": \"ns1\"}", 201));
-    PGconn *c = h_pg();
+    PGconn *c = ht_pg();
     char *sql = fmt("INSERT INTO bindings (namespace, public_model, group_id, selector_value) "
                     "VALUES ('ns1', 'gpt', %lld, 'm')", id);
     PGresult *r = PQexec(c, sql);
@@ -469,15 +469,15 @@ START_TEST(deleting_a_referenced_group_needs_cascade)
 
     char *path = fmt("/admin/provider-groups/%lld", id);
     char *before = rows_state();
-    struct h_resp resp;
-    ck_assert_int_eq(h_http(s.port, "DELETE", path, h_auth(&s, "admin"), NULL, 0, &resp), 409);
-    json_t *j = h_resp_json(&resp);
+    struct ht_resp resp;
+    ck_assert_int_eq(ht_http(s.port, "DELETE", path, ht_auth(&s, "admin"), NULL, 0, &resp), 409);
+    json_t *j = ht_resp_json(&resp);
     json_t *e = json_object_get(j, "error");
     ck_assert_str_eq(str(e, "type"), "conflict_error");
     ck_assert_msg(strstr(str(e, "message"), "2 api keys") && strstr(str(e, "message"), "1 binding"),
                   "message does not say how many: %s", str(e, "message"));
     json_decref(j);
-    h_resp_free(&resp);
+    ht_resp_free(&resp);
     char *after = rows_state();
     ck_assert_str_eq(before, after);
     free(before);
@@ -508,7 +508,7 @@ START_TEST(deleting_a_referenced_group_needs_cascade)
     free(kpath);
     free(opath);
     free(path);
-    h_assert_clean_stop(&s);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
@@ -516,8 +516,8 @@ END_TEST
 
 START_TEST(api_key_crud_sealed_at_rest)
 {
-    struct h_server s;
-    h_server_start(&s, SECRETS_KEY_CONF);
+    struct ht_server s;
+    ht_server_start(&s, SECRETS_KEY_CONF);
     long long gid = new_group(&s, "{\"name\": \"pg1\", \"type\": \"openai\", \"models\": [\"m\"]}");
     const char *clear = "sk-proj-AbCdEfGhIjKlMnOpQrStUvWxYz-0123456789";
     char *body = fmt("{\"group_id\": %lld, \"api_key\": \"%s\", \"weight\": 7, "
@@ -547,7 +547,7 @@ START_TEST(api_key_crud_sealed_at_rest)
     char field[24], *want = fmt("\"api_key\":\"%s\"", clear);
     snprintf(field, sizeof field, "%lld", id);
     char *snap = NULL;
-    H_EVENTUALLY((free(snap), snap = h_redis_hget("config:providers", field)) &&
+    HT_EVENTUALLY((free(snap), snap = ht_redis_hget("config:providers", field)) &&
                      strstr(snap, want),
                  10000, "config:providers[%s] does not hold the clear key: %s", field,
                  snap ? snap : "(absent)");
@@ -605,18 +605,18 @@ START_TEST(api_key_crud_sealed_at_rest)
     ck_assert_ptr_null(call(&s, "DELETE", path, NULL, 204));
     json_decref(call(&s, "GET", path, NULL, 404));
     ck_assert_int_eq(pg_count("SELECT count(*) FROM api_keys"), 1);
-    H_EVENTUALLY((free(snap), snap = h_redis_hget("config:providers", field)) == NULL, 10000,
+    HT_EVENTUALLY((free(snap), snap = ht_redis_hget("config:providers", field)) == NULL, 10000,
                  "config:providers[%s] outlived its key", field);
     free(snap);
     free(path);
-    h_assert_clean_stop(&s);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
 START_TEST(api_key_stored_clear_without_secrets_key)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
+    struct ht_server s;
+    ht_server_start(&s, NULL);
     long long gid = new_group(&s, "{\"name\": \"pg1\", \"type\": \"openai\", \"models\": [\"m\"]}");
     long long id = new_key(&s, gid, "sk-clear-at-rest-1234abcd");
     char *sql = fmt("SELECT api_key FROM api_keys WHERE id = %lld", id);
@@ -634,14 +634,14 @@ START_TEST(api_key_stored_clear_without_secrets_key)
     ck_assert_str_eq(str(k, "api_key"), "****");
     json_decref(k);
     free(path);
-    h_assert_clean_stop(&s);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
 START_TEST(api_key_list_filters_and_pages)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
+    struct ht_server s;
+    ht_server_start(&s, NULL);
     long long a = new_group(&s, "{\"name\": \"a\", \"type\": \"openai\", \"models\": [\"m\"]}");
     long long b = new_group(&s, "{\"name\": \"b\", \"type\": \"openai\", \"models\": [\"m\"]}");
     long long k1 = new_key(&s, a, "sk-aaaa-0000000000000001");
@@ -692,14 +692,14 @@ START_TEST(api_key_list_filters_and_pages)
     ck_assert_str_eq(str(k, "group"), "b2");
     json_decref(k);
     free(p);
-    h_assert_clean_stop(&s);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
 START_TEST(api_key_bad_input_changes_nothing)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
+    struct ht_server s;
+    ht_server_start(&s, NULL);
     long long gid = new_group(&s, "{\"name\": \"pg\", \"type\": \"openai\", \"models\": [\"m\"]}");
     long long other = new_group(&s, "{\"name\": \"pg2\", \"type\": \"openai\", \"models\": [\"m\"]}");
     long long id = new_key(&s, gid, "sk-existing-key-00000001");
@@ -782,7 +782,7 @@ START_TEST(api_key_bad_input_changes_nothing)
 #undef KEYBODY
     ck_assert_int_eq(pg_count("SELECT count(*) FROM api_keys"), 1);
     free(path);
-    h_assert_clean_stop(&s);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
@@ -790,8 +790,8 @@ END_TEST
 
 START_TEST(presets_fill_the_official_defaults)
 {
-    struct h_server s;
-    h_server_start(&s, SECRETS_KEY_CONF);
+    struct ht_server s;
+    ht_server_start(&s, SECRETS_KEY_CONF);
     const struct {
         const char *preset, *base_url, *models[3];
         size_t nmodels;
@@ -841,17 +841,17 @@ START_TEST(presets_fill_the_official_defaults)
     json_decref(j);
 
     /* The name is taken: 409 naming it, and neither group nor key is made. */
-    struct h_resp r;
+    struct ht_resp r;
     char *before = rows_state();
-    ck_assert_int_eq(h_http(s.port, "POST", "/admin/providers/preset", h_auth(&s, "admin"),
+    ck_assert_int_eq(ht_http(s.port, "POST", "/admin/providers/preset", ht_auth(&s, "admin"),
                             "{\"preset\": \"anthropic\", \"api_key\": \"sk-again-0000000001\"}",
                             strlen("{\"preset\": \"anthropic\", \"api_key\": \"sk-again-0000000001\"}"),
                             &r), 409);
-    j = h_resp_json(&r);
+    j = ht_resp_json(&r);
     ck_assert_str_eq(str(json_object_get(j, "error"), "type"), "conflict_error");
     ck_assert_ptr_nonnull(strstr(str(json_object_get(j, "error"), "message"), "anthropic"));
     json_decref(j);
-    h_resp_free(&r);
+    ht_resp_free(&r);
     char *after = rows_state();
     ck_assert_str_eq(before, after);
     free(before);
@@ -870,14 +870,14 @@ START_TEST(presets_fill_the_official_defaults)
                        "\"models\": []}", "models");
     bad(&s, "POST", P, "{\"preset\": \"openai\", \"api_key\": \"sk-0000000000001\", \"name\": \"n2\", "
                        "\"base_url\": \"https://proxy\"}", "base_url");
-    h_assert_clean_stop(&s);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
 START_TEST(custom_provider_is_compatible_and_needs_base_url)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
+    struct ht_server s;
+    ht_server_start(&s, NULL);
     json_t *j = call(&s, "POST", "/admin/providers/custom",
                      "{\"name\": \"local-llm\", \"base_url\": \"http://127.0.0.1:11434/v1\", "
                      "\"api_key\": \"ollama-local-key-42\", \"models\": [\"llama3\", \"qwen\"], "
@@ -913,7 +913,7 @@ START_TEST(custom_provider_is_compatible_and_needs_base_url)
                            "\"api_key\": \"k-0000000000001\", \"models\": [\"m\"]}",
             409, "conflict_error", "name");
     ck_assert_int_eq(pg_count("SELECT count(*) FROM provider_groups"), 1);
-    h_assert_clean_stop(&s);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
@@ -921,8 +921,8 @@ END_TEST
 
 START_TEST(masked_key_everywhere_including_audit)
 {
-    struct h_server s;
-    h_server_start(&s, SECRETS_KEY_CONF);
+    struct ht_server s;
+    ht_server_start(&s, SECRETS_KEY_CONF);
     const char *secrets[] = { "sk-leak-check-first-KEY-7777", "sk-leak-check-preset-KEY-8888",
                               "sk-leak-check-custom-KEY-9999", "sk-leak-check-rotated-KEY-6666" };
     long long gid = new_group(&s, "{\"name\": \"pg\", \"type\": \"openai\", \"models\": [\"m\"]}");
@@ -947,14 +947,14 @@ START_TEST(masked_key_everywhere_including_audit)
     free(path);
 
     /* Every answer of a list is masked too. */
-    struct h_resp r;
-    ck_assert_int_eq(h_get(s.port, "/admin/api-keys", h_auth(&s, "admin"), &r), 200);
+    struct ht_resp r;
+    ck_assert_int_eq(ht_get(s.port, "/admin/api-keys", ht_auth(&s, "admin"), &r), 200);
     for (int i = 0; i < 4; i++)
         ck_assert_msg(!strstr(r.body, secrets[i]), "list shows key %d", i);
     ck_assert_ptr_nonnull(strstr(r.body, "sk-l...8888"));
-    h_resp_free(&r);
+    ht_resp_free(&r);
 
-    H_EVENTUALLY(h_pg_count("SELECT count(*) FROM audit_records WHERE action IN "
+    HT_EVENTUALLY(ht_pg_count("SELECT count(*) FROM audit_records WHERE action IN "
                             "('api_key.create', 'api_key.update', 'api_key.delete', "
                             "'provider_group.create', 'provider_group.delete')") == 7,
                  15000, "the 7 audit records were not written");
@@ -964,7 +964,7 @@ START_TEST(masked_key_everywhere_including_audit)
                         secrets[i], secrets[i]);
         ck_assert_msg(pg_count(sql) == 0, "an audit record holds key %d", i);
         free(sql);
-        ck_assert_msg(!h_server_log_contains(&s, secrets[i]), "the log holds key %d", i);
+        ck_assert_msg(!ht_server_log_contains(&s, secrets[i]), "the log holds key %d", i);
     }
     assert_pg("SELECT changes->'before'->>'api_key' || ' ' || (changes->'after'->>'api_key') "
               "FROM audit_records WHERE action = 'api_key.update'", "sk-l...7777 sk-l...6666");
@@ -973,14 +973,14 @@ START_TEST(masked_key_everywhere_including_audit)
               "AND changes->'after'->'group'->>'name' = 'openai'", "sk-l...8888");
     assert_pg("SELECT resource || ' ' || (resource_id = (changes->'before'->>'id')) "
               "FROM audit_records WHERE action = 'api_key.delete'", "api_key true");
-    h_assert_clean_stop(&s);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
 START_TEST(viewer_reads_but_cannot_write)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
+    struct ht_server s;
+    ht_server_start(&s, NULL);
     long long gid = new_group(&s, "{\"name\": \"pg\", \"type\": \"openai\", \"models\": [\"m\"]}");
     json_decref(call_as(&s, "viewer", "GET", "/admin/provider-groups", NULL, 200));
     json_decref(call_as(&s, "viewer", "GET", "/admin/api-keys", NULL, 200));
@@ -997,14 +997,14 @@ START_TEST(viewer_reads_but_cannot_write)
     ck_assert_str_eq(before, after);
     free(before);
     free(after);
-    h_assert_clean_stop(&s);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
 static Suite *providers_suite(void)
 {
     Suite *s = suite_create("providers");
-    TCase *tc = h_tcase("provider_groups");
+    TCase *tc = ht_tcase("provider_groups");
     tcase_add_test(tc, group_create_get_list_update_delete);
     tcase_add_test(tc, google_location_defaults_to_global_for_vertex);
     tcase_add_test(tc, compatible_needs_a_base_url);
@@ -1012,19 +1012,19 @@ static Suite *providers_suite(void)
     tcase_add_test(tc, deleting_a_referenced_group_needs_cascade);
     suite_add_tcase(s, tc);
 
-    tc = h_tcase("api_keys");
+    tc = ht_tcase("api_keys");
     tcase_add_test(tc, api_key_crud_sealed_at_rest);
     tcase_add_test(tc, api_key_stored_clear_without_secrets_key);
     tcase_add_test(tc, api_key_list_filters_and_pages);
     tcase_add_test(tc, api_key_bad_input_changes_nothing);
     suite_add_tcase(s, tc);
 
-    tc = h_tcase("preset_custom");
+    tc = ht_tcase("preset_custom");
     tcase_add_test(tc, presets_fill_the_official_defaults);
     tcase_add_test(tc, custom_provider_is_compatible_and_needs_base_url);
     suite_add_tcase(s, tc);
 
-    tc = h_tcase("secrets");
+    tc = ht_tcase("secrets");
     tcase_add_test(tc, masked_key_everywhere_including_audit);
     tcase_add_test(tc, viewer_reads_but_cannot_write);
     suite_add_tcase(s, tc);
@@ -1033,5 +1033,5 @@ static Suite *providers_suite(void)
 
 int main(void)
 {
-    return h_run_suite(providers_suite());
+    return ht_run_suite(providers_suite());
 }

@@ -26,22 +26,22 @@ static const char *str(json_t *obj, const char *field)
 }
 
 /* One request; asserts the status and returns the parsed body. */
-static json_t *call(struct h_server *s, const char *auth, const char *method, const char *path,
+static json_t *call(struct ht_server *s, const char *auth, const char *method, const char *path,
                     const char *body, int expect)
 {
-    struct h_resp r;
-    int st = h_http(s->port, method, path, auth, body, body ? strlen(body) : 0, &r);
+    struct ht_resp r;
+    int st = ht_http(s->port, method, path, auth, body, body ? strlen(body) : 0, &r);
     ck_assert_msg(st == expect, "%s %s %s: HTTP %d (%s), expected %d: %.600s", method, path,
                   body ? body : "", st, r.err, expect, r.body ? r.body : "");
-    json_t *j = r.body_len ? h_resp_json(&r) : NULL;
+    json_t *j = r.body_len ? ht_resp_json(&r) : NULL;
     ck_assert_msg(!r.body_len || j, "%s %s: answer is not JSON: %.300s", method, path, r.body);
-    h_resp_free(&r);
+    ht_resp_free(&r);
     return j;
 }
 
-static long long create(struct h_server *s, const char *path, const char *body)
+static long long create(struct ht_server *s, const char *path, const char *body)
 {
-    json_t *j = call(s, h_auth(s, "admin"), "POST", path, body, 201);
+    json_t *j = call(s, ht_auth(s, "admin"), "POST", path, body, 201);
     long long id = json_integer_value(json_object_get(j, "id"));
     json_decref(j);
     return id;
@@ -55,7 +55,7 @@ static const char *type_of(int status)
 
 /* The request must be answered with exactly this error (param NULL: null;
  * a message ending with '*': its start). */
-static void refused_as(struct h_server *s, const char *auth, const char *method,
+static void refused_as(struct ht_server *s, const char *auth, const char *method,
                        const char *path, const char *body, int status, const char *code,
                        const char *param, const char *message)
 {
@@ -84,15 +84,15 @@ static void refused_as(struct h_server *s, const char *auth, const char *method,
     json_decref(j);
 }
 
-#define ADMIN h_auth(s, "admin")
+#define ADMIN ht_auth(s, "admin")
 
-static void refused(struct h_server *s, const char *method, const char *path, const char *body,
+static void refused(struct ht_server *s, const char *method, const char *path, const char *body,
                     int status, const char *code, const char *param, const char *message)
 {
     refused_as(s, ADMIN, method, path, body, status, code, param, message);
 }
 
-static void not_found(struct h_server *s, const char *method, const char *path,
+static void not_found(struct ht_server *s, const char *method, const char *path,
                       const char *body, const char *what)
 {
     char *msg = fmt("%s not found", what);
@@ -112,7 +112,7 @@ static char *rows_state(void)
                  " || coalesce((SELECT string_agg(t::text, '|' ORDER BY t::text) FROM %s t), '')"
                  " || '#'", tables[i]);
     strcat(sql, ")");
-    PGconn *c = h_pg();
+    PGconn *c = ht_pg();
     PGresult *r = PQexec(c, sql);
     ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "%s", PQerrorMessage(c));
     char *out = strdup(PQgetvalue(r, 0, 0));
@@ -132,7 +132,7 @@ struct fixture {
     char t2_auth[300];     /* "Authorization: Bearer <t2's master key>\r\n" */
 };
 
-static void make_fixture(struct h_server *s, struct fixture *f)
+static void make_fixture(struct ht_server *s, struct fixture *f)
 {
     create(s, "/admin/namespaces", "{\"name\": \"ns1\"}");
     create(s, "/admin/namespaces", "{\"name\": \"ns2\"}");
@@ -181,7 +181,7 @@ static void make_fixture(struct h_server *s, struct fixture *f)
 
 /* ---- Tests ---------------------------------------------------------------- */
 
-static void namespace_refusals(struct h_server *s, const struct fixture *f)
+static void namespace_refusals(struct ht_server *s, const struct fixture *f)
 {
     refused(s, "POST", "/admin/namespaces", NULL, 400, "invalid_request", NULL,
             "a JSON body is required");
@@ -201,7 +201,7 @@ static void namespace_refusals(struct h_server *s, const struct fixture *f)
             "status must be one of: active, suspended");
 }
 
-static void provider_refusals(struct h_server *s, const struct fixture *f)
+static void provider_refusals(struct ht_server *s, const struct fixture *f)
 {
     refused(s, "POST", "/admin/provider-groups", NULL, 400, "invalid_value", NULL,
             "a JSON body is required");
@@ -249,7 +249,7 @@ static void provider_refusals(struct h_server *s, const struct fixture *f)
             409, "name_taken", "name", "provider group 'g2' already exists");
 }
 
-static void catalog_refusals(struct h_server *s, const struct fixture *f)
+static void catalog_refusals(struct ht_server *s, const struct fixture *f)
 {
     refused(s, "POST", "/admin/models", NULL, 400, "invalid_value", NULL,
             "a JSON body is required");
@@ -296,7 +296,7 @@ static void catalog_refusals(struct h_server *s, const struct fixture *f)
             "feature name 'Bad' must match [a-z0-9_]{1,64}");
 }
 
-static void tenant_refusals(struct h_server *s, const struct fixture *f)
+static void tenant_refusals(struct ht_server *s, const struct fixture *f)
 {
     refused(s, "POST", "/admin/masters", NULL, 400, "invalid_request", NULL,
             "a JSON body is required");
@@ -373,7 +373,7 @@ static void tenant_refusals(struct h_server *s, const struct fixture *f)
                "invalid_value", "grace_seconds", "grace_seconds must be between 0 and 86400");
 }
 
-static void other_refusals(struct h_server *s)
+static void other_refusals(struct ht_server *s)
 {
     not_found(s, "POST", "/admin/sync/outbox/999999/retry", NULL, "outbox row");
     refused(s, "GET", "/admin/sync/outbox?status=gone", NULL, 400, "invalid_value", "status",
@@ -401,8 +401,8 @@ static void other_refusals(struct h_server *s)
 
 START_TEST(every_refusal_is_answered_exactly_and_changes_nothing)
 {
-    struct h_server srv, *s = &srv;
-    h_server_start(s, NULL);
+    struct ht_server srv, *s = &srv;
+    ht_server_start(s, NULL);
     struct fixture f;
     make_fixture(s, &f);
     char *before = rows_state();
@@ -415,14 +415,14 @@ START_TEST(every_refusal_is_answered_exactly_and_changes_nothing)
     ck_assert_msg(strcmp(before, after) == 0, "a refused request changed rows");
     free(before);
     free(after);
-    h_assert_clean_stop(s);
+    ht_assert_clean_stop(s);
 }
 END_TEST
 
 static Suite *refusals_suite(void)
 {
     Suite *s = suite_create("refusals");
-    TCase *tc = h_tcase("refusals");
+    TCase *tc = ht_tcase("refusals");
     tcase_add_test(tc, every_refusal_is_answered_exactly_and_changes_nothing);
     suite_add_tcase(s, tc);
     return s;
@@ -430,5 +430,5 @@ static Suite *refusals_suite(void)
 
 int main(void)
 {
-    return h_run_suite(refusals_suite());
+    return ht_run_suite(refusals_suite());
 }

@@ -15,7 +15,7 @@
 
 #define DUMMY "/test/dummy/{id}"
 
-static struct h_server S;
+static struct ht_server S;
 
 /* ---- Unit: the table of this build ------------------------------------ */
 
@@ -60,8 +60,8 @@ END_TEST
  * `labels` in a scrape of /metrics. */
 static long long requests_counted(const char *labels)
 {
-    struct h_resp r;
-    ck_assert_int_eq(h_get(S.port, "/metrics", NULL, &r), 200);
+    struct ht_resp r;
+    ck_assert_int_eq(ht_get(S.port, "/metrics", NULL, &r), 200);
     long long sum = 0;
     for (char *line = strtok(r.body, "\n"); line; line = strtok(NULL, "\n")) {
         const char *value = strrchr(line, ' ');
@@ -69,60 +69,60 @@ static long long requests_counted(const char *labels)
             value)
             sum += atoll(value + 1);
     }
-    h_resp_free(&r);
+    ht_resp_free(&r);
     return sum;
 }
 
 START_TEST(dummy_row_is_served_documented_and_counted)
 {
     setenv("EZAPI_BIN", EZ_DUMMY_BIN, 1);
-    h_server_start(&S, NULL);
-    struct h_resp r;
-    ck_assert_int_eq(h_get(S.port, "/test/dummy/7", h_auth(&S, "admin"), &r), 200);
-    json_t *j = h_resp_json(&r);
+    ht_server_start(&S, NULL);
+    struct ht_resp r;
+    ck_assert_int_eq(ht_get(S.port, "/test/dummy/7", ht_auth(&S, "admin"), &r), 200);
+    json_t *j = ht_resp_json(&r);
     ck_assert_str_eq(json_string_value(json_object_get(j, "status")), "ok");
     json_decref(j);
-    h_resp_free(&r);
-    ck_assert_int_eq(h_get(S.port, "/test/dummy/7", NULL, &r), 401);
-    h_resp_free(&r);
-    ck_assert_int_eq(h_get(S.port, "/test/dummy/x", h_auth(&S, "admin"), &r), 400);
-    h_resp_free(&r);
-    ck_assert_int_eq(h_http(S.port, "PUT", "/test/dummy/7", h_auth(&S, "admin"), "{}", 2, &r), 405);
-    ck_assert_str_eq(h_resp_header(&r, "Allow"), "GET");
-    h_resp_free(&r);
+    ht_resp_free(&r);
+    ck_assert_int_eq(ht_get(S.port, "/test/dummy/7", NULL, &r), 401);
+    ht_resp_free(&r);
+    ck_assert_int_eq(ht_get(S.port, "/test/dummy/x", ht_auth(&S, "admin"), &r), 400);
+    ht_resp_free(&r);
+    ck_assert_int_eq(ht_http(S.port, "PUT", "/test/dummy/7", ht_auth(&S, "admin"), "{}", 2, &r), 405);
+    ck_assert_str_eq(ht_resp_header(&r, "Allow"), "GET");
+    ht_resp_free(&r);
 
-    ck_assert_int_eq(h_get(S.port, "/openapi.json", NULL, &r), 200);
-    j = h_resp_json(&r);
+    ck_assert_int_eq(ht_get(S.port, "/openapi.json", NULL, &r), 200);
+    j = ht_resp_json(&r);
     json_t *op = json_object_get(json_object_get(json_object_get(j, "paths"), DUMMY), "get");
     ck_assert_msg(op != NULL, "GET " DUMMY " is not in the served /openapi.json");
     ck_assert_str_eq(json_string_value(json_object_get(op, "summary")),
                      "A route that only the test build has");
     json_decref(j);
-    h_resp_free(&r);
+    ht_resp_free(&r);
 
-    H_EVENTUALLY(requests_counted("route=\"" DUMMY "\",method=\"GET\",code=\"200\"") == 1, 10000,
+    HT_EVENTUALLY(requests_counted("route=\"" DUMMY "\",method=\"GET\",code=\"200\"") == 1, 10000,
                  "GET " DUMMY " is not counted in /metrics");
-    h_assert_clean_stop(&S);
+    ht_assert_clean_stop(&S);
 }
 END_TEST
 
 START_TEST(ordinary_build_has_no_dummy_route)
 {
-    h_server_start(&S, NULL);
-    struct h_resp r;
-    ck_assert_int_eq(h_get(S.port, "/test/dummy/7", h_auth(&S, "admin"), &r), 404);
-    json_t *j = h_resp_json(&r);
+    ht_server_start(&S, NULL);
+    struct ht_resp r;
+    ck_assert_int_eq(ht_get(S.port, "/test/dummy/7", ht_auth(&S, "admin"), &r), 404);
+    json_t *j = ht_resp_json(&r);
     ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "error"), "code")),
                      "route_not_found");
     json_decref(j);
-    h_resp_free(&r);
-    ck_assert_int_eq(h_get(S.port, "/openapi.json", NULL, &r), 200);
-    j = h_resp_json(&r);
+    ht_resp_free(&r);
+    ck_assert_int_eq(ht_get(S.port, "/openapi.json", NULL, &r), 200);
+    j = ht_resp_json(&r);
     ck_assert(json_object_get(json_object_get(j, "paths"), "/health") != NULL);
     ck_assert(json_object_get(json_object_get(j, "paths"), DUMMY) == NULL);
     json_decref(j);
-    h_resp_free(&r);
-    h_assert_clean_stop(&S);
+    ht_resp_free(&r);
+    ht_assert_clean_stop(&S);
 }
 END_TEST
 
@@ -134,7 +134,7 @@ static Suite *route_table_suite(void)
     tcase_add_test(tc, dummy_row_is_documented);
     suite_add_tcase(s, tc);
 
-    tc = h_tcase("server");
+    tc = ht_tcase("server");
     tcase_add_test(tc, dummy_row_is_served_documented_and_counted);
     tcase_add_test(tc, ordinary_build_has_no_dummy_route);
     suite_add_tcase(s, tc);
@@ -143,5 +143,5 @@ static Suite *route_table_suite(void)
 
 int main(void)
 {
-    return h_run_suite(route_table_suite());
+    return ht_run_suite(route_table_suite());
 }

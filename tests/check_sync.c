@@ -11,34 +11,34 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int post(struct h_server *s, const char *path, const char *json, json_t **out)
+static int post(struct ht_server *s, const char *path, const char *json, json_t **out)
 {
-    struct h_resp r;
-    int st = h_post_json(s->port, path, h_auth(s, "admin"), json, &r);
+    struct ht_resp r;
+    int st = ht_post_json(s->port, path, ht_auth(s, "admin"), json, &r);
     if (out)
-        *out = h_resp_json(&r);
-    h_resp_free(&r);
+        *out = ht_resp_json(&r);
+    ht_resp_free(&r);
     return st;
 }
 
-static int put(struct h_server *s, const char *path, const char *json)
+static int put(struct ht_server *s, const char *path, const char *json)
 {
-    struct h_resp r;
-    int st = h_http(s->port, "PUT", path, h_auth(s, "admin"), json, strlen(json), &r);
-    h_resp_free(&r);
+    struct ht_resp r;
+    int st = ht_http(s->port, "PUT", path, ht_auth(s, "admin"), json, strlen(json), &r);
+    ht_resp_free(&r);
     return st;
 }
 
-static json_t *verify(struct h_server *s)
+static json_t *verify(struct ht_server *s)
 {
-    struct h_resp r;
-    int st = h_get(s->port, "/admin/sync/verify", h_auth(s, "admin"), &r);
-    json_t *j = st == 200 ? h_resp_json(&r) : NULL;
-    h_resp_free(&r);
+    struct ht_resp r;
+    int st = ht_get(s->port, "/admin/sync/verify", ht_auth(s, "admin"), &r);
+    json_t *j = st == 200 ? ht_resp_json(&r) : NULL;
+    ht_resp_free(&r);
     return j;
 }
 
-static int verify_equal(struct h_server *s)
+static int verify_equal(struct ht_server *s)
 {
     json_t *j = verify(s);
     int eq = j && json_is_true(json_object_get(j, "equal"));
@@ -46,7 +46,7 @@ static int verify_equal(struct h_server *s)
     return eq;
 }
 
-static char *verify_text(struct h_server *s)
+static char *verify_text(struct ht_server *s)
 {
     json_t *j = verify(s);
     char *t = j ? json_dumps(j, JSON_COMPACT) : strdup("(verify failed)");
@@ -56,18 +56,18 @@ static char *verify_text(struct h_server *s)
 
 #define ASSERT_EVENTUALLY_EQUAL(s, ms)                                                   \
     do {                                                                                 \
-        int64_t d_ = h_now_ms() + (ms);                                                  \
+        int64_t d_ = ht_now_ms() + (ms);                                                  \
         while (!verify_equal(s)) {                                                       \
-            if (h_now_ms() > d_) {                                                       \
+            if (ht_now_ms() > d_) {                                                       \
                 char *t_ = verify_text(s);                                               \
                 ck_abort_msg("Redis never became equal to PostgreSQL: %.1500s", t_);     \
             }                                                                            \
-            h_sleep_ms(200);                                                             \
+            ht_sleep_ms(200);                                                             \
         }                                                                                \
     } while (0)
 
 /* A group with two keys bound in namespace ns; returns the group id. */
-static long long setup_routing(struct h_server *s, const char *ns, const char *group)
+static long long setup_routing(struct ht_server *s, const char *ns, const char *group)
 {
     char body[400];
     snprintf(body, sizeof body, "{\"name\":\"%s\"}", ns);
@@ -89,7 +89,7 @@ static long long setup_routing(struct h_server *s, const char *ns, const char *g
 
 static int in_redis(const char *key, const char *field)
 {
-    char *v = h_redis_hget(key, field);
+    char *v = ht_redis_hget(key, field);
     int ok = v != NULL;
     free(v);
     return ok;
@@ -99,11 +99,11 @@ static int in_redis(const char *key, const char *field)
 
 START_TEST(verify_reports_differences_and_a_full_resync_repairs_them)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
+    struct ht_server s;
+    ht_server_start(&s, NULL);
     setup_routing(&s, "team-a", "g1");
     ASSERT_EVENTUALLY_EQUAL(&s, 10000);
-    redisContext *rc = h_redis();
+    redisContext *rc = ht_redis();
     freeReplyObject(redisCommand(rc, "HSET config:namespaces ghost {}"));
     freeReplyObject(redisCommand(rc, "HDEL config:namespaces team-a"));
     freeReplyObject(redisCommand(rc, "HSET auth:token:0000 key_id 1"));
@@ -114,43 +114,43 @@ START_TEST(verify_reports_differences_and_a_full_resync_repairs_them)
     ck_assert_int_eq(json_array_size(ns), 2);
     ck_assert(json_array_size(json_object_get(json_object_get(j, "differences"), "tokens")) == 1);
     json_decref(j);
-    struct h_cmd c;
-    h_ezapi(&c, "verify", "-c", s.conf, NULL);
+    struct ht_cmd c;
+    ht_ezapi(&c, "verify", "-c", s.conf, NULL);
     ck_assert_int_eq(c.status, 1);
     ck_assert_msg(strstr(c.out, "namespaces: 2"), "%s", c.out);
-    h_cmd_free(&c);
-    struct h_resp r;
-    ck_assert_int_eq(h_http(s.port, "POST", "/admin/sync/full", h_auth(&s, "admin"), NULL, 0, &r), 202);
-    j = h_resp_json(&r);
+    ht_cmd_free(&c);
+    struct ht_resp r;
+    ck_assert_int_eq(ht_http(s.port, "POST", "/admin/sync/full", ht_auth(&s, "admin"), NULL, 0, &r), 202);
+    j = ht_resp_json(&r);
     ck_assert(json_integer_value(json_object_get(j, "id")) > 0);
     json_decref(j);
-    h_resp_free(&r);
+    ht_resp_free(&r);
     ASSERT_EVENTUALLY_EQUAL(&s, 10000);
-    H_EVENTUALLY(h_pg_count("SELECT count(*) FROM sync_runs WHERE status = 'done'") == 1, 10000,
+    HT_EVENTUALLY(ht_pg_count("SELECT count(*) FROM sync_runs WHERE status = 'done'") == 1, 10000,
                  "the requested run was not marked done");
-    h_ezapi(&c, "verify", "-c", s.conf, NULL);
+    ht_ezapi(&c, "verify", "-c", s.conf, NULL);
     ck_assert_int_eq(c.status, 0);
-    h_cmd_free(&c);
-    char *last = h_redis_hget("meta:sync", "last_full_sync_at");
-    char *sum = h_redis_hget("meta:sync", "checksum");
+    ht_cmd_free(&c);
+    char *last = ht_redis_hget("meta:sync", "last_full_sync_at");
+    char *sum = ht_redis_hget("meta:sync", "checksum");
     ck_assert(last && atoll(last) > 0);
     ck_assert(sum && strlen(sum) == 64);
     free(last);
     free(sum);
     redisFree(rc);
-    h_assert_clean_stop(&s);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
 START_TEST(syncer_killed_during_writes_loses_nothing)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
+    struct ht_server s;
+    ht_server_start(&s, NULL);
     long long gid = setup_routing(&s, "team-k", "gk");
     int ok = 0, n = 10000; /* SPEC 11 item 1 */
     for (int i = 0; i < n; i++) {
         if (i % 2000 == 1000) {
-            pid_t syncer = h_server_child_pid(&s, "syncer");
+            pid_t syncer = ht_server_child_pid(&s, "syncer");
             if (syncer > 0)
                 kill(syncer, SIGKILL);
         }
@@ -168,17 +168,17 @@ START_TEST(syncer_killed_during_writes_loses_nothing)
     for (int i = 1; i < n; i += 2) {
         char name[32];
         snprintf(name, sizeof name, "kn%d", i);
-        H_EVENTUALLY(in_redis("config:namespaces", name), 20000, "%s never reached Redis", name);
+        HT_EVENTUALLY(in_redis("config:namespaces", name), 20000, "%s never reached Redis", name);
     }
     ASSERT_EVENTUALLY_EQUAL(&s, 20000);
-    h_server_stop(&s);
+    ht_server_stop(&s);
 }
 END_TEST
 
 START_TEST(redis_lost_under_writes_is_restored)
 {
-    struct h_server s;
-    h_server_start(&s, "sync_outbox_interval = 300ms\n");
+    struct ht_server s;
+    ht_server_start(&s, "sync_outbox_interval = 300ms\n");
     long long gid = setup_routing(&s, "team-r", "gr");
     ASSERT_EVENTUALLY_EQUAL(&s, 10000);
     /* a key that will be deleted while Redis is down */
@@ -190,42 +190,42 @@ START_TEST(redis_lost_under_writes_is_restored)
     json_decref(j);
     char field[24];
     snprintf(field, sizeof field, "%lld", doomed);
-    H_EVENTUALLY(in_redis("config:providers", field), 10000, "key never projected");
-    h_redis_stop();
+    HT_EVENTUALLY(in_redis("config:providers", field), 10000, "key never projected");
+    ht_redis_stop();
     for (int i = 0; i < 30; i++) {
         snprintf(body, sizeof body, "{\"name\":\"rd%d\"}", i);
         ck_assert_int_eq(post(&s, "/admin/namespaces", body, NULL), 201);
     }
     char path[64];
     snprintf(path, sizeof path, "/admin/api-keys/%lld", doomed);
-    struct h_resp r;
-    ck_assert_int_eq(h_http(s.port, "DELETE", path, h_auth(&s, "admin"), NULL, 0, &r), 204);
-    h_resp_free(&r);
-    H_EVENTUALLY(h_pg_count("SELECT count(*) FROM sync_outbox") >= 31, 10000, "outbox did not grow");
-    h_redis_start(); /* empty: data lost */
-    H_EVENTUALLY(h_pg_count("SELECT count(*) FROM sync_outbox") == 0, 20000, "outbox never drained");
+    struct ht_resp r;
+    ck_assert_int_eq(ht_http(s.port, "DELETE", path, ht_auth(&s, "admin"), NULL, 0, &r), 204);
+    ht_resp_free(&r);
+    HT_EVENTUALLY(ht_pg_count("SELECT count(*) FROM sync_outbox") >= 31, 10000, "outbox did not grow");
+    ht_redis_start(); /* empty: data lost */
+    HT_EVENTUALLY(ht_pg_count("SELECT count(*) FROM sync_outbox") == 0, 20000, "outbox never drained");
     ASSERT_EVENTUALLY_EQUAL(&s, 20000);
     ck_assert(!in_redis("config:providers", field));
     ck_assert(in_redis("config:namespaces", "rd29"));
     ck_assert(in_redis("config:bindings", "team-r.m1"));
-    char *last = h_redis_hget("meta:sync", "last_full_sync_at");
+    char *last = ht_redis_hget("meta:sync", "last_full_sync_at");
     ck_assert_msg(last != NULL, "no full resync after Redis came back empty");
     free(last);
-    h_server_stop(&s);
+    ht_server_stop(&s);
 }
 END_TEST
 
 START_TEST(two_instances_racing_on_the_same_rows_converge)
 {
-    struct h_server a, b;
-    h_server_start(&a, NULL);
-    h_server_start(&b, NULL);
+    struct ht_server a, b;
+    ht_server_start(&a, NULL);
+    ht_server_start(&b, NULL);
     long long gid = setup_routing(&a, "team-2", "g2");
     pid_t kids[2];
     for (int k = 0; k < 2; k++) {
         kids[k] = fork();
         if (kids[k] == 0) {
-            struct h_server *s = k ? &b : &a;
+            struct ht_server *s = k ? &b : &a;
             char path[64], body[160];
             snprintf(path, sizeof path, "/admin/provider-groups/%lld", gid);
             for (int i = 0; i < 300; i++) {
@@ -244,54 +244,54 @@ START_TEST(two_instances_racing_on_the_same_rows_converge)
     }
     ASSERT_EVENTUALLY_EQUAL(&a, 20000);
     ASSERT_EVENTUALLY_EQUAL(&b, 20000);
-    h_server_stop(&b);
-    h_server_stop(&a);
+    ht_server_stop(&b);
+    ht_server_stop(&a);
 }
 END_TEST
 
 START_TEST(outbox_rows_are_never_processed_twice_at_once)
 {
-    struct h_server a, b;
-    h_server_start(&a, "sync_outbox_interval = 100ms\n");
-    h_server_start(&b, "sync_outbox_interval = 100ms\n");
-    h_redis_stop();
+    struct ht_server a, b;
+    ht_server_start(&a, "sync_outbox_interval = 100ms\n");
+    ht_server_start(&b, "sync_outbox_interval = 100ms\n");
+    ht_redis_stop();
     for (int i = 0; i < 40; i++) {
         char body[64];
         snprintf(body, sizeof body, "{\"name\":\"ob%d\"}", i);
         ck_assert_int_eq(post(i % 2 ? &a : &b, "/admin/namespaces", body, NULL), 201);
     }
-    H_EVENTUALLY(h_pg_count("SELECT count(*) FROM sync_outbox") == 40, 10000, "outbox");
-    h_sleep_ms(600);
+    HT_EVENTUALLY(ht_pg_count("SELECT count(*) FROM sync_outbox") == 40, 10000, "outbox");
+    ht_sleep_ms(600);
     /* each failed try bumps attempts once: with one pass per row per try,
      * attempts grow like the number of passes, never double-counted */
-    long long over = h_pg_count("SELECT count(*) FROM sync_outbox WHERE attempts > 6");
+    long long over = ht_pg_count("SELECT count(*) FROM sync_outbox WHERE attempts > 6");
     ck_assert_int_eq(over, 0);
-    h_redis_start();
-    H_EVENTUALLY(h_pg_count("SELECT count(*) FROM sync_outbox") == 0, 20000, "never drained");
+    ht_redis_start();
+    HT_EVENTUALLY(ht_pg_count("SELECT count(*) FROM sync_outbox") == 0, 20000, "never drained");
     ASSERT_EVENTUALLY_EQUAL(&a, 20000);
-    h_server_stop(&b);
-    h_server_stop(&a);
+    ht_server_stop(&b);
+    ht_server_stop(&a);
 }
 END_TEST
 
 /* ---- Jobs applied together ------------------------------------------------ */
 
 /* A request with a master's credential; the status, and the body in *out. */
-static int as_master(struct h_server *s, const char *method, const char *path, const char *mk,
+static int as_master(struct ht_server *s, const char *method, const char *path, const char *mk,
                      const char *body, json_t **out)
 {
     char auth[256];
     snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", mk);
-    struct h_resp r;
-    int st = h_http(s->port, method, path, auth, body, body ? strlen(body) : 0, &r);
+    struct ht_resp r;
+    int st = ht_http(s->port, method, path, auth, body, body ? strlen(body) : 0, &r);
     if (out)
-        *out = h_resp_json(&r);
-    h_resp_free(&r);
+        *out = ht_resp_json(&r);
+    ht_resp_free(&r);
     return st;
 }
 
 /* A master over bt-a and bt-b with no key limit: its id, its key into mk. */
-static long long batch_master(struct h_server *s, const char *name, char *mk, size_t mklen)
+static long long batch_master(struct ht_server *s, const char *name, char *mk, size_t mklen)
 {
     char body[200];
     snprintf(body, sizeof body,
@@ -305,7 +305,7 @@ static long long batch_master(struct h_server *s, const char *name, char *mk, si
     return id;
 }
 
-static long long batch_issue(struct h_server *s, const char *mk, int i)
+static long long batch_issue(struct ht_server *s, const char *mk, int i)
 {
     char body[64];
     snprintf(body, sizeof body, "{\"name\":\"bk%d\"}", i);
@@ -319,7 +319,7 @@ static long long batch_issue(struct h_server *s, const char *mk, int i)
 /* auth:token:* keys in Redis; *with_ttl gets those with a TTL. */
 static long long token_hashes(long long *with_ttl)
 {
-    redisContext *rc = h_redis();
+    redisContext *rc = ht_redis();
     long long n = 0;
     *with_ttl = 0;
     char cursor[32] = "0";
@@ -341,7 +341,7 @@ static long long token_hashes(long long *with_ttl)
 
 static long long sync_version(void)
 {
-    char *v = h_redis_hget("meta:sync", "version");
+    char *v = ht_redis_hget("meta:sync", "version");
     long long n = v ? atoll(v) : -1;
     free(v);
     return n;
@@ -352,8 +352,8 @@ static long long sync_version(void)
  * TTLs kept, revoked and deleted secrets gone, Redis equal to PostgreSQL. */
 START_TEST(jobs_queued_while_stopped_are_applied_together)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
+    struct ht_server s;
+    ht_server_start(&s, NULL);
     ck_assert_int_eq(post(&s, "/admin/namespaces", "{\"name\":\"bt-a\"}", NULL), 201);
     ck_assert_int_eq(post(&s, "/admin/namespaces", "{\"name\":\"bt-b\"}", NULL), 201);
     char mk[128], gone_mk[128], path[96], body[96];
@@ -361,16 +361,16 @@ START_TEST(jobs_queued_while_stopped_are_applied_together)
     long long gone = batch_master(&s, "bm-gone", gone_mk, sizeof gone_mk);
     for (int i = 0; i < 3; i++)
         batch_issue(&s, gone_mk, 1000 + i);
-    H_EVENTUALLY(in_redis("meta:sync", "last_full_sync_at"), 10000, "no start-up full resync");
+    HT_EVENTUALLY(in_redis("meta:sync", "last_full_sync_at"), 10000, "no start-up full resync");
     ASSERT_EVENTUALLY_EQUAL(&s, 10000);
-    char *full = h_redis_hget("meta:sync", "last_full_sync_at");
+    char *full = ht_redis_hget("meta:sync", "last_full_sync_at");
     long long with_ttl, before = token_hashes(&with_ttl);
     ck_assert_int_eq(before, 3);
 
-    pid_t sy = h_server_child_pid(&s, "syncer");
+    pid_t sy = ht_server_child_pid(&s, "syncer");
     ck_assert(sy > 0);
     ck_assert_int_eq(kill(sy, SIGSTOP), 0);
-    H_EVENTUALLY(h_proc_state(sy) == 'T', 2000, "the syncer did not stop");
+    HT_EVENTUALLY(ht_proc_state(sy) == 'T', 2000, "the syncer did not stop");
     long long v0 = sync_version();
     int jobs = 0;
     long long ids[120];
@@ -386,9 +386,9 @@ START_TEST(jobs_queued_while_stopped_are_applied_together)
     snprintf(path, sizeof path, "/admin/masters/%lld/access", mid);
     ck_assert_int_eq(put(&s, path, "{\"namespaces\":[\"bt-a\"],\"propagate\":\"all\"}"), 200);
     snprintf(path, sizeof path, "/admin/masters/%lld", gone);
-    struct h_resp r;
-    ck_assert_int_eq(h_http(s.port, "DELETE", path, h_auth(&s, "admin"), NULL, 0, &r), 204);
-    h_resp_free(&r);
+    struct ht_resp r;
+    ck_assert_int_eq(ht_http(s.port, "DELETE", path, ht_auth(&s, "admin"), NULL, 0, &r), 204);
+    ht_resp_free(&r);
     for (int i = 0; i < 20; i++, jobs++) {
         snprintf(body, sizeof body, "{\"name\":\"bt-n%d\"}", i);
         ck_assert_int_eq(post(&s, "/admin/namespaces", body, NULL), 201);
@@ -398,23 +398,23 @@ START_TEST(jobs_queued_while_stopped_are_applied_together)
     ck_assert_int_eq(sync_version(), v0);
 
     ck_assert_int_eq(kill(sy, SIGCONT), 0);
-    H_EVENTUALLY(in_redis("config:namespaces", "bt-n19"), 10000, "jobs never applied");
+    HT_EVENTUALLY(in_redis("config:namespaces", "bt-n19"), 10000, "jobs never applied");
     ASSERT_EVENTUALLY_EQUAL(&s, 10000);
-    struct h_cmd c;
-    h_ezapi(&c, "verify", "-c", s.conf, NULL);
+    struct ht_cmd c;
+    ht_ezapi(&c, "verify", "-c", s.conf, NULL);
     ck_assert_msg(c.status == 0, "ezapi verify: %d %s", c.status, c.out);
-    h_cmd_free(&c);
+    ht_cmd_free(&c);
     /* 110 keys left, plus the 10 secrets in a grace (with its TTL) */
     ck_assert_int_eq(token_hashes(&with_ttl), 120);
     ck_assert_int_eq(with_ttl, 10);
     long long writes = sync_version() - v0;
     ck_assert_msg(writes >= 1 && writes <= jobs / 10, "%lld MULTI/EXEC for %d jobs", writes, jobs);
-    char *full_after = h_redis_hget("meta:sync", "last_full_sync_at");
+    char *full_after = ht_redis_hget("meta:sync", "last_full_sync_at");
     ck_assert_msg(full && full_after && strcmp(full, full_after) == 0,
                   "a full resync ran: the jobs were not what applied the changes");
     free(full);
     free(full_after);
-    h_assert_clean_stop(&s);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
@@ -441,37 +441,37 @@ static long cpu_ticks(pid_t pid)
  * PostgreSQL is back. */
 START_TEST(jobs_held_while_postgres_is_away_are_applied_when_it_returns)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
-    H_EVENTUALLY(in_redis("meta:sync", "last_full_sync_at"), 10000, "no start-up full resync");
-    pid_t sy = h_server_child_pid(&s, "syncer");
+    struct ht_server s;
+    ht_server_start(&s, NULL);
+    HT_EVENTUALLY(in_redis("meta:sync", "last_full_sync_at"), 10000, "no start-up full resync");
+    pid_t sy = ht_server_child_pid(&s, "syncer");
     ck_assert(sy > 0);
     ck_assert_int_eq(kill(sy, SIGSTOP), 0);
-    H_EVENTUALLY(h_proc_state(sy) == 'T', 2000, "the syncer did not stop");
+    HT_EVENTUALLY(ht_proc_state(sy) == 'T', 2000, "the syncer did not stop");
     for (int i = 0; i < 10; i++) {
         char body[64];
         snprintf(body, sizeof body, "{\"name\":\"pa%d\"}", i);
         ck_assert_int_eq(post(&s, "/admin/namespaces", body, NULL), 201);
     }
-    h_pg_stop();
+    ht_pg_stop();
     ck_assert_int_eq(kill(sy, SIGCONT), 0);
-    h_sleep_ms(1000);
+    ht_sleep_ms(1000);
     long t0 = cpu_ticks(sy);
-    h_sleep_ms(3000);
+    ht_sleep_ms(3000);
     long used = cpu_ticks(sy) - t0;
     ck_assert_msg(t0 >= 0 && used <= sysconf(_SC_CLK_TCK) * 3 / 10,
                   "the syncer used %ld clock ticks in 3 s while PostgreSQL was away", used);
     ck_assert(!in_redis("config:namespaces", "pa0"));
-    h_pg_start();
+    ht_pg_start();
     for (int i = 0; i < 10; i++) {
         char name[32];
         snprintf(name, sizeof name, "pa%d", i);
-        H_EVENTUALLY(in_redis("config:namespaces", name), 20000, "%s never reached Redis", name);
+        HT_EVENTUALLY(in_redis("config:namespaces", name), 20000, "%s never reached Redis", name);
     }
-    ck_assert_int_eq(h_pg_count("SELECT count(*) FROM sync_outbox"), 0);
-    ck_assert_int_eq(h_server_child_pid(&s, "syncer"), sy);
+    ck_assert_int_eq(ht_pg_count("SELECT count(*) FROM sync_outbox"), 0);
+    ck_assert_int_eq(ht_server_child_pid(&s, "syncer"), sy);
     ASSERT_EVENTUALLY_EQUAL(&s, 10000);
-    h_server_stop(&s);
+    ht_server_stop(&s);
 }
 END_TEST
 
@@ -482,7 +482,7 @@ END_TEST
 static const char *last_run_status(char *error, size_t len)
 {
     static char status[16];
-    PGconn *pg = h_pg();
+    PGconn *pg = ht_pg();
     PGresult *res = PQexec(pg, "SELECT status, coalesce(error, '') FROM sync_runs "
                                "ORDER BY id DESC LIMIT 1");
     snprintf(status, sizeof status, "%s", PQntuples(res) ? PQgetvalue(res, 0, 0) : "");
@@ -494,8 +494,8 @@ static const char *last_run_status(char *error, size_t len)
 
 START_TEST(full_resync_interrupted_fails_and_the_next_one_repairs)
 {
-    struct h_server s;
-    h_server_start(&s, "full_resync_interval = 0\n");
+    struct ht_server s;
+    ht_server_start(&s, "full_resync_interval = 0\n");
     json_t *j;
     ck_assert_int_eq(post(&s, "/admin/namespaces", "{\"name\":\"fr\"}", NULL), 201);
     ck_assert_int_eq(post(&s, "/admin/masters", "{\"name\":\"fr\",\"max_child_keys\":0,"
@@ -508,28 +508,28 @@ START_TEST(full_resync_interrupted_fails_and_the_next_one_repairs)
              "namespaces, key_prefix) SELECT %lld, 'k' || i, 'default', "
              "(SELECT epoch FROM masters WHERE id = %lld), 'import', ARRAY['fr'], 'sk-ez-fr' "
              "FROM generate_series(1, 100000) i", mid, mid);
-    PGconn *pg = h_pg();
+    PGconn *pg = ht_pg();
     PQclear(PQexec(pg, sql));
     PQclear(PQexec(pg, "INSERT INTO key_digests (digest, key_id) "
                        "SELECT md5(id::text) || md5((id + 1)::text), id FROM keys"));
     PQfinish(pg);
-    ck_assert_int_eq(h_pg_count("SELECT count(*) FROM key_digests"), 100000);
+    ck_assert_int_eq(ht_pg_count("SELECT count(*) FROM key_digests"), 100000);
     for (int round = 0; round < 2; round++) {
         ck_assert_int_eq(post(&s, "/admin/sync/full", "{}", NULL), 202);
         char error[256];
-        H_EVENTUALLY(strcmp(last_run_status(error, sizeof error), "running") == 0, 20000,
+        HT_EVENTUALLY(strcmp(last_run_status(error, sizeof error), "running") == 0, 20000,
                      "the requested resync never started");
         if (round == 0) {
-            pg = h_pg();
+            pg = ht_pg();
             PQclear(PQexec(pg, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                                "WHERE application_name = 'ezapi-syncer'"));
             PQfinish(pg);
         } else {
-            redisContext *rc = h_redis();
+            redisContext *rc = ht_redis();
             freeReplyObject(redisCommand(rc, "CLIENT KILL TYPE normal"));
             redisFree(rc);
         }
-        H_EVENTUALLY(strcmp(last_run_status(error, sizeof error), "running") != 0, 30000,
+        HT_EVENTUALLY(strcmp(last_run_status(error, sizeof error), "running") != 0, 30000,
                      "the interrupted resync never ended");
         ck_assert_msg(strcmp(last_run_status(error, sizeof error), "failed") == 0,
                       "round %d: the interrupted resync ended %s", round,
@@ -537,14 +537,14 @@ START_TEST(full_resync_interrupted_fails_and_the_next_one_repairs)
         ck_assert_msg(error[0] != '\0', "round %d: a failed resync without its reason", round);
         ASSERT_EVENTUALLY_EQUAL(&s, 60000);
     }
-    h_server_stop(&s); /* the interruptions were provoked: errors in the log are expected */
+    ht_server_stop(&s); /* the interruptions were provoked: errors in the log are expected */
 }
 END_TEST
 
 static Suite *sync_suite(void)
 {
     Suite *s = suite_create("sync");
-    TCase *t = h_tcase("guarantees");
+    TCase *t = ht_tcase("guarantees");
     tcase_set_timeout(t, 240);
     tcase_add_test(t, verify_reports_differences_and_a_full_resync_repairs_them);
     tcase_add_test(t, syncer_killed_during_writes_loses_nothing);
@@ -560,5 +560,5 @@ static Suite *sync_suite(void)
 
 int main(void)
 {
-    return h_run_suite(sync_suite());
+    return ht_run_suite(sync_suite());
 }

@@ -36,19 +36,19 @@ static char *fmt(const char *f, ...)
 }
 
 /* One admin request; asserts the status, returns the body (NULL if empty). */
-static json_t *call(struct h_server *s, const char *method, const char *path, const char *body,
+static json_t *call(struct ht_server *s, const char *method, const char *path, const char *body,
                     int expect)
 {
-    struct h_resp r;
-    int st = h_http(s->port, method, path, h_auth(s, "admin"), body, body ? strlen(body) : 0, &r);
+    struct ht_resp r;
+    int st = ht_http(s->port, method, path, ht_auth(s, "admin"), body, body ? strlen(body) : 0, &r);
     ck_assert_msg(st == expect, "%s %s %s: HTTP %d (%s), expected %d: %.600s", method, path,
                   body ? body : "", st, r.err, expect, r.body ? r.body : "");
-    json_t *j = r.body_len ? h_resp_json(&r) : NULL;
-    h_resp_free(&r);
+    json_t *j = r.body_len ? ht_resp_json(&r) : NULL;
+    ht_resp_free(&r);
     return j;
 }
 
-static long long create(struct h_server *s, const char *path, const char *body)
+static long long create(struct ht_server *s, const char *path, const char *body)
 {
     json_t *j = call(s, "POST", path, body, 201);
     json_t *id = json_object_get(j, "id");
@@ -58,7 +58,7 @@ static long long create(struct h_server *s, const char *path, const char *body)
     return v;
 }
 
-static void put(struct h_server *s, const char *path, const char *body)
+static void put(struct ht_server *s, const char *path, const char *body)
 {
     json_decref(call(s, "PUT", path, body, 200));
 }
@@ -66,7 +66,7 @@ static void put(struct h_server *s, const char *path, const char *body)
 /* 1 when HGET key field equals want (want NULL: the field is absent). */
 static int hget_is(const char *key, const char *field, const char *want)
 {
-    char *v = h_redis_hget(key, field);
+    char *v = ht_redis_hget(key, field);
     int ok = want ? v && strcmp(v, want) == 0 : v == NULL;
     free(v);
     return ok;
@@ -74,7 +74,7 @@ static int hget_is(const char *key, const char *field, const char *want)
 
 #define WAIT_HGET(key, field, want)                                                       \
     do {                                                                                  \
-        H_EVENTUALLY(hget_is((key), (field), (want)), WAIT_MS, "%s %s: expected %s, got %s", \
+        HT_EVENTUALLY(hget_is((key), (field), (want)), WAIT_MS, "%s %s: expected %s, got %s", \
                      (key), (field), (want) ? (want) : "(absent)", show((key), (field)));   \
     } while (0)
 
@@ -82,13 +82,13 @@ static int hget_is(const char *key, const char *field, const char *want)
 static const char *show(const char *key, const char *field)
 {
     static char buf[2048];
-    char *v = h_redis_hget(key, field);
+    char *v = ht_redis_hget(key, field);
     snprintf(buf, sizeof buf, "%s", v ? v : "(absent)");
     free(v);
     return buf;
 }
 
-static long long hlen(const char *key) { return h_redis_hlen(key); }
+static long long hlen(const char *key) { return ht_redis_hlen(key); }
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -98,7 +98,7 @@ static int cmp_str(const void *a, const void *b)
 /* The whole hash as "field=value;" pairs sorted by field ("" when absent). */
 static char *hash_text(const char *key)
 {
-    redisContext *c = h_redis();
+    redisContext *c = ht_redis();
     redisReply *r = redisCommand(c, "HGETALL %s", key);
     ck_assert(r && r->type == REDIS_REPLY_ARRAY);
     size_t n = r->elements / 2;
@@ -131,7 +131,7 @@ static int hash_is(const char *key, const char *want)
 static long long sync_version(const char *prefix)
 {
     char *key = fmt("%smeta:sync", prefix);
-    char *v = h_redis_hget(key, "version");
+    char *v = ht_redis_hget(key, "version");
     long long n = v ? atoll(v) : 0;
     free(v);
     free(key);
@@ -178,7 +178,7 @@ static char *entries_text(struct entries *e)
 static char *redis_dump(void)
 {
     struct entries e = { 0 };
-    redisContext *c = h_redis();
+    redisContext *c = ht_redis();
     redisReply *r = redisCommand(c, "KEYS *");
     ck_assert(r && r->type == REDIS_REPLY_ARRAY);
     for (size_t i = 0; i < r->elements; i++) {
@@ -208,7 +208,7 @@ static int stream_sink(void *arg, const char *key, const char *field, const char
 static char *projection_dump(void)
 {
     static const struct ez_config clear_keys; /* no secrets_key: keys stored in clear */
-    struct ez_db *db = ez_db_new(h_pg_dsn(), 5000, "check_sync_config");
+    struct ez_db *db = ez_db_new(ht_pg_dsn(), 5000, "check_sync_config");
     struct entries e = { 0 };
     int rc = ez_store_stream(db, &clear_keys, (int64_t)time(NULL), 2, stream_sink, &e);
     ez_db_free(db);
@@ -242,10 +242,10 @@ static void rfc3339(time_t t, char out[32])
     strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static void stop_clean(struct h_server *s) { h_assert_clean_stop(s); }
+static void stop_clean(struct ht_server *s) { ht_assert_clean_stop(s); }
 
 /* A namespace, an openai group with the given models, one key. */
-static long long setup_group(struct h_server *s, const char *name, const char *models_json,
+static long long setup_group(struct ht_server *s, const char *name, const char *models_json,
                              long long *key_id)
 {
     char *body = fmt("{\"name\":\"%s\",\"type\":\"openai\",\"models\":%s}", name, models_json);
@@ -263,8 +263,8 @@ static long long setup_group(struct h_server *s, const char *name, const char *m
 
 START_TEST(namespaces_follow_the_api)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
+    struct ht_server s;
+    ht_server_start(&s, NULL);
     long long v0 = sync_version("");
     json_decref(call(&s, "POST", "/admin/namespaces", "{\"name\":\"team-a\"}", 201));
     WAIT_HGET("config:namespaces", "team-a", "{\"name\":\"team-a\",\"status\":\"active\"}");
@@ -283,8 +283,8 @@ END_TEST
 
 START_TEST(provider_snapshot_shape)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
+    struct ht_server s;
+    ht_server_start(&s, NULL);
     long long gid = create(&s, "/admin/provider-groups",
                            "{\"name\":\"pg1\",\"type\":\"vertex-express\","
                            "\"google_project\":\"proj-1\",\"models\":[\"gemini-3-pro-preview\"]}");
@@ -308,15 +308,15 @@ END_TEST
 
 START_TEST(routing_follows_disable_ban_weight_delete)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
+    struct ht_server s;
+    ht_server_start(&s, NULL);
     long long k1, k2;
     long long gid = setup_group(&s, "g1", "[\"gpt-4o\"]", &k1);
     char *body = fmt("{\"group_id\":%lld,\"api_key\":\"sk-second-0002\",\"weight\":5}", gid);
     k2 = create(&s, "/admin/api-keys", body);
     free(body);
     char *route_both = fmt("%lld=1;%lld=5;", k1, k2);
-    H_EVENTUALLY(hash_is("route:group:g1", route_both), WAIT_MS, "route:group:g1 is %s",
+    HT_EVENTUALLY(hash_is("route:group:g1", route_both), WAIT_MS, "route:group:g1 is %s",
                  hash_text("route:group:g1"));
 
     char p1[64], p2[64], f1[24], f2[24];
@@ -328,9 +328,9 @@ START_TEST(routing_follows_disable_ban_weight_delete)
     /* A disabled key leaves the route hash, its snapshot says why. */
     put(&s, p1, "{\"status\":\"manual_disabled\"}");
     char *only2 = fmt("%lld=5;", k2);
-    H_EVENTUALLY(hash_is("route:group:g1", only2), WAIT_MS, "after disable: %s",
+    HT_EVENTUALLY(hash_is("route:group:g1", only2), WAIT_MS, "after disable: %s",
                  hash_text("route:group:g1"));
-    H_EVENTUALLY(strstr(show("config:providers", f1), "\"status\":\"manual_disabled\""), WAIT_MS,
+    HT_EVENTUALLY(strstr(show("config:providers", f1), "\"status\":\"manual_disabled\""), WAIT_MS,
                  "snapshot: %s", show("config:providers", f1));
 
     /* Banned until the future: out; the snapshot carries the unix time. */
@@ -340,10 +340,10 @@ START_TEST(routing_follows_disable_ban_weight_delete)
     body = fmt("{\"ban_until\":\"%s\",\"ban_reason\":\"429 storm\"}", until);
     put(&s, p2, body);
     free(body);
-    H_EVENTUALLY(hlen("route:group:g1") == 0, WAIT_MS, "banned key still routed: %s",
+    HT_EVENTUALLY(hlen("route:group:g1") == 0, WAIT_MS, "banned key still routed: %s",
                  hash_text("route:group:g1"));
     char *ban = fmt("\"ban_until\":%lld,\"ban_reason\":\"429 storm\"}", (long long)t);
-    H_EVENTUALLY(strstr(show("config:providers", f2), ban), WAIT_MS, "snapshot: %s",
+    HT_EVENTUALLY(strstr(show("config:providers", f2), ban), WAIT_MS, "snapshot: %s",
                  show("config:providers", f2));
     free(ban);
 
@@ -352,33 +352,33 @@ START_TEST(routing_follows_disable_ban_weight_delete)
     body = fmt("{\"ban_until\":\"%s\"}", until);
     put(&s, p2, body);
     free(body);
-    H_EVENTUALLY(hash_is("route:group:g1", only2), WAIT_MS, "after the ban passed: %s",
+    HT_EVENTUALLY(hash_is("route:group:g1", only2), WAIT_MS, "after the ban passed: %s",
                  hash_text("route:group:g1"));
 
     /* Weight 0: never chosen. */
     put(&s, p2, "{\"weight\":0}");
-    H_EVENTUALLY(hlen("route:group:g1") == 0, WAIT_MS, "weight 0 still routed");
+    HT_EVENTUALLY(hlen("route:group:g1") == 0, WAIT_MS, "weight 0 still routed");
 
     /* Group disabled: no key routes, every snapshot says disabled. */
     put(&s, p1, "{\"status\":\"active\"}");
     put(&s, p2, "{\"weight\":2}");
     char *both2 = fmt("%lld=1;%lld=2;", k1, k2);
-    H_EVENTUALLY(hash_is("route:group:g1", both2), WAIT_MS, "re-enabled: %s",
+    HT_EVENTUALLY(hash_is("route:group:g1", both2), WAIT_MS, "re-enabled: %s",
                  hash_text("route:group:g1"));
     char gpath[64];
     snprintf(gpath, sizeof gpath, "/admin/provider-groups/%lld", gid);
     put(&s, gpath, "{\"status\":\"disabled\"}");
-    H_EVENTUALLY(hlen("route:group:g1") == 0, WAIT_MS, "disabled group still routed");
-    H_EVENTUALLY(strstr(show("config:providers", f1), "\"status\":\"disabled\""), WAIT_MS,
+    HT_EVENTUALLY(hlen("route:group:g1") == 0, WAIT_MS, "disabled group still routed");
+    HT_EVENTUALLY(strstr(show("config:providers", f1), "\"status\":\"disabled\""), WAIT_MS,
                  "snapshot: %s", show("config:providers", f1));
     put(&s, gpath, "{\"status\":\"active\"}");
-    H_EVENTUALLY(hash_is("route:group:g1", both2), WAIT_MS, "group re-enabled: %s",
+    HT_EVENTUALLY(hash_is("route:group:g1", both2), WAIT_MS, "group re-enabled: %s",
                  hash_text("route:group:g1"));
 
     /* A deleted key leaves both hashes. */
     json_decref(call(&s, "DELETE", p1, NULL, 204));
     char *only2w = fmt("%lld=2;", k2);
-    H_EVENTUALLY(hash_is("route:group:g1", only2w), WAIT_MS, "after delete: %s",
+    HT_EVENTUALLY(hash_is("route:group:g1", only2w), WAIT_MS, "after delete: %s",
                  hash_text("route:group:g1"));
     WAIT_HGET("config:providers", f1, NULL);
     ck_assert(!hget_is("config:providers", f2, NULL));
@@ -394,8 +394,8 @@ END_TEST
 
 START_TEST(binding_snapshot_shape_and_errors)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
+    struct ht_server s;
+    ht_server_start(&s, NULL);
     json_decref(call(&s, "POST", "/admin/namespaces", "{\"name\":\"team-a\"}", 201));
     long long kid;
     long long g1 = setup_group(&s, "g1", "[\"gpt-4o\",\"gpt-4o-mini\"]", &kid);
@@ -406,7 +406,7 @@ START_TEST(binding_snapshot_shape_and_errors)
     free(body);
 
     /* The snapshot, byte for byte but for updated_at. */
-    H_EVENTUALLY(!hget_is("config:bindings", "team-a.gpt-4o", NULL), WAIT_MS, "no snapshot");
+    HT_EVENTUALLY(!hget_is("config:bindings", "team-a.gpt-4o", NULL), WAIT_MS, "no snapshot");
     json_t *snap = json_loads(show("config:bindings", "team-a.gpt-4o"), 0, NULL);
     ck_assert_ptr_nonnull(snap);
     long long updated = json_integer_value(json_object_get(snap, "updated_at"));
@@ -426,7 +426,7 @@ START_TEST(binding_snapshot_shape_and_errors)
     body = fmt("{\"namespace\":\"team-a\",\"public_model\":\"gpt-4o\",\"group_id\":%lld}", g2);
     long long b2 = create(&s, "/admin/bindings", body);
     free(body);
-    H_EVENTUALLY(strstr(show("config:bindings", "team-a.gpt-4o"),
+    HT_EVENTUALLY(strstr(show("config:bindings", "team-a.gpt-4o"),
                         "\"status\":\"active\",\"error\":\"no_provider\",\"upstreams\":{}}"),
                  WAIT_MS, "snapshot: %s", show("config:bindings", "team-a.gpt-4o"));
 
@@ -435,21 +435,21 @@ START_TEST(binding_snapshot_shape_and_errors)
                "\"selector_type\":\"regex\",\"selector_value\":\"gpt-4o\"}", g1);
     long long b3 = create(&s, "/admin/bindings", body);
     free(body);
-    H_EVENTUALLY(strstr(show("config:bindings", "team-a.mini"),
+    HT_EVENTUALLY(strstr(show("config:bindings", "team-a.mini"),
                         "\"error\":\"config_error\",\"upstreams\":{}"),
                  WAIT_MS, "snapshot: %s", show("config:bindings", "team-a.mini"));
     char path[64];
     snprintf(path, sizeof path, "/admin/bindings/%lld", b3);
     put(&s, path, "{\"selector_value\":\"mini$\"}");
     char *up = fmt("\"upstreams\":{\"%lld\":\"gpt-4o-mini\"}", kid);
-    H_EVENTUALLY(strstr(show("config:bindings", "team-a.mini"), up), WAIT_MS, "snapshot: %s",
+    HT_EVENTUALLY(strstr(show("config:bindings", "team-a.mini"), up), WAIT_MS, "snapshot: %s",
                  show("config:bindings", "team-a.mini"));
     free(up);
 
     /* The key disabled: the candidate loses its upstream at once. */
     snprintf(path, sizeof path, "/admin/api-keys/%lld", kid);
     put(&s, path, "{\"status\":\"auto_disabled\"}");
-    H_EVENTUALLY(strstr(show("config:bindings", "team-a.mini"),
+    HT_EVENTUALLY(strstr(show("config:bindings", "team-a.mini"),
                         "\"error\":\"no_provider\",\"upstreams\":{}"),
                  WAIT_MS, "snapshot: %s", show("config:bindings", "team-a.mini"));
 
@@ -458,7 +458,7 @@ START_TEST(binding_snapshot_shape_and_errors)
     put(&s, path, "{\"status\":\"disabled\"}");
     snprintf(path, sizeof path, "/admin/bindings/%lld", b2);
     put(&s, path, "{\"status\":\"disabled\"}");
-    H_EVENTUALLY(strstr(show("config:bindings", "team-a.gpt-4o"),
+    HT_EVENTUALLY(strstr(show("config:bindings", "team-a.gpt-4o"),
                         "\"public_model\":\"gpt-4o\",\"status\":\"disabled\""),
                  WAIT_MS, "snapshot: %s", show("config:bindings", "team-a.gpt-4o"));
     json_decref(call(&s, "DELETE", path, NULL, 204));
@@ -472,8 +472,8 @@ END_TEST
 
 START_TEST(group_rename_and_cascade_delete)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
+    struct ht_server s;
+    ht_server_start(&s, NULL);
     json_decref(call(&s, "POST", "/admin/namespaces", "{\"name\":\"ns1\"}", 201));
     json_decref(call(&s, "POST", "/admin/models", "{\"name\":\"gpt-4o\"}", 201));
     long long kid;
@@ -490,12 +490,12 @@ START_TEST(group_rename_and_cascade_delete)
     snprintf(path, sizeof path, "/admin/provider-groups/%lld", gid);
     put(&s, path, "{\"name\":\"new-name\"}");
     WAIT_HGET("route:group:new-name", f, "1");
-    H_EVENTUALLY(hlen("route:group:old-name") == 0, WAIT_MS, "old route hash left behind");
+    HT_EVENTUALLY(hlen("route:group:old-name") == 0, WAIT_MS, "old route hash left behind");
     char *names = fmt("\"name\":\"new-name#%lld\"", kid);
-    H_EVENTUALLY(strstr(show("config:providers", f), names), WAIT_MS, "snapshot: %s",
+    HT_EVENTUALLY(strstr(show("config:providers", f), names), WAIT_MS, "snapshot: %s",
                  show("config:providers", f));
     free(names);
-    H_EVENTUALLY(strstr(show("config:bindings", "ns1.gpt-4o"), "\"route_group\":\"new-name\""),
+    HT_EVENTUALLY(strstr(show("config:bindings", "ns1.gpt-4o"), "\"route_group\":\"new-name\""),
                  WAIT_MS, "snapshot: %s", show("config:bindings", "ns1.gpt-4o"));
 
     /* Deleted with its keys and bindings: everything it produced goes. */
@@ -515,7 +515,7 @@ END_TEST
 /* The documented checksum, recomputed here from what Redis holds. */
 static void models_checksum(char hex[65])
 {
-    redisContext *c = h_redis();
+    redisContext *c = ht_redis();
     redisReply *r = redisCommand(c, "HGETALL meta:models");
     ck_assert(r && r->type == REDIS_REPLY_ARRAY);
     size_t n = r->elements / 2;
@@ -554,8 +554,8 @@ static int meta_matches(void)
 
 START_TEST(models_meta_and_checksum)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
+    struct ht_server s;
+    ht_server_start(&s, NULL);
     json_decref(call(&s, "POST", "/admin/namespaces", "{\"name\":\"ns1\"}", 201));
     json_decref(call(&s, "POST", "/admin/namespaces", "{\"name\":\"ns2\"}", 201));
     long long gid = setup_group(&s, "g1", "[\"gpt-4o\",\"o3\"]", NULL);
@@ -574,7 +574,7 @@ START_TEST(models_meta_and_checksum)
     WAIT_HGET("meta:models", "ns1.gpt-4o", caps);
     WAIT_HGET("meta:models", "ns2.gpt-4o", caps);
     ck_assert(hget_is("meta:models", "ns1.o3", NULL)); /* not in the registry */
-    H_EVENTUALLY(meta_matches(), WAIT_MS, "checksum %s", show("meta:models_meta", "checksum"));
+    HT_EVENTUALLY(meta_matches(), WAIT_MS, "checksum %s", show("meta:models_meta", "checksum"));
     ck_assert(hget_is("meta:models_meta", "source", "ezapi"));
     ck_assert(hget_is("meta:models_meta", "upstream_url", ""));
     ck_assert(hget_is("meta:models_meta", "upstream_ref", ""));
@@ -586,7 +586,7 @@ START_TEST(models_meta_and_checksum)
     create(&s, "/admin/models", "{\"name\":\"o3\",\"kind\":\"chat\",\"cost_per_token\":0.5}");
     WAIT_HGET("meta:models", "ns1.o3",
               "{\"name\":\"o3\",\"kind\":\"chat\",\"cost_per_token\":0.5}");
-    H_EVENTUALLY(meta_matches(), WAIT_MS, "checksum %s", show("meta:models_meta", "checksum"));
+    HT_EVENTUALLY(meta_matches(), WAIT_MS, "checksum %s", show("meta:models_meta", "checksum"));
     ck_assert_str_ne(before, show("meta:models_meta", "checksum"));
     free(before);
 
@@ -596,7 +596,7 @@ START_TEST(models_meta_and_checksum)
     put(&s, path, "{\"name\":\"gpt-4o-2024\"}");
     WAIT_HGET("meta:models", "ns1.gpt-4o", NULL);
     WAIT_HGET("meta:models", "ns2.gpt-4o", NULL);
-    H_EVENTUALLY(meta_matches(), WAIT_MS, "checksum %s", show("meta:models_meta", "checksum"));
+    HT_EVENTUALLY(meta_matches(), WAIT_MS, "checksum %s", show("meta:models_meta", "checksum"));
     ck_assert_int_eq(hlen("meta:models"), 1);
     stop_clean(&s);
 }
@@ -604,8 +604,8 @@ END_TEST
 
 START_TEST(features_merge_and_delete)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
+    struct ht_server s;
+    ht_server_start(&s, NULL);
     put(&s, "/admin/features", "{\"dp_strict\":\"on\",\"retry_budget\":\"3\"}");
     WAIT_HGET("meta:features", "dp_strict", "on");
     WAIT_HGET("meta:features", "retry_budget", "3");
@@ -621,15 +621,15 @@ END_TEST
 
 START_TEST(prefix_and_refresh_event)
 {
-    struct h_server s;
-    h_server_start(&s, "redis_key_prefix = t1:\n");
+    struct ht_server s;
+    ht_server_start(&s, "redis_key_prefix = t1:\n");
     /* The start-up full resync publishes {"resource":"all"}: let it finish
      * first, so the next event is the namespace's. */
     char *last = NULL;
-    H_EVENTUALLY((free(last), last = h_redis_hget("t1:meta:sync", "last_full_sync_at")) != NULL,
+    HT_EVENTUALLY((free(last), last = ht_redis_hget("t1:meta:sync", "last_full_sync_at")) != NULL,
                  10000, "no start-up full resync");
     free(last);
-    redisContext *sub = h_redis();
+    redisContext *sub = ht_redis();
     redisReply *r = redisCommand(sub, "SUBSCRIBE t1:dp:config:refresh");
     ck_assert(r && r->type == REDIS_REPLY_ARRAY);
     freeReplyObject(r);
@@ -670,8 +670,8 @@ END_TEST
 /* A job applied again (here through the outbox) writes the same state. */
 START_TEST(reapplied_job_changes_nothing)
 {
-    struct h_server s;
-    h_server_start(&s, "sync_outbox_interval = 200ms\n");
+    struct ht_server s;
+    ht_server_start(&s, "sync_outbox_interval = 200ms\n");
     json_decref(call(&s, "POST", "/admin/namespaces", "{\"name\":\"ns1\"}", 201));
     json_decref(call(&s, "POST", "/admin/models", "{\"name\":\"gpt-4o\"}", 201));
     long long kid;
@@ -680,13 +680,13 @@ START_TEST(reapplied_job_changes_nothing)
     json_decref(call(&s, "POST", "/admin/bindings", body, 201));
     free(body);
     WAIT_HGET("meta:models", "ns1.gpt-4o", "{\"name\":\"gpt-4o\",\"kind\":\"chat\"}");
-    H_EVENTUALLY(!hget_is("config:bindings", "ns1.gpt-4o", NULL), WAIT_MS, "no binding");
-    H_EVENTUALLY(meta_matches(), WAIT_MS, "models_meta not settled");
-    h_sleep_ms(300);
+    HT_EVENTUALLY(!hget_is("config:bindings", "ns1.gpt-4o", NULL), WAIT_MS, "no binding");
+    HT_EVENTUALLY(meta_matches(), WAIT_MS, "models_meta not settled");
+    ht_sleep_ms(300);
     char *before = redis_dump();
     long long v0 = sync_version("");
 
-    PGconn *pg = h_pg();
+    PGconn *pg = ht_pg();
     char *sql = fmt("INSERT INTO sync_outbox (resource, op, resource_id, payload) VALUES "
                     "('provider_groups', 'upsert', %lld, '{\"name\":\"g1\"}'), "
                     "('api_keys', 'upsert', %lld, '{\"group_id\":%lld}'), "
@@ -700,7 +700,7 @@ START_TEST(reapplied_job_changes_nothing)
     PQclear(res);
     PQfinish(pg);
     free(sql);
-    H_EVENTUALLY(h_pg_count("SELECT count(*) FROM sync_outbox") == 0, WAIT_MS,
+    HT_EVENTUALLY(ht_pg_count("SELECT count(*) FROM sync_outbox") == 0, WAIT_MS,
                  "outbox rows not applied");
     ck_assert_int_ge(sync_version(""), v0 + 5);
     char *after = redis_dump();
@@ -713,17 +713,17 @@ END_TEST
 
 START_TEST(sealed_keys_are_projected_in_clear)
 {
-    struct h_server s;
-    h_server_start(&s, SECRETS_KEY_CONF);
+    struct ht_server s;
+    ht_server_start(&s, SECRETS_KEY_CONF);
     long long kid;
     setup_group(&s, "gs", "[\"m1\"]", &kid);
     char f[24];
     snprintf(f, sizeof f, "%lld", kid);
     char *sql = fmt("SELECT count(*) FROM api_keys WHERE id = %lld AND api_key LIKE 'enc:v1:%%'",
                     kid);
-    ck_assert_int_eq(h_pg_count(sql), 1);
+    ck_assert_int_eq(ht_pg_count(sql), 1);
     free(sql);
-    H_EVENTUALLY(strstr(show("config:providers", f), "\"api_key\":\"sk-gs-0001\""), WAIT_MS,
+    HT_EVENTUALLY(strstr(show("config:providers", f), "\"api_key\":\"sk-gs-0001\""), WAIT_MS,
                  "snapshot: %s", show("config:providers", f));
     stop_clean(&s);
 }
@@ -732,8 +732,8 @@ END_TEST
 /* A ban that ends makes the key routable again with no write at all. */
 START_TEST(ended_ban_restores_routing)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
+    struct ht_server s;
+    ht_server_start(&s, NULL);
     long long kid;
     setup_group(&s, "gb", "[\"m1\"]", &kid);
     char f[24], path[64], until[32];
@@ -749,7 +749,7 @@ START_TEST(ended_ban_restores_routing)
      * once the snapshot shows the ban, the key is out of the route (as long
      * as the ban has not ended yet, which a very slow machine could see). */
     char *banned = fmt("\"ban_until\":%lld,", (long long)end);
-    H_EVENTUALLY(strstr(show("config:providers", f), banned), WAIT_MS, "snapshot: %s",
+    HT_EVENTUALLY(strstr(show("config:providers", f), banned), WAIT_MS, "snapshot: %s",
                  show("config:providers", f));
     free(banned);
     if (time(NULL) < end)
@@ -764,8 +764,8 @@ END_TEST
  * projection computed from PostgreSQL (what full resync and verify use). */
 START_TEST(incremental_equals_full_projection)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
+    struct ht_server s;
+    ht_server_start(&s, NULL);
     json_decref(call(&s, "POST", "/admin/namespaces", "{\"name\":\"ns1\"}", 201));
     json_decref(call(&s, "POST", "/admin/namespaces", "{\"name\":\"ns2\"}", 201));
     put(&s, "/admin/namespaces/ns2", "{\"status\":\"suspended\"}");
@@ -806,13 +806,13 @@ START_TEST(incremental_equals_full_projection)
     put(&s, "/admin/features", "{\"a\":null}");
     snprintf(path, sizeof path, "/admin/provider-groups/%lld", g2);
     put(&s, path, "{\"name\":\"g2-renamed\"}");
-    H_EVENTUALLY(dumps_equal(), WAIT_MS, "Redis differs from the projection:%s", dumps_both());
+    HT_EVENTUALLY(dumps_equal(), WAIT_MS, "Redis differs from the projection:%s", dumps_both());
 
     snprintf(path, sizeof path, "/admin/provider-groups/%lld?cascade=true", g3);
     json_decref(call(&s, "DELETE", path, NULL, 204));
     snprintf(path, sizeof path, "/admin/provider-groups/%lld", g1);
     put(&s, path, "{\"status\":\"disabled\"}");
-    H_EVENTUALLY(dumps_equal(), WAIT_MS, "Redis differs from the projection:%s", dumps_both());
+    HT_EVENTUALLY(dumps_equal(), WAIT_MS, "Redis differs from the projection:%s", dumps_both());
     stop_clean(&s);
 }
 END_TEST
@@ -821,15 +821,15 @@ END_TEST
  * splits HSETs) is written whole, and equals the streamed projection. */
 START_TEST(large_group_is_written_whole)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
+    struct ht_server s;
+    ht_server_start(&s, NULL);
     long long kid;
     long long gid = setup_group(&s, "big", "[\"m1\"]", &kid);
     json_decref(call(&s, "POST", "/admin/namespaces", "{\"name\":\"ns1\"}", 201));
     char *body = fmt("{\"namespace\":\"ns1\",\"public_model\":\"m1\",\"group_id\":%lld}", gid);
     json_decref(call(&s, "POST", "/admin/bindings", body, 201));
     free(body);
-    PGconn *pg = h_pg();
+    PGconn *pg = ht_pg();
     char *sql = fmt("INSERT INTO api_keys (group_id, api_key, weight) "
                     "SELECT %lld, 'sk-bulk-' || i, 1 + i %% 5 FROM generate_series(1, 700) i", gid);
     PGresult *res = PQexec(pg, sql);
@@ -840,18 +840,18 @@ START_TEST(large_group_is_written_whole)
     char path[64];
     snprintf(path, sizeof path, "/admin/provider-groups/%lld", gid);
     put(&s, path, "{\"models\":[\"m1\",\"m2\"]}");
-    H_EVENTUALLY(hlen("route:group:big") == 701, WAIT_MS, "route hash has %lld fields",
+    HT_EVENTUALLY(hlen("route:group:big") == 701, WAIT_MS, "route hash has %lld fields",
                  hlen("route:group:big"));
-    H_EVENTUALLY(hlen("config:providers") == 701, WAIT_MS, "%lld snapshots",
+    HT_EVENTUALLY(hlen("config:providers") == 701, WAIT_MS, "%lld snapshots",
                  hlen("config:providers"));
-    char *text = h_redis_hget("config:bindings", "ns1.m1");
+    char *text = ht_redis_hget("config:bindings", "ns1.m1");
     json_t *snap = text ? json_loads(text, 0, NULL) : NULL;
     free(text);
     json_t *up = json_object_get(json_array_get(json_object_get(snap, "candidates"), 0),
                                  "upstreams");
     ck_assert_int_eq(json_object_size(up), 701);
     json_decref(snap);
-    H_EVENTUALLY(dumps_equal(), WAIT_MS, "Redis differs from the projection:%s", dumps_both());
+    HT_EVENTUALLY(dumps_equal(), WAIT_MS, "Redis differs from the projection:%s", dumps_both());
     stop_clean(&s);
 }
 END_TEST
@@ -859,7 +859,7 @@ END_TEST
 static Suite *sync_config_suite(void)
 {
     Suite *s = suite_create("sync_config");
-    TCase *t = h_tcase("projection");
+    TCase *t = ht_tcase("projection");
     tcase_add_test(t, namespaces_follow_the_api);
     tcase_add_test(t, provider_snapshot_shape);
     tcase_add_test(t, routing_follows_disable_ban_weight_delete);
@@ -877,4 +877,4 @@ static Suite *sync_config_suite(void)
     return s;
 }
 
-int main(void) { return h_run_suite(sync_config_suite()); }
+int main(void) { return ht_run_suite(sync_config_suite()); }

@@ -43,21 +43,21 @@ static const char *bearer(const char *tok)
 }
 
 /* One request; returns the status and the parsed body (NULL when none). */
-static int call(struct h_server *s, const char *method, const char *path, const char *headers,
+static int call(struct ht_server *s, const char *method, const char *path, const char *headers,
                 const char *body, json_t **out)
 {
-    struct h_resp r;
-    int st = h_http(s->port, method, path, headers, body, body ? strlen(body) : 0, &r);
+    struct ht_resp r;
+    int st = ht_http(s->port, method, path, headers, body, body ? strlen(body) : 0, &r);
     ck_assert_msg(st > 0, "%s %s: %s", method, path, r.err);
     if (out)
-        *out = h_resp_json(&r);
-    h_resp_free(&r);
+        *out = ht_resp_json(&r);
+    ht_resp_free(&r);
     return st;
 }
 
-static const char *admin(struct h_server *s)
+static const char *admin(struct ht_server *s)
 {
-    return h_auth(s, "admin");
+    return ht_auth(s, "admin");
 }
 
 static const char *jstr(json_t *o, const char *field)
@@ -72,13 +72,13 @@ static long long jint(json_t *o, const char *field)
 }
 
 /* Asserts an error answer: status, error.type and (when given) param and code. */
-static void expect_error(struct h_server *s, const char *method, const char *path,
+static void expect_error(struct ht_server *s, const char *method, const char *path,
                          const char *headers, const char *body, int status, const char *type,
                          const char *param, const char *code)
 {
-    struct h_resp r;
-    int st = h_http(s->port, method, path, headers, body, body ? strlen(body) : 0, &r);
-    json_t *j = h_resp_json(&r);
+    struct ht_resp r;
+    int st = ht_http(s->port, method, path, headers, body, body ? strlen(body) : 0, &r);
+    json_t *j = ht_resp_json(&r);
     json_t *e = json_object_get(j, "error");
     ck_assert_msg(st == status, "%s %s %s: HTTP %d, expected %d: %.300s", method, path,
                   body ? body : "", st, status, r.body ? r.body : "");
@@ -91,13 +91,13 @@ static void expect_error(struct h_server *s, const char *method, const char *pat
         ck_assert_msg(strcmp(jstr(e, "code"), code) == 0, "%s %s: code %s, expected %s", method,
                       path, jstr(e, "code"), code);
     if (status == 401)
-        ck_assert_msg(h_resp_header(&r, "WWW-Authenticate") != NULL,
+        ck_assert_msg(ht_resp_header(&r, "WWW-Authenticate") != NULL,
                       "%s %s: 401 without WWW-Authenticate", method, path);
     json_decref(j);
-    h_resp_free(&r);
+    ht_resp_free(&r);
 }
 
-static void create_namespace(struct h_server *s, const char *name)
+static void create_namespace(struct ht_server *s, const char *name)
 {
     char body[128];
     snprintf(body, sizeof body, "{\"name\":\"%s\"}", name);
@@ -106,7 +106,7 @@ static void create_namespace(struct h_server *s, const char *name)
 }
 
 /* Creates a master; returns its id and copies its master key into key. */
-static long long create_master(struct h_server *s, const char *body, char *key, size_t keylen)
+static long long create_master(struct ht_server *s, const char *body, char *key, size_t keylen)
 {
     json_t *j;
     int st = call(s, "POST", "/admin/masters", admin(s), body, &j);
@@ -123,7 +123,7 @@ static long long create_master(struct h_server *s, const char *body, char *key, 
 
 /* Issues a child key with the master credential; returns the key object
  * (token removed and copied into tok) and the status in *status. */
-static json_t *issue_as(struct h_server *s, const char *path, const char *headers,
+static json_t *issue_as(struct ht_server *s, const char *path, const char *headers,
                         const char *body, char *tok, size_t toklen, int *status)
 {
     json_t *j;
@@ -138,7 +138,7 @@ static json_t *issue_as(struct h_server *s, const char *path, const char *header
     return j;
 }
 
-static long long issue(struct h_server *s, const char *mk, const char *body, char *tok,
+static long long issue(struct ht_server *s, const char *mk, const char *body, char *tok,
                        size_t toklen)
 {
     int st;
@@ -163,7 +163,7 @@ static void sha256_hex(const char *s, char out[65])
 /* HGETALL as a JSON object (empty when the key does not exist). */
 static json_t *hgetall(const char *key)
 {
-    redisContext *c = h_redis();
+    redisContext *c = ht_redis();
     redisReply *r = redisCommand(c, "HGETALL %s", key);
     json_t *o = json_object();
     ck_assert_msg(r && r->type == REDIS_REPLY_ARRAY, "HGETALL %s failed", key);
@@ -176,7 +176,7 @@ static json_t *hgetall(const char *key)
 
 static long long redis_ttl(const char *key)
 {
-    redisContext *c = h_redis();
+    redisContext *c = ht_redis();
     redisReply *r = redisCommand(c, "TTL %s", key);
     long long v = r && r->type == REDIS_REPLY_INTEGER ? r->integer : -3;
     if (r)
@@ -234,11 +234,11 @@ static const char *dp_refusal(const char *token, const char *model)
 }
 
 #define ACCEPTED(tok, model)                                                         \
-    H_EVENTUALLY(dp_refusal((tok), (model)) == NULL, SYNC_MS,                         \
+    HT_EVENTUALLY(dp_refusal((tok), (model)) == NULL, SYNC_MS,                         \
                  "data plane still refuses %.14s... for %s: %s", (tok), (model),      \
                  dp_refusal((tok), (model)))
 #define REFUSED(tok, model, why)                                                     \
-    H_EVENTUALLY(dp_refusal((tok), (model)) && strcmp(dp_refusal((tok), (model)), (why)) == 0, \
+    HT_EVENTUALLY(dp_refusal((tok), (model)) && strcmp(dp_refusal((tok), (model)), (why)) == 0, \
                  SYNC_MS, "data plane: %.14s... for %s: %s, expected refusal: %s", (tok), \
                  (model), dp_refusal((tok), (model)) ? dp_refusal((tok), (model)) : "accepted", \
                  (why))
@@ -249,7 +249,7 @@ static char *token_field(const char *tok, const char *field)
     char digest[65], key[128];
     sha256_hex(tok, digest);
     snprintf(key, sizeof key, "auth:token:%s", digest);
-    char *v = h_redis_hget(key, field);
+    char *v = ht_redis_hget(key, field);
     return v ? v : strdup("");
 }
 
@@ -264,26 +264,26 @@ static int token_field_is(const char *tok, const char *field, const char *want)
 /* HGET key field equals want (absent = ""). */
 static int hash_field_is(const char *key, const char *field, const char *want)
 {
-    char *v = h_redis_hget(key, field);
+    char *v = ht_redis_hget(key, field);
     int eq = strcmp(v ? v : "", want) == 0;
     free(v);
     return eq;
 }
 
 #define TOKEN_FIELD(tok, field, want)                                                 \
-    H_EVENTUALLY(token_field_is((tok), (field), (want)), SYNC_MS,                     \
+    HT_EVENTUALLY(token_field_is((tok), (field), (want)), SYNC_MS,                     \
                  "auth:token of %.14s...: %s is not \"%s\"", (tok), (field), (want))
 
 /* ---- Leaks ------------------------------------------------------------- */
 
 /* No secret this process saw is in the audit table or the server log. */
-static void assert_no_secret_leaked(struct h_server *s)
+static void assert_no_secret_leaked(struct ht_server *s)
 {
     /* the logger writes in batches: wait for this test's records */
-    H_EVENTUALLY(h_pg_count("SELECT count(*) FROM audit_records") > 0, SYNC_MS,
+    HT_EVENTUALLY(ht_pg_count("SELECT count(*) FROM audit_records") > 0, SYNC_MS,
                  "no audit record was written");
-    h_sleep_ms(500);
-    PGconn *c = h_pg();
+    ht_sleep_ms(500);
+    PGconn *c = ht_pg();
     size_t loglen = 0;
     FILE *f = fopen(s->log, "r");
     ck_assert_msg(f != NULL, "cannot read %s", s->log);
@@ -310,7 +310,7 @@ static void assert_no_secret_leaked(struct h_server *s)
 }
 
 /* Namespaces team-a, team-b, team-c and a master over all three. */
-static long long setup_master(struct h_server *s, const char *extra, char *mk, size_t mklen)
+static long long setup_master(struct ht_server *s, const char *extra, char *mk, size_t mklen)
 {
     create_namespace(s, "team-a");
     create_namespace(s, "team-b");
@@ -334,8 +334,8 @@ static void iso_in(long long seconds, char *out, size_t len)
 
 START_TEST(child_key_projected_accepted_and_revoked)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
+    struct ht_server s;
+    ht_server_start(&s, NULL);
     char mk[128], tok[128], tok2[128];
     long long mid = setup_master(&s, NULL, mk, sizeof mk);
     long long id = issue(&s, mk,
@@ -402,18 +402,18 @@ START_TEST(child_key_projected_accepted_and_revoked)
     expect_error(&s, "PUT", path, bearer(mk), "{\"name\":\"again\"}", 409, "conflict_error",
                  NULL, "key_revoked");
     /* the revoked key's digest stays until the syncer has deleted its hash */
-    H_EVENTUALLY(h_pg_count("SELECT count(*) FROM key_digests WHERE key_id IN "
+    HT_EVENTUALLY(ht_pg_count("SELECT count(*) FROM key_digests WHERE key_id IN "
                             "(SELECT id FROM keys WHERE status = 'revoked')") == 0,
                  10000, "the syncer never removed the revoked key's digest row");
     assert_no_secret_leaked(&s);
-    h_assert_clean_stop(&s);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
 START_TEST(revoke_all_is_one_epoch_write)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
+    struct ht_server s;
+    ht_server_start(&s, NULL);
     char mk[128], a[128], b[128], c[128], path[128];
     long long mid = setup_master(&s, "\"max_child_keys\":2", mk, sizeof mk);
     issue(&s, mk, "{\"name\":\"a\"}", a, sizeof a);
@@ -447,14 +447,14 @@ START_TEST(revoke_all_is_one_epoch_write)
     ck_assert_int_eq(json_array_size(json_object_get(j, "data")), 1);
     json_decref(j);
     assert_no_secret_leaked(&s);
-    h_assert_clean_stop(&s);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
 START_TEST(suspended_master_is_refused_everywhere)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
+    struct ht_server s;
+    ht_server_start(&s, NULL);
     char mk[128], tok[128], path[128];
     long long mid = setup_master(&s, NULL, mk, sizeof mk);
     issue(&s, mk, "{}", tok, sizeof tok);
@@ -479,14 +479,14 @@ START_TEST(suspended_master_is_refused_everywhere)
     ACCEPTED(tok, "m");
     ck_assert_int_eq(call(&s, "GET", "/v1/me", bearer(session), NULL, NULL), 200);
     assert_no_secret_leaked(&s);
-    h_assert_clean_stop(&s);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
 START_TEST(key_expires_without_a_write)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
+    struct ht_server s;
+    ht_server_start(&s, NULL);
     char mk[128], tok[128], when[40], body[128];
     setup_master(&s, NULL, mk, sizeof mk);
     iso_in(3, when, sizeof when);
@@ -502,12 +502,12 @@ START_TEST(key_expires_without_a_write)
     ck_assert_int_eq(json_array_size(json_object_get(j, "data")), 1);
     json_decref(j);
     assert_no_secret_leaked(&s);
-    h_assert_clean_stop(&s);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
 /* Rotates key id with grace; returns the new secret in tok. */
-static void rotate(struct h_server *s, const char *mk, long long id, int grace, char *tok,
+static void rotate(struct ht_server *s, const char *mk, long long id, int grace, char *tok,
                    size_t toklen)
 {
     char path[128], body[64];
@@ -532,8 +532,8 @@ static long long token_ttl(const char *tok)
 
 START_TEST(rotation_grace_then_old_secret_stops)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
+    struct ht_server s;
+    ht_server_start(&s, NULL);
     char mk[128], a[128], a2[128], b[128], b2[128], c[128], c2[128], key_id[24];
     setup_master(&s, NULL, mk, sizeof mk);
     long long ida = issue(&s, mk, "{\"name\":\"a\"}", a, sizeof a);
@@ -547,7 +547,7 @@ START_TEST(rotation_grace_then_old_secret_stops)
     rotate(&s, mk, ida, 60, a2, sizeof a2);
     ACCEPTED(a2, "m");
     ck_assert_ptr_null(dp_refusal(a, "m"));
-    H_EVENTUALLY(token_ttl(a) > 0, SYNC_MS, "old secret has no TTL (%lld)", token_ttl(a));
+    HT_EVENTUALLY(token_ttl(a) > 0, SYNC_MS, "old secret has no TTL (%lld)", token_ttl(a));
     ck_assert_int_le(token_ttl(a), 60);
     ck_assert_int_eq(token_ttl(a2), -1);
     snprintf(key_id, sizeof key_id, "%lld", ida);
@@ -567,7 +567,7 @@ START_TEST(rotation_grace_then_old_secret_stops)
     ACCEPTED(c2, "m");
     REFUSED(c, "m", "no auth:token hash");
     /* rows past their grace are inert (and pruned at the key's next rotation) */
-    ck_assert_int_eq(h_pg_count("SELECT count(*) FROM key_digests WHERE valid_until IS NULL "
+    ck_assert_int_eq(ht_pg_count("SELECT count(*) FROM key_digests WHERE valid_until IS NULL "
                                 "OR valid_until > now()"), 4);
 
     expect_error(&s, "POST", "/v1/tokens/1/rotate", bearer(mk), "{\"grace_seconds\":86401}", 400,
@@ -579,7 +579,7 @@ START_TEST(rotation_grace_then_old_secret_stops)
     expect_error(&s, "POST", "/v1/tokens/1/rotate", bearer(mk), "{\"grace\":5}", 400,
                  "invalid_request_error", "grace", NULL);
     assert_no_secret_leaked(&s);
-    h_assert_clean_stop(&s);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
@@ -589,13 +589,13 @@ static int namespaces_are(const char *tok, const char *ns, const char *def)
 }
 
 #define NAMESPACES(tok, ns, def)                                                     \
-    H_EVENTUALLY(namespaces_are((tok), (ns), (def)), SYNC_MS,                         \
+    HT_EVENTUALLY(namespaces_are((tok), (ns), (def)), SYNC_MS,                         \
                  "auth:token of %.14s...: namespaces/default are not %s/%s", (tok), (ns), (def))
 
 START_TEST(access_changes_propagate)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
+    struct ht_server s;
+    ht_server_start(&s, NULL);
     char mk[128], k1[128], k2[128], k3[128], path[128], mkey[64];
     long long mid = setup_master(&s, NULL, mk, sizeof mk);
     issue(&s, mk, "{\"namespaces\":[\"team-a\",\"team-b\"],\"default_namespace\":\"team-b\"}", k1,
@@ -612,7 +612,7 @@ START_TEST(access_changes_propagate)
     ck_assert_int_eq(call(&s, "PUT", path, admin(&s),
                           "{\"namespaces\":[\"team-a\",\"team-b\"],\"propagate\":\"none\"}", NULL),
                      200);
-    H_EVENTUALLY(hash_field_is(mkey, "namespaces", "team-a,team-b"), SYNC_MS,
+    HT_EVENTUALLY(hash_field_is(mkey, "namespaces", "team-a,team-b"), SYNC_MS,
                  "auth:master namespaces not updated");
     NAMESPACES(k2, "team-c", "team-c");
     NAMESPACES(k3, "team-a,team-b,team-c", "team-a");
@@ -637,7 +637,7 @@ START_TEST(access_changes_propagate)
     NAMESPACES(k1, "team-a", "team-a");
     NAMESPACES(k2, "team-a", "team-a");
     NAMESPACES(k3, "team-a", "team-a");
-    H_EVENTUALLY(hash_field_is(mkey, "default_namespace", "team-a"), SYNC_MS,
+    HT_EVENTUALLY(hash_field_is(mkey, "default_namespace", "team-a"), SYNC_MS,
                  "auth:master default_namespace not updated");
 
     /* the rules between rows */
@@ -665,14 +665,14 @@ START_TEST(access_changes_propagate)
     /* a namespace in use cannot be deleted */
     ck_assert_int_eq(call(&s, "DELETE", "/admin/namespaces/team-b", admin(&s), NULL, NULL), 409);
     assert_no_secret_leaked(&s);
-    h_assert_clean_stop(&s);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
 START_TEST(master_credentials_and_sessions)
 {
-    struct h_server s;
-    h_server_start(&s, "auth_failure_window = 1s\n"); /* failures are audited per window */
+    struct ht_server s;
+    ht_server_start(&s, "auth_failure_window = 1s\n"); /* failures are audited per window */
     char mk[128], tok[128], session[2048], path[128];
     long long mid = setup_master(&s, NULL, mk, sizeof mk);
     issue(&s, mk, "{}", tok, sizeof tok);
@@ -702,10 +702,10 @@ START_TEST(master_credentials_and_sessions)
     forged[strlen(forged) - 2] = forged[strlen(forged) - 2] == 'A' ? 'B' : 'A';
     expect_error(&s, "GET", "/v1/me", bearer(forged), NULL, 401, "authentication_error", NULL,
                  NULL);
-    H_EVENTUALLY(h_pg_count("SELECT coalesce(sum((changes->>'failures')::bigint), 0) FROM "
+    HT_EVENTUALLY(ht_pg_count("SELECT coalesce(sum((changes->>'failures')::bigint), 0) FROM "
                             "audit_records WHERE action = 'auth.failure' AND status = 401") >= 5,
                  SYNC_MS, "failed authentications are not audited");
-    ck_assert_int_eq(h_pg_count("SELECT count(*) FROM audit_records WHERE action = 'auth.failure' "
+    ck_assert_int_eq(ht_pg_count("SELECT count(*) FROM audit_records WHERE action = 'auth.failure' "
                                 "AND path = '/v1/me' AND actor_type = 'anonymous'"), 1);
 
     /* rotating the master key ends the old key and every session */
@@ -731,16 +731,16 @@ START_TEST(master_credentials_and_sessions)
     char digest[65], sql[256];
     sha256_hex(mk2, digest);
     snprintf(sql, sizeof sql, "SELECT count(*) FROM masters WHERE key_digest = '%s'", digest);
-    ck_assert_int_eq(h_pg_count(sql), 1);
+    ck_assert_int_eq(ht_pg_count(sql), 1);
     assert_no_secret_leaked(&s);
-    h_assert_clean_stop(&s);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
 START_TEST(another_masters_key_is_not_found)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
+    struct ht_server s;
+    ht_server_start(&s, NULL);
     char mka[128], mkb[128], tok[128], path[128];
     create_namespace(&s, "team-a");
     create_master(&s, "{\"name\":\"a\"}", mka, sizeof mka);
@@ -765,14 +765,14 @@ START_TEST(another_masters_key_is_not_found)
     expect_error(&s, "GET", "/v1/tokens/abc", bearer(mka), NULL, 400, "invalid_request_error",
                  "id", NULL);
     assert_no_secret_leaked(&s);
-    h_assert_clean_stop(&s);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
 START_TEST(admin_manages_masters_and_keys)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
+    struct ht_server s;
+    ht_server_start(&s, NULL);
     char mk[128], tok[128], tok2[128], path[128];
     long long mid = setup_master(&s, "\"max_child_keys\":1,\"global_qps\":7,\"group\":\"pg1\"", mk,
                                  sizeof mk);
@@ -828,7 +828,7 @@ START_TEST(admin_manages_masters_and_keys)
     TOKEN_FIELD(tok2, "group", "pg2");
     char mkey[64];
     snprintf(mkey, sizeof mkey, "auth:master:%lld", mid);
-    H_EVENTUALLY(hash_field_is(mkey, "global_qps", "9"), SYNC_MS,
+    HT_EVENTUALLY(hash_field_is(mkey, "global_qps", "9"), SYNC_MS,
                  "global_qps not projected");
 
     /* rename conflict, then delete: every hash goes */
@@ -839,16 +839,16 @@ START_TEST(admin_manages_masters_and_keys)
     REFUSED(tok, "m", "no auth:token hash");
     ck_assert_int_eq(call(&s, "DELETE", mpath, admin(&s), NULL, NULL), 204);
     REFUSED(tok2, "m", "no auth:token hash");
-    H_EVENTUALLY(h_redis_hlen(mkey) == 0, SYNC_MS, "auth:master hash left after delete");
+    HT_EVENTUALLY(ht_redis_hlen(mkey) == 0, SYNC_MS, "auth:master hash left after delete");
     expect_error(&s, "GET", mpath, admin(&s), NULL, 404, "not_found_error", NULL, NULL);
     expect_error(&s, "GET", kpath, admin(&s), NULL, 404, "not_found_error", NULL, NULL);
-    ck_assert_int_eq(h_pg_count("SELECT count(*) FROM keys"), 0);
+    ck_assert_int_eq(ht_pg_count("SELECT count(*) FROM keys"), 0);
     /* a viewer may read but not write */
-    ck_assert_int_eq(call(&s, "GET", "/admin/masters", h_auth(&s, "viewer"), NULL, NULL), 200);
-    expect_error(&s, "POST", "/admin/masters", h_auth(&s, "viewer"), "{\"name\":\"v\"}", 403,
+    ck_assert_int_eq(call(&s, "GET", "/admin/masters", ht_auth(&s, "viewer"), NULL, NULL), 200);
+    expect_error(&s, "POST", "/admin/masters", ht_auth(&s, "viewer"), "{\"name\":\"v\"}", 403,
                  "permission_error", NULL, NULL);
     assert_no_secret_leaked(&s);
-    h_assert_clean_stop(&s);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
@@ -860,8 +860,8 @@ struct bad {
 
 START_TEST(bad_input_changes_nothing)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
+    struct ht_server s;
+    ht_server_start(&s, NULL);
     char mk[128], tok[128], kpath[64], v1path[64], longname[80];
     long long mid = setup_master(&s, NULL, mk, sizeof mk);
     long long kid = issue(&s, mk, "{\"name\":\"k\"}", tok, sizeof tok);
@@ -943,8 +943,8 @@ START_TEST(bad_input_changes_nothing)
         { "GET", "/v1/tokens?cursor=zz", NULL, 400, ir, "cursor" },
         { "POST", "/v1/auth/token", "{\"ttl\":5}", 400, ir, "ttl" },
     };
-    long long before_keys = h_pg_count("SELECT count(*) FROM keys");
-    long long before_rev = h_pg_count("SELECT max(rev) FROM (SELECT rev FROM masters UNION ALL "
+    long long before_keys = ht_pg_count("SELECT count(*) FROM keys");
+    long long before_rev = ht_pg_count("SELECT max(rev) FROM (SELECT rev FROM masters UNION ALL "
                                       "SELECT rev FROM keys) r");
     for (size_t i = 0; i < sizeof admin_cases / sizeof admin_cases[0]; i++) {
         const struct bad *b = &admin_cases[i];
@@ -963,22 +963,22 @@ START_TEST(bad_input_changes_nothing)
     memset(big, ' ', 1099999);
     memcpy(big, "{\"name\":\"x\"}", 12);
     big[1099999] = '\0';
-    struct h_resp r;
-    ck_assert_int_eq(h_http(s.port, "POST", "/v1/tokens", bearer(mk), big, strlen(big), &r), 413);
-    h_resp_free(&r);
+    struct ht_resp r;
+    ck_assert_int_eq(ht_http(s.port, "POST", "/v1/tokens", bearer(mk), big, strlen(big), &r), 413);
+    ht_resp_free(&r);
     free(big);
     /* a body that is not JSON */
     char hdr[2400];
     snprintf(hdr, sizeof hdr, "%sContent-Type: text/plain\r\n", bearer(mk));
-    ck_assert_int_eq(h_http(s.port, "POST", "/v1/tokens", hdr, "name=x", 6, &r), 415);
-    h_resp_free(&r);
-    ck_assert_int_eq(h_pg_count("SELECT count(*) FROM masters"), 1);
-    ck_assert_int_eq(h_pg_count("SELECT count(*) FROM keys"), before_keys);
-    ck_assert_int_eq(h_pg_count("SELECT max(rev) FROM (SELECT rev FROM masters UNION ALL "
+    ck_assert_int_eq(ht_http(s.port, "POST", "/v1/tokens", hdr, "name=x", 6, &r), 415);
+    ht_resp_free(&r);
+    ck_assert_int_eq(ht_pg_count("SELECT count(*) FROM masters"), 1);
+    ck_assert_int_eq(ht_pg_count("SELECT count(*) FROM keys"), before_keys);
+    ck_assert_int_eq(ht_pg_count("SELECT max(rev) FROM (SELECT rev FROM masters UNION ALL "
                                 "SELECT rev FROM keys) r"), before_rev);
-    ck_assert_int_eq(h_pg_count("SELECT count(*) FROM keys WHERE name <> 'k'"), 0);
+    ck_assert_int_eq(ht_pg_count("SELECT count(*) FROM keys WHERE name <> 'k'"), 0);
     (void)mid;
-    h_assert_clean_stop(&s);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
@@ -990,21 +990,21 @@ static void race_issuer(int port, int start_fd, const char *mk)
     char c;
     if (read(start_fd, &c, 1) < 0)
         _exit(3);
-    struct h_resp r;
-    int st = h_http(port, "POST", "/v1/tokens", bearer(mk), "{\"name\":\"race\"}", 15, &r);
+    struct ht_resp r;
+    int st = ht_http(port, "POST", "/v1/tokens", bearer(mk), "{\"name\":\"race\"}", 15, &r);
     int code = 2;
     if (st == 201)
         code = 0;
     else if (st == 409 && r.body && strstr(r.body, "\"child_key_limit\""))
         code = 1;
-    h_resp_free(&r);
+    ht_resp_free(&r);
     _exit(code);
 }
 
 START_TEST(child_key_limit_holds_under_a_race)
 {
-    struct h_server s;
-    h_server_start(&s, "workers = 4");
+    struct ht_server s;
+    ht_server_start(&s, "workers = 4");
     char mk[128], sql[160];
     long long mid = setup_master(&s, "\"max_child_keys\":5", mk, sizeof mk);
     int gate[2];
@@ -1033,31 +1033,31 @@ START_TEST(child_key_limit_holds_under_a_race)
                   "201: %d, 409 child_key_limit: %d, other: %d", ok, limited, other);
     snprintf(sql, sizeof sql,
              "SELECT count(*) FROM keys WHERE master_id = %lld AND status = 'active'", mid);
-    ck_assert_int_eq(h_pg_count(sql), 5);
-    H_EVENTUALLY(h_pg_count("SELECT count(*) FROM key_digests") == 5, SYNC_MS, "digests");
-    h_assert_clean_stop(&s);
+    ck_assert_int_eq(ht_pg_count(sql), 5);
+    HT_EVENTUALLY(ht_pg_count("SELECT count(*) FROM key_digests") == 5, SYNC_MS, "digests");
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
 START_TEST(legacy_plaintext_master_key_is_upgraded)
 {
-    struct h_server s;
+    struct ht_server s;
     const char *legacy = "legacy-master-key-7f3a9c2e41d8b6";
     remember(legacy);
-    h_server_init(&s, NULL);
-    struct h_cmd c;
-    h_ezapi(&c, "migrate", "-c", s.conf, NULL);
+    ht_server_init(&s, NULL);
+    struct ht_cmd c;
+    ht_ezapi(&c, "migrate", "-c", s.conf, NULL);
     ck_assert_msg(c.status == 0, "ezapi migrate: %d %s", c.status, c.err);
-    h_cmd_free(&c);
-    PGconn *pg = h_pg();
+    ht_cmd_free(&c);
+    PGconn *pg = ht_pg();
     const char *p[] = { legacy };
     PGresult *r = PQexecParams(pg, "INSERT INTO masters (name, legacy_key) VALUES ('old', $1)", 1,
                                NULL, p, NULL, NULL, 0);
     ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s", PQerrorMessage(pg));
     PQclear(r);
     PQfinish(pg);
-    h_server_spawn(&s);
-    h_server_wait_ready(&s);
+    ht_server_spawn(&s);
+    ht_server_wait_ready(&s);
 
     json_t *j;
     ck_assert_int_eq(call(&s, "GET", "/v1/me", bearer(legacy), NULL, &j), 200);
@@ -1065,7 +1065,7 @@ START_TEST(legacy_plaintext_master_key_is_upgraded)
     /* a third of a short key at most */
     ck_assert_str_eq(jstr(j, "key_prefix"), "legacy-mas");
     json_decref(j);
-    ck_assert_int_eq(h_pg_count("SELECT count(*) FROM masters WHERE legacy_key IS NOT NULL"), 0);
+    ck_assert_int_eq(ht_pg_count("SELECT count(*) FROM masters WHERE legacy_key IS NOT NULL"), 0);
     char tok[128];
     issue(&s, legacy, "{\"name\":\"after-upgrade\"}", tok, sizeof tok);
     ACCEPTED(tok, "m");
@@ -1073,34 +1073,34 @@ START_TEST(legacy_plaintext_master_key_is_upgraded)
     sha256_hex(legacy, digest);
     snprintf(sql, sizeof sql, "SELECT count(*) FROM masters WHERE name = 'old' AND key_digest = '%s'",
              digest);
-    ck_assert_int_eq(h_pg_count(sql), 1);
+    ck_assert_int_eq(ht_pg_count(sql), 1);
     assert_no_secret_leaked(&s);
-    h_assert_clean_stop(&s);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
 START_TEST(postgres_away_is_503)
 {
-    struct h_server s;
-    h_server_start(&s, NULL);
+    struct ht_server s;
+    ht_server_start(&s, NULL);
     char mk[128];
     setup_master(&s, NULL, mk, sizeof mk);
-    h_pg_stop();
+    ht_pg_stop();
     expect_error(&s, "GET", "/v1/me", bearer(mk), NULL, 503, "unavailable_error", NULL, NULL);
     expect_error(&s, "POST", "/v1/tokens", bearer(mk), "{}", 503, "unavailable_error", NULL, NULL);
     expect_error(&s, "POST", "/admin/masters", admin(&s), "{\"name\":\"n\"}", 503,
                  "unavailable_error", NULL, NULL);
-    h_pg_start();
-    H_EVENTUALLY(call(&s, "GET", "/v1/me", bearer(mk), NULL, NULL) == 200, SYNC_MS,
+    ht_pg_start();
+    HT_EVENTUALLY(call(&s, "GET", "/v1/me", bearer(mk), NULL, NULL) == 200, SYNC_MS,
                  "the master is not served again after PostgreSQL came back");
-    h_assert_clean_stop(&s);
+    ht_assert_clean_stop(&s);
 }
 END_TEST
 
 static Suite *tenants_suite(void)
 {
     Suite *s = suite_create("tenants");
-    TCase *tc = h_tcase("keys");
+    TCase *tc = ht_tcase("keys");
     tcase_add_test(tc, child_key_projected_accepted_and_revoked);
     tcase_add_test(tc, revoke_all_is_one_epoch_write);
     tcase_add_test(tc, suspended_master_is_refused_everywhere);
@@ -1108,7 +1108,7 @@ static Suite *tenants_suite(void)
     tcase_add_test(tc, rotation_grace_then_old_secret_stops);
     tcase_add_test(tc, access_changes_propagate);
     suite_add_tcase(s, tc);
-    tc = h_tcase("masters");
+    tc = ht_tcase("masters");
     tcase_add_test(tc, master_credentials_and_sessions);
     tcase_add_test(tc, another_masters_key_is_not_found);
     tcase_add_test(tc, admin_manages_masters_and_keys);
@@ -1122,5 +1122,5 @@ static Suite *tenants_suite(void)
 
 int main(void)
 {
-    return h_run_suite(tenants_suite());
+    return ht_run_suite(tenants_suite());
 }

@@ -20,7 +20,7 @@
 #include <openssl/ssl.h>
 
 struct tls_server {
-    struct h_server s;
+    struct ht_server s;
     int port;            /* the server's own, TLS */
     char cert[400], key[400];
 };
@@ -29,24 +29,24 @@ struct tls_server {
 static void start(struct tls_server *t, const char *extra)
 {
     char conf[2048];
-    h_server_init(&t->s, extra);
+    ht_server_init(&t->s, extra);
     t->port = t->s.port;
-    h_tls_make_cert(t->s.dir, "server", t->cert, sizeof t->cert, t->key, sizeof t->key);
+    ht_tls_make_cert(t->s.dir, "server", t->cert, sizeof t->cert, t->key, sizeof t->key);
     snprintf(conf, sizeof conf, "%stls_cert_file = %s\ntls_key_file = %s\n", extra ? extra : "",
              t->cert, t->key);
-    h_server_write_conf(&t->s, conf);
-    h_server_spawn(&t->s);
+    ht_server_write_conf(&t->s, conf);
+    ht_server_spawn(&t->s);
 }
 
 /* GET path through a new proxy trusting ca_file; the status, or -1. */
 static int get_via(int port, const char *ca_file, const char *path)
 {
-    struct h_tlsproxy p;
-    struct h_resp r;
-    h_tlsproxy_start(&p, port, ca_file);
-    int st = h_get(p.port, path, NULL, &r);
-    h_resp_free(&r);
-    h_tlsproxy_stop(&p);
+    struct ht_tlsproxy p;
+    struct ht_resp r;
+    ht_tlsproxy_start(&p, port, ca_file);
+    int st = ht_get(p.port, path, NULL, &r);
+    ht_resp_free(&r);
+    ht_tlsproxy_stop(&p);
     return st;
 }
 
@@ -75,8 +75,8 @@ START_TEST(serves_https_with_tls_1_2_or_1_3_only)
 {
     struct tls_server t;
     start(&t, NULL);
-    H_EVENTUALLY(get_via(t.port, t.cert, "/health/ready") == 200, 20000,
-                 "no answer over TLS:\n%s", h_server_log_tail(&t.s, 20));
+    HT_EVENTUALLY(get_via(t.port, t.cert, "/health/ready") == 200, 20000,
+                 "no answer over TLS:\n%s", ht_server_log_tail(&t.s, 20));
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "curl -sS --fail --cacert '%s' https://127.0.0.1:%d/health "
              "> '%s/curl.out' 2>&1", t.cert, t.port, t.s.dir);
@@ -88,10 +88,10 @@ START_TEST(serves_https_with_tls_1_2_or_1_3_only)
                   "TLS 1.1 accepted");
     ck_assert_msg(!handshake(t.port, TLS1_2_VERSION, TLS1_2_VERSION, "AES128-SHA:AES256-SHA256"),
                   "a TLS 1.2 suite without forward secrecy accepted");
-    struct h_resp r;
-    ck_assert_msg(h_get(t.port, "/health", NULL, &r) != 200, "plain HTTP served on the TLS port");
-    h_resp_free(&r);
-    h_assert_clean_stop(&t.s);
+    struct ht_resp r;
+    ck_assert_msg(ht_get(t.port, "/health", NULL, &r) != 200, "plain HTTP served on the TLS port");
+    ht_resp_free(&r);
+    ht_assert_clean_stop(&t.s);
 }
 END_TEST
 
@@ -100,27 +100,27 @@ END_TEST
 static void refused(struct tls_server *t, const char *cert, const char *key, const char *want)
 {
     char conf[2048];
-    struct h_cmd c, run;
+    struct ht_cmd c, run;
     snprintf(conf, sizeof conf, "%s%s%s%s%s", cert ? "tls_cert_file = " : "", cert ? cert : "",
              cert ? "\n" : "", key ? "tls_key_file = " : "", key ? key : "");
-    h_server_write_conf(&t->s, conf);
-    h_ezapi(&c, "-t", "-c", t->s.conf, NULL);
-    h_ezapi(&run, "-c", t->s.conf, NULL);
+    ht_server_write_conf(&t->s, conf);
+    ht_ezapi(&c, "-t", "-c", t->s.conf, NULL);
+    ht_ezapi(&run, "-c", t->s.conf, NULL);
     ck_assert_msg(c.status == 78, "-t accepted %s", conf);
     ck_assert_msg(strstr(c.err, want), "-t said: %s (wanted %s)", c.err, want);
     ck_assert_msg(run.status == 78 && strcmp(run.err, c.err) == 0, "the server said (%d): %s",
                   run.status, run.err);
-    h_cmd_free(&c);
-    h_cmd_free(&run);
+    ht_cmd_free(&c);
+    ht_cmd_free(&run);
 }
 
 START_TEST(check_refuses_an_unreadable_or_mismatched_pair)
 {
     struct tls_server t;
     char other_cert[400], other_key[400], missing[400], line[512];
-    h_server_init(&t.s, NULL);
-    h_tls_make_cert(t.s.dir, "server", t.cert, sizeof t.cert, t.key, sizeof t.key);
-    h_tls_make_cert(t.s.dir, "other", other_cert, sizeof other_cert, other_key, sizeof other_key);
+    ht_server_init(&t.s, NULL);
+    ht_tls_make_cert(t.s.dir, "server", t.cert, sizeof t.cert, t.key, sizeof t.key);
+    ht_tls_make_cert(t.s.dir, "other", other_cert, sizeof other_cert, other_key, sizeof other_key);
     snprintf(missing, sizeof missing, "%s/missing.pem", t.s.dir);
     /* the harness writes 10 lines first */
     snprintf(line, sizeof line, ":12: tls_key_file: the key in %s does not match", other_key);
@@ -150,59 +150,59 @@ START_TEST(sighup_rereads_the_pair_without_dropping_connections)
     struct tls_server t;
     char new_cert[400], new_key[400];
     start(&t, NULL);
-    H_EVENTUALLY(get_via(t.port, t.cert, "/health/ready") == 200, 20000, "no answer over TLS");
-    h_tls_make_cert(t.s.dir, "renewed", new_cert, sizeof new_cert, new_key, sizeof new_key);
-    struct h_tlsproxy old;
-    h_tlsproxy_start(&old, t.port, t.cert); /* trusts the first certificate only */
-    int fd = h_connect(old.port);
+    HT_EVENTUALLY(get_via(t.port, t.cert, "/health/ready") == 200, 20000, "no answer over TLS");
+    ht_tls_make_cert(t.s.dir, "renewed", new_cert, sizeof new_cert, new_key, sizeof new_key);
+    struct ht_tlsproxy old;
+    ht_tlsproxy_start(&old, t.port, t.cert); /* trusts the first certificate only */
+    int fd = ht_connect(old.port);
     ck_assert(fd >= 0);
     const char *req = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
-    struct h_resp r;
-    ck_assert_int_eq(h_send_all(fd, req, strlen(req)), 0);
-    ck_assert_int_eq(h_read_response(fd, "GET", &r), 0);
+    struct ht_resp r;
+    ck_assert_int_eq(ht_send_all(fd, req, strlen(req)), 0);
+    ck_assert_int_eq(ht_read_response(fd, "GET", &r), 0);
     ck_assert_int_eq(r.status, 200);
     ck_assert(!r.conn_close);
-    h_resp_free(&r);
+    ht_resp_free(&r);
 
     char saved_cert[420];
     snprintf(saved_cert, sizeof saved_cert, "%s.first", t.cert);
     copy_file(t.cert, saved_cert);
     copy_file(new_cert, t.cert);
     copy_file(new_key, t.key);
-    h_server_reload(&t.s);
-    H_EVENTUALLY(get_via(t.port, new_cert, "/health") == 200, 20000,
+    ht_server_reload(&t.s);
+    HT_EVENTUALLY(get_via(t.port, new_cert, "/health") == 200, 20000,
                  "new connections never got the renewed certificate:\n%s",
-                 h_server_log_tail(&t.s, 30));
+                 ht_server_log_tail(&t.s, 30));
     ck_assert_msg(get_via(t.port, saved_cert, "/health") == -1,
                   "a new connection still got the old certificate");
     /* the connection opened before the reload is answered */
-    ck_assert_int_eq(h_send_all(fd, req, strlen(req)), 0);
-    ck_assert_msg(h_read_response(fd, "GET", &r) == 0, "the open connection was dropped: %s",
+    ck_assert_int_eq(ht_send_all(fd, req, strlen(req)), 0);
+    ck_assert_msg(ht_read_response(fd, "GET", &r) == 0, "the open connection was dropped: %s",
                   r.err);
     ck_assert_int_eq(r.status, 200);
-    h_resp_free(&r);
+    ht_resp_free(&r);
     close(fd);
-    h_tlsproxy_stop(&old);
+    ht_tlsproxy_stop(&old);
 
     /* a half-renewed pair (new key, old certificate) is refused by the reload */
-    long mark = h_server_log_mark(&t.s);
+    long mark = ht_server_log_mark(&t.s);
     copy_file(saved_cert, t.cert);
-    h_server_reload(&t.s);
-    H_EVENTUALLY(h_server_log_contains_since(&t.s, mark, "reload refused"), 10000,
+    ht_server_reload(&t.s);
+    HT_EVENTUALLY(ht_server_log_contains_since(&t.s, mark, "reload refused"), 10000,
                  "a mismatched pair was not refused");
-    ck_assert(h_server_log_contains_since(&t.s, mark, "does not match the certificate"));
+    ck_assert(ht_server_log_contains_since(&t.s, mark, "does not match the certificate"));
     ck_assert_int_eq(get_via(t.port, new_cert, "/health"), 200);
-    ck_assert_int_eq(h_server_stop(&t.s), 0);
+    ck_assert_int_eq(ht_server_stop(&t.s), 0);
 }
 END_TEST
 
 int main(void)
 {
     Suite *s = suite_create("tls");
-    TCase *t = h_tcase("tls");
+    TCase *t = ht_tcase("tls");
     tcase_add_test(t, serves_https_with_tls_1_2_or_1_3_only);
     tcase_add_test(t, check_refuses_an_unreadable_or_mismatched_pair);
     tcase_add_test(t, sighup_rereads_the_pair_without_dropping_connections);
     suite_add_tcase(s, t);
-    return h_run_suite(s);
+    return ht_run_suite(s);
 }

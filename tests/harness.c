@@ -35,14 +35,14 @@
 
 extern char **environ;
 
-#define H_MAX_SERVERS 64
-#define H_PG_BINDIR_DEFAULT "/usr/lib/postgresql/15/bin"
+#define HT_MAX_SERVERS 64
+#define HT_PG_BINDIR_DEFAULT "/usr/lib/postgresql/15/bin"
 
 /* ---- Shared state ------------------------------------------------------ */
 
 /* One row per server a test started, so the guardian can kill what a dead
  * test left and the binary can show the logs of servers that did not stop. */
-struct h_server_rec {
+struct ht_server_rec {
     _Atomic pid_t pid;
     pid_t pgid;
     _Atomic int stopped;
@@ -52,7 +52,7 @@ struct h_server_rec {
 
 /* Mapped MAP_SHARED before any fork: the test binary, its forked tests and
  * the guardian all see it. */
-struct h_shared {
+struct ht_shared {
     char dir[256];
     char pg_bindir[256];
     int pg_port;
@@ -66,18 +66,18 @@ struct h_shared {
     gid_t pg_gid;
     int run_as_pg;
     _Atomic int nservers;
-    struct h_server_rec servers[H_MAX_SERVERS];
+    struct ht_server_rec servers[HT_MAX_SERVERS];
 };
 
-static struct h_shared *H;
-static int h_sock = -1;          /* our end of the guardian's socket */
-static pid_t h_guardian;
-static int h_timeout_s = 600;
+static struct ht_shared *H;
+static int ht_sock = -1;          /* our end of the guardian's socket */
+static pid_t ht_guardian;
+static int ht_timeout_s = 600;
 
-int h_http_timeout_ms = 15000;
+int ht_http_timeout_ms = 15000;
 
 /* Request to and answer from the guardian. */
-struct h_msg {
+struct ht_msg {
     uint32_t id;
     int32_t rc;
     char text[248];
@@ -85,21 +85,21 @@ struct h_msg {
 
 /* ---- Small utilities ----------------------------------------------------- */
 
-int64_t h_now_ms(void)
+int64_t ht_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void h_sleep_ms(int ms)
+void ht_sleep_ms(int ms)
 {
     struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
     while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
         ;
 }
 
-static char *h_strdup(const char *s)
+static char *ht_strdup(const char *s)
 {
     char *p = strdup(s);
     if (!p) {
@@ -109,7 +109,7 @@ static char *h_strdup(const char *s)
     return p;
 }
 
-static void *h_realloc(void *p, size_t n)
+static void *ht_realloc(void *p, size_t n)
 {
     void *q = realloc(p, n);
     if (!q) {
@@ -120,17 +120,17 @@ static void *h_realloc(void *p, size_t n)
 }
 
 /* Reads a whole file; NULL when it cannot be read. *len gets its size. */
-static char *h_read_file(const char *path, size_t *len)
+static char *ht_read_file(const char *path, size_t *len)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return NULL;
     size_t cap = 8192, n = 0;
-    char *buf = h_realloc(NULL, cap);
+    char *buf = ht_realloc(NULL, cap);
     for (;;) {
         if (n + 1 >= cap) {
             cap *= 2;
-            buf = h_realloc(buf, cap);
+            buf = ht_realloc(buf, cap);
         }
         ssize_t r = read(fd, buf + n, cap - n - 1);
         if (r < 0 && errno == EINTR)
@@ -146,7 +146,7 @@ static char *h_read_file(const char *path, size_t *len)
     return buf;
 }
 
-void h_write_file(const char *path, const char *content)
+void ht_write_file(const char *path, const char *content)
 {
     char tmp[512];
     snprintf(tmp, sizeof tmp, "%s.tmp%d", path, (int)getpid());
@@ -160,7 +160,7 @@ void h_write_file(const char *path, const char *content)
     ck_assert_msg(rename(tmp, path) == 0, "rename %s: %s", path, strerror(errno));
 }
 
-static int h_rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+static int ht_rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
     (void)st;
     (void)ftw;
@@ -171,15 +171,15 @@ static int h_rm_entry(const char *path, const struct stat *st, int flag, struct 
     return 0;
 }
 
-static void h_rm_rf(const char *path)
+static void ht_rm_rf(const char *path)
 {
     if (path[0])
-        nftw(path, h_rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+        nftw(path, ht_rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 }
 
 /* A port nobody listens on right now: bind port 0, read it, close. Ports
  * already handed out by this process are skipped. */
-static int h_free_port(void)
+static int ht_free_port(void)
 {
     static int given[128];
     static int ngiven;
@@ -211,7 +211,7 @@ static int h_free_port(void)
 
 /* Runs in every child before exec: default signal handling, nothing
  * blocked, and death of the parent kills it. */
-static void h_child_prepare(int deathsig, pid_t parent)
+static void ht_child_prepare(int deathsig, pid_t parent)
 {
     sigset_t all;
     sigemptyset(&all);
@@ -225,7 +225,7 @@ static void h_child_prepare(int deathsig, pid_t parent)
         _exit(127);
 }
 
-static void h_redirect(const char *logpath)
+static void ht_redirect(const char *logpath)
 {
     int in = open("/dev/null", O_RDONLY);
     if (in >= 0) {
@@ -267,7 +267,7 @@ static pid_t g_spawn(char *const argv[], const char *logpath, int as_pg, int dea
     pid_t pid = fork();
     if (pid != 0)
         return pid;
-    h_redirect(logpath);
+    ht_redirect(logpath);
     if (as_pg && H->run_as_pg) {
         if (setgroups(0, NULL) != 0 || setgid(H->pg_gid) != 0 || setuid(H->pg_uid) != 0) {
             fprintf(stderr, "harness: cannot become the postgres user: %s\n", strerror(errno));
@@ -276,7 +276,7 @@ static pid_t g_spawn(char *const argv[], const char *logpath, int as_pg, int dea
         setenv("HOME", H->dir, 1);
     }
     /* after setuid: a change of credentials clears the death signal */
-    h_child_prepare(deathsig, me);
+    ht_child_prepare(deathsig, me);
     setenv("LC_ALL", "C", 1);
     execv(argv[0], argv);
     fprintf(stderr, "harness: exec %s: %s\n", argv[0], strerror(errno));
@@ -286,7 +286,7 @@ static pid_t g_spawn(char *const argv[], const char *logpath, int as_pg, int dea
 /* Waits for pid (a child of this process) up to ms; the wait status, or -1. */
 static int g_wait(pid_t pid, int ms)
 {
-    int64_t end = h_now_ms() + ms;
+    int64_t end = ht_now_ms() + ms;
     for (;;) {
         int st;
         pid_t r = waitpid(pid, &st, WNOHANG);
@@ -294,9 +294,9 @@ static int g_wait(pid_t pid, int ms)
             return st;
         if (r < 0 && errno != EINTR)
             return -1;
-        if (h_now_ms() > end)
+        if (ht_now_ms() > end)
             return -1;
-        h_sleep_ms(20);
+        ht_sleep_ms(20);
     }
 }
 
@@ -366,8 +366,8 @@ static int g_pg_start(char *err, size_t errlen)
     H->pg_pid = pid;
     char ci[200];
     g_pg_conninfo(ci, sizeof ci, "postgres");
-    int64_t end = h_now_ms() + 60000;
-    while (h_now_ms() < end) {
+    int64_t end = ht_now_ms() + 60000;
+    while (ht_now_ms() < end) {
         if (waitpid(pid, NULL, WNOHANG) == pid) {
             H->pg_pid = 0;
             snprintf(err, errlen, "postgres exited at start (see %.160s)", log);
@@ -375,7 +375,7 @@ static int g_pg_start(char *err, size_t errlen)
         }
         if (PQping(ci) == PQPING_OK)
             return 0;
-        h_sleep_ms(50);
+        ht_sleep_ms(50);
     }
     g_kill_wait(pid, SIGQUIT, 5000);
     H->pg_pid = 0;
@@ -431,8 +431,8 @@ static int g_redis_start(char *err, size_t errlen)
         return -1;
     }
     H->redis_pid = pid;
-    int64_t end = h_now_ms() + 30000;
-    while (h_now_ms() < end) {
+    int64_t end = ht_now_ms() + 30000;
+    while (ht_now_ms() < end) {
         if (waitpid(pid, NULL, WNOHANG) == pid) {
             H->redis_pid = 0;
             snprintf(err, errlen, "redis-server exited at start (see %.160s)", log);
@@ -440,7 +440,7 @@ static int g_redis_start(char *err, size_t errlen)
         }
         if (g_redis_ping())
             return 0;
-        h_sleep_ms(50);
+        ht_sleep_ms(50);
     }
     g_kill_wait(pid, SIGKILL, 5000);
     H->redis_pid = 0;
@@ -477,8 +477,8 @@ static void g_kill_leftovers(void)
     if (pg > 1 && pg != H->owner_pgid && pg != getpgrp())
         kill(-pg, SIGKILL);
     int n = H->nservers;
-    for (int i = 0; i < n && i < H_MAX_SERVERS; i++) {
-        struct h_server_rec *r = &H->servers[i];
+    for (int i = 0; i < n && i < HT_MAX_SERVERS; i++) {
+        struct ht_server_rec *r = &H->servers[i];
         if (r->stopped || r->pid <= 0)
             continue;
         if (r->pgid > 1 && r->pgid != H->owner_pgid && r->pgid != getpgrp())
@@ -495,10 +495,10 @@ static void g_cleanup(void)
     if (getenv("EZAPI_TEST_KEEP"))
         fprintf(stderr, "harness: EZAPI_TEST_KEEP is set: keeping %s\n", H->dir);
     else
-        h_rm_rf(H->dir);
+        ht_rm_rf(H->dir);
 }
 
-static void g_handle(const struct h_msg *req, struct h_msg *rep)
+static void g_handle(const struct ht_msg *req, struct ht_msg *rep)
 {
     char err[sizeof rep->text] = "";
     int rc = 0;
@@ -547,7 +547,7 @@ static void g_main(int sock, pid_t parent)
     if (getppid() != parent)
         g_parent_gone = 1;
 
-    int64_t deadline = h_now_ms() + (int64_t)h_timeout_s * 1000;
+    int64_t deadline = ht_now_ms() + (int64_t)ht_timeout_s * 1000;
     for (;;) {
         if (g_parent_gone || g_term) {
             fprintf(stderr, "harness: the test binary is gone; stopping PostgreSQL and Redis\n");
@@ -555,10 +555,10 @@ static void g_main(int sock, pid_t parent)
             g_cleanup();
             _exit(0);
         }
-        int64_t left = deadline - h_now_ms();
+        int64_t left = deadline - ht_now_ms();
         if (left <= 0) {
             fprintf(stderr, "harness: the test binary ran longer than EZAPI_TEST_TIMEOUT=%d s: "
-                    "killing it and everything it started\n", h_timeout_s);
+                    "killing it and everything it started\n", ht_timeout_s);
             g_kill_leftovers();
             kill(parent, SIGKILL);
             g_cleanup();
@@ -571,7 +571,7 @@ static void g_main(int sock, pid_t parent)
         g_reap();
         if (n <= 0)
             continue;
-        struct h_msg req;
+        struct ht_msg req;
         ssize_t r = recv(sock, &req, sizeof req, 0);
         if (r < 0 && errno == EINTR)
             continue;
@@ -580,7 +580,7 @@ static void g_main(int sock, pid_t parent)
         if ((size_t)r != sizeof req)
             continue;
         req.text[sizeof req.text - 1] = '\0';
-        struct h_msg rep;
+        struct ht_msg rep;
         memset(&rep, 0, sizeof rep);
         if (strcmp(req.text, "quit") == 0) {
             g_cleanup();
@@ -598,31 +598,31 @@ static void g_main(int sock, pid_t parent)
 
 /* Sends a command to the guardian and waits for its answer. 0, or -1 with
  * the reason in err. */
-static int h_guardian_call(const char *cmd, char *err, size_t errlen)
+static int ht_guardian_call(const char *cmd, char *err, size_t errlen)
 {
     static uint32_t counter;
-    struct h_msg req, rep;
+    struct ht_msg req, rep;
     memset(&req, 0, sizeof req);
     req.id = ((uint32_t)getpid() << 12) ^ ++counter;
     snprintf(req.text, sizeof req.text, "%s", cmd);
-    if (send(h_sock, &req, sizeof req, MSG_NOSIGNAL) != (ssize_t)sizeof req) {
+    if (send(ht_sock, &req, sizeof req, MSG_NOSIGNAL) != (ssize_t)sizeof req) {
         snprintf(err, errlen, "guardian unreachable: %s", strerror(errno));
         return -1;
     }
-    int64_t end = h_now_ms() + 180000;
+    int64_t end = ht_now_ms() + 180000;
     for (;;) {
-        int64_t left = end - h_now_ms();
+        int64_t left = end - ht_now_ms();
         if (left <= 0) {
             snprintf(err, errlen, "guardian did not answer '%s'", cmd);
             return -1;
         }
-        struct pollfd p = { .fd = h_sock, .events = POLLIN };
+        struct pollfd p = { .fd = ht_sock, .events = POLLIN };
         int n = poll(&p, 1, (int)left);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
             continue;
-        ssize_t r = recv(h_sock, &rep, sizeof rep, 0);
+        ssize_t r = recv(ht_sock, &rep, sizeof rep, 0);
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0) {
@@ -640,37 +640,37 @@ static int h_guardian_call(const char *cmd, char *err, size_t errlen)
     }
 }
 
-static void h_service_cmd(const char *cmd)
+static void ht_service_cmd(const char *cmd)
 {
     char err[256];
-    int rc = h_guardian_call(cmd, err, sizeof err);
+    int rc = ht_guardian_call(cmd, err, sizeof err);
     ck_assert_msg(rc == 0, "harness: %s: %s", cmd, err);
 }
 
-void h_pg_stop(void) { h_service_cmd("pg-stop"); }
-void h_pg_crash(void) { h_service_cmd("pg-crash"); }
-void h_pg_start(void) { h_service_cmd("pg-start"); }
-void h_redis_stop(void) { h_service_cmd("redis-stop"); }
-void h_redis_start(void) { h_service_cmd("redis-start"); }
+void ht_pg_stop(void) { ht_service_cmd("pg-stop"); }
+void ht_pg_crash(void) { ht_service_cmd("pg-crash"); }
+void ht_pg_start(void) { ht_service_cmd("pg-start"); }
+void ht_redis_stop(void) { ht_service_cmd("redis-stop"); }
+void ht_redis_start(void) { ht_service_cmd("redis-start"); }
 
-int h_pg_port(void) { return H->pg_port; }
-int h_redis_port(void) { return H->redis_port; }
+int ht_pg_port(void) { return H->pg_port; }
+int ht_redis_port(void) { return H->redis_port; }
 
-const char *h_pg_dsn(void)
+const char *ht_pg_dsn(void)
 {
     static char buf[200];
     snprintf(buf, sizeof buf, "host=127.0.0.1 port=%d dbname=ezapi user=postgres", H->pg_port);
     return buf;
 }
 
-const char *h_redis_url(void)
+const char *ht_redis_url(void)
 {
     static char buf[64];
     snprintf(buf, sizeof buf, "redis://127.0.0.1:%d/0", H->redis_port);
     return buf;
 }
 
-static PGconn *h_pg_connect_db(const char *db)
+static PGconn *ht_pg_connect_db(const char *db)
 {
     char ci[200];
     snprintf(ci, sizeof ci, "host=127.0.0.1 port=%d dbname=%s user=postgres connect_timeout=5",
@@ -678,9 +678,9 @@ static PGconn *h_pg_connect_db(const char *db)
     return PQconnectdb(ci);
 }
 
-PGconn *h_pg(void)
+PGconn *ht_pg(void)
 {
-    PGconn *c = h_pg_connect_db("ezapi");
+    PGconn *c = ht_pg_connect_db("ezapi");
     if (PQstatus(c) != CONNECTION_OK) {
         char msg[300];
         snprintf(msg, sizeof msg, "%s", PQerrorMessage(c));
@@ -690,7 +690,7 @@ PGconn *h_pg(void)
     return c;
 }
 
-redisContext *h_redis(void)
+redisContext *ht_redis(void)
 {
     struct timeval tv = { 5, 0 };
     redisContext *c = redisConnectWithTimeout("127.0.0.1", H->redis_port, tv);
@@ -705,9 +705,9 @@ redisContext *h_redis(void)
     return c;
 }
 
-long long h_pg_count(const char *sql)
+long long ht_pg_count(const char *sql)
 {
-    PGconn *c = h_pg();
+    PGconn *c = ht_pg();
     PGresult *r = PQexec(c, sql);
     long long v = -1;
     if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0 && !PQgetisnull(r, 0, 0))
@@ -717,22 +717,22 @@ long long h_pg_count(const char *sql)
     return v;
 }
 
-char *h_redis_hget(const char *key, const char *field)
+char *ht_redis_hget(const char *key, const char *field)
 {
-    redisContext *c = h_redis();
+    redisContext *c = ht_redis();
     redisReply *r = redisCommand(c, "HGET %s %s", key, field);
     char *v = NULL;
     if (r && r->type == REDIS_REPLY_STRING)
-        v = h_strdup(r->str);
+        v = ht_strdup(r->str);
     if (r)
         freeReplyObject(r);
     redisFree(c);
     return v;
 }
 
-long long h_redis_hlen(const char *key)
+long long ht_redis_hlen(const char *key)
 {
-    redisContext *c = h_redis();
+    redisContext *c = ht_redis();
     redisReply *r = redisCommand(c, "HLEN %s", key);
     long long v = -1;
     if (r && r->type == REDIS_REPLY_INTEGER)
@@ -743,17 +743,17 @@ long long h_redis_hlen(const char *key)
     return v;
 }
 
-static void h_quiet(void *arg, const char *msg)
+static void ht_quiet(void *arg, const char *msg)
 {
     (void)arg;
     (void)msg;
 }
 
-static int h_reset_now(char *err, size_t errlen)
+static int ht_reset_now(char *err, size_t errlen)
 {
-    PGconn *c = h_pg_connect_db("postgres");
+    PGconn *c = ht_pg_connect_db("postgres");
     int ok = PQstatus(c) == CONNECTION_OK;
-    PQsetNoticeProcessor(c, h_quiet, NULL); /* "does not exist, skipping" */
+    PQsetNoticeProcessor(c, ht_quiet, NULL); /* "does not exist, skipping" */
     const char *stmts[] = { "DROP DATABASE IF EXISTS ezapi WITH (FORCE)",
                             "CREATE DATABASE ezapi" };
     for (size_t i = 0; ok && i < sizeof stmts / sizeof stmts[0]; i++) {
@@ -779,49 +779,49 @@ static int h_reset_now(char *err, size_t errlen)
     return ok ? 0 : -1;
 }
 
-void h_reset(void)
+void ht_reset(void)
 {
     char err[400];
-    ck_assert_msg(h_reset_now(err, sizeof err) == 0, "harness: %s", err);
+    ck_assert_msg(ht_reset_now(err, sizeof err) == 0, "harness: %s", err);
 }
 
 /* ---- Start and stop of the whole binary ----------------------------------- */
 
-static void h_dump_unstopped_servers(void)
+static void ht_dump_unstopped_servers(void)
 {
     int n = H->nservers;
-    for (int i = 0; i < n && i < H_MAX_SERVERS; i++) {
-        struct h_server_rec *r = &H->servers[i];
+    for (int i = 0; i < n && i < HT_MAX_SERVERS; i++) {
+        struct ht_server_rec *r = &H->servers[i];
         if (r->stopped)
             continue;
-        struct h_server tmp;
+        struct ht_server tmp;
         memset(&tmp, 0, sizeof tmp);
         snprintf(tmp.log, sizeof tmp.log, "%s", r->log);
-        char *tail = h_server_log_tail(&tmp, 60);
+        char *tail = ht_server_log_tail(&tmp, 60);
         fprintf(stderr, "\n----- ezapi pid %d of test case %s did not stop cleanly; end of %s -----\n%s"
                 "----- end -----\n", (int)r->pid, r->tcase, r->log, tail ? tail : "(no log)\n");
         free(tail);
     }
 }
 
-static void h_services_stop(void)
+static void ht_services_stop(void)
 {
-    if (!H || getpid() != H->owner || h_sock < 0)
+    if (!H || getpid() != H->owner || ht_sock < 0)
         return;
-    h_dump_unstopped_servers();
+    ht_dump_unstopped_servers();
     char err[256];
-    if (h_guardian_call("quit", err, sizeof err) != 0)
+    if (ht_guardian_call("quit", err, sizeof err) != 0)
         fprintf(stderr, "harness: %s\n", err);
-    close(h_sock);
-    h_sock = -1;
+    close(ht_sock);
+    ht_sock = -1;
     int st;
-    while (waitpid(h_guardian, &st, 0) < 0 && errno == EINTR)
+    while (waitpid(ht_guardian, &st, 0) < 0 && errno == EINTR)
         ;
     munmap(H, sizeof *H);
     H = NULL;
 }
 
-static int h_services_start(void)
+static int ht_services_start(void)
 {
     H = mmap(NULL, sizeof *H, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (H == MAP_FAILED) {
@@ -835,9 +835,9 @@ static int h_services_start(void)
 
     const char *t = getenv("EZAPI_TEST_TIMEOUT");
     if (t && atoi(t) > 0)
-        h_timeout_s = atoi(t);
+        ht_timeout_s = atoi(t);
     const char *bindir = getenv("EZAPI_PG_BINDIR");
-    snprintf(H->pg_bindir, sizeof H->pg_bindir, "%s", bindir ? bindir : H_PG_BINDIR_DEFAULT);
+    snprintf(H->pg_bindir, sizeof H->pg_bindir, "%s", bindir ? bindir : HT_PG_BINDIR_DEFAULT);
     char initdb[300];
     snprintf(initdb, sizeof initdb, "%s/initdb", H->pg_bindir);
     if (access(initdb, X_OK) != 0) {
@@ -859,7 +859,7 @@ static int h_services_start(void)
         if (!pw) {
             fprintf(stderr, "harness: running as root needs the postgres system user "
                     "(apt-get install postgresql)\n");
-            h_rm_rf(H->dir);
+            ht_rm_rf(H->dir);
             return -1;
         }
         H->run_as_pg = 1;
@@ -867,37 +867,37 @@ static int h_services_start(void)
         H->pg_gid = pw->pw_gid;
         if (chown(H->dir, pw->pw_uid, pw->pw_gid) != 0) {
             fprintf(stderr, "harness: chown %s: %s\n", H->dir, strerror(errno));
-            h_rm_rf(H->dir);
+            ht_rm_rf(H->dir);
             return -1;
         }
     }
-    H->pg_port = h_free_port();
-    H->redis_port = h_free_port();
+    H->pg_port = ht_free_port();
+    H->redis_port = ht_free_port();
 
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
         fprintf(stderr, "harness: socketpair: %s\n", strerror(errno));
-        h_rm_rf(H->dir);
+        ht_rm_rf(H->dir);
         return -1;
     }
     fflush(NULL);
     pid_t parent = getpid();
-    h_guardian = fork();
-    if (h_guardian < 0) {
+    ht_guardian = fork();
+    if (ht_guardian < 0) {
         fprintf(stderr, "harness: fork: %s\n", strerror(errno));
-        h_rm_rf(H->dir);
+        ht_rm_rf(H->dir);
         return -1;
     }
-    if (h_guardian == 0) {
+    if (ht_guardian == 0) {
         close(sv[0]);
         g_main(sv[1], parent);
     }
     close(sv[1]);
-    h_sock = sv[0];
-    atexit(h_services_stop);
+    ht_sock = sv[0];
+    atexit(ht_services_stop);
 
     char err[400];
-    if (h_guardian_call("start", err, sizeof err) != 0 || h_reset_now(err, sizeof err) != 0) {
+    if (ht_guardian_call("start", err, sizeof err) != 0 || ht_reset_now(err, sizeof err) != 0) {
         fprintf(stderr, "harness: cannot start the test services: %s\n", err);
         return -1;
     }
@@ -907,59 +907,59 @@ static int h_services_start(void)
 /* ---- Check glue ----------------------------------------------------------- */
 
 /* A child a test left stopped (SIGSTOP) could not drain: wake them all. */
-static void h_server_cont_children(struct h_server *s)
+static void ht_server_cont_children(struct ht_server *s)
 {
     pid_t kids[256];
-    int n = h_server_children(s, "", kids, 256);
+    int n = ht_server_children(s, "", kids, 256);
     for (int i = 0; i < n && i < 256; i++)
         kill(kids[i], SIGCONT);
 }
 
-static void h_test_setup(void)
+static void ht_test_setup(void)
 {
     if (getpgrp() != H->owner_pgid)
         H->test_pgid = getpgrp();
-    h_http_timeout_ms = 15000;
+    ht_http_timeout_ms = 15000;
     char err[400];
-    int rc = h_guardian_call("ensure", err, sizeof err);
+    int rc = ht_guardian_call("ensure", err, sizeof err);
     ck_assert_msg(rc == 0, "harness: services: %s", err);
-    h_reset();
+    ht_reset();
 }
 
-static void h_test_teardown(void)
+static void ht_test_teardown(void)
 {
     int n = H->nservers;
     pid_t me = getpgrp();
-    for (int i = 0; i < n && i < H_MAX_SERVERS; i++) {
-        struct h_server_rec *r = &H->servers[i];
+    for (int i = 0; i < n && i < HT_MAX_SERVERS; i++) {
+        struct ht_server_rec *r = &H->servers[i];
         if (r->stopped || r->pgid != me || r->pid <= 0)
             continue;
-        struct h_server s;
+        struct ht_server s;
         memset(&s, 0, sizeof s);
         s.pid = r->pid;
         snprintf(s.log, sizeof s.log, "%s", r->log);
-        if (h_server_wait_exit(&s, 0) == -1) {
-            h_server_cont_children(&s);
-            h_server_signal(&s, SIGTERM);
-            if (h_server_wait_exit(&s, 20000) == -1) {
+        if (ht_server_wait_exit(&s, 0) == -1) {
+            ht_server_cont_children(&s);
+            ht_server_signal(&s, SIGTERM);
+            if (ht_server_wait_exit(&s, 20000) == -1) {
                 kill(s.pid, SIGKILL);
-                h_server_wait_exit(&s, 5000);
+                ht_server_wait_exit(&s, 5000);
             }
         }
     }
     H->test_pgid = 0;
 }
 
-TCase *h_tcase(const char *name)
+TCase *ht_tcase(const char *name)
 {
     TCase *tc = tcase_create(name);
-    tcase_add_checked_fixture(tc, h_test_setup, h_test_teardown);
+    tcase_add_checked_fixture(tc, ht_test_setup, ht_test_teardown);
     if (!getenv("CK_DEFAULT_TIMEOUT"))
         tcase_set_timeout(tc, 120);
     return tc;
 }
 
-int h_run_suite(Suite *suite)
+int ht_run_suite(Suite *suite)
 {
     const char *bin = getenv("EZAPI_BIN");
     if (!bin || access(bin, X_OK) != 0) {
@@ -967,24 +967,24 @@ int h_run_suite(Suite *suite)
                 bin ? bin : "unset");
         return 99;
     }
-    if (h_services_start() != 0) {
-        h_services_stop();
+    if (ht_services_start() != 0) {
+        ht_services_stop();
         if (H && H->dir[0])
-            h_rm_rf(H->dir);
+            ht_rm_rf(H->dir);
         return 99;
     }
     SRunner *sr = srunner_create(suite);
     srunner_run_all(sr, CK_ENV);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
-    h_services_stop();
+    ht_services_stop();
     return failed ? 1 : 0;
 }
 
 /* ---- /proc ---------------------------------------------------------------- */
 
 /* ppid and state of pid from /proc/PID/stat; -1 when gone. */
-static int h_proc_stat(pid_t pid, pid_t *ppid, char *state)
+static int ht_proc_stat(pid_t pid, pid_t *ppid, char *state)
 {
     char path[64], buf[1024];
     snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
@@ -1010,7 +1010,7 @@ static int h_proc_stat(pid_t pid, pid_t *ppid, char *state)
     return 0;
 }
 
-const char *h_proc_title(pid_t pid)
+const char *ht_proc_title(pid_t pid)
 {
     static char buf[4096];
     char path[64];
@@ -1032,16 +1032,16 @@ const char *h_proc_title(pid_t pid)
     return buf;
 }
 
-int h_proc_alive(pid_t pid)
+int ht_proc_alive(pid_t pid)
 {
-    char st = h_proc_state(pid);
+    char st = ht_proc_state(pid);
     return st != 0 && st != 'Z' && st != 'X';
 }
 
-char h_proc_state(pid_t pid)
+char ht_proc_state(pid_t pid)
 {
     char st = 0;
-    if (pid <= 0 || h_proc_stat(pid, NULL, &st) != 0)
+    if (pid <= 0 || ht_proc_stat(pid, NULL, &st) != 0)
         return 0;
     return st;
 }
@@ -1049,7 +1049,7 @@ char h_proc_state(pid_t pid)
 /* Children of the supervisor whose title is "ezapi: " + want (exact = 1:
  * the whole title, so "worker 0" is neither "worker 0 retiring" nor
  * "worker 01"; exact = 0: a prefix). */
-static int h_find_children(pid_t parent, const char *want, int exact, pid_t *pids, int max)
+static int ht_find_children(pid_t parent, const char *want, int exact, pid_t *pids, int max)
 {
     char full[256];
     snprintf(full, sizeof full, "ezapi: %s", want);
@@ -1065,9 +1065,9 @@ static int h_find_children(pid_t parent, const char *want, int exact, pid_t *pid
         pid_t pid = (pid_t)atoi(e->d_name);
         pid_t ppid;
         char st;
-        if (h_proc_stat(pid, &ppid, &st) != 0 || ppid != parent || st == 'Z')
+        if (ht_proc_stat(pid, &ppid, &st) != 0 || ppid != parent || st == 'Z')
             continue;
-        const char *t = h_proc_title(pid);
+        const char *t = ht_proc_title(pid);
         if (strncmp(t, full, flen) != 0)
             continue;
         if (exact && t[flen] != '\0')
@@ -1080,24 +1080,24 @@ static int h_find_children(pid_t parent, const char *want, int exact, pid_t *pid
     return count;
 }
 
-pid_t h_server_child_pid(struct h_server *s, const char *title)
+pid_t ht_server_child_pid(struct ht_server *s, const char *title)
 {
     pid_t pid = 0;
     if (s->pid <= 0)
         return 0;
-    return h_find_children(s->pid, title, 1, &pid, 1) > 0 ? pid : 0;
+    return ht_find_children(s->pid, title, 1, &pid, 1) > 0 ? pid : 0;
 }
 
-int h_server_children(struct h_server *s, const char *prefix, pid_t *pids, int max)
+int ht_server_children(struct ht_server *s, const char *prefix, pid_t *pids, int max)
 {
     if (s->pid <= 0)
         return 0;
-    return h_find_children(s->pid, prefix, 0, pids, max);
+    return ht_find_children(s->pid, prefix, 0, pids, max);
 }
 
 /* ---- Commands --------------------------------------------------------------- */
 
-static const char *h_bin(void)
+static const char *ht_bin(void)
 {
     const char *b = getenv("EZAPI_BIN");
     ck_assert_msg(b != NULL, "EZAPI_BIN is not set");
@@ -1106,7 +1106,7 @@ static const char *h_bin(void)
 
 /* The environment of a child: ours without EZAPI_* (so only the config
  * file speaks) plus the caller's additions. */
-static void h_clean_env(void)
+static void ht_clean_env(void)
 {
     for (;;) {
         char name[256] = "";
@@ -1127,7 +1127,7 @@ static void h_clean_env(void)
     }
 }
 
-static void h_run_argv(struct h_cmd *c, char *const argv[], int timeout_ms)
+static void ht_run_argv(struct ht_cmd *c, char *const argv[], int timeout_ms)
 {
     memset(c, 0, sizeof *c);
     c->status = -1;
@@ -1147,8 +1147,8 @@ static void h_run_argv(struct h_cmd *c, char *const argv[], int timeout_ms)
             dup2(in, 0);
         dup2(po[1], 1);
         dup2(pe[1], 2);
-        h_child_prepare(SIGKILL, me);
-        h_clean_env();
+        ht_child_prepare(SIGKILL, me);
+        ht_clean_env();
         execv(argv[0], argv);
         fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
         _exit(127);
@@ -1161,12 +1161,12 @@ static void h_run_argv(struct h_cmd *c, char *const argv[], int timeout_ms)
         return;
     }
     size_t cap[2] = { 4096, 4096 }, len[2] = { 0, 0 };
-    char *buf[2] = { h_realloc(NULL, cap[0]), h_realloc(NULL, cap[1]) };
+    char *buf[2] = { ht_realloc(NULL, cap[0]), ht_realloc(NULL, cap[1]) };
     struct pollfd p[2] = { { .fd = po[0], .events = POLLIN }, { .fd = pe[0], .events = POLLIN } };
     int open_fds = 2, timed_out = 0;
-    int64_t end = h_now_ms() + timeout_ms;
+    int64_t end = ht_now_ms() + timeout_ms;
     while (open_fds > 0) {
-        int64_t left = end - h_now_ms();
+        int64_t left = end - ht_now_ms();
         if (left <= 0) {
             timed_out = 1;
             break;
@@ -1181,7 +1181,7 @@ static void h_run_argv(struct h_cmd *c, char *const argv[], int timeout_ms)
                 continue;
             if (len[i] + 4097 > cap[i]) {
                 cap[i] *= 2;
-                buf[i] = h_realloc(buf[i], cap[i]);
+                buf[i] = ht_realloc(buf[i], cap[i]);
             }
             ssize_t r = read(p[i].fd, buf[i] + len[i], cap[i] - len[i] - 1);
             if (r < 0 && errno == EINTR)
@@ -1217,25 +1217,25 @@ static void h_run_argv(struct h_cmd *c, char *const argv[], int timeout_ms)
         c->status = 128 + WTERMSIG(st);
 }
 
-void h_ezapi(struct h_cmd *c, const char *arg, ...)
+void ht_ezapi(struct ht_cmd *c, const char *arg, ...)
 {
     char *argv[32];
     int n = 0;
-    argv[n++] = (char *)h_bin();
+    argv[n++] = (char *)ht_bin();
     va_list ap;
     va_start(ap, arg);
     for (const char *a = arg; a && n < 31; a = va_arg(ap, const char *))
         argv[n++] = (char *)a;
     va_end(ap);
     argv[n] = NULL;
-    h_run_argv(c, argv, 30000);
+    ht_run_argv(c, argv, 30000);
     if (!c->out)
-        c->out = h_strdup("");
+        c->out = ht_strdup("");
     if (!c->err)
-        c->err = h_strdup("");
+        c->err = ht_strdup("");
 }
 
-void h_cmd_free(struct h_cmd *c)
+void ht_cmd_free(struct ht_cmd *c)
 {
     free(c->out);
     free(c->err);
@@ -1244,7 +1244,7 @@ void h_cmd_free(struct h_cmd *c)
 
 /* ---- The server ----------------------------------------------------------- */
 
-static void h_random_secret(char out[41])
+static void ht_random_secret(char out[41])
 {
     static const char alphabet[] =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -1265,7 +1265,7 @@ static void h_random_secret(char out[41])
 /* Does extra_conf set key? The key is what precedes '=' on a line that is
  * not a comment, trimmed. When it does and value is not NULL, the value is
  * copied there. */
-static int h_conf_has(const char *extra, const char *key, char *value, size_t vlen)
+static int ht_conf_has(const char *extra, const char *key, char *value, size_t vlen)
 {
     if (!extra)
         return 0;
@@ -1301,10 +1301,10 @@ static int h_conf_has(const char *extra, const char *key, char *value, size_t vl
     return 0;
 }
 
-void h_server_write_conf(struct h_server *s, const char *extra)
+void ht_server_write_conf(struct ht_server *s, const char *extra)
 {
     char listen[256];
-    if (h_conf_has(extra, "listen", listen, sizeof listen)) {
+    if (ht_conf_has(extra, "listen", listen, sizeof listen)) {
         const char *colon = strrchr(listen, ':');
         s->port = colon ? atoi(colon + 1) : 0;
     } else {
@@ -1313,8 +1313,8 @@ void h_server_write_conf(struct h_server *s, const char *extra)
     const char *defaults[][2] = {
         { "listen", listen },
         { "workers", "2" },
-        { "pg_dsn", h_pg_dsn() },
-        { "redis_url", h_redis_url() },
+        { "pg_dsn", ht_pg_dsn() },
+        { "redis_url", ht_redis_url() },
         { "admin_jwt_secret", s->admin_secret },
         { "master_jwt_secret", s->master_secret },
         { "log_format", "json" },
@@ -1322,53 +1322,53 @@ void h_server_write_conf(struct h_server *s, const char *extra)
         { "shutdown_timeout", "5s" },
     };
     size_t cap = 4096 + (extra ? strlen(extra) : 0);
-    char *text = h_realloc(NULL, cap);
+    char *text = ht_realloc(NULL, cap);
     size_t n = (size_t)snprintf(text, cap, "# written by tests/harness.c\n");
     for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++)
-        if (!h_conf_has(extra, defaults[i][0], NULL, 0))
+        if (!ht_conf_has(extra, defaults[i][0], NULL, 0))
             n += (size_t)snprintf(text + n, cap - n, "%s = %s\n", defaults[i][0], defaults[i][1]);
     if (extra && *extra) {
         size_t el = strlen(extra);
         n += (size_t)snprintf(text + n, cap - n, "%s%s", extra, extra[el - 1] == '\n' ? "" : "\n");
     }
-    h_write_file(s->conf, text);
+    ht_write_file(s->conf, text);
     free(text);
 }
 
-void h_server_init(struct h_server *s, const char *extra_conf)
+void ht_server_init(struct ht_server *s, const char *extra_conf)
 {
     memset(s, 0, sizeof *s);
     snprintf(s->dir, sizeof s->dir, "%.200s/srv-XXXXXX", H->dir);
     ck_assert_msg(mkdtemp(s->dir) != NULL, "mkdtemp %s: %s", s->dir, strerror(errno));
     snprintf(s->conf, sizeof s->conf, "%s/ezapi.conf", s->dir);
     snprintf(s->log, sizeof s->log, "%s/ezapi.log", s->dir);
-    h_random_secret(s->admin_secret);
-    h_random_secret(s->master_secret);
-    s->port = h_free_port();
+    ht_random_secret(s->admin_secret);
+    ht_random_secret(s->master_secret);
+    s->port = ht_free_port();
     ck_assert_msg(s->port > 0, "no free port");
-    h_server_write_conf(s, extra_conf);
+    ht_server_write_conf(s, extra_conf);
 }
 
-void h_server_spawn(struct h_server *s)
+void ht_server_spawn(struct ht_server *s)
 {
-    const char *bin = h_bin();
+    const char *bin = ht_bin();
     pid_t me = getpid();
     fflush(NULL);
     pid_t pid = fork();
     ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
     if (pid == 0) {
-        h_redirect(s->log);
+        ht_redirect(s->log);
         /* a killed test leaves nothing running */
-        h_child_prepare(SIGTERM, me);
-        h_clean_env();
+        ht_child_prepare(SIGTERM, me);
+        ht_clean_env();
         execl(bin, bin, "-c", s->conf, (char *)NULL);
         fprintf(stderr, "harness: exec %s: %s\n", bin, strerror(errno));
         _exit(127);
     }
     s->pid = pid;
     int i = atomic_fetch_add(&H->nservers, 1);
-    if (i < H_MAX_SERVERS) {
-        struct h_server_rec *r = &H->servers[i];
+    if (i < HT_MAX_SERVERS) {
+        struct ht_server_rec *r = &H->servers[i];
         r->pgid = getpgrp();
         snprintf(r->log, sizeof r->log, "%s", s->log);
 #if CHECK_MAJOR_VERSION > 0 || CHECK_MINOR_VERSION >= 13
@@ -1379,136 +1379,136 @@ void h_server_spawn(struct h_server *s)
     }
 }
 
-static void h_server_mark_stopped(pid_t pid)
+static void ht_server_mark_stopped(pid_t pid)
 {
     int n = H->nservers;
-    for (int i = 0; i < n && i < H_MAX_SERVERS; i++)
+    for (int i = 0; i < n && i < HT_MAX_SERVERS; i++)
         if (H->servers[i].pid == pid)
             H->servers[i].stopped = 1;
 }
 
-void h_server_wait_ready(struct h_server *s)
+void ht_server_wait_ready(struct ht_server *s)
 {
-    int64_t end = h_now_ms() + 20000;
-    int saved = h_http_timeout_ms;
+    int64_t end = ht_now_ms() + 20000;
+    int saved = ht_http_timeout_ms;
     int last = -1;
-    h_http_timeout_ms = 2000;
+    ht_http_timeout_ms = 2000;
     for (;;) {
-        int st = h_server_wait_exit(s, 0);
+        int st = ht_server_wait_exit(s, 0);
         if (st != -1) {
-            h_http_timeout_ms = saved;
-            char *tail = h_server_log_tail(s, 40);
+            ht_http_timeout_ms = saved;
+            char *tail = ht_server_log_tail(s, 40);
             ck_abort_msg("ezapi exited during start-up with status %d; end of %s:\n%s", st, s->log,
                          tail ? tail : "");
         }
-        struct h_resp r;
-        last = h_http(s->port, "GET", "/health/ready", NULL, NULL, 0, &r);
-        h_resp_free(&r);
+        struct ht_resp r;
+        last = ht_http(s->port, "GET", "/health/ready", NULL, NULL, 0, &r);
+        ht_resp_free(&r);
         if (last == 200)
             break;
-        if (h_now_ms() > end) {
-            h_http_timeout_ms = saved;
-            char *tail = h_server_log_tail(s, 40);
+        if (ht_now_ms() > end) {
+            ht_http_timeout_ms = saved;
+            char *tail = ht_server_log_tail(s, 40);
             kill(s->pid, SIGKILL);
-            h_server_wait_exit(s, 5000);
+            ht_server_wait_exit(s, 5000);
             ck_abort_msg("ezapi not ready within 20 s (last GET /health/ready: %d); end of %s:\n%s",
                          last, s->log, tail ? tail : "");
         }
-        h_sleep_ms(50);
+        ht_sleep_ms(50);
     }
-    h_http_timeout_ms = saved;
+    ht_http_timeout_ms = saved;
 }
 
-void h_server_start(struct h_server *s, const char *extra_conf)
+void ht_server_start(struct ht_server *s, const char *extra_conf)
 {
-    h_server_init(s, extra_conf);
-    h_server_spawn(s);
-    h_server_wait_ready(s);
+    ht_server_init(s, extra_conf);
+    ht_server_spawn(s);
+    ht_server_wait_ready(s);
 }
 
-int h_server_wait_exit(struct h_server *s, int timeout_ms)
+int ht_server_wait_exit(struct ht_server *s, int timeout_ms)
 {
     if (s->pid <= 0)
         return -1;
-    int64_t end = h_now_ms() + timeout_ms;
+    int64_t end = ht_now_ms() + timeout_ms;
     for (;;) {
         int st;
         pid_t r = waitpid(s->pid, &st, WNOHANG);
         if (r == s->pid) {
-            h_server_mark_stopped(s->pid);
+            ht_server_mark_stopped(s->pid);
             s->pid = 0;
             return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
         }
         if (r < 0 && errno != EINTR) {
             /* not our child (started by another process): poll /proc */
-            if (!h_proc_alive(s->pid)) {
-                h_server_mark_stopped(s->pid);
+            if (!ht_proc_alive(s->pid)) {
+                ht_server_mark_stopped(s->pid);
                 s->pid = 0;
                 return 0;
             }
         }
-        if (h_now_ms() >= end)
+        if (ht_now_ms() >= end)
             return -1;
-        h_sleep_ms(20);
+        ht_sleep_ms(20);
     }
 }
 
-void h_server_signal(struct h_server *s, int sig)
+void ht_server_signal(struct ht_server *s, int sig)
 {
     ck_assert_msg(s->pid > 0, "the server is not running");
     kill(s->pid, sig);
 }
 
-void h_server_reload(struct h_server *s)
+void ht_server_reload(struct ht_server *s)
 {
-    h_server_signal(s, SIGHUP);
+    ht_server_signal(s, SIGHUP);
 }
 
-int h_server_stop(struct h_server *s)
+int ht_server_stop(struct ht_server *s)
 {
-    ck_assert_msg(s->pid > 0, "h_server_stop: the server is not running");
-    h_server_cont_children(s);
+    ck_assert_msg(s->pid > 0, "ht_server_stop: the server is not running");
+    ht_server_cont_children(s);
     pid_t pid = s->pid;
     kill(pid, SIGTERM);
-    int st = h_server_wait_exit(s, 20000);
+    int st = ht_server_wait_exit(s, 20000);
     if (st == -1) {
-        char *tail = h_server_log_tail(s, 40);
+        char *tail = ht_server_log_tail(s, 40);
         kill(pid, SIGKILL);
-        h_server_wait_exit(s, 5000);
+        ht_server_wait_exit(s, 5000);
         ck_abort_msg("ezapi (pid %d) did not exit within 20 s of SIGTERM; end of %s:\n%s",
                      (int)pid, s->log, tail ? tail : "");
     }
     return st;
 }
 
-void h_assert_clean_stop_at(struct h_server *s, const char *file, int line)
+void ht_assert_clean_stop_at(struct ht_server *s, const char *file, int line)
 {
-    int st = h_server_stop(s);
+    int st = ht_server_stop(s);
     if (st != 0) {
-        char *tail = h_server_log_tail(s, 40);
+        char *tail = ht_server_log_tail(s, 40);
         ck_abort_msg("%s:%d: ezapi exited with status %d after SIGTERM (expected 0); end of %s:\n%s",
                      file, line, st, s->log, tail ? tail : "");
     }
-    h_assert_no_log_errors_at(s, file, line);
+    ht_assert_no_log_errors_at(s, file, line);
 }
 
-void h_assert_no_log_errors_at(struct h_server *s, const char *file, int line)
+void ht_assert_no_log_errors_at(struct ht_server *s, const char *file, int line)
 {
-    char *errs = h_server_log_errors(s);
+    char *errs = ht_server_log_errors(s);
     if (errs)
         ck_abort_msg("%s:%d: ezapi logged errors (%s):\n%s", file, line, s->log, errs);
 }
 
-long h_server_log_mark(struct h_server *s)
+long ht_server_log_mark(struct ht_server *s)
 {
     struct stat st;
     return stat(s->log, &st) == 0 ? (long)st.st_size : 0;
 }
 
-int h_server_log_contains_since(struct h_server *s, long mark, const char *needle)
+int ht_server_log_contains_since(struct ht_server *s, long mark, const char *needle)
 {
     size_t len;
-    char *text = h_read_file(s->log, &len);
+    char *text = ht_read_file(s->log, &len);
     if (!text)
         return 0;
     int found = (size_t)mark <= len && strstr(text + mark, needle) != NULL;
@@ -1516,24 +1516,24 @@ int h_server_log_contains_since(struct h_server *s, long mark, const char *needl
     return found;
 }
 
-char *h_server_log_since(struct h_server *s, long mark)
+char *ht_server_log_since(struct ht_server *s, long mark)
 {
     size_t len;
-    char *text = h_read_file(s->log, &len);
+    char *text = ht_read_file(s->log, &len);
     if (!text)
-        return h_strdup("");
+        return ht_strdup("");
     if (mark < 0 || (size_t)mark > len)
         mark = (long)len;
     memmove(text, text + mark, len - (size_t)mark + 1);
     return text;
 }
 
-int h_server_log_contains(struct h_server *s, const char *needle)
+int ht_server_log_contains(struct ht_server *s, const char *needle)
 {
-    return h_server_log_contains_since(s, 0, needle);
+    return ht_server_log_contains_since(s, 0, needle);
 }
 
-static int h_is_error_line(const char *line, size_t len)
+static int ht_is_error_line(const char *line, size_t len)
 {
     static const char *const marks[] = {
         "\"level\":\"error\"", "\"level\": \"error\"", "\"level\":\"fatal\"",
@@ -1549,10 +1549,10 @@ static int h_is_error_line(const char *line, size_t len)
     return 0;
 }
 
-char *h_server_log_errors(struct h_server *s)
+char *ht_server_log_errors(struct ht_server *s)
 {
     size_t len;
-    char *text = h_read_file(s->log, &len);
+    char *text = ht_read_file(s->log, &len);
     if (!text)
         return NULL;
     char *out = NULL;
@@ -1561,10 +1561,10 @@ char *h_server_log_errors(struct h_server *s)
     for (char *p = text; *p;) {
         char *eol = strchr(p, '\n');
         size_t ll = eol ? (size_t)(eol - p) : strlen(p);
-        if (h_is_error_line(p, ll)) {
+        if (ht_is_error_line(p, ll)) {
             lines++;
             if (olen < 8192) {
-                out = h_realloc(out, olen + ll + 2);
+                out = ht_realloc(out, olen + ll + 2);
                 memcpy(out + olen, p, ll);
                 olen += ll;
                 out[olen++] = '\n';
@@ -1579,10 +1579,10 @@ char *h_server_log_errors(struct h_server *s)
     return out;
 }
 
-char *h_server_log_tail(struct h_server *s, int nlines)
+char *ht_server_log_tail(struct ht_server *s, int nlines)
 {
     size_t len;
-    char *text = h_read_file(s->log, &len);
+    char *text = ht_read_file(s->log, &len);
     if (!text)
         return NULL;
     size_t start = len;
@@ -1598,24 +1598,24 @@ char *h_server_log_tail(struct h_server *s, int nlines)
     return text;
 }
 
-const char *h_admin_token(struct h_server *s, const char *role)
+const char *ht_admin_token(struct ht_server *s, const char *role)
 {
     int i = strcmp(role, "viewer") == 0 ? 1 : 0;
     if (s->token[i][0])
         return s->token[i];
-    struct h_cmd c;
-    h_ezapi(&c, "token", "admin", "-c", s->conf, "--role", role, NULL);
+    struct ht_cmd c;
+    ht_ezapi(&c, "token", "admin", "-c", s->conf, "--role", role, NULL);
     size_t n = strlen(c.out);
     while (n > 0 && isspace((unsigned char)c.out[n - 1]))
         c.out[--n] = '\0';
     if (c.status != 0 || n == 0 || n >= sizeof s->token[i]) {
         char msg[600];
         snprintf(msg, sizeof msg, "status %d, stderr: %.400s", c.status, c.err);
-        h_cmd_free(&c);
+        ht_cmd_free(&c);
         ck_abort_msg("ezapi token admin --role %s failed: %s", role, msg);
     }
     snprintf(s->token[i], sizeof s->token[i], "%s", c.out);
-    h_cmd_free(&c);
+    ht_cmd_free(&c);
     char *a = s->auth[i];
     strcpy(a, "Authorization: Bearer ");
     strcat(a, s->token[i]);
@@ -1623,21 +1623,21 @@ const char *h_admin_token(struct h_server *s, const char *role)
     return s->token[i];
 }
 
-const char *h_auth(struct h_server *s, const char *role)
+const char *ht_auth(struct ht_server *s, const char *role)
 {
     int i = strcmp(role, "viewer") == 0 ? 1 : 0;
-    h_admin_token(s, role);
+    ht_admin_token(s, role);
     return s->auth[i];
 }
 
 /* ---- HTTP client ------------------------------------------------------------ */
 
-int h_connect(int port)
+int ht_connect(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -1;
-    struct timeval tv = { h_http_timeout_ms / 1000, (h_http_timeout_ms % 1000) * 1000 };
+    struct timeval tv = { ht_http_timeout_ms / 1000, (ht_http_timeout_ms % 1000) * 1000 };
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     int one = 1;
@@ -1655,7 +1655,7 @@ int h_connect(int port)
     return fd;
 }
 
-int h_send_all(int fd, const void *buf, size_t len)
+int ht_send_all(int fd, const void *buf, size_t len)
 {
     const char *p = buf;
     while (len > 0) {
@@ -1670,19 +1670,19 @@ int h_send_all(int fd, const void *buf, size_t len)
     return 0;
 }
 
-struct h_rbuf {
+struct ht_rbuf {
     int fd;
     char *buf;
     size_t len;
     size_t cap;
 };
 
-/* Reads more bytes: >0, 0 at end of stream, or an H_ERR_*. */
-static int h_rbuf_fill(struct h_rbuf *b)
+/* Reads more bytes: >0, 0 at end of stream, or an HT_ERR_*. */
+static int ht_rbuf_fill(struct ht_rbuf *b)
 {
     if (b->len + 4096 + 1 > b->cap) {
         b->cap = b->cap ? b->cap * 2 : 16384;
-        b->buf = h_realloc(b->buf, b->cap);
+        b->buf = ht_realloc(b->buf, b->cap);
     }
     for (;;) {
         ssize_t n = recv(b->fd, b->buf + b->len, b->cap - b->len - 1, 0);
@@ -1696,37 +1696,37 @@ static int h_rbuf_fill(struct h_rbuf *b)
         if (errno == EINTR)
             continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK)
-            return H_ERR_TIMEOUT;
+            return HT_ERR_TIMEOUT;
         if (errno == ECONNRESET || errno == EPIPE)
-            return H_ERR_RESET;
-        return H_ERR_IO;
+            return HT_ERR_RESET;
+        return HT_ERR_IO;
     }
 }
 
-static int h_fail(struct h_resp *out, int code, const char *what)
+static int ht_fail(struct ht_resp *out, int code, const char *what)
 {
-    const char *kind = code == H_ERR_TIMEOUT ? "timeout" : code == H_ERR_RESET ? "connection reset"
-                     : code == H_ERR_SHORT ? "connection closed early" : code == H_ERR_PROTO
+    const char *kind = code == HT_ERR_TIMEOUT ? "timeout" : code == HT_ERR_RESET ? "connection reset"
+                     : code == HT_ERR_SHORT ? "connection closed early" : code == HT_ERR_PROTO
                      ? "malformed response" : "i/o error";
     snprintf(out->err, sizeof out->err, "%s: %s", kind, what);
     return code;
 }
 
-/* Makes sure b holds at least want bytes; 0 or an H_ERR_*. */
-static int h_rbuf_need(struct h_rbuf *b, size_t want)
+/* Makes sure b holds at least want bytes; 0 or an HT_ERR_*. */
+static int ht_rbuf_need(struct ht_rbuf *b, size_t want)
 {
     while (b->len < want) {
-        int r = h_rbuf_fill(b);
+        int r = ht_rbuf_fill(b);
         if (r == 0)
-            return H_ERR_SHORT;
+            return HT_ERR_SHORT;
         if (r < 0)
             return r;
     }
     return 0;
 }
 
-/* Position just after the next CRLF at or after pos; 0 or an H_ERR_*. */
-static int h_rbuf_line(struct h_rbuf *b, size_t pos, size_t *eol)
+/* Position just after the next CRLF at or after pos; 0 or an HT_ERR_*. */
+static int ht_rbuf_line(struct ht_rbuf *b, size_t pos, size_t *eol)
 {
     for (;;) {
         char *p = b->len > pos ? memmem(b->buf + pos, b->len - pos, "\r\n", 2) : NULL;
@@ -1735,18 +1735,18 @@ static int h_rbuf_line(struct h_rbuf *b, size_t pos, size_t *eol)
             return 0;
         }
         if (b->len - pos > 65536)
-            return H_ERR_PROTO;
-        int r = h_rbuf_fill(b);
+            return HT_ERR_PROTO;
+        int r = ht_rbuf_fill(b);
         if (r == 0)
-            return H_ERR_SHORT;
+            return HT_ERR_SHORT;
         if (r < 0)
             return r;
     }
 }
 
-static void h_parse_head(struct h_resp *out, const char *raw, size_t len, int *minor)
+static void ht_parse_head(struct ht_resp *out, const char *raw, size_t len, int *minor)
 {
-    out->head = h_realloc(NULL, len + 1);
+    out->head = ht_realloc(NULL, len + 1);
     memcpy(out->head, raw, len);
     out->head[len] = '\0';
     char *save = NULL;
@@ -1755,7 +1755,7 @@ static void h_parse_head(struct h_resp *out, const char *raw, size_t len, int *m
     *minor = 1;
     if (line && sscanf(line, "HTTP/%d.%d %d", &major, minor, &out->status) != 3)
         out->status = 0;
-    while ((line = strtok_r(NULL, "\r\n", &save)) != NULL && out->nheaders < H_MAX_HEADERS) {
+    while ((line = strtok_r(NULL, "\r\n", &save)) != NULL && out->nheaders < HT_MAX_HEADERS) {
         char *colon = strchr(line, ':');
         if (!colon)
             continue;
@@ -1772,7 +1772,7 @@ static void h_parse_head(struct h_resp *out, const char *raw, size_t len, int *m
     }
 }
 
-static int h_token_in(const char *value, const char *token)
+static int ht_token_in(const char *value, const char *token)
 {
     if (!value)
         return 0;
@@ -1793,10 +1793,10 @@ static int h_token_in(const char *value, const char *token)
     return 0;
 }
 
-int h_read_response(int fd, const char *method, struct h_resp *out)
+int ht_read_response(int fd, const char *method, struct ht_resp *out)
 {
     memset(out, 0, sizeof *out);
-    struct h_rbuf b = { .fd = fd };
+    struct ht_rbuf b = { .fd = fd };
     int rc;
     char *hend;
     /* the head */
@@ -1806,50 +1806,50 @@ int h_read_response(int fd, const char *method, struct h_resp *out)
             break;
         if (b.len > 65536) {
             free(b.buf);
-            return h_fail(out, H_ERR_PROTO, "header block over 64 KiB");
+            return ht_fail(out, HT_ERR_PROTO, "header block over 64 KiB");
         }
-        int r = h_rbuf_fill(&b);
+        int r = ht_rbuf_fill(&b);
         if (r <= 0) {
             free(b.buf);
-            return h_fail(out, r == 0 ? H_ERR_SHORT : r, b.len ? "inside the headers"
+            return ht_fail(out, r == 0 ? HT_ERR_SHORT : r, b.len ? "inside the headers"
                           : "before any byte of the response");
         }
     }
     size_t hlen = (size_t)(hend - b.buf);
     size_t pos = hlen + 4;
     int minor;
-    h_parse_head(out, b.buf, hlen, &minor);
+    ht_parse_head(out, b.buf, hlen, &minor);
     if (out->status < 100 || out->status > 999) {
         free(b.buf);
-        return h_fail(out, H_ERR_PROTO, "bad status line");
+        return ht_fail(out, HT_ERR_PROTO, "bad status line");
     }
-    const char *conn = h_resp_header(out, "Connection");
-    out->conn_close = h_token_in(conn, "close") || (minor == 0 && !h_token_in(conn, "keep-alive"));
+    const char *conn = ht_resp_header(out, "Connection");
+    out->conn_close = ht_token_in(conn, "close") || (minor == 0 && !ht_token_in(conn, "keep-alive"));
 
-    const char *te = h_resp_header(out, "Transfer-Encoding");
-    const char *cl = h_resp_header(out, "Content-Length");
+    const char *te = ht_resp_header(out, "Transfer-Encoding");
+    const char *cl = ht_resp_header(out, "Content-Length");
     size_t blen = 0;
     char *body = NULL;
     rc = 0;
     if (strcmp(method, "HEAD") == 0 || out->status / 100 == 1 || out->status == 204 ||
         out->status == 304) {
         /* no body */
-    } else if (te && h_token_in(te, "chunked")) {
+    } else if (te && ht_token_in(te, "chunked")) {
         for (;;) {
             size_t eol;
-            if ((rc = h_rbuf_line(&b, pos, &eol)) != 0)
+            if ((rc = ht_rbuf_line(&b, pos, &eol)) != 0)
                 break;
             char *endp;
             unsigned long sz = strtoul(b.buf + pos, &endp, 16);
             if (endp == b.buf + pos) {
-                rc = H_ERR_PROTO;
+                rc = HT_ERR_PROTO;
                 break;
             }
             pos = eol;
             if (sz == 0) {
                 /* trailers, up to the empty line */
                 for (;;) {
-                    if ((rc = h_rbuf_line(&b, pos, &eol)) != 0)
+                    if ((rc = ht_rbuf_line(&b, pos, &eol)) != 0)
                         break;
                     int empty = eol == pos + 2;
                     pos = eol;
@@ -1858,12 +1858,12 @@ int h_read_response(int fd, const char *method, struct h_resp *out)
                 }
                 break;
             }
-            if (sz > 64UL * 1024 * 1024 || (rc = h_rbuf_need(&b, pos + sz + 2)) != 0) {
+            if (sz > 64UL * 1024 * 1024 || (rc = ht_rbuf_need(&b, pos + sz + 2)) != 0) {
                 if (!rc)
-                    rc = H_ERR_PROTO;
+                    rc = HT_ERR_PROTO;
                 break;
             }
-            body = h_realloc(body, blen + sz + 1);
+            body = ht_realloc(body, blen + sz + 1);
             memcpy(body + blen, b.buf + pos, sz);
             blen += sz;
             pos += sz + 2;
@@ -1872,16 +1872,16 @@ int h_read_response(int fd, const char *method, struct h_resp *out)
         char *endp;
         unsigned long long n = strtoull(cl, &endp, 10);
         if (endp == cl || n > 64ULL * 1024 * 1024)
-            rc = H_ERR_PROTO;
-        else if ((rc = h_rbuf_need(&b, pos + n)) == 0) {
+            rc = HT_ERR_PROTO;
+        else if ((rc = ht_rbuf_need(&b, pos + n)) == 0) {
             blen = (size_t)n;
-            body = h_realloc(NULL, blen + 1);
+            body = ht_realloc(NULL, blen + 1);
             memcpy(body, b.buf + pos, blen);
         }
     } else {
         /* to the end of the stream */
         for (;;) {
-            int r = h_rbuf_fill(&b);
+            int r = ht_rbuf_fill(&b);
             if (r == 0)
                 break;
             if (r < 0) {
@@ -1892,28 +1892,28 @@ int h_read_response(int fd, const char *method, struct h_resp *out)
         out->conn_close = 1;
         if (!rc) {
             blen = b.len - pos;
-            body = h_realloc(NULL, blen + 1);
+            body = ht_realloc(NULL, blen + 1);
             memcpy(body, b.buf + pos, blen);
         }
     }
     free(b.buf);
     if (rc) {
         free(body);
-        return h_fail(out, rc, "inside the body");
+        return ht_fail(out, rc, "inside the body");
     }
     if (!body)
-        body = h_realloc(NULL, 1);
+        body = ht_realloc(NULL, 1);
     body[blen] = '\0';
     out->body = body;
     out->body_len = blen;
     return 0;
 }
 
-int h_http(int port, const char *method, const char *path, const char *extra_headers,
-           const char *body, size_t body_len, struct h_resp *out)
+int ht_http(int port, const char *method, const char *path, const char *extra_headers,
+           const char *body, size_t body_len, struct ht_resp *out)
 {
     memset(out, 0, sizeof *out);
-    int fd = h_connect(port);
+    int fd = ht_connect(port);
     if (fd < 0) {
         snprintf(out->err, sizeof out->err, "connect to 127.0.0.1:%d: %s", port, strerror(errno));
         return -1;
@@ -1921,7 +1921,7 @@ int h_http(int port, const char *method, const char *path, const char *extra_hea
     const char *extra = extra_headers ? extra_headers : "";
     size_t elen = strlen(extra);
     size_t cap = strlen(method) + strlen(path) + elen + 256;
-    char *head = h_realloc(NULL, cap);
+    char *head = ht_realloc(NULL, cap);
     int n = snprintf(head, cap, "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n%s%s",
                      method, path, port, extra,
                      elen && extra[elen - 1] != '\n' ? "\r\n" : "");
@@ -1932,26 +1932,26 @@ int h_http(int port, const char *method, const char *path, const char *extra_hea
     }
     n += snprintf(head + n, cap - (size_t)n, "\r\n");
     /* a send that fails still lets the server's early answer (413) be read */
-    if (h_send_all(fd, head, (size_t)n) == 0 && body && body_len)
-        (void)h_send_all(fd, body, body_len);
+    if (ht_send_all(fd, head, (size_t)n) == 0 && body && body_len)
+        (void)ht_send_all(fd, body, body_len);
     free(head);
-    int rc = h_read_response(fd, method, out);
+    int rc = ht_read_response(fd, method, out);
     close(fd);
     return rc == 0 ? out->status : -1;
 }
 
-int h_get(int port, const char *path, const char *extra_headers, struct h_resp *out)
+int ht_get(int port, const char *path, const char *extra_headers, struct ht_resp *out)
 {
-    return h_http(port, "GET", path, extra_headers, NULL, 0, out);
+    return ht_http(port, "GET", path, extra_headers, NULL, 0, out);
 }
 
-int h_post_json(int port, const char *path, const char *extra_headers, const char *json,
-                struct h_resp *out)
+int ht_post_json(int port, const char *path, const char *extra_headers, const char *json,
+                struct ht_resp *out)
 {
-    return h_http(port, "POST", path, extra_headers, json, strlen(json), out);
+    return ht_http(port, "POST", path, extra_headers, json, strlen(json), out);
 }
 
-const char *h_resp_header(const struct h_resp *r, const char *name)
+const char *ht_resp_header(const struct ht_resp *r, const char *name)
 {
     for (int i = 0; i < r->nheaders; i++)
         if (strcasecmp(r->names[i], name) == 0)
@@ -1959,7 +1959,7 @@ const char *h_resp_header(const struct h_resp *r, const char *name)
     return NULL;
 }
 
-json_t *h_resp_json(const struct h_resp *r)
+json_t *ht_resp_json(const struct ht_resp *r)
 {
     if (!r->body)
         return NULL;
@@ -1967,7 +1967,7 @@ json_t *h_resp_json(const struct h_resp *r)
     return json_loadb(r->body, r->body_len, JSON_DECODE_ANY, &e);
 }
 
-void h_resp_free(struct h_resp *r)
+void ht_resp_free(struct ht_resp *r)
 {
     free(r->head);
     free(r->body);
@@ -1978,34 +1978,34 @@ void h_resp_free(struct h_resp *r)
 
 /* ---- Load generator ---------------------------------------------------------- */
 
-struct h_load_shared {
+struct ht_load_shared {
     _Atomic long ok, non2xx, refused, reset, short_read, timeout, reconnects, dropped;
     _Atomic int stop;
 };
 
-struct h_load {
+struct ht_load {
     pid_t pid;
-    struct h_load_shared *sh;
+    struct ht_load_shared *sh;
 };
 
-static void h_load_conn(int port, const char *method, const char *req, size_t reqlen,
-                        struct h_load_shared *sh)
+static void ht_load_conn(int port, const char *method, const char *req, size_t reqlen,
+                        struct ht_load_shared *sh)
 {
     int fd = -1;
     long served = 0; /* responses on the current connection */
-    int64_t end = h_now_ms() + H_LOAD_MAX_MS;
-    h_http_timeout_ms = 5000;
-    while (!sh->stop && h_now_ms() < end) {
+    int64_t end = ht_now_ms() + HT_LOAD_MAX_MS;
+    ht_http_timeout_ms = 5000;
+    while (!sh->stop && ht_now_ms() < end) {
         if (fd < 0) {
             served = 0;
-            fd = h_connect(port);
+            fd = ht_connect(port);
             if (fd < 0) {
                 sh->refused++;
-                h_sleep_ms(20);
+                ht_sleep_ms(20);
                 continue;
             }
         }
-        if (h_send_all(fd, req, reqlen) != 0) {
+        if (ht_send_all(fd, req, reqlen) != 0) {
             sh->reset++;
             if (served)
                 sh->dropped++;
@@ -2013,18 +2013,18 @@ static void h_load_conn(int port, const char *method, const char *req, size_t re
             fd = -1;
             continue;
         }
-        struct h_resp r;
-        int rc = h_read_response(fd, method, &r);
+        struct ht_resp r;
+        int rc = ht_read_response(fd, method, &r);
         if (rc != 0) {
-            if (rc == H_ERR_TIMEOUT)
+            if (rc == HT_ERR_TIMEOUT)
                 sh->timeout++;
-            else if (rc == H_ERR_SHORT || rc == H_ERR_PROTO)
+            else if (rc == HT_ERR_SHORT || rc == HT_ERR_PROTO)
                 sh->short_read++;
             else
                 sh->reset++;
             if (served)
                 sh->dropped++;
-            h_resp_free(&r);
+            ht_resp_free(&r);
             close(fd);
             fd = -1;
             continue;
@@ -2039,16 +2039,16 @@ static void h_load_conn(int port, const char *method, const char *req, size_t re
             close(fd);
             fd = -1;
         }
-        h_resp_free(&r);
+        ht_resp_free(&r);
     }
     if (fd >= 0)
         close(fd);
 }
 
-struct h_load *h_load_start(int port, int nconns, const char *method, const char *path,
+struct ht_load *ht_load_start(int port, int nconns, const char *method, const char *path,
                             const char *extra_headers, const char *body)
 {
-    struct h_load *l = h_realloc(NULL, sizeof *l);
+    struct ht_load *l = ht_realloc(NULL, sizeof *l);
     l->sh = mmap(NULL, sizeof *l->sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     ck_assert_msg(l->sh != MAP_FAILED, "mmap: %s", strerror(errno));
     memset(l->sh, 0, sizeof *l->sh);
@@ -2056,7 +2056,7 @@ struct h_load *h_load_start(int port, int nconns, const char *method, const char
     const char *extra = extra_headers ? extra_headers : "";
     size_t elen = strlen(extra), blen = body ? strlen(body) : 0;
     size_t cap = strlen(method) + strlen(path) + elen + blen + 256;
-    char *req = h_realloc(NULL, cap);
+    char *req = ht_realloc(NULL, cap);
     int n = snprintf(req, cap, "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%s%s", method, path, port,
                      extra, elen && extra[elen - 1] != '\n' ? "\r\n" : "");
     if (body) {
@@ -2080,7 +2080,7 @@ struct h_load *h_load_start(int port, int nconns, const char *method, const char
                 prctl(PR_SET_PDEATHSIG, SIGKILL);
                 if (getppid() != gen)
                     _exit(0);
-                h_load_conn(port, method, req, (size_t)n, l->sh);
+                ht_load_conn(port, method, req, (size_t)n, l->sh);
                 _exit(0);
             }
         }
@@ -2094,7 +2094,7 @@ struct h_load *h_load_start(int port, int nconns, const char *method, const char
     return l;
 }
 
-void h_load_snapshot(struct h_load *l, struct h_load_counts *c)
+void ht_load_snapshot(struct ht_load *l, struct ht_load_counts *c)
 {
     c->ok = l->sh->ok;
     c->non2xx = l->sh->non2xx;
@@ -2107,29 +2107,29 @@ void h_load_snapshot(struct h_load *l, struct h_load_counts *c)
     c->errors = c->refused + c->reset + c->short_read + c->timeout;
 }
 
-struct h_load_counts h_load_stop(struct h_load *l)
+struct ht_load_counts ht_load_stop(struct ht_load *l)
 {
     l->sh->stop = 1;
-    int64_t end = h_now_ms() + 15000;
+    int64_t end = ht_now_ms() + 15000;
     for (;;) {
         pid_t r = waitpid(l->pid, NULL, WNOHANG);
         if (r == l->pid || (r < 0 && errno != EINTR))
             break;
-        if (h_now_ms() > end) {
+        if (ht_now_ms() > end) {
             kill(l->pid, SIGKILL); /* its connections die with it (death signal) */
             waitpid(l->pid, NULL, 0);
             break;
         }
-        h_sleep_ms(20);
+        ht_sleep_ms(20);
     }
-    struct h_load_counts c;
-    h_load_snapshot(l, &c);
+    struct ht_load_counts c;
+    ht_load_snapshot(l, &c);
     munmap(l->sh, sizeof *l->sh);
     free(l);
     return c;
 }
 
-const char *h_load_describe(const struct h_load_counts *c)
+const char *ht_load_describe(const struct ht_load_counts *c)
 {
     static char buf[256];
     snprintf(buf, sizeof buf,

@@ -23,47 +23,47 @@
  * Check (one forked process per test), stops everything and returns the
  * process exit code (0 when every test passed). Exits 99 (a hard error for
  * automake) when the services cannot be started. */
-int h_run_suite(Suite *suite);
+int ht_run_suite(Suite *suite);
 /* A test case whose tests each start from an empty database and an empty
  * Redis, and whose servers are stopped after the test. */
-TCase *h_tcase(const char *name);
+TCase *ht_tcase(const char *name);
 
 /* ---- Services -------------------------------------------------------- */
 
-int h_pg_port(void);
-int h_redis_port(void);
+int ht_pg_port(void);
+int ht_redis_port(void);
 /* libpq connection string of the test database (static buffer). */
-const char *h_pg_dsn(void);
+const char *ht_pg_dsn(void);
 /* redis://127.0.0.1:PORT/0 (static buffer). */
-const char *h_redis_url(void);
+const char *ht_redis_url(void);
 /* New connection to the test database; the caller PQfinish()es it. Aborts
  * the test when it cannot connect. */
-PGconn *h_pg(void);
+PGconn *ht_pg(void);
 /* New connection to the test Redis; the caller redisFree()s it. Aborts the
  * test when it cannot connect. */
-redisContext *h_redis(void);
+redisContext *ht_redis(void);
 /* Stop (fast shutdown) and start PostgreSQL and Redis, for outage tests.
  * Each returns when the service is down, or accepting connections again
- * (same port; Redis comes back empty). h_pg_crash is an immediate stop. */
-void h_pg_stop(void);
-void h_pg_crash(void);
-void h_pg_start(void);
-void h_redis_stop(void);
-void h_redis_start(void);
-/* Drops and re-creates database ezapi and FLUSHALLs Redis (h_tcase's tests
+ * (same port; Redis comes back empty). ht_pg_crash is an immediate stop. */
+void ht_pg_stop(void);
+void ht_pg_crash(void);
+void ht_pg_start(void);
+void ht_redis_stop(void);
+void ht_redis_start(void);
+/* Drops and re-creates database ezapi and FLUSHALLs Redis (ht_tcase's tests
  * get this before they start). */
-void h_reset(void);
+void ht_reset(void);
 
 /* Scalar helpers: the first column of the first row of sql as a number
  * (-1 on error or no row). */
-long long h_pg_count(const char *sql);
+long long ht_pg_count(const char *sql);
 /* HGET key field: a malloc'd copy the caller frees, or NULL when absent. */
-char *h_redis_hget(const char *key, const char *field);
-long long h_redis_hlen(const char *key);
+char *ht_redis_hget(const char *key, const char *field);
+long long ht_redis_hlen(const char *key);
 
 /* ---- The ezapi server ------------------------------------------------ */
 
-struct h_server {
+struct ht_server {
     pid_t pid;                 /* the supervisor; 0 when not running */
     int port;
     char dir[256];             /* its own temporary directory */
@@ -81,64 +81,64 @@ struct h_server {
  * key given there replaces the default instead of duplicating it), starts
  * `$EZAPI_BIN -c FILE` and waits up to 20 s until GET /health/ready answers
  * 200. Aborts the test (with the end of the server log) on failure. */
-void h_server_start(struct h_server *s, const char *extra_conf);
-/* The steps of h_server_start, for tests that need them apart. */
-void h_server_init(struct h_server *s, const char *extra_conf);
-void h_server_spawn(struct h_server *s);
-void h_server_wait_ready(struct h_server *s);
+void ht_server_start(struct ht_server *s, const char *extra_conf);
+/* The steps of ht_server_start, for tests that need them apart. */
+void ht_server_init(struct ht_server *s, const char *extra_conf);
+void ht_server_spawn(struct ht_server *s);
+void ht_server_wait_ready(struct ht_server *s);
 /* Rewrites the config file (same port and secrets) with new extra lines,
- * e.g. before h_server_reload. */
-void h_server_write_conf(struct h_server *s, const char *extra_conf);
+ * e.g. before ht_server_reload. */
+void ht_server_write_conf(struct ht_server *s, const char *extra_conf);
 /* Wakes any child a test left stopped (SIGSTOP), sends SIGTERM, then waits
  * up to 20 s for the exit (then SIGKILL and aborts the test). Returns the
  * exit code, or 128 + signal when killed. */
-int h_server_stop(struct h_server *s);
+int ht_server_stop(struct ht_server *s);
 /* Waits up to timeout_ms for the supervisor to exit after a signal the
- * test sent; returns as h_server_stop, or -1 on timeout (still running). */
-int h_server_wait_exit(struct h_server *s, int timeout_ms);
-void h_server_signal(struct h_server *s, int sig);
-void h_server_reload(struct h_server *s);
+ * test sent; returns as ht_server_stop, or -1 on timeout (still running). */
+int ht_server_wait_exit(struct ht_server *s, int timeout_ms);
+void ht_server_signal(struct ht_server *s, int sig);
+void ht_server_reload(struct ht_server *s);
 /* The pid of the supervisor's child whose whole process title is
  * "ezapi: TITLE" ("syncer", "logger", "worker 0" ...), or 0. */
-pid_t h_server_child_pid(struct h_server *s, const char *title);
+pid_t ht_server_child_pid(struct ht_server *s, const char *title);
 /* Children whose title starts with "ezapi: PREFIX" (e.g. "worker ", which
  * also counts retiring workers): fills up to max pids, returns how many
  * there are. */
-int h_server_children(struct h_server *s, const char *prefix, pid_t *pids, int max);
+int ht_server_children(struct ht_server *s, const char *prefix, pid_t *pids, int max);
 /* The whole process title of pid ("" when gone), in a static buffer. */
-const char *h_proc_title(pid_t pid);
+const char *ht_proc_title(pid_t pid);
 /* 1 while pid exists and is not a zombie. */
-int h_proc_alive(pid_t pid);
+int ht_proc_alive(pid_t pid);
 /* 'R', 'S', 'T' (stopped) ... from /proc/PID/stat, or 0 when gone. */
-char h_proc_state(pid_t pid);
+char ht_proc_state(pid_t pid);
 
 /* Log checks. A mark is the log's current size; *_since looks after it. */
-long h_server_log_mark(struct h_server *s);
-int h_server_log_contains(struct h_server *s, const char *needle);
-int h_server_log_contains_since(struct h_server *s, long mark, const char *needle);
+long ht_server_log_mark(struct ht_server *s);
+int ht_server_log_contains(struct ht_server *s, const char *needle);
+int ht_server_log_contains_since(struct ht_server *s, long mark, const char *needle);
 /* Lines logged at level error, plus sanitizer reports: a malloc'd string,
  * or NULL when there are none. */
-char *h_server_log_errors(struct h_server *s);
+char *ht_server_log_errors(struct ht_server *s);
 /* The log text written after mark, malloc'd ("" when none). */
-char *h_server_log_since(struct h_server *s, long mark);
+char *ht_server_log_since(struct ht_server *s, long mark);
 /* The last n lines of the log, malloc'd. */
-char *h_server_log_tail(struct h_server *s, int n);
+char *ht_server_log_tail(struct ht_server *s, int n);
 
 /* An admin JWT from `ezapi token admin -c FILE --role ROLE` (role "admin"
  * or "viewer"); cached in s. */
-const char *h_admin_token(struct h_server *s, const char *role);
-/* "Authorization: Bearer <h_admin_token>\r\n", ready for extra_headers. */
-const char *h_auth(struct h_server *s, const char *role);
+const char *ht_admin_token(struct ht_server *s, const char *role);
+/* "Authorization: Bearer <ht_admin_token>\r\n", ready for extra_headers. */
+const char *ht_auth(struct ht_server *s, const char *role);
 
 /* Stops the server, asserts it exited 0 and logged no error. */
-#define h_assert_clean_stop(s) h_assert_clean_stop_at((s), __FILE__, __LINE__)
-void h_assert_clean_stop_at(struct h_server *s, const char *file, int line);
-#define h_assert_no_log_errors(s) h_assert_no_log_errors_at((s), __FILE__, __LINE__)
-void h_assert_no_log_errors_at(struct h_server *s, const char *file, int line);
+#define ht_assert_clean_stop(s) ht_assert_clean_stop_at((s), __FILE__, __LINE__)
+void ht_assert_clean_stop_at(struct ht_server *s, const char *file, int line);
+#define ht_assert_no_log_errors(s) ht_assert_no_log_errors_at((s), __FILE__, __LINE__)
+void ht_assert_no_log_errors_at(struct ht_server *s, const char *file, int line);
 
 /* ---- Running commands ------------------------------------------------ */
 
-struct h_cmd {
+struct ht_cmd {
     int status;     /* exit code, 128 + signal, or -1 (could not run / timeout) */
     char *out;      /* stdout, NUL-terminated, malloc'd */
     char *err;      /* stderr */
@@ -146,59 +146,59 @@ struct h_cmd {
 
 /* Runs $EZAPI_BIN with the given arguments (NULL-terminated), without any
  * EZAPI_* variable in its environment, for at most 30 s. */
-void h_ezapi(struct h_cmd *c, const char *arg, ...) __attribute__((sentinel));
-void h_cmd_free(struct h_cmd *c);
+void ht_ezapi(struct ht_cmd *c, const char *arg, ...) __attribute__((sentinel));
+void ht_cmd_free(struct ht_cmd *c);
 /* Writes a file (aborts the test on failure). */
-void h_write_file(const char *path, const char *content);
+void ht_write_file(const char *path, const char *content);
 
 /* ---- HTTP ------------------------------------------------------------ */
 
-#define H_MAX_HEADERS 64
+#define HT_MAX_HEADERS 64
 
-struct h_resp {
+struct ht_resp {
     int status;
     int nheaders;
     char *head;                       /* header block, split in place */
-    const char *names[H_MAX_HEADERS];
-    const char *values[H_MAX_HEADERS];
+    const char *names[HT_MAX_HEADERS];
+    const char *values[HT_MAX_HEADERS];
     char *body;                       /* NUL-terminated */
     size_t body_len;
     int conn_close;                   /* the server closes the connection after it */
-    char err[160];                    /* why h_http returned -1 */
+    char err[160];                    /* why ht_http returned -1 */
 };
 
-/* Receive and send timeout of h_http, in milliseconds (default 15000). */
-extern int h_http_timeout_ms;
+/* Receive and send timeout of ht_http, in milliseconds (default 15000). */
+extern int ht_http_timeout_ms;
 
 /* One request on a fresh connection to 127.0.0.1:port, HTTP/1.1 with
  * Connection: close. extra_headers: NULL or "Name: value\r\n" lines. When
  * body is not NULL it is sent with Content-Length (and Content-Type:
  * application/json unless extra_headers has a Content-Type). Returns the
  * status, or -1 with out->err on a transport error. out is overwritten
- * (not freed): h_resp_free it after each call. */
-int h_http(int port, const char *method, const char *path, const char *extra_headers,
-           const char *body, size_t body_len, struct h_resp *out);
+ * (not freed): ht_resp_free it after each call. */
+int ht_http(int port, const char *method, const char *path, const char *extra_headers,
+           const char *body, size_t body_len, struct ht_resp *out);
 /* Shorthands. */
-int h_get(int port, const char *path, const char *extra_headers, struct h_resp *out);
-int h_post_json(int port, const char *path, const char *extra_headers, const char *json,
-                struct h_resp *out);
+int ht_get(int port, const char *path, const char *extra_headers, struct ht_resp *out);
+int ht_post_json(int port, const char *path, const char *extra_headers, const char *json,
+                struct ht_resp *out);
 /* Case-insensitive header lookup; NULL when absent. */
-const char *h_resp_header(const struct h_resp *r, const char *name);
+const char *ht_resp_header(const struct ht_resp *r, const char *name);
 /* The body parsed as JSON (new reference, json_decref it), or NULL. */
-json_t *h_resp_json(const struct h_resp *r);
-void h_resp_free(struct h_resp *r);
+json_t *ht_resp_json(const struct ht_resp *r);
+void ht_resp_free(struct ht_resp *r);
 
 /* Lower level, for tests that write a request by hand. */
-int h_connect(int port);   /* blocking socket with h_http_timeout_ms, or -1 */
-int h_send_all(int fd, const void *buf, size_t len);  /* 0 or -1 */
-enum { H_ERR_TIMEOUT = -2, H_ERR_RESET = -3, H_ERR_SHORT = -4, H_ERR_PROTO = -5, H_ERR_IO = -6 };
+int ht_connect(int port);   /* blocking socket with ht_http_timeout_ms, or -1 */
+int ht_send_all(int fd, const void *buf, size_t len);  /* 0 or -1 */
+enum { HT_ERR_TIMEOUT = -2, HT_ERR_RESET = -3, HT_ERR_SHORT = -4, HT_ERR_PROTO = -5, HT_ERR_IO = -6 };
 /* Reads one response (method tells whether a body follows). 0, or one of
- * H_ERR_* with out->err set. */
-int h_read_response(int fd, const char *method, struct h_resp *out);
+ * HT_ERR_* with out->err set. */
+int ht_read_response(int fd, const char *method, struct ht_resp *out);
 
 /* ---- Load ------------------------------------------------------------ */
 
-struct h_load_counts {
+struct ht_load_counts {
     long ok;            /* 2xx */
     long non2xx;        /* any other status */
     long errors;        /* sum of the four below */
@@ -213,31 +213,31 @@ struct h_load_counts {
                            accepted, e.g. left in the backlog at shutdown) */
 };
 
-struct h_load;
+struct ht_load;
 /* Forks a generator keeping nconns persistent connections that send the
- * request back to back until h_load_stop, or at most H_LOAD_MAX_MS. */
-#define H_LOAD_MAX_MS 60000
-struct h_load *h_load_start(int port, int nconns, const char *method, const char *path,
+ * request back to back until ht_load_stop, or at most HT_LOAD_MAX_MS. */
+#define HT_LOAD_MAX_MS 60000
+struct ht_load *ht_load_start(int port, int nconns, const char *method, const char *path,
                             const char *extra_headers, const char *body);
-void h_load_snapshot(struct h_load *l, struct h_load_counts *out);
+void ht_load_snapshot(struct ht_load *l, struct ht_load_counts *out);
 /* Stops the generator and frees l; returns the final counts. */
-struct h_load_counts h_load_stop(struct h_load *l);
+struct ht_load_counts ht_load_stop(struct ht_load *l);
 /* "ok=.. non2xx=.. refused=.." for assertion messages (static buffer). */
-const char *h_load_describe(const struct h_load_counts *c);
+const char *ht_load_describe(const struct ht_load_counts *c);
 
 /* ---- Time ------------------------------------------------------------ */
 
-int64_t h_now_ms(void);   /* monotonic */
-void h_sleep_ms(int ms);
+int64_t ht_now_ms(void);   /* monotonic */
+void ht_sleep_ms(int ms);
 
 /* Waits until cond holds, polling every 50 ms; aborts the test with the
  * message when timeout_ms passes first. */
-#define H_EVENTUALLY(cond, timeout_ms, ...)                          \
+#define HT_EVENTUALLY(cond, timeout_ms, ...)                          \
     do {                                                             \
-        int64_t h_deadline_ = h_now_ms() + (timeout_ms);             \
+        int64_t ht_deadline_ = ht_now_ms() + (timeout_ms);             \
         while (!(cond)) {                                            \
-            if (h_now_ms() > h_deadline_) ck_abort_msg(__VA_ARGS__); \
-            h_sleep_ms(50);                                          \
+            if (ht_now_ms() > ht_deadline_) ck_abort_msg(__VA_ARGS__); \
+            ht_sleep_ms(50);                                          \
         }                                                            \
     } while (0)
 

@@ -7,8 +7,8 @@
 
 #include "tlsproxy.h"
 
-#define h_server_start(s, extra) h_tls_server_start((s), (extra))
+#define ht_server_start(s, extra) ht_tls_server_start((s), (extra))
 #undef tcase_add_test
-#define tcase_add_test(tc, tf) h_tls_add_test((tc), (tf))
+#define tcase_add_test(tc, tf) ht_tls_add_test((tc), (tf))
 
 #endif

@@ -202,7 +202,7 @@ static int pump(struct conn *k, struct side *from, struct side *to, int client)
 static int connect_pg(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)h_pg_port()) };
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)ht_pg_port()) };
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0)
         return fd;
@@ -266,7 +266,7 @@ static void serve(int lfd)
     }
 }
 
-void h_pgproxy_start(struct h_pgproxy *p)
+void ht_pgproxy_start(struct ht_pgproxy *p)
 {
     memset(p, 0, sizeof *p);
     snprintf(p->dir, sizeof p->dir, "/tmp/ezapi-pgproxy-XXXXXX");
@@ -298,7 +298,7 @@ void h_pgproxy_start(struct h_pgproxy *p)
     close(lfd);
 }
 
-void h_pgproxy_stop(struct h_pgproxy *p)
+void ht_pgproxy_stop(struct ht_pgproxy *p)
 {
     if (p->pid > 0) {
         kill(p->pid, SIGKILL);
@@ -314,15 +314,15 @@ void h_pgproxy_stop(struct h_pgproxy *p)
     rmdir(p->dir);
 }
 
-void h_pgproxy_arm(struct h_pgproxy *p, enum h_cut kind)
+void ht_pgproxy_arm(struct ht_pgproxy *p, enum ht_cut kind)
 {
     char path[300];
     snprintf(path, sizeof path, "%s/%s", p->dir,
-             kind == H_CUT_COMMIT_REPLY ? "cut-reply" : "cut-request");
-    h_write_file(path, "armed\n");
+             kind == HT_CUT_COMMIT_REPLY ? "cut-reply" : "cut-request");
+    ht_write_file(path, "armed\n");
 }
 
-int h_pgproxy_cuts(struct h_pgproxy *p)
+int ht_pgproxy_cuts(struct ht_pgproxy *p)
 {
     char path[300];
     snprintf(path, sizeof path, "%s/cuts", p->dir);

@@ -10,9 +10,9 @@
 
 #include <sys/types.h>
 
-enum h_cut { H_CUT_COMMIT_REPLY, H_CUT_COMMIT_REQUEST };
+enum ht_cut { HT_CUT_COMMIT_REPLY, HT_CUT_COMMIT_REQUEST };
 
-struct h_pgproxy {
+struct ht_pgproxy {
     pid_t pid;
     int port;
     char dir[256];  /* arming and reporting files */
@@ -21,11 +21,11 @@ struct h_pgproxy {
 
 /* Forks the proxy in front of the harness's PostgreSQL; aborts the test
  * when it cannot. */
-void h_pgproxy_start(struct h_pgproxy *p);
-void h_pgproxy_stop(struct h_pgproxy *p);
+void ht_pgproxy_start(struct ht_pgproxy *p);
+void ht_pgproxy_stop(struct ht_pgproxy *p);
 /* Arms one cut of the next worker COMMIT of that kind. */
-void h_pgproxy_arm(struct h_pgproxy *p, enum h_cut kind);
+void ht_pgproxy_arm(struct ht_pgproxy *p, enum ht_cut kind);
 /* How many cuts the proxy has made so far. */
-int h_pgproxy_cuts(struct h_pgproxy *p);
+int ht_pgproxy_cuts(struct ht_pgproxy *p);
 
 #endif

@@ -24,7 +24,7 @@
 
 #define LINGER_MS 5000
 
-void h_tls_make_cert(const char *dir, const char *name, char *cert, size_t certlen, char *key,
+void ht_tls_make_cert(const char *dir, const char *name, char *cert, size_t certlen, char *key,
                      size_t keylen)
 {
     char cmd[2048];
@@ -93,7 +93,7 @@ static void linger(int client)
 {
     char buf[65536];
     shutdown(client, SHUT_WR);
-    for (int64_t end = h_now_ms() + LINGER_MS; h_now_ms() < end;) {
+    for (int64_t end = ht_now_ms() + LINGER_MS; ht_now_ms() < end;) {
         struct pollfd p = { .fd = client, .events = POLLIN };
         if (poll(&p, 1, 100) > 0 && recv(client, buf, sizeof buf, 0) <= 0)
             break;
@@ -140,7 +140,7 @@ static void relay(int client, int server_port, const char *ca_file)
         linger(client);
 }
 
-void h_tlsproxy_start(struct h_tlsproxy *p, int server_port, const char *ca_file)
+void ht_tlsproxy_start(struct ht_tlsproxy *p, int server_port, const char *ca_file)
 {
     struct sockaddr_in a = { .sin_family = AF_INET };
     socklen_t alen = sizeof a;
@@ -177,7 +177,7 @@ void h_tlsproxy_start(struct h_tlsproxy *p, int server_port, const char *ca_file
     }
 }
 
-void h_tlsproxy_stop(struct h_tlsproxy *p)
+void ht_tlsproxy_stop(struct ht_tlsproxy *p)
 {
     if (p->pid > 0) {
         kill(p->pid, SIGKILL);
@@ -186,26 +186,26 @@ void h_tlsproxy_stop(struct h_tlsproxy *p)
     p->pid = 0;
 }
 
-void h_tls_server_start(struct h_server *s, const char *extra_conf)
+void ht_tls_server_start(struct ht_server *s, const char *extra_conf)
 {
-    static struct h_tlsproxy proxy; /* one server per test */
+    static struct ht_tlsproxy proxy; /* one server per test */
     char cert[400], key[400];
-    h_server_init(s, extra_conf);
-    h_tls_make_cert(s->dir, "server", cert, sizeof cert, key, sizeof key);
+    ht_server_init(s, extra_conf);
+    ht_tls_make_cert(s->dir, "server", cert, sizeof cert, key, sizeof key);
     size_t cap = (extra_conf ? strlen(extra_conf) : 0) + 1024;
     char *conf = malloc(cap);
     ck_assert_ptr_nonnull(conf);
     snprintf(conf, cap, "%stls_cert_file = %s\ntls_key_file = %s\n", extra_conf ? extra_conf : "",
              cert, key);
-    h_server_write_conf(s, conf);
+    ht_server_write_conf(s, conf);
     free(conf);
-    h_tlsproxy_start(&proxy, s->port, cert);
+    ht_tlsproxy_start(&proxy, s->port, cert);
     s->port = proxy.port;
-    h_server_spawn(s);
-    h_server_wait_ready(s);
+    ht_server_spawn(s);
+    ht_server_wait_ready(s);
 }
 
-void h_tls_add_test(TCase *tc, const TTest *tf)
+void ht_tls_add_test(TCase *tc, const TTest *tf)
 {
     static const char *const by_port[] = { "worker_connections_limit_holds_extra_clients",
                                            "descriptor_exhaustion_pauses_accepts" };

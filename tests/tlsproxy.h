@@ -13,25 +13,25 @@
 
 #include "harness.h"
 
-struct h_tlsproxy {
+struct ht_tlsproxy {
     pid_t pid;
     int port;      /* plain, on 127.0.0.1 */
 };
 
 /* Writes dir/NAME.crt and dir/NAME.key: a self-signed P-256 certificate
  * for 127.0.0.1 and localhost (subject CN=NAME) and its key. */
-void h_tls_make_cert(const char *dir, const char *name, char *cert, size_t certlen, char *key,
+void ht_tls_make_cert(const char *dir, const char *name, char *cert, size_t certlen, char *key,
                      size_t keylen);
 /* Forks a proxy to 127.0.0.1:server_port that trusts only the certificates
  * in ca_file; a connection whose handshake fails is closed unanswered. */
-void h_tlsproxy_start(struct h_tlsproxy *p, int server_port, const char *ca_file);
-void h_tlsproxy_stop(struct h_tlsproxy *p);
+void ht_tlsproxy_start(struct ht_tlsproxy *p, int server_port, const char *ca_file);
+void ht_tlsproxy_stop(struct ht_tlsproxy *p);
 
-/* h_server_start with tls_cert_file and tls_key_file of a certificate made
+/* ht_server_start with tls_cert_file and tls_key_file of a certificate made
  * in the server's directory; s->port is then a proxy's port. */
-void h_tls_server_start(struct h_server *s, const char *extra_conf);
+void ht_tls_server_start(struct ht_server *s, const char *extra_conf);
 /* tcase_add_test, less the tests that look at the server's own sockets by
  * their port (a proxy stands in between). */
-void h_tls_add_test(TCase *tc, const TTest *tf);
+void ht_tls_add_test(TCase *tc, const TTest *tf);
 
 #endif
