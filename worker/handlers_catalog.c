@@ -74,12 +74,7 @@ void h_models_list(struct ez_req *r)
 
 void h_models_get(struct ez_req *r)
 {
-    int64_t id;
-    if (ez_param_id(r, 0, &id) != 0)
-        return;
-    json_t *out;
-    int rc = ez_store_model_get(ez_w.db, id, &out);
-    ez_reply_found(r, rc, out, "model");
+    ez_reply_row_by_id(r, ez_w.db, ez_store_model_get, "model");
 }
 
 void h_models_update(struct ez_req *r)
@@ -192,12 +187,7 @@ void h_bindings_list(struct ez_req *r)
 
 void h_bindings_get(struct ez_req *r)
 {
-    int64_t id;
-    if (ez_param_id(r, 0, &id) != 0)
-        return;
-    json_t *out;
-    int rc = ez_store_binding_get(ez_w.db, id, &out);
-    ez_reply_found(r, rc, out, "binding");
+    ez_reply_row_by_id(r, ez_w.db, ez_store_binding_get, "binding");
 }
 
 void h_bindings_update(struct ez_req *r)

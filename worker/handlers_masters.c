@@ -78,26 +78,12 @@ void h_masters_create(struct ez_req *r)
 void h_masters_list(struct ez_req *r)
 {
     static const char *const statuses[] = { "active", "suspended", NULL };
-    struct ez_page pg;
-    struct ez_outcome o = { 0 };
-    const char *status = ez_query(r, "status");
-    json_t *rows = NULL;
-    if (ez_page_parse(r, &pg) != 0)
-        return;
-    if (ez_v_query_enum("status", status, statuses, &o.e) == 0)
-        o.db = ez_store_master_list(ez_w.db, &pg, status, &rows);
-    if (ez_reply_outcome(r, &o, NULL))
-        ez_reply_page(r, o.db, rows, &pg);
+    ez_reply_status_list(r, ez_w.db, statuses, ez_store_master_list);
 }
 
 void h_masters_get(struct ez_req *r)
 {
-    int64_t id;
-    if (ez_param_id(r, 0, &id) != 0)
-        return;
-    json_t *out;
-    int rc = ez_store_master_get(ez_w.db, id, &out);
-    ez_reply_found(r, rc, out, "master");
+    ez_reply_row_by_id(r, ez_w.db, ez_store_master_get, "master");
 }
 
 /* PUT /admin/masters/{id} and PUT /admin/masters/{id}/access. */

@@ -30,16 +30,7 @@ void h_namespaces_create(struct ez_req *r)
 void h_namespaces_list(struct ez_req *r)
 {
     static const char *const statuses[] = { "active", "suspended", NULL };
-    struct ez_page pg;
-    struct ez_outcome o = { 0 };
-    const char *status = ez_query(r, "status");
-    json_t *rows = NULL;
-    if (ez_page_parse(r, &pg) != 0)
-        return;
-    if (ez_v_query_enum("status", status, statuses, &o.e) == 0)
-        o.db = ez_store_namespace_list(ez_w.db, &pg, status, &rows);
-    if (ez_reply_outcome(r, &o, NULL))
-        ez_reply_page(r, o.db, rows, &pg);
+    ez_reply_status_list(r, ez_w.db, statuses, ez_store_namespace_list);
 }
 
 void h_namespaces_get(struct ez_req *r)

@@ -108,12 +108,7 @@ void h_groups_list(struct ez_req *r)
 
 void h_groups_get(struct ez_req *r)
 {
-    int64_t id;
-    json_t *out;
-    if (ez_param_id(r, 0, &id) != 0)
-        return;
-    int rc = ez_store_group_get(ez_w.db, id, &out);
-    ez_reply_found(r, rc, out, "provider group");
+    ez_reply_row_by_id(r, ez_w.db, ez_store_group_get, "provider group");
 }
 
 void h_groups_update(struct ez_req *r)

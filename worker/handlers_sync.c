@@ -50,16 +50,7 @@ void h_sync_status(struct ez_req *r)
 void h_sync_outbox_list(struct ez_req *r)
 {
     static const char *const statuses[] = { "pending", "failed", NULL };
-    struct ez_page pg;
-    struct ez_outcome o = { 0 };
-    const char *status = ez_query(r, "status");
-    json_t *rows = NULL;
-    if (ez_page_parse(r, &pg) != 0)
-        return;
-    if (ez_v_query_enum("status", status, statuses, &o.e) == 0)
-        o.db = ez_store_outbox_list(ez_w.db, &pg, status, &rows);
-    if (ez_reply_outcome(r, &o, NULL))
-        ez_reply_page(r, o.db, rows, &pg);
+    ez_reply_status_list(r, ez_w.db, statuses, ez_store_outbox_list);
 }
 
 void h_sync_outbox_retry(struct ez_req *r)

@@ -262,6 +262,17 @@ void ez_reply_found(struct ez_req *r, int db_rc, json_t *row, const char *what)
     }
 }
 
+void ez_reply_row_by_id(struct ez_req *r, struct ez_db *db, ez_row_by_id_fn *fetch,
+                        const char *what)
+{
+    int64_t id;
+    json_t *out = NULL;
+    if (ez_param_id(r, 0, &id) != 0)
+        return;
+    int rc = fetch(db, id, &out);
+    ez_reply_found(r, rc, out, what);
+}
+
 const char *ez_query(struct ez_req *r, const char *name)
 {
     return evhttp_find_header(&r->query, name);

@@ -4,12 +4,20 @@
 #include "paging.h"
 
 #include "db.h"
+#include "outcome.h"
+#include "validate.h"
 #include "rules.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+void ez_page_sql(const struct ez_page *p, struct ez_page_sql *out)
+{
+    snprintf(out->after, sizeof out->after, "%lld", (long long)p->after);
+    snprintf(out->limit, sizeof out->limit, "%d", p->limit + 1);
+}
 
 int ez_cursor_parse(const char *s, int64_t *after)
 {
@@ -75,4 +83,19 @@ void ez_reply_page(struct ez_req *r, int db_rc, json_t *rows, const struct ez_pa
         return;
     }
     ez_reply_json(r, 200, ez_page_result(rows, p));
+}
+
+void ez_reply_status_list(struct ez_req *r, struct ez_db *db, const char *const *statuses,
+                          ez_status_list_fn *fetch)
+{
+    struct ez_page pg;
+    struct ez_outcome o = { 0 };
+    const char *status = ez_query(r, "status");
+    json_t *rows = NULL;
+    if (ez_page_parse(r, &pg) != 0)
+        return;
+    if (ez_v_query_enum("status", status, statuses, &o.e) == 0)
+        o.db = fetch(db, &pg, status, &rows);
+    if (ez_reply_outcome(r, &o, NULL))
+        ez_reply_page(r, o.db, rows, &pg);
 }

@@ -13,6 +13,15 @@ struct ez_page {
     int64_t after; /* rows with id > after; 0 = from the start */
 };
 
+/* A page as the text parameters of a keyset query: id > after, LIMIT
+ * limit, which is one row more than the page so that ez_page_result can
+ * tell whether more follow. */
+struct ez_page_sql {
+    char after[24];
+    char limit[16];
+};
+void ez_page_sql(const struct ez_page *p, struct ez_page_sql *out);
+
 /* A cursor exactly as ez_page_result issues it: 0 with the id it encodes,
  * or -1 leaving *after alone. */
 int ez_cursor_parse(const char *s, int64_t *after) __attribute__((warn_unused_result));
@@ -25,5 +34,14 @@ json_t *ez_page_result(json_t *rows, const struct ez_page *p);
 /* Answers a list fetch: ez_reply_db on a database error, else 200 with the
  * page of rows (stolen). */
 void ez_reply_page(struct ez_req *r, int db_rc, json_t *rows, const struct ez_page *p);
+
+struct ez_db;
+/* A store's list of rows filtered by an optional status (NULL: all). */
+typedef int ez_status_list_fn(struct ez_db *db, const struct ez_page *p, const char *status,
+                              json_t **rows);
+/* Answers GET on a list with ?limit, ?cursor and ?status= one of statuses
+ * (NULL-terminated; any other value is 400 with param status). */
+void ez_reply_status_list(struct ez_req *r, struct ez_db *db, const char *const *statuses,
+                          ez_status_list_fn *fetch);
 
 #endif

@@ -122,10 +122,9 @@ void ez_store_model_create(struct ez_db *db, const struct ez_model_in *in, json_
 int ez_store_model_list(struct ez_db *db, const struct ez_page *pg, const char *name,
                      json_t **rows)
 {
-    char after[24], limit[16];
-    snprintf(after, sizeof after, "%lld", (long long)pg->after);
-    snprintf(limit, sizeof limit, "%d", pg->limit + 1);
-    const char *p[] = { after, limit, name };
+    struct ez_page_sql ps;
+    ez_page_sql(pg, &ps);
+    const char *p[] = { ps.after, ps.limit, name };
     return ez_db_json_rows(db, rows,
                            "SELECT " MODEL_JSON " FROM models WHERE id > $1 "
                            "AND ($3::text IS NULL OR name = $3) ORDER BY id LIMIT $2", 3, p);
@@ -290,11 +289,11 @@ void ez_store_binding_create(struct ez_db *db, const struct ez_binding_in *in, j
 int ez_store_binding_list(struct ez_db *db, const struct ez_page *pg, const char *ns,
                        int64_t group_id, json_t **rows)
 {
-    char after[24], limit[16], gid[24];
-    snprintf(after, sizeof after, "%lld", (long long)pg->after);
-    snprintf(limit, sizeof limit, "%d", pg->limit + 1);
+    struct ez_page_sql ps;
+    char gid[24];
+    ez_page_sql(pg, &ps);
     snprintf(gid, sizeof gid, "%lld", (long long)group_id);
-    const char *p[] = { after, limit, ns, group_id ? gid : NULL };
+    const char *p[] = { ps.after, ps.limit, ns, group_id ? gid : NULL };
     return ez_db_json_rows(db, rows,
                            "SELECT " BINDING_JSON " FROM bindings WHERE id > $1 "
                            "AND ($3::text IS NULL OR namespace = $3) "

@@ -30,10 +30,9 @@ void ez_store_namespace_create(struct ez_db *db, const struct ez_namespace_in *i
 int ez_store_namespace_list(struct ez_db *db, const struct ez_page *pg, const char *status,
                          json_t **rows)
 {
-    char after[24], limit[16];
-    snprintf(after, sizeof after, "%lld", (long long)pg->after);
-    snprintf(limit, sizeof limit, "%d", pg->limit + 1);
-    const char *p[] = { after, limit, status };
+    struct ez_page_sql ps;
+    ez_page_sql(pg, &ps);
+    const char *p[] = { ps.after, ps.limit, status };
     return ez_db_json_rows(db, rows,
                            "SELECT " NS_JSON " FROM namespaces WHERE id > $1 "
                            "AND ($3::text IS NULL OR status = $3) ORDER BY id LIMIT $2", 3, p);

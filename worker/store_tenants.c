@@ -149,10 +149,9 @@ void ez_store_master_create(struct ez_db *db, const struct ez_master_in *in, con
 int ez_store_master_list(struct ez_db *db, const struct ez_page *pg, const char *status,
                       json_t **rows)
 {
-    char after[24], limit[16];
-    snprintf(after, sizeof after, "%lld", (long long)pg->after);
-    snprintf(limit, sizeof limit, "%d", pg->limit + 1);
-    const char *p[] = { after, limit, status };
+    struct ez_page_sql ps;
+    ez_page_sql(pg, &ps);
+    const char *p[] = { ps.after, ps.limit, status };
     return ez_db_json_rows(db, rows,
                            "SELECT " MASTER_JSON " FROM masters m WHERE m.id > $1 "
                            "AND ($3::text IS NULL OR m.status = $3) ORDER BY m.id LIMIT $2",
@@ -539,11 +538,11 @@ out:
 int ez_store_child_key_list(struct ez_db *db, int64_t master_id, const struct ez_page *pg,
                    const char *status, json_t **rows)
 {
-    char mid[24], after[24], limit[16];
+    struct ez_page_sql ps;
+    char mid[24];
     snprintf(mid, sizeof mid, "%lld", (long long)master_id);
-    snprintf(after, sizeof after, "%lld", (long long)pg->after);
-    snprintf(limit, sizeof limit, "%d", pg->limit + 1);
-    const char *p[] = { mid, after, limit, status };
+    ez_page_sql(pg, &ps);
+    const char *p[] = { mid, ps.after, ps.limit, status };
     return ez_db_json_rows(db, rows,
                            "SELECT " KEY_JSON KEY_FROM "WHERE k.master_id = $1 AND k.id > $2 "
                            "AND ($4::text IS NULL OR " KEY_STATUS " = $4) "
