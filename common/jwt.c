@@ -98,51 +98,12 @@ char *ez_jwt_mint_session(const struct ez_config *cfg, int64_t master_id, int64_
     return token;
 }
 
-static int b64url_value(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '-')
-        return 62;
-    if (c == '_')
-        return 63;
-    return -1;
-}
-
-/* Unpadded base64url (RFC 7515 section 2) of n characters into out, which
- * holds at least n * 3 / 4 bytes. Returns the decoded length or -1. */
-static long b64url_decode(const char *s, size_t n, unsigned char *out)
-{
-    if (n % 4 == 1)
-        return -1;
-    unsigned int acc = 0;
-    int bits = 0;
-    long len = 0;
-    for (size_t i = 0; i < n; i++) {
-        int v = b64url_value((unsigned char)s[i]);
-        if (v < 0)
-            return -1;
-        acc = (acc << 6) | (unsigned int)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[len++] = (unsigned char)(acc >> bits);
-            acc &= (1u << bits) - 1;
-        }
-    }
-    return len;
-}
-
 /* The JSON object of n base64url characters, or NULL. Duplicate names are
  * refused: a claim must not mean one thing here and another elsewhere. */
 static json_t *decode_object(const char *s, size_t n)
 {
     unsigned char buf[EZ_JWT_MAX_TOKEN * 3 / 4 + 1];
-    long len = b64url_decode(s, n, buf);
+    long len = ez_b64url_decode(s, n, buf);
     if (len <= 0)
         return NULL;
     json_t *v = json_loadb((const char *)buf, (size_t)len, JSON_REJECT_DUPLICATES, NULL);

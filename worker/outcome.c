@@ -5,15 +5,22 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-int ez_refuse(struct ez_verr *e, enum ez_result status, const char *code, const char *param,
-              const char *fmt, ...)
+int ez_vrefuse(struct ez_verr *e, enum ez_result status, const char *code, const char *param,
+               const char *fmt, va_list ap)
 {
     e->status = status;
     e->code = code;
     e->param = param;
+    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    return -1;
+}
+
+int ez_refuse(struct ez_verr *e, enum ez_result status, const char *code, const char *param,
+              const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    ez_vrefuse(e, status, code, param, fmt, ap);
     va_end(ap);
     return -1;
 }

@@ -7,6 +7,8 @@
 
 #include "db.h"
 
+#include <stdarg.h>
+
 /* What a request came to. A refusal's value is the HTTP status it gets. */
 enum ez_result {
     EZ_DONE = 0,        /* valid; or written (committed, or EZ_DB_UNKNOWN) */
@@ -39,6 +41,8 @@ struct ez_outcome {
 int ez_refuse(struct ez_verr *e, enum ez_result status, const char *code, const char *param,
               const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 int ez_not_found(struct ez_verr *e);
+int ez_vrefuse(struct ez_verr *e, enum ez_result status, const char *code, const char *param,
+               const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
 
 /* A store write's transaction: ez_outcome_begin marks o done and runs
  * BEGIN; ez_outcome_end runs COMMIT when rc is EZ_DB_OK and o holds no

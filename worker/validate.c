@@ -1,18 +1,16 @@
 /* Generic field checks; the per-resource rules live in validate_<resource>.c. */
 #include "validate.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 int ez_v_fail(struct ez_verr *e, int status, const char *param, const char *fmt, ...)
 {
-    e->status = status;
-    e->code = NULL;
-    e->param = param;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    ez_vrefuse(e, (enum ez_result)status, NULL, param, fmt, ap);
     va_end(ap);
     return -1;
 }
@@ -35,22 +33,31 @@ int ez_v_known_fields(json_t *obj, const char *const *allowed, struct ez_verr *e
     return 0;
 }
 
+int ez_v_present(json_t *obj, const char *field, int nullable, int *is_null, json_t **v,
+                 struct ez_verr *e)
+{
+    if (is_null)
+        *is_null = 0;
+    *v = json_object_get(obj, field);
+    if (!*v || !json_is_null(*v))
+        return 0;
+    *v = NULL;
+    if (!nullable)
+        return ez_v_fail(e, 400, field, "%s may not be null", field);
+    if (is_null)
+        *is_null = 1;
+    return 0;
+}
+
 int ez_v_string(json_t *obj, const char *field, size_t maxlen, int nullable, int allow_empty,
                 const char **out, int *is_null, struct ez_verr *e)
 {
     *out = NULL;
-    if (is_null)
-        *is_null = 0;
-    json_t *v = json_object_get(obj, field);
+    json_t *v;
+    if (ez_v_present(obj, field, nullable, is_null, &v, e) != 0)
+        return -1;
     if (!v)
         return 0;
-    if (json_is_null(v)) {
-        if (!nullable)
-            return ez_v_fail(e, 400, field, "%s may not be null", field);
-        if (is_null)
-            *is_null = 1;
-        return 0;
-    }
     if (!json_is_string(v))
         return ez_v_fail(e, 400, field, "%s must be a string", field);
     size_t len = json_string_length(v);
@@ -113,6 +120,17 @@ int ez_v_bool(json_t *obj, const char *field, int *out, int *present, struct ez_
         return ez_v_fail(e, 400, field, "%s must be true or false", field);
     *out = json_is_true(v);
     return 0;
+}
+
+int ez_v_is_group_name(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 1 || n > EZ_MAX_NAME || !isalnum((unsigned char)s[0]))
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && s[i] != '.' && s[i] != '_' && s[i] != '-')
+            return 0;
+    return 1;
 }
 
 int ez_v_is_namespace_name(const char *s)

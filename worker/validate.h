@@ -14,6 +14,11 @@ int ez_v_fail(struct ez_verr *e, int status, const char *param, const char *fmt,
     __attribute__((format(printf, 4, 5)));
 /* Every key of obj is in the NULL-terminated `allowed`. */
 int ez_v_known_fields(json_t *obj, const char *const *allowed, struct ez_verr *e);
+/* An optional field's value: *v NULL when absent, or when JSON null and
+ * `nullable` (then *is_null = 1, if is_null is given); -1 when null is
+ * not allowed. */
+int ez_v_present(json_t *obj, const char *field, int nullable, int *is_null, json_t **v,
+                 struct ez_verr *e);
 /* Optional string field. *out = NULL when absent; when JSON null and
  * `nullable`, *is_null = 1. Rejects non-strings, empty when !allow_empty,
  * over maxlen bytes, NUL bytes and control characters. */
@@ -29,6 +34,8 @@ int ez_v_int(json_t *obj, const char *field, long long min, long long max, long 
 int ez_v_bool(json_t *obj, const char *field, int *out, int *present, struct ez_verr *e);
 /* Namespace-style names: [a-z0-9][a-z0-9_-]{0,63}. */
 int ez_v_is_namespace_name(const char *s);
+/* A provider group name: EZ_GROUP_NAME (rules.h). */
+int ez_v_is_group_name(const char *s);
 /* Query parameter `name`, valued v (NULL when absent), must be one of the
  * NULL-terminated values. */
 int ez_v_query_enum(const char *name, const char *v, const char *const *values,

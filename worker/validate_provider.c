@@ -62,24 +62,13 @@ static int is_vertex(const char *type)
     return strcmp(type, "vertex") == 0 || strcmp(type, "vertex-express") == 0;
 }
 
-static int v_group_name(const char *s)
-{
-    size_t n = strlen(s);
-    if (n < 1 || n > EZ_MAX_NAME || !isalnum((unsigned char)s[0]))
-        return 0;
-    for (size_t i = 1; i < n; i++)
-        if (!isalnum((unsigned char)s[i]) && s[i] != '.' && s[i] != '_' && s[i] != '-')
-            return 0;
-    return 1;
-}
-
 static int name_field(json_t *body, int required, const char **out, struct ez_verr *e)
 {
     if (ez_v_string(body, "name", EZ_MAX_NAME, 0, 0, out, NULL, e) != 0)
         return -1;
     if (!*out)
         return required ? ez_v_fail(e, 400, "name", "name is required") : 0;
-    if (!v_group_name(*out))
+    if (!ez_v_is_group_name(*out))
         return ez_v_fail(e, 400, "name", "name must match " EZ_GROUP_NAME);
     return 0;
 }

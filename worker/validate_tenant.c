@@ -17,17 +17,6 @@ static const char *const propagations[] = EZ_PROPAGATIONS;
 
 enum list_kind { LIST_NAMESPACES, LIST_MODELS, LIST_CIDRS };
 
-static int group_name_valid(const char *s)
-{
-    size_t n = strlen(s);
-    if (n < 1 || n > EZ_MAX_NAME || !isalnum((unsigned char)s[0]))
-        return 0;
-    for (size_t i = 1; i < n; i++)
-        if (!isalnum((unsigned char)s[i]) && s[i] != '.' && s[i] != '_' && s[i] != '-')
-            return 0;
-    return 1;
-}
-
 int ez_tenant_cidr_valid(const char *s)
 {
     char addr[64];
@@ -60,17 +49,11 @@ static int v_list(json_t *obj, const char *field, int nullable, enum list_kind k
                   json_t **out, int *is_null, struct ez_verr *e)
 {
     *out = NULL;
-    if (is_null)
-        *is_null = 0;
-    json_t *v = json_object_get(obj, field);
+    json_t *v;
+    if (ez_v_present(obj, field, nullable, is_null, &v, e) != 0)
+        return -1;
     if (!v)
         return 0;
-    if (json_is_null(v)) {
-        if (!nullable)
-            return ez_v_fail(e, 400, field, "%s may not be null", field);
-        *is_null = 1;
-        return 0;
-    }
     size_t max = kind == LIST_CIDRS ? EZ_TENANT_MAX_IPS : EZ_TENANT_MAX_LIST;
     if (!json_is_array(v))
         return ez_v_fail(e, 400, field, "%s must be an array of strings", field);
@@ -222,7 +205,7 @@ static int master_fields(json_t *b, struct ez_master_in *in, struct ez_verr *e)
     long long v;
     if (ez_v_string(b, "group", EZ_MAX_NAME, 0, 0, &in->group, NULL, e) != 0)
         return -1;
-    if (in->group && !group_name_valid(in->group))
+    if (in->group && !ez_v_is_group_name(in->group))
         return ez_v_fail(e, 400, "group", "group must match " EZ_GROUP_NAME);
     if (ez_v_enum(b, "status", master_statuses, &in->status, e) != 0 ||
         ez_v_int(b, "max_child_keys", 0, EZ_MAX_CHILD_KEYS, &v, &in->has_max_child_keys, e) != 0)
