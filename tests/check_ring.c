@@ -197,19 +197,17 @@ END_TEST
 
 START_TEST(test_producer_never_blocks)
 {
+    /* A push on a full ring returns at once with EZ_RING_FULL: were it to
+     * wait for the consumer, which never comes here, the case's timeout
+     * would end it. No figure of time is asserted (shared machines). */
     struct ez_ring *r = ring_new(1024, 1000);
-    struct timespec t0, t1;
 
     while (ez_ring_push(r, "0123456789", 10) == EZ_RING_OK)
         ;
     uint64_t before = atomic_load(&r->full);
-    clock_gettime(CLOCK_MONOTONIC, &t0);
     for (int i = 0; i < 100000; i++)
         ck_assert_int_eq(ez_ring_push(r, "0123456789", 10), EZ_RING_FULL);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
     ck_assert_uint_eq(atomic_load(&r->full) - before, 100000);
-    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    ck_assert_msg(secs < 1.0, "100000 refused pushes took %.3f s", secs);
     ring_free(r);
 }
 END_TEST
