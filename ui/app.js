@@ -34,9 +34,10 @@ const who = document.getElementById('who');
 // must not stay in the history either.
 function takeFragmentToken() {
   const m = /^#token=([A-Za-z0-9._-]+)$/.exec(window.location.hash);
-  if (!m) return;
+  if (!m) return false;
   session.set(m[1]);
   window.history.replaceState(null, '', `${window.location.pathname}#/overview`);
+  return true;
 }
 
 function signIn(reason) {
@@ -102,5 +103,8 @@ function route() {
 }
 
 takeFragmentToken();
-window.addEventListener('hashchange', () => { if (session.token()) route(); });
+// A link opened in a tab already showing the console changes only the hash.
+window.addEventListener('hashchange', () => {
+  if (takeFragmentToken() || session.token()) route();
+});
 route();

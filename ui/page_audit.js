@@ -26,7 +26,11 @@ function changes(rec) {
   const c = rec.changes;
   if (!c) return '';
   if (!('before' in c) && !('after' in c)) return h('code', {}, JSON.stringify(c));
-  const rows = diff(c.before === null ? undefined : c.before, c.after === null ? undefined : c.after);
+  // a create has no before, a delete no after: compare with an empty row
+  const isObj = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
+  const before = c.before === null || c.before === undefined ? (isObj(c.after) ? {} : undefined) : c.before;
+  const after = c.after === null || c.after === undefined ? (isObj(c.before) ? {} : undefined) : c.after;
+  const rows = diff(before, after);
   const d = h('details', {}, h('summary', {}, `${rows.length} change(s)`),
     h('table', { class: 'diff' }, h('tbody', {}, rows.map((r) => h('tr', {},
       h('th', { scope: 'row' }, r[0]),
