@@ -97,6 +97,25 @@ function candidateView(c) {
   return h('pre', { class: 'json' }, JSON.stringify(c, null, 2));
 }
 
+// Weight, status and selector of one binding; the answer carries the
+// candidate the data plane now resolves.
+function editBinding(b, slot, list) {
+  clear(slot).appendChild(form({
+    title: `Edit binding #${b.id} (${b.namespace} / ${b.public_model})`, submit: 'Save binding', class: 'card binding-edit',
+    fields: [
+      { name: 'weight', label: 'weight', type: 'number', min: 0, value: b.weight },
+      { name: 'status', label: 'status', type: 'select', options: ['active', 'disabled'], value: b.status },
+      { name: 'selector_type', label: 'selector_type', type: 'select', options: ['exact', 'regex', 'normalize_exact'], value: b.selector_type },
+      { name: 'selector_value', label: 'selector_value', value: b.selector_value },
+    ],
+    onsubmit: async (v) => {
+      const r = await api('PUT', `/admin/bindings/${b.id}`, v);
+      list.reload();
+      return h('div', {}, note(`saved binding #${r.id}; resolved candidate:`, 'ok'), candidateView(r.candidate));
+    },
+  }));
+}
+
 export function renderBindings(root) {
   const msg = h('div', {});
   const list = pagedList({
@@ -110,11 +129,18 @@ export function renderBindings(root) {
       { title: 'weight', get: (b) => b.weight },
       { title: 'selector', get: (b) => `${b.selector_type} ${b.selector_value}` },
       { title: 'status', get: (b) => b.status },
-      { title: '', get: (b) => deleteButton(`/admin/bindings/${b.id}`, list, msg) },
+      {
+        title: '',
+        get: (b) => h('div', { class: 'actions' },
+          h('button', { type: 'button', onclick: () => editBinding(b, edit, list) }, 'Edit'),
+          deleteButton(`/admin/bindings/${b.id}`, list, msg)),
+      },
     ],
   });
+  const edit = h('div', { id: 'binding-edit' });
   root.append(
     section('Bindings', msg, list),
+    edit,
     form({
       title: 'Bind a public model to a provider group', submit: 'Create binding', class: 'card binding-form',
       fields: [

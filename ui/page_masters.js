@@ -53,6 +53,36 @@ function masterDetail(m, detail, masters) {
         clear(detail).appendChild(note(`deleted master #${m.id}`, 'ok'));
         masters.reload();
       }, { danger: true, confirm: 'Really delete, with all its keys?', onerror: fail })),
+    h('div', { class: 'grid' },
+      form({
+        title: 'Edit limits and status', submit: 'Save master', class: 'card edit-master',
+        fields: [
+          { name: 'name', label: 'name', value: m.name },
+          { name: 'status', label: 'status', type: 'select', options: ['active', 'suspended'], value: m.status },
+          { name: 'max_child_keys', label: 'max_child_keys', type: 'number', min: 0, value: m.max_child_keys },
+          { name: 'global_qps', label: 'global_qps', type: 'number', min: 0, value: m.global_qps },
+        ],
+        onsubmit: async (v) => {
+          const r = await api('PUT', `/admin/masters/${m.id}`, v);
+          masters.reload();
+          masterDetail(r, detail, masters);
+          return null;
+        },
+      }),
+      form({
+        title: 'Access (namespaces)', submit: 'Save access', class: 'card master-access',
+        fields: [
+          { name: 'namespaces', label: 'namespaces (comma-separated)', type: 'list', value: m.namespaces, emptyAs: [] },
+          { name: 'default_namespace', label: 'default_namespace', value: m.default_namespace, emptyAs: null },
+          { name: 'propagate', label: 'propagate to its child keys', type: 'select', options: ['none', 'restrict', 'all'] },
+        ],
+        onsubmit: async (v) => {
+          const r = await api('PUT', `/admin/masters/${m.id}/access`, v);
+          masters.reload();
+          masterDetail(r, detail, masters);
+          return null;
+        },
+      })),
     h('h3', {}, 'Child keys'), keysBox,
     form({
       title: 'Issue a child key', submit: 'Issue child key', class: 'card issue-key',

@@ -13,6 +13,27 @@ function created(r) {
   return note(`created group #${r.group.id} ${r.group.name} with key #${r.api_key.id} (${r.api_key.api_key})`, 'ok');
 }
 
+// Edits one key's weight and status in a form under the key list.
+function editKey(k, box, msg, reload) {
+  const slot = box.parentNode.querySelector('.key-edit');
+  clear(slot).appendChild(form({
+    title: `Edit key #${k.id}`, submit: 'Save key', class: 'card key-edit-form',
+    fields: [
+      { name: 'weight', label: 'weight', type: 'number', min: 0, value: k.weight },
+      { name: 'status', label: 'status', type: 'select', options: ['active', 'auto_disabled', 'manual_disabled'], value: k.status },
+      { name: 'ban_reason', label: 'ban_reason', value: k.ban_reason },
+      { name: 'ban_until', label: 'ban_until (RFC 3339 with a zone)', value: k.ban_until },
+    ],
+    onsubmit: async (v) => {
+      await api('PUT', `/admin/api-keys/${k.id}`, v);
+      clear(slot);
+      clear(box).appendChild(reload());
+      clear(msg).appendChild(note(`saved key #${k.id}`, 'ok'));
+      return null;
+    },
+  }));
+}
+
 function keyRows(group, box, msg) {
   const reload = () => keyRows(group, box, msg);
   const fail = (err) => { clear(msg).appendChild(note(err.message, 'error')); };
@@ -38,6 +59,7 @@ function keyRows(group, box, msg) {
               await api('PUT', `/admin/api-keys/${k.id}`, { status: 'active', ban_reason: null, ban_until: null });
               clear(box).appendChild(reload());
             }, { onerror: fail }),
+          h('button', { type: 'button', onclick: () => editKey(k, box, msg, reload) }, 'Edit'),
           action('Delete', async () => {
             await api('DELETE', `/admin/api-keys/${k.id}`);
             clear(box).appendChild(reload());
@@ -68,7 +90,7 @@ function groupDetail(g, detail, list) {
         return null;
       },
     }),
-    h('h3', {}, 'Keys'), keysBox,
+    h('h3', {}, 'Keys'), keysBox, h('div', { class: 'key-edit' }),
     form({
       title: 'Add a key', submit: 'Add key',
       fields: [

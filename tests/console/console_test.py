@@ -254,6 +254,36 @@ def step_custom_provider():
     result('custom_provider', 'ok')
 
 
+def open_group(name):
+    go('providers')
+    row = wait(lambda: [r for r in css('section.list tbody tr') if name in r.text],
+               f'group {name} in the list')[0]
+    one('button', row).click()
+    return wait(lambda: css('#group-detail h2') and name in one('#group-detail h2').text and
+                one('#group-detail'), f'the detail of {name}')
+
+
+def step_group_edit_and_delete_409():
+    detail = open_group('console-made')
+    keyrow = wait(lambda: css('#group-detail section.list tbody tr td[data-label="weight"]'),
+                  'the key list')[0].find_element(By.XPATH, '..')
+    [b for b in css('button', keyrow) if b.text == 'Edit'][0].click()
+    form = wait(lambda: css('form.key-edit-form', detail), 'the key form')[0]
+    fill(form, {'weight': '7'})
+    wait(lambda: [td for td in css('#group-detail td[data-label="weight"]') if td.text == '7'],
+         'the new weight in the key list')
+    result('key_weight', '7')
+    # a group that a binding still uses: the API's 409 reason is shown
+    detail = open_group('explain-grp')
+    button = one('button[data-action="Delete group"]', detail)
+    button.click()
+    button.click()
+    wait(lambda: [n for n in css('#group-detail .note.error') if '1 binding' in n.text],
+         'the 409 reason')
+    no_console_errors('group edit and delete', allowed=(409,))
+    result('delete_409', 'shown')
+
+
 def step_422_next_to_field():
     go('bindings')
     form = one('form.binding-form')
@@ -346,7 +376,7 @@ def step_overview_verify():
 
 def main():
     steps = [step_sign_in_and_out, step_refused_tokens, step_url_link, step_custom_provider,
-             step_422_next_to_field, step_master_key_once, step_explain, step_every_page,
+             step_group_edit_and_delete_409, step_422_next_to_field, step_master_key_once, step_explain, step_every_page,
              step_markup_shown_as_text, step_phone, step_overview_verify, step_viewer]
     only = os.environ.get('CONSOLE_STEPS')
     try:
