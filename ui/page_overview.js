@@ -68,7 +68,7 @@ async function syncStatus(box) {
   const run = s.last_full_resync;
   clear(box).appendChild(h('dl', { class: 'facts' },
     h('dt', {}, 'syncer'), h('dd', {}, badge(s.syncer.alive, 'alive', 'not alive'), ` lag ${s.syncer.lag_seconds}s, queue ${s.syncer.queue_depth}`),
-    h('dt', {}, 'Redis'), h('dd', {}, badge(s.redis.ok, 'ok', 'down'), ` version ${text(s.redis.version)}`),
+    h('dt', {}, 'Redis'), h('dd', {}, badge(s.redis.ok, 'ok', 'down'), ` meta:sync version ${text(s.redis.version)}`),
     h('dt', {}, 'outbox depth'), h('dd', { id: 'outbox-depth' }, `${s.outbox.pending} pending, ${s.outbox.failed} failed`,
       s.outbox.oldest_pending_at ? `, oldest ${s.outbox.oldest_pending_at}` : ''),
     h('dt', {}, 'last full resync'), h('dd', { id: 'last-resync' }, run
