@@ -2,7 +2,7 @@
 // (with the candidate the data plane resolves), route explain, features.
 import { h, clear, text } from './dom.js';
 import { api } from './api.js';
-import { action, form, note, pagedList, section, table } from './widgets.js';
+import { action, form, load, note, pagedList, section, table } from './widgets.js';
 
 function deleteButton(path, list, msg, label) {
   return action(label || 'Delete', async () => {
@@ -12,13 +12,8 @@ function deleteButton(path, list, msg, label) {
 }
 
 async function registry(box) {
-  let r;
-  try {
-    r = await api('GET', '/admin/model-registry');
-  } catch (err) {
-    clear(box).appendChild(note(err.message, 'error'));
-    return;
-  }
+  const r = await load(box, '/admin/model-registry');
+  if (!r) return;
   clear(box).appendChild(table([
     { title: 'model', get: (m) => m.name },
     { title: 'groups', get: (m) => m.groups.map((g) => `#${g.id} ${g.name} (${g.type})`).join(', ') },
@@ -198,13 +193,8 @@ export function renderExplain(root) {
 }
 
 async function features(box, msg) {
-  let f;
-  try {
-    f = await api('GET', '/admin/features');
-  } catch (err) {
-    clear(box).appendChild(note(err.message, 'error'));
-    return;
-  }
+  const f = await load(box, '/admin/features');
+  if (!f) return;
   clear(box).appendChild(table([
     { title: 'switch', get: (r) => r[0] },
     { title: 'value', get: (r) => r[1] },

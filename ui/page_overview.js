@@ -3,7 +3,7 @@
 // counts read from /metrics; and "verify" (Redis against PostgreSQL).
 import { h, clear, text } from './dom.js';
 import { api } from './api.js';
-import { action, note, section, table } from './widgets.js';
+import { action, load, note, section, table } from './widgets.js';
 
 function badge(ok, yes, no) {
   return h('span', { class: `badge ${ok ? 'ok' : 'bad'}` }, ok ? yes : no);
@@ -58,13 +58,8 @@ async function health(box) {
 }
 
 async function syncStatus(box) {
-  let s;
-  try {
-    s = await api('GET', '/admin/sync/status');
-  } catch (err) {
-    clear(box).appendChild(note(err.message, 'error'));
-    return;
-  }
+  const s = await load(box, '/admin/sync/status');
+  if (!s) return;
   const run = s.last_full_resync;
   clear(box).appendChild(h('dl', { class: 'facts' },
     h('dt', {}, 'syncer'), h('dd', {}, badge(s.syncer.alive, 'alive', 'not alive'), ` lag ${s.syncer.lag_seconds}s, queue ${s.syncer.queue_depth}`),
@@ -99,13 +94,8 @@ async function metrics(box) {
 
 async function verify(box) {
   clear(box).appendChild(note('comparing Redis with PostgreSQL\u2026'));
-  let v;
-  try {
-    v = await api('GET', '/admin/sync/verify');
-  } catch (err) {
-    clear(box).appendChild(note(err.message, 'error'));
-    return;
-  }
+  const v = await load(box, '/admin/sync/verify');
+  if (!v) return;
   clear(box);
   box.appendChild(note(v.equal ? `equal: ${text(v.keys_checked)} keys checked` : 'Redis differs from PostgreSQL', v.equal ? 'ok' : 'error'));
   const rows = [];

@@ -211,6 +211,16 @@ export function pagedList(spec) {
   return wrap;
 }
 
+// GET path; on failure the box shows the API's message and null comes back.
+export async function load(box, path) {
+  try {
+    return await api('GET', path);
+  } catch (err) {
+    clear(box).appendChild(note(err.message, 'error'));
+    return null;
+  }
+}
+
 export function section(title, ...children) {
   return h('section', { class: 'card' }, h('h2', {}, title), children);
 }
