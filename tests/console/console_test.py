@@ -58,7 +58,7 @@ def browser():
     o.binary_location = CFG.get('chromium', '/usr/bin/chromium')
     for a in ['--headless=new', '--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu',
               '--window-size=1280,800', '--no-first-run', '--disable-extensions',
-              f'--user-data-dir={SHOTS}/profile']:
+              f'--user-data-dir={CFG["profile"]}']:
         o.add_argument(a)
     o.set_capability('goog:loggingPrefs', {'browser': 'ALL'})
     return webdriver.Chrome(service=Service(CFG.get('chromedriver', '/usr/bin/chromedriver')),
