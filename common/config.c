@@ -43,6 +43,7 @@ enum kind {
     KIND_DURATION,
     KIND_LEVEL,
     KIND_FORMAT,
+    KIND_BOOL,
 };
 
 enum storage { ST_STRING, ST_LLONG, ST_INT };
@@ -95,6 +96,7 @@ static int parse_int(const struct key *, const char *, struct parsed *, char *, 
 static int parse_duration(const struct key *, const char *, struct parsed *, char *, size_t);
 static int parse_level(const struct key *, const char *, struct parsed *, char *, size_t);
 static int parse_format(const struct key *, const char *, struct parsed *, char *, size_t);
+static int parse_bool(const struct key *, const char *, struct parsed *, char *, size_t);
 
 static const struct kind_info kinds[] = {
     [KIND_LISTEN] = { ST_STRING, 0, "address list", parse_listen },
@@ -111,6 +113,7 @@ static const struct kind_info kinds[] = {
     [KIND_DURATION] = { ST_LLONG, 0, "duration", parse_duration },
     [KIND_LEVEL] = { ST_INT, 0, "level", parse_level },
     [KIND_FORMAT] = { ST_INT, 0, "format", parse_format },
+    [KIND_BOOL] = { ST_INT, 0, "switch", parse_bool },
 };
 
 static const char *const level_names[] = {
@@ -118,6 +121,7 @@ static const char *const level_names[] = {
     [EZ_LOG_WARN] = "warn", [EZ_LOG_ERROR] = "error",
 };
 static const char *const format_names[] = { "text", "json" };
+static const char *const bool_names[] = { "off", "on" };
 
 /* Values shown in the sample for required keys; secrets get a generated
  * CHANGE-ME placeholder instead. */
@@ -656,6 +660,13 @@ static int parse_format(const struct key *k, const char *v, struct parsed *p,
                       whylen);
 }
 
+static int parse_bool(const struct key *k, const char *v, struct parsed *p,
+                      char *why, size_t whylen)
+{
+    return parse_name(bool_names, sizeof(bool_names) / sizeof(bool_names[0]), v, p, why,
+                      whylen);
+}
+
 /* Validates v for k and stores it in c, replacing (and freeing) any earlier
  * value. On failure c is unchanged and why says what is wrong without
  * quoting anything that could be secret. */
@@ -1153,6 +1164,9 @@ static void write_value(FILE *f, const struct ez_config *c, const struct key *k)
     case KIND_FORMAT:
         fputs(format_names[n], f);
         break;
+    case KIND_BOOL:
+        fputs(bool_names[n], f);
+        break;
     }
 }
 
@@ -1239,6 +1253,9 @@ static void describe_allowed(const struct key *k, char *buf, size_t len)
         break;
     case KIND_FORMAT:
         fmt(buf, len, "json or text");
+        break;
+    case KIND_BOOL:
+        fmt(buf, len, "on or off");
         break;
     }
 }

@@ -23,6 +23,7 @@
 #define EZ_CTYPE_DURATION long long /* milliseconds */
 #define EZ_CTYPE_LEVEL int          /* enum ez_log_level */
 #define EZ_CTYPE_FORMAT int         /* 1 = json, 0 = text */
+#define EZ_CTYPE_BOOL int           /* 1 = on, 0 = off */
 
 enum {
 #define X(name, kind, def, min, max, reload, help) EZ_CKEY_##name,

@@ -4,7 +4,8 @@
  *   kind: one of the EZ_CTYPE_* names of config.h: LISTEN, WORKERS ("auto"
  *   = 0 resolved to the CPU count), STR, REQUIRED_STR, DSN and REQUIRED_DSN
  *   (libpq connection strings), REQUIRED_SECRET,
- *   SECRETS_KEY, REDIS_URL, CIDRS, INT, DURATION (milliseconds), LEVEL, FORMAT.
+ *   SECRETS_KEY, REDIS_URL, CIDRS, INT, DURATION (milliseconds), LEVEL, FORMAT,
+ *   BOOL (on or off).
  *   min/max bound INT, DURATION and WORKERS values and string lengths. */
 X(listen, LISTEN, "127.0.0.1:8080", 1, 4096, 1,
   "address:port to serve HTTP on; several comma-separated; [::1]:8080 for IPv6; unix:/path for a Unix socket")
@@ -82,3 +83,7 @@ X(log_format, FORMAT, "json", 0, 0, 1,
   "json or text, to stderr")
 X(pid_file, STR, "", 0, 4096, 0,
   "file the supervisor writes its pid to; empty = none")
+
+/* the admin console (worker/ui.c, docs/console.md) */
+X(ui, BOOL, "on", 0, 0, 1,
+  "serve the admin console at /ui/ (on or off); off answers 404 there, the admin API is unchanged")

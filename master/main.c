@@ -36,6 +36,7 @@ static void usage(FILE *f)
             "       ezapi -h, --help                print this help\n"
             "       ezapi migrate [-c FILE]         apply database migrations\n"
             "       ezapi token admin [-c FILE] [--sub NAME] [--role admin|viewer] [--ttl DURATION]\n"
+            "                         [--url[=BASE]]  print a console link carrying the token\n"
             "       ezapi verify [-c FILE]          compare Redis with PostgreSQL (exit 0 when equal)\n"
             "       ezapi config sample|man         print the sample config or ezapi.conf(5)\n"
             "default config: %s\n", DEFAULT_CONFIG);
@@ -88,13 +89,35 @@ static int migrate(const struct ez_config *cfg)
     return 0;
 }
 
+/* The console's address from the first listen address: http, or https
+ * when TLS is on; "*" and an empty host become 127.0.0.1. -1 for a Unix
+ * socket, which a browser cannot reach (--url=BASE is needed then). */
+static int console_base(const struct ez_config *cfg, char *out, size_t len)
+{
+    const char *l = cfg->listen;
+    size_t n = strcspn(l, ",");
+    if (strncmp(l, "unix:", 5) == 0)
+        return -1;
+    const char *scheme = cfg->tls_cert_file[0] ? "https" : "http";
+    if (l[0] == '*' && l[1] == ':')
+        snprintf(out, len, "%s://127.0.0.1%.*s", scheme, (int)(n - 1), l + 1);
+    else if (l[0] == ':')
+        snprintf(out, len, "%s://127.0.0.1%.*s", scheme, (int)n, l);
+    else
+        snprintf(out, len, "%s://%.*s", scheme, (int)n, l);
+    return 0;
+}
+
+/* Prints the token, or with --url the console link carrying it in the URL
+ * fragment (a browser never sends the fragment to the server). */
 static int cmd_token(int argc, char **argv, const char *path)
 {
-    const char *sub = "admin", *role = "admin", *ttl = "1h";
+    const char *sub = "admin", *role = "admin", *ttl = "1h", *url = NULL;
+    int want_url = 0;
     static const struct option opts[] = {
         { "sub", required_argument, NULL, 's' }, { "role", required_argument, NULL, 'r' },
         { "ttl", required_argument, NULL, 'l' }, { "config", required_argument, NULL, 'c' },
-        { NULL, 0, NULL, 0 } };
+        { "url", optional_argument, NULL, 'u' }, { NULL, 0, NULL, 0 } };
     int ch;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
@@ -103,8 +126,17 @@ static int cmd_token(int argc, char **argv, const char *path)
         case 'r': role = optarg; break;
         case 'l': ttl = optarg; break;
         case 'c': path = optarg; break;
+        case 'u': want_url = 1; url = optarg; break;
         default: usage(stderr); return 2;
         }
+    }
+    if (optind < argc) {
+        usage(stderr);
+        return 2;
+    }
+    if (url && strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
+        fprintf(stderr, "ezapi: --url must start with http:// or https://\n");
+        return 2;
     }
     long long ttl_ms;
     if (strcmp(role, "admin") != 0 && strcmp(role, "viewer") != 0) {
@@ -120,6 +152,16 @@ static int cmd_token(int argc, char **argv, const char *path)
         return 2;
     }
     struct ez_config *cfg = load_or_exit(path);
+    char base[4200];
+    if (want_url && url) {
+        snprintf(base, sizeof base, "%s", url);
+    } else if (want_url && console_base(cfg, base, sizeof base) != 0) {
+        fprintf(stderr, "ezapi: the first listen address is a Unix socket: give the console's "
+                        "address with --url=BASE\n");
+        ez_config_free(cfg);
+        free(cfg);
+        return 2;
+    }
     char *tok = ez_jwt_mint_admin(cfg, sub, role, ttl_ms / 1000);
     ez_config_free(cfg);
     free(cfg);
@@ -127,7 +169,14 @@ static int cmd_token(int argc, char **argv, const char *path)
         fprintf(stderr, "ezapi: cannot mint the token\n");
         return 1;
     }
-    printf("%s\n", tok);
+    if (want_url) {
+        size_t b = strlen(base);
+        while (b > 0 && base[b - 1] == '/')
+            b--;
+        printf("%.*s/ui/#token=%s\n", (int)b, base, tok);
+    } else {
+        printf("%s\n", tok);
+    }
     free(tok);
     return 0;
 }

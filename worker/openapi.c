@@ -624,6 +624,10 @@ static void shared_parameters(json_t *c)
     set(c, "NamespaceName", need(json_pack("{s:s, s:s, s:b, s:o}", "name", "name", "in", "path",
                                            "required", 1, "schema",
                                            t_pattern(NS_PATTERN, EZ_MAX_NAME))));
+    set(c, "ConsoleFile", need(json_pack("{s:s, s:s, s:b, s:o, s:s}", "name", "file", "in",
+                                         "path", "required", 1, "schema",
+                                         t_pattern("^[A-Za-z0-9_-][A-Za-z0-9._-]*$", 128),
+                                         "description", "A file of the admin console.")));
     set(c, "RequestId", need(json_pack("{s:s, s:s, s:o, s:s}", "name", "X-Request-ID",
                                        "in", "header", "schema",
                                        t_pattern("^[A-Za-z0-9._-]{1,128}$", 128), "description",
@@ -775,6 +779,7 @@ static const struct tag {
     { "Audit", "Who changed what (docs/operations.md, Audit log)." },
     { "Sync", "The Redis projection: outbox and full resyncs (docs/redis.md)." },
     { "Routing", "What the data plane would do (docs/redis.md)." },
+    { "Console", "The admin console in the browser, built into the binary (docs/console.md)." },
 };
 
 static const char *const info_text =
@@ -826,6 +831,7 @@ static void path_parameters(json_t *list, const char *path)
         size_t n = strcspn(p + 1, "}");
         const char *shared = n == 2 && strncmp(p + 1, "id", 2) == 0     ? "Id"
                              : n == 4 && strncmp(p + 1, "name", 4) == 0 ? "NamespaceName"
+                             : n == 4 && strncmp(p + 1, "file", 4) == 0 ? "ConsoleFile"
                                                                         : NULL;
         if (!shared || json_array_append_new(list, ref_to("parameters", shared)) != 0)
             broken = 1;

@@ -8,7 +8,7 @@
  *       .field = value, ...)
  *   method   GET, POST, PUT or DELETE
  *   path     the template: {x} matches one path segment; openapi.c knows
- *            the placeholders {id} and {name}
+ *            the placeholders {id}, {name} and {file}
  *   handler  void handler(struct ez_req *), in the handlers_*.c of its area
  *   auth     enum ez_auth_kind without EZ_AUTH_: PUBLIC, ADMIN, ADMIN_READ,
  *            MASTER or METRICS
@@ -246,6 +246,18 @@ ROUTE(POST, "/admin/route/explain", h_route_explain, ADMIN_READ,
       "tokens too: it changes nothing)",
       .body = "ExplainRequest", .body_required = 1, .status = 200, .answer = "Explanation",
       .errors = "404")
+
+/* the admin console: embedded files of ui/ (ui.c, docs/console.md) */
+ROUTE(GET, "/ui", h_ui_index, PUBLIC,
+      "getConsoleBare", "Console", "The admin console's page, as at /ui/",
+      .status = 200, .answer = "text/html", .errors = "404")
+ROUTE(GET, "/ui/", h_ui_index, PUBLIC,
+      "getConsole", "Console", "The admin console's page (404 when ui = off)",
+      .status = 200, .answer = "text/html", .errors = "404")
+ROUTE(GET, "/ui/{file}", h_ui_asset, PUBLIC,
+      "getConsoleFile", "Console",
+      "One file of the admin console (its script modules, style sheet); 304 to If-None-Match",
+      .status = 200, .answer = "*/*", .errors = "404")
 
 #ifdef EZ_TEST_DUMMY_ROUTE /* tests/check_route_table.c: a row is all a route needs */
 ROUTE(GET, "/test/dummy/{id}", h_test_dummy, ADMIN,
