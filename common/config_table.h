@@ -19,7 +19,8 @@ X(pg_dsn, REQUIRED_DSN, "", 1, 4096, 1,
 X(log_pg_dsn, DSN, "", 0, 4096, 1,
   "connection string of the audit database; empty = pg_dsn")
 X(redis_url, REDIS_URL, "redis://127.0.0.1:6379/0", 1, 4096, 1,
-  "redis://[[user]:password@]host:port/db or unix:///path?db=N")
+  "redis://[[user]:password@]host:port/db, unix:///path?db=N, or "
+  "redis-sentinel://[[user]:password@]host:port[,host:port...]/master-name[/db]")
 X(redis_key_prefix, STR, "", 0, 128, 0,
   "prepended to every Redis key and channel of the data-plane contract")
 X(admin_jwt_secret, REQUIRED_SECRET, "", 32, 4096, 1,
