@@ -4,7 +4,7 @@
  * (`ezapi verify` clean, every acknowledged change in Redis, the outbox
  * empty), and full resyncs started on two instances at once leave Redis
  * equal to PostgreSQL. */
-#include "harness.h"
+#include "engines.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -15,17 +15,6 @@
 #include <unistd.h>
 
 #define NINST 3
-
-static int request(struct ht_server *s, const char *method, const char *path, const char *json,
-                   json_t **out)
-{
-    struct ht_resp r;
-    int st = ht_http(s->port, method, path, ht_auth(s, "admin"), json, json ? strlen(json) : 0, &r);
-    if (out)
-        *out = st > 0 ? ht_resp_json(&r) : NULL;
-    ht_resp_free(&r);
-    return st;
-}
 
 /* Three instances sharing one config but for the port (one worker each:
  * the machine has two cores for the whole test). */
@@ -39,27 +28,13 @@ static void start_instances(struct ht_server *s, const char *extra)
         ht_server_start(&s[i], conf);
 }
 
-static int verify_clean(struct ht_server *s, char **out)
-{
-    struct ht_cmd c;
-    ht_ezapi(&c, "verify", "-c", s->conf, NULL);
-    int ok = c.status == 0;
-    if (out) {
-        size_t n = strlen(c.out) + strlen(c.err) + 2;
-        *out = malloc(n);
-        snprintf(*out, n, "%s\n%s", c.out, c.err);
-    }
-    ht_cmd_free(&c);
-    return ok;
-}
-
 static void assert_converges(struct ht_server *s)
 {
     HT_EVENTUALLY(ht_pg_count("SELECT count(*) FROM sync_outbox") == 0, 60000,
                   "the outbox did not drain");
-    HT_EVENTUALLY(verify_clean(s, NULL), 60000, "verify never became clean");
+    HT_EVENTUALLY(eng_ezapi(s, "verify", NULL) == 0, 60000, "verify never became clean");
     char *out = NULL;
-    ck_assert_msg(verify_clean(s, &out), "verify: %s", out);
+    ck_assert_msg(eng_ezapi(s, "verify", &out) == 0, "verify: %s", out);
     free(out);
 }
 
@@ -67,8 +42,8 @@ static void assert_converges(struct ht_server *s)
 static long long make_group(struct ht_server *s)
 {
     json_t *j = NULL;
-    ck_assert_int_eq(request(s, "POST", "/admin/namespaces", "{\"name\":\"shared\"}", NULL), 201);
-    ck_assert_int_eq(request(s, "POST", "/admin/providers/custom",
+    ck_assert_int_eq(eng_admin(s, "POST", "/admin/namespaces", "{\"name\":\"shared\"}", NULL), 201);
+    ck_assert_int_eq(eng_admin(s, "POST", "/admin/providers/custom",
                              "{\"name\":\"g\",\"base_url\":\"https://up.example/v1\","
                              "\"api_key\":\"sk-g-aaaaaaaaaaaa\",\"models\":[\"m1\",\"m2\"]}",
                              &j),
@@ -94,7 +69,7 @@ static void client(struct ht_server *s, int k, int n, long long gid, int fd)
         switch (i % 3) {
         case 0:
             snprintf(body, sizeof body, "{\"name\":\"c%d-%d\"}", k, i);
-            st = request(to, "POST", "/admin/namespaces", body, NULL);
+            st = eng_admin(to, "POST", "/admin/namespaces", body, NULL);
             if (st == 201) {
                 char line[32];
                 int len = snprintf(line, sizeof line, "c%d-%d\n", k, i);
@@ -105,12 +80,12 @@ static void client(struct ht_server *s, int k, int n, long long gid, int fd)
         case 1:
             snprintf(body, sizeof body, "{\"models\":[\"m1\",\"m2\",\"c%d-%d\"],\"status\":\"%s\"}",
                      k, i, (i + k) % 4 ? "active" : "disabled");
-            st = request(to, "PUT", path, body, NULL);
+            st = eng_admin(to, "PUT", path, body, NULL);
             break;
         default:
             snprintf(body, sizeof body, "{\"group_id\":%lld,\"api_key\":\"sk-c%d-%d-bbbbbbbbbbbb\"}",
                      gid, k, i);
-            st = request(to, "POST", "/admin/api-keys", body, NULL);
+            st = eng_admin(to, "POST", "/admin/api-keys", body, NULL);
             break;
         }
         /* an instance being killed or restarting: anything but a 5xx
@@ -187,9 +162,9 @@ START_TEST(concurrent_full_resyncs_do_not_corrupt_each_other)
     char body[200];
     for (int i = 0; i < 60; i++) {
         snprintf(body, sizeof body, "{\"group_id\":%lld,\"api_key\":\"sk-p-%d-bbbbbbbbbbbb\"}", gid, i);
-        ck_assert_int_eq(request(&s[i % NINST], "POST", "/admin/api-keys", body, NULL), 201);
+        ck_assert_int_eq(eng_admin(&s[i % NINST], "POST", "/admin/api-keys", body, NULL), 201);
         snprintf(body, sizeof body, "{\"name\":\"pre-%d\"}", i);
-        ck_assert_int_eq(request(&s[i % NINST], "POST", "/admin/namespaces", body, NULL), 201);
+        ck_assert_int_eq(eng_admin(&s[i % NINST], "POST", "/admin/namespaces", body, NULL), 201);
     }
     assert_converges(&s[0]);
     /* stale keys a resync must remove, and a value it must restore */
@@ -197,19 +172,19 @@ START_TEST(concurrent_full_resyncs_do_not_corrupt_each_other)
     freeReplyObject(redisCommand(rc, "HSET config:namespaces ghost {}"));
     freeReplyObject(redisCommand(rc, "HDEL config:namespaces pre-3"));
     redisFree(rc);
-    ck_assert(!verify_clean(&s[0], NULL));
+    ck_assert(eng_ezapi(&s[0], "verify", NULL) != 0);
     long mark0 = ht_server_log_mark(&s[0]), mark2 = ht_server_log_mark(&s[2]);
     pid_t kid = fork();
     ck_assert(kid >= 0);
     if (kid == 0)
-        _exit(request(&s[2], "POST", "/admin/sync/full", NULL, NULL) / 100 == 2 ? 0 : 1);
-    ck_assert_int_eq(request(&s[0], "POST", "/admin/sync/full", NULL, NULL) / 100, 2);
+        _exit(eng_admin(&s[2], "POST", "/admin/sync/full", NULL, NULL) / 100 == 2 ? 0 : 1);
+    ck_assert_int_eq(eng_admin(&s[0], "POST", "/admin/sync/full", NULL, NULL) / 100, 2);
     int st;
     waitpid(kid, &st, 0);
     ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
     for (int i = 60; i < 90; i++) {
         snprintf(body, sizeof body, "{\"name\":\"during-%d\"}", i);
-        ck_assert_int_eq(request(&s[i % NINST], "POST", "/admin/namespaces", body, NULL), 201);
+        ck_assert_int_eq(eng_admin(&s[i % NINST], "POST", "/admin/namespaces", body, NULL), 201);
     }
     HT_EVENTUALLY(ht_server_log_contains_since(&s[0], mark0, "full resync done"), 60000,
                   "the first instance's resync did not finish");

@@ -6,21 +6,13 @@
  * by itself, no acknowledged change is lost, the audit log has each once
  * and the outbox drains. The time to recover is printed (bench/failover.sh
  * records it), never asserted. */
-#include "harness.h"
+#include "engines.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <grp.h>
-#include <netinet/in.h>
-#include <pwd.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -33,70 +25,6 @@ struct pg {
     char data[320];
     char log[320];
 };
-
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t len = sizeof a;
-    ck_assert(fd >= 0);
-    ck_assert(bind(fd, (struct sockaddr *)&a, sizeof a) == 0);
-    ck_assert(getsockname(fd, (struct sockaddr *)&a, &len) == 0);
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
-/* In a child: become the postgres user when running as root (PostgreSQL
- * refuses to run as root). */
-static void become_postgres(void)
-{
-    if (getuid() != 0)
-        return;
-    struct passwd *pw = getpwnam("postgres");
-    if (!pw || setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
-        fprintf(stderr, "cannot become the postgres user\n");
-        _exit(127);
-    }
-}
-
-static void give_to_postgres(const char *path)
-{
-    struct passwd *pw = getuid() == 0 ? getpwnam("postgres") : NULL;
-    if (pw)
-        ck_assert_msg(chown(path, pw->pw_uid, pw->pw_gid) == 0, "chown %s: %s", path,
-                      strerror(errno));
-}
-
-/* Starts argv as the postgres user with its output appended to log; with
- * wait, waits for it and returns its exit status, else returns its pid
- * (it is sent deathsig when the test ends). */
-static int pg_spawn(char *const argv[], const char *log, int wait, int deathsig)
-{
-    pid_t parent = getpid();
-    fflush(NULL);
-    pid_t pid = fork();
-    ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0666);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        become_postgres();
-        prctl(PR_SET_PDEATHSIG, deathsig); /* after setuid, which clears it */
-        if (getppid() != parent)
-            _exit(127);
-        setenv("LC_ALL", "C", 1);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    if (!wait)
-        return pid;
-    int st;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-        ;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
 
 static PGconn *pg_connect(int port, const char *db)
 {
@@ -132,7 +60,7 @@ static void pg_start(struct pg *p)
     char *argv[] = { PG_BIN "/postgres", "-D", p->data, "-p", port, "-k", p->data,
                      "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
                      "-c", "max_connections=100", NULL };
-    p->pid = pg_spawn(argv, p->log, 0, SIGQUIT);
+    p->pid = eng_spawn(argv, p->log, 1, SIGQUIT);
     int64_t end = ht_now_ms() + 60000;
     for (;;) {
         PGconn *c = pg_connect(p->port, "postgres");
@@ -167,11 +95,11 @@ static void start_pair(struct pair *pp, const char *dir)
     char root[280], lg[340];
     snprintf(root, sizeof root, "%.250s/pg", dir);
     ck_assert(mkdir(root, 0755) == 0);
-    give_to_postgres(root);
+    eng_give_to_postgres(root);
     chmod(dir, 0755);
     struct pg *p = &pp->primary, *s = &pp->standby;
-    p->port = free_port();
-    s->port = free_port();
+    p->port = eng_free_port();
+    s->port = eng_free_port();
     snprintf(p->data, sizeof p->data, "%s/primary", root);
     snprintf(s->data, sizeof s->data, "%s/standby", root);
     snprintf(p->log, sizeof p->log, "%s/primary.log", root);
@@ -179,7 +107,7 @@ static void start_pair(struct pair *pp, const char *dir)
     snprintf(lg, sizeof lg, "%s/tools.log", root);
     char *initdb[] = { PG_BIN "/initdb", "-D", p->data, "-A", "trust", "-U", "postgres", "--no-sync",
                        NULL };
-    ck_assert_msg(pg_spawn(initdb, lg, 1, SIGKILL) == 0, "initdb failed (see %s)", lg);
+    ck_assert_msg(eng_run(initdb, lg, 1) == 0, "initdb failed (see %s)", lg);
     pg_start(p);
     PGconn *c = pg_connect(p->port, "postgres");
     ck_assert(c != NULL);
@@ -188,7 +116,7 @@ static void start_pair(struct pair *pp, const char *dir)
     snprintf(port, sizeof port, "%d", p->port);
     char *base[] = { PG_BIN "/pg_basebackup", "-h", "127.0.0.1", "-p", port, "-U", "postgres",
                      "-D", s->data, "-R", "-X", "stream", "-c", "fast", "--no-sync", NULL };
-    ck_assert_msg(pg_spawn(base, lg, 1, SIGKILL) == 0, "pg_basebackup failed (see %s)", lg);
+    ck_assert_msg(eng_run(base, lg, 1) == 0, "pg_basebackup failed (see %s)", lg);
     pg_start(s);
     /* only now: with no standby yet, every commit would wait */
     PQclear(PQexec(c, "ALTER SYSTEM SET synchronous_standby_names = '*'"));
@@ -221,29 +149,12 @@ static const char *pair_conf(const struct pair *pp, const char *extra)
 static int create_namespace(struct ht_server *s, int i, char *type, size_t tlen)
 {
     char body[64];
-    struct ht_resp r;
+    json_t *j = NULL;
     snprintf(body, sizeof body, "{\"name\":\"ns-%d\"}", i);
-    int st = ht_post_json(s->port, "/admin/namespaces", ht_auth(s, "admin"), body, &r);
-    type[0] = '\0';
-    json_t *j = st > 0 ? ht_resp_json(&r) : NULL;
+    int st = eng_admin(s, "POST", "/admin/namespaces", body, &j);
     const char *t = json_string_value(json_object_get(json_object_get(j, "error"), "type"));
-    snprintf(type, tlen, "%s", t ? t : (st < 0 ? r.err : ""));
+    snprintf(type, tlen, "%s", t ? t : st < 0 ? "no answer" : "");
     json_decref(j);
-    ht_resp_free(&r);
-    return st;
-}
-
-static int run_ezapi(const char *sub, struct ht_server *s, char **out)
-{
-    struct ht_cmd c;
-    ht_ezapi(&c, sub, "-c", s->conf, NULL);
-    int st = c.status;
-    if (out) {
-        size_t n = strlen(c.out) + strlen(c.err) + 2;
-        *out = malloc(n);
-        snprintf(*out, n, "%s\n%s", c.out, c.err);
-    }
-    ht_cmd_free(&c);
     return st;
 }
 
@@ -268,7 +179,7 @@ START_TEST(connections_left_on_a_read_only_server_follow_a_switchover)
              pp.standby.port, pp.primary.port);
     ht_server_write_conf(&s, conf);
     char *out = NULL;
-    ck_assert_msg(run_ezapi("migrate", &s, &out) != 0, "migrate succeeded on a standby: %s", out);
+    ck_assert_msg(eng_ezapi(&s, "migrate", &out) != 0, "migrate succeeded on a standby: %s", out);
     ck_assert_msg(strstr(out, "read-only"), "%s", out);
     free(out);
     snprintf(conf, sizeof conf,
@@ -277,7 +188,7 @@ START_TEST(connections_left_on_a_read_only_server_follow_a_switchover)
              "sync_outbox_interval = 200ms\n",
              pp.standby.port, pp.primary.port);
     ht_server_write_conf(&s, conf);
-    ck_assert_int_eq(run_ezapi("migrate", &s, NULL), 0);
+    ck_assert_int_eq(eng_ezapi(&s, "migrate", NULL), 0);
     ht_server_spawn(&s);
     ht_server_wait_ready(&s);
     ck_assert_int_eq(create_namespace(&s, 0, type, sizeof type), 201);
@@ -304,7 +215,7 @@ START_TEST(connections_left_on_a_read_only_server_follow_a_switchover)
     char lg[340];
     snprintf(lg, sizeof lg, "%s/pg/tools.log", s.dir);
     char *promote[] = { PG_BIN "/pg_ctl", "promote", "-w", "-D", pp.standby.data, NULL };
-    ck_assert_msg(pg_spawn(promote, lg, 1, SIGKILL) == 0, "pg_ctl promote failed (see %s)", lg);
+    ck_assert_msg(eng_run(promote, lg, 1) == 0, "pg_ctl promote failed (see %s)", lg);
     HT_EVENTUALLY(create_namespace(&s, 6, type, sizeof type) == 201, 30000,
                   "writes never succeeded on the promoted standby");
     for (int i = 7; i < 12; i++)
@@ -314,7 +225,7 @@ START_TEST(connections_left_on_a_read_only_server_follow_a_switchover)
     HT_EVENTUALLY(pg_value(pp.standby.port, "SELECT count(*) FROM audit_records WHERE "
                                             "action = 'namespace.create' AND status = 201") == 7,
                   20000, "the logger did not follow the switchover");
-    ck_assert_msg(run_ezapi("verify", &s, &out) == 0, "verify: %s", out);
+    ck_assert_msg(eng_ezapi(&s, "verify", &out) == 0, "verify: %s", out);
     free(out);
     ck_assert_int_eq(ht_server_stop(&s), 0);
     stop_pair(&pp);
@@ -330,7 +241,7 @@ START_TEST(survives_a_primary_stopped_immediately_and_a_promoted_standby)
     start_pair(&pp, s.dir);
     ht_server_write_conf(&s, pair_conf(&pp, ""));
     char *out = NULL;
-    ck_assert_msg(run_ezapi("migrate", &s, &out) == 0, "migrate: %s", out);
+    ck_assert_msg(eng_ezapi(&s, "migrate", &out) == 0, "migrate: %s", out);
     free(out);
     ht_server_spawn(&s);
     ht_server_wait_ready(&s);
@@ -356,7 +267,7 @@ START_TEST(survives_a_primary_stopped_immediately_and_a_promoted_standby)
     snprintf(lg, sizeof lg, "%s/pg/tools.log", s.dir);
     snprintf(port, sizeof port, "%d", pp.standby.port);
     char *promote[] = { PG_BIN "/pg_ctl", "promote", "-w", "-D", pp.standby.data, NULL };
-    ck_assert_msg(pg_spawn(promote, lg, 1, SIGKILL) == 0, "pg_ctl promote failed (see %s)", lg);
+    ck_assert_msg(eng_run(promote, lg, 1) == 0, "pg_ctl promote failed (see %s)", lg);
     /* recovery by itself: the same requests succeed again */
     int64_t recovered_at = 0;
     int after = 0;
@@ -400,9 +311,9 @@ START_TEST(survives_a_primary_stopped_immediately_and_a_promoted_standby)
     HT_EVENTUALLY(ht_redis_hlen("config:namespaces") ==
                       pg_value(pp.standby.port, "SELECT count(*) FROM namespaces"),
                   30000, "Redis does not have every namespace");
-    ck_assert_msg(run_ezapi("verify", &s, &out) == 0, "verify after the failover: %s", out);
+    ck_assert_msg(eng_ezapi(&s, "verify", &out) == 0, "verify after the failover: %s", out);
     free(out);
-    ck_assert_msg(run_ezapi("migrate", &s, &out) == 0, "migrate after the failover: %s", out);
+    ck_assert_msg(eng_ezapi(&s, "migrate", &out) == 0, "migrate after the failover: %s", out);
     free(out);
     printf("pg failover: %d changes acknowledged, %d answered 503 in the gap; "
            "primary stopped to first write on the promoted standby: %lld ms\n",

@@ -5,18 +5,12 @@
  * and `ezapi verify` must be clean. The time from the kill to the first
  * change seen on the new master is printed (bench/failover.sh records it),
  * never asserted. */
-#include "harness.h"
+#include "engines.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -32,40 +26,6 @@ struct node {
 struct cluster {
     struct node master, replica, sentinel[NSENTINELS];
 };
-
-/* A port nobody listens on now (bound to 0, read, released). */
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t len = sizeof a;
-    ck_assert(fd >= 0);
-    ck_assert(bind(fd, (struct sockaddr *)&a, sizeof a) == 0);
-    ck_assert(getsockname(fd, (struct sockaddr *)&a, &len) == 0);
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
-/* Starts argv with its output in log; it dies with the test. */
-static pid_t spawn(char *const argv[], const char *log)
-{
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(127);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    return pid;
-}
 
 static redisContext *connect_node(int port)
 {
@@ -121,7 +81,7 @@ static int has_ns(int port, int i)
 static void start_redis(struct node *n, const char *dir, const char *name, int replica_of)
 {
     char port[16], master_port[16];
-    n->port = free_port();
+    n->port = eng_free_port();
     snprintf(port, sizeof port, "%d", n->port);
     snprintf(master_port, sizeof master_port, "%d", replica_of);
     snprintf(n->log, sizeof n->log, "%s/%s.log", dir, name);
@@ -129,14 +89,14 @@ static void start_redis(struct node *n, const char *dir, const char *name, int r
                      "--appendonly", "no", "--dir", (char *)dir, "--dbfilename", (char *)name,
                      "--daemonize", "no",
                      replica_of ? "--replicaof" : NULL, "127.0.0.1", master_port, NULL };
-    n->pid = spawn(argv, n->log);
+    n->pid = eng_spawn(argv, n->log, 0, SIGKILL);
     HT_EVENTUALLY(role(n->port)[0] != '\0', 20000, "%s did not start (see %s)", name, n->log);
 }
 
 static void start_sentinel(struct node *n, const char *dir, int i, int master_port)
 {
     char conf[320], text[600], port[16];
-    n->port = free_port();
+    n->port = eng_free_port();
     snprintf(port, sizeof port, "%d", n->port);
     snprintf(conf, sizeof conf, "%s/sentinel%d.conf", dir, i);
     snprintf(n->log, sizeof n->log, "%s/sentinel%d.log", dir, i);
@@ -150,7 +110,7 @@ static void start_sentinel(struct node *n, const char *dir, int i, int master_po
              n->port, dir, master_port);
     ht_write_file(conf, text);
     char *argv[] = { "/usr/bin/redis-sentinel", conf, NULL };
-    n->pid = spawn(argv, n->log);
+    n->pid = eng_spawn(argv, n->log, 0, SIGKILL);
     HT_EVENTUALLY(strcmp(role(n->port), "sentinel") == 0, 20000, "sentinel %d did not start (see %s)",
                   i, n->log);
 }
@@ -245,25 +205,19 @@ static char *sentinel_conf(const struct cluster *cl, const char *extra)
 static int create_namespace(struct ht_server *s, int i)
 {
     char body[64];
-    struct ht_resp r;
     snprintf(body, sizeof body, "{\"name\":\"ns-%d\"}", i);
-    int st = ht_post_json(s->port, "/admin/namespaces", ht_auth(s, "admin"), body, &r);
-    ht_resp_free(&r);
-    return st;
+    return eng_admin(s, "POST", "/admin/namespaces", body, NULL);
 }
 
-static int verify_clean(struct ht_server *s, char **out)
+/* A server on the Sentinels of cl (started in its directory), ready. */
+static void start_on_sentinels(struct cluster *cl, struct ht_server *s)
 {
-    struct ht_cmd c;
-    ht_ezapi(&c, "verify", "-c", s->conf, NULL);
-    int ok = c.status == 0;
-    if (out) {
-        size_t n = strlen(c.out) + strlen(c.err) + 2;
-        *out = malloc(n);
-        snprintf(*out, n, "%s\n%s", c.out, c.err);
-    }
-    ht_cmd_free(&c);
-    return ok;
+    memset(cl, 0, sizeof *cl);
+    ht_server_init(s, "");
+    start_cluster(cl, s->dir);
+    ht_server_write_conf(s, sentinel_conf(cl, ""));
+    ht_server_spawn(s);
+    ht_server_wait_ready(s);
 }
 
 /* ---- Tests ---------------------------------------------------------------- */
@@ -286,7 +240,7 @@ START_TEST(finds_the_master_through_the_sentinels)
     ck_assert_int_eq(create_namespace(&s, 1), 201);
     HT_EVENTUALLY(has_ns(cl.master.port, 1), 10000, "the change never reached the master");
     char *why = NULL;
-    ck_assert_msg(verify_clean(&s, &why), "verify: %s", why);
+    ck_assert_msg(eng_ezapi(&s, "verify", &why) == 0, "verify: %s", why);
     free(why);
     ck_assert(ht_server_log_contains(&s, "Redis master " MASTER_NAME " is at 127.0.0.1:"));
     ht_assert_clean_stop(&s);
@@ -330,12 +284,7 @@ START_TEST(a_demoted_master_answering_readonly_is_left)
 {
     struct cluster cl;
     struct ht_server s;
-    memset(&cl, 0, sizeof cl);
-    ht_server_init(&s, "");
-    start_cluster(&cl, s.dir);
-    ht_server_write_conf(&s, sentinel_conf(&cl, ""));
-    ht_server_spawn(&s);
-    ht_server_wait_ready(&s);
+    start_on_sentinels(&cl, &s);
     ck_assert_int_eq(create_namespace(&s, 0), 201);
     HT_EVENTUALLY(has_ns(cl.master.port, 0), 10000, "the change never reached the master");
     HT_EVENTUALLY(has_ns(cl.replica.port, 0), 10000, "the change never reached the replica");
@@ -358,7 +307,7 @@ START_TEST(a_demoted_master_answering_readonly_is_left)
                   "the Sentinels never named the new master");
     for (int i = 0; i < 20; i++)
         HT_EVENTUALLY(has_ns(cl.replica.port, i), 30000, "ns-%d never reached the new master", i);
-    HT_EVENTUALLY(verify_clean(&s, NULL), 30000, "verify never became clean");
+    HT_EVENTUALLY(eng_ezapi(&s, "verify", NULL) == 0, 30000, "verify never became clean");
     ck_assert(ht_server_log_contains_since(&s, mark, "moved from 127.0.0.1:"));
     ht_server_stop(&s);
     stop_cluster(&cl);
@@ -369,12 +318,7 @@ START_TEST(survives_a_sigkilled_master_under_load)
 {
     struct cluster cl;
     struct ht_server s;
-    memset(&cl, 0, sizeof cl);
-    ht_server_init(&s, "");
-    start_cluster(&cl, s.dir);
-    ht_server_write_conf(&s, sentinel_conf(&cl, ""));
-    ht_server_spawn(&s);
-    ht_server_wait_ready(&s);
+    start_on_sentinels(&cl, &s);
 
     enum { BEFORE = 30, MAX = 4000 };
     static char acked[MAX];
@@ -411,9 +355,9 @@ START_TEST(survives_a_sigkilled_master_under_load)
         HT_EVENTUALLY(has_ns(cl.replica.port, i), 30000,
                       "acknowledged ns-%d is not on the new master", i);
     }
-    HT_EVENTUALLY(verify_clean(&s, NULL), 30000, "verify never became clean");
+    HT_EVENTUALLY(eng_ezapi(&s, "verify", NULL) == 0, 30000, "verify never became clean");
     char *why = NULL;
-    ck_assert_msg(verify_clean(&s, &why), "verify: %s", why);
+    ck_assert_msg(eng_ezapi(&s, "verify", &why) == 0, "verify: %s", why);
     free(why);
     ck_assert_int_eq(ht_pg_count("SELECT count(*) FROM namespaces WHERE name LIKE 'ns-%'"), nacked);
     HT_EVENTUALLY(ht_pg_count("SELECT count(*) FROM sync_outbox") == 0, 30000,
