@@ -1,7 +1,7 @@
-/* Helpers of the suites that run engines of their own next to the
- * harness's (Sentinels, a PostgreSQL primary and standby) and drive ezapi
- * with several configs: free ports, processes that die with the test,
- * ezapi subcommands with their output, admin requests. */
+/* What the suites that run engines of their own (Sentinels, a PostgreSQL
+ * primary and standby) next to the harness's share: free ports, processes
+ * that die with the test, ezapi subcommands with their output, admin
+ * requests. */
 #ifndef EZ_TESTS_ENGINES_H
 #define EZ_TESTS_ENGINES_H
 
