@@ -707,7 +707,11 @@ static int apply(struct ez_config *c, const struct key *k, const char *v, char *
     }
     wipe_free(*str_at(c, k));
     *str_at(c, k) = copy;
-    if (k->kind == KIND_SECRETS_KEY) {
+    if (k->kind == KIND_SECRETS_KEY && strcmp(k->name, "secrets_key_previous") == 0) {
+        memcpy(c->secrets_key_previous_raw, p.raw, sizeof(c->secrets_key_previous_raw));
+        c->has_secrets_key_previous = p.has_raw;
+        explicit_bzero(&p, sizeof(p));
+    } else if (k->kind == KIND_SECRETS_KEY) {
         memcpy(c->secrets_key_raw, p.raw, sizeof(c->secrets_key_raw));
         c->has_secrets_key = p.has_raw;
         explicit_bzero(&p, sizeof(p));
@@ -1082,9 +1086,13 @@ int ez_config_keep_restart_keys(struct ez_config *next, const struct ez_config *
             set_num(next, k, num_of(old, k));
         }
     }
-    /* secrets_key is restart-only: its decoded form follows it. */
+    /* secrets_key and secrets_key_previous are restart-only: their decoded
+     * forms follow them. */
     memcpy(next->secrets_key_raw, old->secrets_key_raw, sizeof next->secrets_key_raw);
     next->has_secrets_key = old->has_secrets_key;
+    memcpy(next->secrets_key_previous_raw, old->secrets_key_previous_raw,
+           sizeof next->secrets_key_previous_raw);
+    next->has_secrets_key_previous = old->has_secrets_key_previous;
     return 0;
 }
 
@@ -1229,7 +1237,9 @@ static void describe_allowed(const struct key *k, char *buf, size_t len)
         break;
     case KIND_REDIS_URL:
         fmt(buf, len, "redis://[[user]:password@]host[:port][/db] (port 6379 and db 0 when "
-            "left out) or unix://[[user]:password@]/absolute/path[?db=N]; '%%' in a password "
+            "left out), unix://[[user]:password@]/absolute/path[?db=N], or "
+            "redis-sentinel://[[user]:password@]host[:port][,host[:port]...]/master-name[/db] "
+            "(Sentinels, port 26379 when left out); '%%' in a password "
             "written %%25; user:password@ sends AUTH user password (Redis 6 ACL users); "
             "rediss:// is refused (tunnel TLS locally); the password is masked by -T");
         break;

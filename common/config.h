@@ -49,6 +49,8 @@ struct ez_config {
     struct ez_config_source source[EZ_CONFIG_NKEYS]; /* by table order */
     unsigned char secrets_key_raw[32];
     int has_secrets_key;
+    unsigned char secrets_key_previous_raw[32]; /* read only (key rotation) */
+    int has_secrets_key_previous;
     /* The SSL_CTX of tls_cert_file and tls_key_file, built and checked by
      * the load; NULL for plain HTTP. Copies share it (reference counted). */
     struct ssl_ctx_st *tls_ctx;

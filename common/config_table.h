@@ -20,7 +20,8 @@ X(pg_dsn, REQUIRED_DSN, "", 1, 4096, 1,
 X(log_pg_dsn, DSN, "", 0, 4096, 1,
   "connection string of the audit database; empty = pg_dsn")
 X(redis_url, REDIS_URL, "redis://127.0.0.1:6379/0", 1, 4096, 1,
-  "redis://[[user]:password@]host:port/db or unix:///path?db=N")
+  "redis://[[user]:password@]host:port/db, unix:///path?db=N, or "
+  "redis-sentinel://[[user]:password@]host:port[,host:port...]/master-name[/db]")
 X(redis_key_prefix, STR, "", 0, 128, 0,
   "prepended to every Redis key and channel of the data-plane contract")
 X(admin_jwt_secret, REQUIRED_SECRET, "", 32, 4096, 1,
@@ -37,6 +38,8 @@ X(auth_failure_window, DURATION, "1m", 1000, 3600000, 1,
   "window over which failed authentications are counted per client address; the audit log holds one auth.failure record for its first failure and one with the count of the others")
 X(secrets_key, SECRETS_KEY, "", 0, 128, 0,
   "32-byte key (64 hex characters or base64) encrypting upstream API keys at rest with AES-256-GCM; empty = stored in clear")
+X(secrets_key_previous, SECRETS_KEY, "", 0, 128, 0,
+  "the secrets_key being rotated out: values sealed with it are still read, never written; `ezapi rekey` re-seals them with secrets_key")
 X(max_body_size, INT, "1048576", 1024, 67108864, 1,
   "request bodies larger than this many bytes get 413")
 X(request_timeout, DURATION, "30s", 1000, 3600000, 1,

@@ -1,6 +1,8 @@
 /* PostgreSQL connection of one process. Connects lazily with a connect
  * timeout and the statement timeout as a session option; when the server
- * goes away, the next call reconnects, and fails fast while it cannot.
+ * goes away, the next call reconnects, and fails fast while it cannot; a
+ * connection found on a read-only standby is dropped the same way, so a
+ * multi-host dsn (target_session_attrs=read-write) follows a failover.
  * Each statement text is prepared once per connection: parsing is most of
  * what a small query costs PostgreSQL. No statement is ever sent twice:
  * its first outcome is the caller's. */
@@ -149,6 +151,16 @@ static int failure(struct ez_db *db, PGresult *r, PGresult **res)
         return EZ_DB_UNAVAILABLE;
     }
     const char *state = ez_db_sqlstate(r);
+    if (strcmp(state, "25006") == 0) {
+        /* read_only_sql_transaction: this server is a standby (a dsn
+         * without target_session_attrs=read-write, or a failover under
+         * way). Reconnecting lets libpq try the dsn's hosts again. */
+        PQclear(r);
+        log_warn("PostgreSQL server is read-only (a standby): reconnecting to find the primary");
+        PQfinish(db->conn);
+        db->conn = NULL;
+        return EZ_DB_UNAVAILABLE;
+    }
     if (strncmp(state, "23", 2) != 0 && strcmp(state, "40001") != 0 &&
         strcmp(state, "40P01") != 0) {
         char msg[512];

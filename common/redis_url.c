@@ -1,6 +1,6 @@
-/* redis_url: scheme, userinfo, host list, database. The host list is a list
- * so that a redis-sentinel:// scheme (several host:port, a master name) can
- * be added in parse_hosts' callers; today redis:// takes exactly one. */
+/* redis_url: scheme, userinfo, host list, database. redis:// names one host;
+ * redis-sentinel:// a list of Sentinels and the name of the master they
+ * watch. Must not do I/O: the config check calls it too. */
 #include "redis_url.h"
 
 #include <arpa/inet.h>
@@ -71,11 +71,12 @@ static int number(const char *s, size_t len, long long max, long long *out)
 }
 
 /* Where the userinfo of rest ends (at its '@'), or NULL when it has none.
- * After redis:// it runs to the last '@' (a host and a database never hold
- * one); after unix:// to the first "@/" (a socket path may hold '@'). */
+ * After redis:// and redis-sentinel:// it runs to the last '@' (hosts, a
+ * master name and a database never hold one); after unix:// to the first
+ * "@/" (a socket path may hold '@'). */
 static const char *userinfo_end(enum ez_redis_transport t, const char *rest)
 {
-    if (t == EZ_REDIS_TCP)
+    if (t != EZ_REDIS_UNIX)
         return strrchr(rest, '@');
     if (rest[0] == '/')
         return NULL;
@@ -108,8 +109,8 @@ static int is_host_char(char c)
 }
 
 /* One host[:port] at s; *end is left after it. */
-static int parse_host(const char *s, const char **end, struct ez_redis_host *h, char *why,
-                      size_t whylen)
+static int parse_host(const char *s, const char **end, struct ez_redis_host *h, int defport,
+                      char *why, size_t whylen)
 {
     const char *p = s, *name = s;
     size_t nlen;
@@ -139,7 +140,7 @@ static int parse_host(const char *s, const char **end, struct ez_redis_host *h, 
         memcpy(h->name, name, nlen);
         h->name[nlen] = '\0';
     }
-    h->port = 6379;
+    h->port = defport;
     if (*p == ':') {
         const char *port = ++p;
         long long v;
@@ -155,16 +156,23 @@ static int parse_host(const char *s, const char **end, struct ez_redis_host *h, 
     return 0;
 }
 
-/* A comma-separated host list, at most EZ_REDIS_URL_HOSTS. */
+/* A comma-separated host list: one host for redis://, up to
+ * EZ_REDIS_URL_HOSTS Sentinels for redis-sentinel://. */
 static int parse_hosts(const char *s, const char **end, struct ez_redis_url *u, char *why,
                        size_t whylen)
 {
+    int sentinel = u->transport == EZ_REDIS_SENTINEL;
     for (;;) {
-        if (u->nhosts == EZ_REDIS_URL_HOSTS) {
-            say(why, whylen, "redis:// takes one host");
+        if (!sentinel && u->nhosts == 1) {
+            say(why, whylen, "redis:// takes one host (several Sentinels are written "
+                "redis-sentinel://host:port,host:port/master-name)");
             return -1;
         }
-        if (parse_host(s, &s, &u->hosts[u->nhosts], why, whylen) != 0)
+        if (u->nhosts == EZ_REDIS_URL_HOSTS) {
+            say(why, whylen, "at most %d Sentinels", EZ_REDIS_URL_HOSTS);
+            return -1;
+        }
+        if (parse_host(s, &s, &u->hosts[u->nhosts], sentinel ? 26379 : 6379, why, whylen) != 0)
             return -1;
         u->nhosts++;
         if (*s != ',')
@@ -200,6 +208,36 @@ static int parse_tcp(const char *rest, struct ez_redis_url *u, char *why, size_t
     return 0;
 }
 
+/* host[:port],.../master-name[/db] */
+static int parse_sentinel(const char *rest, struct ez_redis_url *u, char *why, size_t whylen)
+{
+    const char *p, *name;
+    size_t nlen;
+    if (parse_hosts(rest, &p, u, why, whylen) != 0)
+        return -1;
+    if (*p != '/') {
+        say(why, whylen, "the master name must follow the Sentinels, as in "
+            "redis-sentinel://h1:26379,h2:26379/mymaster");
+        return -1;
+    }
+    name = ++p;
+    while (is_host_char(*p))
+        p++;
+    nlen = (size_t)(p - name);
+    if (nlen == 0 || nlen >= sizeof u->master || (*p != '/' && *p != '\0')) {
+        say(why, whylen, "the master name must be 1 to %zu letters, digits, '.', '-' or '_'",
+            sizeof u->master - 1);
+        return -1;
+    }
+    memcpy(u->master, name, nlen);
+    u->master[nlen] = '\0';
+    if (*p == '/' && parse_db(p + 1, strlen(p + 1), u) != 0) {
+        say(why, whylen, "the database after the master name must be a number");
+        return -1;
+    }
+    return 0;
+}
+
 static int parse_unix(const char *rest, struct ez_redis_url *u, char *why, size_t whylen)
 {
     const char *q = strchr(rest, '?');
@@ -230,14 +268,18 @@ int ez_redis_url_parse(const char *url, struct ez_redis_url *u, char *why, size_
     } else if (strncmp(url, "unix://", 7) == 0) {
         u->transport = EZ_REDIS_UNIX;
         rest = url + 7;
+    } else if (strncmp(url, "redis-sentinel://", 17) == 0) {
+        u->transport = EZ_REDIS_SENTINEL;
+        rest = url + 17;
     } else if (strncmp(url, "rediss://", 9) == 0) {
         say(why, whylen, "rediss:// (Redis over TLS) is not supported: this build's hiredis has "
             "no TLS; reach a remote Redis through a local TLS tunnel (stunnel, spiped) and point "
             "redis_url at its local end (see docs/deploy.md)");
         return -1;
     } else {
-        say(why, whylen, "expected redis://[[user]:password@]host[:port][/db] or "
-            "unix://[[user]:password@]/path[?db=N]");
+        say(why, whylen, "expected redis://[[user]:password@]host[:port][/db], "
+            "unix://[[user]:password@]/path[?db=N] or "
+            "redis-sentinel://[[user]:password@]host[:port][,host[:port]...]/master[/db]");
         return -1;
     }
     at = userinfo_end(u->transport, rest);
@@ -246,7 +288,9 @@ int ez_redis_url_parse(const char *url, struct ez_redis_url *u, char *why, size_
             goto fail;
         rest = at + 1;
     }
-    if ((u->transport == EZ_REDIS_TCP ? parse_tcp : parse_unix)(rest, u, why, whylen) != 0)
+    if ((u->transport == EZ_REDIS_TCP        ? parse_tcp
+         : u->transport == EZ_REDIS_SENTINEL ? parse_sentinel
+                                             : parse_unix)(rest, u, why, whylen) != 0)
         goto fail;
     return 0;
 fail:

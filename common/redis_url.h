@@ -7,12 +7,15 @@
 #include <stddef.h>
 
 /* Sized for the longest redis_url the config accepts (4096 bytes). */
-#define EZ_REDIS_URL_HOSTS 1 /* a later redis-sentinel:// takes a list */
+#define EZ_REDIS_URL_HOSTS 16 /* Sentinels of a redis-sentinel:// URL */
 #define EZ_REDIS_URL_HOST_MAX 256
 #define EZ_REDIS_URL_PATH_MAX 108 /* sun_path */
 #define EZ_REDIS_URL_CRED_MAX 4096
+#define EZ_REDIS_URL_MASTER_MAX 128
 
-enum ez_redis_transport { EZ_REDIS_TCP, EZ_REDIS_UNIX };
+/* EZ_REDIS_SENTINEL: hosts are Sentinels, asked for the master named
+ * master. */
+enum ez_redis_transport { EZ_REDIS_TCP, EZ_REDIS_UNIX, EZ_REDIS_SENTINEL };
 
 struct ez_redis_host {
     char name[EZ_REDIS_URL_HOST_MAX]; /* without the brackets of an IPv6 address */
@@ -27,6 +30,7 @@ struct ez_redis_url {
     struct ez_redis_host hosts[EZ_REDIS_URL_HOSTS];
     int nhosts;
     char path[EZ_REDIS_URL_PATH_MAX]; /* EZ_REDIS_UNIX */
+    char master[EZ_REDIS_URL_MASTER_MAX]; /* EZ_REDIS_SENTINEL */
     char user[EZ_REDIS_URL_CRED_MAX];
     char password[EZ_REDIS_URL_CRED_MAX];
     int password_set;
@@ -36,6 +40,8 @@ struct ez_redis_url {
 /* Parses
  *   redis://[[user]:password@]host[:port][/db]
  *   unix://[[user]:password@]/absolute/path[?db=N]
+ *   redis-sentinel://[[user]:password@]host[:port][,host[:port]...]/master[/db]
+ * (Sentinel ports default to 26379; the credentials are the master's.)
  * Userinfo runs to the last '@', so a password may hold '@', ':' and '/'
  * unencoded; '%' starts a %XX escape in userinfo and in the socket path.
  * On failure returns -1 and writes why, which never quotes the URL (it may

@@ -92,23 +92,18 @@ static unsigned char *b64_decode(const char *s, size_t *outlen)
     return out;
 }
 
-char *ez_secret_open(const struct ez_config *cfg, const char *stored)
+/* The clear value of a sealed one (after the prefix) with key, or NULL. */
+static char *open_with(const unsigned char key[32], const char *stored)
 {
-    if (!stored)
-        return NULL;
-    if (strncmp(stored, PREFIX, PREFIX_LEN) != 0)
-        return strdup(stored);
-    if (!cfg || !cfg->has_secrets_key)
-        return NULL;
     size_t rawlen = 0;
-    unsigned char *raw = b64_decode(stored + PREFIX_LEN, &rawlen);
+    unsigned char *raw = b64_decode(stored, &rawlen);
     if (!raw)
         return NULL;
     char *clear = NULL;
     if (rawlen >= NONCE_LEN + TAG_LEN) {
         size_t len = rawlen - NONCE_LEN - TAG_LEN;
         clear = malloc(len + 1);
-        if (clear && gcm(0, cfg->secrets_key_raw, raw, raw + NONCE_LEN, (int)len,
+        if (clear && gcm(0, key, raw, raw + NONCE_LEN, (int)len,
                          (unsigned char *)clear, raw + NONCE_LEN + len) == 0 &&
             memchr(clear, 0, len) == NULL) {
             clear[len] = 0;
@@ -121,6 +116,35 @@ char *ez_secret_open(const struct ez_config *cfg, const char *stored)
     OPENSSL_cleanse(raw, rawlen);
     free(raw);
     return clear;
+}
+
+char *ez_secret_open(const struct ez_config *cfg, const char *stored)
+{
+    if (!stored)
+        return NULL;
+    if (strncmp(stored, PREFIX, PREFIX_LEN) != 0)
+        return strdup(stored);
+    char *clear = NULL;
+    if (cfg && cfg->has_secrets_key)
+        clear = open_with(cfg->secrets_key_raw, stored + PREFIX_LEN);
+    if (!clear && cfg && cfg->has_secrets_key_previous)
+        clear = open_with(cfg->secrets_key_previous_raw, stored + PREFIX_LEN);
+    return clear;
+}
+
+int ez_secret_is_current(const struct ez_config *cfg, const char *stored)
+{
+    int sealed = strncmp(stored, PREFIX, PREFIX_LEN) == 0;
+    if (!cfg->has_secrets_key)
+        return !sealed;
+    if (!sealed)
+        return 0;
+    char *clear = open_with(cfg->secrets_key_raw, stored + PREFIX_LEN);
+    if (!clear)
+        return 0;
+    OPENSSL_cleanse(clear, strlen(clear));
+    free(clear);
+    return 1;
 }
 
 /* Printable ASCII is shown; any other byte becomes '*', so the mask is

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "migrate.h"
 #include "proctitle.h"
+#include "rekey.h"
 #include "redis.h"
 #include "verify.h"
 #include "master/supervisor.h"
@@ -38,6 +39,8 @@ static void usage(FILE *f)
             "       ezapi token admin [-c FILE] [--sub NAME] [--role admin|viewer] [--ttl DURATION]\n"
             "                         [--url[=BASE]]  print a console link carrying the token\n"
             "       ezapi verify [-c FILE]          compare Redis with PostgreSQL (exit 0 when equal)\n"
+            "       ezapi rekey [-c FILE]           re-seal stored upstream keys with secrets_key\n"
+            "                                       (exit 0 when none is left on another key)\n"
             "       ezapi config sample|man         print the sample config or ezapi.conf(5)\n"
             "default config: %s\n", DEFAULT_CONFIG);
 }
@@ -217,6 +220,24 @@ static int cmd_verify(const struct ez_config *cfg)
     return equal ? 0 : 1;
 }
 
+/* Re-seals every upstream key with secrets_key; 0 when none is left on
+ * another key, 1 when some are, 2 when PostgreSQL cannot be used. */
+static int cmd_rekey(const struct ez_config *cfg)
+{
+    struct ez_db *db = ez_db_new(cfg->pg_dsn, cfg->pg_statement_timeout, "ezapi-rekey");
+    struct ez_rekey_report r;
+    int rc = db ? ez_rekey(db, cfg, 500, &r) : EZ_DB_ERROR;
+    ez_db_free(db);
+    if (rc != EZ_DB_OK) {
+        fprintf(stderr, "ezapi: rekey stopped: PostgreSQL %s; what was re-sealed stays so, "
+                "run it again\n", rc == EZ_DB_UNAVAILABLE ? "unavailable" : "error (see the log)");
+        return 2;
+    }
+    printf("re-sealed: %lld\nalready on secrets_key: %lld\nunreadable with either key: %lld\n"
+           "left on another key: %lld\n", r.resealed, r.current, r.unreadable, r.left);
+    return r.left == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     const char *path = DEFAULT_CONFIG;
@@ -283,6 +304,12 @@ int main(int argc, char **argv)
     }
     if (sub && strcmp(sub, "verify") == 0) {
         int rc = cmd_verify(cfg);
+        ez_config_free(cfg);
+        free(cfg);
+        return rc;
+    }
+    if (sub && strcmp(sub, "rekey") == 0) {
+        int rc = cmd_rekey(cfg);
         ez_config_free(cfg);
         free(cfg);
         return rc;

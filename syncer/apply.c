@@ -235,6 +235,7 @@ int ez_apply_read_replies(struct ez_sync_ctx *c, redisContext *rc, int queued, l
         if (rep->type == REDIS_REPLY_ERROR) {
             if (ok)
                 snprintf(c->error, sizeof c->error, "redis: %s", rep->str);
+            ez_redis_note_error(c->redis, rep);
             ok = 0;
         } else if (i == queued + 1) {
             if (rep->type != REDIS_REPLY_ARRAY || rep->elements != (size_t)queued) {

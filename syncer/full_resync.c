@@ -124,6 +124,7 @@ static void reap(struct writer *w, int wait)
         if (rep) {
             if (rep->type == REDIS_REPLY_ERROR)
                 fail(w, "", rep->str);
+            ez_redis_note_error(w->c->redis, rep);
             freeReplyObject(rep);
             w->pending--;
             wait = 0;

@@ -73,7 +73,14 @@ static const struct bad_case bad_cases[] = {
     { "http://127.0.0.1:6379", "expected redis://" },
     { "rediss://:pw@cache:6380/0", "rediss:// (Redis over TLS) is not supported" },
     { "rediss://cache", "local TLS tunnel" },
-    { "redis-sentinel://h1:26379,h2:26379/mymaster", "expected redis://" },
+    { "redis-sentinel://h1:26379,h2:26379", "master name must follow" },
+    { "redis-sentinel://h1:26379,h2:26379/", "master name must be" },
+    { "redis-sentinel://h1,h2/my master", "master name must be" },
+    { "redis-sentinel://h1,h2/mymaster/x", "database after the master name" },
+    { "redis-sentinel://:pw@h1:0/mymaster", "port" },
+    { "redis-sentinel://h1,,h2/mymaster", "host" },
+    { "redis-sentinel://a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q/m", "at most 16 Sentinels" },
+    { "redis-sentinels://h1/mymaster", "expected redis://" },
     { "redis://", "host" },
     { "redis://host:0/0", "port" },
     { "redis://host:65536", "port" },
@@ -96,6 +103,46 @@ static const struct bad_case bad_cases[] = {
     { "unix:///run/%zz.sock", "socket path" },
 };
 
+struct sentinel_case {
+    const char *url;
+    int nhosts;
+    const char *hosts[3];
+    int ports[3];
+    const char *master, *user, *password;
+    int db;
+};
+
+static const struct sentinel_case sentinel_cases[] = {
+    { "redis-sentinel://127.0.0.1:26379,127.0.0.1:26380,[::1]/mymaster", 3,
+      { "127.0.0.1", "127.0.0.1", "::1" }, { 26379, 26380, 26379 }, "mymaster", "", NULL, 0 },
+    { "redis-sentinel://s1.internal/cache-main.eu_1/2", 1, { "s1.internal" }, { 26379 },
+      "cache-main.eu_1", "", NULL, 2 },
+    { "redis-sentinel://app:p@s:w/rd@s1:1,s2:2/m/5", 2, { "s1", "s2" }, { 1, 2 }, "m", "app",
+      "p@s:w/rd", 5 },
+};
+
+START_TEST(parses_sentinel_urls)
+{
+    const struct sentinel_case *c = &sentinel_cases[_i];
+    struct ez_redis_url u;
+    char why[512] = "";
+    ck_assert_msg(ez_redis_url_parse(c->url, &u, why, sizeof why) == 0, "%s: %s", c->url, why);
+    ck_assert_int_eq(u.transport, EZ_REDIS_SENTINEL);
+    ck_assert_int_eq(u.nhosts, c->nhosts);
+    for (int i = 0; i < c->nhosts; i++) {
+        ck_assert_str_eq(u.hosts[i].name, c->hosts[i]);
+        ck_assert_int_eq(u.hosts[i].port, c->ports[i]);
+    }
+    ck_assert_str_eq(u.master, c->master);
+    ck_assert_str_eq(u.user, c->user);
+    ck_assert_int_eq(u.password_set, c->password != NULL);
+    if (c->password)
+        ck_assert_str_eq(u.password, c->password);
+    ck_assert_int_eq(u.db, c->db);
+    ez_redis_url_wipe(&u);
+}
+END_TEST
+
 START_TEST(refuses_with_a_reason_that_hides_the_password)
 {
     const struct bad_case *c = &bad_cases[_i];
@@ -115,8 +162,11 @@ END_TEST
 START_TEST(the_config_check_agrees)
 {
     size_t nok = sizeof ok_cases / sizeof ok_cases[0];
-    const char *url = (size_t)_i < nok ? ok_cases[_i].url : bad_cases[(size_t)_i - nok].url;
-    int want_ok = (size_t)_i < nok;
+    size_t nsen = sizeof sentinel_cases / sizeof sentinel_cases[0];
+    const char *url = (size_t)_i < nok          ? ok_cases[_i].url
+                      : (size_t)_i < nok + nsen ? sentinel_cases[(size_t)_i - nok].url
+                                                : bad_cases[(size_t)_i - nok - nsen].url;
+    int want_ok = (size_t)_i < nok + nsen;
     struct ez_config c;
     char err[1024] = "";
     setenv("EZAPI_PG_DSN", "host=/tmp dbname=x", 1);
@@ -139,6 +189,7 @@ START_TEST(masks_only_the_password)
         { "redis://h:6379/0", "redis://h:6379/0" },
         { "unix://u:pw@/run/r.sock?db=1", "unix://u:********@/run/r.sock?db=1" },
         { "unix:///run/a@b.sock", "unix:///run/a@b.sock" },
+        { "redis-sentinel://u:p@w@s1,s2:26380/m/1", "redis-sentinel://u:********@s1,s2:26380/m/1" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char buf[256];
@@ -154,9 +205,11 @@ int main(void)
     TCase *t = tcase_create("redis_url");
     int nok = (int)(sizeof ok_cases / sizeof ok_cases[0]);
     int nbad = (int)(sizeof bad_cases / sizeof bad_cases[0]);
+    int nsen = (int)(sizeof sentinel_cases / sizeof sentinel_cases[0]);
     tcase_add_loop_test(t, parses_what_the_connection_uses, 0, nok);
+    tcase_add_loop_test(t, parses_sentinel_urls, 0, nsen);
     tcase_add_loop_test(t, refuses_with_a_reason_that_hides_the_password, 0, nbad);
-    tcase_add_loop_test(t, the_config_check_agrees, 0, nok + nbad);
+    tcase_add_loop_test(t, the_config_check_agrees, 0, nok + nsen + nbad);
     tcase_add_test(t, masks_only_the_password);
     suite_add_tcase(s, t);
     SRunner *sr = srunner_create(s);
