@@ -30,8 +30,9 @@ void h_route_explain(struct ez_req *r)
     st.model = in.model;
     if (in.key_id) {
         st.key_id = in.key_id;
-        if (!digest[0])
-            st.missing = strcmp(status, "revoked") == 0 ? "key_revoked" : "unknown_token";
+        /* used only when no token hash is read: a revoked key says so
+         * whether or not its digests are still kept for the syncer */
+        st.missing = strcmp(status, "revoked") == 0 ? "key_revoked" : "unknown_token";
     }
     struct ez_explain_ns ns = { 0 };
     int rc = ez_store_explain_read(ez_w.redis, ez_w.cfg->redis_key_prefix,
