@@ -1,7 +1,8 @@
 /* Integration tests of the catalog against the real `ezapi` binary: models,
  * the model registry, bindings (with their resolved candidate) and features
- * (SPEC 4, 5, 7, 10). Each test drives the admin API as an operator would
- * and checks the answer, PostgreSQL, the audit log and Redis. */
+ * (docs/catalog.md, docs/api.md, docs/redis.md). Each test drives the
+ * admin API as an operator would and checks the answer, PostgreSQL, the
+ * audit log and Redis. */
 #include "harness.h"
 
 #include <inttypes.h>
@@ -38,7 +39,7 @@ static json_t *call(const char *method, const char *path, const char *body, int 
     return call_as("admin", method, path, body, want);
 }
 
-/* Asserts an error answer of SPEC 5/10: status, error.type and error.param
+/* Asserts an error answer (docs/api.md, "Refusals"): status, error.type and error.param
  * (NULL: param must be JSON null). */
 static void refused(const char *method, const char *path, const char *body, int status,
                     const char *type, const char *param)
@@ -158,7 +159,7 @@ static json_t *create_binding(const char *body)
     return call("POST", "/admin/bindings", body, 201);
 }
 
-/* The candidate of a binding answer; asserts its shape (SPEC 7). */
+/* The candidate of a binding answer; asserts its shape (docs/catalog.md, "Bindings"). */
 static json_t *candidate_of(json_t *answer, int64_t group_id)
 {
     json_t *c = json_object_get(answer, "candidate");

@@ -1,4 +1,4 @@
-/* Integration tests of POST /admin/route/explain (SPEC 5, 7, 10): a
+/* Integration tests of POST /admin/route/explain (docs/explain.md): a
  * configuration is built through the HTTP API, and explain must describe
  * what a data plane reading Redis would do with a token and a model: token
  * acceptance, namespace resolution, candidates and each key's exclusion. */

@@ -1,6 +1,6 @@
 /* Integration tests of what an operator runs ezapi for day to day: the
- * audit log (SPEC 8), metrics (SPEC 9), the sync outbox (SPEC 7), outages
- * of PostgreSQL and Redis (SPEC 11), and a leak-free start-serve-stop under
+ * audit log, metrics, the sync outbox, outages of PostgreSQL and Redis
+ * (docs/operations.md; docs/redis.md, "Failures"), and a leak-free start-serve-stop under
  * valgrind. Real PostgreSQL, Redis and ezapi, driven over HTTP. */
 #include "harness.h"
 

@@ -1,6 +1,6 @@
 /* Unit tests of the pure projection (common/projection.c): the exact bytes
- * of the provider snapshot, binding snapshot and capability JSON of SPEC
- * section 7, routability, selector resolution, the meta:models checksum and
+ * of the provider snapshot, binding snapshot and capability JSON of
+ * docs/redis.md, routability, selector resolution, the meta:models checksum and
  * the write set. No PostgreSQL, no Redis. */
 #include "common/projection.h"
 

@@ -1,5 +1,5 @@
 /* Unit tests of common/projection_auth.c: the auth:token and auth:master
- * hashes of SPEC 7 from rows, which secrets get a hash, and the grace TTL
+ * hashes of docs/redis.md from rows, which secrets get a hash, and the grace TTL
  * (the rest of the grace rounded up, never above it). */
 #include <check.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* Provider groups, api keys, presets against the real binary: answers and
- * rows of every route, SPEC 10 bad input that changes nothing, and the
+ * rows of every route, bad input (docs/api.md, "Refusals") that changes nothing, and the
  * upstream key masked everywhere and sealed at rest with secrets_key. */
 #include "harness.h"
 

@@ -1,5 +1,5 @@
-/* Integration tests of the syncer's guarantees (SPEC 7 "Behaviour the
- * syncer must guarantee", SPEC 11 items 1, 4 and 8): nothing lost when the
+/* Integration tests of the syncer's guarantees (docs/redis.md, "Sync jobs";
+ * docs/operations.md, "Guarantees", items 1, 4 and 8): nothing lost when the
  * syncer is killed, Redis outages and data loss healed by the outbox and a
  * full resync, two instances converging, and verify telling the truth. */
 #include "harness.h"
@@ -147,7 +147,7 @@ START_TEST(syncer_killed_during_writes_loses_nothing)
     struct ht_server s;
     ht_server_start(&s, NULL);
     long long gid = setup_routing(&s, "team-k", "gk");
-    int ok = 0, n = 10000; /* SPEC 11 item 1 */
+    int ok = 0, n = 10000; /* docs/operations.md, "Guarantees", item 1 */
     for (int i = 0; i < n; i++) {
         if (i % 2000 == 1000) {
             pid_t syncer = ht_server_child_pid(&s, "syncer");

@@ -1,6 +1,6 @@
-/* Integration tests of the Redis projection of the catalog (SPEC 7,
- * docs/redis.md): changes made over the admin API must show in Redis with
- * the exact documented shapes (provider snapshots, route hashes, binding
+/* Integration tests of the Redis projection of the catalog (docs/redis.md):
+ * changes made over the admin API must show in Redis with the exact
+ * documented shapes (provider snapshots, route hashes, binding
  * snapshots, meta:models and its checksum, features, namespaces), routing
  * must follow disable/ban/delete at once, keys and the refresh channel carry
  * redis_key_prefix, and re-applying a job changes nothing. */

@@ -1,7 +1,8 @@
-/* Integration tests of the tenants (SPEC sections 4 to 7 and 10): masters,
+/* Integration tests of the tenants (docs/tenants.md): masters,
  * master keys and sessions, child keys, epochs, access propagation and
  * rotation, seen the way a user and a data plane see them: over HTTP, and
- * in Redis through the data plane's acceptance rule (SPEC 7) alone. */
+ * in Redis through the data plane's acceptance rule (docs/redis.md,
+ * "Token acceptance") alone. */
 #include "harness.h"
 
 #include <errno.h>
@@ -149,7 +150,7 @@ static long long issue(struct ht_server *s, const char *mk, const char *body, ch
     return id;
 }
 
-/* ---- The data plane's view (SPEC 7), from Redis only -------------------- */
+/* ---- The data plane's view (docs/redis.md), from Redis only -------------------- */
 
 static void sha256_hex(const char *s, char out[65])
 {
@@ -197,7 +198,7 @@ static int listed(const char *csv, const char *item)
     return 0;
 }
 
-/* The acceptance rule of SPEC 7 for token and model: NULL when a data plane
+/* The acceptance rule of docs/redis.md for token and model: NULL when a data plane
  * would accept it, else why not (a static string). */
 static const char *dp_refusal(const char *token, const char *model)
 {
