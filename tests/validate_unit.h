@@ -96,14 +96,15 @@ static inline const char *vu_repeat(char c, size_t n)
     return buf;
 }
 
-/* printf into one of four rotating static buffers of 16 KiB (aborts the
- * test rather than cut the text short). */
+/* printf into one of sixteen rotating static buffers of 16 KiB, so that
+ * a table of cases may hold up to sixteen (aborts the test rather than cut
+ * the text short). */
 static inline const char *vu_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static inline const char *vu_fmt(const char *fmt, ...)
 {
-    static char bufs[4][16384];
+    static char bufs[16][16384];
     static int next;
-    char *buf = bufs[next++ % 4];
+    char *buf = bufs[next++ % 16];
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(buf, sizeof bufs[0], fmt, ap);
