@@ -83,7 +83,8 @@ END_TEST
 START_TEST(string_refuses_nul_and_control_characters)
 {
     vu_refused(string_of("{\"f\":\"a\\u0000b\"}", 10, 0, 0, NULL, 0, NULL), 400, "f", "NUL");
-    static const char *const controls[] = { "\\u0001", "\\u0008", "\\r", "\\u001b", "\\u001f" };
+    static const char *const controls[] = { "\\u0001", "\\u0008", "\\r", "\\u001b", "\\u001f",
+                                            "\\u007f" };
     for (size_t i = 0; i < sizeof controls / sizeof controls[0]; i++) {
         char text[64];
         snprintf(text, sizeof text, "{\"f\":\"a%sb\"}", controls[i]);

@@ -356,6 +356,7 @@ START_TEST(feature_refusals)
         { "{\"streaming\":[\"on\"]}", 400, "streaming" },
         { "{\"streaming\":\"o\\u0000n\"}", 400, "streaming" },
         { "{\"streaming\":\"o\\u0002n\"}", 400, "streaming" },
+        { "{\"streaming\":\"o\\u007fn\"}", 400, "streaming" },
         { vu_fmt("{\"streaming\":\"%s\"}", vu_repeat('v', 1025)), 400, "streaming" },
     };
     for (size_t i = 0; i < N(bad); i++) {
