@@ -38,10 +38,7 @@ static json_t *get_json(struct ht_server *s, const char *path, int want)
 
 static int in_redis(const char *name)
 {
-    char *v = ht_redis_hget("config:namespaces", name);
-    int ok = v != NULL;
-    free(v);
-    return ok;
+    return ht_redis_hexists("config:namespaces", name);
 }
 
 /* Sum of every series of a metric whose labels contain all of `match`. */

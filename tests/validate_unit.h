@@ -1,6 +1,8 @@
 /* What the validator unit suites (tests/check_validate*.c) share: a body
  * from JSON text, the outcome of one check copied out of it, and the
- * assertions on that outcome. Pure: no server, no database, no Redis. */
+ * assertions on that outcome. Pure: no server, no database, no Redis.
+ * These suites do not link tests/harness.c (which owns services), so
+ * vu_fmt is their own ht_tmpf. */
 #ifndef EZ_TESTS_VALIDATE_UNIT_H
 #define EZ_TESTS_VALIDATE_UNIT_H
 
