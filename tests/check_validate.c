@@ -490,9 +490,5 @@ int main(void)
     tcase_add_test(t, audit_query_refusals);
     tcase_add_test(t, audit_query_accepted);
     suite_add_tcase(s, t);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return vu_run(s);
 }

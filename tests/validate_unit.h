@@ -115,4 +115,14 @@ static inline const char *vu_fmt(const char *fmt, ...)
     return buf;
 }
 
+/* Runs the suite (one forked process per test) and returns the exit code. */
+static inline int vu_run(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
+
 #endif
