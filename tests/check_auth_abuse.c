@@ -59,34 +59,7 @@ static const char *signed_by(const char *secret, const char *payload)
     return out;
 }
 
-static const char *bearer(const char *tok)
-{
-    static char b[2][1100];
-    static int next;
-    char *out = b[next++ % 2];
-    snprintf(out, sizeof b[0], "Authorization: Bearer %s\r\n", tok);
-    return out;
-}
-
 /* ---- HTTP --------------------------------------------------------------- */
-
-static int call(struct ht_server *s, const char *method, const char *path, const char *headers,
-                const char *body, json_t **out)
-{
-    struct ht_resp r;
-    int st = ht_http(s->port, method, path, headers, body, body ? strlen(body) : 0, &r);
-    ck_assert_msg(st > 0, "%s %s: %s", method, path, r.err);
-    if (out)
-        *out = ht_resp_json(&r);
-    ht_resp_free(&r);
-    return st;
-}
-
-static const char *jstr(json_t *o, const char *field)
-{
-    const char *v = json_string_value(json_object_get(o, field));
-    return v ? v : "";
-}
 
 /* One request on an open keep-alive connection; the status, or -1. */
 static int on_conn(int fd, const char *method, const char *path, const char *headers,
@@ -210,17 +183,19 @@ START_TEST(one_secret_for_both_kinds_is_refused)
     ht_server_write_conf(&s, NULL);
     ht_server_spawn(&s);
     ht_server_wait_ready(&s);
-    ck_assert_int_eq(call(&s, "POST", "/admin/namespaces", ht_auth(&s, "admin"), "{\"name\":\"a\"}",
-                          NULL), 201);
+    ck_assert_int_eq(
+        ht_request(&s, "POST", "/admin/namespaces", ht_auth(&s, "admin"), "{\"name\":\"a\"}", NULL),
+        201);
     json_t *j;
-    ck_assert_int_eq(call(&s, "POST", "/admin/masters", ht_auth(&s, "admin"),
-                          "{\"name\":\"acme\",\"namespaces\":[\"a\"]}", &j), 201);
+    ck_assert_int_eq(ht_request(&s, "POST", "/admin/masters", ht_auth(&s, "admin"),
+                                "{\"name\":\"acme\",\"namespaces\":[\"a\"]}", &j),
+                     201);
     char mk[128];
-    snprintf(mk, sizeof mk, "%s", jstr(j, "master_key"));
+    snprintf(mk, sizeof mk, "%s", ht_jstr(j, "master_key"));
     json_decref(j);
-    ck_assert_int_eq(call(&s, "POST", "/v1/auth/token", bearer(mk), NULL, &j), 200);
+    ck_assert_int_eq(ht_request(&s, "POST", "/v1/auth/token", ht_bearer(mk), NULL, &j), 200);
     char session[1024];
-    snprintf(session, sizeof session, "%s", jstr(j, "token"));
+    snprintf(session, sizeof session, "%s", ht_jstr(j, "token"));
     json_decref(j);
     long mark = ht_server_log_mark(&s);
     ht_server_write_conf(&s, same);
@@ -229,7 +204,7 @@ START_TEST(one_secret_for_both_kinds_is_refused)
                  "the refused reload was not logged");
     ht_sleep_ms(500);
     /* signed with the master secret the new file would have replaced */
-    ck_assert_int_eq(call(&s, "GET", "/v1/me", bearer(session), NULL, NULL), 200);
+    ck_assert_int_eq(ht_request(&s, "GET", "/v1/me", ht_bearer(session), NULL, NULL), 200);
     ck_assert_int_eq(ht_server_stop(&s), 0);
 }
 END_TEST
@@ -238,20 +213,22 @@ START_TEST(each_kind_is_refused_where_the_other_is_expected)
 {
     struct ht_server s;
     ht_server_start(&s, NULL);
-    ck_assert_int_eq(call(&s, "POST", "/admin/namespaces", ht_auth(&s, "admin"), "{\"name\":\"a\"}",
-                          NULL), 201);
+    ck_assert_int_eq(
+        ht_request(&s, "POST", "/admin/namespaces", ht_auth(&s, "admin"), "{\"name\":\"a\"}", NULL),
+        201);
     json_t *j;
-    ck_assert_int_eq(call(&s, "POST", "/admin/masters", ht_auth(&s, "admin"),
-                          "{\"name\":\"acme\",\"namespaces\":[\"a\"]}", &j), 201);
+    ck_assert_int_eq(ht_request(&s, "POST", "/admin/masters", ht_auth(&s, "admin"),
+                                "{\"name\":\"acme\",\"namespaces\":[\"a\"]}", &j),
+                     201);
     long long mid = (long long)json_integer_value(json_object_get(j, "id"));
     char mk[128];
-    snprintf(mk, sizeof mk, "%s", jstr(j, "master_key"));
+    snprintf(mk, sizeof mk, "%s", ht_jstr(j, "master_key"));
     json_decref(j);
-    ck_assert_int_eq(call(&s, "POST", "/v1/auth/token", bearer(mk), NULL, &j), 200);
+    ck_assert_int_eq(ht_request(&s, "POST", "/v1/auth/token", ht_bearer(mk), NULL, &j), 200);
     char session[1024];
-    snprintf(session, sizeof session, "%s", jstr(j, "token"));
+    snprintf(session, sizeof session, "%s", ht_jstr(j, "token"));
     json_decref(j);
-    ck_assert_int_eq(call(&s, "GET", "/v1/me", bearer(session), NULL, NULL), 200);
+    ck_assert_int_eq(ht_request(&s, "GET", "/v1/me", ht_bearer(session), NULL, NULL), 200);
 
     long long now = (long long)time(NULL);
     char p[512];
@@ -260,41 +237,44 @@ START_TEST(each_kind_is_refused_where_the_other_is_expected)
     snprintf(p, sizeof p,
              "{\"iss\":\"ezapi\",\"sub\":\"%lld\",\"scope\":\"master\",\"gen\":1,\"iat\":%lld,"
              "\"exp\":%lld}", mid, now, now + 300);
-    ck_assert_int_eq(call(&s, "POST", "/admin/masters", signed_by(s.admin_secret, p), evil, NULL),
-                     401);
+    ck_assert_int_eq(
+        ht_request(&s, "POST", "/admin/masters", signed_by(s.admin_secret, p), evil, NULL), 401);
     snprintf(p, sizeof p,
              "{\"iss\":\"ezapi\",\"sub\":\"%lld\",\"aud\":\"ezapi-master-session\","
              "\"scope\":\"master\",\"gen\":1,\"iat\":%lld,\"exp\":%lld}", mid, now, now + 300);
-    ck_assert_int_eq(call(&s, "POST", "/admin/masters", signed_by(s.admin_secret, p), evil, NULL),
-                     401);
+    ck_assert_int_eq(
+        ht_request(&s, "POST", "/admin/masters", signed_by(s.admin_secret, p), evil, NULL), 401);
     /* an admin token without its role */
     snprintf(p, sizeof p, "{\"iss\":\"ezapi\",\"sub\":\"ops\",\"exp\":%lld}", now + 300);
-    ck_assert_int_eq(call(&s, "GET", "/admin/masters", signed_by(s.admin_secret, p), NULL, NULL),
-                     401);
+    ck_assert_int_eq(
+        ht_request(&s, "GET", "/admin/masters", signed_by(s.admin_secret, p), NULL, NULL), 401);
     /* an admin token under the master secret, with the master's id as sub */
     snprintf(p, sizeof p,
              "{\"iss\":\"ezapi\",\"sub\":\"%lld\",\"role\":\"admin\",\"gen\":1,\"scope\":\"master\","
              "\"exp\":%lld}", mid, now + 300);
-    ck_assert_int_eq(call(&s, "GET", "/v1/me", signed_by(s.master_secret, p), NULL, NULL), 401);
+    ck_assert_int_eq(ht_request(&s, "GET", "/v1/me", signed_by(s.master_secret, p), NULL, NULL),
+                     401);
     /* a session minted before sessions carried their audience */
     snprintf(p, sizeof p,
              "{\"iss\":\"ezapi\",\"sub\":\"%lld\",\"scope\":\"master\",\"gen\":1,\"iat\":%lld,"
              "\"exp\":%lld}", mid, now, now + 300);
-    ck_assert_int_eq(call(&s, "GET", "/v1/me", signed_by(s.master_secret, p), NULL, NULL), 401);
-    ck_assert_int_eq(call(&s, "GET", "/admin/masters", bearer(session), NULL, NULL), 403);
+    ck_assert_int_eq(ht_request(&s, "GET", "/v1/me", signed_by(s.master_secret, p), NULL, NULL),
+                     401);
+    ck_assert_int_eq(ht_request(&s, "GET", "/admin/masters", ht_bearer(session), NULL, NULL), 403);
 
     /* admin tokens as any library mints them keep working */
     snprintf(p, sizeof p,
              "{\"iss\":\"ezapi\",\"sub\":\"ops@example.com\",\"role\":\"admin\",\"iat\":%lld,"
              "\"nbf\":%lld,\"exp\":%lld,\"jti\":\"4f1e\"}", now, now - 5, now + 300);
-    ck_assert_int_eq(call(&s, "GET", "/admin/masters", signed_by(s.admin_secret, p), NULL, NULL),
-                     200);
+    ck_assert_int_eq(
+        ht_request(&s, "GET", "/admin/masters", signed_by(s.admin_secret, p), NULL, NULL), 200);
     snprintf(p, sizeof p, "{\"exp\":%lld,\"role\":\"viewer\",\"sub\":\"audit\",\"iss\":\"ezapi\"}",
              now + 300);
-    ck_assert_int_eq(call(&s, "GET", "/admin/masters", signed_by(s.admin_secret, p), NULL, NULL),
-                     200);
-    ck_assert_int_eq(call(&s, "POST", "/admin/namespaces", signed_by(s.admin_secret, p),
-                          "{\"name\":\"b\"}", NULL), 403);
+    ck_assert_int_eq(
+        ht_request(&s, "GET", "/admin/masters", signed_by(s.admin_secret, p), NULL, NULL), 200);
+    ck_assert_int_eq(ht_request(&s, "POST", "/admin/namespaces", signed_by(s.admin_secret, p),
+                                "{\"name\":\"b\"}", NULL),
+                     403);
     ck_assert_int_eq(ht_pg_count("SELECT count(*) FROM masters"), 1);
     ht_assert_clean_stop(&s);
 }
@@ -322,11 +302,11 @@ static void assert_refusal(struct ht_resp *r)
     ck_assert_msg(ra && atoi(ra) >= 1 && atoi(ra) <= 10, "Retry-After: %s", ra ? ra : "none");
     json_t *j = ht_resp_json(r);
     json_t *e = json_object_get(j, "error");
-    ck_assert_str_eq(jstr(e, "type"), "rate_limit_error");
+    ck_assert_str_eq(ht_jstr(e, "type"), "rate_limit_error");
     ck_assert(json_is_string(json_object_get(e, "code")));
     ck_assert(json_is_string(json_object_get(e, "message")));
     ck_assert(json_is_null(json_object_get(e, "param")));
-    ck_assert_str_eq(jstr(e, "request_id"), ht_resp_header(r, "X-Request-ID"));
+    ck_assert_str_eq(ht_jstr(e, "request_id"), ht_resp_header(r, "X-Request-ID"));
     json_decref(j);
 }
 
@@ -372,7 +352,7 @@ START_TEST(a_flood_is_refused_once_over_the_workers)
     ck_assert_int_eq(ht_get(s.port, "/admin/namespaces", good, &r), 429);
     assert_refusal(&r);
     ht_resp_free(&r);
-    ck_assert_int_eq(ht_get(s.port, "/v1/me", bearer("ezm_whatever"), &r), 429);
+    ck_assert_int_eq(ht_get(s.port, "/v1/me", ht_bearer("ezm_whatever"), &r), 429);
     ht_resp_free(&r);
     ck_assert_int_eq(ht_get(s.port, "/health", NULL, &r), 200);
     ht_resp_free(&r);
@@ -395,8 +375,8 @@ START_TEST(a_flood_is_refused_once_over_the_workers)
     ck_assert_int_eq(ht_pg_count("SELECT count(*) FROM audit_records WHERE status = 429"), 0);
 
     /* the limit lifts with the window */
-    HT_EVENTUALLY(call(&s, "GET", "/admin/namespaces", good, NULL, NULL) == 200, 40000,
-                 "still refused after the window");
+    HT_EVENTUALLY(ht_request(&s, "GET", "/admin/namespaces", good, NULL, NULL) == 200, 40000,
+                  "still refused after the window");
     ht_assert_clean_stop(&s);
 }
 END_TEST
@@ -436,7 +416,7 @@ START_TEST(open_windows_are_recorded_at_stop)
     ht_server_start(&s, "auth_failure_window = 1h\n");
     for (int i = 0; i < 5; i++) {
         struct ht_resp r;
-        ck_assert_int_eq(ht_get(s.port, "/v1/me", bearer("ezm_not-a-key"), &r), 401);
+        ck_assert_int_eq(ht_get(s.port, "/v1/me", ht_bearer("ezm_not-a-key"), &r), 401);
         ht_resp_free(&r);
     }
     HT_EVENTUALLY(audited_failures("127.0.0.1") == 1, 10000, "the first failure is not audited");

@@ -1,7 +1,8 @@
 /* Integration tests of the catalog against the real `ezapi` binary: models,
  * the model registry, bindings (with their resolved candidate) and features
- * (SPEC 4, 5, 7, 10). Each test drives the admin API as an operator would
- * and checks the answer, PostgreSQL, the audit log and Redis. */
+ * (docs/catalog.md, docs/api.md, docs/redis.md). Each test drives the
+ * admin API as an operator would and checks the answer, PostgreSQL, the
+ * audit log and Redis. */
 #include "harness.h"
 
 #include <inttypes.h>
@@ -20,17 +21,7 @@ static struct ht_server S;
 static json_t *call_as(const char *role, const char *method, const char *path,
                        const char *body, int want)
 {
-    struct ht_resp r;
-    int st = ht_http(S.port, method, path, ht_auth(&S, role), body, body ? strlen(body) : 0, &r);
-    ck_assert_msg(st == want, "%s %s %s: HTTP %d %s, expected %d: %.600s", method, path,
-                  body ? body : "", st, r.err, want, r.body ? r.body : "");
-    json_t *j = NULL;
-    if (r.body_len) {
-        j = ht_resp_json(&r);
-        ck_assert_msg(j != NULL, "%s %s: answer is not JSON: %.300s", method, path, r.body);
-    }
-    ht_resp_free(&r);
-    return j;
+    return ht_call(&S, ht_auth(&S, role), method, path, body, want);
 }
 
 static json_t *call(const char *method, const char *path, const char *body, int want)
@@ -38,7 +29,7 @@ static json_t *call(const char *method, const char *path, const char *body, int 
     return call_as("admin", method, path, body, want);
 }
 
-/* Asserts an error answer of SPEC 5/10: status, error.type and error.param
+/* Asserts an error answer (docs/api.md, "Refusals"): status, error.type and error.param
  * (NULL: param must be JSON null). */
 static void refused(const char *method, const char *path, const char *body, int status,
                     const char *type, const char *param)
@@ -62,13 +53,6 @@ static void refused(const char *method, const char *path, const char *body, int 
     json_decref(j);
 }
 
-static int64_t jid(json_t *obj)
-{
-    json_t *id = json_object_get(obj, "id");
-    ck_assert_msg(json_is_integer(id), "object without an integer id");
-    return (int64_t)json_integer_value(id);
-}
-
 static const char *jstr(json_t *obj, const char *field)
 {
     const char *s = json_string_value(json_object_get(obj, field));
@@ -80,19 +64,6 @@ static long long jint(json_t *obj, const char *field)
     json_t *v = json_object_get(obj, field);
     ck_assert_msg(json_is_integer(v), "field %s is not an integer", field);
     return json_integer_value(v);
-}
-
-static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-static char *fmt(const char *f, ...)
-{
-    static char bufs[64][4096]; /* a ring: each test uses far fewer at once */
-    static int next;
-    char *b = bufs[next++ % 64];
-    va_list ap;
-    va_start(ap, f);
-    vsnprintf(b, sizeof bufs[0], f, ap);
-    va_end(ap);
-    return b;
 }
 
 /* The first column of the first row as a malloc'd string ("" for NULL). */
@@ -126,18 +97,13 @@ static void assert_unchanged(const char *before, const char *what)
     free(now);
 }
 
-static void create_namespace(const char *name)
-{
-    json_decref(call("POST", "/admin/namespaces", fmt("{\"name\":\"%s\"}", name), 201));
-}
-
 /* A provider group through the providers API; models_json is a JSON array. */
 static int64_t create_group(const char *name, const char *models_json)
 {
-    json_t *g = call("POST", "/admin/provider-groups",
-                     fmt("{\"name\":\"%s\",\"type\":\"openai\",\"models\":%s}", name,
-                         models_json), 201);
-    int64_t id = jid(g);
+    json_t *g = call(
+        "POST", "/admin/provider-groups",
+        ht_tmpf("{\"name\":\"%s\",\"type\":\"openai\",\"models\":%s}", name, models_json), 201);
+    int64_t id = ht_id(g);
     json_decref(g);
     return id;
 }
@@ -145,10 +111,11 @@ static int64_t create_group(const char *name, const char *models_json)
 static int64_t create_key(int64_t group_id, const char *status)
 {
     json_t *k = call("POST", "/admin/api-keys",
-                     fmt("{\"group_id\":%" PRId64 ",\"api_key\":\"sk-test-%" PRId64
-                         "-0123456789\",\"status\":\"%s\"}", group_id, group_id, status),
+                     ht_tmpf("{\"group_id\":%" PRId64 ",\"api_key\":\"sk-test-%" PRId64
+                             "-0123456789\",\"status\":\"%s\"}",
+                             group_id, group_id, status),
                      201);
-    int64_t id = jid(k);
+    int64_t id = ht_id(k);
     json_decref(k);
     return id;
 }
@@ -158,7 +125,7 @@ static json_t *create_binding(const char *body)
     return call("POST", "/admin/bindings", body, 201);
 }
 
-/* The candidate of a binding answer; asserts its shape (SPEC 7). */
+/* The candidate of a binding answer; asserts its shape (docs/catalog.md, "Bindings"). */
 static json_t *candidate_of(json_t *answer, int64_t group_id)
 {
     json_t *c = json_object_get(answer, "candidate");
@@ -175,7 +142,7 @@ static void assert_candidate_routes(json_t *answer, int64_t group_id, int64_t ke
 {
     json_t *c = candidate_of(answer, group_id);
     json_t *ups = json_object_get(c, "upstreams");
-    const char *got = json_string_value(json_object_get(ups, fmt("%" PRId64, key_id)));
+    const char *got = json_string_value(json_object_get(ups, ht_tmpf("%" PRId64, key_id)));
     ck_assert_msg(got && strcmp(got, upstream) == 0, "candidate routes key %" PRId64
                   " to %s, expected %s", key_id, got ? got : "nothing", upstream);
     ck_assert_int_eq(json_object_size(ups), 1);
@@ -193,11 +160,13 @@ static void assert_candidate_error(json_t *answer, int64_t group_id, const char 
 /* Waits until the logger wrote the audit record of action on resource_id. */
 static json_t *audit_record(const char *action, const char *resource_id)
 {
-    const char *sql = fmt("SELECT count(*) FROM audit_records WHERE action = '%s' "
-                          "AND resource_id = '%s'", action, resource_id);
+    const char *sql = ht_tmpf("SELECT count(*) FROM audit_records WHERE action = '%s' "
+                              "AND resource_id = '%s'",
+                              action, resource_id);
     HT_EVENTUALLY(ht_pg_count(sql) == 1, 10000, "no audit record %s of %s", action, resource_id);
-    char *text = pg_text(fmt("SELECT changes::text FROM audit_records WHERE action = '%s' "
-                             "AND resource_id = '%s'", action, resource_id));
+    char *text = pg_text(ht_tmpf("SELECT changes::text FROM audit_records WHERE action = '%s' "
+                                 "AND resource_id = '%s'",
+                                 action, resource_id));
     json_t *changes = json_loads(text, 0, NULL);
     ck_assert_msg(changes != NULL, "audit changes are not JSON: %s", text);
     free(text);
@@ -213,7 +182,7 @@ START_TEST(model_create_get_update_delete)
                      "{\"name\":\"gpt-4o\",\"kind\":\"chat\",\"context_window\":128000,"
                      "\"max_output_tokens\":16384,\"cost_per_token\":0.25,"
                      "\"supports_vision\":true,\"supports_functions\":false}", 201);
-    int64_t id = jid(m);
+    int64_t id = ht_id(m);
     ck_assert_str_eq(jstr(m, "name"), "gpt-4o");
     ck_assert_str_eq(jstr(m, "kind"), "chat");
     ck_assert_int_eq(jint(m, "context_window"), 128000);
@@ -230,15 +199,16 @@ START_TEST(model_create_get_update_delete)
                                 "supports_vision AND NOT supports_functions AND "
                                 "supports_stream IS NULL"), 1);
 
-    m = call("GET", fmt("/admin/models/%" PRId64, id), NULL, 200);
+    m = call("GET", ht_tmpf("/admin/models/%" PRId64, id), NULL, 200);
     ck_assert_str_eq(jstr(m, "name"), "gpt-4o");
     ck_assert_int_eq(jint(m, "context_window"), 128000);
     json_decref(m);
 
     /* partial update: null clears, omitted fields keep their value */
-    m = call("PUT", fmt("/admin/models/%" PRId64, id),
+    m = call("PUT", ht_tmpf("/admin/models/%" PRId64, id),
              "{\"supports_vision\":null,\"cost_per_token\":null,\"context_window\":200000,"
-             "\"supports_stream\":true}", 200);
+             "\"supports_stream\":true}",
+             200);
     ck_assert(json_is_null(json_object_get(m, "supports_vision")));
     ck_assert(json_is_null(json_object_get(m, "cost_per_token")));
     ck_assert(json_is_false(json_object_get(m, "supports_functions")));
@@ -250,14 +220,14 @@ START_TEST(model_create_get_update_delete)
                                 "AND cost_per_token IS NULL AND context_window = 200000 "
                                 "AND supports_stream AND NOT supports_functions"), 1);
 
-    m = call("PUT", fmt("/admin/models/%" PRId64, id), "{\"name\":\"gpt-4o-2024\"}", 200);
+    m = call("PUT", ht_tmpf("/admin/models/%" PRId64, id), "{\"name\":\"gpt-4o-2024\"}", 200);
     ck_assert_str_eq(jstr(m, "name"), "gpt-4o-2024");
     json_decref(m);
 
-    ck_assert_ptr_null(call("DELETE", fmt("/admin/models/%" PRId64, id), NULL, 204));
+    ck_assert_ptr_null(call("DELETE", ht_tmpf("/admin/models/%" PRId64, id), NULL, 204));
     ck_assert_int_eq(ht_pg_count("SELECT count(*) FROM models"), 0);
-    refused("GET", fmt("/admin/models/%" PRId64, id), NULL, 404, "not_found_error", NULL);
-    refused("DELETE", fmt("/admin/models/%" PRId64, id), NULL, 404, "not_found_error", NULL);
+    refused("GET", ht_tmpf("/admin/models/%" PRId64, id), NULL, 404, "not_found_error", NULL);
+    refused("DELETE", ht_tmpf("/admin/models/%" PRId64, id), NULL, 404, "not_found_error", NULL);
     ht_assert_clean_stop(&S);
 }
 END_TEST
@@ -267,12 +237,12 @@ START_TEST(model_list_pages_and_filters_by_name)
     ht_server_start(&S, NULL);
     const char *names[] = { "m-a", "m-b", "m-c" };
     for (int i = 0; i < 3; i++)
-        json_decref(call("POST", "/admin/models", fmt("{\"name\":\"%s\"}", names[i]), 201));
+        json_decref(call("POST", "/admin/models", ht_tmpf("{\"name\":\"%s\"}", names[i]), 201));
     json_t *p1 = call("GET", "/admin/models?limit=2", NULL, 200);
     ck_assert_int_eq(json_array_size(json_object_get(p1, "data")), 2);
     ck_assert(json_is_true(json_object_get(p1, "has_more")));
     const char *cursor = jstr(p1, "next_cursor");
-    json_t *p2 = call("GET", fmt("/admin/models?limit=2&cursor=%s", cursor), NULL, 200);
+    json_t *p2 = call("GET", ht_tmpf("/admin/models?limit=2&cursor=%s", cursor), NULL, 200);
     json_t *data = json_object_get(p2, "data");
     ck_assert_int_eq(json_array_size(data), 1);
     ck_assert_str_eq(jstr(json_array_get(data, 0), "name"), "m-c");
@@ -301,13 +271,15 @@ START_TEST(model_kind_empty_is_chat_and_unknown_is_other)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const char *body = cases[i].kind
-            ? fmt("{\"name\":\"k%zu\",\"kind\":\"%s\"}", i, cases[i].kind)
-            : fmt("{\"name\":\"k%zu\"}", i);
+                               ? ht_tmpf("{\"name\":\"k%zu\",\"kind\":\"%s\"}", i, cases[i].kind)
+                               : ht_tmpf("{\"name\":\"k%zu\"}", i);
         json_t *m = call("POST", "/admin/models", body, 201);
         ck_assert_msg(strcmp(jstr(m, "kind"), cases[i].want) == 0, "kind '%s' became %s",
                       cases[i].kind ? cases[i].kind : "(absent)", jstr(m, "kind"));
-        ck_assert_int_eq(ht_pg_count(fmt("SELECT count(*) FROM models WHERE name = 'k%zu' "
-                                         "AND kind = '%s'", i, cases[i].want)), 1);
+        ck_assert_int_eq(ht_pg_count(ht_tmpf("SELECT count(*) FROM models WHERE name = 'k%zu' "
+                                             "AND kind = '%s'",
+                                             i, cases[i].want)),
+                         1);
         json_decref(m);
     }
     ht_assert_clean_stop(&S);
@@ -321,7 +293,7 @@ START_TEST(model_name_taken_is_409)
     json_t *b = call("POST", "/admin/models", "{\"name\":\"b\"}", 201);
     char *before = catalog_state();
     refused("POST", "/admin/models", "{\"name\":\"a\"}", 409, "conflict_error", "name");
-    refused("PUT", fmt("/admin/models/%" PRId64, jid(b)), "{\"name\":\"a\"}", 409,
+    refused("PUT", ht_tmpf("/admin/models/%" PRId64, ht_id(b)), "{\"name\":\"a\"}", 409,
             "conflict_error", "name");
     assert_unchanged(before, "duplicate model name");
     free(before);
@@ -334,35 +306,34 @@ START_TEST(model_bad_input_is_refused_and_changes_nothing)
 {
     ht_server_start(&S, NULL);
     json_t *m = call("POST", "/admin/models", "{\"name\":\"base\"}", 201);
-    const char *path = fmt("/admin/models/%" PRId64, jid(m));
+    const char *path = ht_tmpf("/admin/models/%" PRId64, ht_id(m));
     json_decref(m);
     char long_name[200];
     memset(long_name, 'x', 129);
     long_name[129] = 0;
     char *before = catalog_state();
-    struct { const char *method, *path, *body, *param; } cases[] = {
-        { "POST", "/admin/models", "{\"name\":", NULL },                 /* malformed */
-        { "POST", "/admin/models", "[\"name\"]", NULL },                 /* not an object */
-        { "POST", "/admin/models", "{\"name\":\"x\",\"color\":1}", "color" },
-        { "POST", "/admin/models", "{\"name\":7}", "name" },
-        { "POST", "/admin/models", "{\"name\":\"x\",\"context_window\":\"8k\"}",
-          "context_window" },
-        { "POST", "/admin/models", "{\"name\":\"x\",\"context_window\":1.5}", "context_window" },
-        { "POST", "/admin/models", "{\"name\":\"x\",\"max_output_tokens\":-1}",
-          "max_output_tokens" },
-        { "POST", "/admin/models", "{\"name\":\"x\",\"cost_per_token\":-0.1}", "cost_per_token" },
-        { "POST", "/admin/models", "{\"name\":\"x\",\"cost_per_token\":\"1\"}", "cost_per_token" },
-        { "POST", "/admin/models", "{\"name\":\"x\",\"supports_fim\":\"yes\"}", "supports_fim" },
-        { "POST", "/admin/models", "{\"name\":\"x\",\"kind\":5}", "kind" },
-        { "POST", "/admin/models", fmt("{\"name\":\"%s\"}", long_name), "name" },
-        { "POST", "/admin/models", "{\"name\":\"\"}", "name" },
-        { "POST", "/admin/models", "{\"name\":\"a\\tb\"}", "name" },
-        { "POST", "/admin/models", "{\"name\":\" padded\"}", "name" },
-        { "POST", "/admin/models", "{\"kind\":\"chat\"}", "name" },        /* missing */
-        { "POST", "/admin/models", "{\"name\":null}", "name" },
-        { "PUT", path, "{\"name\":null}", "name" },
-        { "PUT", path, "{\"context_window\":-5}", "context_window" },
-        { "PUT", path, "{\"supports_vision\":1}", "supports_vision" },
+    struct { const char *method, *path, *body, *param;
+    } cases[] = {
+        {"POST", "/admin/models", "{\"name\":", NULL}, /* malformed */
+        {"POST", "/admin/models", "[\"name\"]", NULL}, /* not an object */
+        {"POST", "/admin/models", "{\"name\":\"x\",\"color\":1}", "color"},
+        {"POST", "/admin/models", "{\"name\":7}", "name"},
+        {"POST", "/admin/models", "{\"name\":\"x\",\"context_window\":\"8k\"}", "context_window"},
+        {"POST", "/admin/models", "{\"name\":\"x\",\"context_window\":1.5}", "context_window"},
+        {"POST", "/admin/models", "{\"name\":\"x\",\"max_output_tokens\":-1}", "max_output_tokens"},
+        {"POST", "/admin/models", "{\"name\":\"x\",\"cost_per_token\":-0.1}", "cost_per_token"},
+        {"POST", "/admin/models", "{\"name\":\"x\",\"cost_per_token\":\"1\"}", "cost_per_token"},
+        {"POST", "/admin/models", "{\"name\":\"x\",\"supports_fim\":\"yes\"}", "supports_fim"},
+        {"POST", "/admin/models", "{\"name\":\"x\",\"kind\":5}", "kind"},
+        {"POST", "/admin/models", ht_tmpf("{\"name\":\"%s\"}", long_name), "name"},
+        {"POST", "/admin/models", "{\"name\":\"\"}", "name"},
+        {"POST", "/admin/models", "{\"name\":\"a\\tb\"}", "name"},
+        {"POST", "/admin/models", "{\"name\":\" padded\"}", "name"},
+        {"POST", "/admin/models", "{\"kind\":\"chat\"}", "name"}, /* missing */
+        {"POST", "/admin/models", "{\"name\":null}", "name"},
+        {"PUT", path, "{\"name\":null}", "name"},
+        {"PUT", path, "{\"context_window\":-5}", "context_window"},
+        {"PUT", path, "{\"supports_vision\":1}", "supports_vision"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         refused(cases[i].method, cases[i].path, cases[i].body, 400, "invalid_request_error",
@@ -393,7 +364,7 @@ START_TEST(model_registry_lists_models_of_active_groups_with_active_keys)
     (void)create_key(g2, "manual_disabled");
     int64_t g3 = create_group("g3", "[\"only-disabled-group\"]");
     (void)create_key(g3, "active");
-    json_decref(call("PUT", fmt("/admin/provider-groups/%" PRId64, g3),
+    json_decref(call("PUT", ht_tmpf("/admin/provider-groups/%" PRId64, g3),
                      "{\"status\":\"disabled\"}", 200));
     (void)create_group("g4", "[\"only-keyless-group\"]");
     int64_t g5 = create_group("g5", "[\"only-disabled-key\"]");
@@ -442,15 +413,16 @@ END_TEST
 START_TEST(binding_create_get_list_update_delete)
 {
     ht_server_start(&S, NULL);
-    create_namespace("team-a");
-    create_namespace("team-b");
+    ht_create_namespace(&S, "team-a");
+    ht_create_namespace(&S, "team-b");
     int64_t g1 = create_group("g1", "[\"gpt-4o\",\"gpt-4o-mini\"]");
     int64_t g2 = create_group("g2", "[\"gpt-4o\"]");
     int64_t k1 = create_key(g1, "active");
 
-    json_t *b = create_binding(fmt("{\"namespace\":\"team-a\",\"public_model\":\"gpt-4o\","
-                                   "\"group_id\":%" PRId64 "}", g1));
-    int64_t id = jid(b);
+    json_t *b = create_binding(ht_tmpf("{\"namespace\":\"team-a\",\"public_model\":\"gpt-4o\","
+                                       "\"group_id\":%" PRId64 "}",
+                                       g1));
+    int64_t id = ht_id(b);
     ck_assert_str_eq(jstr(b, "namespace"), "team-a");
     ck_assert_str_eq(jstr(b, "public_model"), "gpt-4o");
     ck_assert_int_eq(jint(b, "group_id"), g1);
@@ -460,62 +432,69 @@ START_TEST(binding_create_get_list_update_delete)
     ck_assert_str_eq(jstr(b, "status"), "active");
     assert_candidate_routes(b, g1, k1, "gpt-4o");
     json_decref(b);
-    ck_assert_int_eq(ht_pg_count(fmt("SELECT count(*) FROM bindings WHERE id = %" PRId64
-                                    " AND namespace = 'team-a' AND public_model = 'gpt-4o' "
-                                    "AND group_id = %" PRId64 " AND weight = 1 AND "
-                                    "selector_type = 'exact' AND selector_value = 'gpt-4o' "
-                                    "AND status = 'active'", id, g1)), 1);
+    ck_assert_int_eq(ht_pg_count(ht_tmpf("SELECT count(*) FROM bindings WHERE id = %" PRId64
+                                         " AND namespace = 'team-a' AND public_model = 'gpt-4o' "
+                                         "AND group_id = %" PRId64 " AND weight = 1 AND "
+                                         "selector_type = 'exact' AND selector_value = 'gpt-4o' "
+                                         "AND status = 'active'",
+                                         id, g1)),
+                     1);
 
-    json_t *b2 = create_binding(fmt("{\"namespace\":\"team-a\",\"public_model\":\"gpt-4o\","
-                                    "\"group_id\":%" PRId64 ",\"weight\":0,"
-                                    "\"status\":\"disabled\"}", g2));
-    json_t *b3 = create_binding(fmt("{\"namespace\":\"team-b\",\"public_model\":\"mini\","
-                                    "\"group_id\":%" PRId64 ",\"selector_value\":"
-                                    "\"gpt-4o-mini\"}", g1));
+    json_t *b2 = create_binding(ht_tmpf("{\"namespace\":\"team-a\",\"public_model\":\"gpt-4o\","
+                                        "\"group_id\":%" PRId64 ",\"weight\":0,"
+                                        "\"status\":\"disabled\"}",
+                                        g2));
+    json_t *b3 = create_binding(ht_tmpf("{\"namespace\":\"team-b\",\"public_model\":\"mini\","
+                                        "\"group_id\":%" PRId64 ",\"selector_value\":"
+                                        "\"gpt-4o-mini\"}",
+                                        g1));
     ck_assert_int_eq(jint(b2, "weight"), 0);
     ck_assert_str_eq(jstr(b2, "status"), "disabled");
     ck_assert_str_eq(jstr(b3, "selector_value"), "gpt-4o-mini");
     assert_candidate_routes(b3, g1, k1, "gpt-4o-mini");
 
-    b = call("GET", fmt("/admin/bindings/%" PRId64, id), NULL, 200);
+    b = call("GET", ht_tmpf("/admin/bindings/%" PRId64, id), NULL, 200);
     ck_assert_str_eq(jstr(b, "public_model"), "gpt-4o");
     json_decref(b);
 
     json_t *l = call("GET", "/admin/bindings?namespace=team-a", NULL, 200);
     ck_assert_int_eq(json_array_size(json_object_get(l, "data")), 2);
     json_decref(l);
-    l = call("GET", fmt("/admin/bindings?group_id=%" PRId64, g1), NULL, 200);
+    l = call("GET", ht_tmpf("/admin/bindings?group_id=%" PRId64, g1), NULL, 200);
     ck_assert_int_eq(json_array_size(json_object_get(l, "data")), 2);
     json_decref(l);
-    l = call("GET", fmt("/admin/bindings?namespace=team-a&group_id=%" PRId64, g2), NULL, 200);
+    l = call("GET", ht_tmpf("/admin/bindings?namespace=team-a&group_id=%" PRId64, g2), NULL, 200);
     json_t *data = json_object_get(l, "data");
     ck_assert_int_eq(json_array_size(data), 1);
-    ck_assert_int_eq(jid(json_array_get(data, 0)), jid(b2));
+    ck_assert_int_eq(ht_id(json_array_get(data, 0)), ht_id(b2));
     json_decref(l);
     l = call("GET", "/admin/bindings?limit=1", NULL, 200);
     ck_assert(json_is_true(json_object_get(l, "has_more")));
     ck_assert_int_eq(json_array_size(json_object_get(l, "data")), 1);
     json_decref(l);
 
-    b = call("PUT", fmt("/admin/bindings/%" PRId64, id), "{\"weight\":7,\"status\":\"disabled\"}",
-             200);
+    b = call("PUT", ht_tmpf("/admin/bindings/%" PRId64, id),
+             "{\"weight\":7,\"status\":\"disabled\"}", 200);
     ck_assert_int_eq(jint(b, "weight"), 7);
     ck_assert_str_eq(jstr(b, "status"), "disabled");
     ck_assert_str_eq(jstr(b, "public_model"), "gpt-4o");
     candidate_of(b, g1);
     json_decref(b);
-    ck_assert_int_eq(ht_pg_count(fmt("SELECT count(*) FROM bindings WHERE id = %" PRId64
-                                    " AND weight = 7 AND status = 'disabled'", id)), 1);
+    ck_assert_int_eq(ht_pg_count(ht_tmpf("SELECT count(*) FROM bindings WHERE id = %" PRId64
+                                         " AND weight = 7 AND status = 'disabled'",
+                                         id)),
+                     1);
 
-    b = call("PUT", fmt("/admin/bindings/%" PRId64, jid(b2)),
-             fmt("{\"namespace\":\"team-b\",\"group_id\":%" PRId64 "}", g1), 200);
+    b = call("PUT", ht_tmpf("/admin/bindings/%" PRId64, ht_id(b2)),
+             ht_tmpf("{\"namespace\":\"team-b\",\"group_id\":%" PRId64 "}", g1), 200);
     ck_assert_str_eq(jstr(b, "namespace"), "team-b");
     ck_assert_int_eq(jint(b, "group_id"), g1);
     json_decref(b);
 
-    ck_assert_ptr_null(call("DELETE", fmt("/admin/bindings/%" PRId64, id), NULL, 204));
-    ck_assert_int_eq(ht_pg_count(fmt("SELECT count(*) FROM bindings WHERE id = %" PRId64, id)), 0);
-    refused("GET", fmt("/admin/bindings/%" PRId64, id), NULL, 404, "not_found_error", NULL);
+    ck_assert_ptr_null(call("DELETE", ht_tmpf("/admin/bindings/%" PRId64, id), NULL, 204));
+    ck_assert_int_eq(ht_pg_count(ht_tmpf("SELECT count(*) FROM bindings WHERE id = %" PRId64, id)),
+                     0);
+    refused("GET", ht_tmpf("/admin/bindings/%" PRId64, id), NULL, 404, "not_found_error", NULL);
     json_decref(b2);
     json_decref(b3);
     ht_assert_clean_stop(&S);
@@ -525,42 +504,49 @@ END_TEST
 START_TEST(binding_answer_carries_the_resolved_candidate)
 {
     ht_server_start(&S, NULL);
-    create_namespace("ns");
+    ht_create_namespace(&S, "ns");
     int64_t g = create_group("main", "[\"gpt-4o\",\"gpt-4o-mini\",\"openai/GPT-5\"]");
     int64_t k = create_key(g, "active");
     int64_t idle = create_group("idle", "[\"gpt-4o\"]");
     (void)create_key(idle, "manual_disabled");
 
-    json_t *b = create_binding(fmt("{\"namespace\":\"ns\",\"public_model\":\"gpt-4o\","
-                                   "\"group_id\":%" PRId64 "}", g));
+    json_t *b = create_binding(ht_tmpf("{\"namespace\":\"ns\",\"public_model\":\"gpt-4o\","
+                                       "\"group_id\":%" PRId64 "}",
+                                       g));
     assert_candidate_routes(b, g, k, "gpt-4o");
     json_decref(b);
 
-    b = create_binding(fmt("{\"namespace\":\"ns\",\"public_model\":\"mini\",\"group_id\":%" PRId64
-                           ",\"selector_type\":\"regex\",\"selector_value\":\"-mini$\"}", g));
+    b = create_binding(
+        ht_tmpf("{\"namespace\":\"ns\",\"public_model\":\"mini\",\"group_id\":%" PRId64
+                ",\"selector_type\":\"regex\",\"selector_value\":\"-mini$\"}",
+                g));
     assert_candidate_routes(b, g, k, "gpt-4o-mini");
     json_decref(b);
 
-    b = create_binding(fmt("{\"namespace\":\"ns\",\"public_model\":\"any-gpt\",\"group_id\":%"
-                           PRId64 ",\"selector_type\":\"regex\",\"selector_value\":\"gpt\"}", g));
+    b = create_binding(
+        ht_tmpf("{\"namespace\":\"ns\",\"public_model\":\"any-gpt\",\"group_id\":%" PRId64
+                ",\"selector_type\":\"regex\",\"selector_value\":\"gpt\"}",
+                g));
     assert_candidate_error(b, g, "config_error");
     json_decref(b);
 
-    b = create_binding(fmt("{\"namespace\":\"ns\",\"public_model\":\"gpt-5\",\"group_id\":%"
-                           PRId64 ",\"selector_type\":\"normalize_exact\","
-                           "\"selector_value\":\"vendor/gpt-5\"}", g));
+    b = create_binding(
+        ht_tmpf("{\"namespace\":\"ns\",\"public_model\":\"gpt-5\",\"group_id\":%" PRId64
+                ",\"selector_type\":\"normalize_exact\","
+                "\"selector_value\":\"vendor/gpt-5\"}",
+                g));
     assert_candidate_routes(b, g, k, "openai/GPT-5");
     json_decref(b);
 
-    b = create_binding(fmt("{\"namespace\":\"ns\",\"public_model\":\"gpt-4o\",\"group_id\":%"
-                           PRId64 "}", idle));
+    b = create_binding(ht_tmpf(
+        "{\"namespace\":\"ns\",\"public_model\":\"gpt-4o\",\"group_id\":%" PRId64 "}", idle));
     assert_candidate_error(b, idle, "no_provider");
-    int64_t idle_binding = jid(b);
+    int64_t idle_binding = ht_id(b);
     json_decref(b);
 
     /* the update answer resolves again: a key appears, the candidate routes */
     int64_t k2 = create_key(idle, "active");
-    b = call("PUT", fmt("/admin/bindings/%" PRId64, idle_binding), "{\"weight\":2}", 200);
+    b = call("PUT", ht_tmpf("/admin/bindings/%" PRId64, idle_binding), "{\"weight\":2}", 200);
     assert_candidate_routes(b, idle, k2, "gpt-4o");
     json_decref(b);
     ht_assert_clean_stop(&S);
@@ -570,12 +556,13 @@ END_TEST
 START_TEST(binding_selector_value_defaults_and_updates)
 {
     ht_server_start(&S, NULL);
-    create_namespace("ns");
+    ht_create_namespace(&S, "ns");
     int64_t g = create_group("g", "[\"gpt-4o\",\"paren(\"]");
     (void)create_key(g, "active");
-    json_t *b = create_binding(fmt("{\"namespace\":\"ns\",\"public_model\":\"gpt-4o\","
-                                   "\"group_id\":%" PRId64 ",\"selector_value\":\"\"}", g));
-    const char *path = fmt("/admin/bindings/%" PRId64, jid(b));
+    json_t *b = create_binding(ht_tmpf("{\"namespace\":\"ns\",\"public_model\":\"gpt-4o\","
+                                       "\"group_id\":%" PRId64 ",\"selector_value\":\"\"}",
+                                       g));
+    const char *path = ht_tmpf("/admin/bindings/%" PRId64, ht_id(b));
     ck_assert_str_eq(jstr(b, "selector_value"), "gpt-4o");
     json_decref(b);
 
@@ -597,9 +584,9 @@ START_TEST(binding_selector_value_defaults_and_updates)
                      1);
 
     /* an exact selector that is not a valid regex cannot become a regex */
-    b = create_binding(fmt("{\"namespace\":\"ns\",\"public_model\":\"paren(\",\"group_id\":%" PRId64
-                           "}", g));
-    const char *path2 = fmt("/admin/bindings/%" PRId64, jid(b));
+    b = create_binding(
+        ht_tmpf("{\"namespace\":\"ns\",\"public_model\":\"paren(\",\"group_id\":%" PRId64 "}", g));
+    const char *path2 = ht_tmpf("/admin/bindings/%" PRId64, ht_id(b));
     json_decref(b);
     char *before = catalog_state();
     refused("PUT", path2, "{\"selector_type\":\"regex\"}", 400, "invalid_request_error",
@@ -613,67 +600,91 @@ END_TEST
 START_TEST(binding_bad_input_is_refused_and_changes_nothing)
 {
     ht_server_start(&S, NULL);
-    create_namespace("ns");
-    create_namespace("other");
+    ht_create_namespace(&S, "ns");
+    ht_create_namespace(&S, "other");
     int64_t g = create_group("g", "[\"gpt-4o\"]");
-    json_t *b = create_binding(fmt("{\"namespace\":\"ns\",\"public_model\":\"gpt-4o\","
-                                   "\"group_id\":%" PRId64 "}", g));
-    const char *path = fmt("/admin/bindings/%" PRId64, jid(b));
+    json_t *b = create_binding(ht_tmpf("{\"namespace\":\"ns\",\"public_model\":\"gpt-4o\","
+                                       "\"group_id\":%" PRId64 "}",
+                                       g));
+    const char *path = ht_tmpf("/admin/bindings/%" PRId64, ht_id(b));
     json_decref(b);
-    json_decref(create_binding(fmt("{\"namespace\":\"other\",\"public_model\":\"gpt-4o\","
-                                   "\"group_id\":%" PRId64 "}", g)));
+    json_decref(create_binding(ht_tmpf("{\"namespace\":\"other\",\"public_model\":\"gpt-4o\","
+                                       "\"group_id\":%" PRId64 "}",
+                                       g)));
     char long_model[300];
     memset(long_model, 'm', 257);
     long_model[257] = 0;
     char *before = catalog_state();
 
-    const char *ok = fmt("\"namespace\":\"ns\",\"public_model\":\"x\",\"group_id\":%" PRId64, g);
-    struct { const char *method, *path, *body, *param; } bad[] = {
-        { "POST", "/admin/bindings", "{\"namespace\":\"ns\",", NULL },
-        { "POST", "/admin/bindings", fmt("{%s,\"priority\":1}", ok), "priority" },
-        { "POST", "/admin/bindings", fmt("{%s,\"weight\":\"1\"}", ok), "weight" },
-        { "POST", "/admin/bindings", "{\"namespace\":\"ns\",\"public_model\":\"x\","
-          "\"group_id\":\"1\"}", "group_id" },
-        { "POST", "/admin/bindings", fmt("{%s,\"weight\":1001}", ok), "weight" },
-        { "POST", "/admin/bindings", fmt("{%s,\"weight\":-1}", ok), "weight" },
-        { "POST", "/admin/bindings", fmt("{\"namespace\":\"ns\",\"public_model\":\"%s\","
-          "\"group_id\":%" PRId64 "}", long_model, g), "public_model" },
-        { "POST", "/admin/bindings", fmt("{%s,\"selector_type\":\"regex\","
-          "\"selector_value\":\"gpt-(4o\"}", ok), "selector_value" },
-        { "POST", "/admin/bindings", fmt("{%s,\"selector_type\":\"regex\","
-          "\"selector_value\":\"a{1,32767}\"}", ok), "selector_value" },
-        { "POST", "/admin/bindings", fmt("{%s,\"selector_type\":\"glob\"}", ok),
-          "selector_type" },
-        { "POST", "/admin/bindings", fmt("{%s,\"status\":\"paused\"}", ok), "status" },
-        { "POST", "/admin/bindings", fmt("{\"namespace\":\"ns\",\"group_id\":%" PRId64 "}", g),
-          "public_model" },
-        { "POST", "/admin/bindings", "{\"namespace\":\"ns\",\"public_model\":\"x\"}", "group_id" },
-        { "POST", "/admin/bindings", fmt("{\"public_model\":\"x\",\"group_id\":%" PRId64 "}", g),
-          "namespace" },
-        { "POST", "/admin/bindings", fmt("{\"namespace\":\"Not Valid\",\"public_model\":\"x\","
-          "\"group_id\":%" PRId64 "}", g), "namespace" },
-        { "PUT", path, "{\"selector_type\":\"regex\",\"selector_value\":\"[\"}", "selector_value" },
-        { "PUT", path, "{\"weight\":null}", "weight" },
-        { "PUT", path, "{\"status\":\"on\"}", "status" },
-        { "PUT", path, "{\"public_model\":\"\"}", "public_model" },
+    const char *ok =
+        ht_tmpf("\"namespace\":\"ns\",\"public_model\":\"x\",\"group_id\":%" PRId64, g);
+    struct { const char *method, *path, *body, *param;
+    } bad[] = {
+        {"POST", "/admin/bindings", "{\"namespace\":\"ns\",", NULL},
+        {"POST", "/admin/bindings", ht_tmpf("{%s,\"priority\":1}", ok), "priority"},
+        {"POST", "/admin/bindings", ht_tmpf("{%s,\"weight\":\"1\"}", ok), "weight"},
+        {"POST", "/admin/bindings",
+         "{\"namespace\":\"ns\",\"public_model\":\"x\","
+         "\"group_id\":\"1\"}",
+         "group_id"},
+        {"POST", "/admin/bindings", ht_tmpf("{%s,\"weight\":1001}", ok), "weight"},
+        {"POST", "/admin/bindings", ht_tmpf("{%s,\"weight\":-1}", ok), "weight"},
+        {"POST", "/admin/bindings",
+         ht_tmpf("{\"namespace\":\"ns\",\"public_model\":\"%s\","
+                 "\"group_id\":%" PRId64 "}",
+                 long_model, g),
+         "public_model"},
+        {"POST", "/admin/bindings",
+         ht_tmpf("{%s,\"selector_type\":\"regex\","
+                 "\"selector_value\":\"gpt-(4o\"}",
+                 ok),
+         "selector_value"},
+        {"POST", "/admin/bindings",
+         ht_tmpf("{%s,\"selector_type\":\"regex\","
+                 "\"selector_value\":\"a{1,32767}\"}",
+                 ok),
+         "selector_value"},
+        {"POST", "/admin/bindings", ht_tmpf("{%s,\"selector_type\":\"glob\"}", ok),
+         "selector_type"},
+        {"POST", "/admin/bindings", ht_tmpf("{%s,\"status\":\"paused\"}", ok), "status"},
+        {"POST", "/admin/bindings", ht_tmpf("{\"namespace\":\"ns\",\"group_id\":%" PRId64 "}", g),
+         "public_model"},
+        {"POST", "/admin/bindings", "{\"namespace\":\"ns\",\"public_model\":\"x\"}", "group_id"},
+        {"POST", "/admin/bindings", ht_tmpf("{\"public_model\":\"x\",\"group_id\":%" PRId64 "}", g),
+         "namespace"},
+        {"POST", "/admin/bindings",
+         ht_tmpf("{\"namespace\":\"Not Valid\",\"public_model\":\"x\","
+                 "\"group_id\":%" PRId64 "}",
+                 g),
+         "namespace"},
+        {"PUT", path, "{\"selector_type\":\"regex\",\"selector_value\":\"[\"}", "selector_value"},
+        {"PUT", path, "{\"weight\":null}", "weight"},
+        {"PUT", path, "{\"status\":\"on\"}", "status"},
+        {"PUT", path, "{\"public_model\":\"\"}", "public_model"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         refused(bad[i].method, bad[i].path, bad[i].body, 400, "invalid_request_error",
                 bad[i].param);
-    json_t *j = call("POST", "/admin/bindings", fmt("{%s,\"selector_value\":\"a\\u0000\"}", ok),
-                     400);
+    json_t *j =
+        call("POST", "/admin/bindings", ht_tmpf("{%s,\"selector_value\":\"a\\u0000\"}", ok), 400);
     ck_assert_str_eq(jstr(json_object_get(j, "error"), "type"), "invalid_request_error");
     json_decref(j);
 
-    refused("POST", "/admin/bindings", fmt("{\"namespace\":\"nowhere\",\"public_model\":\"x\","
-            "\"group_id\":%" PRId64 "}", g), 422, "invalid_request_error", "namespace");
+    refused("POST", "/admin/bindings",
+            ht_tmpf("{\"namespace\":\"nowhere\",\"public_model\":\"x\","
+                    "\"group_id\":%" PRId64 "}",
+                    g),
+            422, "invalid_request_error", "namespace");
     refused("POST", "/admin/bindings", "{\"namespace\":\"ns\",\"public_model\":\"x\","
             "\"group_id\":987654}", 422, "invalid_request_error", "group_id");
     refused("PUT", path, "{\"namespace\":\"nowhere\"}", 422, "invalid_request_error",
             "namespace");
     refused("PUT", path, "{\"group_id\":987654}", 422, "invalid_request_error", "group_id");
-    refused("POST", "/admin/bindings", fmt("{\"namespace\":\"ns\",\"public_model\":\"gpt-4o\","
-            "\"group_id\":%" PRId64 "}", g), 409, "conflict_error", NULL);
+    refused("POST", "/admin/bindings",
+            ht_tmpf("{\"namespace\":\"ns\",\"public_model\":\"gpt-4o\","
+                    "\"group_id\":%" PRId64 "}",
+                    g),
+            409, "conflict_error", NULL);
     refused("PUT", path, "{\"namespace\":\"other\"}", 409, "conflict_error", NULL);
     refused("GET", "/admin/bindings/first", NULL, 400, "invalid_request_error", "id");
     refused("PUT", "/admin/bindings/0", "{}", 400, "invalid_request_error", "id");
@@ -696,7 +707,7 @@ END_TEST
 START_TEST(binding_selectors_resolve_as_the_data_plane_does)
 {
     ht_server_start(&S, NULL);
-    create_namespace("ns");
+    ht_create_namespace(&S, "ns");
     int64_t g = create_group("g", "[\"gpt-d\",\"gpt-4\",\"vendor/Mod\\u00e8le-X\","
                                   "\"vendor/ GPT-5\",\"Qwen2-72B\"]");
     int64_t k = create_key(g, "active");
@@ -707,17 +718,17 @@ START_TEST(binding_selectors_resolve_as_the_data_plane_does)
         { "p4", "normalize_exact", "gpt-5", "vendor/ GPT-5" },
     };
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
-        json_t *b = create_binding(fmt("{\"namespace\":\"ns\",\"public_model\":\"%s\","
-                                       "\"group_id\":%" PRId64 ",\"selector_type\":\"%s\","
-                                       "\"selector_value\":\"%s\"}", ok[i].model, g, ok[i].type,
-                                       ok[i].value));
+        json_t *b = create_binding(ht_tmpf("{\"namespace\":\"ns\",\"public_model\":\"%s\","
+                                           "\"group_id\":%" PRId64 ",\"selector_type\":\"%s\","
+                                           "\"selector_value\":\"%s\"}",
+                                           ok[i].model, g, ok[i].type, ok[i].value));
         assert_candidate_routes(b, g, k, ok[i].upstream);
         json_decref(b);
     }
     char *snap = NULL;
     HT_EVENTUALLY((free(snap), snap = ht_redis_hget("config:bindings", "ns.p1")) != NULL, 10000,
                  "config:bindings has no field ns.p1");
-    ck_assert_msg(strstr(snap, fmt("\"upstreams\":{\"%" PRId64 "\":\"gpt-4\"}", k)) != NULL,
+    ck_assert_msg(strstr(snap, ht_tmpf("\"upstreams\":{\"%" PRId64 "\":\"gpt-4\"}", k)) != NULL,
                   "the snapshot of gpt-\\d does not route to gpt-4: %s", snap);
     free(snap);
 
@@ -725,9 +736,12 @@ START_TEST(binding_selectors_resolve_as_the_data_plane_does)
     static const char *const go_refuses[] = { "^(a)\\\\1$", "(?=gpt)", "gpt-\\\\h", "a{1001}",
                                               "\\\\p{greek}" };
     for (size_t i = 0; i < sizeof go_refuses / sizeof go_refuses[0]; i++)
-        refused("POST", "/admin/bindings", fmt("{\"namespace\":\"ns\",\"public_model\":\"x\","
-                "\"group_id\":%" PRId64 ",\"selector_type\":\"regex\",\"selector_value\":\"%s\"}",
-                g, go_refuses[i]), 400, "invalid_request_error", "selector_value");
+        refused("POST", "/admin/bindings",
+                ht_tmpf("{\"namespace\":\"ns\",\"public_model\":\"x\","
+                        "\"group_id\":%" PRId64
+                        ",\"selector_type\":\"regex\",\"selector_value\":\"%s\"}",
+                        g, go_refuses[i]),
+                400, "invalid_request_error", "selector_value");
     assert_unchanged(before, "selectors Go's regexp refuses");
     free(before);
     ht_assert_clean_stop(&S);
@@ -752,25 +766,28 @@ static void pg_exec(const char *sql)
 START_TEST(pathological_binding_neither_hangs_nor_stalls_the_sync)
 {
     ht_server_start(&S, NULL);
-    create_namespace("ns");
+    ht_create_namespace(&S, "ns");
     char a200[201];
     memset(a200, 'a', 200);
     a200[200] = '\0';
-    char *models = fmt("[\"%s\",\"%sb\",\"%sc\",\"%sx\"]", a200, a200, a200, a200);
+    const char *models = ht_tmpf("[\"%s\",\"%sb\",\"%sc\",\"%sx\"]", a200, a200, a200, a200);
     int64_t g = create_group("g", models);
     (void)create_key(g, "active");
-    pg_exec(fmt("INSERT INTO bindings (namespace, public_model, group_id, selector_type, "
-                "selector_value) VALUES ('ns', 'legacy', %" PRId64 ", 'regex', "
-                "'^((a*)*b*)*\\1\\2c$')", g));
+    pg_exec(ht_tmpf("INSERT INTO bindings (namespace, public_model, group_id, selector_type, "
+                    "selector_value) VALUES ('ns', 'legacy', %" PRId64 ", 'regex', "
+                    "'^((a*)*b*)*\\1\\2c$')",
+                    g));
     int64_t legacy = ht_pg_count("SELECT id FROM bindings WHERE public_model = 'legacy'");
     /* the worker answers for the stored one, which can still be edited */
-    json_t *b = call("PUT", fmt("/admin/bindings/%" PRId64, legacy), "{\"weight\":3}", 200);
+    json_t *b = call("PUT", ht_tmpf("/admin/bindings/%" PRId64, legacy), "{\"weight\":3}", 200);
     assert_candidate_error(b, g, "config_error");
     json_decref(b);
     /* Go accepts this one; PCRE2 would backtrack for ever: bounded */
-    b = create_binding(fmt("{\"namespace\":\"ns\",\"public_model\":\"slow\",\"group_id\":%"
-                           PRId64 ",\"selector_type\":\"regex\","
-                           "\"selector_value\":\"^(a|aa)+$\"}", g));
+    b = create_binding(
+        ht_tmpf("{\"namespace\":\"ns\",\"public_model\":\"slow\",\"group_id\":%" PRId64
+                ",\"selector_type\":\"regex\","
+                "\"selector_value\":\"^(a|aa)+$\"}",
+                g));
     assert_candidate_error(b, g, "config_error");
     json_decref(b);
     json_decref(call("GET", "/admin/model-registry", NULL, 200));
@@ -782,7 +799,7 @@ START_TEST(pathological_binding_neither_hangs_nor_stalls_the_sync)
                  "config:bindings ns.legacy was not updated: %s", snap ? snap : "(none)");
     ck_assert_ptr_nonnull(strstr(snap, "\"error\":\"config_error\""));
     free(snap);
-    create_namespace("after");
+    ht_create_namespace(&S, "after");
     HT_EVENTUALLY((snap = ht_redis_hget("config:namespaces", "after")) != NULL, 10000,
                  "a change made after the pathological bindings never reached Redis");
     free(snap);
@@ -862,11 +879,11 @@ START_TEST(features_bad_input_is_refused_and_changes_nothing)
     refused("PUT", "/admin/features", "[\"a\"]", 400, "invalid_request_error", NULL);
     refused("PUT", "/admin/features", "{\"ok\":\"1\",\"Bad-Name\":\"1\"}", 400,
             "invalid_request_error", "Bad-Name");
-    refused("PUT", "/admin/features", fmt("{\"%s\":\"1\"}", long_name), 400,
+    refused("PUT", "/admin/features", ht_tmpf("{\"%s\":\"1\"}", long_name), 400,
             "invalid_request_error", long_name);
     refused("PUT", "/admin/features", "{\"n\":1}", 400, "invalid_request_error", "n");
     refused("PUT", "/admin/features", "{\"n\":true}", 400, "invalid_request_error", "n");
-    refused("PUT", "/admin/features", fmt("{\"kept\":null,\"n\":\"%s\"}", long_value), 400,
+    refused("PUT", "/admin/features", ht_tmpf("{\"kept\":null,\"n\":\"%s\"}", long_value), 400,
             "invalid_request_error", "n");
     refused("PUT", "/admin/features", "{\"n\":\"bell\\u0007\"}", 400, "invalid_request_error",
             "n");
@@ -884,21 +901,22 @@ END_TEST
 START_TEST(catalog_changes_are_audited_with_before_and_after)
 {
     ht_server_start(&S, NULL);
-    create_namespace("ns");
+    ht_create_namespace(&S, "ns");
     int64_t g = create_group("g", "[\"gpt-4o\"]");
     json_t *m = call("POST", "/admin/models", "{\"name\":\"gpt-4o\"}", 201);
     char mid[24];
-    snprintf(mid, sizeof mid, "%" PRId64, jid(m));
+    snprintf(mid, sizeof mid, "%" PRId64, ht_id(m));
     json_decref(m);
-    json_decref(call("PUT", fmt("/admin/models/%s", mid), "{\"context_window\":8}", 200));
-    json_decref(call("DELETE", fmt("/admin/models/%s", mid), NULL, 204));
-    json_t *b = create_binding(fmt("{\"namespace\":\"ns\",\"public_model\":\"gpt-4o\","
-                                   "\"group_id\":%" PRId64 "}", g));
+    json_decref(call("PUT", ht_tmpf("/admin/models/%s", mid), "{\"context_window\":8}", 200));
+    json_decref(call("DELETE", ht_tmpf("/admin/models/%s", mid), NULL, 204));
+    json_t *b = create_binding(ht_tmpf("{\"namespace\":\"ns\",\"public_model\":\"gpt-4o\","
+                                       "\"group_id\":%" PRId64 "}",
+                                       g));
     char bid[24];
-    snprintf(bid, sizeof bid, "%" PRId64, jid(b));
+    snprintf(bid, sizeof bid, "%" PRId64, ht_id(b));
     json_decref(b);
-    json_decref(call("PUT", fmt("/admin/bindings/%s", bid), "{\"weight\":3}", 200));
-    json_decref(call("DELETE", fmt("/admin/bindings/%s", bid), NULL, 204));
+    json_decref(call("PUT", ht_tmpf("/admin/bindings/%s", bid), "{\"weight\":3}", 200));
+    json_decref(call("DELETE", ht_tmpf("/admin/bindings/%s", bid), NULL, 204));
     json_decref(call("PUT", "/admin/features", "{\"a\":\"1\"}", 200));
     json_decref(call("PUT", "/admin/features", "{\"a\":null,\"b\":\"2\"}", 200));
 
@@ -936,12 +954,13 @@ END_TEST
 START_TEST(bindings_are_projected_into_redis)
 {
     ht_server_start(&S, NULL);
-    create_namespace("ns");
+    ht_create_namespace(&S, "ns");
     int64_t g = create_group("g", "[\"gpt-4o\"]");
     int64_t k = create_key(g, "active");
-    json_t *b = create_binding(fmt("{\"namespace\":\"ns\",\"public_model\":\"gpt-4o\","
-                                   "\"group_id\":%" PRId64 "}", g));
-    const char *path = fmt("/admin/bindings/%" PRId64, jid(b));
+    json_t *b = create_binding(ht_tmpf("{\"namespace\":\"ns\",\"public_model\":\"gpt-4o\","
+                                       "\"group_id\":%" PRId64 "}",
+                                       g));
+    const char *path = ht_tmpf("/admin/bindings/%" PRId64, ht_id(b));
     json_decref(b);
 
     char *snap = NULL;
@@ -954,7 +973,7 @@ START_TEST(bindings_are_projected_into_redis)
     json_t *cands = json_object_get(j, "candidates");
     ck_assert_int_eq(json_array_size(cands), 1);
     json_t *ups = json_object_get(json_array_get(cands, 0), "upstreams");
-    ck_assert_str_eq(jstr(ups, fmt("%" PRId64, k)), "gpt-4o");
+    ck_assert_str_eq(jstr(ups, ht_tmpf("%" PRId64, k)), "gpt-4o");
     json_decref(j);
     free(snap);
 

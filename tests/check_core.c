@@ -1,6 +1,7 @@
 /* Integration tests of the core contract against the real `ezapi` binary:
- * process model and signals (SPEC 1), HTTP conventions (SPEC 5), bad input
- * (SPEC 10) and the command line (SPEC 14). Each test drives a server as a
+ * process model and signals (README.md, "Process model" and "Signals"),
+ * HTTP conventions and bad input (docs/api.md, "Refusals") and the command
+ * line (README.md, "Command line"; docs/ezapi.8). Each test drives a server as a
  * user would, over HTTP, with signals and with the ezapi command. */
 #include "harness.h"
 
@@ -56,7 +57,7 @@ static int header_has_token(const char *value, const char *token)
     return 0;
 }
 
-/* The error shape of SPEC 5: {"error":{"type","code","message","param",
+/* The error shape of docs/api.md, "Refusals": {"error":{"type","code","message","param",
  * "request_id"}} with request_id = the X-Request-ID header. type NULL: any
  * documented type. param_rule: 0 = null or a string, 1 = must be null,
  * 2 = must equal param. */
@@ -80,7 +81,7 @@ static void assert_error_shape(const struct ht_resp *r, const char *type, int pa
         int known = 0;
         for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
             known |= strcmp(t, types[i]) == 0;
-        ck_assert_msg(known, "error.type %s is not one of SPEC 5's types", t);
+        ck_assert_msg(known, "error.type %s is not one of the types of docs/api.md", t);
     }
     const char *code = json_string_value(json_object_get(e, "code"));
     ck_assert_msg(code && code[0], "error.code must be a non-empty string: %.300s", r->body);
@@ -116,7 +117,7 @@ static int create_namespace(struct ht_server *s, const char *name)
     return st;
 }
 
-/* Is the namespace projected into Redis exactly as SPEC 7 says? */
+/* Is the namespace projected into Redis exactly as docs/redis.md says? */
 static int namespace_synced(const char *name)
 {
     char want[200];
@@ -320,7 +321,7 @@ static void assert_config_refused(const char *path, int line, const char *key)
     ht_cmd_free(&c);
 }
 
-/* ---- SPEC 5: conventions ------------------------------------------------- */
+/* ---- Conventions (docs/api.md) ------------------------------------------ */
 
 START_TEST(health_is_ok_with_a_generated_request_id)
 {
@@ -466,7 +467,7 @@ START_TEST(wrong_method_is_405_with_allow)
 }
 END_TEST
 
-/* ---- SPEC 10: bad input ---------------------------------------------------- */
+/* ---- Bad input (docs/api.md, "Refusals") -------------------------------- */
 
 START_TEST(body_over_max_body_size_is_413_before_routing_and_auth)
 {
@@ -596,7 +597,7 @@ START_TEST(missing_or_bad_credentials_are_401_bearer)
 }
 END_TEST
 
-/* ---- Namespaces reach Redis ------------------------------------------------- */
+/* ---- Namespaces reach Redis --------------------------------------------- */
 
 START_TEST(created_namespace_is_projected_into_redis)
 {
@@ -655,7 +656,7 @@ START_TEST(two_instances_share_postgres_and_redis)
 }
 END_TEST
 
-/* ---- SPEC 14: command line ----------------------------------------------------- */
+/* ---- Command line (README.md, docs/ezapi.8) ----------------------------- */
 
 START_TEST(config_check_accepts_a_valid_file)
 {
@@ -769,7 +770,7 @@ START_TEST(token_admin_mints_a_jwt_the_server_accepts)
 }
 END_TEST
 
-/* ---- SPEC 1: processes --------------------------------------------------------- */
+/* ---- Processes (README.md, "Process model") ----------------------------- */
 
 START_TEST(process_titles_show_every_role)
 {
@@ -848,7 +849,7 @@ START_TEST(child_killed_repeatedly_is_still_respawned)
 }
 END_TEST
 
-/* ---- SPEC 1: signals ------------------------------------------------------------ */
+/* ---- Signals (README.md, "Signals") ------------------------------------- */
 
 START_TEST(reload_under_load_drops_nothing)
 {
@@ -977,7 +978,7 @@ START_TEST(sigint_stops_gracefully)
 }
 END_TEST
 
-/* ---- SPEC 1: work queues ----------------------------------------------------------- */
+/* ---- Work queues (README.md, "Process model") --------------------------- */
 
 START_TEST(queued_sync_jobs_survive_a_syncer_kill)
 {
@@ -1044,7 +1045,7 @@ START_TEST(full_sync_queue_never_blocks_a_request)
 }
 END_TEST
 
-/* ---- Suite ---------------------------------------------------------------------- */
+/* ---- Suite -------------------------------------------------------------- */
 
 static Suite *core_suite(void)
 {

@@ -20,49 +20,14 @@
 
 /* ---- helpers -------------------------------------------------------------- */
 
-static const char *jstr(json_t *o, const char *field)
-{
-    const char *v = json_string_value(json_object_get(o, field));
-    return v ? v : "";
-}
-
-static int call(struct ht_server *s, const char *method, const char *path, const char *headers,
-                const char *body, json_t **out)
-{
-    struct ht_resp r;
-    int st = ht_http(s->port, method, path, headers, body, body ? strlen(body) : 0, &r);
-    ck_assert_msg(st > 0, "%s %s: %s", method, path, r.err);
-    if (out)
-        *out = ht_resp_json(&r);
-    ht_resp_free(&r);
-    return st;
-}
-
-static const char *bearer(const char *tok)
-{
-    static char b[4][300];
-    static int next;
-    char *h = b[next++ % 4];
-    snprintf(h, sizeof b[0], "Authorization: Bearer %s\r\n", tok);
-    return h;
-}
-
-static void sha256_hex(const char *s, char out[65])
-{
-    unsigned char d[32];
-    unsigned int n = 0;
-    EVP_Digest(s, strlen(s), d, &n, EVP_sha256(), NULL);
-    for (unsigned i = 0; i < n; i++)
-        snprintf(out + 2 * i, 3, "%02x", d[i]);
-}
-
 /* A master with room for many keys; its master key goes into mk. */
 static void make_master(struct ht_server *s, char *mk, size_t len)
 {
     json_t *j;
-    ck_assert_int_eq(call(s, "POST", "/admin/masters", ht_auth(s, "admin"),
-                          "{\"name\":\"acme\",\"max_child_keys\":0}", &j), 201);
-    snprintf(mk, len, "%s", jstr(j, "master_key"));
+    ck_assert_int_eq(ht_request(s, "POST", "/admin/masters", ht_auth(s, "admin"),
+                                "{\"name\":\"acme\",\"max_child_keys\":0}", &j),
+                     201);
+    snprintf(mk, len, "%s", ht_jstr(j, "master_key"));
     json_decref(j);
 }
 
@@ -70,21 +35,12 @@ static void make_master(struct ht_server *s, char *mk, size_t len)
 static long long issue(struct ht_server *s, const char *mk, char *tok, size_t len)
 {
     json_t *j;
-    int st = call(s, "POST", "/v1/tokens", bearer(mk), "{\"name\":\"k\"}", &j);
+    int st = ht_request(s, "POST", "/v1/tokens", ht_bearer(mk), "{\"name\":\"k\"}", &j);
     ck_assert_msg(st == 201, "issue: HTTP %d", st);
-    snprintf(tok, len, "%s", jstr(j, "token"));
+    snprintf(tok, len, "%s", ht_jstr(j, "token"));
     long long id = (long long)json_integer_value(json_object_get(j, "id"));
     json_decref(j);
     return id;
-}
-
-/* 1 when the field of the hash exists in Redis. */
-static int in_redis(const char *key, const char *field)
-{
-    char *v = ht_redis_hget(key, field);
-    int found = v != NULL;
-    free(v);
-    return found;
 }
 
 /* The status field of the key's hash in Redis ("" when there is none). */
@@ -105,7 +61,7 @@ static char verify_seen[600];
 static int verify_equal(struct ht_server *s)
 {
     json_t *j;
-    int st = call(s, "GET", "/admin/sync/verify", ht_auth(s, "admin"), NULL, &j);
+    int st = ht_request(s, "GET", "/admin/sync/verify", ht_auth(s, "admin"), NULL, &j);
     int equal = st == 200 && json_is_true(json_object_get(j, "equal"));
     char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
     snprintf(verify_seen, sizeof verify_seen, "HTTP %d %s", st, text ? text : "");
@@ -117,7 +73,7 @@ static int verify_equal(struct ht_server *s)
 /* The error code of an answer ("" when none). */
 static const char *error_code(json_t *j)
 {
-    return jstr(json_object_get(j, "error"), "code");
+    return ht_jstr(json_object_get(j, "error"), "code");
 }
 
 /* ---- a COMMIT whose answer is lost ----------------------------------------- */
@@ -146,17 +102,17 @@ START_TEST(revocation_whose_commit_answer_is_lost_reaches_redis)
     start_behind_proxy();
     char tok[256], digest[65], path[64];
     long long id = issue(&srv, mk, tok, sizeof tok);
-    sha256_hex(tok, digest);
+    ht_sha256_hex(tok, digest);
     HT_EVENTUALLY(strcmp(token_status(digest), "active") == 0, SYNC_MS, "key never in Redis");
 
     ht_pgproxy_arm(&proxy, HT_CUT_COMMIT_REPLY);
     snprintf(path, sizeof path, "/v1/tokens/%lld", id);
     json_t *j;
-    int st = call(&srv, "DELETE", path, bearer(mk), NULL, &j);
+    int st = ht_request(&srv, "DELETE", path, ht_bearer(mk), NULL, &j);
     ck_assert_int_eq(ht_pgproxy_cuts(&proxy), 1);
     ck_assert_msg(st == 503 && strcmp(error_code(j), "commit_outcome_unknown") == 0,
                   "HTTP %d %s, expected 503 commit_outcome_unknown", st, error_code(j));
-    ck_assert_str_eq(jstr(json_object_get(j, "error"), "type"), "unavailable_error");
+    ck_assert_str_eq(ht_jstr(json_object_get(j, "error"), "type"), "unavailable_error");
     json_decref(j);
 
     /* it did commit, and the data plane must see it promptly */
@@ -171,7 +127,7 @@ START_TEST(revocation_whose_commit_answer_is_lost_reaches_redis)
                             "AND status = 503 AND changes->>'outcome' = 'committed'") == 1,
                  SYNC_MS, "no audit record of the revocation with its outcome");
     /* checking and retrying is safe */
-    ck_assert_int_eq(call(&srv, "DELETE", path, bearer(mk), NULL, NULL), 204);
+    ck_assert_int_eq(ht_request(&srv, "DELETE", path, ht_bearer(mk), NULL, NULL), 204);
     HT_EVENTUALLY(verify_equal(&srv), SYNC_MS, "Redis differs from PostgreSQL: %s", verify_seen);
     stop_behind_proxy();
 }
@@ -182,7 +138,7 @@ START_TEST(issuance_whose_commit_answer_is_lost_reaches_redis)
     start_behind_proxy();
     ht_pgproxy_arm(&proxy, HT_CUT_COMMIT_REPLY);
     json_t *j;
-    int st = call(&srv, "POST", "/v1/tokens", bearer(mk), "{\"name\":\"lost\"}", &j);
+    int st = ht_request(&srv, "POST", "/v1/tokens", ht_bearer(mk), "{\"name\":\"lost\"}", &j);
     ck_assert_int_eq(ht_pgproxy_cuts(&proxy), 1);
     ck_assert_msg(st == 503 && strcmp(error_code(j), "commit_outcome_unknown") == 0,
                   "HTTP %d %s, expected 503 commit_outcome_unknown", st, error_code(j));
@@ -214,13 +170,13 @@ START_TEST(commit_lost_on_its_way_changes_nothing)
     start_behind_proxy();
     char tok[256], digest[65], path[64];
     long long id = issue(&srv, mk, tok, sizeof tok);
-    sha256_hex(tok, digest);
+    ht_sha256_hex(tok, digest);
     HT_EVENTUALLY(strcmp(token_status(digest), "active") == 0, SYNC_MS, "key never in Redis");
 
     ht_pgproxy_arm(&proxy, HT_CUT_COMMIT_REQUEST);
     snprintf(path, sizeof path, "/v1/tokens/%lld", id);
     json_t *j;
-    int st = call(&srv, "DELETE", path, bearer(mk), NULL, &j);
+    int st = ht_request(&srv, "DELETE", path, ht_bearer(mk), NULL, &j);
     ck_assert_int_eq(ht_pgproxy_cuts(&proxy), 1);
     ck_assert_msg(st == 503 && strcmp(error_code(j), "commit_outcome_unknown") == 0,
                   "HTTP %d %s, expected 503 commit_outcome_unknown", st, error_code(j));
@@ -247,23 +203,23 @@ START_TEST(rows_deleted_or_renamed_by_hand_leave_redis)
     struct ht_server s;
     ht_server_start(&s, "full_resync_interval = 0\nsync_outbox_interval = 500ms\n");
     const char *a = ht_auth(&s, "admin");
-    ck_assert_int_eq(call(&s, "POST", "/admin/namespaces", a, "{\"name\":\"by-hand\"}", NULL),
+    ck_assert_int_eq(ht_request(&s, "POST", "/admin/namespaces", a, "{\"name\":\"by-hand\"}", NULL),
                      201);
     json_t *g;
-    ck_assert_int_eq(call(&s, "POST", "/admin/providers/custom", a,
-                          "{\"name\":\"old-name\",\"base_url\":\"https://up.example\","
-                          "\"api_key\":\"sk-up\",\"models\":[\"m1\"]}",
-                          &g),
+    ck_assert_int_eq(ht_request(&s, "POST", "/admin/providers/custom", a,
+                                "{\"name\":\"old-name\",\"base_url\":\"https://up.example\","
+                                "\"api_key\":\"sk-up\",\"models\":[\"m1\"]}",
+                                &g),
                      201);
     json_decref(g);
     char tok[256], digest[65];
     make_master(&s, mk, sizeof mk);
     issue(&s, mk, tok, sizeof tok);
-    sha256_hex(tok, digest);
+    ht_sha256_hex(tok, digest);
     HT_EVENTUALLY(ht_redis_hlen("route:group:old-name") == 1 &&
                      strcmp(token_status(digest), "active") == 0,
                  SYNC_MS, "the rows never reached Redis");
-    ck_assert(in_redis("config:namespaces", "by-hand"));
+    ck_assert(ht_redis_hexists("config:namespaces", "by-hand"));
 
     /* an operator edits PostgreSQL by hand: no job is ever queued */
     PGconn *c = ht_pg();
@@ -271,8 +227,8 @@ START_TEST(rows_deleted_or_renamed_by_hand_leave_redis)
     PQclear(PQexec(c, "UPDATE provider_groups SET name = 'new-name' WHERE name = 'old-name'"));
     PQclear(PQexec(c, "DELETE FROM masters WHERE name = 'acme'"));
     PQfinish(c);
-    HT_EVENTUALLY(!in_redis("config:namespaces", "by-hand"), SYNC_MS,
-                 "the namespace deleted by hand is still in Redis");
+    HT_EVENTUALLY(!ht_redis_hexists("config:namespaces", "by-hand"), SYNC_MS,
+                  "the namespace deleted by hand is still in Redis");
     HT_EVENTUALLY(ht_redis_hlen("route:group:old-name") == 0 &&
                      ht_redis_hlen("route:group:new-name") == 1,
                  SYNC_MS, "the group renamed by hand is still under its old name");
@@ -292,7 +248,7 @@ START_TEST(changes_missed_while_cut_off_are_caught_up_after_reconnecting)
     char tok[256], digest[65];
     make_master(&s, mk, sizeof mk);
     long long id = issue(&s, mk, tok, sizeof tok);
-    sha256_hex(tok, digest);
+    ht_sha256_hex(tok, digest);
     HT_EVENTUALLY(strcmp(token_status(digest), "active") == 0, SYNC_MS, "key never in Redis");
     ht_sleep_ms(1500); /* the syncer notes where it stands about every second */
 
@@ -326,8 +282,8 @@ START_TEST(outbox_rows_from_an_outage_are_settled_by_the_full_resync)
     for (int i = 0; i < 30; i++) {
         char body[64];
         snprintf(body, sizeof body, "{\"name\":\"out%d\"}", i);
-        ck_assert_int_eq(call(&s, "POST", "/admin/namespaces", ht_auth(&s, "admin"), body, NULL),
-                         201);
+        ck_assert_int_eq(
+            ht_request(&s, "POST", "/admin/namespaces", ht_auth(&s, "admin"), body, NULL), 201);
     }
     HT_EVENTUALLY(ht_pg_count("SELECT count(*) FROM sync_outbox") >= 30, SYNC_MS,
                  "the outbox did not fill while Redis was down");
@@ -337,7 +293,7 @@ START_TEST(outbox_rows_from_an_outage_are_settled_by_the_full_resync)
                  "the full resync left %lld outbox rows behind",
                  ht_pg_count("SELECT count(*) FROM sync_outbox"));
     ck_assert(ht_server_log_contains_since(&s, mark, "full resync settled"));
-    ck_assert(in_redis("config:namespaces", "out29"));
+    ck_assert(ht_redis_hexists("config:namespaces", "out29"));
     HT_EVENTUALLY(verify_equal(&s), SYNC_MS, "Redis differs from PostgreSQL: %s", verify_seen);
     ht_assert_clean_stop(&s);
 }
@@ -348,8 +304,8 @@ START_TEST(reload_hands_the_queues_over_without_losing_a_job)
     struct ht_server s;
     ht_server_start(&s, NULL);
     make_master(&s, mk, sizeof mk);
-    struct ht_load *l = ht_load_start(s.port, 4, "POST", "/v1/tokens", bearer(mk),
-                                    "{\"name\":\"reload\"}");
+    struct ht_load *l =
+        ht_load_start(s.port, 4, "POST", "/v1/tokens", ht_bearer(mk), "{\"name\":\"reload\"}");
     ht_sleep_ms(1000);
     long mark = ht_server_log_mark(&s);
     ht_server_reload(&s);
@@ -403,7 +359,7 @@ static void client_loop(int port, const char *master_key, const char *log, int w
             if (nissued < 4096)
                 issued[nissued++] = id;
         }
-        const char *code = jstr(json_object_get(j, "error"), "code");
+        const char *code = ht_jstr(json_object_get(j, "error"), "code");
         fprintf(f, "%s %s %lld %d %s\n", revoke ? "revoke" : "issue", rid, id, st,
                 *code ? code : "-");
         fflush(f);

@@ -1,4 +1,4 @@
-/* Integration tests of POST /admin/route/explain (SPEC 5, 7, 10): a
+/* Integration tests of POST /admin/route/explain (docs/explain.md): a
  * configuration is built through the HTTP API, and explain must describe
  * what a data plane reading Redis would do with a token and a model: token
  * acceptance, namespace resolution, candidates and each key's exclusion. */
@@ -22,47 +22,9 @@ static struct ht_server S;
 
 /* ---- Helpers ------------------------------------------------------------ */
 
-static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-static char *fmt(const char *f, ...)
-{
-    static char bufs[32][2048];
-    static int next;
-    char *b = bufs[next++ % 32];
-    va_list ap;
-    va_start(ap, f);
-    vsnprintf(b, sizeof bufs[0], f, ap);
-    va_end(ap);
-    return b;
-}
-
-static const char *bearer(const char *tok)
-{
-    return fmt("Authorization: Bearer %s\r\n", tok);
-}
-
-/* One request with the given headers; asserts the status, returns the JSON
- * answer (NULL when the body is empty). */
-static json_t *call_with(const char *headers, const char *method, const char *path,
-                         const char *body, int want)
-{
-    struct ht_resp r;
-    int st = ht_http(S.port, method, path, headers, body, body ? strlen(body) : 0, &r);
-    ck_assert_msg(st == want, "%s %s: HTTP %d %s, expected %d: %.600s", method, path, st, r.err,
-                  want, r.body ? r.body : "");
-    json_t *j = r.body_len ? ht_resp_json(&r) : NULL;
-    ht_resp_free(&r);
-    return j;
-}
-
 static json_t *call(const char *method, const char *path, const char *body, int want)
 {
-    return call_with(ht_auth(&S, "admin"), method, path, body, want);
-}
-
-static int64_t jid(json_t *o)
-{
-    ck_assert_msg(json_is_integer(json_object_get(o, "id")), "object without an id");
-    return (int64_t)json_integer_value(json_object_get(o, "id"));
+    return ht_call(&S, ht_auth(&S, "admin"), method, path, body, want);
 }
 
 /* A value inside an answer by a dotted path ("candidates.0.keys.1.excluded"),
@@ -102,12 +64,12 @@ static void expect(json_t *j, const char *path, const char *want)
 /* Body {"token": ...} or {"key_id": ...} with a model. */
 static const char *by_token(const char *tok, const char *model)
 {
-    return fmt("{\"token\":\"%s\",\"model\":\"%s\"}", tok, model);
+    return ht_tmpf("{\"token\":\"%s\",\"model\":\"%s\"}", tok, model);
 }
 
 static const char *by_key(int64_t id, const char *model)
 {
-    return fmt("{\"key_id\":%" PRId64 ",\"model\":\"%s\"}", id, model);
+    return ht_tmpf("{\"key_id\":%" PRId64 ",\"model\":\"%s\"}", id, model);
 }
 
 static json_t *explain(const char *body)
@@ -128,45 +90,26 @@ static int explain_is(const char *body, const char *path, const char *want)
     HT_EVENTUALLY(explain_is((body), (path), (want)), SYNC_MS, "explain: %s stays %s, expected %s", \
                  (path), last_seen, (want))
 
-static void sha256_hex(const char *s, char out[65])
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    ck_assert(EVP_Digest(s, strlen(s), md, &n, EVP_sha256(), NULL) == 1);
-    for (unsigned int i = 0; i < n; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
-}
-
-static int hash_has(const char *key, const char *field)
-{
-    char *v = ht_redis_hget(key, field);
-    free(v);
-    return v != NULL;
-}
-
 static int token_in_redis(const char *tok)
 {
     char d[65];
-    sha256_hex(tok, d);
-    return ht_redis_hlen(fmt("auth:token:%s", d)) > 0;
+    ht_sha256_hex(tok, d);
+    return ht_redis_hlen(ht_tmpf("auth:token:%s", d)) > 0;
 }
 
 /* ---- Building a configuration through the API --------------------------- */
 
-static void create_namespace(const char *name)
-{
-    json_decref(call("POST", "/admin/namespaces", fmt("{\"name\":\"%s\"}", name), 201));
-}
-
 /* A compatible group with its first key; returns the group id, *key its key. */
 static int64_t create_group(const char *name, int64_t *key)
 {
-    json_t *j = call("POST", "/admin/providers/custom",
-                     fmt("{\"name\":\"%s\",\"base_url\":\"http://10.0.0.5/v1\","
-                         "\"api_key\":\"sk-upstream-%s-0001\",\"models\":[\"gpt-4o\",\"llama3\"]}",
-                         name, name), 201);
-    int64_t gid = jid(json_object_get(j, "group"));
-    *key = jid(json_object_get(j, "api_key"));
+    json_t *j =
+        call("POST", "/admin/providers/custom",
+             ht_tmpf("{\"name\":\"%s\",\"base_url\":\"http://10.0.0.5/v1\","
+                     "\"api_key\":\"sk-upstream-%s-0001\",\"models\":[\"gpt-4o\",\"llama3\"]}",
+                     name, name),
+             201);
+    int64_t gid = ht_id(json_object_get(j, "group"));
+    *key = ht_id(json_object_get(j, "api_key"));
     json_decref(j);
     return gid;
 }
@@ -174,20 +117,23 @@ static int64_t create_group(const char *name, int64_t *key)
 static int64_t create_key(int64_t gid, const char *extra)
 {
     json_t *j = call("POST", "/admin/api-keys",
-                     fmt("{\"group_id\":%" PRId64 ",\"api_key\":\"sk-upstream-more-%d\"%s%s}", gid,
-                         rand(), extra ? "," : "", extra ? extra : ""), 201);
-    int64_t id = jid(j);
+                     ht_tmpf("{\"group_id\":%" PRId64 ",\"api_key\":\"sk-upstream-more-%d\"%s%s}",
+                             gid, rand(), extra ? "," : "", extra ? extra : ""),
+                     201);
+    int64_t id = ht_id(j);
     json_decref(j);
     return id;
 }
 
 static void bind(const char *ns, const char *model, int64_t gid, const char *extra)
 {
-    json_decref(call("POST", "/admin/bindings",
-                     fmt("{\"namespace\":\"%s\",\"public_model\":\"%s\",\"group_id\":%" PRId64
-                         "%s%s}", ns, model, gid, extra ? "," : "", extra ? extra : ""), 201));
-    HT_EVENTUALLY(hash_has("config:bindings", fmt("%s.%s", ns, model)), SYNC_MS,
-                 "binding %s.%s never reached Redis", ns, model);
+    json_decref(
+        call("POST", "/admin/bindings",
+             ht_tmpf("{\"namespace\":\"%s\",\"public_model\":\"%s\",\"group_id\":%" PRId64 "%s%s}",
+                     ns, model, gid, extra ? "," : "", extra ? extra : ""),
+             201));
+    HT_EVENTUALLY(ht_redis_hexists("config:bindings", ht_tmpf("%s.%s", ns, model)), SYNC_MS,
+                  "binding %s.%s never reached Redis", ns, model);
 }
 
 /* A master; returns its id and copies its master key. */
@@ -195,10 +141,10 @@ static int64_t create_master(const char *body, char *mk, size_t len)
 {
     json_t *j = call("POST", "/admin/masters", body, 201);
     snprintf(mk, len, "%s", json_string_value(json_object_get(j, "master_key")));
-    int64_t id = jid(j);
+    int64_t id = ht_id(j);
     json_decref(j);
-    HT_EVENTUALLY(ht_redis_hlen(fmt("auth:master:%" PRId64, id)) > 0, SYNC_MS,
-                 "master %" PRId64 " never reached Redis", id);
+    HT_EVENTUALLY(ht_redis_hlen(ht_tmpf("auth:master:%" PRId64, id)) > 0, SYNC_MS,
+                  "master %" PRId64 " never reached Redis", id);
     return id;
 }
 
@@ -206,9 +152,9 @@ static int64_t create_master(const char *body, char *mk, size_t len)
  * copies the token, once it is in Redis. */
 static int64_t issue(const char *mk, const char *body, char *tok, size_t len)
 {
-    json_t *j = call_with(bearer(mk), "POST", "/v1/tokens", body, 201);
+    json_t *j = ht_call(&S, ht_bearer(mk), "POST", "/v1/tokens", body, 201);
     snprintf(tok, len, "%s", json_string_value(json_object_get(j, "token")));
-    int64_t id = jid(j);
+    int64_t id = ht_id(j);
     json_decref(j);
     HT_EVENTUALLY(token_in_redis(tok), SYNC_MS, "key %" PRId64 " never reached Redis", id);
     return id;
@@ -223,9 +169,9 @@ struct world {
 
 static void build(struct world *w)
 {
-    create_namespace("team-a");
-    create_namespace("team-b");
-    create_namespace("team-c");
+    ht_create_namespace(&S, "team-a");
+    ht_create_namespace(&S, "team-b");
+    ht_create_namespace(&S, "team-c");
     w->g1 = create_group("g1", &w->k1);
     bind("team-a", "gpt-4o", w->g1, NULL);
     w->master = create_master("{\"name\":\"acme\",\"namespaces\":[\"team-a\",\"team-b\"],"
@@ -259,19 +205,19 @@ START_TEST(accepted_token_routes_to_its_key)
     json_t *a = explain(by_token(tok, "gpt-4o"));
     expect(a, "token.accepted", "true");
     expect(a, "token.reason", "null");
-    expect(a, "token.key_id", fmt("%" PRId64, kid));
-    expect(a, "token.master_id", fmt("%" PRId64, w.master));
+    expect(a, "token.key_id", ht_tmpf("%" PRId64, kid));
+    expect(a, "token.master_id", ht_tmpf("%" PRId64, w.master));
     expect(a, "namespace", "team-a");
     expect(a, "public_model", "gpt-4o");
     expect(a, "error", "null");
     expect(a, "routed", "true");
     ck_assert_int_eq(json_array_size(json_object_get(a, "candidates")), 1);
-    expect(a, "candidates.0.group_id", fmt("%" PRId64, w.g1));
+    expect(a, "candidates.0.group_id", ht_tmpf("%" PRId64, w.g1));
     expect(a, "candidates.0.group", "g1");
     expect(a, "candidates.0.weight", "1");
     expect(a, "candidates.0.error", "null");
     expect(a, "candidates.0.keys.1", "(absent)");
-    expect(a, "candidates.0.keys.0.id", fmt("%" PRId64, w.k1));
+    expect(a, "candidates.0.keys.0.id", ht_tmpf("%" PRId64, w.k1));
     expect(a, "candidates.0.keys.0.weight", "1");
     expect(a, "candidates.0.keys.0.upstream_model", "gpt-4o");
     expect(a, "candidates.0.keys.0.excluded", "null");
@@ -288,12 +234,13 @@ START_TEST(accepted_token_routes_to_its_key)
     json_decref(b);
 
     /* a viewer may explain (it changes nothing), yet still may not write */
-    json_decref(call_with(ht_auth(&S, "viewer"), "POST", "/admin/route/explain",
-                          by_key(kid, "gpt-4o"), 200));
-    json_decref(call_with(ht_auth(&S, "viewer"), "POST", "/admin/namespaces",
-                          "{\"name\":\"nope\"}", 403));
-    json_decref(call_with(bearer(w.mk), "POST", "/admin/route/explain", by_key(kid, "x"), 403));
-    json_decref(call_with(NULL, "POST", "/admin/route/explain", by_key(kid, "x"), 401));
+    json_decref(ht_call(&S, ht_auth(&S, "viewer"), "POST", "/admin/route/explain",
+                        by_key(kid, "gpt-4o"), 200));
+    json_decref(ht_call(&S, ht_auth(&S, "viewer"), "POST", "/admin/namespaces",
+                        "{\"name\":\"nope\"}", 403));
+    json_decref(
+        ht_call(&S, ht_bearer(w.mk), "POST", "/admin/route/explain", by_key(kid, "x"), 403));
+    json_decref(ht_call(&S, NULL, "POST", "/admin/route/explain", by_key(kid, "x"), 401));
 
     /* a route hash that drifted from the snapshots is reported, not hidden */
     redisContext *rc = ht_redis();
@@ -310,7 +257,7 @@ START_TEST(accepted_token_routes_to_its_key)
 
     /* explaining changes nothing and audits nothing; the token is never
      * logged nor audited (a later write shows the logger has caught up) */
-    create_namespace("after");
+    ht_create_namespace(&S, "after");
     HT_EVENTUALLY(ht_pg_count("SELECT count(*) FROM audit_records WHERE action = "
                             "'namespace.create' AND resource_id = 'after'") == 1, SYNC_MS,
                  "the audit record of the last write never came");
@@ -343,16 +290,16 @@ START_TEST(every_exclusion_reason)
     int64_t k5 = create_key(w.g1, "\"status\":\"auto_disabled\"");
     int64_t k6 = create_key(w.g1, "\"weight\":7");
     const char *body = by_token(tok, "gpt-4o");
-    EXPLAINS(body, "candidates.0.keys.5.id", fmt("%" PRId64, k6));
+    EXPLAINS(body, "candidates.0.keys.5.id", ht_tmpf("%" PRId64, k6));
 
     json_t *a = explain(body);
     const int64_t ids[] = { w.k1, k2, k3, k4, k5, k6 };
     const char *why[] = { "null", "key_disabled", "banned", "weight_zero", "key_disabled", "null" };
     for (int i = 0; i < 6; i++) {
-        expect(a, fmt("candidates.0.keys.%d.id", i), fmt("%" PRId64, ids[i]));
-        expect(a, fmt("candidates.0.keys.%d.excluded", i), why[i]);
+        expect(a, ht_tmpf("candidates.0.keys.%d.id", i), ht_tmpf("%" PRId64, ids[i]));
+        expect(a, ht_tmpf("candidates.0.keys.%d.excluded", i), why[i]);
         /* an excluded key still shows the model it would be sent */
-        expect(a, fmt("candidates.0.keys.%d.upstream_model", i), "gpt-4o");
+        expect(a, ht_tmpf("candidates.0.keys.%d.upstream_model", i), "gpt-4o");
     }
     expect(a, "candidates.0.keys.5.weight", "7");
     expect(a, "candidates.0.keys.3.weight", "0");
@@ -361,25 +308,25 @@ START_TEST(every_exclusion_reason)
     json_decref(a);
 
     /* the ban lifted and the key disabled by hand: their reasons follow */
-    json_decref(call("PUT", fmt("/admin/api-keys/%" PRId64, k3), "{\"ban_until\":null}", 200));
+    json_decref(call("PUT", ht_tmpf("/admin/api-keys/%" PRId64, k3), "{\"ban_until\":null}", 200));
     EXPLAINS(body, "candidates.0.keys.2.excluded", "null");
-    json_decref(call("PUT", fmt("/admin/api-keys/%" PRId64, w.k1),
+    json_decref(call("PUT", ht_tmpf("/admin/api-keys/%" PRId64, w.k1),
                      "{\"status\":\"manual_disabled\"}", 200));
     EXPLAINS(body, "candidates.0.keys.0.excluded", "key_disabled");
 
     /* the group disabled: every key is group_disabled, nothing routes */
-    json_decref(call("PUT", fmt("/admin/provider-groups/%" PRId64, w.g1),
+    json_decref(call("PUT", ht_tmpf("/admin/provider-groups/%" PRId64, w.g1),
                      "{\"status\":\"disabled\"}", 200));
     EXPLAINS(body, "candidates.0.error", "no_provider");
     a = explain(body);
     for (int i = 0; i < 6; i++)
-        expect(a, fmt("candidates.0.keys.%d.excluded", i), "group_disabled");
+        expect(a, ht_tmpf("candidates.0.keys.%d.excluded", i), "group_disabled");
     expect(a, "routed", "false");
     expect(a, "token.accepted", "true");
     json_decref(a);
 
     /* a selector that no model of the group matches */
-    json_decref(call("PUT", fmt("/admin/provider-groups/%" PRId64, w.g1),
+    json_decref(call("PUT", ht_tmpf("/admin/provider-groups/%" PRId64, w.g1),
                      "{\"status\":\"active\"}", 200));
     int64_t g2, g2k;
     g2 = create_group("g2", &g2k);
@@ -387,7 +334,7 @@ START_TEST(every_exclusion_reason)
     a = explain(by_token(tok, "mystery"));
     expect(a, "candidates.0.group", "g2");
     expect(a, "candidates.0.error", "config_error");
-    expect(a, "candidates.0.keys.0.id", fmt("%" PRId64, g2k));
+    expect(a, "candidates.0.keys.0.id", ht_tmpf("%" PRId64, g2k));
     expect(a, "candidates.0.keys.0.upstream_model", "null");
     expect(a, "candidates.0.keys.0.excluded", "model_not_allowed");
     expect(a, "routed", "false");
@@ -419,7 +366,8 @@ START_TEST(refused_tokens_say_why)
     int64_t kc = issue(w.mk, "{\"name\":\"c\"}", c, sizeof c);
 
     /* revoked: its secret is gone from Redis */
-    json_decref(call_with(bearer(w.mk), "DELETE", fmt("/v1/tokens/%" PRId64, ka), NULL, 204));
+    json_decref(
+        ht_call(&S, ht_bearer(w.mk), "DELETE", ht_tmpf("/v1/tokens/%" PRId64, ka), NULL, 204));
     EXPLAINS(by_token(a, "gpt-4o"), "token.reason", "unknown_token");
     json_t *j = explain(by_token(a, "gpt-4o"));
     expect(j, "token.accepted", "false");
@@ -430,19 +378,21 @@ START_TEST(refused_tokens_say_why)
     j = explain(by_key(ka, "gpt-4o"));
     expect(j, "token.accepted", "false");
     expect(j, "token.reason", "key_revoked");
-    expect(j, "token.key_id", fmt("%" PRId64, ka));
-    expect(j, "token.master_id", fmt("%" PRId64, w.master));
+    expect(j, "token.key_id", ht_tmpf("%" PRId64, ka));
+    expect(j, "token.master_id", ht_tmpf("%" PRId64, w.master));
     json_decref(j);
     j = explain(by_token("sk-ez-never-issued", "gpt-4o"));
     expect(j, "token.reason", "unknown_token");
     json_decref(j);
 
     /* suspended key */
-    json_decref(call("PUT", fmt("/admin/keys/%" PRId64, kc), "{\"status\":\"suspended\"}", 200));
+    json_decref(
+        call("PUT", ht_tmpf("/admin/keys/%" PRId64, kc), "{\"status\":\"suspended\"}", 200));
     EXPLAINS(by_key(kc, "gpt-4o"), "token.reason", "key_not_active");
 
     /* revoke-all: the key hashes stay, the epoch moves on */
-    json_decref(call("POST", fmt("/admin/masters/%" PRId64 "/revoke-keys", w.master), NULL, 200));
+    json_decref(
+        call("POST", ht_tmpf("/admin/masters/%" PRId64 "/revoke-keys", w.master), NULL, 200));
     EXPLAINS(by_token(b, "gpt-4o"), "token.reason", "epoch_mismatch");
     j = explain(by_key(kb, "gpt-4o"));
     expect(j, "token.accepted", "false");
@@ -456,11 +406,11 @@ START_TEST(refused_tokens_say_why)
     /* a key issued after it is accepted; then the master is suspended */
     issue(w.mk, "{\"name\":\"d\"}", d, sizeof d);
     EXPLAINS(by_token(d, "gpt-4o"), "token.accepted", "true");
-    json_decref(call("PUT", fmt("/admin/masters/%" PRId64, w.master), "{\"status\":\"suspended\"}",
-                     200));
+    json_decref(call("PUT", ht_tmpf("/admin/masters/%" PRId64, w.master),
+                     "{\"status\":\"suspended\"}", 200));
     EXPLAINS(by_token(d, "gpt-4o"), "token.reason", "master_not_active");
-    json_decref(call("PUT", fmt("/admin/masters/%" PRId64, w.master), "{\"status\":\"active\"}",
-                     200));
+    json_decref(
+        call("PUT", ht_tmpf("/admin/masters/%" PRId64, w.master), "{\"status\":\"active\"}", 200));
     EXPLAINS(by_token(d, "gpt-4o"), "token.accepted", "true");
 
     /* expiry needs no write: the data plane compares expires_at with its clock */
@@ -469,7 +419,7 @@ START_TEST(refused_tokens_say_why)
     struct tm tm;
     gmtime_r(&t, &tm);
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    issue(w.mk, fmt("{\"name\":\"e\",\"expires_at\":\"%s\"}", when), e, sizeof e);
+    issue(w.mk, ht_tmpf("{\"name\":\"e\",\"expires_at\":\"%s\"}", when), e, sizeof e);
     EXPLAINS(by_token(e, "gpt-4o"), "token.reason", "expired");
     ht_assert_clean_stop(&S);
 }
@@ -524,7 +474,7 @@ START_TEST(namespace_resolution)
     expect(j, "namespace", "team-b");
     expect(j, "public_model", "gpt-4o");
     expect(j, "candidates.0.group", "g2");
-    expect(j, "candidates.0.keys.0.id", fmt("%" PRId64, g2k));
+    expect(j, "candidates.0.keys.0.id", ht_tmpf("%" PRId64, g2k));
     expect(j, "error", "null");
     expect(j, "routed", "true");
     json_decref(j);
@@ -588,9 +538,9 @@ START_TEST(bad_input)
     refused(A, "{\"key_id\":1,", 400, E, NULL);
     refused(A, "[1]", 400, E, NULL);
     refused(A, NULL, 400, E, "null");
-    refused(A, fmt("{\"key_id\":%" PRId64 ",\"model\":\"gpt-4o\",\"client_ip\":\"::1\"}", kid), 400,
-            E, "client_ip");
-    refused(A, fmt("{\"key_id\":%" PRId64 ",\"token\":\"%s\",\"model\":\"gpt-4o\"}", kid, tok),
+    refused(A, ht_tmpf("{\"key_id\":%" PRId64 ",\"model\":\"gpt-4o\",\"client_ip\":\"::1\"}", kid),
+            400, E, "client_ip");
+    refused(A, ht_tmpf("{\"key_id\":%" PRId64 ",\"token\":\"%s\",\"model\":\"gpt-4o\"}", kid, tok),
             400, E, "token");
     refused(A, "{\"model\":\"gpt-4o\"}", 400, E, "key_id");
     refused(A, "{\"key_id\":\"1\",\"model\":\"gpt-4o\"}", 400, E, "key_id");
@@ -599,20 +549,21 @@ START_TEST(bad_input)
     refused(A, "{\"key_id\":null,\"model\":\"gpt-4o\"}", 400, E, "key_id");
     refused(A, "{\"token\":7,\"model\":\"gpt-4o\"}", 400, E, "token");
     refused(A, "{\"token\":\"\",\"model\":\"gpt-4o\"}", 400, E, "token");
-    refused(A, fmt("{\"key_id\":%" PRId64 "}", kid), 400, E, "model");
-    refused(A, fmt("{\"key_id\":%" PRId64 ",\"model\":5}", kid), 400, E, "model");
-    refused(A, fmt("{\"key_id\":%" PRId64 ",\"model\":\"\"}", kid), 400, E, "model");
+    refused(A, ht_tmpf("{\"key_id\":%" PRId64 "}", kid), 400, E, "model");
+    refused(A, ht_tmpf("{\"key_id\":%" PRId64 ",\"model\":5}", kid), 400, E, "model");
+    refused(A, ht_tmpf("{\"key_id\":%" PRId64 ",\"model\":\"\"}", kid), 400, E, "model");
     refused(A, "{\"key_id\":999999,\"model\":\"gpt-4o\"}", 404, "not_found_error", NULL);
 
     struct ht_resp r;
     ck_assert_int_eq(ht_http(S.port, "POST", "/admin/route/explain",
-                            fmt("%sContent-Type: text/plain\r\n", A), "{}", 2, &r), 415);
+                             ht_tmpf("%sContent-Type: text/plain\r\n", A), "{}", 2, &r),
+                     415);
     ht_resp_free(&r);
     ck_assert_int_eq(ht_get(S.port, "/admin/route/explain", A, &r), 405);
     ht_resp_free(&r);
     /* an error never echoes the token */
-    refused(A, fmt("{\"token\":\"%s\",\"model\":\"gpt-4o\",\"x\":1}", tok), 400, E, "x");
-    const char *no_model = fmt("{\"token\":\"%s\"}", tok);
+    refused(A, ht_tmpf("{\"token\":\"%s\",\"model\":\"gpt-4o\",\"x\":1}", tok), 400, E, "x");
+    const char *no_model = ht_tmpf("{\"token\":\"%s\"}", tok);
     ck_assert_int_eq(ht_http(S.port, "POST", "/admin/route/explain", A, no_model,
                             strlen(no_model), &r), 400);
     ck_assert_msg(!strstr(r.body, tok), "an error answer echoes the token");
@@ -635,7 +586,7 @@ START_TEST(redis_away_is_503)
     /* served again at once, from what Redis holds now: it came back empty,
      * and explain follows the syncer's full resync that refills it */
     json_t *j = explain(by_key(kid, "gpt-4o"));
-    expect(j, "token.key_id", fmt("%" PRId64, kid));
+    expect(j, "token.key_id", ht_tmpf("%" PRId64, kid));
     json_decref(j);
     EXPLAINS(by_key(kid, "gpt-4o"), "routed", "true");
     ht_server_stop(&S);

@@ -116,23 +116,6 @@ static long workers_rss_kb(struct ht_server *s)
     return sum;
 }
 
-/* user + system CPU time of pid, in clock ticks. */
-static long long cpu_ticks(pid_t pid)
-{
-    char path[64], buf[2048];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
-    if (f)
-        fclose(f);
-    buf[n] = 0;
-    char *p = strrchr(buf, ')');
-    unsigned long long ut = 0, st = 0;
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
-        return -1;
-    return (long long)(ut + st);
-}
-
 /* Open descriptors of pid. */
 static int count_fds(pid_t pid)
 {
@@ -460,7 +443,7 @@ START_TEST(descriptor_exhaustion_pauses_accepts)
         rl.rlim_cur = rl.rlim_max = (rlim_t)count_fds(pids[i]) + 3;
         ck_assert_msg(prlimit(pids[i], RLIMIT_NOFILE, &rl, NULL) == 0, "prlimit %d: %s",
                       (int)pids[i], strerror(errno));
-        cpu0 += cpu_ticks(pids[i]);
+        cpu0 += ht_proc_cpu_ticks(pids[i]);
     }
     long mark = ht_server_log_mark(&s);
     enum { N = 30 };
@@ -469,7 +452,7 @@ START_TEST(descriptor_exhaustion_pauses_accepts)
     ht_sleep_ms(3000);
     long long cpu1 = 0;
     for (int i = 0; i < nw; i++)
-        cpu1 += cpu_ticks(pids[i]);
+        cpu1 += ht_proc_cpu_ticks(pids[i]);
     double cpu_s = (double)(cpu1 - cpu0) / (double)sysconf(_SC_CLK_TCK);
     char *log = ht_server_log_since(&s, mark);
     int reports = lines_containing(log, "accept(");

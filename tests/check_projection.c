@@ -1,6 +1,6 @@
 /* Unit tests of the pure projection (common/projection.c): the exact bytes
- * of the provider snapshot, binding snapshot and capability JSON of SPEC
- * section 7, routability, selector resolution, the meta:models checksum and
+ * of the provider snapshot, binding snapshot and capability JSON of
+ * docs/redis.md, routability, selector resolution, the meta:models checksum and
  * the write set. No PostgreSQL, no Redis. */
 #include "common/projection.h"
 
@@ -356,6 +356,34 @@ START_TEST(binding_field_and_namespace_json)
 }
 END_TEST
 
+/* docs/redis.md: a real is stored as the shortest decimal that reads back
+ * as the same double. */
+START_TEST(dump_writes_reals_in_their_shortest_form)
+{
+    static const struct {
+        double v;
+        const char *text;
+    } reals[] = { { 2.5e-6, "2.5e-6" }, { 0.1, "0.1" }, { 0.0, "0.0" }, { 1.25e-6, "1.25e-6" },
+                  { 0.30000000000000004, "0.30000000000000004" }, { 123.0, "123.0" } };
+    for (size_t i = 0; i < sizeof reals / sizeof reals[0]; i++) {
+        json_t *j = json_real(reals[i].v);
+        char *text = ez_projection_dump(j);
+        ck_assert_msg(text && strcmp(text, reals[i].text) == 0, "%.17g dumped as %s, expected %s",
+                      reals[i].v, text ? text : "(null)", reals[i].text);
+        ck_assert(strtod(text, NULL) == reals[i].v);
+        free(text);
+        json_decref(j);
+    }
+    /* integers stay integers, and fields keep their order */
+    json_t *o = json_pack("{s:i,s:s,s:b,s:n}", "z", 1, "a", "x", "m", 1, "b");
+    char *text = ez_projection_dump(o);
+    ck_assert_str_eq(text, "{\"z\":1,\"a\":\"x\",\"m\":true,\"b\":null}");
+    free(text);
+    json_decref(o);
+    ck_assert_ptr_null(ez_projection_dump(NULL));
+}
+END_TEST
+
 static Suite *projection_suite(void)
 {
     Suite *s = suite_create("projection");
@@ -373,6 +401,7 @@ static Suite *projection_suite(void)
     tcase_add_test(t, checksum_known_input);
     tcase_add_test(t, write_set_dedupes_and_last_put_wins);
     tcase_add_test(t, binding_field_and_namespace_json);
+    tcase_add_test(t, dump_writes_reals_in_their_shortest_form);
     suite_add_tcase(s, t);
     return s;
 }

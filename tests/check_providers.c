@@ -1,5 +1,5 @@
 /* Provider groups, api keys, presets against the real binary: answers and
- * rows of every route, SPEC 10 bad input that changes nothing, and the
+ * rows of every route, bad input (docs/api.md, "Refusals") that changes nothing, and the
  * upstream key masked everywhere and sealed at rest with secrets_key. */
 #include "harness.h"
 
@@ -13,30 +13,12 @@
 
 /* ---- Helpers ------------------------------------------------------------ */
 
-static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-static char *fmt(const char *f, ...)
-{
-    va_list ap;
-    va_start(ap, f);
-    char *out = NULL;
-    ck_assert(vasprintf(&out, f, ap) >= 0);
-    va_end(ap);
-    return out;
-}
-
 /* One request as the admin (or viewer); asserts the status and returns the
  * parsed body (NULL for an empty one). */
 static json_t *call_as(struct ht_server *s, const char *role, const char *method,
                        const char *path, const char *body, int expect)
 {
-    struct ht_resp r;
-    int st = ht_http(s->port, method, path, ht_auth(s, role), body, body ? strlen(body) : 0, &r);
-    ck_assert_msg(st == expect, "%s %s: HTTP %d (%s), expected %d: %.600s", method, path, st,
-                  r.err, expect, r.body ? r.body : "");
-    json_t *j = r.body_len ? ht_resp_json(&r) : NULL;
-    ck_assert_msg(!r.body_len || j, "%s %s: answer is not JSON: %.300s", method, path, r.body);
-    ht_resp_free(&r);
-    return j;
+    return ht_call(s, ht_auth(s, role), method, path, body, expect);
 }
 
 static json_t *call(struct ht_server *s, const char *method, const char *path, const char *body,
@@ -146,7 +128,7 @@ static long long new_group(struct ht_server *s, const char *body)
 
 static long long new_key(struct ht_server *s, long long group, const char *api_key)
 {
-    char *body = fmt("{\"group_id\": %lld, \"api_key\": \"%s\"}", group, api_key);
+    char *body = ht_strf("{\"group_id\": %lld, \"api_key\": \"%s\"}", group, api_key);
     json_t *k = call(s, "POST", "/admin/api-keys", body, 201);
     long long id = num(k, "id");
     json_decref(k);
@@ -188,13 +170,14 @@ START_TEST(group_create_get_list_update_delete)
     ck_assert(str(g, "updated_at") && str(g, "updated_at")[19] == 'Z');
     json_decref(g);
 
-    char *sql = fmt("SELECT name || ' ' || type || ' ' || base_url || ' ' || google_project "
-                    "|| ' ' || array_to_string(models, ',') || ' ' || status "
-                    "FROM provider_groups WHERE id = %lld", id);
+    char *sql = ht_strf("SELECT name || ' ' || type || ' ' || base_url || ' ' || google_project "
+                        "|| ' ' || array_to_string(models, ',') || ' ' || status "
+                        "FROM provider_groups WHERE id = %lld",
+                        id);
     assert_pg(sql, "Team.A_1 openai https://api.example.com/v1 proj-9 gpt-4o,o3 active");
     free(sql);
 
-    char *path = fmt("/admin/provider-groups/%lld", id);
+    char *path = ht_strf("/admin/provider-groups/%lld", id);
     g = call(&s, "GET", path, NULL, 200);
     ck_assert_int_eq(num(g, "id"), id);
     assert_models(g, models, 2);
@@ -217,7 +200,7 @@ START_TEST(group_create_get_list_update_delete)
     json_decref(l);
     l = call(&s, "GET", "/admin/provider-groups?limit=1", NULL, 200);
     ck_assert(json_is_true(json_object_get(l, "has_more")));
-    char *next = fmt("/admin/provider-groups?limit=1&cursor=%s", str(l, "next_cursor"));
+    char *next = ht_strf("/admin/provider-groups?limit=1&cursor=%s", str(l, "next_cursor"));
     json_decref(l);
     l = call(&s, "GET", next, NULL, 200);
     ck_assert_str_eq(str(json_array_get(json_object_get(l, "data"), 0), "name"), "other");
@@ -237,8 +220,10 @@ START_TEST(group_create_get_list_update_delete)
     const char *models2[] = { "m2", "m1" };
     assert_models(g, models2, 2);
     json_decref(g);
-    sql = fmt("SELECT name || ' ' || status || ' ' || coalesce(google_project, 'NULL') || ' ' || "
-              "array_to_string(models, ',') FROM provider_groups WHERE id = %lld", id);
+    sql =
+        ht_strf("SELECT name || ' ' || status || ' ' || coalesce(google_project, 'NULL') || ' ' || "
+                "array_to_string(models, ',') FROM provider_groups WHERE id = %lld",
+                id);
     assert_pg(sql, "team-b disabled NULL m2,m1");
     free(sql);
     g = call(&s, "PUT", path, "{\"base_url\": null}", 200);
@@ -250,7 +235,7 @@ START_TEST(group_create_get_list_update_delete)
     json_decref(g);
 
     ck_assert_ptr_null(call(&s, "DELETE", path, NULL, 204));
-    sql = fmt("SELECT count(*) FROM provider_groups WHERE id = %lld", id);
+    sql = ht_strf("SELECT count(*) FROM provider_groups WHERE id = %lld", id);
     ck_assert_int_eq(pg_count(sql), 0);
     free(sql);
     json_decref(call(&s, "GET", path, NULL, 404));
@@ -287,13 +272,13 @@ START_TEST(google_location_defaults_to_global_for_vertex)
               " FROM provider_groups", "v1=global,v2=global,v3=us-central1,g1=NULL");
 
     /* Becoming a Vertex group, or clearing the location of one, gives global. */
-    char *path = fmt("/admin/provider-groups/%lld", g1);
+    char *path = ht_strf("/admin/provider-groups/%lld", g1);
     g = call(&s, "PUT", path, "{\"type\": \"Vertex-Express\"}", 200);
     ck_assert_str_eq(str(g, "type"), "vertex-express");
     ck_assert_str_eq(str(g, "google_location"), "global");
     json_decref(g);
     free(path);
-    path = fmt("/admin/provider-groups/%lld", v1);
+    path = ht_strf("/admin/provider-groups/%lld", v1);
     g = call(&s, "PUT", path, "{\"google_location\": \"europe-west4\"}", 200);
     ck_assert_str_eq(str(g, "google_location"), "europe-west4");
     json_decref(g);
@@ -315,7 +300,7 @@ START_TEST(compatible_needs_a_base_url)
         "{\"name\": \"c\", \"type\": \"compatible\", \"base_url\": \"\", \"models\": [\"m\"]}",
         "base_url");
     long long id = new_group(&s, "{\"name\": \"c\", \"type\": \"openai\", \"models\": [\"m\"]}");
-    char *path = fmt("/admin/provider-groups/%lld", id);
+    char *path = ht_strf("/admin/provider-groups/%lld", id);
     bad(&s, "PUT", path, "{\"type\": \"compatible\"}", "base_url");
     json_t *g = call(&s, "PUT", path,
                      "{\"type\": \"compatible\", \"base_url\": \"http://10.0.0.5:8000/v1\"}", 200);
@@ -375,24 +360,26 @@ START_TEST(group_bad_input_changes_nothing)
     char name65[66];
     memset(name65, 'n', 65);
     name65[65] = 0;
-    char *body = fmt("{\"name\": \"%s\", \"type\": \"openai\", \"models\": [\"m\"]}", name65);
+    char *body = ht_strf("{\"name\": \"%s\", \"type\": \"openai\", \"models\": [\"m\"]}", name65);
     bad(&s, "POST", P, body, "name");
     free(body);
     char url[2050] = "https://h.example/";
     memset(url + 18, 'p', sizeof url - 19);
     url[2049] = 0;
-    body = fmt("{\"name\": \"x\", \"type\": \"openai\", \"base_url\": \"%s\", \"models\": [\"m\"]}", url);
+    body = ht_strf(
+        "{\"name\": \"x\", \"type\": \"openai\", \"base_url\": \"%s\", \"models\": [\"m\"]}", url);
     bad(&s, "POST", P, body, "base_url");
     free(body);
     url[2048] = 0; /* 2048 bytes is fine */
-    body = fmt("{\"name\": \"long-url\", \"type\": \"openai\", \"base_url\": \"%s\", \"models\": [\"m\"]}",
-               url);
+    body = ht_strf(
+        "{\"name\": \"long-url\", \"type\": \"openai\", \"base_url\": \"%s\", \"models\": [\"m\"]}",
+        url);
     json_decref(call(&s, "POST", P, body, 201));
     free(body);
     char model257[258];
     memset(model257, 'm', 257);
     model257[257] = 0;
-    body = fmt("{\"name\": \"x\", \"type\": \"openai\", \"models\": [\"%s\"]}", model257);
+    body = ht_strf("{\"name\": \"x\", \"type\": \"openai\", \"models\": [\"%s\"]}", model257);
     bad(&s, "POST", P, body, "models");
     free(body);
     /* NUL bytes */
@@ -403,8 +390,9 @@ START_TEST(group_bad_input_changes_nothing)
                            "https://user:pw@h/v1", "https://h:0/", "https://h:99999/",
                            "https://h/v1#frag", "javascript:alert(1)" };
     for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++) {
-        body = fmt("{\"name\": \"x\", \"type\": \"openai\", \"base_url\": \"%s\", \"models\": [\"m\"]}",
-                   urls[i]);
+        body = ht_strf(
+            "{\"name\": \"x\", \"type\": \"openai\", \"base_url\": \"%s\", \"models\": [\"m\"]}",
+            urls[i]);
         bad(&s, "POST", P, body, "base_url");
         free(body);
     }
@@ -422,7 +410,7 @@ START_TEST(group_bad_input_changes_nothing)
     /* 409 name taken, on create and on rename */
     refused(&s, "POST", P, "{\"name\": \"taken\", \"type\": \"gemini\", \"models\": [\"m\"]}", 409,
             "conflict_error", "name");
-    char *path = fmt("/admin/provider-groups/%lld", id);
+    char *path = ht_strf("/admin/provider-groups/%lld", id);
     refused(&s, "PUT", path, "{\"name\": \"taken\"}", 409, "conflict_error", "name");
     /* updates: null where not nullable, unknown fields, bad values */
     bad(&s, "PUT", path, "{\"name\": null}", "name");
@@ -459,15 +447,16 @@ START_TEST(deleting_a_referenced_group_needs_cascade)
     long long kept = new_key(&s, other, "sk-idle-key-number-one-0003");
     json_decref(call(&s, "POST", "/admin/namespaces", "{\"name\": \"ns1\"}", 201));
     PGconn *c = ht_pg();
-    char *sql = fmt("INSERT INTO bindings (namespace, public_model, group_id, selector_value) "
-                    "VALUES ('ns1', 'gpt', %lld, 'm')", id);
+    char *sql = ht_strf("INSERT INTO bindings (namespace, public_model, group_id, selector_value) "
+                        "VALUES ('ns1', 'gpt', %lld, 'm')",
+                        id);
     PGresult *r = PQexec(c, sql);
     ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s", PQerrorMessage(c));
     PQclear(r);
     PQfinish(c);
     free(sql);
 
-    char *path = fmt("/admin/provider-groups/%lld", id);
+    char *path = ht_strf("/admin/provider-groups/%lld", id);
     char *before = rows_state();
     struct ht_resp resp;
     ck_assert_int_eq(ht_http(s.port, "DELETE", path, ht_auth(&s, "admin"), NULL, 0, &resp), 409);
@@ -482,26 +471,27 @@ START_TEST(deleting_a_referenced_group_needs_cascade)
     ck_assert_str_eq(before, after);
     free(before);
     free(after);
-    char *mpath = fmt("%s?cascade=maybe", path);
+    char *mpath = ht_strf("%s?cascade=maybe", path);
     bad(&s, "DELETE", mpath, NULL, "cascade");
     free(mpath);
     refused(&s, "DELETE", path, NULL, 409, "conflict_error", NULL);
 
-    char *cpath = fmt("%s?cascade=true", path);
+    char *cpath = ht_strf("%s?cascade=true", path);
     ck_assert_ptr_null(call(&s, "DELETE", cpath, NULL, 204));
     free(cpath);
-    sql = fmt("SELECT (SELECT count(*) FROM provider_groups WHERE id = %lld) + "
-              "(SELECT count(*) FROM api_keys WHERE group_id = %lld) + "
-              "(SELECT count(*) FROM bindings WHERE group_id = %lld)", id, id, id);
+    sql = ht_strf("SELECT (SELECT count(*) FROM provider_groups WHERE id = %lld) + "
+                  "(SELECT count(*) FROM api_keys WHERE group_id = %lld) + "
+                  "(SELECT count(*) FROM bindings WHERE group_id = %lld)",
+                  id, id, id);
     ck_assert_int_eq(pg_count(sql), 0);
     free(sql);
-    sql = fmt("SELECT count(*) FROM api_keys WHERE id = %lld", kept);
+    sql = ht_strf("SELECT count(*) FROM api_keys WHERE id = %lld", kept);
     ck_assert_int_eq(pg_count(sql), 1);
     free(sql);
     /* A group without keys or bindings goes without cascade. */
-    char *opath = fmt("/admin/provider-groups/%lld", other);
+    char *opath = ht_strf("/admin/provider-groups/%lld", other);
     refused(&s, "DELETE", opath, NULL, 409, "conflict_error", NULL);
-    char *kpath = fmt("/admin/api-keys/%lld", kept);
+    char *kpath = ht_strf("/admin/api-keys/%lld", kept);
     ck_assert_ptr_null(call(&s, "DELETE", kpath, NULL, 204));
     ck_assert_ptr_null(call(&s, "DELETE", opath, NULL, 204));
     ck_assert_int_eq(pg_count("SELECT count(*) FROM provider_groups"), 0);
@@ -520,9 +510,10 @@ START_TEST(api_key_crud_sealed_at_rest)
     ht_server_start(&s, SECRETS_KEY_CONF);
     long long gid = new_group(&s, "{\"name\": \"pg1\", \"type\": \"openai\", \"models\": [\"m\"]}");
     const char *clear = "sk-proj-AbCdEfGhIjKlMnOpQrStUvWxYz-0123456789";
-    char *body = fmt("{\"group_id\": %lld, \"api_key\": \"%s\", \"weight\": 7, "
-                     "\"ban_reason\": \"quota\", \"ban_until\": \"2031-03-04T05:06:07+02:00\", "
-                     "\"auto_ban\": false, \"status\": \"manual_disabled\"}", gid, clear);
+    char *body = ht_strf("{\"group_id\": %lld, \"api_key\": \"%s\", \"weight\": 7, "
+                         "\"ban_reason\": \"quota\", \"ban_until\": \"2031-03-04T05:06:07+02:00\", "
+                         "\"auto_ban\": false, \"status\": \"manual_disabled\"}",
+                         gid, clear);
     json_t *k = call(&s, "POST", "/admin/api-keys", body, 201);
     free(body);
     long long id = num(k, "id");
@@ -537,14 +528,14 @@ START_TEST(api_key_crud_sealed_at_rest)
     json_decref(k);
 
     /* At rest: enc:v1: and base64, never the clear key or a piece of it. */
-    char *sql = fmt("SELECT api_key FROM api_keys WHERE id = %lld", id);
+    char *sql = ht_strf("SELECT api_key FROM api_keys WHERE id = %lld", id);
     char *stored = pg_str(sql);
     ck_assert_msg(stored && strncmp(stored, "enc:v1:", 7) == 0, "stored: %s", stored);
     ck_assert_ptr_null(strstr(stored, "AbCdEfGh"));
     ck_assert_uint_eq(strlen(stored), 7 + 4 * ((12 + strlen(clear) + 16 + 2) / 3));
     free(sql);
     /* The data plane gets it in clear: the syncer opens the sealed value. */
-    char field[24], *want = fmt("\"api_key\":\"%s\"", clear);
+    char field[24], *want = ht_strf("\"api_key\":\"%s\"", clear);
     snprintf(field, sizeof field, "%lld", id);
     char *snap = NULL;
     HT_EVENTUALLY((free(snap), snap = ht_redis_hget("config:providers", field)) &&
@@ -556,7 +547,7 @@ START_TEST(api_key_crud_sealed_at_rest)
     free(want);
 
     /* Defaults. */
-    body = fmt("{\"group_id\": %lld, \"api_key\": \"sk-second-key-000000000042\"}", gid);
+    body = ht_strf("{\"group_id\": %lld, \"api_key\": \"sk-second-key-000000000042\"}", gid);
     k = call(&s, "POST", "/admin/api-keys", body, 201);
     free(body);
     ck_assert_int_eq(num(k, "weight"), 1);
@@ -567,7 +558,7 @@ START_TEST(api_key_crud_sealed_at_rest)
     ck_assert_str_eq(str(k, "api_key"), "sk-s...0042");
     json_decref(k);
 
-    char *path = fmt("/admin/api-keys/%lld", id);
+    char *path = ht_strf("/admin/api-keys/%lld", id);
     k = call(&s, "GET", path, NULL, 200);
     ck_assert_str_eq(str(k, "api_key"), "sk-p...6789");
     ck_assert_str_eq(str(k, "ban_until"), "2031-03-04T03:06:07Z");
@@ -583,9 +574,10 @@ START_TEST(api_key_crud_sealed_at_rest)
     ck_assert(json_is_false(json_object_get(k, "auto_ban")));
     ck_assert_str_eq(str(k, "api_key"), "sk-p...6789");
     json_decref(k);
-    sql = fmt("SELECT weight || ' ' || status || ' ' || auto_ban || ' ' || "
-              "coalesce(ban_reason, 'NULL') || ' ' || coalesce(ban_until::text, 'NULL') "
-              "FROM api_keys WHERE id = %lld", id);
+    sql = ht_strf("SELECT weight || ' ' || status || ' ' || auto_ban || ' ' || "
+                  "coalesce(ban_reason, 'NULL') || ' ' || coalesce(ban_until::text, 'NULL') "
+                  "FROM api_keys WHERE id = %lld",
+                  id);
     assert_pg(sql, "0 auto_disabled false NULL NULL");
     free(sql);
 
@@ -593,7 +585,7 @@ START_TEST(api_key_crud_sealed_at_rest)
     k = call(&s, "PUT", path, "{\"api_key\": \"sk-rotated-credential-zz99\"}", 200);
     ck_assert_str_eq(str(k, "api_key"), "sk-r...zz99");
     json_decref(k);
-    sql = fmt("SELECT api_key FROM api_keys WHERE id = %lld", id);
+    sql = ht_strf("SELECT api_key FROM api_keys WHERE id = %lld", id);
     char *restored = pg_str(sql);
     ck_assert(strncmp(restored, "enc:v1:", 7) == 0);
     ck_assert_str_ne(restored, stored);
@@ -619,17 +611,17 @@ START_TEST(api_key_stored_clear_without_secrets_key)
     ht_server_start(&s, NULL);
     long long gid = new_group(&s, "{\"name\": \"pg1\", \"type\": \"openai\", \"models\": [\"m\"]}");
     long long id = new_key(&s, gid, "sk-clear-at-rest-1234abcd");
-    char *sql = fmt("SELECT api_key FROM api_keys WHERE id = %lld", id);
+    char *sql = ht_strf("SELECT api_key FROM api_keys WHERE id = %lld", id);
     assert_pg(sql, "sk-clear-at-rest-1234abcd");
     free(sql);
-    char *path = fmt("/admin/api-keys/%lld", id);
+    char *path = ht_strf("/admin/api-keys/%lld", id);
     json_t *k = call(&s, "GET", path, NULL, 200);
     ck_assert_str_eq(str(k, "api_key"), "sk-c...abcd");
     json_decref(k);
     /* Short keys are never shown, not even in part. */
     id = new_key(&s, gid, "short-key1");
     free(path);
-    path = fmt("/admin/api-keys/%lld", id);
+    path = ht_strf("/admin/api-keys/%lld", id);
     k = call(&s, "GET", path, NULL, 200);
     ck_assert_str_eq(str(k, "api_key"), "****");
     json_decref(k);
@@ -647,11 +639,11 @@ START_TEST(api_key_list_filters_and_pages)
     long long k1 = new_key(&s, a, "sk-aaaa-0000000000000001");
     long long k2 = new_key(&s, a, "sk-aaaa-0000000000000002");
     long long k3 = new_key(&s, b, "sk-bbbb-0000000000000003");
-    char *p = fmt("/admin/api-keys/%lld", k2);
+    char *p = ht_strf("/admin/api-keys/%lld", k2);
     json_decref(call(&s, "PUT", p, "{\"status\": \"manual_disabled\"}", 200));
     free(p);
 
-    p = fmt("/admin/api-keys?group_id=%lld", a);
+    p = ht_strf("/admin/api-keys?group_id=%lld", a);
     json_t *l = call(&s, "GET", p, NULL, 200);
     json_t *d = json_object_get(l, "data");
     ck_assert_int_eq(json_array_size(d), 2);
@@ -660,7 +652,7 @@ START_TEST(api_key_list_filters_and_pages)
     ck_assert_str_eq(str(json_array_get(d, 0), "api_key"), "sk-a...0001");
     json_decref(l);
     free(p);
-    p = fmt("/admin/api-keys?group_id=%lld&status=active", a);
+    p = ht_strf("/admin/api-keys?group_id=%lld&status=active", a);
     l = call(&s, "GET", p, NULL, 200);
     ck_assert_int_eq(json_array_size(json_object_get(l, "data")), 1);
     json_decref(l);
@@ -673,7 +665,7 @@ START_TEST(api_key_list_filters_and_pages)
     l = call(&s, "GET", "/admin/api-keys?limit=2", NULL, 200);
     ck_assert_int_eq(json_array_size(json_object_get(l, "data")), 2);
     ck_assert(json_is_true(json_object_get(l, "has_more")));
-    p = fmt("/admin/api-keys?limit=2&cursor=%s", str(l, "next_cursor"));
+    p = ht_strf("/admin/api-keys?limit=2&cursor=%s", str(l, "next_cursor"));
     json_decref(l);
     l = call(&s, "GET", p, NULL, 200);
     d = json_object_get(l, "data");
@@ -684,10 +676,10 @@ START_TEST(api_key_list_filters_and_pages)
     json_decref(l);
     free(p);
     /* A key shows the group's current name. */
-    p = fmt("/admin/provider-groups/%lld", b);
+    p = ht_strf("/admin/provider-groups/%lld", b);
     json_decref(call(&s, "PUT", p, "{\"name\": \"b2\"}", 200));
     free(p);
-    p = fmt("/admin/api-keys/%lld", k3);
+    p = ht_strf("/admin/api-keys/%lld", k3);
     json_t *k = call(&s, "GET", p, NULL, 200);
     ck_assert_str_eq(str(k, "group"), "b2");
     json_decref(k);
@@ -705,31 +697,32 @@ START_TEST(api_key_bad_input_changes_nothing)
     long long id = new_key(&s, gid, "sk-existing-key-00000001");
     const char *P = "/admin/api-keys";
     char *body;
-#define KEYBODY(extra) fmt("{\"group_id\": %lld, \"api_key\": \"sk-new-key-000000001\"%s}", gid, extra)
+#define KEYBODY(extra)                                                                             \
+    ht_strf("{\"group_id\": %lld, \"api_key\": \"sk-new-key-000000001\"%s}", gid, extra)
     bad(&s, "POST", P, "{\"group_id\": ", NULL);
     bad(&s, "POST", P, "\"text\"", NULL);
     bad(&s, "POST", P, "{\"api_key\": \"sk-new-key-000000001\"}", "group_id");
     bad(&s, "POST", P, "{\"group_id\": \"1\", \"api_key\": \"sk-new-key-000000001\"}", "group_id");
     bad(&s, "POST", P, "{\"group_id\": 0, \"api_key\": \"sk-new-key-000000001\"}", "group_id");
-    body = fmt("{\"group_id\": %lld}", gid);
+    body = ht_strf("{\"group_id\": %lld}", gid);
     bad(&s, "POST", P, body, "api_key");
     free(body);
-    body = fmt("{\"group_id\": %lld, \"api_key\": \"\"}", gid);
+    body = ht_strf("{\"group_id\": %lld, \"api_key\": \"\"}", gid);
     bad(&s, "POST", P, body, "api_key");
     free(body);
-    body = fmt("{\"group_id\": %lld, \"api_key\": 12345}", gid);
+    body = ht_strf("{\"group_id\": %lld, \"api_key\": 12345}", gid);
     bad(&s, "POST", P, body, "api_key");
     free(body);
-    body = fmt("{\"group_id\": %lld, \"api_key\": \"enc:v1:AAAA\"}", gid);
+    body = ht_strf("{\"group_id\": %lld, \"api_key\": \"enc:v1:AAAA\"}", gid);
     bad(&s, "POST", P, body, "api_key");
     free(body);
-    body = fmt("{\"group_id\": %lld, \"api_key\": \"sk-\\u0000-nul-in-key\"}", gid);
+    body = ht_strf("{\"group_id\": %lld, \"api_key\": \"sk-\\u0000-nul-in-key\"}", gid);
     bad(&s, "POST", P, body, NULL);
     free(body);
     char *huge = malloc(4098);
     memset(huge, 'k', 4097);
     huge[4097] = 0;
-    body = fmt("{\"group_id\": %lld, \"api_key\": \"%s\"}", gid, huge);
+    body = ht_strf("{\"group_id\": %lld, \"api_key\": \"%s\"}", gid, huge);
     bad(&s, "POST", P, body, "api_key");
     free(body);
     free(huge);
@@ -764,8 +757,8 @@ START_TEST(api_key_bad_input_changes_nothing)
     refused(&s, "POST", P, "{\"group_id\": 999999, \"api_key\": \"sk-new-key-000000001\"}", 422,
             "invalid_request_error", "group_id");
     /* updates */
-    char *path = fmt("/admin/api-keys/%lld", id);
-    body = fmt("{\"group_id\": %lld}", other);
+    char *path = ht_strf("/admin/api-keys/%lld", id);
+    body = ht_strf("{\"group_id\": %lld}", other);
     bad(&s, "PUT", path, body, "group_id");
     free(body);
     bad(&s, "PUT", path, "{\"api_key\": null}", "api_key");
@@ -802,8 +795,8 @@ START_TEST(presets_fill_the_official_defaults)
           { "gemini-2.5-pro", "gemini-2.5-flash" }, 2 },
     };
     for (size_t i = 0; i < 3; i++) {
-        char *body = fmt("{\"preset\": \"%s\", \"api_key\": \"sk-preset-key-%zu-abcdefgh\"}",
-                         want[i].preset, i);
+        char *body = ht_strf("{\"preset\": \"%s\", \"api_key\": \"sk-preset-key-%zu-abcdefgh\"}",
+                             want[i].preset, i);
         json_t *j = call(&s, "POST", "/admin/providers/preset", body, 201);
         free(body);
         json_t *g = json_object_get(j, "group"), *k = json_object_get(j, "api_key");
@@ -817,11 +810,11 @@ START_TEST(presets_fill_the_official_defaults)
         ck_assert_int_eq(num(k, "weight"), 1);
         ck_assert_str_eq(str(k, "status"), "active");
         ck_assert_str_eq(str(k, "api_key"), "sk-p...efgh");
-        char *sql = fmt("SELECT g.type || ' ' || g.base_url || ' ' || "
-                        "(k.api_key LIKE 'enc:v1:%%') FROM provider_groups g "
-                        "JOIN api_keys k ON k.group_id = g.id WHERE g.name = '%s'",
-                        want[i].preset);
-        char *expect = fmt("%s %s true", want[i].preset, want[i].base_url);
+        char *sql = ht_strf("SELECT g.type || ' ' || g.base_url || ' ' || "
+                            "(k.api_key LIKE 'enc:v1:%%') FROM provider_groups g "
+                            "JOIN api_keys k ON k.group_id = g.id WHERE g.name = '%s'",
+                            want[i].preset);
+        char *expect = ht_strf("%s %s true", want[i].preset, want[i].base_url);
         assert_pg(sql, expect);
         free(sql);
         free(expect);
@@ -927,22 +920,24 @@ START_TEST(masked_key_everywhere_including_audit)
                               "sk-leak-check-custom-KEY-9999", "sk-leak-check-rotated-KEY-6666" };
     long long gid = new_group(&s, "{\"name\": \"pg\", \"type\": \"openai\", \"models\": [\"m\"]}");
     long long id = new_key(&s, gid, secrets[0]);
-    char *body = fmt("{\"preset\": \"openai\", \"api_key\": \"%s\"}", secrets[1]);
+    char *body = ht_strf("{\"preset\": \"openai\", \"api_key\": \"%s\"}", secrets[1]);
     json_decref(call(&s, "POST", "/admin/providers/preset", body, 201));
     free(body);
-    body = fmt("{\"name\": \"cu\", \"base_url\": \"https://llm.internal/v1\", \"api_key\": \"%s\", "
-               "\"models\": [\"m\"]}", secrets[2]);
+    body = ht_strf(
+        "{\"name\": \"cu\", \"base_url\": \"https://llm.internal/v1\", \"api_key\": \"%s\", "
+        "\"models\": [\"m\"]}",
+        secrets[2]);
     json_decref(call(&s, "POST", "/admin/providers/custom", body, 201));
     free(body);
-    char *path = fmt("/admin/api-keys/%lld", id);
-    body = fmt("{\"api_key\": \"%s\"}", secrets[3]);
+    char *path = ht_strf("/admin/api-keys/%lld", id);
+    body = ht_strf("{\"api_key\": \"%s\"}", secrets[3]);
     json_t *k = call(&s, "PUT", path, body, 200);
     ck_assert_str_eq(str(k, "api_key"), "sk-l...6666");
     json_decref(k);
     free(body);
     ck_assert_ptr_null(call(&s, "DELETE", path, NULL, 204));
     free(path);
-    path = fmt("/admin/provider-groups/%lld?cascade=true", gid);
+    path = ht_strf("/admin/provider-groups/%lld?cascade=true", gid);
     ck_assert_ptr_null(call(&s, "DELETE", path, NULL, 204));
     free(path);
 
@@ -959,9 +954,10 @@ START_TEST(masked_key_everywhere_including_audit)
                             "'provider_group.create', 'provider_group.delete')") == 7,
                  15000, "the 7 audit records were not written");
     for (int i = 0; i < 4; i++) {
-        char *sql = fmt("SELECT count(*) FROM audit_records WHERE strpos(changes::text, '%s') > 0 "
-                        "OR strpos(changes::text, 'enc:v1:') > 0 OR strpos(path, '%s') > 0",
-                        secrets[i], secrets[i]);
+        char *sql =
+            ht_strf("SELECT count(*) FROM audit_records WHERE strpos(changes::text, '%s') > 0 "
+                    "OR strpos(changes::text, 'enc:v1:') > 0 OR strpos(path, '%s') > 0",
+                    secrets[i], secrets[i]);
         ck_assert_msg(pg_count(sql) == 0, "an audit record holds key %d", i);
         free(sql);
         ck_assert_msg(!ht_server_log_contains(&s, secrets[i]), "the log holds key %d", i);
@@ -985,12 +981,12 @@ START_TEST(viewer_reads_but_cannot_write)
     json_decref(call_as(&s, "viewer", "GET", "/admin/provider-groups", NULL, 200));
     json_decref(call_as(&s, "viewer", "GET", "/admin/api-keys", NULL, 200));
     char *before = rows_state();
-    char *body = fmt("{\"group_id\": %lld, \"api_key\": \"sk-viewer-0000000001\"}", gid);
+    char *body = ht_strf("{\"group_id\": %lld, \"api_key\": \"sk-viewer-0000000001\"}", gid);
     json_decref(call_as(&s, "viewer", "POST", "/admin/api-keys", body, 403));
     free(body);
     json_decref(call_as(&s, "viewer", "POST", "/admin/providers/preset",
                         "{\"preset\": \"openai\", \"api_key\": \"sk-viewer-0000000001\"}", 403));
-    char *path = fmt("/admin/provider-groups/%lld?cascade=true", gid);
+    char *path = ht_strf("/admin/provider-groups/%lld?cascade=true", gid);
     json_decref(call_as(&s, "viewer", "DELETE", path, NULL, 403));
     free(path);
     char *after = rows_state();

@@ -9,42 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-static char *fmt(const char *f, ...)
-{
-    va_list ap;
-    va_start(ap, f);
-    char *out = NULL;
-    ck_assert(vasprintf(&out, f, ap) >= 0);
-    va_end(ap);
-    return out;
-}
-
 static const char *str(json_t *obj, const char *field)
 {
     return json_string_value(json_object_get(obj, field));
-}
-
-/* One request; asserts the status and returns the parsed body. */
-static json_t *call(struct ht_server *s, const char *auth, const char *method, const char *path,
-                    const char *body, int expect)
-{
-    struct ht_resp r;
-    int st = ht_http(s->port, method, path, auth, body, body ? strlen(body) : 0, &r);
-    ck_assert_msg(st == expect, "%s %s %s: HTTP %d (%s), expected %d: %.600s", method, path,
-                  body ? body : "", st, r.err, expect, r.body ? r.body : "");
-    json_t *j = r.body_len ? ht_resp_json(&r) : NULL;
-    ck_assert_msg(!r.body_len || j, "%s %s: answer is not JSON: %.300s", method, path, r.body);
-    ht_resp_free(&r);
-    return j;
-}
-
-static long long create(struct ht_server *s, const char *path, const char *body)
-{
-    json_t *j = call(s, ht_auth(s, "admin"), "POST", path, body, 201);
-    long long id = json_integer_value(json_object_get(j, "id"));
-    json_decref(j);
-    return id;
 }
 
 static const char *type_of(int status)
@@ -59,10 +26,10 @@ static void refused_as(struct ht_server *s, const char *auth, const char *method
                        const char *path, const char *body, int status, const char *code,
                        const char *param, const char *message)
 {
-    json_t *j = call(s, auth, method, path, body, status);
+    json_t *j = ht_call(s, auth, method, path, body, status);
     json_t *e = json_object_get(j, "error");
     ck_assert_msg(json_is_object(e), "%s %s: no error object", method, path);
-    const char *where = fmt("%s %s %s", method, path, body ? body : "");
+    const char *where = ht_strf("%s %s %s", method, path, body ? body : "");
     ck_assert_msg(str(e, "type") && strcmp(str(e, "type"), type_of(status)) == 0,
                   "%s: type %s, expected %s", where, str(e, "type"), type_of(status));
     ck_assert_msg(str(e, "code") && strcmp(str(e, "code"), code) == 0,
@@ -95,7 +62,7 @@ static void refused(struct ht_server *s, const char *method, const char *path, c
 static void not_found(struct ht_server *s, const char *method, const char *path,
                       const char *body, const char *what)
 {
-    char *msg = fmt("%s not found", what);
+    char *msg = ht_strf("%s not found", what);
     refused(s, method, path, body, 404, "not_found", NULL, msg);
     free(msg);
 }
@@ -134,48 +101,49 @@ struct fixture {
 
 static void make_fixture(struct ht_server *s, struct fixture *f)
 {
-    create(s, "/admin/namespaces", "{\"name\": \"ns1\"}");
-    create(s, "/admin/namespaces", "{\"name\": \"ns2\"}");
-    f->g1 = create(s, "/admin/provider-groups",
-                   "{\"name\": \"g1\", \"type\": \"openai\", \"models\": [\"m\"]}");
-    f->g2 = create(s, "/admin/provider-groups",
-                   "{\"name\": \"g2\", \"type\": \"openai\", \"models\": [\"m\"]}");
-    char *b = fmt("{\"group_id\": %lld, \"api_key\": \"sk-refusals-0000000001\"}", f->g1);
-    f->k1 = create(s, "/admin/api-keys", b);
+    ht_create(s, "/admin/namespaces", "{\"name\": \"ns1\"}");
+    ht_create(s, "/admin/namespaces", "{\"name\": \"ns2\"}");
+    f->g1 = ht_create(s, "/admin/provider-groups",
+                      "{\"name\": \"g1\", \"type\": \"openai\", \"models\": [\"m\"]}");
+    f->g2 = ht_create(s, "/admin/provider-groups",
+                      "{\"name\": \"g2\", \"type\": \"openai\", \"models\": [\"m\"]}");
+    char *b = ht_strf("{\"group_id\": %lld, \"api_key\": \"sk-refusals-0000000001\"}", f->g1);
+    f->k1 = ht_create(s, "/admin/api-keys", b);
     free(b);
-    f->m1 = create(s, "/admin/models", "{\"name\": \"m1\"}");
-    f->m2 = create(s, "/admin/models", "{\"name\": \"m2\"}");
-    b = fmt("{\"namespace\": \"ns1\", \"public_model\": \"pm\", \"group_id\": %lld}", f->g1);
-    f->b1 = create(s, "/admin/bindings", b);
+    f->m1 = ht_create(s, "/admin/models", "{\"name\": \"m1\"}");
+    f->m2 = ht_create(s, "/admin/models", "{\"name\": \"m2\"}");
+    b = ht_strf("{\"namespace\": \"ns1\", \"public_model\": \"pm\", \"group_id\": %lld}", f->g1);
+    f->b1 = ht_create(s, "/admin/bindings", b);
     free(b);
-    b = fmt("{\"namespace\": \"ns1\", \"public_model\": \"pm2\", \"group_id\": %lld}", f->g1);
-    f->b2 = create(s, "/admin/bindings", b);
+    b = ht_strf("{\"namespace\": \"ns1\", \"public_model\": \"pm2\", \"group_id\": %lld}", f->g1);
+    f->b2 = ht_create(s, "/admin/bindings", b);
     free(b);
 
-    f->t1 = create(s, "/admin/masters",
-                   "{\"name\": \"t1\", \"namespaces\": [\"ns1\"], \"max_child_keys\": 1}");
-    json_t *j = call(s, ADMIN, "POST", "/admin/masters",
-                     "{\"name\": \"t2\", \"namespaces\": [\"ns2\"], \"max_child_keys\": 5}", 201);
+    f->t1 = ht_create(s, "/admin/masters",
+                      "{\"name\": \"t1\", \"namespaces\": [\"ns1\"], \"max_child_keys\": 1}");
+    json_t *j =
+        ht_call(s, ADMIN, "POST", "/admin/masters",
+                "{\"name\": \"t2\", \"namespaces\": [\"ns2\"], \"max_child_keys\": 5}", 201);
     f->t2 = json_integer_value(json_object_get(j, "id"));
     snprintf(f->t2_auth, sizeof f->t2_auth, "Authorization: Bearer %s\r\n", str(j, "master_key"));
     json_decref(j);
-    f->t3 = create(s, "/admin/masters", "{\"name\": \"t3\", \"max_child_keys\": 1}");
+    f->t3 = ht_create(s, "/admin/masters", "{\"name\": \"t3\", \"max_child_keys\": 1}");
 
-    char *p = fmt("/admin/masters/%lld/keys", f->t1);
-    f->c1 = create(s, p, "{}");
+    char *p = ht_strf("/admin/masters/%lld/keys", f->t1);
+    f->c1 = ht_create(s, p, "{}");
     free(p);
-    p = fmt("/admin/masters/%lld/keys", f->t2);
-    f->revoked = create(s, p, "{}");
+    p = ht_strf("/admin/masters/%lld/keys", f->t2);
+    f->revoked = ht_create(s, p, "{}");
     free(p);
-    p = fmt("/admin/keys/%lld", f->revoked);
-    json_decref(call(s, ADMIN, "DELETE", p, NULL, 204));
+    p = ht_strf("/admin/keys/%lld", f->revoked);
+    json_decref(ht_call(s, ADMIN, "DELETE", p, NULL, 204));
     free(p);
-    p = fmt("/admin/masters/%lld/keys", f->t3);
-    f->suspended = create(s, p, "{}");
-    char *q = fmt("/admin/keys/%lld", f->suspended);
-    json_decref(call(s, ADMIN, "PUT", q, "{\"status\": \"suspended\"}", 200));
+    p = ht_strf("/admin/masters/%lld/keys", f->t3);
+    f->suspended = ht_create(s, p, "{}");
+    char *q = ht_strf("/admin/keys/%lld", f->suspended);
+    json_decref(ht_call(s, ADMIN, "PUT", q, "{\"status\": \"suspended\"}", 200));
     free(q);
-    create(s, p, "{}");
+    ht_create(s, p, "{}");
     free(p);
 }
 
@@ -193,8 +161,9 @@ static void namespace_refusals(struct ht_server *s, const struct fixture *f)
             "unknown field 'colour'");
     not_found(s, "PUT", "/admin/namespaces/nope", "{}", "namespace");
     not_found(s, "DELETE", "/admin/namespaces/nope", NULL, "namespace");
-    char *msg = fmt("namespace 'ns1' is in use: {\"bindings\":[%lld,%lld],\"masters\":[\"t1\"],"
-                    "\"keys\":1}", f->b1, f->b2);
+    char *msg = ht_strf("namespace 'ns1' is in use: {\"bindings\":[%lld,%lld],\"masters\":[\"t1\"],"
+                        "\"keys\":1}",
+                        f->b1, f->b2);
     refused(s, "DELETE", "/admin/namespaces/ns1", NULL, 409, "namespace_in_use", NULL, msg);
     free(msg);
     refused(s, "GET", "/admin/namespaces?status=gone", NULL, 400, "invalid_value", "status",
@@ -210,18 +179,18 @@ static void provider_refusals(struct ht_server *s, const struct fixture *f)
             "name", "provider group 'g1' already exists");
     not_found(s, "PUT", "/admin/provider-groups/" "999999", "{\"status\": \"active\"}",
               "provider group");
-    char *p = fmt("/admin/provider-groups/%lld", f->g1);
+    char *p = ht_strf("/admin/provider-groups/%lld", f->g1);
     refused(s, "PUT", p, "{\"type\": \"compatible\"}", 400, "invalid_value", "base_url",
             "base_url is required for type compatible");
     refused(s, "DELETE", p, NULL, 409, "group_in_use", NULL,
             "provider group 'g1' has 1 api key and 2 bindings; delete them first or use "
             "?cascade=true");
     free(p);
-    p = fmt("/admin/provider-groups/%lld?cascade=maybe", f->g1);
+    p = ht_strf("/admin/provider-groups/%lld?cascade=maybe", f->g1);
     refused(s, "DELETE", p, NULL, 400, "invalid_value", "cascade",
             "cascade must be true or false");
     free(p);
-    p = fmt("/admin/provider-groups/%lld", f->g2);
+    p = ht_strf("/admin/provider-groups/%lld", f->g2);
     refused(s, "PUT", p, "{\"name\": \"g1\"}", 409, "name_taken", "name",
             "provider group 'g1' already exists");
     free(p);
@@ -255,26 +224,26 @@ static void catalog_refusals(struct ht_server *s, const struct fixture *f)
             "a JSON body is required");
     refused(s, "POST", "/admin/models", "{\"name\": \"m1\"}", 409, "name_taken", "name",
             "model 'm1' already exists");
-    char *p = fmt("/admin/models/%lld", f->m2);
+    char *p = ht_strf("/admin/models/%lld", f->m2);
     refused(s, "PUT", p, "{\"name\": \"m1\"}", 409, "name_taken", "name",
             "model 'm1' already exists");
     free(p);
     not_found(s, "PUT", "/admin/models/999999", "{\"kind\": \"chat\"}", "model");
     not_found(s, "DELETE", "/admin/models/999999", NULL, "model");
 
-    char *b = fmt("{\"namespace\": \"nope\", \"public_model\": \"pm\", \"group_id\": %lld}",
-                  f->g1);
+    char *b =
+        ht_strf("{\"namespace\": \"nope\", \"public_model\": \"pm\", \"group_id\": %lld}", f->g1);
     refused(s, "POST", "/admin/bindings", b, 422, "invalid_reference", "namespace",
             "namespace 'nope' does not exist");
     free(b);
     refused(s, "POST", "/admin/bindings",
             "{\"namespace\": \"ns1\", \"public_model\": \"pm\", \"group_id\": 999999}", 422,
             "invalid_reference", "group_id", "provider group 999999 does not exist");
-    b = fmt("{\"namespace\": \"ns1\", \"public_model\": \"pm\", \"group_id\": %lld}", f->g1);
-    char *msg = fmt("a binding of 'pm' in namespace 'ns1' to provider group %lld already exists",
-                    f->g1);
+    b = ht_strf("{\"namespace\": \"ns1\", \"public_model\": \"pm\", \"group_id\": %lld}", f->g1);
+    char *msg = ht_strf(
+        "a binding of 'pm' in namespace 'ns1' to provider group %lld already exists", f->g1);
     refused(s, "POST", "/admin/bindings", b, 409, "binding_exists", NULL, msg);
-    p = fmt("/admin/bindings/%lld", f->b2);
+    p = ht_strf("/admin/bindings/%lld", f->b2);
     refused(s, "PUT", p, b, 409, "binding_exists", NULL, msg);
     free(msg);
     free(b);
@@ -309,11 +278,11 @@ static void tenant_refusals(struct ht_server *s, const struct fixture *f)
             "invalid_reference", "default_namespace",
             "default_namespace 'ns2' is not one of namespaces");
     not_found(s, "PUT", "/admin/masters/999999", "{\"status\": \"active\"}", "master");
-    char *p = fmt("/admin/masters/%lld", f->t2);
+    char *p = ht_strf("/admin/masters/%lld", f->t2);
     refused(s, "PUT", p, "{\"name\": \"t1\"}", 409, "name_taken", "name",
             "a master with this name already exists");
     free(p);
-    p = fmt("/admin/masters/%lld/access", f->t1);
+    p = ht_strf("/admin/masters/%lld/access", f->t1);
     refused(s, "PUT", p, "{\"namespaces\": [\"nope\"]}", 422, "invalid_reference", "namespaces",
             "namespace 'nope' does not exist");
     free(p);
@@ -321,7 +290,7 @@ static void tenant_refusals(struct ht_server *s, const struct fixture *f)
     not_found(s, "DELETE", "/admin/masters/999999", NULL, "master");
     not_found(s, "POST", "/admin/masters/999999/rotate-key", NULL, "master");
     not_found(s, "POST", "/admin/masters/999999/revoke-keys", NULL, "master");
-    p = fmt("/admin/masters/%lld/revoke-keys", f->t1);
+    p = ht_strf("/admin/masters/%lld/revoke-keys", f->t1);
     refused(s, "POST", p, "{\"now\": true}", 400, "invalid_value", "now", "unknown field 'now'");
     free(p);
     refused(s, "GET", "/admin/masters?status=gone", NULL, 400, "invalid_value", "status",
@@ -329,39 +298,39 @@ static void tenant_refusals(struct ht_server *s, const struct fixture *f)
     not_found(s, "GET", "/admin/masters/999999/keys", NULL, "master");
 
     not_found(s, "POST", "/admin/masters/999999/keys", "{}", "master");
-    p = fmt("/admin/masters/%lld/keys", f->t1);
+    p = ht_strf("/admin/masters/%lld/keys", f->t1);
     refused(s, "POST", p, "{}", 409, "child_key_limit", NULL,
             "the master has reached its max_child_keys active keys");
     free(p);
-    p = fmt("/admin/masters/%lld/keys", f->t2);
+    p = ht_strf("/admin/masters/%lld/keys", f->t2);
     refused(s, "POST", p, "{\"namespaces\": [\"ns1\"]}", 422, "invalid_reference", "namespaces",
             "namespace 'ns1' is not one of the master's namespaces");
     free(p);
     not_found(s, "PUT", "/admin/keys/999999", "{\"name\": \"x\"}", "key");
     not_found(s, "DELETE", "/admin/keys/999999", NULL, "key");
-    p = fmt("/admin/keys/%lld", f->revoked);
+    p = ht_strf("/admin/keys/%lld", f->revoked);
     refused(s, "PUT", p, "{\"name\": \"x\"}", 409, "key_revoked", NULL,
             "the key is revoked and cannot be changed");
     free(p);
-    p = fmt("/admin/keys/%lld", f->suspended);
+    p = ht_strf("/admin/keys/%lld", f->suspended);
     refused(s, "PUT", p, "{\"status\": \"active\"}", 409, "child_key_limit", NULL,
             "the master has reached its max_child_keys active keys");
     free(p);
-    p = fmt("/admin/keys/%lld/access", f->c1);
+    p = ht_strf("/admin/keys/%lld/access", f->c1);
     refused(s, "PUT", p, "{\"namespaces\": [\"nope\"]}", 422, "invalid_reference", "namespaces",
             "namespace 'nope' does not exist");
     free(p);
 
     refused_as(s, f->t2_auth, "GET", "/v1/tokens?status=gone", NULL, 400, "invalid_request",
                "status", "status must be one of active, suspended, revoked, expired");
-    p = fmt("/v1/tokens/%lld/rotate", f->revoked);
+    p = ht_strf("/v1/tokens/%lld/rotate", f->revoked);
     refused_as(s, f->t2_auth, "POST", p, NULL, 409, "key_revoked", NULL,
                "the key is revoked and cannot be changed");
     free(p);
-    p = fmt("/v1/tokens/%lld/rotate", f->c1); /* t1's key: not t2's to see */
+    p = ht_strf("/v1/tokens/%lld/rotate", f->c1); /* t1's key: not t2's to see */
     refused_as(s, f->t2_auth, "POST", p, NULL, 404, "not_found", NULL, "key not found");
     free(p);
-    p = fmt("/v1/tokens/%lld", f->c1);
+    p = ht_strf("/v1/tokens/%lld", f->c1);
     refused_as(s, f->t2_auth, "PUT", p, "{\"name\": \"x\"}", 404, "not_found", NULL,
                "key not found");
     refused_as(s, f->t2_auth, "DELETE", p, NULL, 404, "not_found", NULL, "key not found");
@@ -389,7 +358,7 @@ static void other_refusals(struct ht_server *s)
     char long_action[300];
     memset(long_action, 'a', 257);
     long_action[257] = 0;
-    char *p = fmt("/admin/audit?action=%s", long_action);
+    char *p = ht_strf("/admin/audit?action=%s", long_action);
     refused(s, "GET", p, NULL, 400, "invalid_request", "action",
             "action is longer than 256 bytes");
     free(p);

@@ -1,5 +1,5 @@
-/* Integration tests of the syncer's guarantees (SPEC 7 "Behaviour the
- * syncer must guarantee", SPEC 11 items 1, 4 and 8): nothing lost when the
+/* Integration tests of the syncer's guarantees (docs/redis.md, "Sync jobs";
+ * docs/operations.md, "Guarantees", items 1, 4 and 8): nothing lost when the
  * syncer is killed, Redis outages and data loss healed by the outbox and a
  * full resync, two instances converging, and verify telling the truth. */
 #include "harness.h"
@@ -87,14 +87,6 @@ static long long setup_routing(struct ht_server *s, const char *ns, const char *
     return gid;
 }
 
-static int in_redis(const char *key, const char *field)
-{
-    char *v = ht_redis_hget(key, field);
-    int ok = v != NULL;
-    free(v);
-    return ok;
-}
-
 /* ---- Tests ---------------------------------------------------------------- */
 
 START_TEST(verify_reports_differences_and_a_full_resync_repairs_them)
@@ -147,7 +139,7 @@ START_TEST(syncer_killed_during_writes_loses_nothing)
     struct ht_server s;
     ht_server_start(&s, NULL);
     long long gid = setup_routing(&s, "team-k", "gk");
-    int ok = 0, n = 10000; /* SPEC 11 item 1 */
+    int ok = 0, n = 10000; /* docs/operations.md, "Guarantees", item 1 */
     for (int i = 0; i < n; i++) {
         if (i % 2000 == 1000) {
             pid_t syncer = ht_server_child_pid(&s, "syncer");
@@ -168,7 +160,8 @@ START_TEST(syncer_killed_during_writes_loses_nothing)
     for (int i = 1; i < n; i += 2) {
         char name[32];
         snprintf(name, sizeof name, "kn%d", i);
-        HT_EVENTUALLY(in_redis("config:namespaces", name), 20000, "%s never reached Redis", name);
+        HT_EVENTUALLY(ht_redis_hexists("config:namespaces", name), 20000, "%s never reached Redis",
+                      name);
     }
     ASSERT_EVENTUALLY_EQUAL(&s, 20000);
     ht_server_stop(&s);
@@ -190,7 +183,7 @@ START_TEST(redis_lost_under_writes_is_restored)
     json_decref(j);
     char field[24];
     snprintf(field, sizeof field, "%lld", doomed);
-    HT_EVENTUALLY(in_redis("config:providers", field), 10000, "key never projected");
+    HT_EVENTUALLY(ht_redis_hexists("config:providers", field), 10000, "key never projected");
     ht_redis_stop();
     for (int i = 0; i < 30; i++) {
         snprintf(body, sizeof body, "{\"name\":\"rd%d\"}", i);
@@ -205,9 +198,9 @@ START_TEST(redis_lost_under_writes_is_restored)
     ht_redis_start(); /* empty: data lost */
     HT_EVENTUALLY(ht_pg_count("SELECT count(*) FROM sync_outbox") == 0, 20000, "outbox never drained");
     ASSERT_EVENTUALLY_EQUAL(&s, 20000);
-    ck_assert(!in_redis("config:providers", field));
-    ck_assert(in_redis("config:namespaces", "rd29"));
-    ck_assert(in_redis("config:bindings", "team-r.m1"));
+    ck_assert(!ht_redis_hexists("config:providers", field));
+    ck_assert(ht_redis_hexists("config:namespaces", "rd29"));
+    ck_assert(ht_redis_hexists("config:bindings", "team-r.m1"));
     char *last = ht_redis_hget("meta:sync", "last_full_sync_at");
     ck_assert_msg(last != NULL, "no full resync after Redis came back empty");
     free(last);
@@ -361,7 +354,8 @@ START_TEST(jobs_queued_while_stopped_are_applied_together)
     long long gone = batch_master(&s, "bm-gone", gone_mk, sizeof gone_mk);
     for (int i = 0; i < 3; i++)
         batch_issue(&s, gone_mk, 1000 + i);
-    HT_EVENTUALLY(in_redis("meta:sync", "last_full_sync_at"), 10000, "no start-up full resync");
+    HT_EVENTUALLY(ht_redis_hexists("meta:sync", "last_full_sync_at"), 10000,
+                  "no start-up full resync");
     ASSERT_EVENTUALLY_EQUAL(&s, 10000);
     char *full = ht_redis_hget("meta:sync", "last_full_sync_at");
     long long with_ttl, before = token_hashes(&with_ttl);
@@ -394,11 +388,11 @@ START_TEST(jobs_queued_while_stopped_are_applied_together)
         ck_assert_int_eq(post(&s, "/admin/namespaces", body, NULL), 201);
     }
     jobs += 2;
-    ck_assert(!in_redis("config:namespaces", "bt-n0"));
+    ck_assert(!ht_redis_hexists("config:namespaces", "bt-n0"));
     ck_assert_int_eq(sync_version(), v0);
 
     ck_assert_int_eq(kill(sy, SIGCONT), 0);
-    HT_EVENTUALLY(in_redis("config:namespaces", "bt-n19"), 10000, "jobs never applied");
+    HT_EVENTUALLY(ht_redis_hexists("config:namespaces", "bt-n19"), 10000, "jobs never applied");
     ASSERT_EVENTUALLY_EQUAL(&s, 10000);
     struct ht_cmd c;
     ht_ezapi(&c, "verify", "-c", s.conf, NULL);
@@ -418,24 +412,6 @@ START_TEST(jobs_queued_while_stopped_are_applied_together)
 }
 END_TEST
 
-/* utime + stime of a process, in clock ticks (-1 when unreadable). */
-static long cpu_ticks(pid_t pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
-    if (f)
-        fclose(f);
-    buf[n] = '\0';
-    char *p = strrchr(buf, ')');
-    long utime, stime;
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %ld %ld", &utime,
-                     &stime) != 2)
-        return -1;
-    return utime + stime;
-}
-
 /* Jobs the syncer holds when PostgreSQL goes away stay queued (not in the
  * outbox), the syncer waits without spinning, and they are applied once
  * PostgreSQL is back. */
@@ -443,7 +419,8 @@ START_TEST(jobs_held_while_postgres_is_away_are_applied_when_it_returns)
 {
     struct ht_server s;
     ht_server_start(&s, NULL);
-    HT_EVENTUALLY(in_redis("meta:sync", "last_full_sync_at"), 10000, "no start-up full resync");
+    HT_EVENTUALLY(ht_redis_hexists("meta:sync", "last_full_sync_at"), 10000,
+                  "no start-up full resync");
     pid_t sy = ht_server_child_pid(&s, "syncer");
     ck_assert(sy > 0);
     ck_assert_int_eq(kill(sy, SIGSTOP), 0);
@@ -456,17 +433,18 @@ START_TEST(jobs_held_while_postgres_is_away_are_applied_when_it_returns)
     ht_pg_stop();
     ck_assert_int_eq(kill(sy, SIGCONT), 0);
     ht_sleep_ms(1000);
-    long t0 = cpu_ticks(sy);
+    long t0 = ht_proc_cpu_ticks(sy);
     ht_sleep_ms(3000);
-    long used = cpu_ticks(sy) - t0;
+    long used = ht_proc_cpu_ticks(sy) - t0;
     ck_assert_msg(t0 >= 0 && used <= sysconf(_SC_CLK_TCK) * 3 / 10,
                   "the syncer used %ld clock ticks in 3 s while PostgreSQL was away", used);
-    ck_assert(!in_redis("config:namespaces", "pa0"));
+    ck_assert(!ht_redis_hexists("config:namespaces", "pa0"));
     ht_pg_start();
     for (int i = 0; i < 10; i++) {
         char name[32];
         snprintf(name, sizeof name, "pa%d", i);
-        HT_EVENTUALLY(in_redis("config:namespaces", name), 20000, "%s never reached Redis", name);
+        HT_EVENTUALLY(ht_redis_hexists("config:namespaces", name), 20000, "%s never reached Redis",
+                      name);
     }
     ck_assert_int_eq(ht_pg_count("SELECT count(*) FROM sync_outbox"), 0);
     ck_assert_int_eq(ht_server_child_pid(&s, "syncer"), sy);

@@ -1,6 +1,6 @@
-/* Integration tests of the Redis projection of the catalog (SPEC 7,
- * docs/redis.md): changes made over the admin API must show in Redis with
- * the exact documented shapes (provider snapshots, route hashes, binding
+/* Integration tests of the Redis projection of the catalog (docs/redis.md):
+ * changes made over the admin API must show in Redis with the exact
+ * documented shapes (provider snapshots, route hashes, binding
  * snapshots, meta:models and its checksum, features, namespaces), routing
  * must follow disable/ban/delete at once, keys and the refresh channel carry
  * redis_key_prefix, and re-applying a job changes nothing. */
@@ -24,38 +24,11 @@
 
 /* ---- Helpers ------------------------------------------------------------ */
 
-static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-static char *fmt(const char *f, ...)
-{
-    va_list ap;
-    va_start(ap, f);
-    char *out = NULL;
-    ck_assert(vasprintf(&out, f, ap) >= 0);
-    va_end(ap);
-    return out;
-}
-
 /* One admin request; asserts the status, returns the body (NULL if empty). */
 static json_t *call(struct ht_server *s, const char *method, const char *path, const char *body,
                     int expect)
 {
-    struct ht_resp r;
-    int st = ht_http(s->port, method, path, ht_auth(s, "admin"), body, body ? strlen(body) : 0, &r);
-    ck_assert_msg(st == expect, "%s %s %s: HTTP %d (%s), expected %d: %.600s", method, path,
-                  body ? body : "", st, r.err, expect, r.body ? r.body : "");
-    json_t *j = r.body_len ? ht_resp_json(&r) : NULL;
-    ht_resp_free(&r);
-    return j;
-}
-
-static long long create(struct ht_server *s, const char *path, const char *body)
-{
-    json_t *j = call(s, "POST", path, body, 201);
-    json_t *id = json_object_get(j, "id");
-    ck_assert_msg(json_is_integer(id), "POST %s: no id in the answer", path);
-    long long v = json_integer_value(id);
-    json_decref(j);
-    return v;
+    return ht_call(s, ht_auth(s, "admin"), method, path, body, expect);
 }
 
 static void put(struct ht_server *s, const char *path, const char *body)
@@ -104,12 +77,12 @@ static char *hash_text(const char *key)
     size_t n = r->elements / 2;
     char **pairs = calloc(n + 1, sizeof *pairs);
     for (size_t i = 0; i < n; i++)
-        pairs[i] = fmt("%s\x01%s", r->element[2 * i]->str, r->element[2 * i + 1]->str);
+        pairs[i] = ht_strf("%s\x01%s", r->element[2 * i]->str, r->element[2 * i + 1]->str);
     qsort(pairs, n, sizeof *pairs, cmp_str);
     char *out = strdup("");
     for (size_t i = 0; i < n; i++) {
         *strchr(pairs[i], '\x01') = '=';
-        char *next = fmt("%s%s;", out, pairs[i]);
+        char *next = ht_strf("%s%s;", out, pairs[i]);
         free(out);
         free(pairs[i]);
         out = next;
@@ -130,7 +103,7 @@ static int hash_is(const char *key, const char *want)
 
 static long long sync_version(const char *prefix)
 {
-    char *key = fmt("%smeta:sync", prefix);
+    char *key = ht_strf("%smeta:sync", prefix);
     char *v = ht_redis_hget(key, "version");
     long long n = v ? atoll(v) : 0;
     free(v);
@@ -151,7 +124,7 @@ static void entries_add(struct entries *e, const char *key, const char *field, c
         e->v = realloc(e->v, e->cap * sizeof *e->v);
         ck_assert_ptr_nonnull(e->v);
     }
-    e->v[e->n++] = fmt("%s\x01%s\x01%s", key, field, value);
+    e->v[e->n++] = ht_strf("%s\x01%s\x01%s", key, field, value);
 }
 
 /* Sorted, one "key field=value" line each; frees e. */
@@ -248,12 +221,12 @@ static void stop_clean(struct ht_server *s) { ht_assert_clean_stop(s); }
 static long long setup_group(struct ht_server *s, const char *name, const char *models_json,
                              long long *key_id)
 {
-    char *body = fmt("{\"name\":\"%s\",\"type\":\"openai\",\"models\":%s}", name, models_json);
-    long long gid = create(s, "/admin/provider-groups", body);
+    char *body = ht_strf("{\"name\":\"%s\",\"type\":\"openai\",\"models\":%s}", name, models_json);
+    long long gid = ht_create(s, "/admin/provider-groups", body);
     free(body);
     if (key_id) {
-        body = fmt("{\"group_id\":%lld,\"api_key\":\"sk-%s-0001\"}", gid, name);
-        *key_id = create(s, "/admin/api-keys", body);
+        body = ht_strf("{\"group_id\":%lld,\"api_key\":\"sk-%s-0001\"}", gid, name);
+        *key_id = ht_create(s, "/admin/api-keys", body);
         free(body);
     }
     return gid;
@@ -285,20 +258,21 @@ START_TEST(provider_snapshot_shape)
 {
     struct ht_server s;
     ht_server_start(&s, NULL);
-    long long gid = create(&s, "/admin/provider-groups",
-                           "{\"name\":\"pg1\",\"type\":\"vertex-express\","
-                           "\"google_project\":\"proj-1\",\"models\":[\"gemini-3-pro-preview\"]}");
-    char *body = fmt("{\"group_id\":%lld,\"api_key\":\"sk-123\"}", gid);
-    long long kid = create(&s, "/admin/api-keys", body);
+    long long gid =
+        ht_create(&s, "/admin/provider-groups",
+                  "{\"name\":\"pg1\",\"type\":\"vertex-express\","
+                  "\"google_project\":\"proj-1\",\"models\":[\"gemini-3-pro-preview\"]}");
+    char *body = ht_strf("{\"group_id\":%lld,\"api_key\":\"sk-123\"}", gid);
+    long long kid = ht_create(&s, "/admin/api-keys", body);
     free(body);
     char field[24];
     snprintf(field, sizeof field, "%lld", kid);
-    char *want = fmt("{\"id\":%lld,\"name\":\"pg1#%lld\",\"type\":\"vertex-express\","
-                     "\"base_url\":\"\",\"api_key\":\"sk-123\",\"google_project\":\"proj-1\","
-                     "\"google_location\":\"global\",\"group_id\":%lld,\"group\":\"pg1\","
-                     "\"models\":[\"gemini-3-pro-preview\"],\"status\":\"active\","
-                     "\"auto_ban\":true,\"weight\":1,\"ban_until\":0,\"ban_reason\":\"\"}",
-                     kid, kid, gid);
+    char *want = ht_strf("{\"id\":%lld,\"name\":\"pg1#%lld\",\"type\":\"vertex-express\","
+                         "\"base_url\":\"\",\"api_key\":\"sk-123\",\"google_project\":\"proj-1\","
+                         "\"google_location\":\"global\",\"group_id\":%lld,\"group\":\"pg1\","
+                         "\"models\":[\"gemini-3-pro-preview\"],\"status\":\"active\","
+                         "\"auto_ban\":true,\"weight\":1,\"ban_until\":0,\"ban_reason\":\"\"}",
+                         kid, kid, gid);
     WAIT_HGET("config:providers", field, want);
     WAIT_HGET("route:group:pg1", field, "1");
     free(want);
@@ -312,10 +286,10 @@ START_TEST(routing_follows_disable_ban_weight_delete)
     ht_server_start(&s, NULL);
     long long k1, k2;
     long long gid = setup_group(&s, "g1", "[\"gpt-4o\"]", &k1);
-    char *body = fmt("{\"group_id\":%lld,\"api_key\":\"sk-second-0002\",\"weight\":5}", gid);
-    k2 = create(&s, "/admin/api-keys", body);
+    char *body = ht_strf("{\"group_id\":%lld,\"api_key\":\"sk-second-0002\",\"weight\":5}", gid);
+    k2 = ht_create(&s, "/admin/api-keys", body);
     free(body);
-    char *route_both = fmt("%lld=1;%lld=5;", k1, k2);
+    char *route_both = ht_strf("%lld=1;%lld=5;", k1, k2);
     HT_EVENTUALLY(hash_is("route:group:g1", route_both), WAIT_MS, "route:group:g1 is %s",
                  hash_text("route:group:g1"));
 
@@ -327,7 +301,7 @@ START_TEST(routing_follows_disable_ban_weight_delete)
 
     /* A disabled key leaves the route hash, its snapshot says why. */
     put(&s, p1, "{\"status\":\"manual_disabled\"}");
-    char *only2 = fmt("%lld=5;", k2);
+    char *only2 = ht_strf("%lld=5;", k2);
     HT_EVENTUALLY(hash_is("route:group:g1", only2), WAIT_MS, "after disable: %s",
                  hash_text("route:group:g1"));
     HT_EVENTUALLY(strstr(show("config:providers", f1), "\"status\":\"manual_disabled\""), WAIT_MS,
@@ -337,19 +311,19 @@ START_TEST(routing_follows_disable_ban_weight_delete)
     char until[32];
     time_t t = time(NULL) + 3600;
     rfc3339(t, until);
-    body = fmt("{\"ban_until\":\"%s\",\"ban_reason\":\"429 storm\"}", until);
+    body = ht_strf("{\"ban_until\":\"%s\",\"ban_reason\":\"429 storm\"}", until);
     put(&s, p2, body);
     free(body);
     HT_EVENTUALLY(hlen("route:group:g1") == 0, WAIT_MS, "banned key still routed: %s",
                  hash_text("route:group:g1"));
-    char *ban = fmt("\"ban_until\":%lld,\"ban_reason\":\"429 storm\"}", (long long)t);
+    char *ban = ht_strf("\"ban_until\":%lld,\"ban_reason\":\"429 storm\"}", (long long)t);
     HT_EVENTUALLY(strstr(show("config:providers", f2), ban), WAIT_MS, "snapshot: %s",
                  show("config:providers", f2));
     free(ban);
 
     /* A ban in the past does not keep the key out. */
     rfc3339(time(NULL) - 60, until);
-    body = fmt("{\"ban_until\":\"%s\"}", until);
+    body = ht_strf("{\"ban_until\":\"%s\"}", until);
     put(&s, p2, body);
     free(body);
     HT_EVENTUALLY(hash_is("route:group:g1", only2), WAIT_MS, "after the ban passed: %s",
@@ -362,7 +336,7 @@ START_TEST(routing_follows_disable_ban_weight_delete)
     /* Group disabled: no key routes, every snapshot says disabled. */
     put(&s, p1, "{\"status\":\"active\"}");
     put(&s, p2, "{\"weight\":2}");
-    char *both2 = fmt("%lld=1;%lld=2;", k1, k2);
+    char *both2 = ht_strf("%lld=1;%lld=2;", k1, k2);
     HT_EVENTUALLY(hash_is("route:group:g1", both2), WAIT_MS, "re-enabled: %s",
                  hash_text("route:group:g1"));
     char gpath[64];
@@ -377,7 +351,7 @@ START_TEST(routing_follows_disable_ban_weight_delete)
 
     /* A deleted key leaves both hashes. */
     json_decref(call(&s, "DELETE", p1, NULL, 204));
-    char *only2w = fmt("%lld=2;", k2);
+    char *only2w = ht_strf("%lld=2;", k2);
     HT_EVENTUALLY(hash_is("route:group:g1", only2w), WAIT_MS, "after delete: %s",
                  hash_text("route:group:g1"));
     WAIT_HGET("config:providers", f1, NULL);
@@ -400,9 +374,10 @@ START_TEST(binding_snapshot_shape_and_errors)
     long long kid;
     long long g1 = setup_group(&s, "g1", "[\"gpt-4o\",\"gpt-4o-mini\"]", &kid);
     long long g2 = setup_group(&s, "g2", "[\"gpt-4o\"]", NULL); /* no key */
-    char *body = fmt("{\"namespace\":\"team-a\",\"public_model\":\"gpt-4o\",\"group_id\":%lld,"
-                     "\"weight\":3}", g1);
-    long long b1 = create(&s, "/admin/bindings", body);
+    char *body = ht_strf("{\"namespace\":\"team-a\",\"public_model\":\"gpt-4o\",\"group_id\":%lld,"
+                         "\"weight\":3}",
+                         g1);
+    long long b1 = ht_create(&s, "/admin/bindings", body);
     free(body);
 
     /* The snapshot, byte for byte but for updated_at. */
@@ -413,27 +388,29 @@ START_TEST(binding_snapshot_shape_and_errors)
     ck_assert_int_gt(updated, time(NULL) - 3600);
     ck_assert_int_le(updated, time(NULL) + 5);
     json_decref(snap);
-    char *want = fmt("{\"namespace\":\"team-a\",\"public_model\":\"gpt-4o\",\"status\":\"active\","
-                     "\"updated_at\":%lld,\"candidates\":[{\"group_id\":%lld,"
-                     "\"route_group\":\"g1\","
-                     "\"weight\":3,\"selector_type\":\"exact\",\"selector_value\":\"gpt-4o\","
-                     "\"status\":\"active\",\"upstreams\":{\"%lld\":\"gpt-4o\"}}]}",
-                     updated, g1, kid);
+    char *want =
+        ht_strf("{\"namespace\":\"team-a\",\"public_model\":\"gpt-4o\",\"status\":\"active\","
+                "\"updated_at\":%lld,\"candidates\":[{\"group_id\":%lld,"
+                "\"route_group\":\"g1\","
+                "\"weight\":3,\"selector_type\":\"exact\",\"selector_value\":\"gpt-4o\","
+                "\"status\":\"active\",\"upstreams\":{\"%lld\":\"gpt-4o\"}}]}",
+                updated, g1, kid);
     ck_assert_str_eq(show("config:bindings", "team-a.gpt-4o"), want);
     free(want);
 
     /* A second candidate with no key: no_provider, and the first stays. */
-    body = fmt("{\"namespace\":\"team-a\",\"public_model\":\"gpt-4o\",\"group_id\":%lld}", g2);
-    long long b2 = create(&s, "/admin/bindings", body);
+    body = ht_strf("{\"namespace\":\"team-a\",\"public_model\":\"gpt-4o\",\"group_id\":%lld}", g2);
+    long long b2 = ht_create(&s, "/admin/bindings", body);
     free(body);
     HT_EVENTUALLY(strstr(show("config:bindings", "team-a.gpt-4o"),
                         "\"status\":\"active\",\"error\":\"no_provider\",\"upstreams\":{}}"),
                  WAIT_MS, "snapshot: %s", show("config:bindings", "team-a.gpt-4o"));
 
     /* A selector matching two models: config_error, still written. */
-    body = fmt("{\"namespace\":\"team-a\",\"public_model\":\"mini\",\"group_id\":%lld,"
-               "\"selector_type\":\"regex\",\"selector_value\":\"gpt-4o\"}", g1);
-    long long b3 = create(&s, "/admin/bindings", body);
+    body = ht_strf("{\"namespace\":\"team-a\",\"public_model\":\"mini\",\"group_id\":%lld,"
+                   "\"selector_type\":\"regex\",\"selector_value\":\"gpt-4o\"}",
+                   g1);
+    long long b3 = ht_create(&s, "/admin/bindings", body);
     free(body);
     HT_EVENTUALLY(strstr(show("config:bindings", "team-a.mini"),
                         "\"error\":\"config_error\",\"upstreams\":{}"),
@@ -441,7 +418,7 @@ START_TEST(binding_snapshot_shape_and_errors)
     char path[64];
     snprintf(path, sizeof path, "/admin/bindings/%lld", b3);
     put(&s, path, "{\"selector_value\":\"mini$\"}");
-    char *up = fmt("\"upstreams\":{\"%lld\":\"gpt-4o-mini\"}", kid);
+    char *up = ht_strf("\"upstreams\":{\"%lld\":\"gpt-4o-mini\"}", kid);
     HT_EVENTUALLY(strstr(show("config:bindings", "team-a.mini"), up), WAIT_MS, "snapshot: %s",
                  show("config:bindings", "team-a.mini"));
     free(up);
@@ -478,7 +455,8 @@ START_TEST(group_rename_and_cascade_delete)
     json_decref(call(&s, "POST", "/admin/models", "{\"name\":\"gpt-4o\"}", 201));
     long long kid;
     long long gid = setup_group(&s, "old-name", "[\"gpt-4o\"]", &kid);
-    char *body = fmt("{\"namespace\":\"ns1\",\"public_model\":\"gpt-4o\",\"group_id\":%lld}", gid);
+    char *body =
+        ht_strf("{\"namespace\":\"ns1\",\"public_model\":\"gpt-4o\",\"group_id\":%lld}", gid);
     json_decref(call(&s, "POST", "/admin/bindings", body, 201));
     free(body);
     char f[24];
@@ -491,7 +469,7 @@ START_TEST(group_rename_and_cascade_delete)
     put(&s, path, "{\"name\":\"new-name\"}");
     WAIT_HGET("route:group:new-name", f, "1");
     HT_EVENTUALLY(hlen("route:group:old-name") == 0, WAIT_MS, "old route hash left behind");
-    char *names = fmt("\"name\":\"new-name#%lld\"", kid);
+    char *names = ht_strf("\"name\":\"new-name#%lld\"", kid);
     HT_EVENTUALLY(strstr(show("config:providers", f), names), WAIT_MS, "snapshot: %s",
                  show("config:providers", f));
     free(names);
@@ -499,7 +477,7 @@ START_TEST(group_rename_and_cascade_delete)
                  WAIT_MS, "snapshot: %s", show("config:bindings", "ns1.gpt-4o"));
 
     /* Deleted with its keys and bindings: everything it produced goes. */
-    char *del = fmt("%s?cascade=true", path);
+    char *del = ht_strf("%s?cascade=true", path);
     json_decref(call(&s, "DELETE", del, NULL, 204));
     free(del);
     WAIT_HGET("config:providers", f, NULL);
@@ -561,14 +539,14 @@ START_TEST(models_meta_and_checksum)
     long long gid = setup_group(&s, "g1", "[\"gpt-4o\",\"o3\"]", NULL);
     const char *const pairs[][2] = { { "ns1", "gpt-4o" }, { "ns2", "gpt-4o" }, { "ns1", "o3" } };
     for (int i = 0; i < 3; i++) {
-        char *body = fmt("{\"namespace\":\"%s\",\"public_model\":\"%s\",\"group_id\":%lld}",
-                         pairs[i][0], pairs[i][1], gid);
+        char *body = ht_strf("{\"namespace\":\"%s\",\"public_model\":\"%s\",\"group_id\":%lld}",
+                             pairs[i][0], pairs[i][1], gid);
         json_decref(call(&s, "POST", "/admin/bindings", body, 201));
         free(body);
     }
-    long long mid = create(&s, "/admin/models",
-                           "{\"name\":\"gpt-4o\",\"context_window\":128000,"
-                           "\"supports_vision\":true,\"supports_fim\":false}");
+    long long mid = ht_create(&s, "/admin/models",
+                              "{\"name\":\"gpt-4o\",\"context_window\":128000,"
+                              "\"supports_vision\":true,\"supports_fim\":false}");
     const char *caps = "{\"name\":\"gpt-4o\",\"kind\":\"chat\",\"context_window\":128000,"
                        "\"supports_vision\":true,\"supports_fim\":false}";
     WAIT_HGET("meta:models", "ns1.gpt-4o", caps);
@@ -583,7 +561,7 @@ START_TEST(models_meta_and_checksum)
 
     /* A second registry entry changes the checksum. */
     char *before = strdup(show("meta:models_meta", "checksum"));
-    create(&s, "/admin/models", "{\"name\":\"o3\",\"kind\":\"chat\",\"cost_per_token\":0.5}");
+    ht_create(&s, "/admin/models", "{\"name\":\"o3\",\"kind\":\"chat\",\"cost_per_token\":0.5}");
     WAIT_HGET("meta:models", "ns1.o3",
               "{\"name\":\"o3\",\"kind\":\"chat\",\"cost_per_token\":0.5}");
     HT_EVENTUALLY(meta_matches(), WAIT_MS, "checksum %s", show("meta:models_meta", "checksum"));
@@ -676,7 +654,8 @@ START_TEST(reapplied_job_changes_nothing)
     json_decref(call(&s, "POST", "/admin/models", "{\"name\":\"gpt-4o\"}", 201));
     long long kid;
     long long gid = setup_group(&s, "g1", "[\"gpt-4o\"]", &kid);
-    char *body = fmt("{\"namespace\":\"ns1\",\"public_model\":\"gpt-4o\",\"group_id\":%lld}", gid);
+    char *body =
+        ht_strf("{\"namespace\":\"ns1\",\"public_model\":\"gpt-4o\",\"group_id\":%lld}", gid);
     json_decref(call(&s, "POST", "/admin/bindings", body, 201));
     free(body);
     WAIT_HGET("meta:models", "ns1.gpt-4o", "{\"name\":\"gpt-4o\",\"kind\":\"chat\"}");
@@ -687,14 +666,14 @@ START_TEST(reapplied_job_changes_nothing)
     long long v0 = sync_version("");
 
     PGconn *pg = ht_pg();
-    char *sql = fmt("INSERT INTO sync_outbox (resource, op, resource_id, payload) VALUES "
-                    "('provider_groups', 'upsert', %lld, '{\"name\":\"g1\"}'), "
-                    "('api_keys', 'upsert', %lld, '{\"group_id\":%lld}'), "
-                    "('bindings', 'upsert', 0, "
-                    "'{\"namespace\":\"ns1\",\"public_model\":\"gpt-4o\"}'), "
-                    "('models', 'upsert', 0, '{\"name\":\"gpt-4o\"}'), "
-                    "('namespaces', 'upsert', 0, '{\"name\":\"ns1\"}')",
-                    gid, kid, gid);
+    char *sql = ht_strf("INSERT INTO sync_outbox (resource, op, resource_id, payload) VALUES "
+                        "('provider_groups', 'upsert', %lld, '{\"name\":\"g1\"}'), "
+                        "('api_keys', 'upsert', %lld, '{\"group_id\":%lld}'), "
+                        "('bindings', 'upsert', 0, "
+                        "'{\"namespace\":\"ns1\",\"public_model\":\"gpt-4o\"}'), "
+                        "('models', 'upsert', 0, '{\"name\":\"gpt-4o\"}'), "
+                        "('namespaces', 'upsert', 0, '{\"name\":\"ns1\"}')",
+                        gid, kid, gid);
     PGresult *res = PQexec(pg, sql);
     ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK, "%s", PQerrorMessage(pg));
     PQclear(res);
@@ -719,8 +698,8 @@ START_TEST(sealed_keys_are_projected_in_clear)
     setup_group(&s, "gs", "[\"m1\"]", &kid);
     char f[24];
     snprintf(f, sizeof f, "%lld", kid);
-    char *sql = fmt("SELECT count(*) FROM api_keys WHERE id = %lld AND api_key LIKE 'enc:v1:%%'",
-                    kid);
+    char *sql =
+        ht_strf("SELECT count(*) FROM api_keys WHERE id = %lld AND api_key LIKE 'enc:v1:%%'", kid);
     ck_assert_int_eq(ht_pg_count(sql), 1);
     free(sql);
     HT_EVENTUALLY(strstr(show("config:providers", f), "\"api_key\":\"sk-gs-0001\""), WAIT_MS,
@@ -742,13 +721,13 @@ START_TEST(ended_ban_restores_routing)
     WAIT_HGET("route:group:gb", f, "1");
     time_t end = time(NULL) + 4;
     rfc3339(end, until);
-    char *body = fmt("{\"ban_until\":\"%s\"}", until);
+    char *body = ht_strf("{\"ban_until\":\"%s\"}", until);
     put(&s, path, body);
     free(body);
     /* The job writes the snapshot and the route hash in one transaction:
      * once the snapshot shows the ban, the key is out of the route (as long
      * as the ban has not ended yet, which a very slow machine could see). */
-    char *banned = fmt("\"ban_until\":%lld,", (long long)end);
+    char *banned = ht_strf("\"ban_until\":%lld,", (long long)end);
     HT_EVENTUALLY(strstr(show("config:providers", f), banned), WAIT_MS, "snapshot: %s",
                  show("config:providers", f));
     free(banned);
@@ -773,13 +752,13 @@ START_TEST(incremental_equals_full_projection)
     long long g1 = setup_group(&s, "g1", "[\"gpt-4o\",\"gpt-4o-mini\",\"o3\"]", &k1);
     long long g2 = setup_group(&s, "g2", "[\"models/Gemini-3-Pro\"]", &k2);
     long long g3 = setup_group(&s, "g3", "[\"o3\"]", &k3);
-    char *body = fmt("{\"group_id\":%lld,\"api_key\":\"sk-extra-1234\",\"weight\":7}", g1);
+    char *body = ht_strf("{\"group_id\":%lld,\"api_key\":\"sk-extra-1234\",\"weight\":7}", g1);
     json_decref(call(&s, "POST", "/admin/api-keys", body, 201));
     free(body);
     char path[80], until[32];
     rfc3339(time(NULL) + 3600, until);
     snprintf(path, sizeof path, "/admin/api-keys/%lld", k1);
-    body = fmt("{\"ban_until\":\"%s\",\"ban_reason\":\"quota\"}", until);
+    body = ht_strf("{\"ban_until\":\"%s\",\"ban_reason\":\"quota\"}", until);
     put(&s, path, body);
     free(body);
     snprintf(path, sizeof path, "/admin/api-keys/%lld", k3);
@@ -795,7 +774,7 @@ START_TEST(incremental_equals_full_projection)
     };
     long long groups[] = { g1, g2, g1, g3, g1 };
     for (int i = 0; i < 5; i++) {
-        body = fmt(bindings[i], groups[i]);
+        body = ht_strf(bindings[i], groups[i]);
         json_decref(call(&s, "POST", "/admin/bindings", body, 201));
         free(body);
     }
@@ -826,12 +805,13 @@ START_TEST(large_group_is_written_whole)
     long long kid;
     long long gid = setup_group(&s, "big", "[\"m1\"]", &kid);
     json_decref(call(&s, "POST", "/admin/namespaces", "{\"name\":\"ns1\"}", 201));
-    char *body = fmt("{\"namespace\":\"ns1\",\"public_model\":\"m1\",\"group_id\":%lld}", gid);
+    char *body = ht_strf("{\"namespace\":\"ns1\",\"public_model\":\"m1\",\"group_id\":%lld}", gid);
     json_decref(call(&s, "POST", "/admin/bindings", body, 201));
     free(body);
     PGconn *pg = ht_pg();
-    char *sql = fmt("INSERT INTO api_keys (group_id, api_key, weight) "
-                    "SELECT %lld, 'sk-bulk-' || i, 1 + i %% 5 FROM generate_series(1, 700) i", gid);
+    char *sql = ht_strf("INSERT INTO api_keys (group_id, api_key, weight) "
+                        "SELECT %lld, 'sk-bulk-' || i, 1 + i %% 5 FROM generate_series(1, 700) i",
+                        gid);
     PGresult *res = PQexec(pg, sql);
     ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK, "%s", PQerrorMessage(pg));
     PQclear(res);

@@ -1,7 +1,8 @@
-/* Integration tests of the tenants (SPEC sections 4 to 7 and 10): masters,
+/* Integration tests of the tenants (docs/tenants.md): masters,
  * master keys and sessions, child keys, epochs, access propagation and
  * rotation, seen the way a user and a data plane see them: over HTTP, and
- * in Redis through the data plane's acceptance rule (SPEC 7) alone. */
+ * in Redis through the data plane's acceptance rule (docs/redis.md,
+ * "Token acceptance") alone. */
 #include "harness.h"
 
 #include <errno.h>
@@ -31,39 +32,9 @@ static void remember(const char *secret)
 
 /* ---- HTTP --------------------------------------------------------------- */
 
-static char hdr_buf[4][2200];
-static int hdr_next;
-
-/* "Authorization: Bearer <tok>\r\n" in one of a few rotating buffers. */
-static const char *bearer(const char *tok)
-{
-    char *b = hdr_buf[hdr_next++ % 4];
-    snprintf(b, sizeof hdr_buf[0], "Authorization: Bearer %s\r\n", tok);
-    return b;
-}
-
-/* One request; returns the status and the parsed body (NULL when none). */
-static int call(struct ht_server *s, const char *method, const char *path, const char *headers,
-                const char *body, json_t **out)
-{
-    struct ht_resp r;
-    int st = ht_http(s->port, method, path, headers, body, body ? strlen(body) : 0, &r);
-    ck_assert_msg(st > 0, "%s %s: %s", method, path, r.err);
-    if (out)
-        *out = ht_resp_json(&r);
-    ht_resp_free(&r);
-    return st;
-}
-
 static const char *admin(struct ht_server *s)
 {
     return ht_auth(s, "admin");
-}
-
-static const char *jstr(json_t *o, const char *field)
-{
-    const char *v = json_string_value(json_object_get(o, field));
-    return v ? v : "";
 }
 
 static long long jint(json_t *o, const char *field)
@@ -82,14 +53,14 @@ static void expect_error(struct ht_server *s, const char *method, const char *pa
     json_t *e = json_object_get(j, "error");
     ck_assert_msg(st == status, "%s %s %s: HTTP %d, expected %d: %.300s", method, path,
                   body ? body : "", st, status, r.body ? r.body : "");
-    ck_assert_msg(strcmp(jstr(e, "type"), type) == 0, "%s %s %s: type %s, expected %s", method,
-                  path, body ? body : "", jstr(e, "type"), type);
+    ck_assert_msg(strcmp(ht_jstr(e, "type"), type) == 0, "%s %s %s: type %s, expected %s", method,
+                  path, body ? body : "", ht_jstr(e, "type"), type);
     if (param)
-        ck_assert_msg(strcmp(jstr(e, "param"), param) == 0, "%s %s %s: param %s, expected %s",
-                      method, path, body ? body : "", jstr(e, "param"), param);
+        ck_assert_msg(strcmp(ht_jstr(e, "param"), param) == 0, "%s %s %s: param %s, expected %s",
+                      method, path, body ? body : "", ht_jstr(e, "param"), param);
     if (code)
-        ck_assert_msg(strcmp(jstr(e, "code"), code) == 0, "%s %s: code %s, expected %s", method,
-                      path, jstr(e, "code"), code);
+        ck_assert_msg(strcmp(ht_jstr(e, "code"), code) == 0, "%s %s: code %s, expected %s", method,
+                      path, ht_jstr(e, "code"), code);
     if (status == 401)
         ck_assert_msg(ht_resp_header(&r, "WWW-Authenticate") != NULL,
                       "%s %s: 401 without WWW-Authenticate", method, path);
@@ -97,23 +68,16 @@ static void expect_error(struct ht_server *s, const char *method, const char *pa
     ht_resp_free(&r);
 }
 
-static void create_namespace(struct ht_server *s, const char *name)
-{
-    char body[128];
-    snprintf(body, sizeof body, "{\"name\":\"%s\"}", name);
-    int st = call(s, "POST", "/admin/namespaces", admin(s), body, NULL);
-    ck_assert_msg(st == 201, "namespace %s: HTTP %d", name, st);
-}
-
 /* Creates a master; returns its id and copies its master key into key. */
 static long long create_master(struct ht_server *s, const char *body, char *key, size_t keylen)
 {
     json_t *j;
-    int st = call(s, "POST", "/admin/masters", admin(s), body, &j);
+    int st = ht_request(s, "POST", "/admin/masters", admin(s), body, &j);
     ck_assert_msg(st == 201, "create master %s: HTTP %d", body, st);
-    const char *mk = jstr(j, "master_key");
+    const char *mk = ht_jstr(j, "master_key");
     ck_assert_msg(strncmp(mk, "ezm_", 4) == 0, "master_key %s lacks ezm_", mk);
-    ck_assert_msg(strncmp(jstr(j, "key_prefix"), mk, 12) == 0, "key_prefix is not the key's start");
+    ck_assert_msg(strncmp(ht_jstr(j, "key_prefix"), mk, 12) == 0,
+                  "key_prefix is not the key's start");
     snprintf(key, keylen, "%s", mk);
     remember(mk);
     long long id = jint(j, "id");
@@ -127,10 +91,10 @@ static json_t *issue_as(struct ht_server *s, const char *path, const char *heade
                         const char *body, char *tok, size_t toklen, int *status)
 {
     json_t *j;
-    *status = call(s, "POST", path, headers, body, &j);
+    *status = ht_request(s, "POST", path, headers, body, &j);
     if (*status != 201)
         return j;
-    const char *t = jstr(j, "token");
+    const char *t = ht_jstr(j, "token");
     ck_assert_msg(strncmp(t, "sk-ez-", 6) == 0, "token %s lacks sk-ez-", t);
     snprintf(tok, toklen, "%s", t);
     remember(t);
@@ -142,23 +106,14 @@ static long long issue(struct ht_server *s, const char *mk, const char *body, ch
                        size_t toklen)
 {
     int st;
-    json_t *j = issue_as(s, "/v1/tokens", bearer(mk), body, tok, toklen, &st);
+    json_t *j = issue_as(s, "/v1/tokens", ht_bearer(mk), body, tok, toklen, &st);
     ck_assert_msg(st == 201, "POST /v1/tokens %s: HTTP %d", body, st);
     long long id = jint(j, "id");
     json_decref(j);
     return id;
 }
 
-/* ---- The data plane's view (SPEC 7), from Redis only -------------------- */
-
-static void sha256_hex(const char *s, char out[65])
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    ck_assert(EVP_Digest(s, strlen(s), md, &n, EVP_sha256(), NULL) == 1);
-    for (unsigned int i = 0; i < n; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
-}
+/* ---- The data plane's view (docs/redis.md), from Redis only -------------------- */
 
 /* HGETALL as a JSON object (empty when the key does not exist). */
 static json_t *hgetall(const char *key)
@@ -197,35 +152,35 @@ static int listed(const char *csv, const char *item)
     return 0;
 }
 
-/* The acceptance rule of SPEC 7 for token and model: NULL when a data plane
+/* The acceptance rule of docs/redis.md for token and model: NULL when a data plane
  * would accept it, else why not (a static string). */
 static const char *dp_refusal(const char *token, const char *model)
 {
     static char why[160];
     char digest[65], key[128];
-    sha256_hex(token, digest);
+    ht_sha256_hex(token, digest);
     snprintf(key, sizeof key, "auth:token:%s", digest);
     json_t *t = hgetall(key);
     const char *reason = NULL;
     if (json_object_size(t) == 0) {
         reason = "no auth:token hash";
-    } else if (strcmp(jstr(t, "status"), "active") != 0) {
-        snprintf(why, sizeof why, "token status %s", jstr(t, "status"));
+    } else if (strcmp(ht_jstr(t, "status"), "active") != 0) {
+        snprintf(why, sizeof why, "token status %s", ht_jstr(t, "status"));
         reason = why;
-    } else if (atoll(jstr(t, "expires_at")) != 0 &&
-               atoll(jstr(t, "expires_at")) <= (long long)time(NULL)) {
+    } else if (atoll(ht_jstr(t, "expires_at")) != 0 &&
+               atoll(ht_jstr(t, "expires_at")) <= (long long)time(NULL)) {
         reason = "expired";
     } else {
         char mkey[64];
-        snprintf(mkey, sizeof mkey, "auth:master:%s", jstr(t, "master_id"));
+        snprintf(mkey, sizeof mkey, "auth:master:%s", ht_jstr(t, "master_id"));
         json_t *m = hgetall(mkey);
         if (json_object_size(m) == 0)
             reason = "no auth:master hash";
-        else if (strcmp(jstr(m, "status"), "active") != 0)
+        else if (strcmp(ht_jstr(m, "status"), "active") != 0)
             reason = "master not active";
-        else if (strcmp(jstr(t, "issued_at_epoch"), jstr(m, "epoch")) != 0)
+        else if (strcmp(ht_jstr(t, "issued_at_epoch"), ht_jstr(m, "epoch")) != 0)
             reason = "issued before the master's epoch";
-        else if (*jstr(t, "model_limits") && !listed(jstr(t, "model_limits"), model))
+        else if (*ht_jstr(t, "model_limits") && !listed(ht_jstr(t, "model_limits"), model))
             reason = "model not allowed";
         json_decref(m);
     }
@@ -247,7 +202,7 @@ static const char *dp_refusal(const char *token, const char *model)
 static char *token_field(const char *tok, const char *field)
 {
     char digest[65], key[128];
-    sha256_hex(tok, digest);
+    ht_sha256_hex(tok, digest);
     snprintf(key, sizeof key, "auth:token:%s", digest);
     char *v = ht_redis_hget(key, field);
     return v ? v : strdup("");
@@ -312,9 +267,9 @@ static void assert_no_secret_leaked(struct ht_server *s)
 /* Namespaces team-a, team-b, team-c and a master over all three. */
 static long long setup_master(struct ht_server *s, const char *extra, char *mk, size_t mklen)
 {
-    create_namespace(s, "team-a");
-    create_namespace(s, "team-b");
-    create_namespace(s, "team-c");
+    ht_create_namespace(s, "team-a");
+    ht_create_namespace(s, "team-b");
+    ht_create_namespace(s, "team-c");
     char body[512];
     snprintf(body, sizeof body,
              "{\"name\":\"acme\",\"namespaces\":[\"team-a\",\"team-b\",\"team-c\"],"
@@ -349,57 +304,57 @@ START_TEST(child_key_projected_accepted_and_revoked)
 
     /* every field of the contract, with the values of the rows */
     char digest[65], key[128], buf[64];
-    sha256_hex(tok, digest);
+    ht_sha256_hex(tok, digest);
     snprintf(key, sizeof key, "auth:token:%s", digest);
     json_t *h = hgetall(key);
     ck_assert_int_eq(json_object_size(h), 11);
     snprintf(buf, sizeof buf, "%lld", id);
-    ck_assert_str_eq(jstr(h, "key_id"), buf);
+    ck_assert_str_eq(ht_jstr(h, "key_id"), buf);
     snprintf(buf, sizeof buf, "%lld", mid);
-    ck_assert_str_eq(jstr(h, "master_id"), buf);
-    ck_assert_str_eq(jstr(h, "issued_at_epoch"), "1");
-    ck_assert_str_eq(jstr(h, "status"), "active");
-    ck_assert_str_eq(jstr(h, "group"), "default");
-    ck_assert_str_eq(jstr(h, "scopes"), "");
-    ck_assert_str_eq(jstr(h, "default_namespace"), "team-a");
-    ck_assert_str_eq(jstr(h, "namespaces"), "team-b,team-a");
-    ck_assert_str_eq(jstr(h, "model_limits"), "gpt-4o");
-    ck_assert_str_eq(jstr(h, "allow_ips"), "10.0.0.0/8,::1");
-    ck_assert_str_eq(jstr(h, "expires_at"), "0");
+    ck_assert_str_eq(ht_jstr(h, "master_id"), buf);
+    ck_assert_str_eq(ht_jstr(h, "issued_at_epoch"), "1");
+    ck_assert_str_eq(ht_jstr(h, "status"), "active");
+    ck_assert_str_eq(ht_jstr(h, "group"), "default");
+    ck_assert_str_eq(ht_jstr(h, "scopes"), "");
+    ck_assert_str_eq(ht_jstr(h, "default_namespace"), "team-a");
+    ck_assert_str_eq(ht_jstr(h, "namespaces"), "team-b,team-a");
+    ck_assert_str_eq(ht_jstr(h, "model_limits"), "gpt-4o");
+    ck_assert_str_eq(ht_jstr(h, "allow_ips"), "10.0.0.0/8,::1");
+    ck_assert_str_eq(ht_jstr(h, "expires_at"), "0");
     json_decref(h);
     snprintf(key, sizeof key, "auth:master:%lld", mid);
     h = hgetall(key);
     ck_assert_int_eq(json_object_size(h), 6);
-    ck_assert_str_eq(jstr(h, "epoch"), "1");
-    ck_assert_str_eq(jstr(h, "status"), "active");
-    ck_assert_str_eq(jstr(h, "group"), "default");
-    ck_assert_str_eq(jstr(h, "global_qps"), "0");
-    ck_assert_str_eq(jstr(h, "default_namespace"), "team-a");
-    ck_assert_str_eq(jstr(h, "namespaces"), "team-a,team-b,team-c");
+    ck_assert_str_eq(ht_jstr(h, "epoch"), "1");
+    ck_assert_str_eq(ht_jstr(h, "status"), "active");
+    ck_assert_str_eq(ht_jstr(h, "group"), "default");
+    ck_assert_str_eq(ht_jstr(h, "global_qps"), "0");
+    ck_assert_str_eq(ht_jstr(h, "default_namespace"), "team-a");
+    ck_assert_str_eq(ht_jstr(h, "namespaces"), "team-a,team-b,team-c");
     json_decref(h);
 
     /* the master sees its keys and its count, never a secret */
     json_t *j;
-    ck_assert_int_eq(call(&s, "GET", "/v1/me", bearer(mk), NULL, &j), 200);
+    ck_assert_int_eq(ht_request(&s, "GET", "/v1/me", ht_bearer(mk), NULL, &j), 200);
     ck_assert_int_eq(jint(j, "active_keys"), 2);
-    ck_assert_str_eq(jstr(j, "name"), "acme");
+    ck_assert_str_eq(ht_jstr(j, "name"), "acme");
     json_decref(j);
     char path[128];
     snprintf(path, sizeof path, "/v1/tokens/%lld", id);
-    ck_assert_int_eq(call(&s, "GET", path, bearer(mk), NULL, &j), 200);
+    ck_assert_int_eq(ht_request(&s, "GET", path, ht_bearer(mk), NULL, &j), 200);
     ck_assert_ptr_null(json_object_get(j, "token"));
-    ck_assert_int_eq(strncmp(jstr(j, "key_prefix"), tok, 12), 0);
-    ck_assert_str_eq(jstr(j, "issued_by"), "master");
+    ck_assert_int_eq(strncmp(ht_jstr(j, "key_prefix"), tok, 12), 0);
+    ck_assert_str_eq(ht_jstr(j, "issued_by"), "master");
     json_decref(j);
 
     /* revoke one: refused at once by the data plane; the other still works */
-    ck_assert_int_eq(call(&s, "DELETE", path, bearer(mk), NULL, NULL), 204);
+    ck_assert_int_eq(ht_request(&s, "DELETE", path, ht_bearer(mk), NULL, NULL), 204);
     REFUSED(tok, "gpt-4o", "no auth:token hash");
     ACCEPTED(tok2, "anything");
-    ck_assert_int_eq(call(&s, "GET", path, bearer(mk), NULL, &j), 200);
-    ck_assert_str_eq(jstr(j, "status"), "revoked");
+    ck_assert_int_eq(ht_request(&s, "GET", path, ht_bearer(mk), NULL, &j), 200);
+    ck_assert_str_eq(ht_jstr(j, "status"), "revoked");
     json_decref(j);
-    expect_error(&s, "PUT", path, bearer(mk), "{\"name\":\"again\"}", 409, "conflict_error",
+    expect_error(&s, "PUT", path, ht_bearer(mk), "{\"name\":\"again\"}", 409, "conflict_error",
                  NULL, "key_revoked");
     /* the revoked key's digest stays until the syncer has deleted its hash */
     HT_EVENTUALLY(ht_pg_count("SELECT count(*) FROM key_digests WHERE key_id IN "
@@ -421,13 +376,13 @@ START_TEST(revoke_all_is_one_epoch_write)
     ACCEPTED(a, "m");
     ACCEPTED(b, "m");
     int st;
-    json_t *j = issue_as(&s, "/v1/tokens", bearer(mk), "{}", c, sizeof c, &st);
+    json_t *j = issue_as(&s, "/v1/tokens", ht_bearer(mk), "{}", c, sizeof c, &st);
     ck_assert_int_eq(st, 409);
-    ck_assert_str_eq(jstr(json_object_get(j, "error"), "code"), "child_key_limit");
+    ck_assert_str_eq(ht_jstr(json_object_get(j, "error"), "code"), "child_key_limit");
     json_decref(j);
 
     snprintf(path, sizeof path, "/admin/masters/%lld/revoke-keys", mid);
-    ck_assert_int_eq(call(&s, "POST", path, admin(&s), NULL, &j), 200);
+    ck_assert_int_eq(ht_request(&s, "POST", path, admin(&s), NULL, &j), 200);
     ck_assert_int_eq(jint(j, "epoch"), 2);
     ck_assert_int_eq(jint(j, "active_keys"), 0);
     json_decref(j);
@@ -440,10 +395,12 @@ START_TEST(revoke_all_is_one_epoch_write)
     issue(&s, mk, "{\"name\":\"c\"}", c, sizeof c);
     ACCEPTED(c, "m");
     TOKEN_FIELD(c, "issued_at_epoch", "2");
-    ck_assert_int_eq(call(&s, "GET", "/v1/tokens?status=revoked", bearer(mk), NULL, &j), 200);
+    ck_assert_int_eq(ht_request(&s, "GET", "/v1/tokens?status=revoked", ht_bearer(mk), NULL, &j),
+                     200);
     ck_assert_int_eq(json_array_size(json_object_get(j, "data")), 2);
     json_decref(j);
-    ck_assert_int_eq(call(&s, "GET", "/v1/tokens?status=active", bearer(mk), NULL, &j), 200);
+    ck_assert_int_eq(ht_request(&s, "GET", "/v1/tokens?status=active", ht_bearer(mk), NULL, &j),
+                     200);
     ck_assert_int_eq(json_array_size(json_object_get(j, "data")), 1);
     json_decref(j);
     assert_no_secret_leaked(&s);
@@ -459,25 +416,27 @@ START_TEST(suspended_master_is_refused_everywhere)
     long long mid = setup_master(&s, NULL, mk, sizeof mk);
     issue(&s, mk, "{}", tok, sizeof tok);
     json_t *j;
-    ck_assert_int_eq(call(&s, "POST", "/v1/auth/token", bearer(mk), NULL, &j), 200);
+    ck_assert_int_eq(ht_request(&s, "POST", "/v1/auth/token", ht_bearer(mk), NULL, &j), 200);
     char session[2048];
-    snprintf(session, sizeof session, "%s", jstr(j, "token"));
+    snprintf(session, sizeof session, "%s", ht_jstr(j, "token"));
     remember(session);
     json_decref(j);
     ACCEPTED(tok, "m");
 
     snprintf(path, sizeof path, "/admin/masters/%lld", mid);
-    ck_assert_int_eq(call(&s, "PUT", path, admin(&s), "{\"status\":\"suspended\"}", NULL), 200);
+    ck_assert_int_eq(ht_request(&s, "PUT", path, admin(&s), "{\"status\":\"suspended\"}", NULL),
+                     200);
     REFUSED(tok, "m", "master not active");
-    expect_error(&s, "GET", "/v1/me", bearer(mk), NULL, 403, "permission_error", NULL,
+    expect_error(&s, "GET", "/v1/me", ht_bearer(mk), NULL, 403, "permission_error", NULL,
                  "master_suspended");
-    expect_error(&s, "GET", "/v1/tokens", bearer(session), NULL, 403, "permission_error", NULL,
+    expect_error(&s, "GET", "/v1/tokens", ht_bearer(session), NULL, 403, "permission_error", NULL,
                  NULL);
-    expect_error(&s, "POST", "/v1/tokens", bearer(mk), "{}", 403, "permission_error", NULL, NULL);
+    expect_error(&s, "POST", "/v1/tokens", ht_bearer(mk), "{}", 403, "permission_error", NULL,
+                 NULL);
 
-    ck_assert_int_eq(call(&s, "PUT", path, admin(&s), "{\"status\":\"active\"}", NULL), 200);
+    ck_assert_int_eq(ht_request(&s, "PUT", path, admin(&s), "{\"status\":\"active\"}", NULL), 200);
     ACCEPTED(tok, "m");
-    ck_assert_int_eq(call(&s, "GET", "/v1/me", bearer(session), NULL, NULL), 200);
+    ck_assert_int_eq(ht_request(&s, "GET", "/v1/me", ht_bearer(session), NULL, NULL), 200);
     assert_no_secret_leaked(&s);
     ht_assert_clean_stop(&s);
 }
@@ -498,7 +457,8 @@ START_TEST(key_expires_without_a_write)
     free(exp);
     REFUSED(tok, "m", "expired");
     json_t *j;
-    ck_assert_int_eq(call(&s, "GET", "/v1/tokens?status=expired", bearer(mk), NULL, &j), 200);
+    ck_assert_int_eq(ht_request(&s, "GET", "/v1/tokens?status=expired", ht_bearer(mk), NULL, &j),
+                     200);
     ck_assert_int_eq(json_array_size(json_object_get(j, "data")), 1);
     json_decref(j);
     assert_no_secret_leaked(&s);
@@ -514,9 +474,9 @@ static void rotate(struct ht_server *s, const char *mk, long long id, int grace,
     snprintf(path, sizeof path, "/v1/tokens/%lld/rotate", id);
     snprintf(body, sizeof body, "{\"grace_seconds\":%d}", grace);
     json_t *j;
-    ck_assert_int_eq(call(s, "POST", path, bearer(mk), body, &j), 200);
+    ck_assert_int_eq(ht_request(s, "POST", path, ht_bearer(mk), body, &j), 200);
     ck_assert_int_eq(jint(j, "id"), id);
-    snprintf(tok, toklen, "%s", jstr(j, "token"));
+    snprintf(tok, toklen, "%s", ht_jstr(j, "token"));
     ck_assert_int_eq(strncmp(tok, "sk-ez-", 6), 0);
     remember(tok);
     json_decref(j);
@@ -525,7 +485,7 @@ static void rotate(struct ht_server *s, const char *mk, long long id, int grace,
 static long long token_ttl(const char *tok)
 {
     char digest[65], key[128];
-    sha256_hex(tok, digest);
+    ht_sha256_hex(tok, digest);
     snprintf(key, sizeof key, "auth:token:%s", digest);
     return redis_ttl(key);
 }
@@ -570,13 +530,13 @@ START_TEST(rotation_grace_then_old_secret_stops)
     ck_assert_int_eq(ht_pg_count("SELECT count(*) FROM key_digests WHERE valid_until IS NULL "
                                 "OR valid_until > now()"), 4);
 
-    expect_error(&s, "POST", "/v1/tokens/1/rotate", bearer(mk), "{\"grace_seconds\":86401}", 400,
+    expect_error(&s, "POST", "/v1/tokens/1/rotate", ht_bearer(mk), "{\"grace_seconds\":86401}", 400,
                  "invalid_request_error", "grace_seconds", NULL);
-    expect_error(&s, "POST", "/v1/tokens/1/rotate", bearer(mk), "{\"grace_seconds\":-1}", 400,
+    expect_error(&s, "POST", "/v1/tokens/1/rotate", ht_bearer(mk), "{\"grace_seconds\":-1}", 400,
                  "invalid_request_error", "grace_seconds", NULL);
-    expect_error(&s, "POST", "/v1/tokens/1/rotate", bearer(mk), "{\"grace_seconds\":\"5\"}", 400,
+    expect_error(&s, "POST", "/v1/tokens/1/rotate", ht_bearer(mk), "{\"grace_seconds\":\"5\"}", 400,
                  "invalid_request_error", "grace_seconds", NULL);
-    expect_error(&s, "POST", "/v1/tokens/1/rotate", bearer(mk), "{\"grace\":5}", 400,
+    expect_error(&s, "POST", "/v1/tokens/1/rotate", ht_bearer(mk), "{\"grace\":5}", 400,
                  "invalid_request_error", "grace", NULL);
     assert_no_secret_leaked(&s);
     ht_assert_clean_stop(&s);
@@ -609,8 +569,9 @@ START_TEST(access_changes_propagate)
     snprintf(mkey, sizeof mkey, "auth:master:%lld", mid);
 
     /* none: the master alone changes */
-    ck_assert_int_eq(call(&s, "PUT", path, admin(&s),
-                          "{\"namespaces\":[\"team-a\",\"team-b\"],\"propagate\":\"none\"}", NULL),
+    ck_assert_int_eq(ht_request(&s, "PUT", path, admin(&s),
+                                "{\"namespaces\":[\"team-a\",\"team-b\"],\"propagate\":\"none\"}",
+                                NULL),
                      200);
     HT_EVENTUALLY(hash_field_is(mkey, "namespaces", "team-a,team-b"), SYNC_MS,
                  "auth:master namespaces not updated");
@@ -619,21 +580,26 @@ START_TEST(access_changes_propagate)
     /* a key cannot go beyond the master's namespaces any more */
     char kpath[128];
     snprintf(kpath, sizeof kpath, "/v1/tokens/%lld", id2);
-    expect_error(&s, "PUT", kpath, bearer(mk), "{\"namespaces\":[\"team-c\"]}", 422,
+    expect_error(&s, "PUT", kpath, ht_bearer(mk), "{\"namespaces\":[\"team-c\"]}", 422,
                  "invalid_request_error", "namespaces", NULL);
 
     /* restrict: every key narrowed to the intersection */
-    ck_assert_int_eq(call(&s, "PUT", path, admin(&s),
-                          "{\"namespaces\":[\"team-b\",\"team-c\"],\"default_namespace\":\"team-b\","
-                          "\"propagate\":\"restrict\"}", NULL), 200);
+    ck_assert_int_eq(
+        ht_request(&s, "PUT", path, admin(&s),
+                   "{\"namespaces\":[\"team-b\",\"team-c\"],\"default_namespace\":\"team-b\","
+                   "\"propagate\":\"restrict\"}",
+                   NULL),
+        200);
     NAMESPACES(k1, "team-b", "team-b");
     NAMESPACES(k2, "team-c", "team-c");
     NAMESPACES(k3, "team-b,team-c", "team-b");
 
     /* all: every key gets the master's access */
-    ck_assert_int_eq(call(&s, "PUT", path, admin(&s),
-                          "{\"namespaces\":[\"team-a\"],\"default_namespace\":\"team-a\","
-                          "\"propagate\":\"all\"}", NULL), 200);
+    ck_assert_int_eq(ht_request(&s, "PUT", path, admin(&s),
+                                "{\"namespaces\":[\"team-a\"],\"default_namespace\":\"team-a\","
+                                "\"propagate\":\"all\"}",
+                                NULL),
+                     200);
     NAMESPACES(k1, "team-a", "team-a");
     NAMESPACES(k2, "team-a", "team-a");
     NAMESPACES(k3, "team-a", "team-a");
@@ -655,15 +621,18 @@ START_TEST(access_changes_propagate)
     snprintf(apath, sizeof apath, "/admin/keys/%lld/access", id2);
     expect_error(&s, "PUT", apath, admin(&s), "{\"namespaces\":[\"team-b\"]}", 422,
                  "invalid_request_error", "namespaces", NULL);
-    ck_assert_int_eq(call(&s, "PUT", path, admin(&s),
-                          "{\"namespaces\":[\"team-a\",\"team-b\"],\"propagate\":\"none\"}", NULL),
+    ck_assert_int_eq(ht_request(&s, "PUT", path, admin(&s),
+                                "{\"namespaces\":[\"team-a\",\"team-b\"],\"propagate\":\"none\"}",
+                                NULL),
                      200);
-    ck_assert_int_eq(call(&s, "PUT", apath, admin(&s),
-                          "{\"namespaces\":[\"team-b\"],\"default_namespace\":\"team-b\"}", NULL),
+    ck_assert_int_eq(ht_request(&s, "PUT", apath, admin(&s),
+                                "{\"namespaces\":[\"team-b\"],\"default_namespace\":\"team-b\"}",
+                                NULL),
                      200);
     NAMESPACES(k2, "team-b", "team-b");
     /* a namespace in use cannot be deleted */
-    ck_assert_int_eq(call(&s, "DELETE", "/admin/namespaces/team-b", admin(&s), NULL, NULL), 409);
+    ck_assert_int_eq(ht_request(&s, "DELETE", "/admin/namespaces/team-b", admin(&s), NULL, NULL),
+                     409);
     assert_no_secret_leaked(&s);
     ht_assert_clean_stop(&s);
 }
@@ -677,30 +646,32 @@ START_TEST(master_credentials_and_sessions)
     long long mid = setup_master(&s, NULL, mk, sizeof mk);
     issue(&s, mk, "{}", tok, sizeof tok);
     json_t *j;
-    ck_assert_int_eq(call(&s, "POST", "/v1/auth/token", bearer(mk), NULL, &j), 200);
-    snprintf(session, sizeof session, "%s", jstr(j, "token"));
+    ck_assert_int_eq(ht_request(&s, "POST", "/v1/auth/token", ht_bearer(mk), NULL, &j), 200);
+    snprintf(session, sizeof session, "%s", ht_jstr(j, "token"));
     remember(session);
-    ck_assert_msg(strchr(jstr(j, "expires_at"), 'T') != NULL, "expires_at %s", jstr(j, "expires_at"));
+    ck_assert_msg(strchr(ht_jstr(j, "expires_at"), 'T') != NULL, "expires_at %s",
+                  ht_jstr(j, "expires_at"));
     json_decref(j);
-    ck_assert_int_eq(call(&s, "GET", "/v1/tokens", bearer(session), NULL, NULL), 200);
+    ck_assert_int_eq(ht_request(&s, "GET", "/v1/tokens", ht_bearer(session), NULL, NULL), 200);
     /* a session does not mint sessions */
-    expect_error(&s, "POST", "/v1/auth/token", bearer(session), NULL, 403, "permission_error",
+    expect_error(&s, "POST", "/v1/auth/token", ht_bearer(session), NULL, 403, "permission_error",
                  NULL, NULL);
 
     /* wrong credentials on each side */
     expect_error(&s, "GET", "/v1/me", NULL, NULL, 401, "authentication_error", NULL, NULL);
-    expect_error(&s, "GET", "/v1/me", bearer("ezm_not-a-real-key"), NULL, 401,
+    expect_error(&s, "GET", "/v1/me", ht_bearer("ezm_not-a-real-key"), NULL, 401,
                  "authentication_error", NULL, NULL);
-    expect_error(&s, "GET", "/v1/me", bearer(tok), NULL, 401, "authentication_error", NULL, NULL);
-    expect_error(&s, "GET", "/v1/me", admin(&s), NULL, 401, "authentication_error", NULL, NULL);
-    expect_error(&s, "GET", "/admin/masters", bearer(mk), NULL, 403, "permission_error", NULL,
+    expect_error(&s, "GET", "/v1/me", ht_bearer(tok), NULL, 401, "authentication_error", NULL,
                  NULL);
-    expect_error(&s, "GET", "/admin/masters", bearer(session), NULL, 403, "permission_error",
+    expect_error(&s, "GET", "/v1/me", admin(&s), NULL, 401, "authentication_error", NULL, NULL);
+    expect_error(&s, "GET", "/admin/masters", ht_bearer(mk), NULL, 403, "permission_error", NULL,
+                 NULL);
+    expect_error(&s, "GET", "/admin/masters", ht_bearer(session), NULL, 403, "permission_error",
                  NULL, NULL);
     char forged[2048];
     snprintf(forged, sizeof forged, "%s", session);
     forged[strlen(forged) - 2] = forged[strlen(forged) - 2] == 'A' ? 'B' : 'A';
-    expect_error(&s, "GET", "/v1/me", bearer(forged), NULL, 401, "authentication_error", NULL,
+    expect_error(&s, "GET", "/v1/me", ht_bearer(forged), NULL, 401, "authentication_error", NULL,
                  NULL);
     HT_EVENTUALLY(ht_pg_count("SELECT coalesce(sum((changes->>'failures')::bigint), 0) FROM "
                             "audit_records WHERE action = 'auth.failure' AND status = 401") >= 5,
@@ -710,26 +681,27 @@ START_TEST(master_credentials_and_sessions)
 
     /* rotating the master key ends the old key and every session */
     snprintf(path, sizeof path, "/admin/masters/%lld/rotate-key", mid);
-    ck_assert_int_eq(call(&s, "POST", path, admin(&s), NULL, &j), 200);
+    ck_assert_int_eq(ht_request(&s, "POST", path, admin(&s), NULL, &j), 200);
     char mk2[128];
-    snprintf(mk2, sizeof mk2, "%s", jstr(j, "master_key"));
+    snprintf(mk2, sizeof mk2, "%s", ht_jstr(j, "master_key"));
     remember(mk2);
     ck_assert_int_eq(jint(j, "key_generation"), 2);
     ck_assert_str_ne(mk2, mk);
     json_decref(j);
-    expect_error(&s, "GET", "/v1/me", bearer(session), NULL, 401, "authentication_error", NULL,
+    expect_error(&s, "GET", "/v1/me", ht_bearer(session), NULL, 401, "authentication_error", NULL,
                  NULL);
-    expect_error(&s, "GET", "/v1/me", bearer(mk), NULL, 401, "authentication_error", NULL, NULL);
-    ck_assert_int_eq(call(&s, "GET", "/v1/me", bearer(mk2), NULL, NULL), 200);
-    ck_assert_int_eq(call(&s, "POST", "/v1/auth/token", bearer(mk2), NULL, &j), 200);
-    ck_assert_int_eq(call(&s, "GET", "/v1/me", bearer(jstr(j, "token")), NULL, NULL), 200);
-    remember(jstr(j, "token"));
+    expect_error(&s, "GET", "/v1/me", ht_bearer(mk), NULL, 401, "authentication_error", NULL, NULL);
+    ck_assert_int_eq(ht_request(&s, "GET", "/v1/me", ht_bearer(mk2), NULL, NULL), 200);
+    ck_assert_int_eq(ht_request(&s, "POST", "/v1/auth/token", ht_bearer(mk2), NULL, &j), 200);
+    ck_assert_int_eq(ht_request(&s, "GET", "/v1/me", ht_bearer(ht_jstr(j, "token")), NULL, NULL),
+                     200);
+    remember(ht_jstr(j, "token"));
     json_decref(j);
     /* child keys keep working: they do not depend on the master key */
     ACCEPTED(tok, "m");
     /* the master key is stored as a digest only */
     char digest[65], sql[256];
-    sha256_hex(mk2, digest);
+    ht_sha256_hex(mk2, digest);
     snprintf(sql, sizeof sql, "SELECT count(*) FROM masters WHERE key_digest = '%s'", digest);
     ck_assert_int_eq(ht_pg_count(sql), 1);
     assert_no_secret_leaked(&s);
@@ -742,27 +714,27 @@ START_TEST(another_masters_key_is_not_found)
     struct ht_server s;
     ht_server_start(&s, NULL);
     char mka[128], mkb[128], tok[128], path[128];
-    create_namespace(&s, "team-a");
+    ht_create_namespace(&s, "team-a");
     create_master(&s, "{\"name\":\"a\"}", mka, sizeof mka);
     create_master(&s, "{\"name\":\"b\"}", mkb, sizeof mkb);
     long long id = issue(&s, mka, "{}", tok, sizeof tok);
     snprintf(path, sizeof path, "/v1/tokens/%lld", id);
-    expect_error(&s, "GET", path, bearer(mkb), NULL, 404, "not_found_error", NULL, NULL);
-    expect_error(&s, "PUT", path, bearer(mkb), "{\"name\":\"x\"}", 404, "not_found_error", NULL,
+    expect_error(&s, "GET", path, ht_bearer(mkb), NULL, 404, "not_found_error", NULL, NULL);
+    expect_error(&s, "PUT", path, ht_bearer(mkb), "{\"name\":\"x\"}", 404, "not_found_error", NULL,
                  NULL);
-    expect_error(&s, "DELETE", path, bearer(mkb), NULL, 404, "not_found_error", NULL, NULL);
+    expect_error(&s, "DELETE", path, ht_bearer(mkb), NULL, 404, "not_found_error", NULL, NULL);
     snprintf(path, sizeof path, "/v1/tokens/%lld/rotate", id);
-    expect_error(&s, "POST", path, bearer(mkb), "{}", 404, "not_found_error", NULL, NULL);
+    expect_error(&s, "POST", path, ht_bearer(mkb), "{}", 404, "not_found_error", NULL, NULL);
     json_t *j;
-    ck_assert_int_eq(call(&s, "GET", "/v1/tokens", bearer(mkb), NULL, &j), 200);
+    ck_assert_int_eq(ht_request(&s, "GET", "/v1/tokens", ht_bearer(mkb), NULL, &j), 200);
     ck_assert_int_eq(json_array_size(json_object_get(j, "data")), 0);
     json_decref(j);
     ACCEPTED(tok, "m");
     snprintf(path, sizeof path, "/v1/tokens/%lld", id);
-    ck_assert_int_eq(call(&s, "GET", path, bearer(mka), NULL, NULL), 200);
-    expect_error(&s, "GET", "/v1/tokens/999999", bearer(mka), NULL, 404, "not_found_error", NULL,
+    ck_assert_int_eq(ht_request(&s, "GET", path, ht_bearer(mka), NULL, NULL), 200);
+    expect_error(&s, "GET", "/v1/tokens/999999", ht_bearer(mka), NULL, 404, "not_found_error", NULL,
                  NULL);
-    expect_error(&s, "GET", "/v1/tokens/abc", bearer(mka), NULL, 400, "invalid_request_error",
+    expect_error(&s, "GET", "/v1/tokens/abc", ht_bearer(mka), NULL, 400, "invalid_request_error",
                  "id", NULL);
     assert_no_secret_leaked(&s);
     ht_assert_clean_stop(&s);
@@ -777,7 +749,7 @@ START_TEST(admin_manages_masters_and_keys)
     long long mid = setup_master(&s, "\"max_child_keys\":1,\"global_qps\":7,\"group\":\"pg1\"", mk,
                                  sizeof mk);
     json_t *j;
-    ck_assert_int_eq(call(&s, "GET", "/admin/masters", admin(&s), NULL, &j), 200);
+    ck_assert_int_eq(ht_request(&s, "GET", "/admin/masters", admin(&s), NULL, &j), 200);
     ck_assert_int_eq(json_array_size(json_object_get(j, "data")), 1);
     ck_assert_ptr_null(json_object_get(json_array_get(json_object_get(j, "data"), 0),
                                        "master_key"));
@@ -787,43 +759,46 @@ START_TEST(admin_manages_masters_and_keys)
     snprintf(path, sizeof path, "/admin/masters/%lld/keys", mid);
     j = issue_as(&s, path, admin(&s), "{\"name\":\"by-admin\"}", tok, sizeof tok, &st);
     ck_assert_int_eq(st, 201);
-    ck_assert_str_eq(jstr(j, "issued_by"), "admin");
-    ck_assert_str_eq(jstr(j, "group"), "pg1");
+    ck_assert_str_eq(ht_jstr(j, "issued_by"), "admin");
+    ck_assert_str_eq(ht_jstr(j, "group"), "pg1");
     long long kid = jint(j, "id");
     json_decref(j);
     ACCEPTED(tok, "m");
     TOKEN_FIELD(tok, "group", "pg1");
-    ck_assert_int_eq(call(&s, "GET", path, admin(&s), NULL, &j), 200);
+    ck_assert_int_eq(ht_request(&s, "GET", path, admin(&s), NULL, &j), 200);
     ck_assert_int_eq(json_array_size(json_object_get(j, "data")), 1);
     json_decref(j);
 
     /* suspend and resume one key; a resumed key takes a place under the limit */
     char kpath[128];
     snprintf(kpath, sizeof kpath, "/admin/keys/%lld", kid);
-    ck_assert_int_eq(call(&s, "PUT", kpath, admin(&s), "{\"status\":\"suspended\"}", NULL), 200);
+    ck_assert_int_eq(ht_request(&s, "PUT", kpath, admin(&s), "{\"status\":\"suspended\"}", NULL),
+                     200);
     REFUSED(tok, "m", "token status suspended");
     issue(&s, mk, "{\"name\":\"second\"}", tok2, sizeof tok2);
     expect_error(&s, "PUT", kpath, admin(&s), "{\"status\":\"active\"}", 409, "conflict_error",
                  NULL, "child_key_limit");
     char mpath[128];
     snprintf(mpath, sizeof mpath, "/admin/masters/%lld", mid);
-    ck_assert_int_eq(call(&s, "PUT", mpath, admin(&s), "{\"max_child_keys\":0}", NULL), 200);
-    ck_assert_int_eq(call(&s, "PUT", kpath, admin(&s),
-                          "{\"status\":\"active\",\"model_limits\":[\"a\",\"b\"],"
-                          "\"allow_ips\":null,\"expires_at\":\"2999-01-01T00:00:00+02:00\"}",
-                          &j), 200);
-    ck_assert_str_eq(jstr(j, "expires_at"), "2998-12-31T22:00:00Z");
+    ck_assert_int_eq(ht_request(&s, "PUT", mpath, admin(&s), "{\"max_child_keys\":0}", NULL), 200);
+    ck_assert_int_eq(ht_request(&s, "PUT", kpath, admin(&s),
+                                "{\"status\":\"active\",\"model_limits\":[\"a\",\"b\"],"
+                                "\"allow_ips\":null,\"expires_at\":\"2999-01-01T00:00:00+02:00\"}",
+                                &j),
+                     200);
+    ck_assert_str_eq(ht_jstr(j, "expires_at"), "2998-12-31T22:00:00Z");
     json_decref(j);
     ACCEPTED(tok, "a");
     TOKEN_FIELD(tok, "model_limits", "a,b");
-    ck_assert_int_eq(call(&s, "PUT", kpath, admin(&s), "{\"model_limits\":null,\"expires_at\":null}",
-                          NULL), 200);
+    ck_assert_int_eq(ht_request(&s, "PUT", kpath, admin(&s),
+                                "{\"model_limits\":null,\"expires_at\":null}", NULL),
+                     200);
     TOKEN_FIELD(tok, "model_limits", "");
     TOKEN_FIELD(tok, "expires_at", "0");
 
     /* group change moves every key; global_qps reaches the master hash */
-    ck_assert_int_eq(call(&s, "PUT", mpath, admin(&s), "{\"group\":\"pg2\",\"global_qps\":9}", NULL),
-                     200);
+    ck_assert_int_eq(
+        ht_request(&s, "PUT", mpath, admin(&s), "{\"group\":\"pg2\",\"global_qps\":9}", NULL), 200);
     TOKEN_FIELD(tok, "group", "pg2");
     TOKEN_FIELD(tok2, "group", "pg2");
     char mkey[64];
@@ -835,16 +810,17 @@ START_TEST(admin_manages_masters_and_keys)
     create_master(&s, "{\"name\":\"other\"}", mk, sizeof mk);
     expect_error(&s, "PUT", mpath, admin(&s), "{\"name\":\"other\"}", 409, "conflict_error", "name",
                  NULL);
-    ck_assert_int_eq(call(&s, "DELETE", kpath, admin(&s), NULL, NULL), 204);
+    ck_assert_int_eq(ht_request(&s, "DELETE", kpath, admin(&s), NULL, NULL), 204);
     REFUSED(tok, "m", "no auth:token hash");
-    ck_assert_int_eq(call(&s, "DELETE", mpath, admin(&s), NULL, NULL), 204);
+    ck_assert_int_eq(ht_request(&s, "DELETE", mpath, admin(&s), NULL, NULL), 204);
     REFUSED(tok2, "m", "no auth:token hash");
     HT_EVENTUALLY(ht_redis_hlen(mkey) == 0, SYNC_MS, "auth:master hash left after delete");
     expect_error(&s, "GET", mpath, admin(&s), NULL, 404, "not_found_error", NULL, NULL);
     expect_error(&s, "GET", kpath, admin(&s), NULL, 404, "not_found_error", NULL, NULL);
     ck_assert_int_eq(ht_pg_count("SELECT count(*) FROM keys"), 0);
     /* a viewer may read but not write */
-    ck_assert_int_eq(call(&s, "GET", "/admin/masters", ht_auth(&s, "viewer"), NULL, NULL), 200);
+    ck_assert_int_eq(ht_request(&s, "GET", "/admin/masters", ht_auth(&s, "viewer"), NULL, NULL),
+                     200);
     expect_error(&s, "POST", "/admin/masters", ht_auth(&s, "viewer"), "{\"name\":\"v\"}", 403,
                  "permission_error", NULL, NULL);
     assert_no_secret_leaked(&s);
@@ -953,23 +929,24 @@ START_TEST(bad_input_changes_nothing)
     }
     for (size_t i = 0; i < sizeof master_cases / sizeof master_cases[0]; i++) {
         const struct bad *b = &master_cases[i];
-        expect_error(&s, b->method, b->path, bearer(mk), b->body, b->status, b->type, b->param,
+        expect_error(&s, b->method, b->path, ht_bearer(mk), b->body, b->status, b->type, b->param,
                      NULL);
     }
     expect_error(&s, "POST", "/admin/masters", admin(&s), "{\"name\":\"\xff\xfe\"}", 400,
                  ir, NULL, NULL);
-    expect_error(&s, "PATCH", "/v1/tokens/1", bearer(mk), "{}", 405, ir, NULL, NULL);
+    expect_error(&s, "PATCH", "/v1/tokens/1", ht_bearer(mk), "{}", 405, ir, NULL, NULL);
     char *big = malloc(1100000);
     memset(big, ' ', 1099999);
     memcpy(big, "{\"name\":\"x\"}", 12);
     big[1099999] = '\0';
     struct ht_resp r;
-    ck_assert_int_eq(ht_http(s.port, "POST", "/v1/tokens", bearer(mk), big, strlen(big), &r), 413);
+    ck_assert_int_eq(ht_http(s.port, "POST", "/v1/tokens", ht_bearer(mk), big, strlen(big), &r),
+                     413);
     ht_resp_free(&r);
     free(big);
     /* a body that is not JSON */
     char hdr[2400];
-    snprintf(hdr, sizeof hdr, "%sContent-Type: text/plain\r\n", bearer(mk));
+    snprintf(hdr, sizeof hdr, "%sContent-Type: text/plain\r\n", ht_bearer(mk));
     ck_assert_int_eq(ht_http(s.port, "POST", "/v1/tokens", hdr, "name=x", 6, &r), 415);
     ht_resp_free(&r);
     ck_assert_int_eq(ht_pg_count("SELECT count(*) FROM masters"), 1);
@@ -991,7 +968,7 @@ static void race_issuer(int port, int start_fd, const char *mk)
     if (read(start_fd, &c, 1) < 0)
         _exit(3);
     struct ht_resp r;
-    int st = ht_http(port, "POST", "/v1/tokens", bearer(mk), "{\"name\":\"race\"}", 15, &r);
+    int st = ht_http(port, "POST", "/v1/tokens", ht_bearer(mk), "{\"name\":\"race\"}", 15, &r);
     int code = 2;
     if (st == 201)
         code = 0;
@@ -1060,17 +1037,17 @@ START_TEST(legacy_plaintext_master_key_is_upgraded)
     ht_server_wait_ready(&s);
 
     json_t *j;
-    ck_assert_int_eq(call(&s, "GET", "/v1/me", bearer(legacy), NULL, &j), 200);
-    ck_assert_str_eq(jstr(j, "name"), "old");
+    ck_assert_int_eq(ht_request(&s, "GET", "/v1/me", ht_bearer(legacy), NULL, &j), 200);
+    ck_assert_str_eq(ht_jstr(j, "name"), "old");
     /* a third of a short key at most */
-    ck_assert_str_eq(jstr(j, "key_prefix"), "legacy-mas");
+    ck_assert_str_eq(ht_jstr(j, "key_prefix"), "legacy-mas");
     json_decref(j);
     ck_assert_int_eq(ht_pg_count("SELECT count(*) FROM masters WHERE legacy_key IS NOT NULL"), 0);
     char tok[128];
     issue(&s, legacy, "{\"name\":\"after-upgrade\"}", tok, sizeof tok);
     ACCEPTED(tok, "m");
     char digest[65], sql[200];
-    sha256_hex(legacy, digest);
+    ht_sha256_hex(legacy, digest);
     snprintf(sql, sizeof sql, "SELECT count(*) FROM masters WHERE name = 'old' AND key_digest = '%s'",
              digest);
     ck_assert_int_eq(ht_pg_count(sql), 1);
@@ -1086,13 +1063,14 @@ START_TEST(postgres_away_is_503)
     char mk[128];
     setup_master(&s, NULL, mk, sizeof mk);
     ht_pg_stop();
-    expect_error(&s, "GET", "/v1/me", bearer(mk), NULL, 503, "unavailable_error", NULL, NULL);
-    expect_error(&s, "POST", "/v1/tokens", bearer(mk), "{}", 503, "unavailable_error", NULL, NULL);
+    expect_error(&s, "GET", "/v1/me", ht_bearer(mk), NULL, 503, "unavailable_error", NULL, NULL);
+    expect_error(&s, "POST", "/v1/tokens", ht_bearer(mk), "{}", 503, "unavailable_error", NULL,
+                 NULL);
     expect_error(&s, "POST", "/admin/masters", admin(&s), "{\"name\":\"n\"}", 503,
                  "unavailable_error", NULL, NULL);
     ht_pg_start();
-    HT_EVENTUALLY(call(&s, "GET", "/v1/me", bearer(mk), NULL, NULL) == 200, SYNC_MS,
-                 "the master is not served again after PostgreSQL came back");
+    HT_EVENTUALLY(ht_request(&s, "GET", "/v1/me", ht_bearer(mk), NULL, NULL) == 200, SYNC_MS,
+                  "the master is not served again after PostgreSQL came back");
     ht_assert_clean_stop(&s);
 }
 END_TEST

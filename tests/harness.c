@@ -33,6 +33,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 extern char **environ;
 
 #define HT_MAX_SERVERS 64
@@ -2137,4 +2139,127 @@ const char *ht_load_describe(const struct ht_load_counts *c)
              "dropped=%ld reconnects=%ld", c->ok, c->non2xx, c->errors, c->refused, c->reset,
              c->short_read, c->timeout, c->dropped, c->reconnects);
     return buf;
+}
+
+/* ---- Requests and answers the suites share ----------------------------- */
+
+char *ht_strf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *out = NULL;
+    ck_assert(vasprintf(&out, fmt, ap) >= 0);
+    va_end(ap);
+    return out;
+}
+
+const char *ht_tmpf(const char *fmt, ...)
+{
+    static char bufs[64][4096];
+    static int next;
+    char *b = bufs[next++ % 64];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(b, sizeof bufs[0], fmt, ap);
+    va_end(ap);
+    ck_assert_msg(n >= 0 && (size_t)n < sizeof bufs[0], "ht_tmpf: %d bytes do not fit", n);
+    return b;
+}
+
+const char *ht_bearer(const char *token)
+{
+    static char bufs[8][4200];
+    static int next;
+    char *b = bufs[next++ % 8];
+    int n = snprintf(b, sizeof bufs[0], "Authorization: Bearer %s\r\n", token);
+    ck_assert_msg(n > 0 && (size_t)n < sizeof bufs[0], "ht_bearer: token too long");
+    return b;
+}
+
+int ht_request(struct ht_server *s, const char *method, const char *path, const char *extra_headers,
+               const char *body, json_t **out)
+{
+    struct ht_resp r;
+    int st = ht_http(s->port, method, path, extra_headers, body, body ? strlen(body) : 0, &r);
+    ck_assert_msg(st > 0, "%s %s: %s", method, path, r.err);
+    if (out)
+        *out = ht_resp_json(&r);
+    ht_resp_free(&r);
+    return st;
+}
+
+json_t *ht_call(struct ht_server *s, const char *extra_headers, const char *method,
+                const char *path, const char *body, int expect)
+{
+    struct ht_resp r;
+    int st = ht_http(s->port, method, path, extra_headers, body, body ? strlen(body) : 0, &r);
+    ck_assert_msg(st == expect, "%s %s %.300s: HTTP %d (%s), expected %d: %.600s", method, path,
+                  body ? body : "", st, r.err, expect, r.body ? r.body : "");
+    json_t *j = r.body_len ? ht_resp_json(&r) : NULL;
+    ck_assert_msg(!r.body_len || j, "%s %s: answer is not JSON: %.300s", method, path, r.body);
+    ht_resp_free(&r);
+    return j;
+}
+
+long long ht_create(struct ht_server *s, const char *path, const char *body)
+{
+    json_t *j = ht_call(s, ht_auth(s, "admin"), "POST", path, body, 201);
+    json_t *id = json_object_get(j, "id");
+    ck_assert_msg(json_is_integer(id), "POST %s: no id in the answer", path);
+    long long v = json_integer_value(id);
+    json_decref(j);
+    return v;
+}
+
+void ht_create_namespace(struct ht_server *s, const char *name)
+{
+    char body[200];
+    snprintf(body, sizeof body, "{\"name\":\"%s\"}", name);
+    json_decref(ht_call(s, ht_auth(s, "admin"), "POST", "/admin/namespaces", body, 201));
+}
+
+int64_t ht_id(json_t *o)
+{
+    json_t *id = json_object_get(o, "id");
+    ck_assert_msg(json_is_integer(id), "object without an integer id");
+    return (int64_t)json_integer_value(id);
+}
+
+const char *ht_jstr(json_t *o, const char *field)
+{
+    const char *v = json_string_value(json_object_get(o, field));
+    return v ? v : "";
+}
+
+void ht_sha256_hex(const char *s, char out[65])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    ck_assert(EVP_Digest(s, strlen(s), md, &n, EVP_sha256(), NULL) == 1);
+    for (unsigned int i = 0; i < n; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+int ht_redis_hexists(const char *key, const char *field)
+{
+    char *v = ht_redis_hget(key, field);
+    int found = v != NULL;
+    free(v);
+    return found;
+}
+
+long long ht_proc_cpu_ticks(pid_t pid)
+{
+    char path[64], buf[2048];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')');
+    unsigned long long ut = 0, st = 0;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+        return -1;
+    return (long long)(ut + st);
 }

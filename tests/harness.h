@@ -241,4 +241,38 @@ void ht_sleep_ms(int ms);
         }                                                            \
     } while (0)
 
+/* ---- Requests and answers the suites share ----------------------------- */
+
+/* printf into a new string the caller frees. */
+char *ht_strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* printf into one of 64 rotating static buffers of 4096 bytes: for bodies
+ * and paths used at once, never freed (aborts the test when cut short). */
+const char *ht_tmpf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "Authorization: Bearer <token>\r\n" in one of 8 rotating buffers. */
+const char *ht_bearer(const char *token);
+/* One request on s with extra_headers (NULL: none); aborts the test on a
+ * transport error. Returns the status; *out (when out is not NULL) gets
+ * the body as JSON, or NULL. */
+int ht_request(struct ht_server *s, const char *method, const char *path, const char *extra_headers,
+               const char *body, json_t **out);
+/* One request; asserts the status is `expect` and that a non-empty answer
+ * is JSON. Returns the parsed body (json_decref it), NULL when empty. */
+json_t *ht_call(struct ht_server *s, const char *extra_headers, const char *method,
+                const char *path, const char *body, int expect);
+/* POST body to path as the admin, asserts 201 and an integer "id", and
+ * returns it. */
+long long ht_create(struct ht_server *s, const char *path, const char *body);
+/* POST /admin/namespaces {"name": name} as the admin; asserts 201. */
+void ht_create_namespace(struct ht_server *s, const char *name);
+/* The integer "id" of o; aborts the test when there is none. */
+int64_t ht_id(json_t *o);
+/* The string field of o, or "" when absent or not a string. */
+const char *ht_jstr(json_t *o, const char *field);
+/* Lowercase hex SHA-256 of s (how tokens are keyed in Redis). */
+void ht_sha256_hex(const char *s, char out[65]);
+/* 1 when the Redis hash key has field. */
+int ht_redis_hexists(const char *key, const char *field);
+/* utime + stime of pid in clock ticks (/proc/PID/stat), or -1. */
+long long ht_proc_cpu_ticks(pid_t pid);
+
 #endif

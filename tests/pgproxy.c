@@ -53,20 +53,6 @@ static uint32_t be32(const unsigned char *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-static int write_all(int fd, const unsigned char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 static void drop(int i)
 {
     struct conn *k = conns[i];
@@ -190,7 +176,7 @@ static int pump(struct conn *k, struct side *from, struct side *to, int client)
              * a byte outside the framing: connection strings disable both */
             from->startup = code == 80877103 || code == 80877104;
         }
-        if (write_all(to->fd, m, need) != 0)
+        if (ht_send_all(to->fd, m, need) != 0)
             return -1;
         off += need;
     }

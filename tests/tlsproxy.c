@@ -22,6 +22,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "harness.h"
+
 #define LINGER_MS 5000
 
 void ht_tls_make_cert(const char *dir, const char *name, char *cert, size_t certlen, char *key,
@@ -35,20 +37,6 @@ void ht_tls_make_cert(const char *dir, const char *name, char *cert, size_t cert
              "-subj '/CN=%s' -addext 'subjectAltName=IP:127.0.0.1,DNS:localhost' "
              "-keyout '%s' -out '%s' >/dev/null 2>&1", name, key, cert);
     ck_assert_msg(system(cmd) == 0, "openssl req failed (is the openssl command installed?)");
-}
-
-static int send_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
 }
 
 static int ssl_write_all(SSL *ssl, const char *p, size_t n)
@@ -120,7 +108,7 @@ static void relay(int client, int server_port, const char *ca_file)
                     continue;
                 break; /* the server ended */
             }
-            if (send_all(client, buf, (size_t)n) != 0)
+            if (ht_send_all(client, buf, (size_t)n) != 0)
                 break;
         }
         if (client_open && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {

@@ -69,7 +69,7 @@ int ez_v_string(json_t *obj, const char *field, size_t maxlen, int nullable, int
     if (strlen(s) != len)
         return ez_v_fail(e, 400, field, "%s contains a NUL byte", field);
     for (size_t i = 0; i < len; i++)
-        if ((unsigned char)s[i] < 0x20 && s[i] != '\t' && s[i] != '\n')
+        if (((unsigned char)s[i] < 0x20 && s[i] != '\t' && s[i] != '\n') || s[i] == 0x7f)
             return ez_v_fail(e, 400, field, "%s contains a control character", field);
     *out = s;
     return 0;

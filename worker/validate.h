@@ -21,7 +21,8 @@ int ez_v_present(json_t *obj, const char *field, int nullable, int *is_null, jso
                  struct ez_verr *e);
 /* Optional string field. *out = NULL when absent; when JSON null and
  * `nullable`, *is_null = 1. Rejects non-strings, empty when !allow_empty,
- * over maxlen bytes, NUL bytes and control characters. */
+ * over maxlen bytes, NUL bytes and control characters (0x01 to 0x1f but
+ * tab and newline, and 0x7f). */
 int ez_v_string(json_t *obj, const char *field, size_t maxlen, int nullable, int allow_empty,
                 const char **out, int *is_null, struct ez_verr *e);
 /* Like ez_v_string, then the value must be one of the NULL-terminated set. */

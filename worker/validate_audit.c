@@ -12,7 +12,24 @@
 
 #include <event2/http.h>
 
-/* YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM) */
+static int two(const char *s)
+{
+    return (s[0] - '0') * 10 + (s[1] - '0');
+}
+
+/* The date and time of a timestamp whose shape is checked: a real day
+ * (leap years counted) and time, so that PostgreSQL is never handed a
+ * value it refuses. */
+static int in_range(const char *s)
+{
+    static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    int y = two(s) * 100 + two(s + 2), mo = two(s + 5), d = two(s + 8);
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return y >= 1 && mo >= 1 && mo <= 12 && d >= 1 && d <= mdays[mo - 1] + (mo == 2 && leap) &&
+           two(s + 11) <= 23 && two(s + 14) <= 59 && two(s + 17) <= 59;
+}
+
+/* YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM), each field in its range */
 static int rfc3339(const char *s)
 {
     static const char shape[] = "dddd-dd-ddTdd:dd:dd";
@@ -21,6 +38,8 @@ static int rfc3339(const char *s)
         if (shape[i] == 'd' ? !isdigit((unsigned char)s[i]) : s[i] != shape[i])
             return 0;
     }
+    if (!in_range(s))
+        return 0;
     if (s[i] == '.') {
         i++;
         size_t digits = 0;
@@ -33,7 +52,8 @@ static int rfc3339(const char *s)
         return s[i + 1] == 0;
     return (s[i] == '+' || s[i] == '-') && isdigit((unsigned char)s[i + 1]) &&
            isdigit((unsigned char)s[i + 2]) && s[i + 3] == ':' &&
-           isdigit((unsigned char)s[i + 4]) && isdigit((unsigned char)s[i + 5]) && s[i + 6] == 0;
+           isdigit((unsigned char)s[i + 4]) && isdigit((unsigned char)s[i + 5]) && s[i + 6] == 0 &&
+           two(s + i + 1) <= 23 && two(s + i + 4) <= 59;
 }
 
 static int cursor(const char *c, struct ez_audit_query *q, struct ez_verr *e)
