@@ -215,6 +215,7 @@ int ez_consumer_run(enum ez_queue_id q, int slot, const struct ez_consumer_ops *
     int64_t backoff_until = 0, stop_deadline = 0;
     int delay = 100;
     int64_t sampled = 0;
+    atomic_store(&me->serving, 1);
     for (;;) {
         atomic_store(&me->heartbeat_ms, ez_mono_ms());
         if (stop_requested && !stop_deadline) {

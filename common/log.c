@@ -1,10 +1,15 @@
 /* Log lines to stderr: one JSON object (or one text line) per write, so that
- * lines of several processes never interleave mid-line. */
+ * lines of several processes never interleave mid-line. When stderr is the
+ * journal's stream (JOURNAL_STREAM names its device and inode), each line
+ * starts with its syslog priority, "<3>" to "<7>", which journald strips
+ * and keeps as the entry's priority (journalctl -p warning). */
 #include "log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -16,13 +21,49 @@ static char log_role[32] = "ezapi";
 static char log_request_id[130];
 static int log_json = 1;
 
+static int log_to_journal;
+
 static const char *level_names[] = { "debug", "info", "warn", "error" };
+/* LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERR */
+static const char *level_prefixes[] = { "<7>", "<6>", "<4>", "<3>" };
+
+/* systemd sets JOURNAL_STREAM=DEVICE:INODE when it connects stderr (or
+ * stdout) to the journal; a redirected stderr no longer matches. */
+static int stderr_is_journal(void)
+{
+    const char *js = getenv("JOURNAL_STREAM");
+    unsigned long long dev, ino;
+    char tail;
+    struct stat st;
+    if (!js || sscanf(js, "%llu:%llu%c", &dev, &ino, &tail) != 2 ||
+        fstat(STDERR_FILENO, &st) != 0)
+        return 0;
+    return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
 
 void ez_log_setup(const char *role, int level, int json)
 {
     snprintf(log_role, sizeof log_role, "%s", role);
     ez_log_threshold = level;
     log_json = json;
+    log_to_journal = stderr_is_journal();
+}
+
+const char *ez_log_priority_prefix(int level)
+{
+    return stderr_is_journal() ? level_prefixes[level] : "";
+}
+
+/* One write(2) of the priority prefix (when logging to the journal) and
+ * the line. */
+static void write_line(int level, const char *line, size_t len)
+{
+    struct iovec iov[2];
+    int n = 0;
+    if (log_to_journal)
+        iov[n++] = (struct iovec){ (void *)level_prefixes[level], 3 };
+    iov[n++] = (struct iovec){ (void *)line, len };
+    if (writev(STDERR_FILENO, iov, n) < 0) { /* nowhere to report */ }
 }
 
 void ez_log_set_request_id(const char *id)
@@ -54,7 +95,7 @@ static void emit(int level, json_t *obj, const char *msg)
             n = sizeof line - 1;
             line[n - 1] = '\n';
         }
-        if (write(STDERR_FILENO, line, (size_t)n) < 0) { /* nowhere to report */ }
+        write_line(level, line, (size_t)n);
         json_decref(obj);
         return;
     }
@@ -72,7 +113,7 @@ static void emit(int level, json_t *obj, const char *msg)
         return;
     size_t n = strlen(s);
     s[n] = '\n'; /* json_dumps leaves room only for the NUL: rewrite it */
-    if (write(STDERR_FILENO, s, n + 1) < 0) { /* nowhere to report */ }
+    write_line(level, s, n + 1);
     free(s);
 }
 

@@ -11,6 +11,9 @@ enum ez_log_level { EZ_LOG_DEBUG = 0, EZ_LOG_INFO, EZ_LOG_WARN, EZ_LOG_ERROR };
 extern int ez_log_threshold;
 
 void ez_log_setup(const char *role, int level, int json);
+/* "<3>" for EZ_LOG_ERROR and so on when stderr is the journal, else "":
+ * for the messages written before ez_log_setup(). */
+const char *ez_log_priority_prefix(int level);
 /* The id printed on every line until changed; NULL clears it. Copied. */
 void ez_log_set_request_id(const char *id);
 void ez_log_write(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

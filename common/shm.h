@@ -43,6 +43,9 @@ struct ez_slot {
     _Atomic int connections;         /* worker: open HTTP connections */
     _Atomic int accepting;           /* worker: listening for new ones */
     _Atomic int busy;                /* worker: inside a request */
+    _Atomic int serving;             /* set by the process once it serves: a worker's
+                                        listeners are bound, a consumer is in its loop;
+                                        cleared by the supervisor before a fork */
     _Atomic uint64_t reloads_ok;     /* supervisor */
     _Atomic uint64_t reloads_failed; /* supervisor */
     struct ez_metrics m;             /* written by the process only */

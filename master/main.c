@@ -54,7 +54,7 @@ static struct ez_config *load_or_exit(const char *path)
         exit(1);
     }
     if (ez_config_load(path, cfg, err, sizeof err) != 0) {
-        fprintf(stderr, "ezapi: %s\n", err);
+        fprintf(stderr, "%sezapi: %s\n", ez_log_priority_prefix(EZ_LOG_ERROR), err);
         free(cfg);
         exit(EZ_EXIT_CONFIG);
     }

@@ -18,6 +18,7 @@
 #include "listen.h"
 #include "log.h"
 #include "metrics.h"
+#include "notify.h"
 #include "proctitle.h"
 #include "queue.h"
 #include "roles.h"
@@ -46,6 +47,8 @@ static struct ez_listen_set listeners;
 static uint32_t generation = 1;
 static int stopping;
 static int64_t stop_deadline;
+/* systemd is told READY=1 once the start or a reload has settled. */
+static const char *ready_pending;
 
 /* The one place a slot changes state: the process table and the shared
  * segment, which the other processes read, always say the same. */
@@ -118,6 +121,7 @@ static int spawn(int slot)
     atomic_store(&s->generation, p->generation);
     atomic_store(&s->start_time_ms, ez_now_ms());
     atomic_store(&s->heartbeat_ms, ez_mono_ms());
+    atomic_store(&s->serving, 0);
     pid_t pid = fork();
     if (pid < 0) {
         log_error("fork() of %s failed: %s", role_name(p->role), strerror(errno));
@@ -323,11 +327,43 @@ static int alive(int role)
     return 0;
 }
 
+/* Every child serves: each worker has bound its listeners, the syncer and
+ * the logger are in their loops, none waits to be respawned or to be
+ * replaced by a reload, and at least one worker runs. */
+static int all_serving(void)
+{
+    int workers = 0;
+    for (int i = 1; i < EZ_MAX_SLOTS; i++) {
+        struct proc *p = &procs[i];
+        if (p->state == P_WAITING)
+            return 0;
+        if (p->state != P_RUNNING)
+            continue;
+        if (p->restart_on_exit || !atomic_load(&ez_shm_slot(i)->serving))
+            return 0;
+        workers += p->role == EZ_ROLE_WORKER;
+    }
+    return workers > 0;
+}
+
+static void notify_when_ready(void)
+{
+    if (!ready_pending || stopping || !all_serving())
+        return;
+    char status[128];
+    snprintf(status, sizeof status, "%s: generation %u, %lld workers", ready_pending,
+             generation, config->workers);
+    ez_notify_ready(status);
+    log_info("%s", status);
+    ready_pending = NULL;
+}
+
 static void begin_stop(void)
 {
     if (stopping)
         return;
     stopping = 1;
+    ez_notify_stopping();
     log_info("stopping: waiting for in-flight requests");
     signal_children(EZ_ROLE_WORKER, 0, SIGTERM);
     stop_deadline = ez_mono_ms() + config->shutdown_timeout + 5000;
@@ -402,6 +438,7 @@ int ez_supervisor_run(struct ez_config *cfg)
     start_workers();
     for (int i = 0; i < listeners.n; i++)
         log_info("listening on %s", listeners.l[i].spec);
+    ready_pending = "serving";
 
     for (;;) {
         struct timespec ts = { 0, 100 * 1000 * 1000 };
@@ -409,12 +446,16 @@ int ez_supervisor_run(struct ez_config *cfg)
         int sig = sigtimedwait(&set, &info, &ts);
         if (sig == SIGCHLD)
             reap();
-        else if (sig == SIGHUP && !stopping)
+        else if (sig == SIGHUP && !stopping) {
+            ez_notify_reloading();
             reload();
+            ready_pending = "reload settled";
+        }
         else if (sig == SIGTERM || sig == SIGINT || sig == SIGQUIT)
             begin_stop();
         reap(); /* SIGCHLD may coalesce: always collect */
         tick();
+        notify_when_ready();
         if (stopping && stop_step())
             break;
     }

@@ -343,6 +343,7 @@ int worker_main(const struct ez_child *c)
     atomic_store(&ez_shm_slot(c->slot)->heartbeat_ms, ez_mono_ms());
     atomic_store(&ez_shm_slot(c->slot)->busy, 0);
     atomic_store(&ez_shm_slot(c->slot)->accepting, 1);
+    atomic_store(&ez_shm_slot(c->slot)->serving, 1);
     balance();
     event_base_dispatch(base);
 
