@@ -88,6 +88,15 @@ int ez_reply_outcome(struct ez_req *r, const struct ez_outcome *o, const char *w
  * naming `what` when row is NULL, else 200 with row (stolen). */
 void ez_reply_found(struct ez_req *r, int db_rc, json_t *row, const char *what);
 
+/* The body of every JSON error answer, {"error": {type, code, message,
+ * param, request_id}} (code NULL = type, param NULL = null). Pure: the
+ * reply helpers send it, the fuzz targets check it. A message that is not
+ * valid UTF-8 becomes "invalid request" rather than no answer. */
+json_t *ez_error_doc(const char *type, const char *code, const char *param, const char *msg,
+                     const char *request_id);
+/* The body ez_reply_outcome answers for a refusal other than EZ_NOT_FOUND. */
+json_t *ez_refusal_doc(const struct ez_verr *e, const char *request_id);
+
 /* A query parameter, or NULL. */
 const char *ez_query(struct ez_req *r, const char *name);
 /* Parses path parameter i as an id (ez_parse_id); on failure answers 400
