@@ -217,7 +217,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int64_t id = (int64_t)(u64(data) >> 1), gen = (int64_t)(u64(data + 8) >> 1);
         long long exp = 0;
         char *token = ez_jwt_mint_session(&cfg, id, gen, &exp);
-        EZ_FUZZ_ASSERT((token != NULL) == (id > 0 && gen > 0), "mint for %lld/%lld",
+        EZ_FUZZ_ASSERT((token != NULL) == (id > 0 && id <= EZ_JWT_MAX_MASTER_ID && gen > 0),
+                       "mint for %lld/%lld",
                        (long long)id, (long long)gen);
         if (token) {
             struct ez_session_claims s;
