@@ -82,7 +82,7 @@ char *ez_jwt_mint_session(const struct ez_config *cfg, int64_t master_id, int64_
 {
     long long now = (long long)time(NULL), ttl = cfg ? cfg->master_jwt_ttl / 1000 : 0;
     if (!cfg || !cfg->master_jwt_secret || !cfg->jwt_issuer || master_id <= 0 ||
-        key_generation <= 0 || ttl <= 0) {
+        master_id > EZ_JWT_MAX_MASTER_ID || key_generation <= 0 || ttl <= 0) {
         errno = EINVAL;
         return NULL;
     }
@@ -273,7 +273,9 @@ static const char *check_session(const struct ez_config *cfg, json_t *claims, lo
         return "not a master session";
     const char *s = json_string_value(json_object_get(claims, "sub"));
     char *end = NULL;
-    long long id = (*s >= '1' && *s <= '9' && strlen(s) <= 18) ? strtoll(s, &end, 10) : 0;
+    long long id = (*s >= '1' && *s <= '9' && strlen(s) <= EZ_JWT_MAX_MASTER_DIGITS)
+                       ? strtoll(s, &end, 10)
+                       : 0;
     if (id <= 0 || *end)
         return "invalid claim: sub";
     long long gen = 0;

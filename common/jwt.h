@@ -12,6 +12,10 @@
 
 #define EZ_JWT_LEEWAY 30
 #define EZ_JWT_SESSION_AUD "ezapi-master-session"
+/* A session's sub is the master id in at most 18 decimal digits: minting
+ * refuses a larger id rather than issue a token that never verifies. */
+#define EZ_JWT_MAX_MASTER_DIGITS 18
+#define EZ_JWT_MAX_MASTER_ID 999999999999999999LL
 
 struct ez_admin_claims {
     char sub[129];
@@ -37,7 +41,8 @@ int ez_jwt_verify_admin(const struct ez_config *cfg, const char *token,
     __attribute__((warn_unused_result));
 /* Mints a master session token (iss, sub = the master id, aud, scope =
  * master, gen, iat, exp = now + master_jwt_ttl) with master_jwt_secret.
- * malloc'd, or NULL; *exp receives its expiry (unix seconds). */
+ * malloc'd, or NULL (also for a master id over EZ_JWT_MAX_MASTER_ID); *exp
+ * receives its expiry (unix seconds). */
 char *ez_jwt_mint_session(const struct ez_config *cfg, int64_t master_id, int64_t key_generation,
                           long long *exp);
 /* As ez_jwt_verify_admin, for a session token. Whether the master still

@@ -9,6 +9,8 @@
 
 #include "common/config.h"
 
+#ifndef EZ_FUZZ_SEED_MAIN
+
 static char path[64];
 
 static int load(const uint8_t *data, size_t size)
@@ -27,13 +29,13 @@ static int load(const uint8_t *data, size_t size)
     return 0;
 }
 
-#ifndef EZ_FUZZ_SEED_MAIN
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!path[0])
         snprintf(path, sizeof path, "/tmp/ezapi-fuzz-config-%d.conf", (int)getpid());
     load(data, size);
+    unlink(path);
     return 0;
 }
 #else

@@ -5,32 +5,16 @@
 #
 # usage: fuzz/run.sh [SECONDS] [TARGET...]   (default: 60 s, every target)
 # env:   EZ_FUZZ_DIR (default ${TMPDIR:-/tmp}/ezapi-fuzz), CLANG (default
-#        clang, else clang-14), EZ_FUZZ_FLAGS (extra libFuzzer options)
+#        clang, else clang-14), EZ_FUZZ_FLAGS (extra libFuzzer options),
+#        EZ_FUZZ_JOBS (compile jobs, default 2), FUZZ_SECONDS (as SECONDS)
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 work=${EZ_FUZZ_DIR:-${TMPDIR:-/tmp}/ezapi-fuzz}
-ALL_TARGETS="frame config body"
-
-# A target NAME is fuzz/fuzz_NAME.c plus the tree's sources it exercises
-# and the pkg-config modules they need. To add one, add a line to each.
-target_sources() {
-    case $1 in
-    frame) echo "proto/frame.c" ;;
-    config) echo "common/config.c common/redis_url.c common/tls_ctx.c" ;;
-    body) echo "worker/body.c" ;;
-    *) return 1 ;;
-    esac
-}
-
-target_pkgs() {
-    case $1 in
-    frame) echo "msgpack" ;;
-    body) echo "jansson" ;;
-    config) echo "libpq libssl libcrypto" ;;
-    *) echo "" ;;
-    esac
-}
+ALL_TARGETS="frame config body validate path query h1 selector jwt"
+# Every library of configure.ac: a target links the tree's code as one
+# instrumented archive (fuzz/lib.mk) and takes the objects it reaches.
+PKGS="libevent libevent_openssl libpq hiredis msgpack jansson libjwt libcrypto libssl libpcre2-8"
 
 pick_clang() {
     for c in ${CLANG:-} clang clang-14; do
@@ -58,29 +42,32 @@ check_libfuzzer() {
     fi
 }
 
+build_lib() {
+    version=$(sed -n 's/^AC_INIT(\[[^]]*\], *\[\([^]]*\)\].*/\1/p' "$top/configure.ac")
+    # shellcheck disable=SC2086
+    make -s -j"${EZ_FUZZ_JOBS:-2}" -f "$top/fuzz/lib.mk" TOP="$top" OUT="$work/lib" CC="$CC" \
+        VERSION="$version" PKG_CFLAGS="$(pkg-config --cflags $PKGS)"
+}
+
 build_target() {
     name=$1
-    srcs=$(target_sources "$name") || { echo "fuzz/run.sh: unknown target '$name'" >&2; return 2; }
-    pkgs=$(target_pkgs "$name")
-    flags=""
-    if [ -n "$pkgs" ]; then
-        # shellcheck disable=SC2086
-        flags=$(pkg-config --cflags --libs $pkgs)
-    fi
+    src=$top/fuzz/fuzz_$name.c
+    [ -f "$src" ] || { echo "fuzz/run.sh: unknown target '$name'" >&2; return 2; }
     dir=$work/$name
-    mkdir -p "$dir/corpus" "$dir/seeds"
-    set -- "$top/fuzz/fuzz_$name.c"
-    for s in $srcs; do
-        set -- "$@" "$top/$s"
-    done
-    common="-std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -I$top -I$top/common"
+    mkdir -p "$dir/corpus"
+    rm -rf "$dir/seeds"
+    mkdir -p "$dir/seeds"
     # shellcheck disable=SC2086
-    "$CC" $common -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-        "$@" $flags -o "$dir/fuzz_$name"
+    libs="$work/lib/libezapi-fuzz.a $(pkg-config --libs $PKGS) -lpthread"
+    common="-std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -I$top -iquote $top/common"
+    # shellcheck disable=SC2086
+    "$CC" $common $(pkg-config --cflags $PKGS) -fsanitize=fuzzer,address,undefined \
+        -fno-sanitize-recover=undefined "$src" $libs -o "$dir/fuzz_$name"
     # The same file with EZ_FUZZ_SEED_MAIN writes the target's seed inputs.
     # shellcheck disable=SC2086
-    "$CC" $common -DEZ_FUZZ_SEED_MAIN "$@" $flags -o "$dir/make_seeds"
-    "$dir/make_seeds" "$dir/seeds"
+    "$CC" $common $(pkg-config --cflags $PKGS) -DEZ_FUZZ_SEED_MAIN \
+        -fsanitize=fuzzer-no-link,address,undefined "$src" $libs -o "$dir/make_seeds"
+    ASAN_OPTIONS=detect_leaks=0 "$dir/make_seeds" "$dir/seeds"
 }
 
 run_target() {
@@ -88,17 +75,19 @@ run_target() {
     secs=$2
     dir=$work/$name
     echo "== fuzz_$name for ${secs}s (corpus $dir/corpus)"
+    # The committed regression inputs run first, with the seeds.
     # shellcheck disable=SC2086
     if ! "$dir/fuzz_$name" -max_total_time="$secs" -max_len=8192 -timeout=10 \
         -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$dir/" \
-        ${EZ_FUZZ_FLAGS:-} "$dir/corpus" "$dir/seeds"; then
+        ${EZ_FUZZ_FLAGS:-} "$dir/corpus" "$dir/seeds" \
+        $( [ -d "$top/fuzz/regressions/$name" ] && echo "$top/fuzz/regressions/$name" ); then
         echo "== fuzz_$name FAILED: reproducer in $dir/ (crash-*, leak-*, timeout-*)" >&2
         return 1
     fi
     echo "== fuzz_$name passed"
 }
 
-secs=60
+secs=${FUZZ_SECONDS:-60}
 if [ $# -gt 0 ]; then
     case $1 in
     '' | *[!0-9]*) ;;
@@ -110,6 +99,7 @@ fi
 CC=$(pick_clang)
 mkdir -p "$work"
 check_libfuzzer
+build_lib
 status=0
 for t in "$@"; do
     build_target "$t"

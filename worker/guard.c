@@ -128,7 +128,7 @@ static const char *reason(int status)
 }
 
 /* The error shape of every answer of the server, as one malloc'd string. */
-static char *error_json(const struct ez_h1_error *e, const char *rid)
+char *ez_guard_error_json(const struct ez_h1_error *e, const char *rid)
 {
     json_t *doc = json_pack("{s:{s:s, s:s, s:s, s:o, s:s}}", "error", "type",
                             e->status == 503 ? "unavailable_error" : "invalid_request_error",
@@ -171,7 +171,7 @@ static int refuse(struct ez_guard *g, const struct ez_h1_error *e)
     g->feeding = 0;
     bufferevent_setcb(g->bev, NULL, on_written, on_event, g);
 
-    char *body = error_json(e, rid);
+    char *body = ez_guard_error_json(e, rid);
     struct evbuffer *out = bufferevent_get_output(g->bev);
     evbuffer_add_printf(out,
                         "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"

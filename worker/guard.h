@@ -14,6 +14,8 @@
 #include <event2/bufferevent.h>
 #include <event2/http.h>
 
+#include "h1.h"
+
 struct ez_guard;
 
 struct ez_guard_limits {
@@ -44,5 +46,9 @@ struct ez_guard *ez_guard_of(struct evhttp_connection *evcon);
 /* Called as evhttp hands a request to the server: the guard reads the next
  * one once this one's answer has been written. */
 void ez_guard_dispatching(struct evhttp_request *req);
+
+/* The JSON answer (malloc'd) the guard sends for a refusal of the framing,
+ * with request id rid; NULL when out of memory. Pure. */
+char *ez_guard_error_json(const struct ez_h1_error *e, const char *rid);
 
 #endif

@@ -148,19 +148,25 @@ void ez_reply_json(struct ez_req *r, int status, json_t *body)
     free(s);
 }
 
+json_t *ez_error_doc(const char *type, const char *code, const char *param, const char *msg,
+                     const char *request_id)
+{
+    json_t *err = json_pack("{s:s, s:s, s:s, s:o, s:s}", "type", type, "code",
+                            code ? code : type, "message", msg,
+                            "param", param ? json_string(param) : json_null(),
+                            "request_id", request_id);
+    if (!err) /* message not valid UTF-8: never fail to answer */
+        err = json_pack("{s:s, s:s, s:s, s:n, s:s}", "type", type, "code", code ? code : type,
+                        "message", "invalid request", "param", "request_id", request_id);
+    return json_pack("{s:o}", "error", err);
+}
+
 static void reply_verror(struct ez_req *r, int status, const char *type, const char *code,
                          const char *param, const char *fmt, va_list ap)
 {
     char msg[1024];
     vsnprintf(msg, sizeof msg, fmt, ap);
-    json_t *err = json_pack("{s:s, s:s, s:s, s:o, s:s}", "type", type, "code",
-                            code ? code : type, "message", msg,
-                            "param", param ? json_string(param) : json_null(),
-                            "request_id", r->request_id);
-    if (!err) /* message not valid UTF-8: never fail to answer */
-        err = json_pack("{s:s, s:s, s:s, s:n, s:s}", "type", type, "code", code ? code : type,
-                        "message", "invalid request", "param", "request_id", r->request_id);
-    ez_reply_json(r, status, json_pack("{s:o}", "error", err));
+    ez_reply_json(r, status, ez_error_doc(type, code, param, msg, r->request_id));
 }
 
 void ez_reply_error(struct ez_req *r, int status, const char *type, const char *code,
@@ -233,6 +239,12 @@ static const char *refusal_code(enum ez_result status)
     case EZ_FAILED: return "api_error";
     default: return "invalid_value";
     }
+}
+
+json_t *ez_refusal_doc(const struct ez_verr *e, const char *request_id)
+{
+    return ez_error_doc(refusal_type(e->status), e->code ? e->code : refusal_code(e->status),
+                        e->param, e->msg, request_id);
 }
 
 int ez_reply_outcome(struct ez_req *r, const struct ez_outcome *o, const char *what)

@@ -94,6 +94,15 @@ typedef int ez_row_by_id_fn(struct ez_db *db, int64_t id, json_t **out);
 void ez_reply_row_by_id(struct ez_req *r, struct ez_db *db, ez_row_by_id_fn *fetch,
                         const char *what);
 
+/* The body of every JSON error answer, {"error": {type, code, message,
+ * param, request_id}} (code NULL = type, param NULL = null). Pure: the
+ * reply helpers send it, the fuzz targets check it. A message that is not
+ * valid UTF-8 becomes "invalid request" rather than no answer. */
+json_t *ez_error_doc(const char *type, const char *code, const char *param, const char *msg,
+                     const char *request_id);
+/* The body ez_reply_outcome answers for a refusal other than EZ_NOT_FOUND. */
+json_t *ez_refusal_doc(const struct ez_verr *e, const char *request_id);
+
 /* A query parameter, or NULL. */
 const char *ez_query(struct ez_req *r, const char *name);
 /* Parses path parameter i as an id (ez_parse_id); on failure answers 400
