@@ -75,7 +75,7 @@ tail -n +"$((mark + 1))" "$dir/pg.log" | perl -e '
         unless @out == 3;
     print "$out[0];\n\\startpipeline\nBEGIN;\nSELECT txid_current();\n$out[1];\n\\endpipeline\n";
     print "\\startpipeline\n$out[2];\nCOMMIT;\n\\endpipeline\n";
- > "$dir/ezapi.sql"
+' > "$dir/ezapi.sql"
 echo "breakdown: ezapi's statements of one issue (start of each line):"
 cut -c1-110 "$dir/ezapi.sql" | sed 's/^/  /'
 
