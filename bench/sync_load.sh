@@ -23,12 +23,7 @@ PRIO_CONF=${PRIO_CONF:-}
 start_services
 EXTRA_CONF=$PRIO_CONF start_ezapi
 auth="Authorization: Bearer $TOKEN"
-keys=""
-for i in 1 2 3 4; do
-    k=$(curl -fs -X POST "$BASE/admin/masters" -H "$auth" -H 'Content-Type: application/json' \
-        -d "{\"name\":\"lat$i\",\"max_child_keys\":0}" | sed 's/.*"master_key":"\([^"]*\)".*/\1/')
-    keys="$keys${keys:+,}$k"
-done
+keys=$(latency_masters)
 gid=$(curl -fs -X POST "$BASE/admin/providers/custom" -H "$auth" \
     -H 'Content-Type: application/json' \
     -d '{"name":"bench","base_url":"https://upstream.example/v1","api_key":"sk-bench-0000000000","models":["m1","m2","m3"]}' |

@@ -21,11 +21,8 @@
 . "$(dirname "$0")/common.sh"
 start_services
 start_ezapi
-auth="Authorization: Bearer $TOKEN"
-master=$(curl -fs -X POST "$BASE/admin/masters" -H "$auth" -H 'Content-Type: application/json' \
-    -d '{"name":"bench","max_child_keys":0}')
-mkey=$(echo "$master" | sed 's/.*"master_key":"\([^"]*\)".*/\1/')
-mid=$(echo "$master" | sed 's/.*"id":\([0-9]*\).*/\1/')
+issue_setup
+mkey=$MKEY
 clients=$WORKERS
 
 # ezapi's statements of one issue, from PostgreSQL's log, with their
@@ -79,28 +76,7 @@ tail -n +"$((mark + 1))" "$dir/pg.log" | perl -e '
 echo "breakdown: ezapi's statements of one issue (start of each line):"
 cut -c1-110 "$dir/ezapi.sql" | sed 's/^/  /'
 
-cat > "$dir/issue.lua" <<LUA
-wrk.method = "POST"
-wrk.headers["Authorization"] = "Bearer $mkey"
-wrk.headers["Content-Type"] = "application/json"
-wrk.body = '{"name":"bench"}'
-LUA
-cat > "$dir/refused.lua" <<LUA
-wrk.method = "POST"
-wrk.headers["Authorization"] = "Bearer $mkey"
-wrk.headers["Content-Type"] = "application/json"
-wrk.body = '{"no_such_field":1}'
-LUA
-cat > "$dir/insert.sql" <<SQL
-\\set mid $mid
-BEGIN;
-SELECT id, epoch, max_child_keys FROM masters WHERE id = :mid FOR UPDATE;
-WITH k AS (INSERT INTO keys (master_id, name, group_name, issued_at_epoch, issued_by, key_prefix)
-  VALUES (:mid, 'bench', 'default', 1, 'master', 'sk-ez-xxxxxx') RETURNING *)
-INSERT INTO key_digests (digest, key_id)
-  SELECT md5(random()::text) || md5(random()::text), id FROM k;
-COMMIT;
-SQL
+issue_lua "$dir/refused.lua" '{"no_such_field":1}'
 code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$BASE/v1/tokens" \
     -H "Authorization: Bearer $mkey" -H 'Content-Type: application/json' -d '{"no_such_field":1}')
 [ "$code" = 400 ] || { echo "the refused body got $code, not 400" >&2; exit 1; }
