@@ -837,13 +837,12 @@ static int niceness(pid_t pid)
 
 static int clamp_nice(int n) { return n < -20 ? -20 : n > 19 ? 19 : n; }
 
-/* Each role runs at its key's niceness added to the supervisor's; the
- * shipped values put the syncer first; a reload starts workers at the new
- * value. */
+/* Each role runs at its key's niceness added to the supervisor's (all 0
+ * by default); a reload starts workers at the new value. */
 START_TEST(each_role_runs_at_its_niceness)
 {
     struct ht_server s;
-    ht_server_start(&s, NULL);
+    ht_server_start(&s, "worker_nice = 3\nlogger_nice = 6\n");
     int base = niceness(s.pid);
     pid_t w = ht_server_child_pid(&s, "worker 0"), sy = ht_server_child_pid(&s, "syncer"),
           lg = ht_server_child_pid(&s, "logger");
@@ -851,7 +850,7 @@ START_TEST(each_role_runs_at_its_niceness)
     ck_assert_int_eq(niceness(sy), base);
     ck_assert_int_eq(niceness(w), clamp_nice(base + 3));
     ck_assert_int_eq(niceness(lg), clamp_nice(base + 6));
-    ht_server_write_conf(&s, "worker_nice = 1\nlogger_nice = 2\n");
+    ht_server_write_conf(&s, "worker_nice = 1\n");
     ht_server_reload(&s);
     HT_EVENTUALLY(ht_server_child_pid(&s, "worker 0") > 0 &&
                       ht_server_child_pid(&s, "worker 0") != w,
