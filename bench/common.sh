@@ -63,6 +63,53 @@ CONF
     BASE=http://127.0.0.1:$http_port
 }
 
+# ---- Issuing child keys -----------------------------------------------
+# An unlimited master (MKEY, MID; the master is unlimited, so ezapi does
+# not count its keys either), $dir/issue.lua (wrk's POST /v1/tokens with
+# its key) and $dir/insert.sql (pgbench's same transaction: lock the
+# master row, insert the key and its digest in one statement).
+issue_setup() {
+    master=$(curl -fs -X POST "$BASE/admin/masters" -H "Authorization: Bearer $TOKEN" \
+        -H 'Content-Type: application/json' -d '{"name":"bench","max_child_keys":0}')
+    MKEY=$(echo "$master" | sed 's/.*"master_key":"\([^"]*\)".*/\1/')
+    MID=$(echo "$master" | sed 's/.*"id":\([0-9]*\).*/\1/')
+    issue_lua "$dir/issue.lua" '{"name":"bench"}'
+    cat > "$dir/insert.sql" <<SQL
+\\set mid $MID
+BEGIN;
+SELECT id, epoch, max_child_keys FROM masters WHERE id = :mid FOR UPDATE;
+WITH k AS (INSERT INTO keys (master_id, name, group_name, issued_at_epoch, issued_by, key_prefix)
+  VALUES (:mid, 'bench', 'default', 1, 'master', 'sk-ez-xxxxxx') RETURNING *)
+INSERT INTO key_digests (digest, key_id)
+  SELECT md5(random()::text) || md5(random()::text), id FROM k;
+COMMIT;
+SQL
+}
+
+# issue_lua FILE BODY: wrk's POST /v1/tokens with MKEY and BODY.
+issue_lua() {
+    cat > "$1" <<LUA
+wrk.method = "POST"
+wrk.headers["Authorization"] = "Bearer $MKEY"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '$2'
+LUA
+}
+
+# Four unlimited masters, one per sender of bench/sync_latency (issuance
+# is serialised per master): their keys, comma-separated.
+latency_masters() {
+    lm_keys=""
+    for i in 1 2 3 4; do
+        k=$(curl -fs -X POST "$BASE/admin/masters" -H "Authorization: Bearer $TOKEN" \
+            -H 'Content-Type: application/json' \
+            -d "{\"name\":\"lat$i\",\"max_child_keys\":0}" |
+            sed 's/.*"master_key":"\([^"]*\)".*/\1/')
+        lm_keys="$lm_keys${lm_keys:+,}$k"
+    done
+    echo "$lm_keys"
+}
+
 # ---- Interleaved runs -------------------------------------------------
 # A figure is a median over ROUNDS runs (default 3) of ezapi and of its
 # limit, run alternately (A B A B A B) so that a machine that gets busier

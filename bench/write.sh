@@ -11,27 +11,7 @@
 LATENCY_BIN=${LATENCY_BIN:-$top/bench/sync_latency}
 start_services
 start_ezapi
-auth="Authorization: Bearer $TOKEN"
-master=$(curl -fs -X POST "$BASE/admin/masters" -H "$auth" -H 'Content-Type: application/json' \
-    -d '{"name":"bench","max_child_keys":0}')
-mkey=$(echo "$master" | sed 's/.*"master_key":"\([^"]*\)".*/\1/')
-mid=$(echo "$master" | sed 's/.*"id":\([0-9]*\).*/\1/')
-cat > "$dir/issue.lua" <<LUA
-wrk.method = "POST"
-wrk.headers["Authorization"] = "Bearer $mkey"
-wrk.headers["Content-Type"] = "application/json"
-wrk.body = '{"name":"bench"}'
-LUA
-cat > "$dir/insert.sql" <<SQL
-\\set mid $mid
-BEGIN;
-SELECT id, epoch, max_child_keys FROM masters WHERE id = :mid FOR UPDATE;
-WITH k AS (INSERT INTO keys (master_id, name, group_name, issued_at_epoch, issued_by, key_prefix)
-  VALUES (:mid, 'bench', 'default', 1, 'master', 'sk-ez-xxxxxx') RETURNING *)
-INSERT INTO key_digests (digest, key_id)
-  SELECT md5(random()::text) || md5(random()::text), id FROM k;
-COMMIT;
-SQL
+issue_setup
 clients=$WORKERS
 
 # Each run starts with the syncer's and the logger's queues empty, so that
@@ -50,12 +30,6 @@ pgbench_run() {
 interleave write ezapi req/s ezapi_run pgbench tps pgbench_run
 
 if [ -x "$LATENCY_BIN" ]; then
-    # One master per sender: issuance is serialised per master (row lock).
-    keys=""
-    for i in 1 2 3 4; do
-        k=$(curl -fs -X POST "$BASE/admin/masters" -H "$auth" -H 'Content-Type: application/json' \
-            -d "{\"name\":\"lat$i\",\"max_child_keys\":0}" | sed 's/.*"master_key":"\([^"]*\)".*/\1/')
-        keys="$keys${keys:+,}$k"
-    done
+    keys=$(latency_masters)
     latency_rounds "sync latency" "$keys" 1000
 fi

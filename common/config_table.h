@@ -86,6 +86,12 @@ X(log_format, FORMAT, "json", 0, 0, 1,
   "json or text, to stderr")
 X(pid_file, STR, "", 0, 4096, 0,
   "file the supervisor writes its pid to; empty = none")
+X(worker_nice, INT, "0", -20, 19, 1,
+  "CPU priority of the HTTP workers: niceness added to the supervisor's, set when a start or a reload starts them. Above syncer_nice (e.g. worker_nice = 3, logger_nice = 6) changes reach Redis first while requests saturate the CPUs. Values below 0 need CAP_SYS_NICE (or RLIMIT_NICE), else the role keeps the supervisor's")
+X(syncer_nice, INT, "0", -20, 19, 1,
+  "CPU priority of the syncer, as worker_nice")
+X(logger_nice, INT, "0", -20, 19, 1,
+  "CPU priority of the logger, as worker_nice: audit records are written in batches and can wait")
 
 /* the admin console (worker/ui.c, docs/console.md) */
 X(ui, BOOL, "on", 0, 0, 1,

@@ -187,6 +187,22 @@ static int pass(enum ez_queue_id q, int self, const struct ez_consumer_ops *ops,
     return 0;
 }
 
+/* A frame published past where this consumer reads, on any ring. */
+static int unread(enum ez_queue_id q, const struct held *h)
+{
+    for (int s = EZ_SLOT_FIRST_WORKER; s < EZ_MAX_SLOTS; s++) {
+        struct ez_ring *ring = ez_shm_ring(q, s);
+        if (!ring)
+            continue;
+        uint64_t at = h->count[s] || in_flight(h, s) ? h->cursor[s] : ez_ring_cursor(ring);
+        const void *buf;
+        size_t len;
+        if (ez_ring_read(ring, &at, &buf, &len) == EZ_RING_OK)
+            return 1;
+    }
+    return 0;
+}
+
 /* How long to wait for a wake-up: until held jobs are due for flush(), but
  * never before the back-off after a failure ends; at most 100 ms. */
 static int wait_ms(const struct held *h, const struct ez_consumer_ops *ops, int64_t backoff_until)
@@ -263,8 +279,18 @@ int ez_consumer_run(enum ez_queue_id q, int slot, const struct ez_consumer_ops *
                 return 0;
             }
         }
+        /* Producers send a wake-up only while this says sleeping (queue.c):
+         * the flag is set, then the rings are looked at once more. */
+        int timeout = wait_ms(&h, ops, backoff_until);
+        if (timeout > 0) {
+            atomic_store_explicit(&me->sleeping, 1, memory_order_relaxed);
+            atomic_thread_fence(memory_order_seq_cst);
+            if (backoff_until <= ez_mono_ms() && unread(q, &h))
+                timeout = 0;
+        }
         struct pollfd pfd = { .fd = fd, .events = POLLIN };
-        if (poll(&pfd, 1, wait_ms(&h, ops, backoff_until)) < 0 && errno != EINTR)
+        if (poll(&pfd, 1, timeout) < 0 && errno != EINTR)
             log_warn("poll failed: %s", strerror(errno));
+        atomic_store_explicit(&me->sleeping, 0, memory_order_relaxed);
     }
 }

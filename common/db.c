@@ -29,6 +29,8 @@ struct ez_db {
     PGconn *conn;
     unsigned connects;
     long long xid; /* of the transaction last begun */
+    int ended;     /* ez_db_row_commit ended it, with ended_rc */
+    int ended_rc;
     struct {
         uint32_t hash; /* of the text: most lookups compare no text */
         char *sql;
@@ -177,8 +179,6 @@ static int failure(struct ez_db *db, PGresult *r, PGresult **res)
     return EZ_DB_ERROR;
 }
 
-/* Runs sql as a statement prepared on this connection (preparing it the
- * first time); a failed preparation's result is the statement's result. */
 static uint32_t text_hash(const char *s)
 {
     uint32_t h = 2166136261u; /* FNV-1a */
@@ -187,28 +187,46 @@ static uint32_t text_hash(const char *s)
     return h;
 }
 
-static PGresult *run(struct ez_db *db, const char *sql, int nparams, const char *const *params)
+/* The name sql is prepared under on this connection ("ez<index>"),
+ * preparing it the first time: 0, name set; 1, no room left, run it
+ * unprepared; -1, the preparation failed, *err holding its result. */
+static int prepare(struct ez_db *db, const char *sql, int nparams, char *name, size_t len,
+                   PGresult **err)
 {
-    char name[16];
     uint32_t hash = text_hash(sql);
     int i = 0;
     while (i < db->nprepared &&
            (db->prepared[i].hash != hash || strcmp(db->prepared[i].sql, sql) != 0))
         i++;
-    snprintf(name, sizeof name, "ez%d", i);
-    if (i == db->nprepared) {
-        char *copy = i < PREPARED_MAX ? strdup(sql) : NULL;
-        if (!copy)
-            return PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
-        PGresult *r = PQprepare(db->conn, name, sql, nparams, NULL);
-        if (!ok_status(r)) {
-            free(copy);
-            return r;
-        }
-        PQclear(r);
-        db->prepared[db->nprepared].hash = hash;
-        db->prepared[db->nprepared++].sql = copy;
+    snprintf(name, len, "ez%d", i);
+    if (i < db->nprepared)
+        return 0;
+    char *copy = i < PREPARED_MAX ? strdup(sql) : NULL;
+    if (!copy)
+        return 1;
+    PGresult *r = PQprepare(db->conn, name, sql, nparams, NULL);
+    if (!ok_status(r)) {
+        free(copy);
+        *err = r;
+        return -1;
     }
+    PQclear(r);
+    db->prepared[db->nprepared].hash = hash;
+    db->prepared[db->nprepared++].sql = copy;
+    return 0;
+}
+
+/* Runs sql as a statement prepared on this connection (preparing it the
+ * first time); a failed preparation's result is the statement's result. */
+static PGresult *run(struct ez_db *db, const char *sql, int nparams, const char *const *params)
+{
+    char name[16];
+    PGresult *err = NULL;
+    int p = prepare(db, sql, nparams, name, sizeof name, &err);
+    if (p < 0)
+        return err;
+    if (p > 0)
+        return PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
     return PQexecPrepared(db->conn, name, nparams, params, NULL, NULL, 0);
 }
 
@@ -229,6 +247,7 @@ int ez_db_exec(struct ez_db *db, PGresult **res, const char *sql, int nparams,
 int ez_db_begin(struct ez_db *db)
 {
     db->xid = 0;
+    db->ended = 0;
     if (ready(db) != EZ_DB_OK)
         return EZ_DB_UNAVAILABLE;
     /* One round trip: a simple query of two statements gives the last
@@ -255,6 +274,10 @@ static int commit_refused(const char *state)
 
 int ez_db_end(struct ez_db *db, int rc, int commit)
 {
+    if (db->ended) { /* ez_db_row_commit sent the COMMIT: its outcome */
+        db->ended = 0;
+        return db->ended_rc;
+    }
     int live = db->conn && PQstatus(db->conn) == CONNECTION_OK;
     if (rc == EZ_DB_OK && commit && live) {
         PGresult *r = run(db, "COMMIT", 0, NULL);
@@ -408,5 +431,181 @@ int ez_db_write_row(struct ez_db *db, json_t **out, const char *sql, int nparams
         json_decref(*out);
         *out = NULL;
     }
+    return rc;
+}
+
+/* ---- Several statements in one round trip -------------------------------- */
+
+struct stmt {
+    const char *sql;
+    int nparams;
+    const char *const *params;
+};
+
+/* A connection whose pipeline went wrong is dropped: the next call
+ * reconnects (and a transaction on it is gone, rolled back by the
+ * server). */
+static void drop(struct ez_db *db)
+{
+    PQfinish(db->conn);
+    db->conn = NULL;
+    forget_prepared(db);
+}
+
+#define PIPELINE_MAX 4
+
+/* Sends the n statements at once (libpq's pipeline mode) and reads their
+ * results into res (NULL: not read). Statements are prepared first as
+ * run() prepares them; a preparation happens once per connection, so
+ * only the first use of a statement costs more round trips. Returns the
+ * index of the first statement that failed (its result, or NULL when the
+ * connection went, in res), n when all succeeded; *sent is 0 when nothing
+ * reached the server (a preparation failed). A statement after a failed
+ * one is not run (PostgreSQL skips the rest of a pipeline). */
+static int pipeline(struct ez_db *db, int n, const struct stmt *st, PGresult **res, int *sent)
+{
+    char name[PIPELINE_MAX][16];
+    int unprepared[PIPELINE_MAX];
+    *sent = 0;
+    for (int i = 0; i < n; i++)
+        res[i] = NULL;
+    for (int i = 0; i < n; i++) {
+        PGresult *err = NULL;
+        unprepared[i] = prepare(db, st[i].sql, st[i].nparams, name[i], sizeof name[i], &err);
+        if (unprepared[i] < 0) {
+            res[i] = err;
+            return i;
+        }
+    }
+    *sent = 1;
+    int ok = PQenterPipelineMode(db->conn);
+    for (int i = 0; ok && i < n; i++)
+        ok = unprepared[i] ? PQsendQueryParams(db->conn, st[i].sql, st[i].nparams, NULL,
+                                                 st[i].params, NULL, NULL, 0)
+                             : PQsendQueryPrepared(db->conn, name[i], st[i].nparams,
+                                                   st[i].params, NULL, NULL, 0);
+    if (!ok || !PQpipelineSync(db->conn)) {
+        drop(db);
+        return 0;
+    }
+    int bad = n;
+    for (int i = 0; i < n; i++) {
+        res[i] = PQgetResult(db->conn);
+        PGresult *end = res[i] ? PQgetResult(db->conn) : NULL; /* NULL ends each one's results */
+        PQclear(end);
+        if (!ok_status(res[i])) {
+            if (bad == n)
+                bad = i;
+            if (!res[i] || end || PQstatus(db->conn) != CONNECTION_OK) {
+                drop(db);
+                return bad;
+            }
+        }
+    }
+    PGresult *sync = PQgetResult(db->conn);
+    int synced = sync && PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
+    PQclear(sync);
+    if (!synced || !PQexitPipelineMode(db->conn))
+        drop(db);
+    return bad;
+}
+
+static void clear_all(int n, PGresult **res)
+{
+    for (int i = 0; i < n; i++)
+        PQclear(res[i]);
+}
+
+/* The first column of the first row as JSON (*out NULL: no row). */
+static int json_first(PGresult *r, json_t **out)
+{
+    *out = NULL;
+    if (PQntuples(r) == 0)
+        return EZ_DB_OK;
+    *out = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
+    if (*out)
+        return EZ_DB_OK;
+    log_error("PostgreSQL returned a row that is not JSON");
+    return EZ_DB_ERROR;
+}
+
+/* What a failed statement of a pipeline means (failure()'s classes): the
+ * connection dropped by pipeline() is EZ_DB_UNAVAILABLE. */
+static int pipeline_failure(struct ez_db *db, PGresult *r)
+{
+    if (!db->conn) {
+        PQclear(r);
+        ez_metric_inc(EZ_M_pg_errors);
+        log_warn("PostgreSQL connection lost");
+        return EZ_DB_UNAVAILABLE;
+    }
+    PGresult *err = NULL;
+    int rc = failure(db, r, &err);
+    PQclear(err);
+    return rc;
+}
+
+int ez_db_begin_row(struct ez_db *db, json_t **out, const char *sql, int nparams,
+                    const char *const *params)
+{
+    *out = NULL;
+    db->xid = 0;
+    db->ended = 0;
+    if (ready(db) != EZ_DB_OK)
+        return EZ_DB_UNAVAILABLE;
+    const struct stmt st[] = { { "BEGIN", 0, NULL },
+                               { "SELECT txid_current()", 0, NULL },
+                               { sql, nparams, params } };
+    PGresult *res[3];
+    int sent, bad = pipeline(db, 3, st, res, &sent), rc = EZ_DB_OK;
+    if (bad > 1 && res[1] && PQntuples(res[1]) == 1)
+        db->xid = strtoll(PQgetvalue(res[1], 0, 0), NULL, 10);
+    if (bad < 3) {
+        rc = pipeline_failure(db, res[bad]);
+        res[bad] = NULL;
+    } else {
+        rc = json_first(res[2], out);
+    }
+    clear_all(3, res);
+    if (rc != EZ_DB_OK) {
+        rc = ez_db_end(db, rc, 0);
+        json_decref(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+int ez_db_row_commit(struct ez_db *db, json_t **out, const char *sql, int nparams,
+                     const char *const *params)
+{
+    *out = NULL;
+    if (!db->conn || PQstatus(db->conn) != CONNECTION_OK) /* rolled back with the connection */
+        return EZ_DB_UNAVAILABLE;
+    const struct stmt st[] = { { sql, nparams, params }, { "COMMIT", 0, NULL } };
+    PGresult *res[2];
+    int sent, bad = pipeline(db, 2, st, res, &sent), rc;
+    if (bad == 2) {
+        rc = json_first(res[0], out);
+        if (rc != EZ_DB_OK) /* committed all the same */
+            log_error("transaction %lld committed; its answer could not be read", db->xid);
+        rc = EZ_DB_OK;
+    } else if (db->conn && (bad == 0 || !sent)) {
+        rc = pipeline_failure(db, res[bad]); /* not committed: ez_db_end rolls back */
+        res[bad] = NULL;
+        clear_all(2, res);
+        return rc;
+    } else if (db->conn && res[1] && commit_refused(ez_db_sqlstate(res[1]))) {
+        rc = EZ_DB_ERROR;
+    } else {
+        log_warn("PostgreSQL connection lost during COMMIT of transaction %lld: its outcome "
+                 "is unknown", db->xid);
+        ez_metric_inc(EZ_M_pg_errors);
+        rc = EZ_DB_UNKNOWN;
+        if (bad == 1) /* the row, as if it had committed */
+            (void)json_first(res[0], out);
+    }
+    clear_all(2, res);
+    db->ended = 1;
+    db->ended_rc = rc;
     return rc;
 }

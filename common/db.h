@@ -85,6 +85,23 @@ int ez_db_json_row(struct ez_db *db, json_t **out, const char *sql, int nparams,
 int ez_db_write_row(struct ez_db *db, json_t **out, const char *sql, int nparams,
                     const char *const *params) __attribute__((warn_unused_result));
 
+/* Round trips saved on the hot write paths (libpq's pipeline mode, the
+ * statements prepared as everywhere else):
+ * ez_db_begin_row is ez_db_begin and one statement giving at most one JSON
+ * row (ez_db_json_row) in one round trip: typically the row lock that
+ * starts a write. On failure the transaction is rolled back already.
+ * ez_db_row_commit runs the last statement of a transaction begun with
+ * either and its COMMIT in one round trip, and ends the transaction: the
+ * caller's ez_db_end then returns this outcome. EZ_DB_OK: committed;
+ * EZ_DB_ERROR or EZ_DB_UNAVAILABLE from the statement: not committed
+ * (ez_db_end rolls back); EZ_DB_ERROR when PostgreSQL refused the COMMIT;
+ * EZ_DB_UNKNOWN when the connection was lost once both were sent (the
+ * COMMIT may have run), *out holding the row if it arrived, else NULL. */
+int ez_db_begin_row(struct ez_db *db, json_t **out, const char *sql, int nparams,
+                    const char *const *params) __attribute__((warn_unused_result));
+int ez_db_row_commit(struct ez_db *db, json_t **out, const char *sql, int nparams,
+                     const char *const *params) __attribute__((warn_unused_result));
+
 /* RFC 3339 UTC rendering of a timestamptz column inside SQL. */
 #define EZ_SQL_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 

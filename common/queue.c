@@ -64,8 +64,17 @@ int ez_queue_push(enum ez_queue_id q, int slot, struct ez_frame *f)
     free(buf);
     if (rc != EZ_RING_OK)
         return EZ_QUEUE_FULL;
-    struct ez_frame wake = { .version = EZ_FRAME_VERSION, .type = EZ_JOB_WAKE, .slot = (uint32_t)slot };
-    send_frame(q, &wake);
+    /* A consumer at work reads this frame on its next pass: only one that
+     * is (about to be) blocked gets a datagram, from the first producer to
+     * see it so. Paired with the consumer's fence in consumer.c: either it
+     * sees the frame before blocking, or this sees it sleeping. */
+    atomic_thread_fence(memory_order_seq_cst);
+    struct ez_slot *consumer = ez_shm_slot(q == EZ_Q_SYNC ? EZ_SLOT_SYNCER : EZ_SLOT_LOGGER);
+    if (consumer && atomic_exchange_explicit(&consumer->sleeping, 0, memory_order_relaxed)) {
+        struct ez_frame wake = { .version = EZ_FRAME_VERSION, .type = EZ_JOB_WAKE,
+                                 .slot = (uint32_t)slot };
+        send_frame(q, &wake);
+    }
     return EZ_QUEUE_OK;
 }
 

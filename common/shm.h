@@ -40,6 +40,7 @@ struct ez_slot {
     _Atomic uint64_t jobs_done;      /* consumer: jobs whose effect is durable */
     _Atomic uint64_t jobs_bad;       /* consumer: malformed frames dropped */
     _Atomic int64_t oldest_job_ms;   /* consumer: enqueue time of the oldest pending job, 0 = none */
+    _Atomic int sleeping;            /* consumer: blocked waiting, wants a wake-up datagram */
     _Atomic int connections;         /* worker: open HTTP connections */
     _Atomic int accepting;           /* worker: listening for new ones */
     _Atomic int busy;                /* worker: inside a request */

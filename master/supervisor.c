@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -83,6 +84,26 @@ static const char *role_name(int role)
     }
 }
 
+/* A role's CPU priority: its configured niceness added to the
+ * supervisor's. Refused (a negative value without the privilege to lower
+ * niceness): the role runs on at the supervisor's, and says so. */
+static void set_priority(int role)
+{
+    long long add = role == EZ_ROLE_WORKER   ? config->worker_nice
+                    : role == EZ_ROLE_SYNCER ? config->syncer_nice
+                                             : config->logger_nice;
+    if (add == 0)
+        return;
+    errno = 0;
+    int base = getpriority(PRIO_PROCESS, 0);
+    if (base == -1 && errno != 0)
+        return;
+    long long want = base + add < -20 ? -20 : base + add > 19 ? 19 : base + add;
+    if (setpriority(PRIO_PROCESS, 0, (int)want) != 0)
+        log_warn("%s: niceness %lld refused (%s): running at %d", role_name(role), want,
+                 strerror(errno), base);
+}
+
 static void child_run(int slot)
 {
     struct proc *p = &procs[slot];
@@ -96,6 +117,7 @@ static void child_run(int slot)
     ez_metrics_init_self(slot);
     if (getppid() == 1)
         _exit(0);
+    set_priority(p->role);
     int fds[EZ_MAX_LISTEN];
     for (int i = 0; i < listeners.n; i++)
         fds[i] = listeners.l[i].fd;

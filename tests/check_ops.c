@@ -6,10 +6,12 @@
 
 #include "common/audit_store.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -820,6 +822,63 @@ START_TEST(postgres_outage_answers_503_and_recovers_by_itself)
 }
 END_TEST
 
+/* ---- CPU priority of the roles ------------------------------------------- */
+
+static int niceness(pid_t pid)
+{
+    errno = 0;
+    int n = getpriority(PRIO_PROCESS, (id_t)pid);
+    ck_assert_msg(!(n == -1 && errno), "getpriority(%d): %s", (int)pid, strerror(errno));
+    return n;
+}
+
+static int clamp_nice(int n) { return n < -20 ? -20 : n > 19 ? 19 : n; }
+
+/* Each role runs at its key's niceness added to the supervisor's (all 0
+ * by default); a reload starts workers at the new value. */
+START_TEST(each_role_runs_at_its_niceness)
+{
+    struct ht_server s;
+    ht_server_start(&s, "worker_nice = 3\nlogger_nice = 6\n");
+    int base = niceness(s.pid);
+    pid_t w = ht_server_child_pid(&s, "worker 0"), sy = ht_server_child_pid(&s, "syncer"),
+          lg = ht_server_child_pid(&s, "logger");
+    ck_assert(w > 0 && sy > 0 && lg > 0);
+    ck_assert_int_eq(niceness(sy), base);
+    ck_assert_int_eq(niceness(w), clamp_nice(base + 3));
+    ck_assert_int_eq(niceness(lg), clamp_nice(base + 6));
+    ht_server_write_conf(&s, "worker_nice = 1\n");
+    ht_server_reload(&s);
+    HT_EVENTUALLY(ht_server_child_pid(&s, "worker 0") > 0 &&
+                      ht_server_child_pid(&s, "worker 0") != w,
+                  20000, "no new worker after the reload");
+    ck_assert_int_eq(niceness(ht_server_child_pid(&s, "worker 0")), clamp_nice(base + 1));
+    ht_assert_clean_stop(&s);
+}
+END_TEST
+
+/* A value the process may not take (below the supervisor's, without the
+ * privilege) is refused with a warning and the role keeps running at the
+ * supervisor's niceness; at 0 nothing is changed. */
+START_TEST(a_refused_niceness_leaves_the_role_running)
+{
+    struct ht_server s;
+    ht_server_start(&s, "worker_nice = 0\nsyncer_nice = -5\nlogger_nice = 0\n");
+    int base = niceness(s.pid);
+    pid_t w = ht_server_child_pid(&s, "worker 0"), sy = ht_server_child_pid(&s, "syncer");
+    ck_assert(w > 0 && sy > 0);
+    ck_assert_int_eq(niceness(w), base);
+    if (geteuid() == 0) /* root may lower it */
+        ck_assert_int_eq(niceness(sy), clamp_nice(base - 5));
+    else
+        ck_assert_int_eq(niceness(sy), base);
+    struct ht_resp r;
+    ck_assert_int_eq(ht_get(s.port, "/health/ready", NULL, &r), 200);
+    ht_resp_free(&r);
+    ht_assert_clean_stop(&s);
+}
+END_TEST
+
 /* ---- Valgrind ------------------------------------------------------------ */
 
 START_TEST(start_serve_stop_has_no_leak_under_valgrind)
@@ -894,6 +953,10 @@ static Suite *ops_suite(void)
     tcase_add_test(o, postgres_outage_answers_503_and_recovers_by_itself);
     tcase_add_test(o, prepared_statements_survive_many_texts_errors_and_restarts);
     suite_add_tcase(s, o);
+    TCase *n = ht_tcase("niceness");
+    tcase_add_test(n, each_role_runs_at_its_niceness);
+    tcase_add_test(n, a_refused_niceness_leaves_the_role_running);
+    suite_add_tcase(s, n);
     TCase *v = ht_tcase("valgrind");
     tcase_set_timeout(v, 300);
     tcase_add_test(v, start_serve_stop_has_no_leak_under_valgrind);

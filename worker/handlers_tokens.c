@@ -73,6 +73,18 @@ static void key_issue(struct ez_req *r, int64_t master_id, const char *issued_by
         OPENSSL_cleanse(tok, sizeof tok);
         return;
     }
+    if (!out) {
+        /* The INSERT and its COMMIT went together and the connection was
+         * lost before any answer: the outcome is unknown and no key id is
+         * known to project. A key that committed reaches Redis with the
+         * syncer's catch-up or the next full resync; nobody holds its
+         * secret (docs/operations.md, "Changes that never reach the
+         * syncer"). */
+        ez_audit(r, "key.create", "key", "", NULL, NULL);
+        ez_reply_db(r, EZ_DB_UNKNOWN);
+        OPENSSL_cleanse(tok, sizeof tok);
+        return;
+    }
     sync_key(r, "upsert", out);
     audit_key(r, "key.create", out, NULL, json_deep_copy(out));
     reply_key_secret(r, 201, out, tok, sizeof tok);

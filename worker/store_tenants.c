@@ -484,11 +484,11 @@ void ez_store_child_key_issue(struct ez_db *db, int64_t master_id,
     const char *pm[] = { mid };
     json_t *master = NULL;
     char *nstext = NULL, *mltext = NULL, *iptext = NULL;
-    int rc = ez_outcome_begin(db, o);
-    if (rc == EZ_DB_OK)
-        rc = ez_db_json_row(db, &master,
-                            "SELECT " MASTER_FACTS " FROM masters WHERE id = $1 FOR UPDATE", 1,
-                            pm);
+    /* BEGIN and the master's lock in one round trip. */
+    o->e.status = EZ_DONE;
+    int rc = o->db = ez_db_begin_row(db, &master,
+                                     "SELECT " MASTER_FACTS " FROM masters WHERE id = $1 "
+                                     "FOR UPDATE", 1, pm);
     if (rc == EZ_DB_OK && !master)
         ez_not_found(&o->e);
     if (rc != EZ_DB_OK || o->e.status != EZ_DONE)
@@ -513,8 +513,8 @@ void ez_store_child_key_issue(struct ez_db *db, int64_t master_id,
     snprintf(epoch, sizeof epoch, "%lld", num(master, "epoch"));
     const char *p[] = { mid, in->name ? in->name : "", str(master, "group"), epoch, issued_by,
                         def, nstext, mltext, iptext, in->expires_at, prefix, digest };
-    /* The key, its digest and the answer in one statement (one round trip). */
-    rc = ez_db_json_row(db, out,
+    /* The key, its digest, the answer and the COMMIT in one round trip. */
+    rc = ez_db_row_commit(db, out,
                         "WITH k AS (INSERT INTO keys (master_id, name, group_name, "
                         "issued_at_epoch, issued_by, default_namespace, namespaces, model_limits, "
                         "allow_ips, expires_at, key_prefix) VALUES ($1, $2, $3, $4, $5, $6, "
@@ -524,8 +524,6 @@ void ez_store_child_key_issue(struct ez_db *db, int64_t master_id,
                         "d AS (INSERT INTO key_digests (digest, key_id) SELECT $12, id FROM k) "
                         "SELECT " KEY_JSON " FROM k JOIN masters m ON m.id = k.master_id",
                         12, p);
-    if (rc == EZ_DB_OK && !*out)
-        rc = EZ_DB_ERROR;
 out:
     if (!ez_outcome_end(db, rc, o))
         ez_outcome_drop(out, NULL, NULL);
