@@ -75,11 +75,12 @@ static void key_issue(struct ez_req *r, int64_t master_id, const char *issued_by
     }
     if (!out) {
         /* The INSERT and its COMMIT went together and the connection was
-         * lost before any answer: the outcome is unknown and no key id is
-         * known to project. A key that committed reaches Redis with the
-         * syncer's catch-up or the next full resync; nobody holds its
-         * secret (docs/operations.md, "Changes that never reach the
-         * syncer"). */
+         * lost before any answer: the outcome is unknown and the key's id
+         * with it. The master is known, so the syncer re-projects every
+         * key of it: a key that committed reaches Redis like any other,
+         * one that did not changes nothing (docs/operations.md, "Changes
+         * that never reach the syncer"). */
+        ez_jobs_sync(r, "masters", "upsert", master_id, 0, json_pack("{s:s}", "keys", "all"));
         ez_audit(r, "key.create", "key", "", NULL, NULL);
         ez_reply_db(r, EZ_DB_UNKNOWN);
         OPENSSL_cleanse(tok, sizeof tok);
