@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "import.h"
 #include "jwt.h"
 #include "legacy.h"
 #include "log.h"
@@ -38,6 +39,9 @@ static void usage(FILE *f)
             "       ezapi token admin [-c FILE] [--sub NAME] [--role admin|viewer] [--ttl DURATION]\n"
             "       ezapi verify [-c FILE]          compare Redis with PostgreSQL (exit 0 when equal)\n"
             "       ezapi config sample|man         print the sample config or ezapi.conf(5)\n"
+            "       ezapi import [-c FILE] [--dry-run] [--conflict skip|overwrite]\n"
+            "                    [--include-bindings] [--skip-invalid] FILE\n"
+            "                                       import a new-api export (docs/migrate.md)\n"
             "default config: %s\n", DEFAULT_CONFIG);
 }
 
@@ -168,6 +172,88 @@ static int cmd_verify(const struct ez_config *cfg)
     return equal ? 0 : 1;
 }
 
+/* ezapi import: the document from a file, the work of POST /admin/import;
+ * the answer on stdout. 0 when imported (or a dry run found no error), 1
+ * when not, 2 for a bad command line. */
+static int cmd_import(int argc, char **argv, const char *path)
+{
+    struct ez_import_opts o = { 0 };
+    static const struct option opts[] = {
+        { "dry-run", no_argument, NULL, 'd' }, { "conflict", required_argument, NULL, 'k' },
+        { "include-bindings", no_argument, NULL, 'b' },
+        { "skip-invalid", no_argument, NULL, 's' }, { "from", required_argument, NULL, 'f' },
+        { "config", required_argument, NULL, 'c' }, { NULL, 0, NULL, 0 } };
+    int ch;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'd': o.dry_run = 1; break;
+        case 'b': o.include_bindings = 1; break;
+        case 's': o.skip_invalid = 1; break;
+        case 'c': path = optarg; break;
+        case 'k':
+            if (strcmp(optarg, "skip") != 0 && strcmp(optarg, "overwrite") != 0) {
+                fprintf(stderr, "ezapi: --conflict must be skip or overwrite\n");
+                return 2;
+            }
+            o.overwrite = strcmp(optarg, "overwrite") == 0;
+            break;
+        case 'f':
+            if (strcmp(optarg, "newapi") != 0) {
+                fprintf(stderr, "ezapi: --from must be newapi\n");
+                return 2;
+            }
+            break;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind != argc - 1) {
+        usage(stderr);
+        return 2;
+    }
+    const char *file = argv[optind];
+    json_error_t jerr;
+    json_t *doc = json_load_file(file, JSON_REJECT_DUPLICATES, &jerr);
+    if (!doc) {
+        fprintf(stderr, "ezapi: %s: line %d, column %d: %s\n", file, jerr.line, jerr.column,
+                jerr.text);
+        return 1;
+    }
+    struct ez_config *cfg = load_or_exit(path);
+    struct ez_db *db = ez_db_new(cfg->pg_dsn, 0, "ezapi-import");
+    struct ez_import_actor who = { "admin", "ezapi import", "", "", file, "" };
+    struct ez_import_result res = { 0 };
+    int rc = db ? ez_import_newapi(db, cfg, doc, &o, &who, &res) : EZ_IMPORT_DB;
+    json_decref(doc);
+    ez_db_free(db);
+    ez_config_free(cfg);
+    free(cfg);
+    if (res.answer) {
+        char *text = json_dumps(res.answer, JSON_INDENT(2) | JSON_ENSURE_ASCII);
+        if (text)
+            printf("%s\n", text);
+        free(text);
+        json_decref(res.answer);
+    }
+    switch (rc) {
+    case EZ_IMPORT_DONE:
+        return 0;
+    case EZ_IMPORT_BAD_DOC:
+        fprintf(stderr, "ezapi: %s: %s: %s\n", file, res.path, res.message);
+        return 1;
+    case EZ_IMPORT_INVALID:
+        fprintf(stderr, "ezapi: %s: items in error (listed in \"errors\"); nothing was "
+                        "imported (--skip-invalid imports the others)\n", file);
+        return 1;
+    default:
+        fprintf(stderr, "ezapi: import failed: PostgreSQL %s\n",
+                res.db_rc == EZ_DB_UNKNOWN ? "lost the connection during COMMIT: it may "
+                                             "or may not have been imported"
+                                           : "is unavailable or refused the import");
+        return 1;
+    }
+}
+
 int main(int argc, char **argv)
 {
     const char *path = DEFAULT_CONFIG;
@@ -180,6 +266,8 @@ int main(int argc, char **argv)
         }
         return cmd_token(argc - 2, argv + 2, path);
     }
+    if (argc >= 2 && strcmp(argv[1], "import") == 0)
+        return cmd_import(argc - 1, argv + 1, path);
     if (argc >= 2 && strcmp(argv[1], "config") == 0) {
         if (argc == 3 && strcmp(argv[2], "sample") == 0) {
             ez_config_write_sample(stdout);
