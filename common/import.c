@@ -442,7 +442,12 @@ static void add_provider(struct run *r, size_t index, json_t *obj)
         if (!have && json_array_size(gm) < EZ_IMPORT_MAX_LIST)
             json_array_append(gm, m);
     }
-    if (strcmp(status, "disabled") != 0)
+    /* An export of ezapi says the group's own status; else a group is
+     * disabled when all its entries are. */
+    const char *gstatus = json_string_value(json_object_get(obj, "group_status"));
+    if (gstatus && (strcmp(gstatus, "active") == 0 || strcmp(gstatus, "disabled") == 0))
+        json_object_set_new(g, "status", json_string(gstatus));
+    else if (strcmp(status, "disabled") != 0)
         json_object_set_new(g, "status", json_string("active"));
     json_t *rg = json_object_get(g, "route_groups");
     if (primary && *primary)
@@ -473,11 +478,17 @@ static json_t *check_master(struct run *r, size_t index, json_t *obj)
 {
     struct item it = { r, "masters", index, obj };
     static const char *const statuses[] = { "active", "suspended", "disabled", NULL };
-    const char *name, *group, *def, *status;
+    const char *name, *group, *def, *status, *kd, *kp;
     long long mck, qps;
     json_t *ns = NULL;
     if (!json_is_object(obj)) {
         fail(r, "masters", index, "", "must be an object");
+        return NULL;
+    }
+    if (opt_str(&it, "master_key_digest", 71, &kd) || opt_str(&it, "key_prefix", 16, &kp))
+        return NULL;
+    if (kd && (strncmp(kd, "sha256:", 7) != 0 || !ez_digest_valid(kd + 7))) {
+        bad(&it, "master_key_digest", "must be sha256: and 64 lowercase hex");
         return NULL;
     }
     if (req_str(&it, "name", 128, &name) || opt_str(&it, "group", 64, &group) ||
@@ -497,11 +508,12 @@ static json_t *check_master(struct run *r, size_t index, json_t *obj)
         json_decref(ns);
         return NULL;
     }
-    return json_pack("{s:s, s:s, s:s, s:I, s:I, s:o, s:s, s:I}", "name", name, "group",
-                     group && *group ? group : "default", "status",
+    return json_pack("{s:s, s:s, s:s, s:I, s:I, s:o, s:s, s:I, s:s?, s:s?}", "name", name,
+                     "group", group && *group ? group : "default", "status",
                      strcmp(status, "active") == 0 ? "active" : "suspended", "max_child_keys",
                      (json_int_t)mck, "global_qps", (json_int_t)qps, "namespaces", ns,
-                     "default_namespace", def ? def : "", "index", (json_int_t)index);
+                     "default_namespace", def ? def : "", "index", (json_int_t)index,
+                     "key_digest", kd ? kd + 7 : NULL, "key_prefix", kp);
 }
 
 /* ---- Keys -------------------------------------------------------------- */
@@ -714,21 +726,28 @@ static void write_masters(struct run *r, json_t *masters, json_t *found)
             count(r->skipped, "masters", 1);
             continue;
         }
+        /* A master exported by ezapi keeps its master key (its digest);
+         * any other gets a new one. */
+        const char *kd = json_string_value(json_object_get(m, "key_digest"));
+        const char *kp = json_string_value(json_object_get(m, "key_prefix"));
         char tok[EZ_TOKEN_MAX] = "", digest[65] = "", prefix[EZ_TOKEN_DISPLAY_LEN + 1] = "";
-        if (!id && (ez_token_new(EZ_MASTER_KEY_PREFIX, tok, sizeof tok) != 0 ||
-                    ez_sha256_hex(tok, strlen(tok), digest) != 0)) {
+        if (kd) {
+            snprintf(digest, sizeof digest, "%s", kd);
+            snprintf(prefix, sizeof prefix, "%s", kp ? kp : "");
+        } else if (!id && (ez_token_new(EZ_MASTER_KEY_PREFIX, tok, sizeof tok) != 0 ||
+                           ez_sha256_hex(tok, strlen(tok), digest) != 0)) {
             ok(r, EZ_DB_ERROR);
             return;
-        }
-        if (!id)
+        } else if (!id) {
             ez_token_display(tok, prefix);
+        }
         int existed = id != 0;
         if (!ok(r, ez_si_master_write(r->db, m, digest, prefix, &id))) {
             OPENSSL_cleanse(tok, sizeof tok);
             return;
         }
         count(existed ? r->overwritten : r->created, "masters", 1);
-        if (!existed)
+        if (!existed && !kd)
             json_array_append_new(r->masters_out,
                                   json_pack("{s:s, s:s?}", "name", name, "master_key",
                                             r->o->dry_run ? NULL : tok));

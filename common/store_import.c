@@ -281,3 +281,47 @@ int ez_si_audit(struct ez_db *db, json_t *rec)
     free(text);
     return rc;
 }
+
+int ez_si_export(struct ez_db *db, json_t **out)
+{
+    *out = NULL;
+    int rc = ez_db_cmd(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL);
+    if (rc != EZ_DB_OK)
+        return rc;
+    rc = ez_db_json_row(
+        db, out,
+        "SELECT json_build_object("
+        "'groups', (SELECT coalesce(json_agg(json_build_object('id', g.id, 'name', g.name, "
+        "'type', g.type, 'base_url', coalesce(g.base_url, ''), 'models', to_json(g.models), "
+        "'status', g.status, 'keys', (SELECT coalesce(json_agg(json_build_object("
+        "'api_key', k.api_key, 'weight', k.weight, 'status', k.status, 'auto_ban', k.auto_ban) "
+        "ORDER BY k.id), '[]') FROM api_keys k WHERE k.group_id = g.id)) ORDER BY g.name), '[]') "
+        "FROM provider_groups g), "
+        "'masters', (SELECT coalesce(json_agg(json_build_object('name', m.name, "
+        "'group', m.group_name, 'namespaces', to_json(m.namespaces), "
+        "'default_namespace', coalesce(m.default_namespace, ''), "
+        "'max_child_keys', m.max_child_keys, 'global_qps', m.global_qps, 'status', m.status, "
+        "'key_digest', m.key_digest, 'key_prefix', m.key_prefix) ORDER BY m.name), '[]') "
+        "FROM masters m), "
+        "'keys', (SELECT coalesce(json_agg(json_build_object('master_ref', m.name, "
+        "'digest', d.digest, 'alias', (SELECT a.digest FROM key_digests a WHERE a.key_id = k.id "
+        "AND a.alias AND a.valid_until IS NULL ORDER BY a.digest LIMIT 1), "
+        "'key_prefix', k.key_prefix, 'name', k.name, 'group', k.group_name, "
+        "'status', k.status, 'namespaces', to_json(k.namespaces), "
+        "'model_limits', to_json(k.model_limits), 'allow_ips', to_json(k.allow_ips), "
+        "'expires_at', " EZ_SQL_TS("k.expires_at") ", 'quota_limit', k.quota_limit, "
+        "'quota_used', k.quota_used, 'unlimited_quota', k.unlimited_quota) "
+        "ORDER BY m.name, d.digest), '[]') FROM keys k JOIN masters m ON m.id = k.master_id "
+        "JOIN key_digests d ON d.key_id = k.id AND d.valid_until IS NULL AND NOT d.alias "
+        "WHERE k.status <> 'revoked'), "
+        "'revoked', (SELECT count(*) FROM keys WHERE status = 'revoked'), "
+        "'bindings', (SELECT coalesce(json_agg(json_build_object('namespace', b.namespace, "
+        "'public_model', b.public_model, 'group', g.name, 'selector_type', b.selector_type, "
+        "'selector_value', b.selector_value, 'weight', b.weight, 'status', b.status) "
+        "ORDER BY b.namespace, b.public_model, g.name), '[]') "
+        "FROM bindings b JOIN provider_groups g ON g.id = b.group_id))",
+        0, NULL);
+    if (ez_db_cmd(db, "COMMIT", 0, NULL) != EZ_DB_OK && rc == EZ_DB_OK)
+        rc = EZ_DB_UNAVAILABLE;
+    return rc;
+}

@@ -1,5 +1,6 @@
-/* SQL of an import (common/import.c): every statement runs inside the one
- * transaction the caller opened with ez_db_begin. Parameters only, never a
+/* SQL of an import (common/import.c) and of an export (common/export.c).
+ * An import's statements run inside the one transaction the caller opened
+ * with ez_db_begin. Parameters only, never a
  * string built from input. Each returns an EZ_DB_* status. */
 #ifndef EZ_STORE_IMPORT_H
 #define EZ_STORE_IMPORT_H
@@ -59,5 +60,12 @@ int ez_si_sync_later(struct ez_db *db, const char *resource, int64_t id, json_t 
 /* The import's audit record, committed with it; rec's keys are the columns
  * of audit_records. */
 int ez_si_audit(struct ez_db *db, json_t *rec) __attribute__((warn_unused_result));
+
+/* The state an export writes, read in one REPEATABLE READ snapshot:
+ * {"groups": [{id, name, type, base_url, models, status, keys: [{api_key
+ * (as stored), weight, status, auto_ban}]}], "masters": [...], "keys":
+ * [...], "bindings": [...]}, each sorted by name (keys by master, then
+ * digest). Revoked keys are left out. */
+int ez_si_export(struct ez_db *db, json_t **out) __attribute__((warn_unused_result));
 
 #endif

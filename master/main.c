@@ -11,7 +11,9 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "export.h"
 #include "import.h"
+#include "store_import.h"
 #include "jwt.h"
 #include "legacy.h"
 #include "log.h"
@@ -42,6 +44,8 @@ static void usage(FILE *f)
             "       ezapi import [-c FILE] [--dry-run] [--conflict skip|overwrite]\n"
             "                    [--include-bindings] [--skip-invalid] FILE\n"
             "                                       import a new-api export (docs/migrate.md)\n"
+            "       ezapi export [-c FILE] [--include-secrets]\n"
+            "                                       print the configuration in the import format\n"
             "default config: %s\n", DEFAULT_CONFIG);
 }
 
@@ -254,6 +258,58 @@ static int cmd_import(int argc, char **argv, const char *path)
     }
 }
 
+/* ezapi export: the document on stdout; with the upstream keys, an audit
+ * record first (no record, no secrets). */
+static int cmd_export(int argc, char **argv, const char *path)
+{
+    int secrets = 0;
+    static const struct option opts[] = {
+        { "include-secrets", no_argument, NULL, 's' },
+        { "config", required_argument, NULL, 'c' }, { NULL, 0, NULL, 0 } };
+    int ch;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+        switch (ch) {
+        case 's': secrets = 1; break;
+        case 'c': path = optarg; break;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind != argc) {
+        usage(stderr);
+        return 2;
+    }
+    struct ez_config *cfg = load_or_exit(path);
+    struct ez_db *db = ez_db_new(cfg->pg_dsn, 0, "ezapi-export");
+    json_t *doc = NULL;
+    int rc = db ? ez_export(db, cfg, secrets, &doc) : EZ_DB_ERROR;
+    if (rc == EZ_DB_OK && secrets) {
+        json_t *data = json_object_get(doc, "data");
+        json_t *rec = json_pack(
+            "{s:s, s:s, s:s, s:s, s:{s:{s:I, s:I, s:I}}}", "actor_type", "admin", "actor",
+            "ezapi export", "action", "export.secrets", "resource", "export", "changes", "after",
+            "providers", (json_int_t)json_array_size(json_object_get(data, "providers")),
+            "masters", (json_int_t)json_array_size(json_object_get(data, "masters")), "keys",
+            (json_int_t)json_array_size(json_object_get(data, "keys")));
+        rc = ez_db_begin(db);
+        if (rc == EZ_DB_OK)
+            rc = ez_db_end(db, rec ? ez_si_audit(db, rec) : EZ_DB_ERROR, 1);
+        json_decref(rec);
+    }
+    ez_db_free(db);
+    ez_config_free(cfg);
+    free(cfg);
+    if (rc != EZ_DB_OK) {
+        fprintf(stderr, "ezapi: export failed: PostgreSQL is unavailable or refused it%s\n",
+                secrets ? " (nothing is printed without its audit record)" : "");
+        json_decref(doc);
+        return 1;
+    }
+    int out = json_dumpf(doc, stdout, JSON_INDENT(2)) == 0 && putchar('\n') != EOF ? 0 : 1;
+    json_decref(doc);
+    return out;
+}
+
 int main(int argc, char **argv)
 {
     const char *path = DEFAULT_CONFIG;
@@ -268,6 +324,8 @@ int main(int argc, char **argv)
     }
     if (argc >= 2 && strcmp(argv[1], "import") == 0)
         return cmd_import(argc - 1, argv + 1, path);
+    if (argc >= 2 && strcmp(argv[1], "export") == 0)
+        return cmd_export(argc - 1, argv + 1, path);
     if (argc >= 2 && strcmp(argv[1], "config") == 0) {
         if (argc == 3 && strcmp(argv[2], "sample") == 0) {
             ez_config_write_sample(stdout);

@@ -701,6 +701,8 @@ static const struct qparam {
     { "skip_invalid", "skip_invalid", Q_BOOL, NULL, 0,
       "true imports the valid items and lists the others (else any error aborts)." },
     { "import_from", "from", Q_PATTERN, "^newapi$", 16, "The document's format." },
+    { "include_secrets", "include_secrets", Q_BOOL, NULL, 0,
+      "true adds the upstream api keys in clear (admin role only; audited)." },
 };
 
 static json_t *query_param_by_key(const char *key, size_t n)

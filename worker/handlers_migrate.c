@@ -1,11 +1,14 @@
-/* POST /admin/import: the options from the query, the document from the
- * body, the work in common/import.c (shared with `ezapi import`), which
- * commits the sync jobs and the audit record with the import; the worker
- * then wakes the syncer. */
+/* Migration in and out. POST /admin/import: the options from the query,
+ * the document from the body, the work in common/import.c (shared with
+ * `ezapi import`), which commits the sync jobs and the audit record with
+ * the import; the worker then wakes the syncer. GET /admin/export: the
+ * document of common/export.c; with upstream keys for an admin only,
+ * audited. */
 #include <stdio.h>
 #include <string.h>
 
 #include "handlers.h"
+#include "export.h"
 #include "import.h"
 #include "queue.h"
 #include "shm.h"
@@ -71,4 +74,31 @@ void h_import(struct ez_req *r)
         ez_reply_json(r, 200, json_incref(res.answer));
     }
     json_decref(res.answer);
+}
+
+void h_export(struct ez_req *r)
+{
+    int secrets;
+    if (flag(r, "include_secrets", &secrets))
+        return;
+    if (secrets && r->who.viewer) {
+        ez_reply_error(r, 403, "permission_error", "forbidden", "include_secrets",
+                       "include_secrets needs the admin role");
+        return;
+    }
+    json_t *doc;
+    int rc = ez_export(ez_w.db, ez_w.cfg, secrets, &doc);
+    if (rc != EZ_DB_OK) {
+        ez_reply_db(r, rc);
+        return;
+    }
+    if (secrets) {
+        json_t *data = json_object_get(doc, "data");
+        ez_audit(r, "export.secrets", "export", "", NULL,
+                 json_pack("{s:I, s:I, s:I}", "providers",
+                           (json_int_t)json_array_size(json_object_get(data, "providers")),
+                           "masters", (json_int_t)json_array_size(json_object_get(data, "masters")),
+                           "keys", (json_int_t)json_array_size(json_object_get(data, "keys"))));
+    }
+    ez_reply_json(r, 200, doc);
 }
