@@ -53,6 +53,10 @@ static int providers(json_t *groups, int secrets, const struct ez_config *cfg, j
                 "multi_key_index", (json_int_t)j, "base_url", str(g, "base_url"));
             if (!e)
                 return EZ_DB_ERROR;
+            if (str(g, "google_project"))
+                json_object_set(e, "google_project", json_object_get(g, "google_project"));
+            if (str(g, "google_location"))
+                json_object_set(e, "google_location", json_object_get(g, "google_location"));
             if (k && secrets) {
                 char *clear = ez_secret_open(cfg, str(k, "api_key"));
                 if (!clear) {
@@ -133,22 +137,22 @@ int ez_export(struct ez_db *db, const struct ez_config *cfg, int include_secrets
         json_array_append_new(masters, master(v));
     json_array_foreach(json_object_get(state, "keys"), i, v)
         json_array_append_new(keys, key(v));
-    /* The format binds a model to a routing group by its exact name: other
-     * selectors and weights have no place in it. */
+    /* The format binds a public name to an upstream model of a routing
+     * group by its exact name: other selectors and weights have no place. */
     json_array_foreach(json_object_get(state, "bindings"), i, v) {
         if (strcmp(str(v, "selector_type"), "exact") != 0 ||
-            strcmp(str(v, "selector_value"), str(v, "public_model")) != 0 ||
             json_integer_value(json_object_get(v, "weight")) != 1) {
             char w[600];
             snprintf(w, sizeof w, "binding %.64s.%.200s -> %.64s left out: only exact bindings "
-                     "of weight 1 on the public name fit the format", str(v, "namespace"),
+                     "of weight 1 fit the format", str(v, "namespace"),
                      str(v, "public_model"), str(v, "group"));
             json_array_append_new(warnings, json_string(w));
             continue;
         }
         json_array_append_new(bindings,
-                              json_pack("{s:s, s:s, s:s, s:s}", "namespace", str(v, "namespace"),
-                                        "route_group", str(v, "group"), "model",
+                              json_pack("{s:s, s:s, s:s, s:s, s:s}", "namespace",
+                                        str(v, "namespace"), "route_group", str(v, "group"),
+                                        "model", str(v, "selector_value"), "public_model",
                                         str(v, "public_model"), "status", str(v, "status")));
     }
     long long revoked = json_integer_value(json_object_get(state, "revoked"));

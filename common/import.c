@@ -325,7 +325,7 @@ static int http_url(const char *s)
 
 /* A group name ezapi accepts ([A-Za-z0-9][A-Za-z0-9._-]{0,63}) from a
  * channel's name: each run of other characters becomes one '-'. */
-static void group_name(const char *in, char out[65])
+void ez_import_group_name(const char *in, char out[65])
 {
     size_t n = 0;
     for (const char *p = in; *p && n < 64; p++) {
@@ -361,7 +361,7 @@ static void add_provider(struct run *r, size_t index, json_t *obj)
 {
     struct item it = { r, "providers", index, obj };
     static const char *const statuses[] = { "active", "disabled", "auto_disabled", NULL };
-    const char *name, *oname, *type, *base_url, *api_key, *status;
+    const char *name, *oname, *type, *base_url, *api_key, *status, *gproject, *glocation;
     long long weight, priority;
     int auto_ban;
     json_t *models = NULL, *all_groups = NULL;
@@ -372,6 +372,8 @@ static void add_provider(struct run *r, size_t index, json_t *obj)
     if (opt_str(&it, "name", 256, &name) || opt_str(&it, "original_name", 256, &oname) ||
         req_str(&it, "type", 64, &type) || opt_str(&it, "base_url", 2048, &base_url) ||
         opt_str(&it, "api_key", 8192, &api_key) ||
+        opt_str(&it, "google_project", 256, &gproject) ||
+        opt_str(&it, "google_location", 256, &glocation) ||
         opt_enum(&it, "status", statuses, "active", &status) ||
         opt_int(&it, "weight", 0, INT32_MAX, 1, &weight) ||
         opt_int(&it, "priority", INT32_MIN, INT32_MAX, 0, &priority) ||
@@ -408,7 +410,7 @@ static void add_provider(struct run *r, size_t index, json_t *obj)
     json_t *g = json_object_get(r->groups, label);
     if (!g) {
         char gname[65];
-        group_name(label, gname);
+        ez_import_group_name(label, gname);
         if (!*gname)
             snprintf(gname, sizeof gname, "channel-%zu", index);
         /* Two channels whose names map to the same group name stay apart. */
@@ -424,9 +426,10 @@ static void add_provider(struct run *r, size_t index, json_t *obj)
         }
         if (strcmp(gname, label) != 0)
             warn(r, "providers[%zu]: channel \"%s\" becomes provider group %s", index, label, gname);
-        g = json_pack("{s:s, s:s, s:s, s:[], s:s, s:[], s:{}, s:I}", "name", gname, "type", type,
-                      "base_url", base_url ? base_url : "", "models", "status", "disabled",
-                      "keys", "route_groups", "id", (json_int_t)0);
+        g = json_pack("{s:s, s:s, s:s, s:[], s:s, s:[], s:{}, s:I, s:s, s:s}", "name", gname,
+                      "type", type, "base_url", base_url ? base_url : "", "models", "status",
+                      "disabled", "keys", "route_groups", "id", (json_int_t)0, "google_project",
+                      gproject ? gproject : "", "google_location", glocation ? glocation : "");
         json_object_set_new(r->groups, label, g);
     } else if (strcmp(json_string_value(json_object_get(g, "type")), type) != 0) {
         warn(r, "providers[%zu] (%s): type %s differs from the channel's first entry; the "
@@ -619,20 +622,22 @@ static json_t *check_binding(struct run *r, size_t index, json_t *obj)
 {
     struct item it = { r, "bindings", index, obj };
     static const char *const statuses[] = { "active", "disabled", NULL };
-    const char *ns, *rg, *model, *status;
+    const char *ns, *rg, *model, *status, *pub;
     if (!json_is_object(obj)) {
         fail(r, "bindings", index, "", "must be an object");
         return NULL;
     }
     if (req_str(&it, "namespace", 64, &ns) || req_str(&it, "route_group", 128, &rg) ||
-        req_str(&it, "model", 256, &model) || opt_enum(&it, "status", statuses, "active", &status))
+        req_str(&it, "model", 256, &model) || opt_str(&it, "public_model", 256, &pub) ||
+        opt_enum(&it, "status", statuses, "active", &status))
         return NULL;
     if (!ns_name(ns)) {
         bad(&it, "namespace", "must match [a-z0-9][a-z0-9_-]{0,63}");
         return NULL;
     }
-    return json_pack("{s:I, s:s, s:s, s:s, s:s}", "index", (json_int_t)index, "namespace", ns,
-                     "route_group", rg, "model", model, "status", status);
+    return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s}", "index", (json_int_t)index, "namespace",
+                     ns, "route_group", rg, "model", model, "status", status, "public_model",
+                     pub && *pub ? pub : model);
 }
 
 /* ---- Writing ------------------------------------------------------------ */
@@ -862,7 +867,8 @@ static void write_bindings(struct run *r, json_t *bindings)
             matched++;
             int64_t gid = json_integer_value(json_object_get(g, "id"));
             int result;
-            if (!ok(r, ez_si_binding(r->db, ns, model, gid,
+            if (!ok(r, ez_si_binding(r->db, ns, json_string_value(json_object_get(b, "public_model")),
+                                     model, gid,
                                      json_string_value(json_object_get(b, "status")),
                                      r->o->overwrite, &result)))
                 return;
@@ -910,7 +916,7 @@ static void audit(struct run *r, const struct ez_import_actor *who, json_t *sour
     json_t *rec = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:o}",
                             "request_id", who->request_id ? who->request_id : "", "actor_type",
                             who->actor_type, "actor", who->actor ? who->actor : "", "action",
-                            "import.newapi", "resource", "import", "resource_id", "", "method",
+                            r->o->action ? r->o->action : "import.newapi", "resource", "import", "resource_id", "", "method",
                             who->method ? who->method : "", "path", who->path ? who->path : "",
                             "status", 200, "remote_addr",
                             who->remote_addr ? who->remote_addr : "", "changes", changes);

@@ -22,6 +22,7 @@ struct ez_import_opts {
     int overwrite;        /* conflict=overwrite (else skip) */
     int include_bindings;
     int skip_invalid;
+    const char *action;   /* of the audit record; NULL: "import.newapi" */
 };
 
 /* Who runs the import, for its audit record (strings borrowed). */
@@ -56,5 +57,10 @@ struct ez_import_result {
 int ez_import_newapi(struct ez_db *db, const struct ez_config *cfg, json_t *doc,
                      const struct ez_import_opts *opts, const struct ez_import_actor *who,
                      struct ez_import_result *res) __attribute__((warn_unused_result));
+
+/* A provider group name ([A-Za-z0-9][A-Za-z0-9._-]{0,63}) made from any
+ * label: each run of other characters becomes one '-' ("" when nothing
+ * is left). */
+void ez_import_group_name(const char *in, char out[65]);
 
 #endif

@@ -63,19 +63,20 @@ int ez_si_group_write(struct ez_db *db, json_t *g, int64_t *id)
         return EZ_DB_ERROR;
     snprintf(gid, sizeof gid, "%" PRId64, *id);
     const char *p[] = { gid, str(g, "name"), str(g, "type"), str(g, "base_url"), models,
-                        str(g, "status") };
+                        str(g, "status"), str(g, "google_project"), str(g, "google_location") };
     int rc;
     if (*id == 0) {
         rc = one_int(db,
-                     "INSERT INTO provider_groups (name, type, base_url, models, status) "
-                     "SELECT $1, $2, nullif($3, ''), "
-                     "ARRAY(SELECT jsonb_array_elements_text($4::jsonb)), $5 RETURNING id",
-                     5, p + 1, id);
+                     "INSERT INTO provider_groups (name, type, base_url, models, status, "
+                     "google_project, google_location) SELECT $1, $2, nullif($3, ''), "
+                     "ARRAY(SELECT jsonb_array_elements_text($4::jsonb)), $5, nullif($6, ''), "
+                     "nullif($7, '') RETURNING id", 7, p + 1, id);
     } else {
         rc = ez_db_cmd(db,
                        "UPDATE provider_groups SET type = $3, base_url = nullif($4, ''), "
                        "models = ARRAY(SELECT jsonb_array_elements_text($5::jsonb)), "
-                       "status = $6 WHERE id = $1 AND name = $2", 6, p);
+                       "status = $6, google_project = nullif($7, ''), "
+                       "google_location = nullif($8, '') WHERE id = $1 AND name = $2", 8, p);
         if (rc == EZ_DB_OK)
             rc = ez_db_cmd(db, "DELETE FROM api_keys WHERE group_id = $1", 1, p);
     }
@@ -216,20 +217,20 @@ int ez_si_keys_write(struct ez_db *db, json_t *rows, int overwrite, long long *c
     return rc;
 }
 
-int ez_si_binding(struct ez_db *db, const char *ns, const char *model, int64_t group_id,
-                  const char *status, int overwrite, int *result)
+int ez_si_binding(struct ez_db *db, const char *ns, const char *public_model, const char *model,
+                  int64_t group_id, const char *status, int overwrite, int *result)
 {
     char gid[24];
     snprintf(gid, sizeof gid, "%" PRId64, group_id);
-    const char *p[] = { ns, model, gid, status, overwrite ? "true" : "false" };
+    const char *p[] = { ns, public_model, gid, status, overwrite ? "true" : "false", model };
     PGresult *res;
     int rc = ez_db_exec(db, &res,
                         "INSERT INTO bindings (namespace, public_model, group_id, selector_type, "
-                        "selector_value, status) VALUES ($1, $2, $3, 'exact', $2, $4) "
+                        "selector_value, status) VALUES ($1, $2, $3, 'exact', $6, $4) "
                         "ON CONFLICT (namespace, public_model, group_id) DO UPDATE "
                         "SET selector_type = 'exact', selector_value = EXCLUDED.selector_value, "
                         "status = EXCLUDED.status WHERE $5::boolean "
-                        "RETURNING (xmax = 0)", 5, p);
+                        "RETURNING (xmax = 0)", 6, p);
     *result = 0;
     if (rc == EZ_DB_OK && PQntuples(res) == 1)
         *result = strcmp(PQgetvalue(res, 0, 0), "t") == 0 ? 1 : 2;
@@ -293,6 +294,7 @@ int ez_si_export(struct ez_db *db, json_t **out)
         "SELECT json_build_object("
         "'groups', (SELECT coalesce(json_agg(json_build_object('id', g.id, 'name', g.name, "
         "'type', g.type, 'base_url', coalesce(g.base_url, ''), 'models', to_json(g.models), "
+        "'google_project', g.google_project, 'google_location', g.google_location, "
         "'status', g.status, 'keys', (SELECT coalesce(json_agg(json_build_object("
         "'api_key', k.api_key, 'weight', k.weight, 'status', k.status, 'auto_ban', k.auto_ban) "
         "ORDER BY k.id), '[]') FROM api_keys k WHERE k.group_id = g.id)) ORDER BY g.name), '[]') "

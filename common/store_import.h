@@ -17,7 +17,8 @@ int ez_si_namespace(struct ez_db *db, const char *name, int *created, int64_t *i
 /* The provider group named name: *id (0 when none). */
 int ez_si_group_find(struct ez_db *db, const char *name, int64_t *id)
     __attribute__((warn_unused_result));
-/* g: {name, type, base_url, models: [..], status}. Inserts (id 0, *id set)
+/* g: {name, type, base_url, models: [..], status, google_project,
+ * google_location}. Inserts (id 0, *id set)
  * or updates group id in place and deletes its api keys (overwrite). */
 int ez_si_group_write(struct ez_db *db, json_t *g, int64_t *id)
     __attribute__((warn_unused_result));
@@ -45,10 +46,10 @@ int ez_si_master_write(struct ez_db *db, json_t *m, const char *digest, const ch
 int ez_si_keys_write(struct ez_db *db, json_t *rows, int overwrite, long long *created,
                      long long *existing, json_t **masters) __attribute__((warn_unused_result));
 
-/* A binding (namespace, public_model = model, exact selector on model):
- * *result 1 created, 2 overwritten, 0 left as it was. */
-int ez_si_binding(struct ez_db *db, const char *ns, const char *model, int64_t group_id,
-                  const char *status, int overwrite, int *result)
+/* A binding (namespace, public_model, exact selector on model): *result 1
+ * created, 2 overwritten, 0 left as it was. */
+int ez_si_binding(struct ez_db *db, const char *ns, const char *public_model, const char *model,
+                  int64_t group_id, const char *status, int overwrite, int *result)
     __attribute__((warn_unused_result));
 /* The names of namespaces (a JSON array) that have no binding: *out. */
 int ez_si_unbound(struct ez_db *db, json_t *names, json_t **out)

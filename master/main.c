@@ -4,6 +4,7 @@
  * so -t refuses exactly what the server and a reload refuse. */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "db.h"
 #include "export.h"
 #include "import.h"
+#include "litellm.h"
 #include "store_import.h"
 #include "jwt.h"
 #include "legacy.h"
@@ -41,9 +43,9 @@ static void usage(FILE *f)
             "       ezapi token admin [-c FILE] [--sub NAME] [--role admin|viewer] [--ttl DURATION]\n"
             "       ezapi verify [-c FILE]          compare Redis with PostgreSQL (exit 0 when equal)\n"
             "       ezapi config sample|man         print the sample config or ezapi.conf(5)\n"
-            "       ezapi import [-c FILE] [--dry-run] [--conflict skip|overwrite]\n"
-            "                    [--include-bindings] [--skip-invalid] FILE\n"
-            "                                       import a new-api export (docs/migrate.md)\n"
+            "       ezapi import [-c FILE] [--from newapi|litellm] [--namespace NS] [--dry-run]\n"
+            "                    [--conflict skip|overwrite] [--include-bindings] [--skip-invalid] FILE\n"
+            "                                       import a new-api export or a LiteLLM config\n"
             "       ezapi export [-c FILE] [--include-secrets]\n"
             "                                       print the configuration in the import format\n"
             "default config: %s\n", DEFAULT_CONFIG);
@@ -186,8 +188,10 @@ static int cmd_import(int argc, char **argv, const char *path)
         { "dry-run", no_argument, NULL, 'd' }, { "conflict", required_argument, NULL, 'k' },
         { "include-bindings", no_argument, NULL, 'b' },
         { "skip-invalid", no_argument, NULL, 's' }, { "from", required_argument, NULL, 'f' },
+        { "namespace", required_argument, NULL, 'n' },
         { "config", required_argument, NULL, 'c' }, { NULL, 0, NULL, 0 } };
-    int ch;
+    int ch, litellm = 0;
+    const char *ns = NULL;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
         switch (ch) {
@@ -202,11 +206,13 @@ static int cmd_import(int argc, char **argv, const char *path)
             }
             o.overwrite = strcmp(optarg, "overwrite") == 0;
             break;
+        case 'n': ns = optarg; break;
         case 'f':
-            if (strcmp(optarg, "newapi") != 0) {
-                fprintf(stderr, "ezapi: --from must be newapi\n");
+            if (strcmp(optarg, "newapi") != 0 && strcmp(optarg, "litellm") != 0) {
+                fprintf(stderr, "ezapi: --from must be newapi or litellm\n");
                 return 2;
             }
+            litellm = strcmp(optarg, "litellm") == 0;
             break;
         default: usage(stderr); return 2;
         }
@@ -215,10 +221,29 @@ static int cmd_import(int argc, char **argv, const char *path)
         usage(stderr);
         return 2;
     }
+    if (ns && !litellm) {
+        fprintf(stderr, "ezapi: --namespace is an option of --from litellm\n");
+        return 2;
+    }
     const char *file = argv[optind];
     json_error_t jerr;
-    json_t *doc = json_load_file(file, JSON_REJECT_DUPLICATES, &jerr);
-    if (!doc) {
+    json_t *doc = NULL;
+    char *yaml = NULL;
+    size_t ylen = 0;
+    if (litellm) {
+        FILE *f = fopen(file, "rb");
+        yaml = f ? malloc(EZ_LITELLM_MAX_FILE + 1) : NULL;
+        ylen = yaml ? fread(yaml, 1, EZ_LITELLM_MAX_FILE + 1, f) : 0;
+        int failed = !f || !yaml || ferror(f) || ylen > EZ_LITELLM_MAX_FILE;
+        if (f)
+            fclose(f);
+        if (failed) {
+            fprintf(stderr, "ezapi: %s: %s\n", file,
+                    !f ? strerror(errno) : "unreadable, or larger than 64 MiB");
+            free(yaml);
+            return 1;
+        }
+    } else if (!(doc = json_load_file(file, JSON_REJECT_DUPLICATES, &jerr))) {
         fprintf(stderr, "ezapi: %s: line %d, column %d: %s\n", file, jerr.line, jerr.column,
                 jerr.text);
         return 1;
@@ -227,8 +252,12 @@ static int cmd_import(int argc, char **argv, const char *path)
     struct ez_db *db = ez_db_new(cfg->pg_dsn, 0, "ezapi-import");
     struct ez_import_actor who = { "admin", "ezapi import", "", "", file, "" };
     struct ez_import_result res = { 0 };
-    int rc = db ? ez_import_newapi(db, cfg, doc, &o, &who, &res) : EZ_IMPORT_DB;
+    int rc = !db      ? EZ_IMPORT_DB
+             : litellm ? ez_import_litellm(db, cfg, yaml, ylen, ns ? ns : "default", 1, &o,
+                                           &who, &res)
+                       : ez_import_newapi(db, cfg, doc, &o, &who, &res);
     json_decref(doc);
+    free(yaml);
     ez_db_free(db);
     ez_config_free(cfg);
     free(cfg);
@@ -243,6 +272,7 @@ static int cmd_import(int argc, char **argv, const char *path)
     case EZ_IMPORT_DONE:
         return 0;
     case EZ_IMPORT_BAD_DOC:
+    case EZ_IMPORT_ENV:
         fprintf(stderr, "ezapi: %s: %s: %s\n", file, res.path, res.message);
         return 1;
     case EZ_IMPORT_INVALID:

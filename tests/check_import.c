@@ -696,6 +696,155 @@ START_TEST(export_then_import_into_an_empty_ezapi_gives_the_same_export)
 }
 END_TEST
 
+/* POST /admin/import?from=litellm with a YAML body. */
+static json_t *import_yaml(struct ht_server *s, const char *query, const char *yaml, int *st)
+{
+    char path[256], hdr[1200];
+    snprintf(path, sizeof path, "/admin/import?from=litellm%s%s", *query ? "&" : "", query);
+    snprintf(hdr, sizeof hdr, "%sContent-Type: application/yaml\r\n", ht_auth(s, "admin"));
+    struct ht_resp r;
+    *st = ht_http(s->port, "POST", path, hdr, yaml, strlen(yaml), &r);
+    json_t *j = ht_resp_json(&r);
+    ck_assert_msg(j, "POST %s: HTTP %d, not JSON: %s", path, *st, r.body);
+    ht_resp_free(&r);
+    return j;
+}
+
+/* The upstream model of each api key of the candidate for group, as
+ * "<model>*<number of keys>". */
+static char *upstream_models(const char *binding, const char *group)
+{
+    char *snap = ht_redis_hget("config:bindings", binding);
+    json_t *b = snap ? json_loads(snap, 0, NULL) : NULL;
+    char *out = NULL;
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(b, "candidates"), i, c) {
+        if (strcmp(json_string_value(json_object_get(c, "route_group")), group) != 0)
+            continue;
+        json_t *ups = json_object_get(c, "upstreams");
+        const char *k;
+        json_t *v, *first = NULL;
+        int same = 1;
+        json_object_foreach(ups, k, v) {
+            same &= !first || json_equal(first, v);
+            first = first ? first : v;
+        }
+        char buf[300];
+        snprintf(buf, sizeof buf, "%s*%zu", same && first ? json_string_value(first) : "?",
+                 json_object_size(ups));
+        out = strdup(buf);
+    }
+    json_decref(b);
+    free(snap);
+    return out;
+}
+
+#define UPSTREAMS(binding, group, want)                                                 \
+    do {                                                                                \
+        char *got_ = NULL;                                                              \
+        HT_EVENTUALLY((free(got_), got_ = upstream_models(binding, group)) &&           \
+                          strcmp(got_, want) == 0, SYNC_MS, "%s via %s: %s, want %s",   \
+                      binding, group, got_ ? got_ : "(none)", want);                    \
+        free(got_);                                                                     \
+    } while (0)
+
+START_TEST(litellm_config_over_http_and_the_command_line)
+{
+    struct ht_server s;
+    ht_server_start(&s, FAST_OUTBOX);
+    char *yaml = fixture("litellm-config.yaml");
+    int st;
+    /* The server's environment is not the operator's: 422 naming the entry. */
+    json_t *a = import_yaml(&s, "", yaml, &st);
+    char *text = dump(a);
+    ck_assert_msg(st == 422, "HTTP %d %.3000s", st, text);
+    ck_assert_msg(strstr(text, "model_list[6].litellm_params.api_key") &&
+                  strstr(text, "LOCAL_QWEN_KEY"), "%.3000s", text);
+    free(text);
+    json_decref(a);
+    ck_assert_int_eq(rows_written(), 0);
+    /* A JSON body with from=litellm, or YAML without it: 415. */
+    struct ht_resp r;
+    ck_assert_int_eq(ht_post_json(s.port, "/admin/import?from=litellm", ht_auth(&s, "admin"),
+                                  "{}", &r), 415);
+    ht_resp_free(&r);
+
+    /* Without the environment reference, over HTTP, in namespace team-a. */
+    char *cut = strstr(yaml, "  - model_name: qwen-local");
+    char *rest = strstr(yaml, "router_settings:");
+    ck_assert(cut && rest);
+    memmove(cut, rest, strlen(rest) + 1);
+    a = import_yaml(&s, "namespace=team-a", yaml, &st);
+    text = dump(a);
+    ck_assert_msg(st == 200, "HTTP %d %.3000s", st, text);
+    ck_assert_int_eq(count_of(a, "created", "provider_groups"), 5);
+    ck_assert_int_eq(count_of(a, "created", "api_keys"), 6);
+    ck_assert_int_eq(count_of(a, "created", "bindings"), 5);
+    ck_assert_int_eq(count_of(a, "skipped", "bindings"), 0);
+    ck_assert_int_eq(count_of(a, "created", "namespaces"), 1);
+    ck_assert_msg(has_warning(a, "azure/ is imported as openai"), "%.3000s", text);
+    ck_assert_msg(has_warning(a, "router_settings.routing_strategy is not imported"), "%.3000s", text);
+    ck_assert_msg(has_warning(a, "litellm_settings.callbacks is not imported"), "%.3000s", text);
+    ck_assert_msg(has_warning(a, "general_settings.master_key is not imported"), "%.3000s", text);
+    ck_assert_msg(has_warning(a, "model_list[2].litellm_params.rpm is not imported"), "%.3000s", text);
+    ck_assert_msg(has_warning(a, "model_list[5].model_info is not imported"), "%.3000s", text);
+    ck_assert_msg(!strstr(text, "sk-openai-key") && !strstr(text, "sk-litellm-master"), "%.3000s",
+                  text);
+    free(text);
+    json_decref(a);
+    ck_assert_int_eq(ht_pg_count("SELECT count(*) FROM provider_groups WHERE name = "
+                                 "'vertex-acme-ml-europe-west4' AND type = 'vertex' AND "
+                                 "google_project = 'acme-ml' AND google_location = 'europe-west4'"),
+                     1);
+    ck_assert_int_eq(ht_pg_count("SELECT sum(weight) FROM api_keys k JOIN provider_groups g ON "
+                                 "g.id = k.group_id WHERE g.name = 'openai'"), 4);
+    ck_assert_int_eq(ht_pg_count("SELECT count(*) FROM provider_groups WHERE name = "
+                                 "'compatible-10.1.2.3-8000' AND type = 'compatible' AND "
+                                 "base_url = 'http://10.1.2.3:8000/v1'"), 1);
+    ck_assert_int_eq(ht_pg_count("SELECT count(*) FROM provider_groups WHERE name = "
+                                 "'openai-eu.openai.azure.com' AND type = 'openai'"), 1);
+    ck_assert_int_eq(ht_pg_count("SELECT count(*) FROM audit_records WHERE action = "
+                                 "'import.litellm'"), 1);
+    /* Several deployments of one model_name: several candidates and keys. */
+    UPSTREAMS("team-a.gpt-4o", "openai", "gpt-4o*2");
+    UPSTREAMS("team-a.gpt-4o", "openai-eu.openai.azure.com", "gpt-4o-eu*1");
+    UPSTREAMS("team-a.claude-sonnet", "anthropic", "claude-3-5-sonnet-20240620*1");
+    UPSTREAMS("team-a.gemini-pro", "vertex-acme-ml-europe-west4", "gemini-1.5-pro*1");
+    UPSTREAMS("team-a.llama-local", "compatible-10.1.2.3-8000", "meta-llama/Llama-3-8B-Instruct*1");
+    free(yaml);
+
+    /* The command line resolves os.environ/ from its own environment. */
+    char path[400];
+    snprintf(path, sizeof path, "%s/tests/fixtures/litellm-config.yaml",
+             getenv("EZAPI_SRCDIR") ? getenv("EZAPI_SRCDIR") : ".");
+    struct ht_cmd c;
+    unsetenv("LOCAL_QWEN_KEY");
+    ht_ezapi(&c, "import", "-c", s.conf, "--from", "litellm", "--namespace", "team-a", path, NULL);
+    ck_assert_msg(c.status == 1 && strstr(c.err, "model_list[6].litellm_params.api_key") &&
+                  strstr(c.err, "LOCAL_QWEN_KEY is not set"), "exit %d: %s", c.status, c.err);
+    ht_cmd_free(&c);
+    setenv("LOCAL_QWEN_KEY", "qwen-secret-from-env", 1);
+    ht_ezapi(&c, "import", "-c", s.conf, "--from", "litellm", "--namespace", "team-a", path, NULL);
+    ck_assert_msg(c.status == 0, "exit %d: %s", c.status, c.err);
+    a = json_loads(c.out, 0, NULL);
+    ck_assert(a);
+    ck_assert_int_eq(count_of(a, "created", "provider_groups"), 1);
+    ck_assert_int_eq(count_of(a, "skipped", "provider_groups"), 5);
+    json_decref(a);
+    ht_cmd_free(&c);
+    unsetenv("LOCAL_QWEN_KEY");
+    ck_assert_int_eq(ht_pg_count("SELECT count(*) FROM api_keys k JOIN provider_groups g ON "
+                                 "g.id = k.group_id WHERE g.name = 'compatible-10.1.2.4-8000' AND "
+                                 "k.api_key = 'qwen-secret-from-env'"), 1);
+    UPSTREAMS("team-a.qwen-local", "compatible-10.1.2.4-8000", "qwen2.5-72b*1");
+    ht_ezapi(&c, "import", "-c", s.conf, "--from", "yaml", path, NULL);
+    ck_assert_int_eq(c.status, 2);
+    ht_cmd_free(&c);
+    ht_assert_clean_stop(&s);
+}
+END_TEST
+
 static Suite *import_suite(void)
 {
     Suite *s = suite_create("import");
@@ -706,6 +855,9 @@ static Suite *import_suite(void)
     tcase_add_test(tc, an_invalid_item_aborts_everything_unless_skip_invalid);
     tcase_add_test(tc, bad_documents_are_refused_with_their_path);
     tcase_add_test(tc, command_line_import_dry_run_then_real);
+    suite_add_tcase(s, tc);
+    tc = ht_tcase("litellm");
+    tcase_add_test(tc, litellm_config_over_http_and_the_command_line);
     suite_add_tcase(s, tc);
     tc = ht_tcase("export");
     tcase_add_test(tc, export_then_import_into_an_empty_ezapi_gives_the_same_export);

@@ -7,11 +7,15 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <event2/buffer.h>
+
 #include "handlers.h"
 #include "export.h"
 #include "import.h"
+#include "litellm.h"
 #include "queue.h"
 #include "shm.h"
+#include "validate.h"
 #include "worker.h"
 
 /* A boolean query option: 0, or -1 after answering 400. */
@@ -37,16 +41,46 @@ void h_import(struct ez_req *r)
         return;
     }
     o.overwrite = conflict && strcmp(conflict, "overwrite") == 0;
-    const char *from = ez_query(r, "from");
-    if (from && strcmp(from, "newapi") != 0) {
-        ez_reply_invalid(r, "from", "from must be newapi");
+    const char *from = ez_query(r, "from"), *ns = ez_query(r, "namespace");
+    int litellm = from && strcmp(from, "litellm") == 0;
+    if (from && !litellm && strcmp(from, "newapi") != 0) {
+        ez_reply_invalid(r, "from", "from must be newapi or litellm");
+        return;
+    }
+    if (ns && !litellm) {
+        ez_reply_invalid(r, "namespace", "namespace is an option of from=litellm");
+        return;
+    }
+    if (ns && !ez_v_is_namespace_name(ns)) {
+        ez_reply_invalid(r, "namespace", "namespace must match [a-z0-9][a-z0-9_-]{0,63}");
+        return;
+    }
+    /* A YAML body is left to the handler; a JSON one is parsed already. */
+    if (litellm == (r->body != NULL)) {
+        ez_reply_error(r, 415, "invalid_request_error", "unsupported_media_type", NULL,
+                       litellm ? "from=litellm takes Content-Type: application/yaml"
+                               : "the body must be application/json (application/yaml with "
+                                 "from=litellm)");
         return;
     }
     struct ez_import_actor who = { "admin", r->who.sub, r->request_id, r->method, r->path,
                                    r->remote };
     struct ez_import_result res;
-    int rc = ez_import_newapi(ez_w.db, ez_w.cfg, r->body, &o, &who, &res);
+    int rc;
+    if (litellm) {
+        struct evbuffer *in = evhttp_request_get_input_buffer(r->ev);
+        size_t len = evbuffer_get_length(in);
+        const char *yaml = len ? (const char *)evbuffer_pullup(in, -1) : "";
+        rc = ez_import_litellm(ez_w.db, ez_w.cfg, yaml ? yaml : "", yaml ? len : 0,
+                               ns ? ns : "default", 0, &o, &who, &res);
+    } else {
+        rc = ez_import_newapi(ez_w.db, ez_w.cfg, r->body, &o, &who, &res);
+    }
     switch (rc) {
+    case EZ_IMPORT_ENV:
+        ez_reply_error(r, 422, "invalid_request_error", "environment_reference", res.path,
+                       "%s: %s", res.path, res.message);
+        break;
     case EZ_IMPORT_BAD_DOC:
         ez_reply_invalid(r, res.path, "%s: %s", res.path, res.message);
         break;

@@ -388,6 +388,9 @@ static int read_body(struct ez_req *r)
     size_t len = evbuffer_get_length(in);
     const char *ct = evhttp_find_header(evhttp_request_get_input_headers(r->ev), "Content-Type");
     char msg[512];
+    size_t n = r->route->raw_body ? strlen(r->route->raw_body) : 0;
+    if (n && ct && strncasecmp(ct, r->route->raw_body, n) == 0 && (!ct[n] || ct[n] == ';'))
+        return 0; /* the handler reads it */
     int status = ez_body_parse(ct, len ? (const char *)evbuffer_pullup(in, -1) : "", len,
                                &r->body, msg, sizeof msg);
     if (status == 0)

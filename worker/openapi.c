@@ -700,7 +700,9 @@ static const struct qparam {
       "true also imports the document's bindings." },
     { "skip_invalid", "skip_invalid", Q_BOOL, NULL, 0,
       "true imports the valid items and lists the others (else any error aborts)." },
-    { "import_from", "from", Q_PATTERN, "^newapi$", 16, "The document's format." },
+    { "import_from", "from", Q_PATTERN, "^(newapi|litellm)$", 16,
+      "The document's format: newapi (JSON, default) or litellm (a LiteLLM proxy config, "
+      "Content-Type: application/yaml)." },
     { "include_secrets", "include_secrets", Q_BOOL, NULL, 0,
       "true adds the upstream api keys in clear (admin role only; audited)." },
 };
@@ -978,9 +980,13 @@ static json_t *operation(const struct ez_route *o)
                                 o->summary, "operationId", o->operation_id, "x-ezapi-auth",
                                 ez_openapi_auth_name(o->auth), "security", security(o)));
     set(op, "parameters", parameters(o));
-    if (o->body)
+    if (o->body) {
+        json_t *content = json_content(ref(o->body));
+        if (o->raw_body) /* read by the handler itself, e.g. a YAML file */
+            set(content, o->raw_body, need(json_pack("{s:{s:s}}", "schema", "type", "string")));
         set(op, "requestBody", need(json_pack("{s:b, s:o}", "required", o->body_required,
-                                              "content", json_content(ref(o->body)))));
+                                              "content", content)));
+    }
     set(op, "responses", responses(o));
     return op;
 }

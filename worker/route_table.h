@@ -251,9 +251,9 @@ ROUTE(POST, "/admin/route/explain", h_route_explain, ADMIN_READ,
 ROUTE(POST, "/admin/import", h_import, ADMIN,
       "importConfig", "Migration",
       "Import a new-api export: providers, masters, child keys, bindings (one transaction)",
-      .query = "dry_run conflict include_bindings skip_invalid import_from",
-      .body = "ImportDocument", .body_required = 1, .status = 200, .answer = "ImportResult",
-      .errors = "422")
+      .query = "dry_run conflict include_bindings skip_invalid import_from namespace",
+      .body = "ImportDocument", .body_required = 1, .raw_body = "application/yaml",
+      .status = 200, .answer = "ImportResult", .errors = "422")
 ROUTE(GET, "/admin/export", h_export, ADMIN,
       "exportConfig", "Migration",
       "The configuration in the import format; upstream keys only with include_secrets (admin)",
