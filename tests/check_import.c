@@ -845,6 +845,48 @@ START_TEST(litellm_config_over_http_and_the_command_line)
 }
 END_TEST
 
+/* A body of n bytes: the fixture with source.note padding it out. */
+static char *padded_fixture(size_t n)
+{
+    json_t *doc = fixture_json();
+    char *base = dump(doc);
+    size_t pad = n > strlen(base) + 20 ? n - strlen(base) - 20 : 1;
+    char *note = malloc(pad + 1);
+    memset(note, 'x', pad);
+    note[pad] = 0;
+    json_object_set_new(json_object_get(doc, "source"), "note", json_string(note));
+    char *out = dump(doc);
+    free(note);
+    free(base);
+    json_decref(doc);
+    return out;
+}
+
+START_TEST(import_body_limit_is_its_own)
+{
+    struct ht_server s;
+    ht_server_start(&s, "max_body_size = 4096\nimport_max_body_size = 65536\n");
+    struct ht_resp r;
+    char *body = padded_fixture(40000);
+    ck_assert_int_gt(strlen(body), 32768);
+    int st = ht_post_json(s.port, "/admin/import?dry_run=true", ht_auth(&s, "admin"), body, &r);
+    ck_assert_msg(st == 200, "HTTP %d %.500s", st, r.body);
+    ht_resp_free(&r);
+    /* Every other route keeps max_body_size. */
+    st = ht_post_json(s.port, "/admin/namespaces", ht_auth(&s, "admin"), body, &r);
+    ck_assert_msg(st == 413, "HTTP %d %.500s", st, r.body);
+    ht_resp_free(&r);
+    free(body);
+    body = padded_fixture(70000);
+    st = ht_post_json(s.port, "/admin/import", ht_auth(&s, "admin"), body, &r);
+    ck_assert_msg(st == 413 && strstr(r.body, "import_max_body_size"), "HTTP %d %.500s", st, r.body);
+    ht_resp_free(&r);
+    free(body);
+    ck_assert_int_eq(rows_written(), 0);
+    ht_assert_clean_stop(&s);
+}
+END_TEST
+
 static Suite *import_suite(void)
 {
     Suite *s = suite_create("import");
@@ -855,6 +897,7 @@ static Suite *import_suite(void)
     tcase_add_test(tc, an_invalid_item_aborts_everything_unless_skip_invalid);
     tcase_add_test(tc, bad_documents_are_refused_with_their_path);
     tcase_add_test(tc, command_line_import_dry_run_then_real);
+    tcase_add_test(tc, import_body_limit_is_its_own);
     suite_add_tcase(s, tc);
     tc = ht_tcase("litellm");
     tcase_add_test(tc, litellm_config_over_http_and_the_command_line);

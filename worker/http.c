@@ -21,6 +21,7 @@
 #include "auth.h"
 #include "body.h"
 #include "db.h"
+#include "guard.h"
 #include "jobs.h"
 #include "log.h"
 #include "metrics.h"
@@ -381,6 +382,15 @@ void ez_audit(struct ez_req *r, const char *action, const char *resource, const 
     r->audit_after = after;
 }
 
+/* The body limit of a path, as the connection guard applied it. */
+static size_t body_limit(const char *path)
+{
+    struct ez_guard_limits l = { .max_body_size = (uint64_t)ez_w.cfg->max_body_size,
+                                 .max_import_body_size =
+                                     (uint64_t)ez_w.cfg->import_max_body_size };
+    return (size_t)ez_guard_body_limit(&l, path);
+}
+
 /* Parses the body into r->body. 0, or -1 after answering 415/400. */
 static int read_body(struct ez_req *r)
 {
@@ -435,9 +445,10 @@ void ez_http_dispatch(struct evhttp_request *ev, void *arg)
     size_t body_len = evbuffer_get_length(evhttp_request_get_input_buffer(ev));
     if (!r.path) {
         ez_reply_error(&r, 500, "api_error", NULL, NULL, "out of memory");
-    } else if (body_len > (size_t)ez_w.cfg->max_body_size) {
+    } else if (body_len > body_limit(r.path)) {
         ez_reply_error(&r, 413, "invalid_request_error", "body_too_large", NULL,
-                       "the request body is larger than %lld bytes", ez_w.cfg->max_body_size);
+                       "the request body is larger than %llu bytes",
+                       (unsigned long long)body_limit(r.path));
     } else if (qs && ez_query_parse(qs, &r.query, bad, sizeof bad) != 0) {
         ez_reply_invalid(&r, bad[0] ? bad : NULL,
                          "malformed query string: each parameter must be name=value, once, "
