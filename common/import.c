@@ -997,7 +997,7 @@ int ez_import_newapi(struct ez_db *db, const struct ez_config *cfg, json_t *doc,
                      .masters_out = json_array(), .namespaces = json_object(),
                      .groups = json_object(), .synced = json_object(), .key_ns = json_object() };
     json_t *masters = json_array(), *keys = json_array(), *bindings = json_array();
-    json_t *refs = json_array(), *found = NULL, *rows = NULL;
+    json_t *refs = json_array(), *named = json_object(), *found = NULL, *rows = NULL;
     size_t i, j;
     json_t *v, *e;
     json_array_foreach(json_object_get(doc, "warnings"), i, v)
@@ -1022,6 +1022,7 @@ int ez_import_newapi(struct ez_db *db, const struct ez_config *cfg, json_t *doc,
         }
         json_array_append_new(masters, m);
         json_array_append(refs, json_object_get(m, "name"));
+        json_object_set_new(named, json_string_value(json_object_get(m, "name")), json_true());
         json_array_foreach(json_object_get(m, "namespaces"), j, e)
             json_object_set_new(r.namespaces, json_string_value(e), json_true());
     }
@@ -1030,7 +1031,11 @@ int ez_import_newapi(struct ez_db *db, const struct ez_config *cfg, json_t *doc,
         if (!k)
             continue;
         json_array_append_new(keys, k);
-        json_array_append(refs, json_object_get(k, "master_ref"));
+        const char *ref = json_string_value(json_object_get(k, "master_ref"));
+        if (!json_object_get(named, ref)) { /* each master looked up once */
+            json_object_set_new(named, ref, json_true());
+            json_array_append(refs, json_object_get(k, "master_ref"));
+        }
     }
     if (opts->include_bindings) {
         json_array_foreach(sec[3], i, v) {
@@ -1049,7 +1054,7 @@ int ez_import_newapi(struct ez_db *db, const struct ez_config *cfg, json_t *doc,
     /* One transaction, rolled back unless it is to be kept. */
     int rc = ez_db_begin(db);
     ok(&r, rc);
-    if (rc == EZ_DB_OK) {
+    if (rc == EZ_DB_OK && ok(&r, ez_si_long_statements(db))) {
         write_namespaces(&r);
         write_groups(&r);
         if (r.rc == EZ_DB_OK)
@@ -1110,6 +1115,7 @@ int ez_import_newapi(struct ez_db *db, const struct ez_config *cfg, json_t *doc,
     json_decref(keys);
     json_decref(bindings);
     json_decref(refs);
+    json_decref(named);
     json_decref(found);
     json_decref(rows);
     return result;

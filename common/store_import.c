@@ -30,6 +30,14 @@ static const char *str(json_t *o, const char *name)
     return json_string_value(json_object_get(o, name));
 }
 
+int ez_si_long_statements(struct ez_db *db)
+{
+    char v[32];
+    snprintf(v, sizeof v, "%ds", EZ_IMPORT_STATEMENT_S);
+    const char *p[] = { v };
+    return ez_db_cmd(db, "SELECT set_config('statement_timeout', $1, true)", 1, p);
+}
+
 int ez_si_namespace(struct ez_db *db, const char *name, int *created, int64_t *id)
 {
     const char *p[] = { name };

@@ -10,6 +10,12 @@
 
 #include "db.h"
 
+/* Lets each statement of the transaction run up to EZ_IMPORT_STATEMENT_S
+ * seconds: an import writes its keys with a few statements, each as long
+ * as the file is big. */
+#define EZ_IMPORT_STATEMENT_S 600
+int ez_si_long_statements(struct ez_db *db) __attribute__((warn_unused_result));
+
 /* Creates the namespace unless it exists: *created 1 or 0, *id its id. */
 int ez_si_namespace(struct ez_db *db, const char *name, int *created, int64_t *id)
     __attribute__((warn_unused_result));
