@@ -42,6 +42,8 @@ X(secrets_key_previous, SECRETS_KEY, "", 0, 128, 0,
   "the secrets_key being rotated out: values sealed with it are still read, never written; `ezapi rekey` re-seals them with secrets_key")
 X(max_body_size, INT, "1048576", 1024, 67108864, 1,
   "request bodies larger than this many bytes get 413")
+X(import_max_body_size, INT, "67108864", 1024, 1073741824, 1,
+  "the body of POST /admin/import (a migration file) may be this large; every other request is held to max_body_size")
 X(request_timeout, DURATION, "30s", 1000, 3600000, 1,
   "write timeout: how long a response may wait for a client that does not read it")
 X(header_timeout, DURATION, "20s", 100, 3600000, 1,

@@ -4,6 +4,7 @@
  * so -t refuses exactly what the server and a reload refuse. */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,10 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "export.h"
+#include "import.h"
+#include "litellm.h"
+#include "store_import.h"
 #include "jwt.h"
 #include "legacy.h"
 #include "log.h"
@@ -42,6 +47,11 @@ static void usage(FILE *f)
             "       ezapi rekey [-c FILE]           re-seal stored upstream keys with secrets_key\n"
             "                                       (exit 0 when none is left on another key)\n"
             "       ezapi config sample|man         print the sample config or ezapi.conf(5)\n"
+            "       ezapi import [-c FILE] [--from newapi|litellm] [--namespace NS] [--dry-run]\n"
+            "                    [--conflict skip|overwrite] [--include-bindings] [--skip-invalid] FILE\n"
+            "                                       import a new-api export or a LiteLLM config\n"
+            "       ezapi export [-c FILE] [--include-secrets]\n"
+            "                                       print the configuration in the import format\n"
             "default config: %s\n", DEFAULT_CONFIG);
 }
 
@@ -238,6 +248,168 @@ static int cmd_rekey(const struct ez_config *cfg)
     return r.left == 0 ? 0 : 1;
 }
 
+/* ezapi import: the document from a file, the work of POST /admin/import;
+ * the answer on stdout. 0 when imported (or a dry run found no error), 1
+ * when not, 2 for a bad command line. */
+static int cmd_import(int argc, char **argv, const char *path)
+{
+    struct ez_import_opts o = { 0 };
+    static const struct option opts[] = {
+        { "dry-run", no_argument, NULL, 'd' }, { "conflict", required_argument, NULL, 'k' },
+        { "include-bindings", no_argument, NULL, 'b' },
+        { "skip-invalid", no_argument, NULL, 's' }, { "from", required_argument, NULL, 'f' },
+        { "namespace", required_argument, NULL, 'n' },
+        { "config", required_argument, NULL, 'c' }, { NULL, 0, NULL, 0 } };
+    int ch, litellm = 0;
+    const char *ns = NULL;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'd': o.dry_run = 1; break;
+        case 'b': o.include_bindings = 1; break;
+        case 's': o.skip_invalid = 1; break;
+        case 'c': path = optarg; break;
+        case 'k':
+            if (strcmp(optarg, "skip") != 0 && strcmp(optarg, "overwrite") != 0) {
+                fprintf(stderr, "ezapi: --conflict must be skip or overwrite\n");
+                return 2;
+            }
+            o.overwrite = strcmp(optarg, "overwrite") == 0;
+            break;
+        case 'n': ns = optarg; break;
+        case 'f':
+            if (strcmp(optarg, "newapi") != 0 && strcmp(optarg, "litellm") != 0) {
+                fprintf(stderr, "ezapi: --from must be newapi or litellm\n");
+                return 2;
+            }
+            litellm = strcmp(optarg, "litellm") == 0;
+            break;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind != argc - 1) {
+        usage(stderr);
+        return 2;
+    }
+    if (ns && !litellm) {
+        fprintf(stderr, "ezapi: --namespace is an option of --from litellm\n");
+        return 2;
+    }
+    const char *file = argv[optind];
+    json_error_t jerr;
+    json_t *doc = NULL;
+    char *yaml = NULL;
+    size_t ylen = 0;
+    if (litellm) {
+        FILE *f = fopen(file, "rb");
+        yaml = f ? malloc(EZ_LITELLM_MAX_FILE + 1) : NULL;
+        ylen = yaml ? fread(yaml, 1, EZ_LITELLM_MAX_FILE + 1, f) : 0;
+        int failed = !f || !yaml || ferror(f) || ylen > EZ_LITELLM_MAX_FILE;
+        if (f)
+            fclose(f);
+        if (failed) {
+            fprintf(stderr, "ezapi: %s: %s\n", file,
+                    !f ? strerror(errno) : "unreadable, or larger than 64 MiB");
+            free(yaml);
+            return 1;
+        }
+    } else if (!(doc = json_load_file(file, JSON_REJECT_DUPLICATES, &jerr))) {
+        fprintf(stderr, "ezapi: %s: line %d, column %d: %s\n", file, jerr.line, jerr.column,
+                jerr.text);
+        return 1;
+    }
+    struct ez_config *cfg = load_or_exit(path);
+    struct ez_db *db = ez_db_new(cfg->pg_dsn, 0, "ezapi-import");
+    struct ez_import_actor who = { "admin", "ezapi import", "", "", file, "" };
+    struct ez_import_result res = { 0 };
+    int rc = !db      ? EZ_IMPORT_DB
+             : litellm ? ez_import_litellm(db, cfg, yaml, ylen, ns ? ns : "default", 1, &o,
+                                           &who, &res)
+                       : ez_import_newapi(db, cfg, doc, &o, &who, &res);
+    json_decref(doc);
+    free(yaml);
+    ez_db_free(db);
+    ez_config_free(cfg);
+    free(cfg);
+    if (res.answer) {
+        char *text = json_dumps(res.answer, JSON_INDENT(2) | JSON_ENSURE_ASCII);
+        if (text)
+            printf("%s\n", text);
+        free(text);
+        json_decref(res.answer);
+    }
+    switch (rc) {
+    case EZ_IMPORT_DONE:
+        return 0;
+    case EZ_IMPORT_BAD_DOC:
+    case EZ_IMPORT_ENV:
+        fprintf(stderr, "ezapi: %s: %s: %s\n", file, res.path, res.message);
+        return 1;
+    case EZ_IMPORT_INVALID:
+        fprintf(stderr, "ezapi: %s: items in error (listed in \"errors\"); nothing was "
+                        "imported (--skip-invalid imports the others)\n", file);
+        return 1;
+    default:
+        fprintf(stderr, "ezapi: import failed: PostgreSQL %s\n",
+                res.db_rc == EZ_DB_UNKNOWN ? "lost the connection during COMMIT: it may "
+                                             "or may not have been imported"
+                                           : "is unavailable or refused the import");
+        return 1;
+    }
+}
+
+/* ezapi export: the document on stdout; with the upstream keys, an audit
+ * record first (no record, no secrets). */
+static int cmd_export(int argc, char **argv, const char *path)
+{
+    int secrets = 0;
+    static const struct option opts[] = {
+        { "include-secrets", no_argument, NULL, 's' },
+        { "config", required_argument, NULL, 'c' }, { NULL, 0, NULL, 0 } };
+    int ch;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+        switch (ch) {
+        case 's': secrets = 1; break;
+        case 'c': path = optarg; break;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind != argc) {
+        usage(stderr);
+        return 2;
+    }
+    struct ez_config *cfg = load_or_exit(path);
+    struct ez_db *db = ez_db_new(cfg->pg_dsn, 0, "ezapi-export");
+    json_t *doc = NULL;
+    int rc = db ? ez_export(db, cfg, secrets, &doc) : EZ_DB_ERROR;
+    if (rc == EZ_DB_OK && secrets) {
+        json_t *data = json_object_get(doc, "data");
+        json_t *rec = json_pack(
+            "{s:s, s:s, s:s, s:s, s:{s:{s:I, s:I, s:I}}}", "actor_type", "admin", "actor",
+            "ezapi export", "action", "export.secrets", "resource", "export", "changes", "after",
+            "providers", (json_int_t)json_array_size(json_object_get(data, "providers")),
+            "masters", (json_int_t)json_array_size(json_object_get(data, "masters")), "keys",
+            (json_int_t)json_array_size(json_object_get(data, "keys")));
+        rc = ez_db_begin(db);
+        if (rc == EZ_DB_OK)
+            rc = ez_db_end(db, rec ? ez_si_audit(db, rec) : EZ_DB_ERROR, 1);
+        json_decref(rec);
+    }
+    ez_db_free(db);
+    ez_config_free(cfg);
+    free(cfg);
+    if (rc != EZ_DB_OK) {
+        fprintf(stderr, "ezapi: export failed: PostgreSQL is unavailable or refused it%s\n",
+                secrets ? " (nothing is printed without its audit record)" : "");
+        json_decref(doc);
+        return 1;
+    }
+    int out = json_dumpf(doc, stdout, JSON_INDENT(2)) == 0 && putchar('\n') != EOF ? 0 : 1;
+    json_decref(doc);
+    return out;
+}
+
 int main(int argc, char **argv)
 {
     const char *path = DEFAULT_CONFIG;
@@ -250,6 +422,10 @@ int main(int argc, char **argv)
         }
         return cmd_token(argc - 2, argv + 2, path);
     }
+    if (argc >= 2 && strcmp(argv[1], "import") == 0)
+        return cmd_import(argc - 1, argv + 1, path);
+    if (argc >= 2 && strcmp(argv[1], "export") == 0)
+        return cmd_export(argc - 1, argv + 1, path);
     if (argc >= 2 && strcmp(argv[1], "config") == 0) {
         if (argc == 3 && strcmp(argv[2], "sample") == 0) {
             ez_config_write_sample(stdout);

@@ -45,6 +45,7 @@ struct ez_guard {
     int injected; /* bytes were handed to evhttp since the flag was cleared */
     int shut;     /* the error answer is written and the write side shut */
     uint64_t body_left;
+    uint64_t body_limit; /* of the request being read (ez_guard_body_limit) */
     struct ez_h1_scan scan;
     struct ez_h1_chunked chunks;
     struct ez_h1_request rq;
@@ -267,6 +268,15 @@ static int head_too_large(struct ez_guard *g)
     return refuse(g, &e);
 }
 
+uint64_t ez_guard_body_limit(const struct ez_guard_limits *l, const char *target)
+{
+    static const char path[] = "/admin/import";
+    size_t n = sizeof path - 1;
+    int import = strncmp(target, path, n) == 0 && (target[n] == 0 || target[n] == '?');
+    return import && l->max_import_body_size > l->max_body_size ? l->max_import_body_size
+                                                                 : l->max_body_size;
+}
+
 /* 1 when the head was read whole and handed over, 0 when more bytes are
  * needed, -1 when refused. */
 static int read_head(struct ez_guard *g)
@@ -283,10 +293,20 @@ static int read_head(struct ez_guard *g)
         return head_too_large(g);
     const char *head = (const char *)evbuffer_pullup(g->staged, (ev_ssize_t)g->scan.len);
     struct ez_h1_error e;
-    if (!head || ez_h1_parse_head(head, g->scan.len, lim.max_body_size, &g->rq, &e) != 0) {
+    /* The length is judged below, against the limit of the target. */
+    if (!head || ez_h1_parse_head(head, g->scan.len, (uint64_t)INT64_MAX, &g->rq, &e) != 0) {
         if (!head)
             e = (struct ez_h1_error){ 503, "out_of_memory", NULL,
                                       "the server is out of memory; retry later" };
+        return refuse(g, &e);
+    }
+    /* Only the import route has a limit of its own. */
+    g->body_limit = ez_guard_body_limit(&lim, g->rq.target);
+    if (g->rq.body == EZ_H1_LENGTH && g->rq.length > g->body_limit) {
+        e = (struct ez_h1_error){ 413, "body_too_large", "Content-Length",
+                                  g->body_limit == lim.max_body_size
+                                      ? "the request body is larger than max_body_size"
+                                      : "the request body is larger than import_max_body_size" };
         return refuse(g, &e);
     }
     inject(g, g->scan.len);
@@ -324,7 +344,7 @@ static int read_chunked_body(struct ez_guard *g)
             evbuffer_peek(g->staged, -1, &at, &v, 1) < 1)
             break;
         struct ez_h1_error e;
-        long k = ez_h1_chunked_feed(&g->chunks, v.iov_base, v.iov_len, lim.max_body_size, &e);
+        long k = ez_h1_chunked_feed(&g->chunks, v.iov_base, v.iov_len, g->body_limit, &e);
         if (k < 0)
             return refuse(g, &e);
         off += (size_t)k;

@@ -25,7 +25,12 @@ struct ez_guard_limits {
     long long write_timeout_ms;     /* a response's bytes not taken by the client */
     size_t max_header_size;
     uint64_t max_body_size;
+    uint64_t max_import_body_size; /* POST /admin/import (ez_guard_body_limit) */
 };
+
+/* The body limit of a request target: max_import_body_size for
+ * /admin/import, max_body_size for any other. */
+uint64_t ez_guard_body_limit(const struct ez_guard_limits *l, const char *target);
 
 void ez_guard_set_limits(const struct ez_guard_limits *l);
 

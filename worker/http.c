@@ -21,6 +21,7 @@
 #include "auth.h"
 #include "body.h"
 #include "db.h"
+#include "guard.h"
 #include "jobs.h"
 #include "log.h"
 #include "metrics.h"
@@ -404,6 +405,15 @@ void ez_audit(struct ez_req *r, const char *action, const char *resource, const 
     r->audit_after = after;
 }
 
+/* The body limit of a path, as the connection guard applied it. */
+static size_t body_limit(const char *path)
+{
+    struct ez_guard_limits l = { .max_body_size = (uint64_t)ez_w.cfg->max_body_size,
+                                 .max_import_body_size =
+                                     (uint64_t)ez_w.cfg->import_max_body_size };
+    return (size_t)ez_guard_body_limit(&l, path);
+}
+
 /* Parses the body into r->body. 0, or -1 after answering 415/400. */
 static int read_body(struct ez_req *r)
 {
@@ -411,6 +421,9 @@ static int read_body(struct ez_req *r)
     size_t len = evbuffer_get_length(in);
     const char *ct = evhttp_find_header(evhttp_request_get_input_headers(r->ev), "Content-Type");
     char msg[512];
+    size_t n = r->route->raw_body ? strlen(r->route->raw_body) : 0;
+    if (n && ct && strncasecmp(ct, r->route->raw_body, n) == 0 && (!ct[n] || ct[n] == ';'))
+        return 0; /* the handler reads it */
     int status = ez_body_parse(ct, len ? (const char *)evbuffer_pullup(in, -1) : "", len,
                                &r->body, msg, sizeof msg);
     if (status == 0)
@@ -455,9 +468,10 @@ void ez_http_dispatch(struct evhttp_request *ev, void *arg)
     size_t body_len = evbuffer_get_length(evhttp_request_get_input_buffer(ev));
     if (!r.path) {
         ez_reply_error(&r, 500, "api_error", NULL, NULL, "out of memory");
-    } else if (body_len > (size_t)ez_w.cfg->max_body_size) {
+    } else if (body_len > body_limit(r.path)) {
         ez_reply_error(&r, 413, "invalid_request_error", "body_too_large", NULL,
-                       "the request body is larger than %lld bytes", ez_w.cfg->max_body_size);
+                       "the request body is larger than %llu bytes",
+                       (unsigned long long)body_limit(r.path));
     } else if (qs && ez_query_parse(qs, &r.query, bad, sizeof bad) != 0) {
         ez_reply_invalid(&r, bad[0] ? bad : NULL,
                          "malformed query string: each parameter must be name=value, once, "

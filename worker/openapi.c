@@ -603,6 +603,37 @@ static void operations_schemas(json_t *c)
         "error routed warnings"));
 }
 
+static const char *const import_conflicts[] = { "skip", "overwrite", NULL };
+
+/* Import and export (docs/migrate.md). */
+static void migration_schemas(json_t *c)
+{
+    set(c, "ImportConflict", t_enum(import_conflicts));
+    json_t *counts = props("namespaces", t_int(0, 0), "provider_groups", t_int(0, 0),
+                           "api_keys", t_int(0, 0), "masters", t_int(0, 0), "keys", t_int(0, 0),
+                           "bindings", t_int(0, 0), NULL);
+    set(c, "ImportCounts", t_answer(counts, NULL));
+    set(c, "ImportDocument", about(need(json_pack(
+        "{s:s, s:[s, s], s:{s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}}}", "type", "object",
+        "required", "version", "data", "properties", "version", "type", "string",
+        "source", "type", "object", "data", "type", "object", "warnings", "type", "array")),
+        "The intermediate JSON of new-api's exporter: data.providers, data.masters, "
+        "data.keys, data.bindings (docs/migrate.md)."));
+    set(c, "ImportResult", t_answer(props(
+        "dry_run", t_type("boolean"),
+        "committed", about(t_type("boolean"), "The import was written."),
+        "created", ref("ImportCounts"), "skipped", ref("ImportCounts"),
+        "overwritten", ref("ImportCounts"),
+        "masters", about(t_array(t_answer(props(
+            "name", t_type("string"),
+            "master_key", about(nullable(t_type("string")), "Shown once; null in a dry run."),
+            NULL), NULL), 0, 0, 0), "The masters created, with their new master keys."),
+        "warnings", t_strings(),
+        "errors", t_array(t_answer(props(
+            "section", t_type("string"), "index", t_int(0, 0), "field", t_type("string"),
+            "message", t_type("string"), NULL), NULL), 0, 0, 0), NULL), NULL));
+}
+
 /* ---- Parameters, responses, security ---------------------------------- */
 
 static json_t *query_param(const char *name, json_t *schema, const char *text)
@@ -665,6 +696,19 @@ static const struct qparam {
     { "request_id", "request_id", Q_STRING, NULL, 256, NULL },
     { "since", "since", Q_TIME, NULL, 0, "Records at or after this time." },
     { "until", "until", Q_TIME, NULL, 0, "Records before this time." },
+    { "dry_run", "dry_run", Q_BOOL, NULL, 0,
+      "true answers what the import would do and writes nothing." },
+    { "conflict", "conflict", Q_SCHEMA, "ImportConflict", 0,
+      "What to do with an item that exists already (default skip)." },
+    { "include_bindings", "include_bindings", Q_BOOL, NULL, 0,
+      "true also imports the document's bindings." },
+    { "skip_invalid", "skip_invalid", Q_BOOL, NULL, 0,
+      "true imports the valid items and lists the others (else any error aborts)." },
+    { "import_from", "from", Q_PATTERN, "^(newapi|litellm)$", 16,
+      "The document's format: newapi (JSON, default) or litellm (a LiteLLM proxy config, "
+      "Content-Type: application/yaml)." },
+    { "include_secrets", "include_secrets", Q_BOOL, NULL, 0,
+      "true adds the upstream api keys in clear (admin role only; audited)." },
 };
 
 static json_t *query_param_by_key(const char *key, size_t n)
@@ -780,6 +824,7 @@ static const struct tag {
     { "Sync", "The Redis projection: outbox and full resyncs (docs/redis.md)." },
     { "Routing", "What the data plane would do (docs/redis.md)." },
     { "Console", "The admin console in the browser, built into the binary (docs/console.md)." },
+    { "Migration", "Import from other gateways, export (docs/migrate.md)." },
 };
 
 static const char *const info_text =
@@ -941,9 +986,13 @@ static json_t *operation(const struct ez_route *o)
                                 o->summary, "operationId", o->operation_id, "x-ezapi-auth",
                                 ez_openapi_auth_name(o->auth), "security", security(o)));
     set(op, "parameters", parameters(o));
-    if (o->body)
+    if (o->body) {
+        json_t *content = json_content(ref(o->body));
+        if (o->raw_body) /* read by the handler itself, e.g. a YAML file */
+            set(content, o->raw_body, need(json_pack("{s:{s:s}}", "schema", "type", "string")));
         set(op, "requestBody", need(json_pack("{s:b, s:o}", "required", o->body_required,
-                                              "content", json_content(ref(o->body)))));
+                                              "content", content)));
+    }
     set(op, "responses", responses(o));
     return op;
 }
@@ -990,6 +1039,7 @@ static json_t *build(void)
     catalog_schemas(schemas);
     tenant_schemas(schemas);
     operations_schemas(schemas);
+    migration_schemas(schemas);
     shared_parameters(params);
     shared_responses(resp);
     security_schemes(schemes);

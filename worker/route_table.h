@@ -259,6 +259,18 @@ ROUTE(GET, "/ui/{file}", h_ui_asset, PUBLIC,
       "One file of the admin console (its script modules, style sheet); 304 to If-None-Match",
       .status = 200, .answer = "*/*", .errors = "404")
 
+/* import and export of other gateways' configurations (handlers_migrate.c) */
+ROUTE(POST, "/admin/import", h_import, ADMIN,
+      "importConfig", "Migration",
+      "Import a new-api export: providers, masters, child keys, bindings (one transaction)",
+      .query = "dry_run conflict include_bindings skip_invalid import_from namespace",
+      .body = "ImportDocument", .body_required = 1, .raw_body = "application/yaml",
+      .status = 200, .answer = "ImportResult", .errors = "422")
+ROUTE(GET, "/admin/export", h_export, ADMIN,
+      "exportConfig", "Migration",
+      "The configuration in the import format; upstream keys only with include_secrets (admin)",
+      .query = "include_secrets", .status = 200, .answer = "ImportDocument", .errors = "403")
+
 #ifdef EZ_TEST_DUMMY_ROUTE /* tests/check_route_table.c: a row is all a route needs */
 ROUTE(GET, "/test/dummy/{id}", h_test_dummy, ADMIN,
       "getTestDummy", "Service", "A route that only the test build has",

@@ -29,6 +29,8 @@ struct ez_route {
     const char *errors; /* statuses beyond those added by auth, body and parameters;
                          * "503:Readiness" answers that schema instead of Error */
     int key_only;       /* master routes: the master key, not a session */
+    const char *raw_body; /* a media type besides JSON whose body the handler reads itself
+                           * (r->body stays NULL), or NULL */
 };
 
 extern const struct ez_route ez_routes[];

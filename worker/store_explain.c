@@ -28,7 +28,7 @@ int ez_store_explain_key(struct ez_db *db, int64_t key_id, int *found, int64_t *
     status[0] = digest[0] = 0;
     int rc = ez_db_exec(db, &res,
                         "SELECT k.master_id, k.status, coalesce(d.digest, '') FROM keys k "
-                        "LEFT JOIN key_digests d ON d.key_id = k.id AND d.valid_until IS NULL "
+                        "LEFT JOIN key_digests d ON d.key_id = k.id AND d.valid_until IS NULL AND NOT d.alias "
                         "WHERE k.id = $1", 1, p);
     if (rc == EZ_DB_OK && PQntuples(res) == 1) {
         *found = 1;

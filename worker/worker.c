@@ -309,10 +309,13 @@ int worker_main(const struct ez_child *c)
         .write_timeout_ms = c->cfg->request_timeout,
         .max_header_size = (size_t)c->cfg->max_header_size,
         .max_body_size = (uint64_t)c->cfg->max_body_size,
+        .max_import_body_size = (uint64_t)c->cfg->import_max_body_size,
     };
     ez_guard_set_limits(&lim);
     evhttp_set_max_headers_size(http, (ev_ssize_t)c->cfg->max_header_size);
-    evhttp_set_max_body_size(http, (ev_ssize_t)c->cfg->max_body_size);
+    evhttp_set_max_body_size(http, (ev_ssize_t)(c->cfg->import_max_body_size > c->cfg->max_body_size
+                                                    ? c->cfg->import_max_body_size
+                                                    : c->cfg->max_body_size));
     evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
                                          EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
                                          EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
