@@ -1,4 +1,4 @@
--- 013: what an import from another gateway keeps (docs/migrate.md).
+-- 003: what an import from another gateway keeps (docs/migrate.md).
 --
 -- A token its old gateway accepted with or without "sk-" keeps working
 -- both ways: its key has a second digest, marked alias, that stays valid
