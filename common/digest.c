@@ -52,6 +52,17 @@ int ez_b64url_encode(const unsigned char *in, size_t n, char *out, size_t outlen
     return 0;
 }
 
+int ez_hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 long ez_b64url_decode(const char *s, size_t n, unsigned char *out)
 {
     if (n % 4 == 1)

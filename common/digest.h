@@ -37,6 +37,8 @@ int ez_b64url_encode(const unsigned char *in, size_t n, char *out, size_t outlen
  * bytes). The decoded length, or -1 when malformed. */
 long ez_b64url_decode(const char *s, size_t n, unsigned char *out)
     __attribute__((warn_unused_result));
+/* The value of one hex digit (either case), or -1. */
+int ez_hex_value(char c);
 /* Is s 64 lowercase hex characters? */
 int ez_digest_valid(const char *s);
 

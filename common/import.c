@@ -48,17 +48,6 @@ static void count(json_t *counts, const char *resource, long long n)
     json_object_set_new(counts, resource, json_integer(json_integer_value(v) + n));
 }
 
-static void warn(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void warn(struct run *r, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    json_array_append_new(r->warnings, json_string(msg));
-}
-
 /* An item in error: -1, so that checks can `return fail(...)`. */
 static int fail(struct run *r, const char *section, size_t index, const char *field,
                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
@@ -325,6 +314,16 @@ static int http_url(const char *s)
 
 /* A group name ezapi accepts ([A-Za-z0-9][A-Za-z0-9._-]{0,63}) from a
  * channel's name: each run of other characters becomes one '-'. */
+void ez_import_warn(json_t *warnings, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    json_array_append_new(warnings, json_string(msg));
+}
+
 void ez_import_group_name(const char *in, char out[65])
 {
     size_t n = 0;
@@ -353,7 +352,7 @@ static const char *map_type(struct item *it, const char *type, const char *name)
         if (strcmp(low, known_types[i]) == 0)
             return known_types[i];
     const char *to = strcmp(low, "azure") == 0 ? "openai" : "compatible";
-    warn(it->r, "providers[%zu] (%s): type %s is imported as %s", it->index, name, type, to);
+    ez_import_warn(it->r->warnings, "providers[%zu] (%s): type %s is imported as %s", it->index, name, type, to);
     return to;
 }
 
@@ -400,11 +399,11 @@ static void add_provider(struct run *r, size_t index, json_t *obj)
         goto out;
     }
     if (weight > 1000) {
-        warn(r, "providers[%zu] (%s): weight %lld lowered to 1000", index, label, weight);
+        ez_import_warn(r->warnings, "providers[%zu] (%s): weight %lld lowered to 1000", index, label, weight);
         weight = 1000;
     }
     if (priority != 0)
-        warn(r, "providers[%zu] (%s): priority %lld is not kept; ezapi balances by weight",
+        ez_import_warn(r->warnings, "providers[%zu] (%s): priority %lld is not kept; ezapi balances by weight",
              index, label, priority);
     const char *primary = json_string_value(json_object_get(obj, "primary_group"));
     json_t *g = json_object_get(r->groups, label);
@@ -425,14 +424,14 @@ static void add_provider(struct run *r, size_t index, json_t *obj)
             snprintf(gname, sizeof gname, "%s", suffixed);
         }
         if (strcmp(gname, label) != 0)
-            warn(r, "providers[%zu]: channel \"%s\" becomes provider group %s", index, label, gname);
+            ez_import_warn(r->warnings, "providers[%zu]: channel \"%s\" becomes provider group %s", index, label, gname);
         g = json_pack("{s:s, s:s, s:s, s:[], s:s, s:[], s:{}, s:I, s:s, s:s}", "name", gname,
                       "type", type, "base_url", base_url ? base_url : "", "models", "status",
                       "disabled", "keys", "route_groups", "id", (json_int_t)0, "google_project",
                       gproject ? gproject : "", "google_location", glocation ? glocation : "");
         json_object_set_new(r->groups, label, g);
     } else if (strcmp(json_string_value(json_object_get(g, "type")), type) != 0) {
-        warn(r, "providers[%zu] (%s): type %s differs from the channel's first entry; the "
+        ez_import_warn(r->warnings, "providers[%zu] (%s): type %s differs from the channel's first entry; the "
              "first one's is kept", index, label, type);
     }
     /* The group's models are the union of its entries'. */
@@ -458,7 +457,7 @@ static void add_provider(struct run *r, size_t index, json_t *obj)
     json_array_foreach(all_groups, i, m)
         json_object_set_new(rg, json_string_value(m), json_true());
     if (!api_key || !*api_key) {
-        warn(r, "providers[%zu] (%s): no api_key (an export without secrets); add the key "
+        ez_import_warn(r->warnings, "providers[%zu] (%s): no api_key (an export without secrets); add the key "
              "to provider group %s with POST /admin/api-keys", index, label,
              json_string_value(json_object_get(g, "name")));
     } else {
@@ -826,7 +825,7 @@ static json_t *key_rows(struct run *r, json_t *keys, json_t *masters)
         }
     }
     if (regrouped)
-        warn(r, "%lld key(s) had a group other than their master's; a child key always has "
+        ez_import_warn(r->warnings, "%lld key(s) had a group other than their master's; a child key always has "
              "its master's group", regrouped);
     json_decref(seen);
     return rows;
@@ -880,7 +879,7 @@ static void write_bindings(struct run *r, json_t *bindings)
                                      json_string_value(json_object_get(g, "name"))));
         }
         if (!matched)
-            warn(r, "bindings[%lld]: no imported provider of routing group %s offers %s",
+            ez_import_warn(r->warnings, "bindings[%lld]: no imported provider of routing group %s offers %s",
                  (long long)json_integer_value(json_object_get(b, "index")), rg, model);
     }
 }
@@ -895,7 +894,7 @@ static void warn_unbound(struct run *r)
     if (json_array_size(names) && ok(r, ez_si_unbound(r->db, names, &unbound))) {
         size_t i;
         json_array_foreach(unbound, i, v)
-            warn(r, "namespace %s has no binding: its %lld imported key(s) route nowhere yet",
+            ez_import_warn(r->warnings, "namespace %s has no binding: its %lld imported key(s) route nowhere yet",
                  json_string_value(v),
                  (long long)json_integer_value(json_object_get(r->key_ns, json_string_value(v))));
     }
@@ -1002,7 +1001,7 @@ int ez_import_newapi(struct ez_db *db, const struct ez_config *cfg, json_t *doc,
     json_t *v, *e;
     json_array_foreach(json_object_get(doc, "warnings"), i, v)
         if (json_is_string(v) && i < 1000)
-            warn(&r, "source: %.400s", json_string_value(v));
+            ez_import_warn(r.warnings, "source: %.400s", json_string_value(v));
 
     /* Every item is checked before anything is written. */
     json_array_foreach(sec[0], i, v)
@@ -1047,7 +1046,7 @@ int ez_import_newapi(struct ez_db *db, const struct ez_config *cfg, json_t *doc,
                                 json_true());
         }
     } else if (json_array_size(sec[3])) {
-        warn(&r, "%zu binding(s) not imported: include_bindings is not set",
+        ez_import_warn(r.warnings, "%zu binding(s) not imported: include_bindings is not set",
              json_array_size(sec[3]));
     }
 

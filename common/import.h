@@ -62,5 +62,7 @@ int ez_import_newapi(struct ez_db *db, const struct ez_config *cfg, json_t *doc,
  * label: each run of other characters becomes one '-' ("" when nothing
  * is left). */
 void ez_import_group_name(const char *in, char out[65]);
+/* Appends a formatted warning (at most 511 bytes) to the array. */
+void ez_import_warn(json_t *warnings, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

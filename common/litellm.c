@@ -130,17 +130,6 @@ struct map {
     struct ez_import_result *res;
 };
 
-static void warn(struct map *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void warn(struct map *m, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    json_array_append_new(m->warnings, json_string(msg));
-}
-
 /* A value of litellm_params: os.environ/NAME resolved or refused. *out
  * NULL when absent. */
 static int param(struct map *m, json_t *params, const char *name, const char *path,
@@ -230,7 +219,7 @@ static int deployment(struct map *m, size_t i, json_t *d)
         type = base && *base && !strstr(base, "api.openai.com") ? "compatible" : "openai";
     } else if (strcmp(prefix, "azure") == 0) {
         type = "openai";
-        warn(m, "%s: azure/ is imported as openai: check the group's base_url and api "
+        ez_import_warn(m->warnings, "%s: azure/ is imported as openai: check the group's base_url and api "
              "version", path);
     } else if (strcmp(prefix, "anthropic") == 0) {
         type = "anthropic";
@@ -242,7 +231,7 @@ static int deployment(struct map *m, size_t i, json_t *d)
         type = "compatible";
     } else {
         type = "compatible";
-        warn(m, "%s: provider %s/ is imported as compatible (OpenAI-compatible)", path, prefix);
+        ez_import_warn(m->warnings, "%s: provider %s/ is imported as compatible (OpenAI-compatible)", path, prefix);
     }
     if (strcmp(type, "compatible") == 0 && (!base || !*base)) {
         free(creds);
@@ -260,15 +249,15 @@ static int deployment(struct map *m, size_t i, json_t *d)
         for (int j = 0; known[j] && !ok; j++)
             ok = strcmp(k, known[j]) == 0;
         if (!ok)
-            warn(m, "%s.%s is not imported: ezapi has no such setting", pp, k);
+            ez_import_warn(m->warnings, "%s.%s is not imported: ezapi has no such setting", pp, k);
     }
     json_object_foreach(d, k, v)
         if (strcmp(k, "model_name") != 0 && strcmp(k, "litellm_params") != 0)
-            warn(m, "%s.%s is not imported", path, k);
+            ez_import_warn(m->warnings, "%s.%s is not imported", path, k);
     json_t *w = json_object_get(params, "weight");
     long long weight = json_is_integer(w) ? json_integer_value(w) : 1;
     if (w && !json_is_integer(w))
-        warn(m, "%s.weight is not an integer: 1 is used", pp);
+        ez_import_warn(m->warnings, "%s.weight is not an integer: 1 is used", pp);
 
     /* One group per type, api_base and (Vertex) project and location. */
     char gkey[1200], label[300], host[256];
@@ -400,9 +389,9 @@ int ez_litellm_document(const char *yaml, size_t len, const char *ns, int resolv
                 const char *sk;
                 json_t *sv;
                 json_object_foreach(v, sk, sv)
-                    warn(&m, "%s.%s is not imported: ezapi has no such setting", k, sk);
+                    ez_import_warn(m.warnings, "%s.%s is not imported: ezapi has no such setting", k, sk);
             } else {
-                warn(&m, "%s is not imported: ezapi has no such setting", k);
+                ez_import_warn(m.warnings, "%s is not imported: ezapi has no such setting", k);
             }
         }
     if (rc == EZ_LITELLM_OK) {

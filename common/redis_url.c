@@ -3,6 +3,8 @@
  * watch. Must not do I/O: the config check calls it too. */
 #include "redis_url.h"
 
+#include "digest.h"
+
 #include <arpa/inet.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -20,17 +22,6 @@ static void say(char *why, size_t whylen, const char *f, ...)
     va_end(ap);
 }
 
-static int hex(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decodes len bytes of s into out (cap bytes with the NUL). -1 on
  * a '%' not followed by two hex digits, a decoded NUL, or overflow. */
 static int decode(const char *s, size_t len, char *out, size_t cap)
@@ -39,9 +30,9 @@ static int decode(const char *s, size_t len, char *out, size_t cap)
     for (size_t i = 0; i < len; i++) {
         char c = s[i];
         if (c == '%') {
-            if (i + 2 >= len || hex(s[i + 1]) < 0 || hex(s[i + 2]) < 0)
+            if (i + 2 >= len || ez_hex_value(s[i + 1]) < 0 || ez_hex_value(s[i + 2]) < 0)
                 return -1;
-            c = (char)(hex(s[i + 1]) << 4 | hex(s[i + 2]));
+            c = (char)(ez_hex_value(s[i + 1]) << 4 | ez_hex_value(s[i + 2]));
             if (c == '\0')
                 return -1;
             i += 2;

@@ -75,33 +75,12 @@ static int has_warning(json_t *answer, const char *needle)
 
 /* ---- The data plane's view, from Redis only ------------------------------ */
 
-static void sha256_hex(const char *s, char out[65])
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    ck_assert(EVP_Digest(s, strlen(s), md, &n, EVP_sha256(), NULL) == 1);
-    for (unsigned int i = 0; i < n; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
-}
-
 static char *token_hget(const char *token, const char *field)
 {
     char digest[65], key[128];
-    sha256_hex(token, digest);
+    ht_sha256_hex(token, digest);
     snprintf(key, sizeof key, "auth:token:%s", digest);
     return ht_redis_hget(key, field);
-}
-
-static int csv_has(const char *csv, const char *item)
-{
-    size_t n = strlen(item);
-    for (const char *p = csv; *p;) {
-        size_t l = strcspn(p, ",");
-        if (l == n && strncmp(p, item, n) == 0)
-            return 1;
-        p += l + (p[l] == ',');
-    }
-    return 0;
 }
 
 /* Why a data plane would refuse `token` asking for `model` in its key's
@@ -127,7 +106,7 @@ static const char *dp_refusal(const char *token, const char *model)
         reason = "expired";
     } else if (!mstatus || strcmp(mstatus, "active") != 0) {
         reason = "master not active";
-    } else if (limits && *limits && !csv_has(limits, model)) {
+    } else if (limits && *limits && !ht_csv_has(limits, model)) {
         reason = "model not allowed";
     } else {
         char ns[80], field[200];

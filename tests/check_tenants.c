@@ -140,18 +140,6 @@ static long long redis_ttl(const char *key)
     return v;
 }
 
-static int listed(const char *csv, const char *item)
-{
-    size_t n = strlen(item);
-    for (const char *p = csv; *p;) {
-        size_t l = strcspn(p, ",");
-        if (l == n && strncmp(p, item, n) == 0)
-            return 1;
-        p += l + (p[l] == ',');
-    }
-    return 0;
-}
-
 /* The acceptance rule of docs/redis.md for token and model: NULL when a data plane
  * would accept it, else why not (a static string). */
 static const char *dp_refusal(const char *token, const char *model)
@@ -180,7 +168,7 @@ static const char *dp_refusal(const char *token, const char *model)
             reason = "master not active";
         else if (strcmp(ht_jstr(t, "issued_at_epoch"), ht_jstr(m, "epoch")) != 0)
             reason = "issued before the master's epoch";
-        else if (*ht_jstr(t, "model_limits") && !listed(ht_jstr(t, "model_limits"), model))
+        else if (*ht_jstr(t, "model_limits") && !ht_csv_has(ht_jstr(t, "model_limits"), model))
             reason = "model not allowed";
         json_decref(m);
     }

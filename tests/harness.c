@@ -2231,6 +2231,18 @@ const char *ht_jstr(json_t *o, const char *field)
     return v ? v : "";
 }
 
+int ht_csv_has(const char *csv, const char *item)
+{
+    size_t n = strlen(item);
+    for (const char *p = csv; *p;) {
+        size_t l = strcspn(p, ",");
+        if (l == n && strncmp(p, item, n) == 0)
+            return 1;
+        p += l + (p[l] == ',');
+    }
+    return 0;
+}
+
 void ht_sha256_hex(const char *s, char out[65])
 {
     unsigned char md[EVP_MAX_MD_SIZE];

@@ -270,6 +270,8 @@ int64_t ht_id(json_t *o);
 const char *ht_jstr(json_t *o, const char *field);
 /* Lowercase hex SHA-256 of s (how tokens are keyed in Redis). */
 void ht_sha256_hex(const char *s, char out[65]);
+/* Is item one of the comma-separated values of csv (as Redis hashes list them)? */
+int ht_csv_has(const char *csv, const char *item);
 /* 1 when the Redis hash key has field. */
 int ht_redis_hexists(const char *key, const char *field);
 /* utime + stime of pid in clock ticks (/proc/PID/stat), or -1. */

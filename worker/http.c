@@ -4,6 +4,8 @@
  * here: the connection guard (guard.c) answers them while reading. */
 #include "http.h"
 
+#include "digest.h"
+
 #include <ctype.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
@@ -318,17 +320,6 @@ int ez_param_id(struct ez_req *r, int i, int64_t *out)
     return 0;
 }
 
-static int hexdigit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decodes s[0..n) ('+' is a space in a query): a malloc'd string,
  * or NULL when a '%' is not followed by two hex digits or a decoded byte is
  * a control character (NUL included). */
@@ -342,8 +333,8 @@ static char *query_decode(const char *s, size_t n)
         if (c == '+') {
             c = ' ';
         } else if (c == '%') {
-            int hi = i + 2 < n ? hexdigit(s[i + 1]) : -1;
-            int lo = hi >= 0 ? hexdigit(s[i + 2]) : -1;
+            int hi = i + 2 < n ? ez_hex_value(s[i + 1]) : -1;
+            int lo = hi >= 0 ? ez_hex_value(s[i + 2]) : -1;
             if (lo < 0)
                 goto bad;
             c = (unsigned char)(hi * 16 + lo);
