@@ -352,7 +352,8 @@ static const char *map_type(struct item *it, const char *type, const char *name)
         if (strcmp(low, known_types[i]) == 0)
             return known_types[i];
     const char *to = strcmp(low, "azure") == 0 ? "openai" : "compatible";
-    ez_import_warn(it->r->warnings, "providers[%zu] (%s): type %s is imported as %s", it->index, name, type, to);
+    ez_import_warn(it->r->warnings, "providers[%zu] (%s): type %s is imported as %s", it->index,
+                   name, type, to);
     return to;
 }
 
@@ -399,12 +400,14 @@ static void add_provider(struct run *r, size_t index, json_t *obj)
         goto out;
     }
     if (weight > 1000) {
-        ez_import_warn(r->warnings, "providers[%zu] (%s): weight %lld lowered to 1000", index, label, weight);
+        ez_import_warn(r->warnings, "providers[%zu] (%s): weight %lld lowered to 1000", index,
+                       label, weight);
         weight = 1000;
     }
     if (priority != 0)
-        ez_import_warn(r->warnings, "providers[%zu] (%s): priority %lld is not kept; ezapi balances by weight",
-             index, label, priority);
+        ez_import_warn(r->warnings,
+                       "providers[%zu] (%s): priority %lld is not kept; ezapi balances by weight",
+                       index, label, priority);
     const char *primary = json_string_value(json_object_get(obj, "primary_group"));
     json_t *g = json_object_get(r->groups, label);
     if (!g) {
@@ -424,15 +427,18 @@ static void add_provider(struct run *r, size_t index, json_t *obj)
             snprintf(gname, sizeof gname, "%s", suffixed);
         }
         if (strcmp(gname, label) != 0)
-            ez_import_warn(r->warnings, "providers[%zu]: channel \"%s\" becomes provider group %s", index, label, gname);
+            ez_import_warn(r->warnings, "providers[%zu]: channel \"%s\" becomes provider group %s",
+                           index, label, gname);
         g = json_pack("{s:s, s:s, s:s, s:[], s:s, s:[], s:{}, s:I, s:s, s:s}", "name", gname,
                       "type", type, "base_url", base_url ? base_url : "", "models", "status",
                       "disabled", "keys", "route_groups", "id", (json_int_t)0, "google_project",
                       gproject ? gproject : "", "google_location", glocation ? glocation : "");
         json_object_set_new(r->groups, label, g);
     } else if (strcmp(json_string_value(json_object_get(g, "type")), type) != 0) {
-        ez_import_warn(r->warnings, "providers[%zu] (%s): type %s differs from the channel's first entry; the "
-             "first one's is kept", index, label, type);
+        ez_import_warn(r->warnings,
+                       "providers[%zu] (%s): type %s differs from the channel's first entry; the "
+                       "first one's is kept",
+                       index, label, type);
     }
     /* The group's models are the union of its entries'. */
     json_t *gm = json_object_get(g, "models"), *m;
@@ -457,9 +463,10 @@ static void add_provider(struct run *r, size_t index, json_t *obj)
     json_array_foreach(all_groups, i, m)
         json_object_set_new(rg, json_string_value(m), json_true());
     if (!api_key || !*api_key) {
-        ez_import_warn(r->warnings, "providers[%zu] (%s): no api_key (an export without secrets); add the key "
-             "to provider group %s with POST /admin/api-keys", index, label,
-             json_string_value(json_object_get(g, "name")));
+        ez_import_warn(r->warnings,
+                       "providers[%zu] (%s): no api_key (an export without secrets); add the key "
+                       "to provider group %s with POST /admin/api-keys",
+                       index, label, json_string_value(json_object_get(g, "name")));
     } else {
         const char *kstatus = strcmp(status, "active") == 0     ? "active"
                               : strcmp(status, "disabled") == 0 ? "manual_disabled"
@@ -825,8 +832,10 @@ static json_t *key_rows(struct run *r, json_t *keys, json_t *masters)
         }
     }
     if (regrouped)
-        ez_import_warn(r->warnings, "%lld key(s) had a group other than their master's; a child key always has "
-             "its master's group", regrouped);
+        ez_import_warn(r->warnings,
+                       "%lld key(s) had a group other than their master's; a child key always has "
+                       "its master's group",
+                       regrouped);
     json_decref(seen);
     return rows;
 }
@@ -879,8 +888,9 @@ static void write_bindings(struct run *r, json_t *bindings)
                                      json_string_value(json_object_get(g, "name"))));
         }
         if (!matched)
-            ez_import_warn(r->warnings, "bindings[%lld]: no imported provider of routing group %s offers %s",
-                 (long long)json_integer_value(json_object_get(b, "index")), rg, model);
+            ez_import_warn(r->warnings,
+                           "bindings[%lld]: no imported provider of routing group %s offers %s",
+                           (long long)json_integer_value(json_object_get(b, "index")), rg, model);
     }
 }
 
@@ -893,10 +903,10 @@ static void warn_unbound(struct run *r)
         json_array_append_new(names, json_string(n));
     if (json_array_size(names) && ok(r, ez_si_unbound(r->db, names, &unbound))) {
         size_t i;
-        json_array_foreach(unbound, i, v)
-            ez_import_warn(r->warnings, "namespace %s has no binding: its %lld imported key(s) route nowhere yet",
-                 json_string_value(v),
-                 (long long)json_integer_value(json_object_get(r->key_ns, json_string_value(v))));
+        json_array_foreach(unbound, i, v) ez_import_warn(
+            r->warnings, "namespace %s has no binding: its %lld imported key(s) route nowhere yet",
+            json_string_value(v),
+            (long long)json_integer_value(json_object_get(r->key_ns, json_string_value(v))));
     }
     json_decref(unbound);
     json_decref(names);

@@ -219,8 +219,10 @@ static int deployment(struct map *m, size_t i, json_t *d)
         type = base && *base && !strstr(base, "api.openai.com") ? "compatible" : "openai";
     } else if (strcmp(prefix, "azure") == 0) {
         type = "openai";
-        ez_import_warn(m->warnings, "%s: azure/ is imported as openai: check the group's base_url and api "
-             "version", path);
+        ez_import_warn(m->warnings,
+                       "%s: azure/ is imported as openai: check the group's base_url and api "
+                       "version",
+                       path);
     } else if (strcmp(prefix, "anthropic") == 0) {
         type = "anthropic";
     } else if (strcmp(prefix, "gemini") == 0) {
@@ -231,7 +233,9 @@ static int deployment(struct map *m, size_t i, json_t *d)
         type = "compatible";
     } else {
         type = "compatible";
-        ez_import_warn(m->warnings, "%s: provider %s/ is imported as compatible (OpenAI-compatible)", path, prefix);
+        ez_import_warn(m->warnings,
+                       "%s: provider %s/ is imported as compatible (OpenAI-compatible)", path,
+                       prefix);
     }
     if (strcmp(type, "compatible") == 0 && (!base || !*base)) {
         free(creds);
@@ -388,8 +392,8 @@ int ez_litellm_document(const char *yaml, size_t len, const char *ns, int resolv
             if (json_is_object(v) && json_object_size(v)) {
                 const char *sk;
                 json_t *sv;
-                json_object_foreach(v, sk, sv)
-                    ez_import_warn(m.warnings, "%s.%s is not imported: ezapi has no such setting", k, sk);
+                json_object_foreach(v, sk, sv) ez_import_warn(
+                    m.warnings, "%s.%s is not imported: ezapi has no such setting", k, sk);
             } else {
                 ez_import_warn(m.warnings, "%s is not imported: ezapi has no such setting", k);
             }
