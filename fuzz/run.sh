@@ -14,7 +14,7 @@ work=${EZ_FUZZ_DIR:-${TMPDIR:-/tmp}/ezapi-fuzz}
 ALL_TARGETS="frame config body validate path query h1 selector jwt"
 # Every library of configure.ac: a target links the tree's code as one
 # instrumented archive (fuzz/lib.mk) and takes the objects it reaches.
-PKGS="libevent libevent_openssl libpq hiredis msgpack jansson libjwt libcrypto libssl libpcre2-8"
+PKGS="libevent libevent_openssl libpq hiredis msgpack jansson libjwt libcrypto libssl libpcre2-8 yaml-0.1"
 
 pick_clang() {
     for c in ${CLANG:-} clang clang-14; do
