@@ -4,13 +4,14 @@
 # into the source tree: everything goes under $EZ_FUZZ_DIR.
 #
 # usage: fuzz/run.sh [SECONDS] [TARGET...]   (default: 60 s, every target)
-# env:   EZ_FUZZ_DIR (default ${TMPDIR:-/tmp}/ezapi-fuzz), CLANG (default
+# env:   EZ_FUZZ_DIR (default ${TMPDIR:-/tmp}/ezapi-fuzz-<checksum of the tree's path>), CLANG (default
 #        clang, else clang-14), EZ_FUZZ_FLAGS (extra libFuzzer options),
 #        EZ_FUZZ_JOBS (compile jobs, default 2), FUZZ_SECONDS (as SECONDS)
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-work=${EZ_FUZZ_DIR:-${TMPDIR:-/tmp}/ezapi-fuzz}
+# one folder per tree: objects built from another checkout must not be reused
+work=${EZ_FUZZ_DIR:-${TMPDIR:-/tmp}/ezapi-fuzz-$(printf %s "$top" | cksum | cut -d" " -f1)}
 ALL_TARGETS="frame config body validate path query h1 selector jwt"
 # Every library of configure.ac: a target links the tree's code as one
 # instrumented archive (fuzz/lib.mk) and takes the objects it reaches.
