@@ -175,10 +175,21 @@ START_TEST(files_are_served_with_type_etag_cache_policy_and_csp)
         ht_resp_free(&r);
         ck_assert_int_eq(ht_get(S.port, files[i].path, "If-None-Match: \"stale\"\r\n", &r), 200);
         ht_resp_free(&r);
+
+        /* HEAD: the headers of the GET, the length of its body, no body */
+        ck_assert_int_eq(ht_http(S.port, "HEAD", files[i].path, NULL, NULL, 0, &r), 200);
+        ck_assert_uint_eq(r.body_len, 0);
+        ck_assert_str_eq(ht_resp_header(&r, "Content-Type"), files[i].type);
+        ck_assert_str_eq(ht_resp_header(&r, "ETag"), a->etag);
+        const char *cl = ht_resp_header(&r, "Content-Length");
+        ck_assert_msg(cl && strtoul(cl, NULL, 10) == a->len, "%s: HEAD Content-Length %s",
+                      files[i].path, cl ? cl : "(none)");
+        assert_security_headers(&r, files[i].path);
+        ht_resp_free(&r);
     }
     /* only the embedded files: no file system, no way out of the table */
     const char *missing[] = { "/ui/nope.js", "/ui/..%2Fconfigure.ac", "/ui/.%2E%2Fezapi.conf",
-                              "/ui/%2Fetc%2Fpasswd" };
+                              "/ui/%2Fetc%2Fpasswd", "/ui/a/b", "/ui/a/b/c.js", "/ui//" };
     for (size_t i = 0; i < sizeof missing / sizeof missing[0]; i++) {
         struct ht_resp r;
         ck_assert_int_eq(ht_get(S.port, missing[i], NULL, &r), 404);
@@ -187,7 +198,30 @@ START_TEST(files_are_served_with_type_etag_cache_policy_and_csp)
         json_decref(j);
         assert_security_headers(&r, missing[i]);
         ht_resp_free(&r);
+        ck_assert_int_eq(ht_http(S.port, "HEAD", missing[i], NULL, NULL, 0, &r), 404);
+        assert_security_headers(&r, missing[i]);
+        ht_resp_free(&r);
     }
+    /* on the wire, a HEAD answer ends with its headers: no body follows */
+    int fd = ht_connect(S.port);
+    ck_assert_int_ge(fd, 0);
+    const char *head = "HEAD /ui/app.js HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+    ck_assert_int_eq(ht_send_all(fd, head, strlen(head)), 0);
+    char wire[8192];
+    size_t got = 0;
+    ssize_t n;
+    while (got < sizeof wire - 1 && (n = read(fd, wire + got, sizeof wire - 1 - got)) > 0)
+        got += (size_t)n;
+    close(fd);
+    wire[got] = 0;
+    const char *end = strstr(wire, "\r\n\r\n");
+    ck_assert_msg(strncmp(wire, "HTTP/1.1 200", 12) == 0 && end && end[4] == 0,
+                  "HEAD sent a body: %s", wire);
+    /* a method the console does not take: 405, with the same headers */
+    struct ht_resp r;
+    ck_assert_int_eq(ht_http(S.port, "POST", "/ui/app.js", NULL, "{}", 2, &r), 405);
+    assert_security_headers(&r, "POST /ui/app.js");
+    ht_resp_free(&r);
     ht_assert_clean_stop(&S);
 }
 END_TEST

@@ -28,6 +28,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "routes.h"
+#include "ui.h"
 #include "worker.h"
 
 static int64_t now_us(void)
@@ -119,7 +120,13 @@ static void answer(struct ez_req *r, int status, const char *content_type, const
     if (ez_w.retiring)
         evhttp_add_header(out, "Connection", "close");
     struct evbuffer *buf = evbuffer_new();
-    if (content_type) {
+    if (content_type && strcmp(r->method, "HEAD") == 0) {
+        /* libevent sends no body to a HEAD, and no length: say the GET's */
+        char n[24];
+        snprintf(n, sizeof n, "%zu", len);
+        evhttp_add_header(out, "Content-Type", content_type);
+        evhttp_add_header(out, "Content-Length", n);
+    } else if (content_type) {
         evhttp_add_header(out, "Content-Type", content_type);
         evbuffer_add(buf, data, len);
     }
@@ -468,7 +475,14 @@ void ez_http_dispatch(struct evhttp_request *ev, void *arg)
                          "malformed query string: each parameter must be name=value, once, "
                          "percent-encoded, without control characters");
     } else {
+        if (ez_ui_path(r.path))
+            ez_ui_security_headers(&r);
         int m = ez_route_match(r.method, r.path, &r.route, r.params, &r.nparams, allow,
+                               sizeof allow);
+        /* HEAD is a GET whose body libevent leaves out: a GET route answers
+         * it, with the headers (Content-Length included) of the GET. */
+        if (m == EZ_ROUTE_BAD_METHOD && strcmp(r.method, "HEAD") == 0)
+            m = ez_route_match("GET", r.path, &r.route, r.params, &r.nparams, allow,
                                sizeof allow);
         if (m == EZ_ROUTE_BAD_PARAM) {
             int i = r.nparams;
@@ -476,6 +490,8 @@ void ez_http_dispatch(struct evhttp_request *ev, void *arg)
             ez_route_param_name(r.route, i, bad, sizeof bad);
             ez_reply_invalid(&r, bad, "the %s in the path is not validly percent-encoded "
                                       "or holds a control character", bad);
+        } else if (m == EZ_ROUTE_NOT_FOUND && ez_ui_path(r.path)) {
+            ez_ui_not_found(&r);
         } else if (m == EZ_ROUTE_NOT_FOUND) {
             ez_reply_error(&r, 404, "not_found_error", "route_not_found", NULL,
                            "no route for %s %s", r.method, r.path);

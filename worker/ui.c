@@ -49,7 +49,12 @@ int ez_ui_etag_matches(const char *inm, const char *etag)
     return 0;
 }
 
-static void security_headers(struct ez_req *r)
+int ez_ui_path(const char *path)
+{
+    return strncmp(path, "/ui", 3) == 0 && (path[3] == 0 || path[3] == '/');
+}
+
+void ez_ui_security_headers(struct ez_req *r)
 {
     struct evkeyvalq *out = evhttp_request_get_output_headers(r->ev);
     evhttp_add_header(out, "Content-Security-Policy", UI_CSP);
@@ -70,7 +75,6 @@ static int refused_when_off(struct ez_req *r)
 
 static void serve(struct ez_req *r, const char *name)
 {
-    security_headers(r);
     if (refused_when_off(r))
         return;
     const struct ez_ui_asset *a = ez_ui_find(name);
@@ -91,6 +95,11 @@ static void serve(struct ez_req *r, const char *name)
         return;
     }
     ez_reply_text(r, 200, a->content_type, (const char *)a->data, a->len);
+}
+
+void ez_ui_not_found(struct ez_req *r)
+{
+    serve(r, "");
 }
 
 void h_ui_index(struct ez_req *r)

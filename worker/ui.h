@@ -23,4 +23,15 @@ const struct ez_ui_asset *ez_ui_find(const char *name);
  * included, or "*") names etag. */
 int ez_ui_etag_matches(const char *if_none_match, const char *etag);
 
+struct ez_req;
+/* 1 when path is the console's: /ui, or anything under /ui/. */
+int ez_ui_path(const char *path);
+/* Adds the headers every console answer carries (CSP, nosniff, no-referrer,
+ * no framing); the dispatcher calls it for each request of a console path,
+ * whatever the answer (the page, 304, 404, 405). */
+void ez_ui_security_headers(struct ez_req *r);
+/* The console's 404 for a path under /ui/ that no route matches (/ui/a/b):
+ * not_found with param file, or console_off. */
+void ez_ui_not_found(struct ez_req *r);
+
 #endif
