@@ -549,6 +549,31 @@ START_TEST(binding_answer_carries_the_resolved_candidate)
     b = call("PUT", ht_tmpf("/admin/bindings/%" PRId64, idle_binding), "{\"weight\":2}", 200);
     assert_candidate_routes(b, idle, k2, "gpt-4o");
     json_decref(b);
+
+    /* the list carries the same candidates with resolve=true, a page at a
+     * time; without it, none */
+    json_t *page = call("GET", "/admin/bindings?namespace=ns&limit=3&resolve=true", NULL, 200);
+    json_t *rows = json_object_get(page, "data");
+    ck_assert_int_eq(json_array_size(rows), 3);
+    assert_candidate_routes(json_array_get(rows, 0), g, k, "gpt-4o");
+    assert_candidate_routes(json_array_get(rows, 1), g, k, "gpt-4o-mini");
+    assert_candidate_error(json_array_get(rows, 2), g, "config_error");
+    const char *next = ht_tmpf("/admin/bindings?namespace=ns&limit=3&resolve=true&cursor=%s",
+                         json_string_value(json_object_get(page, "next_cursor")));
+    json_decref(page);
+    page = call("GET", next, NULL, 200);
+    rows = json_object_get(page, "data");
+    ck_assert_int_eq(json_array_size(rows), 2);
+    assert_candidate_routes(json_array_get(rows, 1), idle, k2, "gpt-4o");
+    json_decref(page);
+    page = call("GET", "/admin/bindings?namespace=ns&resolve=false", NULL, 200);
+    ck_assert_ptr_null(json_object_get(json_array_get(json_object_get(page, "data"), 0),
+                                       "candidate"));
+    json_decref(page);
+    page = call("GET", "/admin/bindings?resolve=yes", NULL, 400);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(page, "error"), "param")),
+                     "resolve");
+    json_decref(page);
     ht_assert_clean_stop(&S);
 }
 END_TEST

@@ -170,17 +170,38 @@ void h_bindings_create(struct ez_req *r)
     json_decref(out);
 }
 
+/* resolve=true: each row of the page (not the look-ahead row) gets the
+ * candidate the data plane resolves, as a write's answer does. A page is at
+ * most `limit` rows, so the cost stays bounded. */
+static int resolve_rows(json_t *rows, int limit)
+{
+    for (size_t i = 0; i < json_array_size(rows) && (int)i < limit; i++) {
+        json_t *row = json_array_get(rows, i), *cand = NULL;
+        int rc = ez_projection_binding_candidate(ez_w.db, ez_w.cfg, obj_id(row), &cand);
+        if (rc != EZ_DB_OK)
+            return rc;
+        json_object_set_new(row, "candidate", cand ? cand : json_null());
+    }
+    return EZ_DB_OK;
+}
+
 void h_bindings_list(struct ez_req *r)
 {
     struct ez_page pg;
     struct ez_outcome o = { 0 };
-    const char *ns = ez_query(r, "namespace");
+    const char *ns = ez_query(r, "namespace"), *resolve = ez_query(r, "resolve");
     json_t *rows = NULL;
     int64_t gid;
     if (ez_page_parse(r, &pg) != 0)
         return;
+    if (resolve && strcmp(resolve, "true") != 0 && strcmp(resolve, "false") != 0) {
+        ez_reply_invalid(r, "resolve", "resolve must be true or false");
+        return;
+    }
     if (ez_validate_binding_filters(ns, ez_query(r, "group_id"), &gid, &o.e) == 0)
         o.db = ez_store_binding_list(ez_w.db, &pg, ns, gid, &rows);
+    if (o.db == EZ_DB_OK && rows && resolve && strcmp(resolve, "true") == 0)
+        o.db = resolve_rows(rows, pg.limit);
     if (ez_reply_outcome(r, &o, NULL))
         ez_reply_page(r, o.db, rows, &pg);
 }

@@ -433,6 +433,11 @@ static void catalog_schemas(json_t *c)
         "candidate", about(nullable(ref("BindingCandidate")),
                            "null only when it could not be computed after the commit."),
         NULL)));
+    set(c, "BindingListed", need(json_pack("{s:[o, o]}", "allOf", ref("Binding"), t_answer(props(
+        "candidate", about(nullable(ref("BindingCandidate")),
+                           "Only with resolve=true: what the data plane resolves for the "
+                           "binding now."),
+        NULL), "candidate"))));
     set(c, "BindingCreate", t_body(json_deep_copy(b), "namespace public_model group_id"));
     set(c, "BindingUpdate", t_body(b, NULL));
 
@@ -707,6 +712,8 @@ static const struct qparam {
     { "import_from", "from", Q_PATTERN, "^(newapi|litellm)$", 16,
       "The document's format: newapi (JSON, default) or litellm (a LiteLLM proxy config, "
       "Content-Type: application/yaml)." },
+    { "resolve", "resolve", Q_BOOL, NULL, 0,
+      "true adds to each binding of the page its resolved candidate." },
     { "include_secrets", "include_secrets", Q_BOOL, NULL, 0,
       "true adds the upstream api keys in clear (admin role only; audited)." },
 };

@@ -150,7 +150,7 @@ ROUTE(POST, "/admin/bindings", h_bindings_create, ADMIN,
       .errors = "409 422")
 ROUTE(GET, "/admin/bindings", h_bindings_list, ADMIN,
       "listBindings", "Bindings", "List bindings",
-      .query = "namespace group_id " PAGE, .status = 200, .answer = "List:Binding")
+      .query = "namespace group_id resolve " PAGE, .status = 200, .answer = "List:BindingListed")
 ROUTE(GET, "/admin/bindings/{id}", h_bindings_get, ADMIN,
       "getBinding", "Bindings", "Get a binding",
       .status = 200, .answer = "Binding", .errors = "404")
