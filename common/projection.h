@@ -187,5 +187,9 @@ const char *ez_write_set_get(const struct ez_write_set *s, const char *key, cons
  * set, upstreams). EZ_DB_* status; *out NULL when the binding is missing. */
 int ez_projection_binding_candidate(struct ez_db *db, const struct ez_config *cfg, int64_t binding_id,
                             json_t **out) __attribute__((warn_unused_result));
+/* The same for n bindings at once, in three queries whatever n: *out is an
+ * array of n entries in the order of ids, null for a missing binding. */
+int ez_projection_binding_candidates(struct ez_db *db, const int64_t *ids, int n, json_t **out)
+    __attribute__((warn_unused_result));
 
 #endif

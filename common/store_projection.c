@@ -776,24 +776,58 @@ int ez_project_feature(struct ez_db *db, struct ez_write_set *s, const char *nam
     return rc;
 }
 
-/* ---- The candidate of one binding, for the bindings API answer ---------- */
+/* ---- The candidates of bindings, for the bindings API answers ---------- */
 
-int ez_projection_binding_candidate(struct ez_db *db, const struct ez_config *cfg, int64_t binding_id,
-                            json_t **out)
+int ez_projection_binding_candidates(struct ez_db *db, const int64_t *ids, int n, json_t **out)
 {
-    (void)cfg; /* a candidate carries no credential */
-    *out = NULL;
+    *out = json_array();
+    if (!*out)
+        return oom("binding candidates");
     struct bound_rows r = { 0 };
-    int rc = ez_store_binding_by_id(db, binding_id, &r.b);
-    if (rc == EZ_DB_OK && r.b.n == 1)
+    char *arr = ids_param(ids, n);
+    if (!arr) {
+        json_decref(*out);
+        *out = NULL;
+        return oom("binding candidates");
+    }
+    const char *p[] = { arr };
+    int rc = bindings_query(db, &r.b,
+                            "SELECT " BINDING_COLS " FROM bindings "
+                            "WHERE id = ANY($1::bigint[]) ORDER BY id", 1, p);
+    free(arr);
+    if (rc == EZ_DB_OK && r.b.n > 0)
         rc = bound_complete(db, &r);
-    if (rc == EZ_DB_OK && r.b.n == 1) {
-        int64_t updated_at = 0;
-        *out = ez_projection_candidate_json(&r.c[0], (int64_t)time(NULL), &updated_at);
-        if (!*out)
-            rc = oom("binding candidate");
+    int64_t now = (int64_t)time(NULL);
+    for (int i = 0; rc == EZ_DB_OK && i < n; i++) {
+        json_t *c = json_null();
+        for (int j = 0; j < r.b.n; j++) {
+            int64_t updated_at = 0;
+            if (r.b.v[j].id == ids[i]) {
+                c = ez_projection_candidate_json(&r.c[j], now, &updated_at);
+                break;
+            }
+        }
+        if (json_array_append_new(*out, c) != 0)
+            rc = oom("binding candidates");
     }
     bound_free(&r);
+    if (rc != EZ_DB_OK) {
+        json_decref(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+int ez_projection_binding_candidate(struct ez_db *db, const struct ez_config *cfg,
+                                    int64_t binding_id, json_t **out)
+{
+    (void)cfg; /* a candidate carries no credential */
+    json_t *all;
+    *out = NULL;
+    int rc = ez_projection_binding_candidates(db, &binding_id, 1, &all);
+    if (rc == EZ_DB_OK && !json_is_null(json_array_get(all, 0)))
+        *out = json_incref(json_array_get(all, 0));
+    json_decref(all);
     return rc;
 }
 

@@ -171,18 +171,29 @@ void h_bindings_create(struct ez_req *r)
 }
 
 /* resolve=true: each row of the page (not the look-ahead row) gets the
- * candidate the data plane resolves, as a write's answer does. A page is at
- * most `limit` rows, so the cost stays bounded. */
+ * candidate the data plane resolves, as a write's answer does, loaded for
+ * the whole page at once (three queries, whatever its limit). */
 static int resolve_rows(json_t *rows, int limit)
 {
-    for (size_t i = 0; i < json_array_size(rows) && (int)i < limit; i++) {
-        json_t *row = json_array_get(rows, i), *cand = NULL;
-        int rc = ez_projection_binding_candidate(ez_w.db, ez_w.cfg, obj_id(row), &cand);
-        if (rc != EZ_DB_OK)
-            return rc;
-        json_object_set_new(row, "candidate", cand ? cand : json_null());
+    size_t n = json_array_size(rows);
+    if (n > (size_t)limit)
+        n = (size_t)limit;
+    if (n == 0)
+        return EZ_DB_OK;
+    int64_t *ids = calloc(n, sizeof *ids);
+    if (!ids) {
+        log_error("binding candidates of a page of %zu: out of memory", n);
+        return EZ_DB_ERROR;
     }
-    return EZ_DB_OK;
+    for (size_t i = 0; i < n; i++)
+        ids[i] = obj_id(json_array_get(rows, i));
+    json_t *cands = NULL;
+    int rc = ez_projection_binding_candidates(ez_w.db, ids, (int)n, &cands);
+    free(ids);
+    for (size_t i = 0; rc == EZ_DB_OK && i < n; i++)
+        json_object_set(json_array_get(rows, i), "candidate", json_array_get(cands, i));
+    json_decref(cands);
+    return rc;
 }
 
 void h_bindings_list(struct ez_req *r)
