@@ -386,8 +386,11 @@ START_TEST(the_console_in_chromium)
     char *cfg_path = fmt("%s/console.json", S.dir);
     char *base = fmt("http://127.0.0.1:%d", S.port);
     char *profile = fmt("%s/chromium-profile", S.dir); /* removed with the test's directory */
-    json_t *cfg = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s}",
+    char *downloads = fmt("%s/downloads", S.dir);
+    mkdir(downloads, 0755);
+    json_t *cfg = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s}",
                             "base", base, "shots", shots, "profile", profile,
+                            "downloads", downloads,
                             "markup", MARKUP, "admin_token", ht_admin_token(&S, "admin"),
                             "viewer_token", ht_admin_token(&S, "viewer"), "link", link,
                             "link_token", strstr(link, "#token=") + 7, "admin_secret",
@@ -398,6 +401,7 @@ START_TEST(the_console_in_chromium)
     json_decref(cfg);
     free(base);
     free(profile);
+    free(downloads);
 
     char *out = run_script(cfg_path);
 
@@ -441,13 +445,60 @@ START_TEST(the_console_in_chromium)
     free(auth);
     free(mk);
 
+    /* the import made in the page: its master key works, its child key
+     * reached Redis (the data plane's view), the 422 wrote nothing */
+    mk = result_of(out, "import_master_key");
+    ck_assert_msg(mk && strncmp(mk, "ezm_", 4) == 0, "%s", out);
+    auth = fmt("Authorization: Bearer %s\r\n", mk);
+    ck_assert_int_eq(ht_http(S.port, "POST", "/v1/auth/token", auth, "{}", 2, &r), 200);
+    ht_resp_free(&r);
+    free(auth);
+    free(mk);
+    char digest[65];
+    ht_sha256_hex("sk-ConsoleImported0123", digest);
+    char *tkey = fmt("auth:token:%s", digest);
+    char *ns = NULL;
+    HT_EVENTUALLY((free(ns), ns = ht_redis_hget(tkey, "default_namespace")) &&
+                      strcmp(ns, "imported-ns") == 0,
+                  10000, "%s: default_namespace %s", tkey, ns ? ns : "(absent)");
+    free(ns);
+    free(tkey);
+    ck_assert_int_eq(ht_pg_count("SELECT count(*) FROM bindings WHERE namespace = "
+                                 "'imported-ns'"), 1);
+    ht_sha256_hex("sk-x1234567890", digest);
+    char *q = fmt("SELECT count(*) FROM key_digests WHERE digest = '%s'", digest);
+    ck_assert_int_eq(ht_pg_count(q), 0);
+    free(q);
+
+    /* the edit forms changed the resources, as the API reads them */
+    json_t *j = call("GET", "/admin/models?model_name=console-model", NULL, NULL, 200);
+    json_t *mod = json_array_get(json_object_get(j, "data"), 0);
+    ck_assert_int_eq((int)json_integer_value(json_object_get(mod, "context_window")), 4096);
+    json_decref(j);
+    j = call("GET", "/admin/namespaces/team-a", NULL, NULL, 200);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "description")), "edited in the console");
+    json_decref(j);
+    path = fmt("/admin/provider-groups/%s", gid_s);
+    j = call("GET", path, NULL, NULL, 200);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "base_url")), "https://llm2.example.com/v1");
+    ck_assert_str_eq(json_string_value(json_object_get(j, "type")), "compatible");
+    json_decref(j);
+    free(path);
+    path = fmt("/admin/keys/%lld", key_id);
+    j = call("GET", path, NULL, NULL, 200);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "name")), "k1-renamed");
+    ck_assert_int_eq(json_array_size(json_object_get(j, "model_limits")), 2);
+    json_decref(j);
+    free(path);
+
     char *v = result_of(out, "error_422");
     ck_assert_msg(v && strstr(v, "does not exist"), "%s", out);
     free(v);
     ck_assert_int_eq(ht_pg_count("SELECT count(*) FROM provider_groups WHERE name = "
                                  "'explain-grp'"), 1);
     const char *expect[] = { "delete_409", "signin_form", "refused", "url_link", "explain", "pages", "markup",
-                             "phone", "verify", "viewer" };
+                             "phone", "verify", "viewer", "import_dry_run", "import", "import_422",
+                             "export", "edit_forms" };
     for (size_t i = 0; i < sizeof expect / sizeof expect[0]; i++) {
         v = result_of(out, expect[i]);
         ck_assert_msg(v != NULL, "no result %s:\n%s", expect[i], out);

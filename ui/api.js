@@ -12,6 +12,7 @@ export class ApiError extends Error {
     this.code = e.code || null;
     this.param = e.param || null;
     this.requestId = e.request_id || null;
+    this.body = body || null; // e.g. the import's whole `result` beside a 422
   }
 }
 
@@ -40,6 +41,10 @@ export const session = {
 let onRefused = () => {};
 export function whenRefused(fn) { onRefused = fn; }
 
+export class RawBody {
+  constructor(text, type) { this.text = text; this.type = type; }
+}
+
 export function query(params) {
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(params || {}))
@@ -48,12 +53,17 @@ export function query(params) {
   return s ? `?${s}` : '';
 }
 
+// body is sent as JSON; a body that is {raw: text, type: 'application/yaml'}
+// is sent as it is, with that type (an import document, read from a file).
 export async function api(method, path, body) {
   const headers = { Accept: 'application/json' };
   const t = session.token();
   if (t) headers.Authorization = `Bearer ${t}`;
   const init = { method, headers, credentials: 'omit', cache: 'no-store' };
-  if (body !== undefined) {
+  if (body instanceof RawBody) {
+    headers['Content-Type'] = body.type;
+    init.body = body.text;
+  } else if (body !== undefined) {
     headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
   }

@@ -10,6 +10,7 @@ import * as catalog from './page_catalog.js';
 import * as masters from './page_masters.js';
 import * as audit from './page_audit.js';
 import * as sync from './page_sync.js';
+import * as migrate from './page_migrate.js';
 
 const pages = [
   ['overview', 'Overview', overview.render],
@@ -23,6 +24,7 @@ const pages = [
   ['features', 'Features', catalog.renderFeatures],
   ['outbox', 'Outbox', sync.renderOutbox],
   ['resync', 'Full resync', sync.renderResync],
+  ['migrate', 'Import / export', migrate.render],
 ];
 
 const main = document.getElementById('main');

@@ -23,6 +23,25 @@ async function registry(box) {
   ], r.data));
 }
 
+// PUT of one model: the fields left empty are left as they are.
+function editModel(m, slot, list) {
+  clear(slot).appendChild(form({
+    title: `Edit model #${m.id} (${m.name})`, submit: 'Save model', class: 'card model-edit',
+    fields: [
+      { name: 'name', label: 'name', value: m.name },
+      { name: 'kind', label: 'kind', type: 'select', options: ['chat', 'embedding', 'rerank', 'other'], value: m.kind },
+      { name: 'context_window', label: 'context_window', type: 'number', min: 0, value: m.context_window },
+      { name: 'max_output_tokens', label: 'max_output_tokens', type: 'number', min: 0, value: m.max_output_tokens },
+      { name: 'cost_per_token', label: 'cost_per_token', type: 'number', min: 0, value: m.cost_per_token },
+    ],
+    onsubmit: async (v) => {
+      const r = await api('PUT', `/admin/models/${m.id}`, v);
+      list.reload();
+      return note(`saved model #${r.id} ${r.name}`, 'ok');
+    },
+  }));
+}
+
 export function renderModels(root) {
   const msg = h('div', {});
   const list = pagedList({
@@ -35,12 +54,19 @@ export function renderModels(root) {
       { title: 'context_window', get: (m) => m.context_window },
       { title: 'max_output_tokens', get: (m) => m.max_output_tokens },
       { title: 'cost_per_token', get: (m) => m.cost_per_token },
-      { title: '', get: (m) => deleteButton(`/admin/models/${m.id}`, list, msg) },
+      {
+        title: '',
+        get: (m) => h('div', { class: 'actions' },
+          h('button', { type: 'button', onclick: () => editModel(m, edit, list) }, 'Edit'),
+          deleteButton(`/admin/models/${m.id}`, list, msg)),
+      },
     ],
   });
+  const edit = h('div', { id: 'model-edit' });
   const reg = h('div', {}, note('loading\u2026'));
   root.append(
     section('Registered models', msg, list),
+    edit,
     form({
       title: 'Register a model', submit: 'Register model',
       fields: [
@@ -53,6 +79,18 @@ export function renderModels(root) {
     }),
     section('Model registry (every model an active group and key offer)', reg));
   registry(reg);
+}
+
+function editNamespace(n, slot, list) {
+  clear(slot).appendChild(form({
+    title: `Edit namespace ${n.name}`, submit: 'Save namespace', class: 'card namespace-edit',
+    fields: [{ name: 'description', label: 'description', type: 'textarea', value: n.description, emptyAs: '' }],
+    onsubmit: async (v) => {
+      const r = await api('PUT', `/admin/namespaces/${encodeURIComponent(n.name)}`, v);
+      list.reload();
+      return note(`saved namespace ${r.name}`, 'ok');
+    },
+  }));
 }
 
 export function renderNamespaces(root) {
@@ -71,12 +109,15 @@ export function renderNamespaces(root) {
             await api('PUT', `/admin/namespaces/${encodeURIComponent(n.name)}`, { status: n.status === 'active' ? 'suspended' : 'active' });
             list.reload();
           }, { onerror: (err) => clear(msg).appendChild(note(err.message, 'error')) }),
+          h('button', { type: 'button', onclick: () => editNamespace(n, edit, list) }, 'Edit'),
           deleteButton(`/admin/namespaces/${encodeURIComponent(n.name)}`, list, msg)),
       },
     ],
   });
+  const edit = h('div', { id: 'namespace-edit' });
   root.append(
     section('Namespaces', msg, list),
+    edit,
     form({
       title: 'Create a namespace', submit: 'Create namespace',
       fields: [
@@ -85,6 +126,15 @@ export function renderNamespaces(root) {
       ],
       onsubmit: async (v) => { const n = await api('POST', '/admin/namespaces', v); list.reload(); return note(`created namespace ${n.name}`, 'ok'); },
     }));
+}
+
+// One line per routable key (`key #3 → gpt-4o`), or why it routes nowhere.
+function candidateText(c) {
+  if (!c) return 'not resolved';
+  if (c.error) return `routes nowhere: ${c.error}`;
+  const ups = Object.entries(c.upstreams || {});
+  if (!ups.length) return 'no routable key';
+  return h('ul', { class: 'candidates' }, ups.map(([k, m]) => h('li', {}, `key #${k} \u2192 ${m}`)));
 }
 
 function candidateView(c) {
@@ -115,6 +165,7 @@ export function renderBindings(root) {
   const msg = h('div', {});
   const list = pagedList({
     path: '/admin/bindings',
+    fixed: { resolve: 'true' },
     filters: [{ name: 'namespace', label: 'namespace' }, { name: 'group_id', label: 'group_id', type: 'number' }],
     columns: [
       { title: 'id', get: (b) => b.id },
@@ -124,6 +175,7 @@ export function renderBindings(root) {
       { title: 'weight', get: (b) => b.weight },
       { title: 'selector', get: (b) => `${b.selector_type} ${b.selector_value}` },
       { title: 'status', get: (b) => b.status },
+      { title: 'resolves to', get: (b) => candidateText(b.candidate) },
       {
         title: '',
         get: (b) => h('div', { class: 'actions' },

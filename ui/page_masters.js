@@ -5,7 +5,33 @@ import { h, clear } from './dom.js';
 import { api } from './api.js';
 import { action, form, note, pagedList, secretBox, section } from './widgets.js';
 
-function childKeys(m, box, msg) {
+// PUT /admin/keys/{id} (name, status, expiry, model and IP limits) and
+// PUT /admin/keys/{id}/access (namespaces) of one child key.
+function editChildKey(k, slot, list) {
+  const saved = (r) => { list.reload(); return note(`saved key #${r.id}`, 'ok'); };
+  clear(slot).appendChild(h('div', { class: 'grid' },
+    form({
+      title: `Edit child key #${k.id}`, submit: 'Save key', class: 'card child-key-edit',
+      fields: [
+        { name: 'name', label: 'name', value: k.name },
+        { name: 'status', label: 'status', type: 'select', options: ['active', 'suspended'], value: k.status },
+        { name: 'expires_at', label: 'expires_at (RFC 3339; empty: never)', value: k.expires_at, emptyAs: null },
+        { name: 'model_limits', label: 'model_limits (comma-separated; empty: any model)', type: 'list', value: k.model_limits, emptyAs: null },
+        { name: 'allow_ips', label: 'allow_ips (addresses or CIDRs, comma-separated; empty: any)', type: 'list', value: k.allow_ips, emptyAs: null },
+      ],
+      onsubmit: async (v) => saved(await api('PUT', `/admin/keys/${k.id}`, v)),
+    }),
+    form({
+      title: `Access of child key #${k.id}`, submit: 'Save key access', class: 'card child-key-access',
+      fields: [
+        { name: 'namespaces', label: 'namespaces (comma-separated)', type: 'list', value: k.namespaces, emptyAs: [] },
+        { name: 'default_namespace', label: 'default_namespace', value: k.default_namespace, emptyAs: null },
+      ],
+      onsubmit: async (v) => saved(await api('PUT', `/admin/keys/${k.id}/access`, v)),
+    })));
+}
+
+function childKeys(m, box, msg, edit) {
   const list = pagedList({
     path: `/admin/masters/${m.id}/keys`,
     filters: [{ name: 'key_status', label: 'status', type: 'select', options: ['', 'active', 'suspended', 'revoked', 'expired'] }],
@@ -18,10 +44,12 @@ function childKeys(m, box, msg) {
       { title: 'expires_at', get: (k) => k.expires_at },
       {
         title: '',
-        get: (k) => (k.status === 'revoked' ? '' : action('Revoke', async () => {
-          await api('DELETE', `/admin/keys/${k.id}`);
-          list.reload();
-        }, { danger: true, confirm: 'Really revoke?', onerror: (err) => clear(msg).appendChild(note(err.message, 'error')) })),
+        get: (k) => (k.status === 'revoked' ? '' : h('div', { class: 'actions' },
+          h('button', { type: 'button', onclick: () => editChildKey(k, edit, list) }, 'Edit'),
+          action('Revoke', async () => {
+            await api('DELETE', `/admin/keys/${k.id}`);
+            list.reload();
+          }, { danger: true, confirm: 'Really revoke?', onerror: (err) => clear(msg).appendChild(note(err.message, 'error')) }))),
       },
     ],
   });
@@ -32,7 +60,8 @@ function masterDetail(m, detail, masters) {
   const msg = h('div', {});
   const secret = h('div', { class: 'secret-slot' });
   const keysBox = h('div', {});
-  const keys = childKeys(m, keysBox, msg);
+  const keyEdit = h('div', { class: 'child-key-slot' });
+  const keys = childKeys(m, keysBox, msg, keyEdit);
   keysBox.appendChild(keys);
   const fail = (err) => clear(msg).appendChild(note(err.message, 'error'));
   clear(detail).appendChild(section(`Master #${m.id} ${m.name}`,
@@ -83,7 +112,7 @@ function masterDetail(m, detail, masters) {
           return null;
         },
       })),
-    h('h3', {}, 'Child keys'), keysBox,
+    h('h3', {}, 'Child keys'), keysBox, keyEdit,
     form({
       title: 'Issue a child key', submit: 'Issue child key', class: 'card issue-key',
       fields: [

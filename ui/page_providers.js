@@ -77,9 +77,11 @@ function groupDetail(g, detail, list) {
     h('p', {}, `type ${g.type}, base_url ${text(g.base_url)}, status ${g.status}, models ${g.models.join(', ')}`),
     msg,
     form({
-      title: 'Edit group', submit: 'Save group',
+      title: 'Edit group', submit: 'Save group', class: 'card group-edit',
       fields: [
         { name: 'name', label: 'name', value: g.name },
+        { name: 'type', label: 'type', type: 'select', options: TYPES.slice(1), value: g.type },
+        { name: 'base_url', label: 'base_url', value: g.base_url, placeholder: 'https://llm.example.com/v1' },
         { name: 'status', label: 'status', type: 'select', options: ['active', 'disabled'], value: g.status },
         { name: 'models', label: 'models (comma-separated)', type: 'list', value: g.models },
       ],

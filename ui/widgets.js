@@ -18,7 +18,8 @@ function fieldInput(f, id) {
       (f.options || []).map((o) => h('option', { value: o, selected: o === f.value ? 'selected' : null }, o === '' ? '(any)' : o)));
   }
   if (f.type === 'checkbox') return h('input', { ...common, type: 'checkbox', checked: f.value });
-  if (f.type === 'textarea') return h('textarea', { ...common, rows: 3 }, f.value || '');
+  if (f.type === 'textarea') return h('textarea', { ...common, rows: f.rows || 3, spellcheck: 'false' }, f.value || '');
+  if (f.type === 'file') return h('input', { ...common, type: 'file', accept: f.accept });
   return h('input', {
     ...common,
     type: f.type === 'number' ? 'number' : f.type === 'password' ? 'password' : 'text',
@@ -33,6 +34,7 @@ function fieldInput(f, id) {
 // The value the API gets for one field, or undefined to leave it out.
 function fieldValue(f, el) {
   if (f.type === 'checkbox') return el.checked;
+  if (f.type === 'file') return el.files.length ? el.files[0] : undefined;
   const v = el.value.trim();
   if (v === '') return f.emptyAs;
   if (f.type === 'number') return Number(v);
@@ -67,6 +69,7 @@ export function form(spec) {
       f.help ? h('small', {}, f.help) : null);
   });
   const readOnly = spec.write !== false && viewer();
+  fields.forEach((el, i) => { if (spec.fields[i].write && viewer()) el.querySelector('[name]').disabled = true; });
   const fs = h('fieldset', { disabled: readOnly }, spec.title ? h('legend', {}, spec.title) : null,
     fields, h('button', { type: 'submit' }, spec.submit || 'Save'),
     readOnly ? h('small', { class: 'viewer-note' }, 'read-only: viewer token') : null);

@@ -26,7 +26,21 @@ BASE = CFG['base']
 SHOTS = CFG['shots']
 MARKUP = CFG['markup']
 PAGES = ['overview', 'providers', 'models', 'namespaces', 'bindings', 'explain',
-         'masters', 'audit', 'features', 'outbox', 'resync']
+         'masters', 'audit', 'features', 'outbox', 'resync', 'migrate']
+DOWNLOADS = CFG['downloads']
+IMPORT_TOKEN = 'sk-ConsoleImported0123'
+IMPORT_DOC = {
+    'version': '1.0.0',
+    'source': {'type': 'new-api', 'version': 'v0.6', 'exported_at': '2026-11-30T08:00:00Z'},
+    'data': {
+        'providers': [{'name': 'imported-up', 'type': 'openai', 'api_key': 'sk-imported-up',
+                       'models': ['gpt-4o'], 'primary_group': 'default', 'weight': 1,
+                       'status': 'active'}],
+        'masters': [{'name': 'imported-master', 'namespaces': ['imported-ns'],
+                     'default_namespace': 'imported-ns'}],
+        'keys': [{'master_ref': 'imported-master', 'original_token': IMPORT_TOKEN,
+                  'status': 'active'}],
+        'bindings': [{'namespace': 'imported-ns', 'route_group': 'default', 'model': 'gpt-4o'}]}}
 
 
 class Fail(Exception):
@@ -60,6 +74,8 @@ def browser():
               '--window-size=1280,800', '--no-first-run', '--disable-extensions',
               f'--user-data-dir={CFG["profile"]}']:
         o.add_argument(a)
+    o.add_experimental_option('prefs', {'download.default_directory': DOWNLOADS,
+                                        'download.prompt_for_download': False})
     o.set_capability('goog:loggingPrefs', {'browser': 'ALL'})
     return webdriver.Chrome(service=Service(CFG.get('chromedriver', '/usr/bin/chromedriver')),
                             options=o)
@@ -125,6 +141,11 @@ def fill(form, values):
     for name, value in values.items():
         el = one(f'[name="{name}"]', form)
         if el.tag_name == 'select':
+            D.execute_script('arguments[0].value = arguments[1]', el, value)
+        elif el.get_attribute('type') == 'checkbox':
+            if el.is_selected() != value:
+                el.click()
+        elif el.tag_name == 'textarea' and len(value) > 200:
             D.execute_script('arguments[0].value = arguments[1]', el, value)
         else:
             el.clear()
@@ -335,15 +356,138 @@ def step_explain():
     result('explain', 'routed')
 
 
+def step_import():
+    go('migrate')
+    form = one('form.import-form')
+    check(one('[name="dry_run"]', form).is_selected(), 'dry_run is not the default')
+    fill(form, {'document': json.dumps(IMPORT_DOC), 'include_bindings': True})
+    box = wait(lambda: css('.import-answer .import-result'), 'the dry run answer')[0]
+    check('dry run' in box.text, f'not a dry run: {box.text}')
+    check(not css('.secret'), 'a dry run showed a master key')
+    created = one('td[data-label="created"]', [r for r in css('tr', box) if 'masters' in r.text][0])
+    check(created.text == '1', f'the dry run would create {created.text} masters')
+    result('import_dry_run', 'ok')
+    one('button[data-action="Import for real"]').click()
+    code = wait(lambda: css('.import-answer .secret .secret-value'), 'the imported master key')[0]
+    key = code.text
+    check(key.startswith('ezm_'), f'not a master key: {key}')
+    check(len(css('.secret')) == 1, 'the imported master key is shown more than once')
+    check('imported and committed' in one('.import-answer').text, 'no committed note')
+    result('import_master_key', key)
+    shoot('migrate-imported')
+    go('overview')
+    go('migrate')
+    check(key not in D.page_source, 'the imported master key is shown again')
+    no_console_errors('import')
+    result('import', 'ok')
+
+
+def step_import_422():
+    go('migrate')
+    bad = json.loads(json.dumps(IMPORT_DOC))
+    bad['data']['masters'] = []
+    bad['data']['keys'].insert(0, {'master_ref': 'imported-master', 'original_token': 'sk-x1234567890'})
+    bad['data']['keys'].append({'master_ref': MARKUP, 'original_token': 'sk-y1234567890'})
+    form = one('form.import-form')
+    fill(form, {'document': json.dumps(bad), 'dry_run': False})
+    box = wait(lambda: css('.import-errors'), 'the 422 item errors')[0]
+    row = [r for r in css('tbody tr', box) if 'master_ref' in r.text]
+    check(row, f'no error naming master_ref: {box.text}')
+    index = one('td[data-label="index"]', row[-1]).text
+    check(index == '2', f'the error names index {index}, not 2: {box.text}')
+    check('nothing was written' in one('.import-answer').text, 'the 422 is not said')
+    check(not css('button[data-action="Import for real"]'), 'offered to import a refused document')
+    inert()
+    shoot('migrate-422')
+    no_console_errors('import 422', allowed=(422,))
+    result('import_422', f'keys[{index}].master_ref')
+
+
+def step_export():
+    go('migrate')
+    before = set(os.listdir(DOWNLOADS))
+    form = one('form.export-form')
+    one('button[type="submit"]', form).click()
+    wait(lambda: css('.note.ok', form), 'the export note')
+
+    def done():
+        new = [f for f in set(os.listdir(DOWNLOADS)) - before if f.endswith('.json')]
+        return new and new[0]
+    name = wait(done, 'the downloaded export file', timeout=20)
+    doc = json.load(open(os.path.join(DOWNLOADS, name)))
+    names = [m['name'] for m in doc['data']['masters']]
+    check('imported-master' in names, f'the export lacks the imported master: {names}')
+    check(not any(p.get('api_key') for p in doc['data']['providers']),
+          'an export without include_secrets holds upstream keys')
+    no_console_errors('export')
+    result('export', name)
+
+
+def edit_row(row_text, container='section.list'):
+    row = wait(lambda: [r for r in css(f'{container} tbody tr') if row_text in r.text],
+               f'{row_text} in the list')[0]
+    [b for b in css('button', row) if b.text == 'Edit'][0].click()
+
+
+def step_edit_forms():
+    go('models')
+    fill(one('form.card:not(.filters):not(.model-edit)'), {'name': 'console-model'})
+    edit_row('console-model')
+    form = wait(lambda: css('form.model-edit'), 'the model form')[0]
+    fill(form, {'context_window': '4096', 'cost_per_token': '0.5'})
+    wait(lambda: css('.note.ok', form), 'the model saved')
+    # a refusal of the API next to its field
+    fill(form, {'context_window': '-3'})
+    err = wait(lambda: css('.field-error', form), 'the context_window error')[0]
+    check(err.get_attribute('data-param') == 'context_window', err.get_attribute('data-param'))
+    go('namespaces')
+    edit_row('team-a')
+    form = wait(lambda: css('form.namespace-edit'), 'the namespace form')[0]
+    fill(form, {'description': 'edited in the console'})
+    wait(lambda: 'edited in the console' in one('section.list').text, 'the new description')
+    detail = open_group('console-made')
+    form = one('form.group-edit', detail)
+    fill(form, {'type': 'compatible', 'base_url': 'https://llm2.example.com/v1'})
+    wait(lambda: 'llm2.example.com' in one('#group-detail').text, 'the new base_url')
+    go('masters')
+    row = wait(lambda: [r for r in css('section.list tbody tr') if 'tenant' in r.text],
+               'the tenant master')[0]
+    one('button', row).click()
+    wait(lambda: css('#master-detail h2'), 'the master detail')
+    edit_row('k1', '#master-detail section.list')
+    form = wait(lambda: css('form.child-key-edit'), 'the child key form')[0]
+    fill(form, {'name': 'k1-renamed', 'model_limits': 'gpt-4o, gpt-4o-mini'})
+    wait(lambda: css('.note.ok', form), 'the child key saved')
+    form = one('form.child-key-access')
+    fill(form, {'namespaces': 'team-a', 'default_namespace': 'team-a'})
+    wait(lambda: css('.note.ok', form), 'the child key access saved')
+    fill(form, {'namespaces': 'team-a', 'default_namespace': 'no-such-ns'})
+    err = wait(lambda: css('.field-error', form), 'the default_namespace error')[0]
+    check(err.get_attribute('data-param') == 'default_namespace', err.get_attribute('data-param'))
+    shoot('masters-child-key-edit')
+    go('bindings')
+    wait(lambda: [td for td in css('td[data-label="resolves to"]') if '\u2192 gpt-4o' in td.text],
+         'a binding with its resolved candidate')
+    shoot('bindings-candidates')
+    no_console_errors('edit forms', allowed=(400, 422))
+    result('edit_forms', 'ok')
+
+
 def step_viewer():
     D.get(f'{BASE}/ui/')
     D.execute_script('sessionStorage.clear()')
     sign_in_form(CFG['viewer_token'])
     wait(signed_in, 'the overview as a viewer')
     check('viewer' in one('#who').text, 'the role is not shown')
-    for page in ['providers', 'models', 'namespaces', 'bindings', 'masters', 'features']:
+    for page in ['providers', 'models', 'namespaces', 'bindings', 'masters', 'features',
+                 'migrate']:
         go(page)
-        writes = [f for f in css('form:not(.filters):not(.explain-form) fieldset')]
+        if page in ('models', 'namespaces'):
+            edit_row('')  # the edit form opens, disabled
+        if page == 'migrate':
+            check(not one('[name="include_secrets"]').is_enabled(),
+                  'include_secrets is enabled for a viewer')
+        writes = [f for f in css('form:not(.filters):not(.explain-form):not(.export-form) fieldset')]
         check(writes, f'{page}: no write form found')
         for fs in writes:
             check(not fs.is_enabled() or fs.get_attribute('disabled') is not None,
@@ -377,6 +521,7 @@ def step_overview_verify():
 def main():
     steps = [step_sign_in_and_out, step_refused_tokens, step_url_link, step_custom_provider,
              step_group_edit_and_delete_409, step_422_next_to_field, step_master_key_once, step_explain, step_every_page,
+             step_import, step_import_422, step_export, step_edit_forms,
              step_markup_shown_as_text, step_phone, step_overview_verify, step_viewer]
     only = os.environ.get('CONSOLE_STEPS')
     try:
