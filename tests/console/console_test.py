@@ -387,7 +387,7 @@ def step_import_422():
     bad = json.loads(json.dumps(IMPORT_DOC))
     bad['data']['masters'] = []
     bad['data']['keys'].insert(0, {'master_ref': 'imported-master', 'original_token': 'sk-x1234567890'})
-    bad['data']['keys'].append({'master_ref': MARKUP, 'original_token': 'sk-y1234567890'})
+    bad['data']['keys'].append({'master_ref': 'nobody' + MARKUP, 'original_token': 'sk-y1234567890'})
     form = one('form.import-form')
     fill(form, {'document': json.dumps(bad), 'dry_run': False})
     box = wait(lambda: css('.import-errors'), 'the 422 item errors')[0]
