@@ -95,7 +95,7 @@ let lastUrl = null;
 
 function exportForm() {
   return form({
-    title: 'Export', submit: 'Download export', write: false, class: 'card export-form',
+    title: 'ezapi\u2019s configuration, in the import format', submit: 'Download export', write: false, class: 'card export-form',
     fields: [
       { name: 'include_secrets', label: 'include_secrets (upstream api keys in clear; admin only, audited)', type: 'checkbox', write: true },
     ],
