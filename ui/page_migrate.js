@@ -80,6 +80,7 @@ function importForm() {
       sent = { opts: v, doc };
       const shown = await send(v, doc);
       last.appendChild(shown);
+      last.scrollIntoView({ block: 'start' });
       if (v.dry_run && !shown.querySelector('.import-errors')) {
         last.appendChild(h('p', {}, action('Import for real', async () => {
           clear(last).appendChild(await send({ ...sent.opts, dry_run: false }, sent.doc));

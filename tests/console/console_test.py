@@ -398,9 +398,28 @@ def step_import_422():
     check('nothing was written' in one('.import-answer').text, 'the 422 is not said')
     check(not css('button[data-action="Import for real"]'), 'offered to import a refused document')
     inert()
+    D.execute_script('arguments[0].scrollIntoView()', box)
     shoot('migrate-422')
     no_console_errors('import 422', allowed=(422,))
     result('import_422', f'keys[{index}].master_ref')
+
+
+def step_import_litellm():
+    go('migrate')
+    yaml = ('model_list:\n'
+            '  - model_name: docs-llama\n'
+            '    litellm_params:\n'
+            '      model: hosted_vllm/meta-llama/Llama-3-8B-Instruct\n'
+            '      api_base: http://10.1.2.3:8000/v1\n'
+            '      api_key: docs-vllm-key\n')
+    form = one('form.import-form')
+    fill(form, {'from': 'litellm', 'document': yaml, 'namespace': 'llama-ns', 'dry_run': True})
+    box = wait(lambda: css('.import-answer .import-result'), 'the LiteLLM dry run answer')[0]
+    check('dry run' in box.text, f'not a dry run: {box.text}')
+    row = [r for r in css('tr', box) if 'provider_groups' in r.text][0]
+    check(one('td[data-label="created"]', row).text == '1', f'LiteLLM dry run: {box.text}')
+    no_console_errors('LiteLLM import')
+    result('import_litellm', 'dry run')
 
 
 def step_export():
@@ -521,7 +540,7 @@ def step_overview_verify():
 def main():
     steps = [step_sign_in_and_out, step_refused_tokens, step_url_link, step_custom_provider,
              step_group_edit_and_delete_409, step_422_next_to_field, step_master_key_once, step_explain, step_every_page,
-             step_import, step_import_422, step_export, step_edit_forms,
+             step_import, step_import_422, step_import_litellm, step_export, step_edit_forms,
              step_markup_shown_as_text, step_phone, step_overview_verify, step_viewer]
     only = os.environ.get('CONSOLE_STEPS')
     try:
