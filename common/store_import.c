@@ -172,7 +172,7 @@ int ez_si_keys_stage(struct ez_db *db, json_t *rows, int first)
                        "INSERT INTO ez_import_keys SELECT x.*, "
                        "coalesce(d.key_id, nextval(pg_get_serial_sequence('keys', 'id'))), "
                        "d.key_id IS NOT NULL "
-                       "FROM jsonb_to_recordset($1::jsonb) AS x(" KEY_COLUMNS ") "
+                       "FROM json_to_recordset($1::json) AS x(" KEY_COLUMNS ") "
                        "LEFT JOIN key_digests d ON d.digest = x.digest",
                        1, p);
     free(text);
