@@ -30,9 +30,10 @@ make_doc() {
     }' > "$dir/export-$1.json"
 }
 
-# KEYS digest rows as COPY text (sha256 of distinct strings, distinct key ids).
+# KEYS digest rows as COPY text (sha256 of distinct strings, key ids of
+# their own in each round).
 make_rows() {
-    psql_ -c "COPY (SELECT encode(sha256(('c$1token' || g)::bytea), 'hex'), g FROM generate_series(1, $KEYS) g) TO STDOUT" \
+    psql_ -c "COPY (SELECT encode(sha256(('c$1token' || g)::bytea), 'hex'), g FROM generate_series(($1 - 1) * $KEYS + 1, $1 * $KEYS) g) TO STDOUT" \
         > "$dir/rows-$1.txt"
 }
 
