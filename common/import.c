@@ -777,84 +777,97 @@ static int listed(json_t *list, const char *s)
     return 0;
 }
 
-/* The rows of the keys whose master exists, checked against it. */
-static json_t *key_rows(struct run *r, json_t *keys, json_t *masters)
+/* The row of keys[index] (NULL: in error), checked alone and against its
+ * master; seen maps the digests of the rows so far to their index. */
+static json_t *key_row(struct run *r, size_t index, json_t *item, json_t *masters, json_t *seen,
+                       long long *regrouped)
 {
-    json_t *rows = json_array(), *seen = json_object();
-    long long regrouped = 0;
-    size_t i;
-    json_t *k;
-    json_array_foreach(keys, i, k) {
-        size_t index = (size_t)json_integer_value(json_object_get(k, "index"));
-        const char *ref = json_string_value(json_object_get(k, "master_ref"));
-        const char *digest = json_string_value(json_object_get(k, "digest"));
-        json_t *m = json_object_get(masters, ref);
-        if (!m) {
-            fail(r, "keys", index, "master_ref", "no master %s in the file or the database", ref);
-            continue;
-        }
-        if (json_object_get(seen, digest)) {
-            fail(r, "keys", index, "original_token", "the same token as keys[%lld]",
-                 (long long)json_integer_value(json_object_get(seen, digest)));
-            continue;
-        }
-        json_t *mns = json_object_get(m, "namespaces"), *ns = json_object_get(k, "namespaces");
-        const char *mdef = json_string_value(json_object_get(m, "default_namespace"));
-        size_t j;
-        json_t *v;
-        int subset = 1;
-        json_array_foreach(ns, j, v)
-            subset &= listed(mns, json_string_value(v));
-        if (!subset) {
-            fail(r, "keys", index, "namespaces", "must be among master %s's namespaces", ref);
-            continue;
-        }
-        if (json_array_size(ns) == 0)
-            ns = mns; /* a key without namespaces has its master's */
-        const char *def = mdef && listed(ns, mdef) ? mdef : NULL;
-        const char *group = json_string_value(json_object_get(k, "group"));
-        const char *mgroup = json_string_value(json_object_get(m, "group"));
-        regrouped += group && *group && strcmp(group, mgroup) != 0;
-        json_object_set_new(seen, digest, json_integer((json_int_t)index));
-        json_t *row = json_deep_copy(k);
-        json_object_del(row, "index");
-        json_object_del(row, "master_ref");
-        json_object_del(row, "group");
-        json_object_set(row, "namespaces", ns);
-        json_object_set_new(row, "master_id", json_incref(json_object_get(m, "id")));
-        json_object_set_new(row, "issued_at_epoch", json_incref(json_object_get(m, "epoch")));
-        json_object_set_new(row, "group_name", json_string(mgroup));
-        json_object_set_new(row, "default_namespace", def ? json_string(def) : json_null());
-        json_array_append_new(rows, row);
-        json_array_foreach(ns, j, v) {
-            const char *n = json_string_value(v);
-            count(r->key_ns, n, 1);
+    json_t *k = check_key(r, index, item);
+    if (!k)
+        return NULL;
+    const char *ref = json_string_value(json_object_get(k, "master_ref"));
+    const char *digest = json_string_value(json_object_get(k, "digest"));
+    json_t *m = json_object_get(masters, ref);
+    if (!m) {
+        fail(r, "keys", index, "master_ref", "no master %s in the file or the database", ref);
+        goto bad;
+    }
+    if (json_object_get(seen, digest)) {
+        fail(r, "keys", index, "original_token", "the same token as keys[%lld]",
+             (long long)json_integer_value(json_object_get(seen, digest)));
+        goto bad;
+    }
+    json_t *mns = json_object_get(m, "namespaces"), *ns = json_object_get(k, "namespaces");
+    const char *mdef = json_string_value(json_object_get(m, "default_namespace"));
+    size_t j;
+    json_t *v;
+    int subset = 1;
+    json_array_foreach(ns, j, v)
+        subset &= listed(mns, json_string_value(v));
+    if (!subset) {
+        fail(r, "keys", index, "namespaces", "must be among master %s's namespaces", ref);
+        goto bad;
+    }
+    if (json_array_size(ns) == 0)
+        json_object_set(k, "namespaces", ns = mns); /* a key without namespaces has its master's */
+    const char *def = mdef && listed(ns, mdef) ? mdef : NULL;
+    const char *group = json_string_value(json_object_get(k, "group"));
+    const char *mgroup = json_string_value(json_object_get(m, "group"));
+    *regrouped += group && *group && strcmp(group, mgroup) != 0;
+    json_object_set_new(seen, digest, json_integer((json_int_t)index));
+    json_array_foreach(ns, j, v)
+        count(r->key_ns, json_string_value(v), 1);
+    json_object_del(k, "index");
+    json_object_del(k, "master_ref");
+    json_object_del(k, "group");
+    json_object_set_new(k, "master_id", json_incref(json_object_get(m, "id")));
+    json_object_set_new(k, "issued_at_epoch", json_incref(json_object_get(m, "epoch")));
+    json_object_set_new(k, "group_name", json_string(mgroup));
+    json_object_set_new(k, "default_namespace", def ? json_string(def) : json_null());
+    return k;
+bad:
+    json_decref(k);
+    return NULL;
+}
+
+/* Checks the keys and writes those whose master exists: the rows go to
+ * PostgreSQL EZ_IMPORT_BATCH at a time, so that the memory they take
+ * stays small beside the document's. */
+static void write_keys(struct run *r, json_t *items, json_t *masters)
+{
+    json_t *batch = json_array(), *seen = json_object(), *changed = NULL;
+    long long regrouped = 0, created, existing;
+    int staged = 0;
+    size_t i, n = json_array_size(items);
+    json_t *v;
+    json_array_foreach(items, i, v) {
+        json_t *row = key_row(r, i, v, masters, seen, &regrouped);
+        if (row)
+            json_array_append_new(batch, row);
+        if (json_array_size(batch) &&
+            (json_array_size(batch) == EZ_IMPORT_BATCH || i + 1 == n)) {
+            if (!ok(r, ez_si_keys_stage(r->db, batch, !staged)))
+                break;
+            staged = 1;
+            json_array_clear(batch);
         }
     }
+    json_decref(batch);
+    json_decref(seen);
     if (regrouped)
         ez_import_warn(r->warnings,
                        "%lld key(s) had a group other than their master's; a child key always has "
                        "its master's group",
                        regrouped);
-    json_decref(seen);
-    return rows;
-}
-
-static void write_keys(struct run *r, json_t *rows)
-{
-    long long created, existing;
-    json_t *masters = NULL;
-    if (json_array_size(rows) == 0 ||
-        !ok(r, ez_si_keys_write(r->db, rows, r->o->overwrite, &created, &existing, &masters)))
+    if (!staged || r->rc != EZ_DB_OK ||
+        !ok(r, ez_si_keys_write(r->db, r->o->overwrite, &created, &existing, &changed)))
         return;
     count(r->created, "keys", created);
     count(r->o->overwrite ? r->overwritten : r->skipped, "keys", existing);
-    size_t i;
-    json_t *id;
-    json_array_foreach(masters, i, id)
-        sync_later(r, "masters", json_integer_value(id),
+    json_array_foreach(changed, i, v)
+        sync_later(r, "masters", json_integer_value(v),
                    json_pack("{s:s, s:s}", "op", "upsert", "keys", "all"));
-    json_decref(masters);
+    json_decref(changed);
 }
 
 static void write_bindings(struct run *r, json_t *bindings)
@@ -1005,8 +1018,8 @@ int ez_import_newapi(struct ez_db *db, const struct ez_config *cfg, json_t *doc,
                      .overwritten = counts(), .warnings = json_array(), .errors = json_array(),
                      .masters_out = json_array(), .namespaces = json_object(),
                      .groups = json_object(), .synced = json_object(), .key_ns = json_object() };
-    json_t *masters = json_array(), *keys = json_array(), *bindings = json_array();
-    json_t *refs = json_array(), *named = json_object(), *found = NULL, *rows = NULL;
+    json_t *masters = json_array(), *bindings = json_array();
+    json_t *refs = json_array(), *named = json_object(), *found = NULL;
     size_t i, j;
     json_t *v, *e;
     json_array_foreach(json_object_get(doc, "warnings"), i, v)
@@ -1035,15 +1048,13 @@ int ez_import_newapi(struct ez_db *db, const struct ez_config *cfg, json_t *doc,
         json_array_foreach(json_object_get(m, "namespaces"), j, e)
             json_object_set_new(r.namespaces, json_string_value(e), json_true());
     }
+    /* Keys are checked in the transaction, batch by batch (write_keys);
+     * here only the masters they name are collected. */
     json_array_foreach(sec[2], i, v) {
-        json_t *k = check_key(&r, i, v);
-        if (!k)
-            continue;
-        json_array_append_new(keys, k);
-        const char *ref = json_string_value(json_object_get(k, "master_ref"));
-        if (!json_object_get(named, ref)) { /* each master looked up once */
-            json_object_set_new(named, ref, json_true());
-            json_array_append(refs, json_object_get(k, "master_ref"));
+        json_t *ref = json_object_get(v, "master_ref");
+        if (json_is_string(ref) && !json_object_get(named, json_string_value(ref))) {
+            json_object_set_new(named, json_string_value(ref), json_true());
+            json_array_append(refs, ref);
         }
     }
     if (opts->include_bindings) {
@@ -1075,9 +1086,7 @@ int ez_import_newapi(struct ez_db *db, const struct ez_config *cfg, json_t *doc,
         if (r.rc == EZ_DB_OK)
             ok(&r, ez_si_masters_find(db, refs, &found));
         if (r.rc == EZ_DB_OK)
-            rows = key_rows(&r, keys, found);
-        if (r.rc == EZ_DB_OK)
-            write_keys(&r, rows);
+            write_keys(&r, sec[2], found);
         if (r.rc == EZ_DB_OK)
             write_bindings(&r, bindings);
         if (r.rc == EZ_DB_OK)
@@ -1121,11 +1130,9 @@ int ez_import_newapi(struct ez_db *db, const struct ez_config *cfg, json_t *doc,
     json_decref(r.synced);
     json_decref(r.key_ns);
     json_decref(masters);
-    json_decref(keys);
     json_decref(bindings);
     json_decref(refs);
     json_decref(named);
     json_decref(found);
-    json_decref(rows);
     return result;
 }

@@ -16,6 +16,7 @@
 #define EZ_IMPORT_MAX_ITEMS 1000000 /* per section of data */
 #define EZ_IMPORT_MAX_TOKEN 512     /* bytes of an original_token */
 #define EZ_IMPORT_MAX_LIST 1000     /* entries of a models, namespaces, ... list */
+#define EZ_IMPORT_BATCH 2000        /* key rows sent to PostgreSQL at a time */
 
 struct ez_import_opts {
     int dry_run;

@@ -153,27 +153,41 @@ int ez_si_master_write(struct ez_db *db, json_t *m, const char *digest, const ch
     "namespaces text[], model_limits text[], allow_ips text[], expires_at timestamptz, " \
     "quota_limit bigint, quota_used bigint, unlimited_quota boolean"
 
-int ez_si_keys_write(struct ez_db *db, json_t *rows, int overwrite, long long *created,
-                     long long *existing, json_t **masters)
+int ez_si_keys_stage(struct ez_db *db, json_t *rows, int first)
 {
-    *created = *existing = 0;
-    *masters = NULL;
+    if (first) {
+        int rc = ez_db_cmd(db,
+                           "CREATE TEMP TABLE ez_import_keys (" KEY_COLUMNS ", key_id bigint, "
+                           "existing boolean) ON COMMIT DROP", 0, NULL);
+        if (rc != EZ_DB_OK)
+            return rc;
+    }
     char *text = text_of(rows);
     if (!text)
         return EZ_DB_ERROR;
     const char *p[] = { text };
-    /* A staging table of the rows, matched against the digests there are;
-     * new keys get their ids first so that their digests can follow them. */
+    /* A new key's id is drawn here (coalesce evaluates nextval only for
+     * a digest not there yet), so its digests can follow it. */
     int rc = ez_db_cmd(db,
-                       "CREATE TEMP TABLE ez_import_keys ON COMMIT DROP AS "
-                       "SELECT x.*, NULL::bigint AS key_id, false AS existing "
-                       "FROM jsonb_to_recordset($1::jsonb) AS x(" KEY_COLUMNS ")", 1, p);
+                       "INSERT INTO ez_import_keys SELECT x.*, "
+                       "coalesce(d.key_id, nextval(pg_get_serial_sequence('keys', 'id'))), "
+                       "d.key_id IS NOT NULL "
+                       "FROM json_to_recordset($1::json) AS x(" KEY_COLUMNS ") "
+                       "LEFT JOIN key_digests d ON d.digest = x.digest",
+                       1, p);
     free(text);
+    return rc;
+}
+
+int ez_si_keys_write(struct ez_db *db, int overwrite, long long *created, long long *existing,
+                     json_t **masters)
+{
+    *created = *existing = 0;
+    *masters = NULL;
+    int rc = EZ_DB_OK;
+    /* Digests go in index order, which the B-tree takes faster than at
+     * random. */
     static const char *const steps[] = {
-        "UPDATE ez_import_keys t SET key_id = d.key_id, existing = true "
-        "FROM key_digests d WHERE d.digest = t.digest",
-        "UPDATE ez_import_keys SET key_id = nextval(pg_get_serial_sequence('keys', 'id')) "
-        "WHERE NOT existing",
         "INSERT INTO keys (id, master_id, name, group_name, status, issued_at_epoch, issued_by, "
         "default_namespace, namespaces, model_limits, allow_ips, expires_at, key_prefix, "
         "quota_limit, quota_used, unlimited_quota) "
@@ -182,7 +196,7 @@ int ez_si_keys_write(struct ez_db *db, json_t *rows, int overwrite, long long *c
         "expires_at, coalesce(key_prefix, ''), quota_limit, quota_used, unlimited_quota "
         "FROM ez_import_keys WHERE NOT existing",
         "INSERT INTO key_digests (digest, key_id) "
-        "SELECT digest, key_id FROM ez_import_keys WHERE NOT existing",
+        "SELECT digest, key_id FROM ez_import_keys WHERE NOT existing ORDER BY digest",
         NULL,
     };
     for (int i = 0; rc == EZ_DB_OK && steps[i]; i++)
@@ -205,7 +219,7 @@ int ez_si_keys_write(struct ez_db *db, json_t *rows, int overwrite, long long *c
                        "INSERT INTO key_digests (digest, key_id, alias) "
                        "SELECT alias, key_id, true FROM ez_import_keys "
                        "WHERE alias IS NOT NULL AND (NOT existing OR $1::boolean) "
-                       "ON CONFLICT (digest) DO NOTHING", 1, ow);
+                       "ORDER BY alias ON CONFLICT (digest) DO NOTHING", 1, ow);
     PGresult *res = NULL;
     if (rc == EZ_DB_OK)
         rc = ez_db_exec(db, &res,

@@ -42,15 +42,20 @@ int ez_si_masters_find(struct ez_db *db, json_t *names, json_t **out)
 int ez_si_master_write(struct ez_db *db, json_t *m, const char *digest, const char *prefix,
                        int64_t *id) __attribute__((warn_unused_result));
 
-/* Child keys rows (a JSON array of {master_id, group, digest, alias,
- * key_prefix, name, status, issued_at_epoch, default_namespace,
- * namespaces, model_limits, allow_ips, expires_at, quota_limit,
- * quota_used, unlimited_quota}): those whose digest exists are updated
- * (overwrite) or left, the others inserted with their digests. Counts in
- * *created and *existing; *masters the ids of masters whose keys changed
- * (a JSON array). */
-int ez_si_keys_write(struct ez_db *db, json_t *rows, int overwrite, long long *created,
-                     long long *existing, json_t **masters) __attribute__((warn_unused_result));
+/* Child keys, staged in batches then written at once (docs/migrate.md,
+ * "Limits"): ez_si_keys_stage adds rows (a JSON array of {master_id,
+ * group_name, digest, alias, key_prefix, name, status, issued_at_epoch,
+ * default_namespace, namespaces, model_limits, allow_ips, expires_at,
+ * quota_limit, quota_used, unlimited_quota}) to a staging table of the
+ * transaction, created by its first call; each row is matched against the
+ * digests there are, a new one gets its key id. ez_si_keys_write then
+ * updates the existing keys (overwrite) or leaves them, inserts the others
+ * with their digests; counts in *created and *existing; *masters the ids
+ * of masters whose keys changed (a JSON array). */
+int ez_si_keys_stage(struct ez_db *db, json_t *rows, int first)
+    __attribute__((warn_unused_result));
+int ez_si_keys_write(struct ez_db *db, int overwrite, long long *created, long long *existing,
+                     json_t **masters) __attribute__((warn_unused_result));
 
 /* A binding (namespace, public_model, exact selector on model): *result 1
  * created, 2 overwritten, 0 left as it was. */

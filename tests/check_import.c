@@ -363,6 +363,10 @@ START_TEST(second_import_skips_and_overwrite_updates_in_place)
     ck_assert_int_eq(st, 200);
     json_decref(a);
     ACCEPTED("bobvip", "gpt-4o");
+    /* The sync jobs of the first import are applied (and gone) first, so
+     * that the count below sees only what the second import adds. */
+    HT_EVENTUALLY(ht_pg_count("SELECT count(*) FROM sync_outbox") == 0, SYNC_MS,
+                  "the first import's sync jobs were never applied");
     long long before = rows_written();
     long long key_id = ht_pg_count("SELECT k.id FROM keys k JOIN key_digests d ON d.key_id = k.id "
                                    "WHERE d.digest = encode(sha256('sk-bobvip'), 'hex')");
@@ -460,6 +464,63 @@ START_TEST(an_invalid_item_aborts_everything_unless_skip_invalid)
     ck_assert_int_eq(ht_pg_count("SELECT count(*) FROM keys"), 6);
     ACCEPTED("abc123bare", "gpt-4o-mini");
     REFUSED("sk-alice-prefixed", "gpt-4o", "no auth:token hash");
+    json_decref(doc);
+    ht_assert_clean_stop(&s);
+}
+END_TEST
+
+/* More keys than two batches of rows (EZ_IMPORT_BATCH, 2,000): errors
+ * found in a later batch, and a token repeated across batches, still
+ * abort everything; with skip_invalid every other key of every batch
+ * reaches the data plane. */
+#define MANY 4500
+
+START_TEST(keys_of_several_batches)
+{
+    struct ht_server s;
+    ht_server_start(&s, FAST_OUTBOX);
+    json_t *doc = fixture_json();
+    json_t *keys = json_object_get(json_object_get(doc, "data"), "keys");
+    size_t first = json_array_size(keys);
+    for (int i = 0; i < MANY; i++) {
+        char tok[32];
+        snprintf(tok, sizeof tok, "many-%05d", i == 4400 ? 3 : i);
+        json_array_append_new(keys, json_pack("{s:s, s:s, s:s}", "master_ref", "alice",
+                                              "original_token", tok, "status", "active"));
+    }
+    json_object_set_new(json_array_get(keys, first + 2100), "expires_at",
+                        json_string("next week"));
+    int st;
+    json_t *a = import(&s, "include_bindings=true", doc, &st);
+    char *text = dump(a), want[160];
+    ck_assert_msg(st == 422, "HTTP %d %.2000s", st, text);
+    snprintf(want, sizeof want, "\"section\":\"keys\",\"index\":%zu,\"field\":\"expires_at\"",
+             first + 2100);
+    ck_assert_msg(strstr(text, want), "no %s in %.2000s", want, text);
+    snprintf(want, sizeof want, "\"index\":%zu,\"field\":\"original_token\",\"message\":\"the "
+             "same token as keys[%zu]\"", first + 4400, first + 3);
+    ck_assert_msg(strstr(text, want), "no %s in %.2000s", want, text);
+    free(text);
+    json_decref(a);
+    ck_assert_int_eq(rows_written(), 0);
+
+    a = import(&s, "include_bindings=true&skip_invalid=true", doc, &st);
+    text = dump(a);
+    ck_assert_msg(st == 200, "HTTP %d %.2000s", st, text);
+    ck_assert_int_eq(count_of(a, "created", "keys"), (long long)first + MANY - 2);
+    ck_assert_int_eq(json_array_size(json_object_get(a, "errors")), 2);
+    free(text);
+    json_decref(a);
+    ck_assert_int_eq(ht_pg_count("SELECT count(*) FROM keys"), (long long)first + MANY - 2);
+    ACCEPTED("many-00000", "gpt-4o-mini");
+    ACCEPTED("sk-many-01999", "gpt-4o-mini");
+    ACCEPTED("many-02000", "gpt-4o-mini");
+    ACCEPTED("many-04499", "gpt-4o-mini");
+    REFUSED("many-02100", "gpt-4o-mini", "no auth:token hash");
+    struct ht_cmd v;
+    HT_EVENTUALLY((ht_ezapi(&v, "verify", "-c", s.conf, NULL), v.status == 0 ? 1
+                   : (ht_cmd_free(&v), 0)), SYNC_MS, "ezapi verify never found Redis equal");
+    ht_cmd_free(&v);
     json_decref(doc);
     ht_assert_clean_stop(&s);
 }
@@ -877,6 +938,7 @@ static Suite *import_suite(void)
     tcase_add_test(tc, bad_documents_are_refused_with_their_path);
     tcase_add_test(tc, command_line_import_dry_run_then_real);
     tcase_add_test(tc, import_body_limit_is_its_own);
+    tcase_add_test(tc, keys_of_several_batches);
     suite_add_tcase(s, tc);
     tc = ht_tcase("litellm");
     tcase_add_test(tc, litellm_config_over_http_and_the_command_line);
