@@ -167,6 +167,18 @@ int ez_store_master_get(struct ez_db *db, int64_t id, json_t **out)
                           p);
 }
 
+int ez_store_master_exists(struct ez_db *db, int64_t id, int *found)
+{
+    char ids[24];
+    snprintf(ids, sizeof ids, "%lld", (long long)id);
+    const char *p[] = { ids };
+    PGresult *r;
+    int rc = ez_db_exec(db, &r, "SELECT 1 FROM masters WHERE id = $1", 1, p);
+    *found = rc == EZ_DB_OK && PQntuples(r) == 1;
+    PQclear(r);
+    return rc;
+}
+
 /* The default namespace a master ends with: the one given, none when
  * cleared, else the current one while it is still listed. */
 static const char *master_default(const struct ez_master_in *in, json_t *before, json_t *ns)
