@@ -8,8 +8,8 @@
 #     another database of the same Redis (flushed before each run), and the
 #     syncer's peak RSS (VmHWM) after the rounds of each size;
 #   - ezapi verify: time and peak RSS, against a raw scan of the same data
-#     (a SCAN of every Redis key, COUNT 1000, inside Redis; plus a COPY of the keys joined
-#     to their digests to /dev/null);
+#     (a SCAN of every Redis key, COUNT 1000, inside Redis, plus a COPY of
+#     the keys joined to their digests to /dev/null);
 # then, at KEYS:
 #   - GET /admin/masters/{id}/keys at the start, the middle and the end of
 #     the table (cursor), PAGE_REQS requests each (default 200): p50/p99;
@@ -66,18 +66,7 @@ SQL
 }
 
 say "seeding 100 provider groups, $API_KEYS api keys, $SMALL child keys..."
-psql_ <<SQL
-INSERT INTO provider_groups (name, type, base_url, models, status)
-  SELECT 'g' || g, 'compatible', 'https://up.example/v1', ARRAY['m1','m2','m3'], 'active'
-  FROM generate_series(1, 100) g;
-INSERT INTO api_keys (group_id, api_key, weight, status)
-  SELECT (SELECT id FROM provider_groups WHERE name = 'g' || (1 + i % 100)),
-         'sk-upstream-' || i, 1 + i % 10, 'active'
-  FROM generate_series(1, $API_KEYS) i;
-INSERT INTO bindings (namespace, public_model, group_id, weight, selector_type, selector_value, status)
-  SELECT 'bench', 'm1', id, 1, 'exact', 'm1', 'active' FROM provider_groups;
-ANALYZE;
-SQL
+seed_catalog "$API_KEYS"
 seed_keys 1 "$SMALL"
 
 syncer=$(pgrep -f "ezapi: syncer" | while read -r p; do
@@ -247,7 +236,8 @@ while IFS='|' read -r label path; do
 done <"$dir/shapes"
 psql_ -c "ALTER SYSTEM SET auto_explain.log_min_duration = -1" -c "SELECT pg_reload_conf()" >/dev/null
 tail -n +"$((logged + 1))" "$dir/pg.log" | awk '
-    /LOG:  duration: .* plan:/ { keep = 0; buf = $0 "\n"; inplan = 1; next }
+    /LOG:  duration: .* plan:/ { if (inplan && keep) printf "%s\n", buf
+                                 keep = 0; buf = $0 "\n"; inplan = 1; next }
     inplan && /^\t/ {
         if ($0 ~ /Query Text:/) { if ($0 ~ /FROM audit_records WHERE|FROM keys k JOIN masters/) keep = 1; next }
         buf = buf $0 "\n"; next }
@@ -255,6 +245,9 @@ tail -n +"$((logged + 1))" "$dir/pg.log" | awk '
     END { if (inplan && keep) printf "%s\n", buf }' >"$dir/plans"
 awk 'NR == FNR { order[++n] = $0; next }
      /LOG:  duration/ { print order[++k] } { print }' "$dir/plans.order" "$dir/plans"
+if [ "$(grep -c "LOG:  duration" "$dir/plans")" -lt "$(wc -l <"$dir/shapes")" ]; then
+    echo "WARNING: fewer plans logged than requests made"
+fi
 if grep -q "Seq Scan" "$dir/plans"; then
     echo "WARNING: a sequential scan in the plans above"
 else
