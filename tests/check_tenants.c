@@ -883,19 +883,19 @@ START_TEST(key_pages_hold_one_masters_keys)
     seed_keys(a, 150, "active");
     seed_keys(b, 120, "active");
     seed_keys(a, 30, "suspended");
-    int pages;
-    snprintf(path, sizeof path, "/admin/masters/%lld/keys", a);
-    ck_assert_int_eq(page_all(&s, a, path, &pages), 180);
-    ck_assert_int_eq(pages, 2);
-    snprintf(path, sizeof path, "/admin/masters/%lld/keys", b);
-    ck_assert_int_eq(page_all(&s, b, path, &pages), 120);
-    ck_assert_int_eq(pages, 2);
-    snprintf(path, sizeof path, "/admin/masters/%lld/keys?status=suspended", a);
-    ck_assert_int_eq(page_all(&s, a, path, &pages), 30);
-    ck_assert_int_eq(pages, 1);
-    snprintf(path, sizeof path, "/admin/masters/%lld/keys?status=active", a);
-    ck_assert_int_eq(page_all(&s, a, path, &pages), 150);
-    ck_assert_int_eq(pages, 2);
+    const struct {
+        long long master;
+        const char *filter;
+        int keys, pages;
+    } lists[] = { { a, "", 180, 2 }, { b, "", 120, 2 }, { a, "?status=suspended", 30, 1 },
+                  { a, "?status=active", 150, 2 } };
+    for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
+        int pages;
+        snprintf(path, sizeof path, "/admin/masters/%lld/keys%s", lists[i].master,
+                 lists[i].filter);
+        ck_assert_int_eq(page_all(&s, lists[i].master, path, &pages), lists[i].keys);
+        ck_assert_int_eq(pages, lists[i].pages);
+    }
     ht_assert_clean_stop(&s);
 }
 END_TEST
