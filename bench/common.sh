@@ -1,6 +1,7 @@
 # Shared set-up of the benchmarks: a private PostgreSQL and Redis in a
 # temporary directory (as the postgres user when run as root), the ezapi
 # under test, and teardown on exit. Sourced by bench/*.sh; loopback only.
+# PG_OPTS adds server options (-c name=value ...) for one script.
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,7 +32,7 @@ start_services() {
     [ "$(id -u)" = 0 ] && chown postgres "$dir"
     as_pg "$PGBIN/initdb" -D "$dir/pg" -A trust -U postgres >/dev/null
     as_pg "$PGBIN/pg_ctl" -D "$dir/pg" -l "$dir/pg.log" -w -o \
-        "-p $pg_port -k $dir -c fsync=off -c synchronous_commit=off -c listen_addresses=127.0.0.1 -c max_connections=200" \
+        "-p $pg_port -k $dir -c fsync=off -c synchronous_commit=off -c listen_addresses=127.0.0.1 -c max_connections=200 ${PG_OPTS:-}" \
         start >/dev/null
     as_pg "$PGBIN/createdb" -h 127.0.0.1 -p "$pg_port" -U postgres ezapi
     redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
@@ -61,6 +62,22 @@ CONF
     done
     TOKEN=$("$EZAPI_BIN" token admin -c "$dir/ezapi.conf")
     BASE=http://127.0.0.1:$http_port
+}
+
+# seed_catalog N: 100 provider groups, N API keys spread over them and a
+# binding of model m1 in namespace bench to each group, with SQL.
+seed_catalog() {
+    psql_ <<SQL
+INSERT INTO provider_groups (name, type, base_url, models, status)
+  SELECT 'g' || g, 'compatible', 'https://up.example/v1', ARRAY['m1','m2','m3'], 'active'
+  FROM generate_series(1, 100) g;
+INSERT INTO api_keys (group_id, api_key, weight, status)
+  SELECT (SELECT id FROM provider_groups WHERE name = 'g' || (1 + i % 100)),
+         'sk-upstream-' || i, 1 + i % 10, 'active'
+  FROM generate_series(1, $1) i;
+INSERT INTO bindings (namespace, public_model, group_id, weight, selector_type, selector_value, status)
+  SELECT 'bench', 'm1', id, 1, 'exact', 'm1', 'active' FROM provider_groups;
+SQL
 }
 
 # ---- Issuing child keys -----------------------------------------------

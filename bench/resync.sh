@@ -17,16 +17,8 @@ curl -fs -X POST "$BASE/admin/namespaces" -H "$auth" -H 'Content-Type: applicati
 curl -fs -X POST "$BASE/admin/masters" -H "$auth" -H 'Content-Type: application/json' \
     -d '{"name":"bench","max_child_keys":0,"namespaces":["bench"],"default_namespace":"bench"}' >/dev/null
 echo "seeding $KEYS child keys and $API_KEYS api keys..."
+seed_catalog "$API_KEYS"
 psql_ <<SQL
-INSERT INTO provider_groups (name, type, base_url, models, status)
-  SELECT 'g' || g, 'compatible', 'https://up.example/v1', ARRAY['m1','m2','m3'], 'active'
-  FROM generate_series(1, 100) g;
-INSERT INTO api_keys (group_id, api_key, weight, status)
-  SELECT (SELECT id FROM provider_groups WHERE name = 'g' || (1 + i % 100)),
-         'sk-upstream-' || i, 1 + i % 10, 'active'
-  FROM generate_series(1, $API_KEYS) i;
-INSERT INTO bindings (namespace, public_model, group_id, weight, selector_type, selector_value, status)
-  SELECT 'bench', 'm1', id, 1, 'exact', 'm1', 'active' FROM provider_groups;
 INSERT INTO keys (master_id, name, group_name, issued_at_epoch, issued_by, namespaces, key_prefix)
   SELECT (SELECT id FROM masters WHERE name = 'bench'), 'k' || i, 'default', 1, 'import',
          ARRAY['bench'], 'sk-ez-bench'

@@ -822,6 +822,84 @@ struct bad {
     const char *type, *param;
 };
 
+/* Inserts n keys of master mid with plain SQL (a listing needs no secret). */
+static void seed_keys(long long mid, int n, const char *status)
+{
+    PGconn *pg = ht_pg();
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO keys (master_id, name, group_name, issued_at_epoch, issued_by, status) "
+             "SELECT %lld, 'k' || i, 'default', 1, 'import', '%s' FROM generate_series(1, %d) i",
+             mid, status, n);
+    PGresult *r = PQexec(pg, sql);
+    ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s", PQerrorMessage(pg));
+    PQclear(r);
+    PQfinish(pg);
+}
+
+/* Pages through path (limit 100): the number of keys, each of master mid,
+ * in increasing id order, and the number of pages. */
+static int page_all(struct ht_server *s, long long mid, const char *path, int *pages)
+{
+    char *cursor = NULL;
+    long long last = 0;
+    int n = 0;
+    *pages = 0;
+    for (;;) {
+        char *url = ht_strf("%s%slimit=100%s%s", path, strchr(path, '?') ? "&" : "?",
+                            cursor ? "&cursor=" : "", cursor ? cursor : "");
+        json_t *j;
+        ck_assert_int_eq(ht_request(s, "GET", url, admin(s), NULL, &j), 200);
+        free(url);
+        free(cursor);
+        cursor = NULL;
+        (*pages)++;
+        json_t *data = json_object_get(j, "data"), *k;
+        size_t i;
+        json_array_foreach(data, i, k) {
+            ck_assert_int_eq(jint(k, "master_id"), mid);
+            ck_assert_int_gt(jint(k, "id"), last);
+            last = jint(k, "id");
+            n++;
+        }
+        json_t *next = json_object_get(j, "next_cursor");
+        ck_assert(json_is_true(json_object_get(j, "has_more")) == json_is_string(next));
+        if (json_is_string(next))
+            cursor = strdup(json_string_value(next));
+        json_decref(j);
+        if (!cursor)
+            return n;
+    }
+}
+
+START_TEST(key_pages_hold_one_masters_keys)
+{
+    struct ht_server s;
+    ht_server_start(&s, NULL);
+    char mka[128], mkb[128], path[128];
+    long long a = create_master(&s, "{\"name\":\"a\",\"max_child_keys\":0}", mka, sizeof mka);
+    long long b = create_master(&s, "{\"name\":\"b\",\"max_child_keys\":0}", mkb, sizeof mkb);
+    /* a's keys on both sides of b's, some of them suspended */
+    seed_keys(a, 150, "active");
+    seed_keys(b, 120, "active");
+    seed_keys(a, 30, "suspended");
+    const struct {
+        long long master;
+        const char *filter;
+        int keys, pages;
+    } lists[] = { { a, "", 180, 2 }, { b, "", 120, 2 }, { a, "?status=suspended", 30, 1 },
+                  { a, "?status=active", 150, 2 } };
+    for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
+        int pages;
+        snprintf(path, sizeof path, "/admin/masters/%lld/keys%s", lists[i].master,
+                 lists[i].filter);
+        ck_assert_int_eq(page_all(&s, lists[i].master, path, &pages), lists[i].keys);
+        ck_assert_int_eq(pages, lists[i].pages);
+    }
+    ht_assert_clean_stop(&s);
+}
+END_TEST
+
 START_TEST(bad_input_changes_nothing)
 {
     struct ht_server s;
@@ -1078,6 +1156,7 @@ static Suite *tenants_suite(void)
     tcase_add_test(tc, master_credentials_and_sessions);
     tcase_add_test(tc, another_masters_key_is_not_found);
     tcase_add_test(tc, admin_manages_masters_and_keys);
+    tcase_add_test(tc, key_pages_hold_one_masters_keys);
     tcase_add_test(tc, bad_input_changes_nothing);
     tcase_add_test(tc, child_key_limit_holds_under_a_race);
     tcase_add_test(tc, legacy_plaintext_master_key_is_upgraded);

@@ -176,14 +176,13 @@ static void key_rotate(struct ez_req *r, int64_t scope)
 void h_master_keys_list(struct ez_req *r)
 {
     struct ez_outcome o = { 0 };
-    json_t *master = NULL;
     int64_t id;
+    int found = 0;
     if (ez_param_id(r, 0, &id) != 0)
         return;
-    o.db = ez_store_master_get(ez_w.db, id, &master);
-    if (o.db == EZ_DB_OK && !master)
+    o.db = ez_store_master_exists(ez_w.db, id, &found);
+    if (o.db == EZ_DB_OK && !found)
         ez_not_found(&o.e);
-    json_decref(master);
     if (ez_reply_outcome(r, &o, "master"))
         key_list(r, id);
 }

@@ -60,6 +60,9 @@ void ez_store_master_create(struct ez_db *db, const struct ez_master_in *in, con
 int ez_store_master_list(struct ez_db *db, const struct ez_page *p, const char *status,
                       json_t **rows);
 int ez_store_master_get(struct ez_db *db, int64_t id, json_t **out);
+/* Whether master id exists, without counting its keys (what a page of
+ * its keys checks first: the count reads every one of them). */
+int ez_store_master_exists(struct ez_db *db, int64_t id, int *found);
 /* *keys_changed = 1 when the master's keys were rewritten too (group).
  * Refused: not found, 422 (namespaces), 409 name_taken. */
 void ez_store_master_update(struct ez_db *db, int64_t id, const struct ez_master_in *in,
