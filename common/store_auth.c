@@ -213,6 +213,14 @@ int ez_store_tokens_of_key(struct ez_db *db, int64_t key_id, struct ez_token_row
     return load_tokens(db, out, TOKEN_COLS "WHERE d.key_id = $1 ORDER BY d.digest", 1, p);
 }
 
+const char ez_store_tokens_of_keys_sql[] =
+    TOKEN_COLS "WHERE d.key_id = ANY($1::bigint[]) ORDER BY d.digest";
+
+int ez_store_tokens_from(PGresult *res, struct ez_token_rows *out)
+{
+    return tokens_from(res, out);
+}
+
 int ez_store_tokens_of_master(struct ez_db *db, int64_t master_id, struct ez_token_rows *out)
 {
     char id[24];

@@ -295,21 +295,40 @@ static int build_masters(struct ez_sync_ctx *c, struct ez_sync_job *const *jobs,
     return rc;
 }
 
-/* The secrets of every_key_of and of keys, one read each. */
-static int read_tokens(struct ez_sync_ctx *c, struct tenants *b)
+/* The keys' ids as a bigint[] literal, for ez_store_tokens_of_keys_sql. */
+static char *ids_literal(const struct ez_ids *ids)
 {
-    int want = b->every_key_of.n + b->keys.n;
+    size_t cap = 3 + (size_t)ids->n * 21, len = 1;
+    char *s = malloc(cap);
+    if (!s)
+        return NULL;
+    s[0] = '{';
+    for (int i = 0; i < ids->n; i++)
+        len += (size_t)snprintf(s + len, cap - len, "%s%" PRId64, i ? "," : "", ids->v[i]);
+    snprintf(s + len, cap - len, "}");
+    return s;
+}
+
+/* The secrets of every_key_of, one read each, then those of keys, read
+ * with the lock (keys_res, which this takes). */
+static int read_tokens(struct ez_sync_ctx *c, struct tenants *b, PGresult *keys_res)
+{
+    int want = b->every_key_of.n + (keys_res != NULL);
     if (want == 0)
         return EZ_APPLY_OK;
-    if (!(b->rows = calloc((size_t)want, sizeof *b->rows)))
+    if (!(b->rows = calloc((size_t)want, sizeof *b->rows))) {
+        PQclear(keys_res);
         return ez_apply_oom(c);
+    }
     int rc = EZ_APPLY_OK;
     for (int i = 0; rc == EZ_APPLY_OK && i < b->every_key_of.n; i++, b->nrows++)
         rc = ez_apply_db_status(c, ez_store_tokens_of_master(c->db, b->every_key_of.v[i],
                                                            &b->rows[b->nrows]), "key digests");
-    for (int i = 0; rc == EZ_APPLY_OK && i < b->keys.n; i++, b->nrows++)
-        rc = ez_apply_db_status(c, ez_store_tokens_of_key(c->db, b->keys.v[i], &b->rows[b->nrows]),
+    if (keys_res && rc == EZ_APPLY_OK)
+        rc = ez_apply_db_status(c, ez_store_tokens_from(keys_res, &b->rows[b->nrows++]),
                                 "key digests");
+    else
+        PQclear(keys_res);
     return rc;
 }
 
@@ -351,14 +370,26 @@ int ez_apply_tenants(struct ez_sync_ctx *c, struct ez_sync_job *const *jobs, int
 {
     struct tenants b = { .dead = json_array() };
     ez_write_set_init(&b.s);
-    int rc = b.dead ? ez_apply_begin(c, EZ_APPLY_LOCK_TENANTS) : ez_apply_oom(c);
+    int rc = b.dead ? collect(c, jobs, n, &b) : ez_apply_oom(c);
+    /* The keys' secrets are read in the lock's round trip: for a batch of
+     * keys alone (an issuance), the hashes are written one round trip
+     * after the lock. */
+    char *ids = rc == EZ_APPLY_OK && b.keys.n ? ids_literal(&b.keys) : NULL;
+    const char *p[] = { ids };
+    const struct ez_db_stmt read = { ez_store_tokens_of_keys_sql, 1, p };
+    PGresult *keys_res = NULL;
+    if (rc == EZ_APPLY_OK && b.keys.n && !ids)
+        rc = ez_apply_oom(c);
+    if (rc == EZ_APPLY_OK)
+        rc = ez_apply_begin_read(c, EZ_APPLY_LOCK_TENANTS, ids ? &read : NULL, &keys_res);
+    free(ids);
     int nested = c->nested;
     if (rc == EZ_APPLY_OK) {
-        rc = collect(c, jobs, n, &b);
+        rc = build_masters(c, jobs, n, &b);
         if (rc == EZ_APPLY_OK)
-            rc = build_masters(c, jobs, n, &b);
-        if (rc == EZ_APPLY_OK)
-            rc = read_tokens(c, &b);
+            rc = read_tokens(c, &b, keys_res);
+        else
+            PQclear(keys_res);
         if (rc == EZ_APPLY_OK)
             rc = add_rows(c, &b);
         if (rc == EZ_APPLY_OK)
