@@ -282,7 +282,11 @@ int ez_consumer_run(enum ez_queue_id q, int slot, const struct ez_consumer_ops *
         /* Producers send a wake-up only while this says sleeping (queue.c):
          * the flag is set, then the rings are looked at once more. */
         int timeout = wait_ms(&h, ops, backoff_until);
-        if (timeout > 0) {
+        /* Jobs held for a timed flush (the logger's batches): the ones
+         * published meanwhile wait for that flush anyway, so no producer
+         * needs to wake this consumer before it: one wake-up a flush
+         * instead of one a job, on cores the syncer needs at that moment. */
+        if (timeout > 0 && !(h.total && ops->flush_ms > 0)) {
             atomic_store_explicit(&me->sleeping, 1, memory_order_relaxed);
             atomic_thread_fence(memory_order_seq_cst);
             if (backoff_until <= ez_mono_ms() && unread(q, &h))

@@ -436,12 +436,6 @@ int ez_db_write_row(struct ez_db *db, json_t **out, const char *sql, int nparams
 
 /* ---- Several statements in one round trip -------------------------------- */
 
-struct stmt {
-    const char *sql;
-    int nparams;
-    const char *const *params;
-};
-
 /* A connection whose pipeline went wrong is dropped: the next call
  * reconnects (and a transaction on it is gone, rolled back by the
  * server). */
@@ -454,15 +448,28 @@ static void drop(struct ez_db *db)
 
 #define PIPELINE_MAX 4
 
+/* The Sync that follows a statement of a pipeline, read back. */
+static int synced(struct ez_db *db)
+{
+    PGresult *sync = PQgetResult(db->conn);
+    int ok = sync && PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
+    PQclear(sync);
+    return ok;
+}
+
 /* Sends the n statements at once (libpq's pipeline mode) and reads their
  * results into res (NULL: not read). Statements are prepared first as
  * run() prepares them; a preparation happens once per connection, so
  * only the first use of a statement costs more round trips. Returns the
  * index of the first statement that failed (its result, or NULL when the
  * connection went, in res), n when all succeeded; *sent is 0 when nothing
- * reached the server (a preparation failed). A statement after a failed
- * one is not run (PostgreSQL skips the rest of a pipeline). */
-static int pipeline(struct ez_db *db, int n, const struct stmt *st, PGresult **res, int *sent)
+ * reached the server (a preparation failed). Without each, a statement
+ * after a failed one is not run (PostgreSQL skips the rest of a
+ * pipeline); with each, a Sync follows every statement, which then runs
+ * as if sent alone (its own implicit transaction outside BEGIN) whatever
+ * became of the one before. */
+static int pipeline(struct ez_db *db, int n, const struct ez_db_stmt *st, PGresult **res,
+                    int *sent, int each)
 {
     char name[PIPELINE_MAX][16];
     int unprepared[PIPELINE_MAX];
@@ -479,11 +486,14 @@ static int pipeline(struct ez_db *db, int n, const struct stmt *st, PGresult **r
     }
     *sent = 1;
     int ok = PQenterPipelineMode(db->conn);
-    for (int i = 0; ok && i < n; i++)
+    for (int i = 0; ok && i < n; i++) {
         ok = unprepared[i] ? PQsendQueryParams(db->conn, st[i].sql, st[i].nparams, NULL,
                                                  st[i].params, NULL, NULL, 0)
                              : PQsendQueryPrepared(db->conn, name[i], st[i].nparams,
                                                    st[i].params, NULL, NULL, 0);
+        if (ok && each && i < n - 1)
+            ok = PQpipelineSync(db->conn);
+    }
     if (!ok || !PQpipelineSync(db->conn)) {
         drop(db);
         return 0;
@@ -501,11 +511,12 @@ static int pipeline(struct ez_db *db, int n, const struct stmt *st, PGresult **r
                 return bad;
             }
         }
+        if (each && i < n - 1 && !synced(db)) {
+            drop(db);
+            return bad < n ? bad : i + 1;
+        }
     }
-    PGresult *sync = PQgetResult(db->conn);
-    int synced = sync && PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
-    PQclear(sync);
-    if (!synced || !PQexitPipelineMode(db->conn))
+    if (!synced(db) || !PQexitPipelineMode(db->conn))
         drop(db);
     return bad;
 }
@@ -553,11 +564,11 @@ int ez_db_begin_row(struct ez_db *db, json_t **out, const char *sql, int nparams
     db->ended = 0;
     if (ready(db) != EZ_DB_OK)
         return EZ_DB_UNAVAILABLE;
-    const struct stmt st[] = { { "BEGIN", 0, NULL },
+    const struct ez_db_stmt st[] = { { "BEGIN", 0, NULL },
                                { "SELECT txid_current()", 0, NULL },
                                { sql, nparams, params } };
     PGresult *res[3];
-    int sent, bad = pipeline(db, 3, st, res, &sent), rc = EZ_DB_OK;
+    int sent, bad = pipeline(db, 3, st, res, &sent, 0), rc = EZ_DB_OK;
     if (bad > 1 && res[1] && PQntuples(res[1]) == 1)
         db->xid = strtoll(PQgetvalue(res[1], 0, 0), NULL, 10);
     if (bad < 3) {
@@ -581,9 +592,9 @@ int ez_db_row_commit(struct ez_db *db, json_t **out, const char *sql, int nparam
     *out = NULL;
     if (!db->conn || PQstatus(db->conn) != CONNECTION_OK) /* rolled back with the connection */
         return EZ_DB_UNAVAILABLE;
-    const struct stmt st[] = { { sql, nparams, params }, { "COMMIT", 0, NULL } };
+    const struct ez_db_stmt st[] = { { sql, nparams, params }, { "COMMIT", 0, NULL } };
     PGresult *res[2];
-    int sent, bad = pipeline(db, 2, st, res, &sent), rc;
+    int sent, bad = pipeline(db, 2, st, res, &sent, 0), rc;
     if (bad == 2) {
         rc = json_first(res[0], out);
         if (rc != EZ_DB_OK) /* committed all the same */
@@ -607,5 +618,38 @@ int ez_db_row_commit(struct ez_db *db, json_t **out, const char *sql, int nparam
     clear_all(2, res);
     db->ended = 1;
     db->ended_rc = rc;
+    return rc;
+}
+
+int ez_db_cmds(struct ez_db *db, int n, const struct ez_db_stmt *st, int *rcs, PGresult **out)
+{
+    PGresult *res[PIPELINE_MAX];
+    for (int i = 0; i < n; i++) {
+        rcs[i] = EZ_DB_UNAVAILABLE;
+        if (out)
+            out[i] = NULL;
+    }
+    if (n < 1 || n > PIPELINE_MAX)
+        return EZ_DB_ERROR;
+    if (ready(db) != EZ_DB_OK)
+        return EZ_DB_UNAVAILABLE;
+    int sent;
+    (void)pipeline(db, n, st, res, &sent, 1);
+    int rc = EZ_DB_OK, lost = 0;
+    for (int i = 0; i < n; i++) {
+        if (ok_status(res[i])) {
+            rcs[i] = EZ_DB_OK;
+            if (out)
+                out[i] = res[i];
+            else
+                PQclear(res[i]);
+        } else if (res[i] || (!db->conn && !lost)) {
+            rcs[i] = pipeline_failure(db, res[i]); /* takes res[i] */
+            lost = !db->conn;
+        }
+        /* else: not answered, the connection went before (UNAVAILABLE) */
+        if (rc == EZ_DB_OK)
+            rc = rcs[i];
+    }
     return rc;
 }

@@ -102,6 +102,21 @@ int ez_db_begin_row(struct ez_db *db, json_t **out, const char *sql, int nparams
 int ez_db_row_commit(struct ez_db *db, json_t **out, const char *sql, int nparams,
                      const char *const *params) __attribute__((warn_unused_result));
 
+/* Several statements in one round trip: each runs as if sent alone by
+ * ez_db_exec, its own implicit transaction outside a BEGIN, whatever
+ * became of the one before, and rcs[i] gets its EZ_DB_* status
+ * (UNAVAILABLE when the connection went before it was answered). With
+ * res, res[i] keeps the result of each that succeeded (NULL otherwise; the
+ * caller PQclear()s them). n is at most 4. Returns the first status that
+ * is not EZ_DB_OK, or EZ_DB_OK. */
+struct ez_db_stmt {
+    const char *sql;
+    int nparams;
+    const char *const *params;
+};
+int ez_db_cmds(struct ez_db *db, int n, const struct ez_db_stmt *st, int *rcs, PGresult **res)
+    __attribute__((warn_unused_result));
+
 /* RFC 3339 UTC rendering of a timestamptz column inside SQL. */
 #define EZ_SQL_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 

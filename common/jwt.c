@@ -3,7 +3,9 @@
  * header never chooses the algorithm or the key, the HMAC is compared in
  * constant time, then the claims decide the kind, so that neither kind
  * passes for the other even under one secret. No part of a token is logged
- * or returned (reasons are static strings). */
+ * or returned (reasons are static strings). An admin token verified once is
+ * remembered by the process, its times checked again on each use (below,
+ * ez_jwt_verify_admin). */
 #include "jwt.h"
 
 #include <errno.h>
@@ -323,12 +325,91 @@ static const char *session_check(const struct ez_config *cfg, json_t *claims, lo
     return check_session(cfg, claims, now, out);
 }
 
+/* Admin tokens already verified by this process, so that a client
+ * presenting the same token on every request (the console, a script) pays
+ * for the HMAC and the two JSON decodings once: the entry is found by the
+ * token's bytes (compared in full, in constant time), and exp, nbf and iat
+ * are checked again on every use; anything else (a miss, an entry whose
+ * time is over) goes through verify_kind. Only successes are kept, so a
+ * refusal always has its own reason and the failed-authentication limiter
+ * sees every failure. The entries belong to one secret and issuer: another
+ * configuration (a reload starts new workers anyway) empties the cache. */
+#define CACHE_SLOTS 64
+#define CACHE_MAX_TOKEN 1024 /* longer tokens are verified every time */
+
+struct cached_admin {
+    char *token; /* NULL: free slot */
+    size_t len;
+    struct ez_admin_claims claims;
+};
+
+static struct {
+    char *secret, *issuer; /* of the entries */
+    struct cached_admin e[CACHE_SLOTS];
+} admin_cache;
+
+static void cache_empty(void)
+{
+    for (int i = 0; i < CACHE_SLOTS; i++) {
+        free(admin_cache.e[i].token);
+        admin_cache.e[i].token = NULL;
+    }
+    free(admin_cache.secret);
+    free(admin_cache.issuer);
+    admin_cache.secret = admin_cache.issuer = NULL;
+}
+
+/* The slot of token under cfg's secret and issuer (emptying the cache
+ * when they changed), or NULL when the token is not to be cached. */
+static struct cached_admin *cache_slot(const struct ez_config *cfg, const char *token, size_t *len)
+{
+    if (!cfg || !cfg->admin_jwt_secret || !cfg->jwt_issuer || !token)
+        return NULL;
+    *len = strnlen(token, CACHE_MAX_TOKEN + 1);
+    if (*len == 0 || *len > CACHE_MAX_TOKEN)
+        return NULL;
+    if (!admin_cache.secret || strcmp(admin_cache.secret, cfg->admin_jwt_secret) != 0 ||
+        strcmp(admin_cache.issuer, cfg->jwt_issuer) != 0) {
+        cache_empty();
+        admin_cache.secret = strdup(cfg->admin_jwt_secret);
+        admin_cache.issuer = strdup(cfg->jwt_issuer);
+        if (!admin_cache.secret || !admin_cache.issuer) {
+            cache_empty();
+            return NULL;
+        }
+    }
+    uint32_t h = 2166136261u; /* FNV-1a: picks the slot, the bytes decide */
+    for (size_t i = 0; i < *len; i++)
+        h = (h ^ (unsigned char)token[i]) * 16777619u;
+    return &admin_cache.e[h % CACHE_SLOTS];
+}
+
 int ez_jwt_verify_admin(const struct ez_config *cfg, const char *token,
                         struct ez_admin_claims *out, const char **why)
 {
+    size_t len = 0;
+    struct cached_admin *e = cache_slot(cfg, token, &len);
+    long long now = (long long)time(NULL);
+    if (e && e->token && e->len == len && CRYPTO_memcmp(e->token, token, len) == 0 &&
+        e->claims.exp >= now - EZ_JWT_LEEWAY && e->claims.not_before <= now + EZ_JWT_LEEWAY) {
+        if (out)
+            *out = e->claims;
+        if (why)
+            *why = NULL;
+        return 0;
+    }
     struct ez_admin_claims c;
-    return verify_kind(cfg, cfg ? cfg->admin_jwt_secret : NULL, token, admin_check, &c, out,
-                       sizeof c, why);
+    int rc = verify_kind(cfg, cfg ? cfg->admin_jwt_secret : NULL, token, admin_check, &c, out,
+                         sizeof c, why);
+    if (e && rc == 0) { /* a refusal evicts nothing */
+        free(e->token);
+        if ((e->token = malloc(len)) != NULL) {
+            memcpy(e->token, token, len);
+            e->len = len;
+            e->claims = c;
+        }
+    }
+    return rc;
 }
 
 int ez_jwt_verify_session(const struct ez_config *cfg, const char *token,

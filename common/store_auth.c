@@ -210,7 +210,15 @@ int ez_store_tokens_of_key(struct ez_db *db, int64_t key_id, struct ez_token_row
     char id[24];
     snprintf(id, sizeof id, "%lld", (long long)key_id);
     const char *p[] = { id };
-    return load_tokens(db, out, TOKEN_COLS "WHERE d.key_id = $1 ORDER BY d.digest", 1, p);
+    return load_tokens(db, out, ez_store_tokens_of_key_sql, 1, p);
+}
+
+/* The statement of ez_store_tokens_of_key, prepared like every other. */
+const char ez_store_tokens_of_key_sql[] = TOKEN_COLS "WHERE d.key_id = $1 ORDER BY d.digest";
+
+int ez_store_tokens_from(PGresult *res, struct ez_token_rows *out)
+{
+    return tokens_from(res, out);
 }
 
 int ez_store_tokens_of_master(struct ez_db *db, int64_t master_id, struct ez_token_rows *out)

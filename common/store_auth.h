@@ -37,6 +37,12 @@ int ez_store_tokens_of_key(struct ez_db *db, int64_t key_id, struct ez_token_row
     __attribute__((warn_unused_result));
 int ez_store_tokens_of_master(struct ez_db *db, int64_t master_id, struct ez_token_rows *out)
     __attribute__((warn_unused_result));
+/* ez_store_tokens_of_key's statement, for a caller that sends it itself
+ * (in a pipeline) with the key id as $1; ez_store_tokens_from then takes
+ * its result (freed with the set, or at once on failure). */
+extern const char ez_store_tokens_of_key_sql[];
+int ez_store_tokens_from(PGresult *res, struct ez_token_rows *out)
+    __attribute__((warn_unused_result));
 /* The secrets among these digests / the masters among these ids that
  * still have a row (full resync and verify find stale Redis keys with
  * them, a batch at a time). */

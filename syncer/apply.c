@@ -71,29 +71,57 @@ static int in_transaction(struct ez_sync_ctx *c)
  * lock was granted: a route and the provider entries it names are read
  * from the same state. Inside one (a full resync, whose snapshot and locks
  * already cover this), a savepoint and the transaction-level lock. */
-int ez_apply_begin(struct ez_sync_ctx *c, long long lock)
+int ez_apply_begin_read(struct ez_sync_ctx *c, long long lock, const struct ez_db_stmt *read,
+                        PGresult **res)
 {
     char k[24];
     snprintf(k, sizeof k, "%lld", lock);
     const char *p[] = { k };
     c->nested = in_transaction(c);
-    int rc;
+    if (res)
+        *res = NULL;
+    int rc, rcs[3];
     if (c->nested) {
         rc = ez_db_cmd(c->db, "SAVEPOINT ez_apply", 0, NULL);
         if (rc == EZ_DB_OK)
             rc = ez_db_cmd(c->db, "SELECT pg_advisory_xact_lock($1::bigint)", 1, p);
-    } else {
-        rc = ez_db_cmd(c->db, "SELECT pg_advisory_lock($1::bigint)", 1, p);
-        if (rc == EZ_DB_OK) {
-            c->locked = lock;
-            rc = ez_db_cmd(c->db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL);
+        if (rc == EZ_DB_OK && read) {
+            rc = ez_db_exec(c->db, res, read->sql, read->nparams, read->params);
+            if (rc != EZ_DB_OK) {
+                PQclear(*res);
+                *res = NULL;
+            }
         }
+    } else {
+        /* One round trip: a Sync after each statement, so that the BEGIN
+         * runs once the lock is granted and the read's snapshot (the
+         * transaction's) still follows the lock. */
+        const struct ez_db_stmt st[] = {
+            { "SELECT pg_advisory_lock($1::bigint)", 1, p },
+            { "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL },
+            read ? *read : (struct ez_db_stmt){ NULL, 0, NULL },
+        };
+        PGresult *out[3];
+        rc = ez_db_cmds(c->db, read ? 3 : 2, st, rcs, out);
+        if (rcs[0] == EZ_DB_OK)
+            c->locked = lock;
+        PQclear(out[0]);
+        PQclear(out[1]);
+        if (read && rc == EZ_DB_OK)
+            *res = out[2];
+        else if (read)
+            PQclear(out[2]);
     }
     if (rc != EZ_DB_OK) {
         ez_apply_abort(c);
-        return ez_apply_db_status(c, rc, "the sync lock");
+        return ez_apply_db_status(c, rc, read ? "the sync lock and the rows" : "the sync lock");
     }
     return EZ_APPLY_OK;
+}
+
+int ez_apply_begin(struct ez_sync_ctx *c, long long lock)
+{
+    return ez_apply_begin_read(c, lock, NULL, NULL);
 }
 
 /* Ends what ez_apply_begin opened; a lost connection releases the lock as
@@ -107,15 +135,19 @@ static void finish(struct ez_sync_ctx *c, int commit)
             rc = ez_db_cmd(c->db, "RELEASE SAVEPOINT ez_apply", 0, NULL);
         return;
     }
+    char k[24];
+    snprintf(k, sizeof k, "%lld", c->locked);
+    const char *p[] = { k };
+    struct ez_db_stmt st[2];
+    int n = 0, rcs[2];
     if (in_transaction(c))
-        rc = ez_db_cmd(c->db, commit ? "COMMIT" : "ROLLBACK", 0, NULL);
-    if (c->locked) {
-        char k[24];
-        snprintf(k, sizeof k, "%lld", c->locked);
-        const char *p[] = { k };
-        c->locked = 0;
-        rc = ez_db_cmd(c->db, "SELECT pg_advisory_unlock($1::bigint)", 1, p);
-    }
+        st[n++] = (struct ez_db_stmt){ commit ? "COMMIT" : "ROLLBACK", 0, NULL };
+    if (c->locked)
+        st[n++] = (struct ez_db_stmt){ "SELECT pg_advisory_unlock($1::bigint)", 1, p };
+    c->locked = 0;
+    /* Both in one round trip, the unlock run whatever became of the end. */
+    if (n)
+        rc = ez_db_cmds(c->db, n, st, rcs, NULL);
     (void)rc;
 }
 

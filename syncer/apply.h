@@ -69,6 +69,12 @@ json_t *ez_sync_payload(const char *resource, int64_t id, const char *payload_js
  * held until the caller's transaction ends. EZ_APPLY_*; on failure nothing
  * is left open. */
 int ez_apply_begin(struct ez_sync_ctx *c, long long lock) __attribute__((warn_unused_result));
+/* The same, and the first read of the batch in the same round trip
+ * (outside a caller's transaction: the lock, the BEGIN and the read are
+ * sent together and run in that order): on
+ * EZ_APPLY_OK *res holds read's rows (the caller PQclear()s them). */
+int ez_apply_begin_read(struct ez_sync_ctx *c, long long lock, const struct ez_db_stmt *read,
+                        PGresult **res) __attribute__((warn_unused_result));
 /* Rolls back what ez_apply_begin opened (after a failed build). */
 void ez_apply_abort(struct ez_sync_ctx *c);
 

@@ -295,18 +295,31 @@ static int build_masters(struct ez_sync_ctx *c, struct ez_sync_job *const *jobs,
     return rc;
 }
 
-/* The secrets of every_key_of and of keys, one read each. */
-static int read_tokens(struct ez_sync_ctx *c, struct tenants *b)
+/* The secrets of every_key_of, then those of keys, one read each; a lone
+ * key's were read with the lock (keys_res, which this takes). */
+static int read_tokens(struct ez_sync_ctx *c, struct tenants *b, PGresult *keys_res)
 {
     int want = b->every_key_of.n + b->keys.n;
-    if (want == 0)
+    if (want == 0) {
+        PQclear(keys_res);
         return EZ_APPLY_OK;
-    if (!(b->rows = calloc((size_t)want, sizeof *b->rows)))
+    }
+    if (!(b->rows = calloc((size_t)want, sizeof *b->rows))) {
+        PQclear(keys_res);
         return ez_apply_oom(c);
+    }
     int rc = EZ_APPLY_OK;
     for (int i = 0; rc == EZ_APPLY_OK && i < b->every_key_of.n; i++, b->nrows++)
         rc = ez_apply_db_status(c, ez_store_tokens_of_master(c->db, b->every_key_of.v[i],
                                                            &b->rows[b->nrows]), "key digests");
+    if (keys_res) {
+        if (rc == EZ_APPLY_OK)
+            rc = ez_apply_db_status(c, ez_store_tokens_from(keys_res, &b->rows[b->nrows++]),
+                                    "key digests");
+        else
+            PQclear(keys_res);
+        return rc;
+    }
     for (int i = 0; rc == EZ_APPLY_OK && i < b->keys.n; i++, b->nrows++)
         rc = ez_apply_db_status(c, ez_store_tokens_of_key(c->db, b->keys.v[i], &b->rows[b->nrows]),
                                 "key digests");
@@ -351,14 +364,25 @@ int ez_apply_tenants(struct ez_sync_ctx *c, struct ez_sync_job *const *jobs, int
 {
     struct tenants b = { .dead = json_array() };
     ez_write_set_init(&b.s);
-    int rc = b.dead ? ez_apply_begin(c, EZ_APPLY_LOCK_TENANTS) : ez_apply_oom(c);
+    int rc = b.dead ? collect(c, jobs, n, &b) : ez_apply_oom(c);
+    /* A lone key's secrets (an issuance, the common batch) are read in
+     * the lock's round trip, so its hash is written one round trip after
+     * the lock is asked for; several keys are read one by one after it. */
+    char id[24];
+    snprintf(id, sizeof id, "%" PRId64, b.keys.n == 1 ? b.keys.v[0] : 0);
+    const char *p[] = { id };
+    const struct ez_db_stmt read = { ez_store_tokens_of_key_sql, 1, p };
+    PGresult *keys_res = NULL;
+    if (rc == EZ_APPLY_OK)
+        rc = ez_apply_begin_read(c, EZ_APPLY_LOCK_TENANTS, b.keys.n == 1 ? &read : NULL,
+                                 &keys_res);
     int nested = c->nested;
     if (rc == EZ_APPLY_OK) {
-        rc = collect(c, jobs, n, &b);
+        rc = build_masters(c, jobs, n, &b);
         if (rc == EZ_APPLY_OK)
-            rc = build_masters(c, jobs, n, &b);
-        if (rc == EZ_APPLY_OK)
-            rc = read_tokens(c, &b);
+            rc = read_tokens(c, &b, keys_res);
+        else
+            PQclear(keys_res);
         if (rc == EZ_APPLY_OK)
             rc = add_rows(c, &b);
         if (rc == EZ_APPLY_OK)

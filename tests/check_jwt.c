@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -466,6 +467,50 @@ START_TEST(nbf_and_leeway)
 }
 END_TEST
 
+/* A token verified once is remembered by the process, but its exp is
+ * checked again on every use: it is refused once it has expired. */
+START_TEST(remembered_token_still_expires)
+{
+    char p[256];
+    payload_times(p, sizeof p, now() - EZ_JWT_LEEWAY + 1, 0, 0); /* a second left */
+    char *t = foreign(p);
+    ck_assert_ptr_null(reason(t));
+    struct ez_admin_claims c;
+    const char *why;
+    ck_assert_int_eq(ez_jwt_verify_admin(&cfg, t, &c, &why), 0); /* remembered */
+    ck_assert_str_eq(c.sub, "alice");
+    ck_assert_int_eq(c.viewer, 0);
+    sleep(3);
+    expect_reject(t, "expired");
+    free(t);
+}
+END_TEST
+
+/* Remembered under one secret and issuer, not under others. */
+START_TEST(remembered_token_follows_the_configuration)
+{
+    char *t = ez_jwt_mint_admin(&cfg, "alice", "viewer", 600);
+    ck_assert_ptr_nonnull(t);
+    ck_assert_ptr_null(reason(t));
+    ck_assert_ptr_null(reason(t));
+    cfg.admin_jwt_secret = other_secret;
+    expect_reject(t, "bad signature");
+    cfg.admin_jwt_secret = secret;
+    struct ez_admin_claims c;
+    const char *why;
+    ck_assert_int_eq(ez_jwt_verify_admin(&cfg, t, &c, &why), 0);
+    ck_assert_int_eq(c.viewer, 1);
+    cfg.jwt_issuer = "another-issuer";
+    expect_reject(t, "wrong issuer");
+    cfg.jwt_issuer = issuer;
+    /* One byte changed, same length: not the remembered token. */
+    ck_assert_ptr_null(reason(t));
+    t[strlen(t) - 2] = t[strlen(t) - 2] == 'A' ? 'B' : 'A';
+    expect_reject(t, "bad signature");
+    free(t);
+}
+END_TEST
+
 START_TEST(iat_in_future)
 {
     char p[256];
@@ -678,6 +723,8 @@ static Suite *jwt_suite(void)
     tcase_add_test(tc, expiry_and_leeway);
     tcase_add_test(tc, nbf_and_leeway);
     tcase_add_test(tc, iat_in_future);
+    tcase_add_test(tc, remembered_token_still_expires);
+    tcase_add_test(tc, remembered_token_follows_the_configuration);
     tcase_add_test(tc, role_checked);
     tcase_add_test(tc, no_secret_configured);
     suite_add_tcase(s, tc);

@@ -9,9 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
-
-#include <openssl/crypto.h>
 
 #include "jwt.h"
 #include "log.h"
@@ -39,55 +36,6 @@ static void unauthorized(struct ez_req *r, const char *why)
                    "missing or invalid credentials: %s", why);
 }
 
-/* Verified admin tokens, so that a client reusing its token pays for the
- * HMAC and the claim parsing once: an entry holds the whole token (compared
- * in constant time) and its claims; the time rules are checked on every
- * use. The secret cannot change under a worker (a reload starts new ones). */
-#define TOKEN_CACHE 64
-#define TOKEN_CACHE_MAX_LEN 2048
-
-static struct {
-    char token[TOKEN_CACHE_MAX_LEN];
-    size_t len;
-    struct ez_admin_claims claims;
-} token_cache[TOKEN_CACHE];
-
-static uint32_t token_hash(const char *t, size_t len)
-{
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char)t[i]) * 16777619u;
-    return h;
-}
-
-static int verify_admin(const char *tok, struct ez_admin_claims *c, const char **why)
-{
-    size_t len = strlen(tok);
-    uint32_t slot = token_hash(tok, len) % TOKEN_CACHE;
-    long long now = (long long)time(NULL);
-    if (len < TOKEN_CACHE_MAX_LEN && token_cache[slot].len == len &&
-        CRYPTO_memcmp(token_cache[slot].token, tok, len) == 0) {
-        *c = token_cache[slot].claims;
-        if (now > c->exp + EZ_JWT_LEEWAY) {
-            *why = "expired";
-            return -1;
-        }
-        if (now + EZ_JWT_LEEWAY < c->not_before) {
-            *why = "not yet valid";
-            return -1;
-        }
-        return 0;
-    }
-    if (ez_jwt_verify_admin(ez_w.cfg, tok, c, why) != 0)
-        return -1;
-    if (len < TOKEN_CACHE_MAX_LEN) {
-        memcpy(token_cache[slot].token, tok, len);
-        token_cache[slot].len = len;
-        token_cache[slot].claims = *c;
-    }
-    return 0;
-}
-
 /* read_only: a route that changes nothing, open to viewers whatever its method. */
 static int admin(struct ez_req *r, int read_only)
 {
@@ -98,7 +46,7 @@ static int admin(struct ez_req *r, int read_only)
     }
     struct ez_admin_claims c;
     const char *why = "invalid token";
-    if (verify_admin(tok, &c, &why) != 0) {
+    if (ez_jwt_verify_admin(ez_w.cfg, tok, &c, &why) != 0) {
         if (ez_auth_is_master_credential(tok))
             ez_reply_error(r, 403, "permission_error", "master_credential", NULL,
                            "admin routes do not accept master credentials");
