@@ -221,12 +221,36 @@ int ez_store_tokens_from(PGresult *res, struct ez_token_rows *out)
     return tokens_from(res, out);
 }
 
-int ez_store_tokens_of_master(struct ez_db *db, int64_t master_id, struct ez_token_rows *out)
+int ez_store_tokens_of_master_page(struct ez_db *db, int64_t master_id, int64_t after, int limit,
+                                   struct ez_token_rows *out, int64_t *last)
 {
-    char id[24];
+    char id[24], from[24], lim[16];
     snprintf(id, sizeof id, "%lld", (long long)master_id);
-    const char *p[] = { id };
-    return load_tokens(db, out, TOKEN_COLS "WHERE k.master_id = $1 ORDER BY d.digest", 1, p);
+    snprintf(from, sizeof from, "%lld", (long long)after);
+    snprintf(lim, sizeof lim, "%d", limit);
+    const char *p[] = { id, from, lim, NULL };
+    PGresult *res;
+    memset(out, 0, sizeof *out);
+    *last = 0;
+    /* The page's last key id first (a key may have no secret left), then
+     * the secrets of the keys up to it: both walk keys (master_id, id). */
+    int rc = rows_of(db, &res,
+                     "SELECT coalesce(max(id), 0) FROM (SELECT id FROM keys WHERE master_id = $1 "
+                     "AND id > $2 ORDER BY id LIMIT $3::int) page",
+                     3, p);
+    if (rc != EZ_DB_OK)
+        return rc;
+    *last = col_i64(res, 0, 0);
+    PQclear(res);
+    if (*last == 0)
+        return EZ_DB_OK;
+    char to[24];
+    snprintf(to, sizeof to, "%lld", (long long)*last);
+    p[2] = to;
+    return load_tokens(db, out,
+                       TOKEN_COLS "WHERE k.master_id = $1 AND k.id > $2 AND k.id <= $3 "
+                                  "ORDER BY d.digest",
+                       3, p);
 }
 
 /* arr as JSON text for a $n::json parameter (NULL on OOM); arr is freed. */

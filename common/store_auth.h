@@ -31,11 +31,16 @@ struct ez_master_rows {
 void ez_token_rows_free(struct ez_token_rows *t);
 void ez_master_rows_free(struct ez_master_rows *m);
 
-/* Every secret (current and in grace, usable or not) of one key, or of
- * every key of one master. EZ_DB_* status; the set may be empty. */
+/* Every secret (current and in grace, usable or not) of one key.
+ * EZ_DB_* status; the set may be empty. */
 int ez_store_tokens_of_key(struct ez_db *db, int64_t key_id, struct ez_token_rows *out)
     __attribute__((warn_unused_result));
-int ez_store_tokens_of_master(struct ez_db *db, int64_t master_id, struct ez_token_rows *out)
+/* The same for a page of one master's keys: the secrets of its next
+ * `limit` keys (by id) after key id `after`; *last gets the page's last
+ * key id, 0 when no key is left (the set may be empty even when not: a
+ * key may have no secret left). */
+int ez_store_tokens_of_master_page(struct ez_db *db, int64_t master_id, int64_t after, int limit,
+                                   struct ez_token_rows *out, int64_t *last)
     __attribute__((warn_unused_result));
 /* ez_store_tokens_of_key's statement, for a caller that sends it itself
  * (in a pipeline) with the key id as $1; ez_store_tokens_from then takes

@@ -1,8 +1,9 @@
 /* Applying sync jobs: the jobs of one advisory-lock class together, under
  * that PostgreSQL lock, re-read the rows they name, build one write set
  * with the projection (common/projection.h, common/store_projection.h),
- * write it with HINCRBY meta:sync version in one MULTI/EXEC, then publish
- * the refresh events. Contract: docs/redis.md. */
+ * write it with HINCRBY meta:sync version in one MULTI/EXEC (the keys of a
+ * whole master a page per MULTI/EXEC: apply_auth.c), then publish the
+ * refresh events. Contract: docs/redis.md. */
 #ifndef EZ_SYNCER_APPLY_H
 #define EZ_SYNCER_APPLY_H
 

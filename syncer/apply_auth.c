@@ -4,7 +4,11 @@
  * secret of one key, plus the listed digests to delete). A batch's jobs
  * are built together under the tenants advisory lock from
  * projection_auth.c, each row read once, and written with their grace TTLs
- * in one MULTI/EXEC (the shared writer has no TTLs). */
+ * (the shared writer has no TTLs): the masters and the named keys in one
+ * MULTI/EXEC, then the keys of each {"keys":"all"} master a page at a time,
+ * one MULTI/EXEC per page, all in the lock's snapshot. A master with a
+ * million keys thus never becomes one transaction that blocks Redis past
+ * its timeout, and its rows are never all in memory at once. */
 #include "apply.h"
 
 #include <inttypes.h>
@@ -19,6 +23,9 @@
 
 #define CHUNK 256            /* fields per HSET */
 #define MAX_GONE 100000      /* digests read from one payload */
+#define KEYS_PER_WRITE 1000  /* keys of one master per MULTI/EXEC */
+#define MAX_DEAD 50000       /* rows of dead secrets dropped after one batch; the
+                              * others go when their key is projected again */
 
 /* Grace TTLs of the hashes of one write set (keys without prefix). */
 struct ttls {
@@ -80,7 +87,8 @@ static int add_tokens(struct ez_write_set *s, struct ttls *t, json_t *dead,
         const struct ez_token_row *tok = &rows->v[i];
         if (ez_projection_token_add(s, tok, now_us) != 0)
             return -1;
-        if (dead_for_good(tok, now_us) && json_array_append_new(dead, json_string(tok->digest)))
+        if (dead_for_good(tok, now_us) && json_array_size(dead) < MAX_DEAD &&
+            json_array_append_new(dead, json_string(tok->digest)))
             return -1;
         long long ttl = ez_projection_token_usable(tok, now_us) ? ez_projection_token_ttl(tok, now_us)
                                                              : 0;
@@ -160,11 +168,11 @@ static int queue_hash(redisContext *rc, const struct ez_write_set *s, size_t i, 
 }
 
 /* The set (whole hashes only) plus HINCRBY meta:sync version in one
- * MULTI/EXEC. *version: the new meta:sync version. */
+ * MULTI/EXEC. *version: the new meta:sync version (unchanged when the set
+ * is empty). */
 static int write_set(struct ez_sync_ctx *c, struct ez_write_set *s, const struct ttls *t,
                      long long *version)
 {
-    *version = -1;
     ez_write_set_finish(s);
     if (s->nown == 0)
         return EZ_APPLY_OK;
@@ -194,27 +202,6 @@ static int write_set(struct ez_sync_ctx *c, struct ez_write_set *s, const struct
     return ez_apply_read_replies(c, rc, queued, version);
 }
 
-/* Writes, ends what ez_apply_begin opened (releasing the lock unless the
- * caller's transaction holds it), publishes. */
-static int finish(struct ez_sync_ctx *c, struct ez_write_set *s, const struct ttls *t,
-                  int masters, int tokens)
-{
-    long long version;
-    int rc = write_set(c, s, t, &version);
-    if (rc != EZ_APPLY_OK) {
-        ez_apply_abort(c);
-        return rc;
-    }
-    const char *events[2];
-    int n = 0;
-    if (masters)
-        events[n++] = "masters";
-    if (tokens)
-        events[n++] = "tokens";
-    ez_apply_end_publish(c, events, n, version); /* Redis is written; the lock goes too */
-    return EZ_APPLY_OK;
-}
-
 /* What one batch reads and writes. */
 struct tenants {
     struct ez_write_set s;
@@ -222,9 +209,12 @@ struct tenants {
     struct ez_ids masters;      /* of the "masters" jobs */
     struct ez_ids every_key_of; /* masters whose keys are all re-projected */
     struct ez_ids keys;         /* of the "keys" jobs */
-    struct ez_token_rows *rows; /* secrets of every_key_of, then of keys */
+    struct ez_token_rows *rows; /* secrets of keys */
     int nrows;
+    int64_t now_us;             /* PostgreSQL's clock, read once if a grace needs it */
+    int clock_read;
     int masters_written, tokens_written;
+    long long version;          /* meta:sync version of the last write, -1: none */
     json_t *dead;               /* digests whose rows go once their hashes are gone */
 };
 
@@ -295,52 +285,89 @@ static int build_masters(struct ez_sync_ctx *c, struct ez_sync_job *const *jobs,
     return rc;
 }
 
-/* The secrets of every_key_of, then those of keys, one read each; a lone
- * key's were read with the lock (keys_res, which this takes). */
+/* The secrets of the keys jobs, one read each; a lone key's were read
+ * with the lock (keys_res, which this takes). */
 static int read_tokens(struct ez_sync_ctx *c, struct tenants *b, PGresult *keys_res)
 {
-    int want = b->every_key_of.n + b->keys.n;
-    if (want == 0) {
+    if (b->keys.n == 0) {
         PQclear(keys_res);
         return EZ_APPLY_OK;
     }
-    if (!(b->rows = calloc((size_t)want, sizeof *b->rows))) {
+    if (!(b->rows = calloc((size_t)b->keys.n, sizeof *b->rows))) {
         PQclear(keys_res);
         return ez_apply_oom(c);
     }
+    if (keys_res)
+        return ez_apply_db_status(c, ez_store_tokens_from(keys_res, &b->rows[b->nrows++]),
+                                  "key digests");
     int rc = EZ_APPLY_OK;
-    for (int i = 0; rc == EZ_APPLY_OK && i < b->every_key_of.n; i++, b->nrows++)
-        rc = ez_apply_db_status(c, ez_store_tokens_of_master(c->db, b->every_key_of.v[i],
-                                                           &b->rows[b->nrows]), "key digests");
-    if (keys_res) {
-        if (rc == EZ_APPLY_OK)
-            rc = ez_apply_db_status(c, ez_store_tokens_from(keys_res, &b->rows[b->nrows++]),
-                                    "key digests");
-        else
-            PQclear(keys_res);
-        return rc;
-    }
     for (int i = 0; rc == EZ_APPLY_OK && i < b->keys.n; i++, b->nrows++)
         rc = ez_apply_db_status(c, ez_store_tokens_of_key(c->db, b->keys.v[i], &b->rows[b->nrows]),
                                 "key digests");
     return rc;
 }
 
-/* Adds the secrets read. PostgreSQL's clock (the one graces were set
- * with) matters only to secrets in a grace, so it is read only for them. */
-static int add_rows(struct ez_sync_ctx *c, struct tenants *b)
+/* Adds the secrets of rows[0..n) to the write set. PostgreSQL's clock (the
+ * one graces were set with) matters only to secrets in a grace, so it is
+ * read only for them, once per batch. */
+static int add_rows(struct ez_sync_ctx *c, struct tenants *b, const struct ez_token_rows *rows,
+                    int n)
 {
     int grace = 0;
-    for (int i = 0; i < b->nrows; i++)
-        for (int j = 0; j < b->rows[i].n; j++)
-            grace |= b->rows[i].v[j].valid_until_us != 0;
-    int64_t now = 0;
-    int rc = grace ? ez_apply_db_status(c, ez_store_clock_us(c->db, &now), "the clock")
-                   : EZ_APPLY_OK;
-    for (int i = 0; rc == EZ_APPLY_OK && i < b->nrows; i++)
-        if (add_tokens(&b->s, &b->t, b->dead, &b->rows[i], now) != 0)
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < rows[i].n; j++)
+            grace |= rows[i].v[j].valid_until_us != 0;
+    int rc = EZ_APPLY_OK;
+    if (grace && !b->clock_read) {
+        rc = ez_apply_db_status(c, ez_store_clock_us(c->db, &b->now_us), "the clock");
+        b->clock_read = rc == EZ_APPLY_OK;
+    }
+    for (int i = 0; rc == EZ_APPLY_OK && i < n; i++)
+        if (add_tokens(&b->s, &b->t, b->dead, &rows[i], b->now_us) != 0)
             rc = ez_apply_oom(c);
     return rc;
+}
+
+/* Writes what the set holds, then empties it for the next write. */
+static int flush(struct ez_sync_ctx *c, struct tenants *b)
+{
+    int rc = write_set(c, &b->s, &b->t, &b->version);
+    ez_write_set_clear(&b->s);
+    ttls_free(&b->t);
+    return rc;
+}
+
+/* Every key of one master, KEYS_PER_WRITE keys per read and per write. */
+static int write_keys_of(struct ez_sync_ctx *c, struct tenants *b, int64_t master_id)
+{
+    int64_t after = 0, last;
+    int rc;
+    do {
+        struct ez_token_rows page;
+        rc = ez_apply_db_status(c, ez_store_tokens_of_master_page(c->db, master_id, after,
+                                                                  KEYS_PER_WRITE, &page, &last),
+                                "key digests");
+        if (rc == EZ_APPLY_OK)
+            rc = add_rows(c, b, &page, 1);
+        if (rc == EZ_APPLY_OK)
+            rc = flush(c, b);
+        ez_token_rows_free(&page);
+        after = last;
+    } while (rc == EZ_APPLY_OK && last != 0);
+    return rc;
+}
+
+/* Ends what ez_apply_begin opened (releasing the lock unless the caller's
+ * transaction holds it) and publishes the refresh events. */
+static void publish(struct ez_sync_ctx *c, const struct tenants *b)
+{
+    const char *events[2];
+    int n = 0;
+    if (b->masters_written)
+        events[n++] = "masters";
+    if (b->tokens_written)
+        events[n++] = "tokens";
+    ez_apply_end_publish(c, events, n, b->version);
 }
 
 /* After their hashes are deleted: the rows of secrets dead for good. The
@@ -362,7 +389,7 @@ static void drop_dead(struct ez_sync_ctx *c, json_t *dead)
 
 int ez_apply_tenants(struct ez_sync_ctx *c, struct ez_sync_job *const *jobs, int n)
 {
-    struct tenants b = { .dead = json_array() };
+    struct tenants b = { .dead = json_array(), .version = -1 };
     ez_write_set_init(&b.s);
     int rc = b.dead ? collect(c, jobs, n, &b) : ez_apply_oom(c);
     /* A lone key's secrets (an issuance, the common batch) are read in
@@ -384,9 +411,13 @@ int ez_apply_tenants(struct ez_sync_ctx *c, struct ez_sync_job *const *jobs, int
         else
             PQclear(keys_res);
         if (rc == EZ_APPLY_OK)
-            rc = add_rows(c, &b);
+            rc = add_rows(c, &b, b.rows, b.nrows);
         if (rc == EZ_APPLY_OK)
-            rc = finish(c, &b.s, &b.t, b.masters_written, b.tokens_written);
+            rc = flush(c, &b);
+        for (int i = 0; rc == EZ_APPLY_OK && i < b.every_key_of.n; i++)
+            rc = write_keys_of(c, &b, b.every_key_of.v[i]);
+        if (rc == EZ_APPLY_OK)
+            publish(c, &b); /* Redis is written; the lock goes too */
         else
             ez_apply_abort(c);
         if (rc == EZ_APPLY_OK && !nested)

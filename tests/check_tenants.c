@@ -900,6 +900,102 @@ START_TEST(key_pages_hold_one_masters_keys)
 }
 END_TEST
 
+/* Runs sql on the test database (a statement without rows). */
+static void pg_run(const char *sql)
+{
+    PGconn *pg = ht_pg();
+    PGresult *r = PQexec(pg, sql);
+    ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s: %s", sql, PQerrorMessage(pg));
+    PQclear(r);
+    PQfinish(pg);
+}
+
+/* How many of the digests of the master's keys named `from`..`to`
+ * (digest = sha256 of "<tag><i>") have an auth:token hash whose namespaces
+ * field is ns (absent hashes: *absent counts them). */
+static int tokens_with_namespaces(const char *tag, int from, int to, const char *ns,
+                                  int *absent)
+{
+    redisContext *rc = ht_redis();
+    for (int i = from; i <= to; i++) {
+        char secret[32], digest[65];
+        snprintf(secret, sizeof secret, "%s%d", tag, i);
+        ht_sha256_hex(secret, digest);
+        redisAppendCommand(rc, "HGET auth:token:%s namespaces", digest);
+    }
+    int n = 0;
+    *absent = 0;
+    for (int i = from; i <= to; i++) {
+        redisReply *r = NULL;
+        ck_assert(redisGetReply(rc, (void **)&r) == REDIS_OK);
+        if (r->type == REDIS_REPLY_STRING && strcmp(r->str, ns) == 0)
+            n++;
+        *absent += r->type == REDIS_REPLY_NIL;
+        freeReplyObject(r);
+    }
+    redisFree(rc);
+    return n;
+}
+
+/* {"keys":"all"} re-projects a master's keys 1,000 per write: keys on
+ * several pages, between another master's keys, a whole page of keys with
+ * no secret left (the walk must go past it), and a revoked key (its hash
+ * deleted, then its row). */
+START_TEST(every_key_of_a_large_master_follows_its_access)
+{
+    struct ht_server s;
+    ht_server_start(&s, NULL);
+    char mk[128], other[128], path[128];
+    long long mid = setup_master(&s, NULL, mk, sizeof mk);
+    long long oid = create_master(&s, "{\"name\":\"other\",\"max_child_keys\":0}", other,
+                                  sizeof other);
+    char *sql = ht_strf(
+        "INSERT INTO keys (master_id, name, group_name, issued_at_epoch, issued_by, namespaces, "
+        "default_namespace) SELECT CASE WHEN i BETWEEN 1201 AND 1500 THEN %lld ELSE %lld END, "
+        "'k' || i, 'default', 1, 'import', '{team-a,team-b,team-c}', 'team-a' "
+        "FROM generate_series(1, 3300) i ORDER BY i",
+        oid, mid);
+    pg_run(sql);
+    free(sql);
+    /* secrets "big<i>" for a's keys, except its keys 1001 to 2000 */
+    sql = ht_strf("INSERT INTO key_digests (key_id, digest) SELECT id, "
+                  "encode(sha256(convert_to('big' || rn, 'UTF8')), 'hex') FROM "
+                  "(SELECT id, row_number() OVER (ORDER BY id) rn FROM keys "
+                  "WHERE master_id = %lld) k WHERE rn <= 1000 OR rn > 2000",
+                  mid);
+    pg_run(sql);
+    free(sql);
+    /* the last key is revoked */
+    sql = ht_strf("UPDATE keys SET status = 'revoked' WHERE id = "
+                  "(SELECT max(id) FROM keys WHERE master_id = %lld)",
+                  mid);
+    pg_run(sql);
+    free(sql);
+    char last[65];
+    ht_sha256_hex("big3000", last);
+    redisContext *rc = ht_redis();
+    freeReplyObject(redisCommand(rc, "HSET auth:token:%s status active", last));
+    redisFree(rc);
+
+    snprintf(path, sizeof path, "/admin/masters/%lld/access", mid);
+    ck_assert_int_eq(ht_request(&s, "PUT", path, admin(&s),
+                                "{\"namespaces\":[\"team-b\"],\"default_namespace\":\"team-b\","
+                                "\"propagate\":\"all\"}",
+                                NULL),
+                     200);
+    int absent;
+    HT_EVENTUALLY(tokens_with_namespaces("big", 1, 1000, "team-b", &absent) == 1000 &&
+                      tokens_with_namespaces("big", 2001, 2999, "team-b", &absent) == 999,
+                  SYNC_MS, "not every key of the master was re-projected");
+    ck_assert_int_eq(tokens_with_namespaces("big", 3000, 3000, "team-b", &absent), 0);
+    ck_assert_int_eq(absent, 1);
+    HT_EVENTUALLY(ht_pg_count(ht_tmpf("SELECT count(*) FROM key_digests WHERE digest = '%s'",
+                                          last)) == 0,
+                  SYNC_MS, "the revoked key's secret was not dropped");
+    ht_assert_clean_stop(&s);
+}
+END_TEST
+
 START_TEST(bad_input_changes_nothing)
 {
     struct ht_server s;
@@ -1157,6 +1253,7 @@ static Suite *tenants_suite(void)
     tcase_add_test(tc, another_masters_key_is_not_found);
     tcase_add_test(tc, admin_manages_masters_and_keys);
     tcase_add_test(tc, key_pages_hold_one_masters_keys);
+    tcase_add_test(tc, every_key_of_a_large_master_follows_its_access);
     tcase_add_test(tc, bad_input_changes_nothing);
     tcase_add_test(tc, child_key_limit_holds_under_a_race);
     tcase_add_test(tc, legacy_plaintext_master_key_is_upgraded);
