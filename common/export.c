@@ -10,6 +10,7 @@
 
 #include <openssl/crypto.h>
 
+#include "gostr.h"
 #include "log.h"
 #include "secrets.h"
 #include "store_import.h"
@@ -143,9 +144,11 @@ int ez_export(struct ez_db *db, const struct ez_config *cfg, int include_secrets
         if (strcmp(str(v, "selector_type"), "exact") != 0 ||
             json_integer_value(json_object_get(v, "weight")) != 1) {
             char w[600];
-            snprintf(w, sizeof w, "binding %.64s.%.200s -> %.64s left out: only exact bindings "
-                     "of weight 1 fit the format", str(v, "namespace"),
-                     str(v, "public_model"), str(v, "group"));
+            const char *ns = str(v, "namespace"), *pm = str(v, "public_model"),
+                       *g = str(v, "group");
+            snprintf(w, sizeof w, "binding %.*s.%.*s -> %.*s left out: only exact bindings "
+                     "of weight 1 fit the format", ez_utf8_prefix(ns, 64), ns,
+                     ez_utf8_prefix(pm, 200), pm, ez_utf8_prefix(g, 64), g);
             json_array_append_new(warnings, json_string(w));
             continue;
         }

@@ -4,6 +4,7 @@
 #include "gostr.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "lower_table.h"
 
@@ -152,4 +153,15 @@ char *ez_go_lower(const char *s, size_t n, size_t *outlen)
     out[w] = '\0';
     *outlen = w;
     return out;
+}
+
+int ez_utf8_prefix(const char *s, size_t max)
+{
+    size_t n = strnlen(s, max + 1);
+    if (n > max) {
+        n = max;
+        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+            n--;
+    }
+    return (int)n;
 }

@@ -18,6 +18,12 @@ size_t ez_go_decode(const char *s, size_t n, uint32_t *r);
 /* 1 when the whole of s[0..n) is valid UTF-8. */
 int ez_go_valid_utf8(const char *s, size_t n);
 
+/* The length of s cut to at most max bytes without splitting a UTF-8
+ * sequence: for quoting a value in a message or building a name from it
+ * with "%.*s" (a cut character would make the text invalid UTF-8, which
+ * JSON and PostgreSQL refuse). */
+int ez_utf8_prefix(const char *s, size_t max);
+
 /* Writes r (< 0x110000, not a surrogate) as UTF-8 into out (4 bytes);
  * returns the length. */
 size_t ez_go_encode(uint32_t r, char out[4]);

@@ -15,6 +15,7 @@
 #include <openssl/crypto.h>
 
 #include "digest.h"
+#include "gostr.h"
 #include "log.h"
 #include "secrets.h"
 #include "store_import.h"
@@ -423,7 +424,8 @@ static void add_provider(struct run *r, size_t index, json_t *obj)
             taken |= strcmp(json_string_value(json_object_get(o, "name")), gname) == 0;
         if (taken) {
             char suffixed[65];
-            snprintf(suffixed, sizeof suffixed, "%.50s-%zu", gname, index);
+            snprintf(suffixed, sizeof suffixed, "%.*s-%zu", ez_utf8_prefix(gname, 50), gname,
+                     index);
             snprintf(gname, sizeof gname, "%s", suffixed);
         }
         if (strcmp(gname, label) != 0)
@@ -1024,7 +1026,8 @@ int ez_import_newapi(struct ez_db *db, const struct ez_config *cfg, json_t *doc,
     json_t *v, *e;
     json_array_foreach(json_object_get(doc, "warnings"), i, v)
         if (json_is_string(v) && i < 1000)
-            ez_import_warn(r.warnings, "source: %.400s", json_string_value(v));
+            ez_import_warn(r.warnings, "source: %.*s",
+                           ez_utf8_prefix(json_string_value(v), 400), json_string_value(v));
 
     /* Every item is checked before anything is written. */
     json_array_foreach(sec[0], i, v)

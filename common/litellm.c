@@ -12,6 +12,8 @@
 
 #include <yaml.h>
 
+#include "gostr.h"
+
 /* ---- YAML to JSON --------------------------------------------------------- */
 
 struct conv {
@@ -150,13 +152,13 @@ static int param(struct map *m, json_t *params, const char *name, const char *pa
     }
     if (!m->resolve_env)
         return bad(m->res, EZ_LITELLM_ENV, where,
-                   "refers to the environment variable %.64s: the server's environment is not "
+                   "refers to the environment variable %.*s: the server's environment is not "
                    "the operator's; put the value in the file, or run ezapi import --from "
-                   "litellm where the variable is set", s + 11);
+                   "litellm where the variable is set", ez_utf8_prefix(s + 11, 64), s + 11);
     *out = getenv(s + 11);
     if (!*out || !**out)
-        return bad(m->res, EZ_LITELLM_ENV, where, "environment variable %.64s is not set",
-                   s + 11);
+        return bad(m->res, EZ_LITELLM_ENV, where, "environment variable %.*s is not set",
+                   ez_utf8_prefix(s + 11, 64), s + 11);
     return 0;
 }
 
@@ -287,7 +289,7 @@ static int deployment(struct map *m, size_t i, json_t *d)
                 taken |= strcmp(json_string_value(json_object_get(o, "name")), unique) == 0;
             if (!taken)
                 break;
-            snprintf(unique, sizeof unique, "%.58s-%d", name, n);
+            snprintf(unique, sizeof unique, "%.*s-%d", ez_utf8_prefix(name, 58), name, n);
         }
         g = json_pack("{s:s, s:s, s:s, s:s, s:s, s:[], s:{}}", "name", unique, "type", type,
                       "base_url", base ? base : "", "project", vertex && project ? project : "",

@@ -4,6 +4,24 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
+
+#include "gostr.h"
+
+/* Every byte of msg that is not part of valid UTF-8 becomes '?': a reason
+ * quoting a value cut by a "%.64s" (or by the buffer's end) in the middle
+ * of a character must still be encodable in the JSON answer. */
+static void repair_utf8(char *msg)
+{
+    size_t n = strlen(msg);
+    for (size_t i = 0; i < n;) {
+        uint32_t r;
+        size_t len = ez_go_decode(msg + i, n - i, &r);
+        if (r == EZ_GO_RUNE_ERROR && len == 1)
+            msg[i] = '?';
+        i += len;
+    }
+}
 
 int ez_vrefuse(struct ez_verr *e, enum ez_result status, const char *code, const char *param,
                const char *fmt, va_list ap)
@@ -12,6 +30,7 @@ int ez_vrefuse(struct ez_verr *e, enum ez_result status, const char *code, const
     e->code = code;
     e->param = param;
     vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    repair_utf8(e->msg);
     return -1;
 }
 

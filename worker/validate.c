@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "gostr.h"
+
 int ez_v_fail(struct ez_verr *e, int status, const char *param, const char *fmt, ...)
 {
     va_list ap;
@@ -13,20 +15,6 @@ int ez_v_fail(struct ez_verr *e, int status, const char *param, const char *fmt,
     ez_vrefuse(e, (enum ez_result)status, NULL, param, fmt, ap);
     va_end(ap);
     return -1;
-}
-
-/* The length of s cut to at most max bytes without splitting a UTF-8
- * sequence (JSON keys are valid UTF-8: a cut one would make the error
- * answer unencodable and lose its reason). */
-static int utf8_prefix(const char *s, size_t max)
-{
-    size_t n = strnlen(s, max + 1);
-    if (n > max) {
-        n = max;
-        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-            n--;
-    }
-    return (int)n;
 }
 
 int ez_v_known_fields(json_t *obj, const char *const *allowed, struct ez_verr *e)
@@ -40,8 +28,8 @@ int ez_v_known_fields(json_t *obj, const char *const *allowed, struct ez_verr *e
         if (!ok) {
             /* param must outlive obj: point at a static copy of the name */
             static char unknown[80];
-            snprintf(unknown, sizeof unknown, "%.*s", utf8_prefix(key, sizeof unknown - 1), key);
-            return ez_v_fail(e, 400, unknown, "unknown field '%.*s'", utf8_prefix(key, 64), key);
+            snprintf(unknown, sizeof unknown, "%.*s", ez_utf8_prefix(key, sizeof unknown - 1), key);
+            return ez_v_fail(e, 400, unknown, "unknown field '%.*s'", ez_utf8_prefix(key, 64), key);
         }
     }
     return 0;

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "gostr.h"
 #include "selector.h"
 
 static const char *const binding_statuses[] = EZ_BINDING_STATUSES;
@@ -256,9 +257,10 @@ int ez_validate_features(json_t *body, json_t **set, json_t **del, struct ez_ver
     const char *name;
     json_t *v;
     json_object_foreach(body, name, v) {
-        snprintf(param, sizeof param, "%.*s", EZ_MAX_FEATURE_NAME + 8, name);
+        snprintf(param, sizeof param, "%.*s", ez_utf8_prefix(name, EZ_MAX_FEATURE_NAME + 8),
+                 name);
         if (!feature_name_ok(name)) {
-            ez_v_fail(e, 400, param, "feature name '%.72s' must match " EZ_FEATURE_NAME, name);
+            ez_v_fail(e, 400, param, "feature name '%s' must match " EZ_FEATURE_NAME, param);
             goto fail;
         }
         if (json_is_null(v)) {
