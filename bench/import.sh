@@ -109,8 +109,10 @@ before=$(workers_hwm) l=$(load1)
 start=$(date +%s.%N)
 status=$(curl -s -o "$dir/answer-http.json" -w '%{http_code}' -X POST \
     -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
-    --data-binary "@$dir/export-$round.json" "$BASE/admin/import?include_bindings=true")
+    --data-binary "@$dir/export-$round.json" "$BASE/admin/import?include_bindings=true") ||
+    status="none (curl exit $?)"
 end=$(date +%s.%N)
+[ "$status" = 200 ] || grep -v '"access"' "$dir/ezapi.log" | grep -E '"(warn|error)"' | tail -5 >&2
 echo "POST /admin/import of $KEYS keys: HTTP $status in $(echo "$start $end" | awk '{ printf "%.2f", $2 - $1 }') s (load $l); worker peak RSS (KiB) $before before, $(workers_hwm) after"
 
 # The data plane's view: every digest of every key in Redis.

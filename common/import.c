@@ -832,6 +832,12 @@ bad:
     return NULL;
 }
 
+static void progress(const struct run *r)
+{
+    if (r->o->progress)
+        r->o->progress(r->o->progress_arg);
+}
+
 /* Checks the keys and writes those whose master exists: the rows go to
  * PostgreSQL EZ_IMPORT_BATCH at a time, so that the memory they take
  * stays small beside the document's. */
@@ -852,6 +858,7 @@ static void write_keys(struct run *r, json_t *items, json_t *masters)
                 break;
             staged = 1;
             json_array_clear(batch);
+            progress(r);
         }
     }
     json_decref(batch);
@@ -864,6 +871,7 @@ static void write_keys(struct run *r, json_t *items, json_t *masters)
     if (!staged || r->rc != EZ_DB_OK ||
         !ok(r, ez_si_keys_write(r->db, r->o->overwrite, &created, &existing, &changed)))
         return;
+    progress(r);
     count(r->created, "keys", created);
     count(r->o->overwrite ? r->overwritten : r->skipped, "keys", existing);
     json_array_foreach(changed, i, v)

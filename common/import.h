@@ -24,6 +24,11 @@ struct ez_import_opts {
     int include_bindings;
     int skip_invalid;
     const char *action;   /* of the audit record; NULL: "import.newapi" */
+    /* Called (when not NULL) after each batch of keys and around the long
+     * statements: a worker marks itself alive there, so that a large
+     * import is not taken for a stuck process. */
+    void (*progress)(void *arg);
+    void *progress_arg;
 };
 
 /* Who runs the import, for its audit record (strings borrowed). */

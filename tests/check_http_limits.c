@@ -298,6 +298,35 @@ START_TEST(idle_connections_are_closed)
 }
 END_TEST
 
+/* A handler that runs longer than request_timeout (here: its INSERT waits
+ * for a table lock held 2.5 s) still sends its answer: the write timeout
+ * starts when the answer is queued, not when the turn of the event loop
+ * that ran the handler began. */
+START_TEST(a_handler_slower_than_request_timeout_still_answers)
+{
+    struct ht_server s;
+    ht_server_start(&s, "request_timeout = 1s\n");
+    PGconn *holder = ht_pg();
+    ck_assert(PQsendQuery(holder, "BEGIN; LOCK TABLE namespaces IN ACCESS EXCLUSIVE MODE; "
+                                  "SELECT pg_sleep(2.5); COMMIT"));
+    HT_EVENTUALLY(ht_pg_count("SELECT count(*) FROM pg_locks l JOIN pg_class c ON "
+                              "c.oid = l.relation WHERE c.relname = 'namespaces' AND "
+                              "l.mode = 'AccessExclusiveLock' AND l.granted") == 1,
+                  10000, "the test could not take the lock");
+    json_t *j = NULL;
+    int st = ht_request(&s, "POST", "/admin/namespaces", ht_auth(&s, "admin"),
+                        "{\"name\":\"slow\"}", &j);
+    ck_assert_msg(st == 201, "a request held 2.5 s got %d, not its 201", st);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "name")), "slow");
+    json_decref(j);
+    PGresult *r;
+    while ((r = PQgetResult(holder)))
+        PQclear(r);
+    PQfinish(holder);
+    ht_assert_clean_stop(&s);
+}
+END_TEST
+
 /* ---- Greedy clients -------------------------------------------------------- */
 
 START_TEST(huge_header_is_431_and_memory_returns)
@@ -793,6 +822,7 @@ static Suite *limits_suite(void)
     Suite *s = suite_create("http_limits");
     TCase *tc = ht_tcase("slow_clients");
     tcase_add_test(tc, slowloris_heads_are_cut_by_the_header_timeout);
+    tcase_add_test(tc, a_handler_slower_than_request_timeout_still_answers);
     tcase_add_test(tc, slow_body_is_cut_by_the_body_timeout);
     tcase_add_test(tc, idle_connections_are_closed);
     suite_add_tcase(s, tc);

@@ -31,7 +31,7 @@ static int flag(struct ez_req *r, const char *name, int *out)
 
 void h_import(struct ez_req *r)
 {
-    struct ez_import_opts o = { 0 };
+    struct ez_import_opts o = { .progress = ez_worker_beat };
     const char *conflict = ez_query(r, "conflict");
     if (flag(r, "dry_run", &o.dry_run) || flag(r, "include_bindings", &o.include_bindings) ||
         flag(r, "skip_invalid", &o.skip_invalid))

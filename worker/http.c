@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
+#include <event2/event.h>
 #include <openssl/rand.h>
 
 #include "auth.h"
@@ -115,6 +116,13 @@ static void answer(struct ez_req *r, int status, const char *content_type, const
         return;
     }
     r->status = status;
+    /* libevent arms the write timeout from the time it cached when this
+     * turn of the loop began: after a handler that ran for long (an import,
+     * an export, a verify) that time is older than request_timeout, and
+     * the reply would be dropped as timed out before it is written. */
+    struct evhttp_connection *conn = evhttp_request_get_connection(r->ev);
+    if (conn)
+        event_base_update_cache_time(evhttp_connection_get_base(conn));
     struct evkeyvalq *out = evhttp_request_get_output_headers(r->ev);
     evhttp_add_header(out, "X-Request-ID", r->request_id);
     if (ez_w.retiring)

@@ -226,12 +226,18 @@ static struct bufferevent *on_connection(struct event_base *b, void *arg)
     return bev;
 }
 
+void ez_worker_beat(void *unused)
+{
+    (void)unused;
+    atomic_store(&ez_shm_slot(ez_w.slot)->heartbeat_ms, ez_mono_ms());
+}
+
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     (void)arg;
-    atomic_store(&ez_shm_slot(ez_w.slot)->heartbeat_ms, ez_mono_ms());
+    ez_worker_beat(NULL);
     balance();
     ez_metrics_sample_process();
     ez_auth_limit_tick(0);

@@ -18,4 +18,9 @@ struct ez_worker {
 
 extern struct ez_worker ez_w;
 
+/* Tells the supervisor this worker is alive (its heartbeat); a handler
+ * that runs for long calls it as it makes progress. The argument is
+ * unused (the shape of a progress callback). */
+void ez_worker_beat(void *unused);
+
 #endif
