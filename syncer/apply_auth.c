@@ -211,7 +211,7 @@ struct tenants {
     struct ez_ids keys;         /* of the "keys" jobs */
     struct ez_token_rows *rows; /* secrets of keys */
     int nrows;
-    int64_t now_us;             /* PostgreSQL's clock, read once if a grace needs it */
+    int64_t now_us;             /* PostgreSQL's clock, read once a write if a grace needs it */
     int clock_read;
     int masters_written, tokens_written;
     long long version;          /* meta:sync version of the last write, -1: none */
@@ -309,7 +309,7 @@ static int read_tokens(struct ez_sync_ctx *c, struct tenants *b, PGresult *keys_
 
 /* Adds the secrets of rows[0..n) to the write set. PostgreSQL's clock (the
  * one graces were set with) matters only to secrets in a grace, so it is
- * read only for them, once per batch. */
+ * read only for them, once per write. */
 static int add_rows(struct ez_sync_ctx *c, struct tenants *b, const struct ez_token_rows *rows,
                     int n)
 {
@@ -328,12 +328,15 @@ static int add_rows(struct ez_sync_ctx *c, struct tenants *b, const struct ez_to
     return rc;
 }
 
-/* Writes what the set holds, then empties it for the next write. */
+/* Writes what the set holds, then empties it for the next write (whose
+ * grace TTLs, if any, are computed from the clock read again: a master's
+ * pages may take seconds). */
 static int flush(struct ez_sync_ctx *c, struct tenants *b)
 {
     int rc = write_set(c, &b->s, &b->t, &b->version);
     ez_write_set_clear(&b->s);
     ttls_free(&b->t);
+    b->clock_read = 0;
     return rc;
 }
 
