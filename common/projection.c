@@ -400,7 +400,8 @@ void ez_write_set_finish(struct ez_write_set *s)
 {
     if (s->sorted)
         return;
-    qsort(s->own, s->nown, sizeof *s->own, qcmp);
+    if (s->nown > 1) /* an empty set has no array at all: qsort wants one */
+        qsort(s->own, s->nown, sizeof *s->own, qcmp);
     s->nown = dedupe(s->own, s->nown);
     struct ez_write_entry *tmp = s->nput > 1 ? malloc(s->nput * sizeof *tmp) : NULL;
     if (tmp) {
