@@ -419,6 +419,18 @@ int ez_db_json_row(struct ez_db *db, json_t **out, const char *sql, int nparams,
     return rc;
 }
 
+int ez_db_json_text_row(struct ez_db *db, char **out, const char *sql, int nparams,
+                        const char *const *params)
+{
+    *out = NULL;
+    PGresult *res;
+    int rc = ez_db_exec(db, &res, sql, nparams, params);
+    if (rc == EZ_DB_OK && PQntuples(res) > 0 && !(*out = strdup(PQgetvalue(res, 0, 0))))
+        rc = EZ_DB_ERROR;
+    PQclear(res);
+    return rc;
+}
+
 int ez_db_write_row(struct ez_db *db, json_t **out, const char *sql, int nparams,
                     const char *const *params)
 {

@@ -78,6 +78,11 @@ int ez_db_json_rows(struct ez_db *db, json_t **out, const char *sql, int nparams
                     const char *const *params) __attribute__((warn_unused_result));
 int ez_db_json_row(struct ez_db *db, json_t **out, const char *sql, int nparams,
                    const char *const *params) __attribute__((warn_unused_result));
+/* The first row's JSON as the text PostgreSQL sent (malloc'd; *out = NULL
+ * when there is no row), for an answer that only passes it on: no decode
+ * and re-encode. EZ_DB_* status. */
+int ez_db_json_text_row(struct ez_db *db, char **out, const char *sql, int nparams,
+                        const char *const *params) __attribute__((warn_unused_result));
 
 /* One write statement giving at most one JSON row (as ez_db_json_row), in
  * a transaction of its own: EZ_DB_UNKNOWN when the COMMIT's outcome is

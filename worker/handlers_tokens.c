@@ -239,9 +239,9 @@ void h_v1_auth_token(struct ez_req *r)
 
 void h_v1_me(struct ez_req *r)
 {
-    json_t *out;
+    char *out;
     int rc = ez_store_master_get(ez_w.db, r->who.master_id, &out);
-    ez_reply_found(r, rc, out, "master");
+    ez_reply_found_text(r, rc, out, "master");
 }
 
 void h_v1_tokens_issue(struct ez_req *r) { key_issue(r, r->who.master_id, "master"); }

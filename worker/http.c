@@ -292,15 +292,26 @@ void ez_reply_found(struct ez_req *r, int db_rc, json_t *row, const char *what)
     }
 }
 
+void ez_reply_found_text(struct ez_req *r, int db_rc, char *row, const char *what)
+{
+    if (db_rc != EZ_DB_OK)
+        ez_reply_db(r, db_rc);
+    else if (!row)
+        ez_reply_not_found(r, what);
+    else
+        answer(r, 200, "application/json", row, strlen(row));
+    free(row);
+}
+
 void ez_reply_row_by_id(struct ez_req *r, struct ez_db *db, ez_row_by_id_fn *fetch,
                         const char *what)
 {
     int64_t id;
-    json_t *out = NULL;
+    char *out = NULL;
     if (ez_param_id(r, 0, &id) != 0)
         return;
     int rc = fetch(db, id, &out);
-    ez_reply_found(r, rc, out, what);
+    ez_reply_found_text(r, rc, out, what);
 }
 
 const char *ez_query(struct ez_req *r, const char *name)

@@ -88,9 +88,11 @@ int ez_reply_outcome(struct ez_req *r, const struct ez_outcome *o, const char *w
  * naming `what` when row is NULL, else 200 with row (stolen). */
 void ez_reply_found(struct ez_req *r, int db_rc, json_t *row, const char *what);
 struct ez_db;
+/* The same for a row kept as the JSON text PostgreSQL built (stolen). */
+void ez_reply_found_text(struct ez_req *r, int db_rc, char *row, const char *what);
 /* GET of one row by the id in path parameter 0: 400 for a bad id, else
- * ez_reply_found with what fetch returned. */
-typedef int ez_row_by_id_fn(struct ez_db *db, int64_t id, json_t **out);
+ * ez_reply_found_text with what fetch returned. */
+typedef int ez_row_by_id_fn(struct ez_db *db, int64_t id, char **json_text);
 void ez_reply_row_by_id(struct ez_req *r, struct ez_db *db, ez_row_by_id_fn *fetch,
                         const char *what);
 

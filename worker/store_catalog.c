@@ -130,12 +130,12 @@ int ez_store_model_list(struct ez_db *db, const struct ez_page *pg, const char *
                            "AND ($3::text IS NULL OR name = $3) ORDER BY id LIMIT $2", 3, p);
 }
 
-int ez_store_model_get(struct ez_db *db, int64_t id, json_t **out)
+int ez_store_model_get(struct ez_db *db, int64_t id, char **out)
 {
     char ids[24];
     snprintf(ids, sizeof ids, "%lld", (long long)id);
     const char *p[] = { ids };
-    return ez_db_json_row(db, out, "SELECT " MODEL_JSON " FROM models WHERE id = $1", 1, p);
+    return ez_db_json_text_row(db, out, "SELECT " MODEL_JSON " FROM models WHERE id = $1", 1, p);
 }
 
 void ez_store_model_update(struct ez_db *db, int64_t id, const struct ez_model_in *in,
@@ -301,12 +301,13 @@ int ez_store_binding_list(struct ez_db *db, const struct ez_page *pg, const char
                            4, p);
 }
 
-int ez_store_binding_get(struct ez_db *db, int64_t id, json_t **out)
+int ez_store_binding_get(struct ez_db *db, int64_t id, char **out)
 {
     char ids[24];
     snprintf(ids, sizeof ids, "%lld", (long long)id);
     const char *p[] = { ids };
-    return ez_db_json_row(db, out, "SELECT " BINDING_JSON " FROM bindings WHERE id = $1", 1, p);
+    return ez_db_json_text_row(db, out, "SELECT " BINDING_JSON " FROM bindings WHERE id = $1", 1,
+                               p);
 }
 
 void ez_store_binding_update(struct ez_db *db, int64_t id, struct ez_binding_in *in,

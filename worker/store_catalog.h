@@ -60,8 +60,8 @@ void ez_store_model_create(struct ez_db *db, const struct ez_model_in *in, json_
                            struct ez_outcome *o);
 int ez_store_model_list(struct ez_db *db, const struct ez_page *pg, const char *name,
                      json_t **rows) __attribute__((warn_unused_result));
-/* *out NULL when missing. */
-int ez_store_model_get(struct ez_db *db, int64_t id, json_t **out)
+/* The row as PostgreSQL's JSON text (malloc'd), *out NULL when missing. */
+int ez_store_model_get(struct ez_db *db, int64_t id, char **out)
     __attribute__((warn_unused_result));
 /* before and after are set when done. Refused: not found, 409 name_taken. */
 void ez_store_model_update(struct ez_db *db, int64_t id, const struct ez_model_in *in,
@@ -80,7 +80,8 @@ void ez_store_binding_create(struct ez_db *db, const struct ez_binding_in *in, j
 /* ns NULL = any; group_id 0 = any. */
 int ez_store_binding_list(struct ez_db *db, const struct ez_page *pg, const char *ns,
                        int64_t group_id, json_t **rows) __attribute__((warn_unused_result));
-int ez_store_binding_get(struct ez_db *db, int64_t id, json_t **out)
+/* As ez_store_model_get. */
+int ez_store_binding_get(struct ez_db *db, int64_t id, char **out)
     __attribute__((warn_unused_result));
 /* Locks the row, runs check(current, in), then writes. before and after
  * are set when done. Refused: not found, check's refusal, or as create. */

@@ -169,12 +169,13 @@ int ez_store_group_list(struct ez_db *db, const struct ez_page *pg, const char *
                            4, p);
 }
 
-int ez_store_group_get(struct ez_db *db, int64_t id, json_t **out)
+int ez_store_group_get(struct ez_db *db, int64_t id, char **out)
 {
     char idb[24];
     const char *p[] = { num(idb, id) };
-    return ez_db_json_row(db, out, "SELECT " GROUP_JSON " FROM provider_groups g WHERE g.id = $1",
-                          1, p);
+    return ez_db_json_text_row(db, out,
+                               "SELECT " GROUP_JSON " FROM provider_groups g WHERE g.id = $1", 1,
+                               p);
 }
 
 void ez_store_group_update(struct ez_db *db, int64_t id, struct ez_group_in *in,

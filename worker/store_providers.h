@@ -58,7 +58,8 @@ void ez_store_group_create(struct ez_db *db, const struct ez_group_in *in, json_
                            struct ez_outcome *o);
 int ez_store_group_list(struct ez_db *db, const struct ez_page *pg, const char *status,
                      const char *type, json_t **rows) __attribute__((warn_unused_result));
-int ez_store_group_get(struct ez_db *db, int64_t id, json_t **out)
+/* The row as PostgreSQL's JSON text (malloc'd), *out NULL when missing. */
+int ez_store_group_get(struct ez_db *db, int64_t id, char **out)
     __attribute__((warn_unused_result));
 /* One transaction: lock, merge(in, current), update. before and after are
  * set when done. Refused: not found, merge's refusal, 409 name_taken. */

@@ -158,13 +158,13 @@ int ez_store_master_list(struct ez_db *db, const struct ez_page *pg, const char 
                            3, p);
 }
 
-int ez_store_master_get(struct ez_db *db, int64_t id, json_t **out)
+int ez_store_master_get(struct ez_db *db, int64_t id, char **out)
 {
     char ids[24];
     snprintf(ids, sizeof ids, "%lld", (long long)id);
     const char *p[] = { ids };
-    return ez_db_json_row(db, out, "SELECT " MASTER_JSON " FROM masters m WHERE m.id = $1", 1,
-                          p);
+    return ez_db_json_text_row(db, out, "SELECT " MASTER_JSON " FROM masters m WHERE m.id = $1",
+                               1, p);
 }
 
 int ez_store_master_exists(struct ez_db *db, int64_t id, int *found)

@@ -59,7 +59,8 @@ void ez_store_master_create(struct ez_db *db, const struct ez_master_in *in, con
                             const char *prefix, json_t **out, struct ez_outcome *o);
 int ez_store_master_list(struct ez_db *db, const struct ez_page *p, const char *status,
                       json_t **rows);
-int ez_store_master_get(struct ez_db *db, int64_t id, json_t **out);
+/* The row as PostgreSQL's JSON text (malloc'd), *out NULL when missing. */
+int ez_store_master_get(struct ez_db *db, int64_t id, char **out);
 /* Whether master id exists, without counting its keys (what a page of
  * its keys checks first: the count reads every one of them). */
 int ez_store_master_exists(struct ez_db *db, int64_t id, int *found);
