@@ -823,18 +823,22 @@ struct bad {
 };
 
 /* Inserts n keys of master mid with plain SQL (a listing needs no secret). */
-static void seed_keys(long long mid, int n, const char *status)
+/* Runs sql on the test database (a statement without rows). */
+static void pg_run(const char *sql)
 {
     PGconn *pg = ht_pg();
-    char sql[512];
-    snprintf(sql, sizeof sql,
-             "INSERT INTO keys (master_id, name, group_name, issued_at_epoch, issued_by, status) "
-             "SELECT %lld, 'k' || i, 'default', 1, 'import', '%s' FROM generate_series(1, %d) i",
-             mid, status, n);
     PGresult *r = PQexec(pg, sql);
-    ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s", PQerrorMessage(pg));
+    ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s: %s", sql, PQerrorMessage(pg));
     PQclear(r);
     PQfinish(pg);
+}
+
+static void seed_keys(long long mid, int n, const char *status)
+{
+    pg_run(ht_tmpf("INSERT INTO keys (master_id, name, group_name, issued_at_epoch, issued_by, "
+                   "status) SELECT %lld, 'k' || i, 'default', 1, 'import', '%s' "
+                   "FROM generate_series(1, %d) i",
+                   mid, status, n));
 }
 
 /* Pages through path (limit 100): the number of keys, each of master mid,
@@ -899,16 +903,6 @@ START_TEST(key_pages_hold_one_masters_keys)
     ht_assert_clean_stop(&s);
 }
 END_TEST
-
-/* Runs sql on the test database (a statement without rows). */
-static void pg_run(const char *sql)
-{
-    PGconn *pg = ht_pg();
-    PGresult *r = PQexec(pg, sql);
-    ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s: %s", sql, PQerrorMessage(pg));
-    PQclear(r);
-    PQfinish(pg);
-}
 
 /* How many of the digests of the master's keys named `from`..`to`
  * (digest = sha256 of "<tag><i>") have an auth:token hash whose namespaces
