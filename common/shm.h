@@ -42,7 +42,10 @@ struct ez_slot {
     _Atomic int64_t oldest_job_ms;   /* consumer: enqueue time of the oldest pending job, 0 = none */
     _Atomic int sleeping;            /* consumer: blocked waiting, wants a wake-up datagram */
     _Atomic int connections;         /* worker: open HTTP connections */
-    _Atomic int accepting;           /* worker: listening for new ones */
+    _Atomic int accepting;           /* worker: would take new ones (below its limits,
+                                        not retiring, accept() not failing) */
+    _Atomic int listening;           /* worker: its listeners are enabled */
+    _Atomic uint64_t last_accept;    /* worker: ez_shm accepts count at its last accept */
     _Atomic int busy;                /* worker: inside a request */
     _Atomic int serving;             /* set by the process once it serves: a worker's
                                         listeners are bound, a consumer is in its loop;
@@ -60,6 +63,7 @@ struct ez_shm {
     _Atomic int64_t last_full_sync_ms;
     char redis_run_id[48];           /* syncer: Redis's run id at the last full resync */
     _Atomic int syncer_clean_exit;   /* syncer: the previous one stopped gracefully */
+    _Atomic uint64_t accepts;        /* connections accepted by all workers */
     struct ez_slot slots[EZ_MAX_SLOTS];
     uint64_t ring_offset[EZ_Q_COUNT][EZ_MAX_SLOTS]; /* from the segment start; 0 = none */
     struct ez_authfail_table authfail; /* failed authentications per address, all workers */

@@ -159,6 +159,60 @@ START_TEST(keep_alive_connections_are_spread_over_the_workers)
 }
 END_TEST
 
+/* A load generator that probes the address first (connect, close) and
+ * then opens its connections at once still gets one on each worker: the
+ * probe is counted on its worker until its close is read, and the next
+ * connection goes to the worker that accepted longest ago, not to
+ * whichever wakes first. Repeated, as the race is the kernel's. */
+START_TEST(a_probe_connection_does_not_pile_the_next_ones_on_one_worker)
+{
+    struct ht_server s;
+    ht_server_start(&s, NULL);
+    ht_sleep_ms(500); /* both listening */
+    char req[128];
+    int n = snprintf(req, sizeof req, "GET /health HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n",
+                     s.port);
+    for (int attempt = 0; attempt < 20; attempt++) {
+        char *text = scrape(&s);
+        double was[2];
+        for (int w = 0; w < 2; w++) {
+            char lbl[96];
+            snprintf(lbl, sizeof lbl, "process=\"worker-%d\",route=\"/health\"", w);
+            was[w] = metric_sum(text, "ezapi_http_requests_total", lbl);
+        }
+        free(text);
+        int probe = ht_connect(s.port);
+        ck_assert_msg(probe >= 0, "connect failed");
+        close(probe);
+        int fd[2];
+        for (int i = 0; i < 2; i++) {
+            fd[i] = ht_connect(s.port);
+            ck_assert_msg(fd[i] >= 0, "connect failed");
+        }
+        for (int i = 0; i < 2; i++) {
+            struct ht_resp r;
+            ck_assert_int_eq(ht_send_all(fd[i], req, (size_t)n), 0);
+            ck_assert_int_eq(ht_read_response(fd[i], "GET", &r), 0);
+            ck_assert_int_eq(r.status, 200);
+            ht_resp_free(&r);
+        }
+        for (int i = 0; i < 2; i++)
+            close(fd[i]);
+        text = scrape(&s);
+        for (int w = 0; w < 2; w++) {
+            char lbl[96];
+            snprintf(lbl, sizeof lbl, "process=\"worker-%d\",route=\"/health\"", w);
+            double got = metric_sum(text, "ezapi_http_requests_total", lbl) - was[w];
+            ck_assert_msg(got == 1, "attempt %d: worker-%d answered %.0f of the 2 connections",
+                          attempt, w, got);
+        }
+        free(text);
+        ht_sleep_ms(50); /* the closes read */
+    }
+    ht_assert_clean_stop(&s);
+}
+END_TEST
+
 /* A worker that would take the next connection but cannot (stopped, or
  * inside a long request) does not keep it from the others: with one
  * connection open on one worker and the other worker stopped, a new
@@ -933,6 +987,7 @@ static Suite *ops_suite(void)
     tcase_add_test(m, metrics_pass_promtool_and_show_every_process);
     tcase_add_test(m, metrics_refused_outside_metrics_allow);
     tcase_add_test(m, keep_alive_connections_are_spread_over_the_workers);
+    tcase_add_test(m, a_probe_connection_does_not_pile_the_next_ones_on_one_worker);
     tcase_add_test(m, connections_are_accepted_while_the_emptier_worker_is_stuck);
     tcase_add_test(m, metrics_count_restarts_and_reloads);
     suite_add_tcase(s, m);

@@ -35,21 +35,29 @@ static int nbound;
 static int baseline_events; /* events of our own, without any connection */
 static int64_t retire_deadline;
 
-/* Connections are spread over the workers by their open connections: a
- * worker stops listening while another worker that can take the next
- * connection has fewer, so one always listens. Able means running (a
- * live pid and a heartbeat within WORKER_STALE_MS), listening, and not
- * inside a request: a worker stuck in a long request or stopped does not
- * hold new clients back. A worker weighs itself again at each accept and
- * close, every REWEIGH_MS while it is not listening, and on its tick.
+/* Connections are spread over the workers by their open connections. The
+ * workers are ordered by open connections, then by how long ago they last
+ * accepted one (the longer, the sooner), then by slot; a worker listens
+ * only while no able worker comes before it, so one always listens. Able
+ * means running (a live pid, serving, a heartbeat within WORKER_STALE_MS),
+ * willing to accept (below worker_connections, not retiring, accept() not
+ * failing) and not inside a request: a worker stuck in a long request or
+ * stopped does not hold new clients back. A worker weighs itself again at
+ * each accept and close, every REWEIGH_MS while it is not listening, on
+ * its tick, and when another worker that gives way to it finds it not
+ * listening and wakes it (SIGUSR2).
  * Without this the first worker to wake accepts every queued connection,
  * and a few clients with keep-alive connections can all end up on one.
+ * The tie rule matters when a connection is opened and closed at once
+ * (load generators probe the address that way): counted until its close
+ * is read, it would otherwise tie its worker with the one that took the
+ * next connection, and both would listen for the one after.
  * Closes are counted with evhttp's close callback, set on the connection
  * right after evhttp has built it around the bufferevent we give it. */
 #define REWEIGH_MS 10
 #define WORKER_STALE_MS 1000
 static int connections, listening_on = 1;
-static struct event *reweigh, *track;
+static struct event *reweigh, *track, *nudged;
 static struct ez_guard **fresh; /* accepted, not attached yet */
 static size_t nfresh, capfresh;
 static struct bufferevent *doomed[16]; /* accepted without a guard: closed unread */
@@ -64,13 +72,24 @@ static size_t ndoomed;
 static int64_t accept_paused_until, accept_logged_ms;
 static long accept_failures;
 
-static int can_take_fewer(struct ez_slot *o, int than)
+static int able(struct ez_slot *o)
 {
     return atomic_load(&o->role) == EZ_ROLE_WORKER &&
            atomic_load(&o->state) == EZ_SLOT_RUNNING && atomic_load(&o->pid) > 0 &&
-           atomic_load(&o->accepting) && !atomic_load(&o->busy) &&
-           ez_mono_ms() - atomic_load(&o->heartbeat_ms) < WORKER_STALE_MS &&
-           atomic_load(&o->connections) < than;
+           atomic_load(&o->serving) && atomic_load(&o->accepting) && !atomic_load(&o->busy) &&
+           ez_mono_ms() - atomic_load(&o->heartbeat_ms) < WORKER_STALE_MS;
+}
+
+/* Whether the worker in slot a comes before the one in slot b for the next
+ * connection. */
+static int before(int a, int b)
+{
+    struct ez_slot *x = ez_shm_slot(a), *y = ez_shm_slot(b);
+    int cx = atomic_load(&x->connections), cy = atomic_load(&y->connections);
+    if (cx != cy)
+        return cx < cy;
+    uint64_t lx = atomic_load(&x->last_accept), ly = atomic_load(&y->last_accept);
+    return lx != ly ? lx < ly : a < b;
 }
 
 static void balance(void)
@@ -79,14 +98,18 @@ static void balance(void)
     atomic_store(&me->connections, connections);
     if (ez_w.retiring)
         return;
-    int yield = 0;
-    for (int s = EZ_SLOT_FIRST_WORKER; s < EZ_MAX_SLOTS && !yield; s++)
-        yield = s != ez_w.slot && can_take_fewer(ez_shm_slot(s), connections);
     int64_t paused = accept_paused_until - ez_mono_ms();
-    int listen = !yield && paused <= 0 && connections < ez_w.cfg->worker_connections;
+    int willing = paused <= 0 && connections < ez_w.cfg->worker_connections;
+    atomic_store(&me->accepting, willing);
+    int first = -1; /* the able worker that comes first, if not this one */
+    for (int s = EZ_SLOT_FIRST_WORKER; s < EZ_MAX_SLOTS; s++)
+        if (s != ez_w.slot && able(ez_shm_slot(s)) && before(s, ez_w.slot) &&
+            (first < 0 || before(s, first)))
+            first = s;
+    int listen = willing && first < 0;
     if (listen != listening_on) {
         listening_on = listen;
-        atomic_store(&me->accepting, listening_on);
+        atomic_store(&me->listening, listening_on);
         for (int i = 0; i < nbound; i++) {
             struct evconnlistener *l = evhttp_bound_socket_get_listener(bound[i]);
             if (listening_on)
@@ -95,7 +118,12 @@ static void balance(void)
                 evconnlistener_disable(l);
         }
     }
-    if ((yield || paused > 0) && !evtimer_pending(reweigh, NULL)) {
+    if (first >= 0 && !atomic_load(&ez_shm_slot(first)->listening)) {
+        pid_t pid = atomic_load(&ez_shm_slot(first)->pid);
+        if (pid > 0)
+            kill(pid, SIGUSR2); /* it weighs itself again, and listens */
+    }
+    if ((first >= 0 || paused > 0) && !evtimer_pending(reweigh, NULL)) {
         long long ms = paused > 0 ? paused : REWEIGH_MS;
         struct timeval soon = { (time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000) };
         evtimer_add(reweigh, &soon);
@@ -221,6 +249,7 @@ static struct bufferevent *on_connection(struct event_base *b, void *arg)
     }
     fresh[nfresh++] = g;
     connections++;
+    atomic_store(&ez_shm_slot(ez_w.slot)->last_accept, atomic_fetch_add(&ez_shm->accepts, 1) + 1);
     event_active(track, EV_TIMEOUT, 1);
     balance(); /* may stop the accepts of this turn */
     return bev;
@@ -262,6 +291,7 @@ static void on_retire(evutil_socket_t sig, short what, void *arg)
         return;
     ez_w.retiring = 1;
     atomic_store(&ez_shm_slot(ez_w.slot)->accepting, 0);
+    atomic_store(&ez_shm_slot(ez_w.slot)->listening, 0);
     retire_deadline = ez_mono_ms() + ez_w.cfg->shutdown_timeout;
     for (int i = 0; i < nbound; i++)
         evhttp_del_accept_socket(http, bound[i]);
@@ -291,6 +321,7 @@ int worker_main(const struct ez_child *c)
     ez_log_setup(role, c->cfg->log_level, c->cfg->log_format);
     ez_proctitle_set("ezapi: worker %d", c->index);
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGUSR2, SIG_IGN); /* until the loop takes it, and again once it is gone */
     ez_w = (struct ez_worker){ .cfg = c->cfg, .slot = c->slot, .index = c->index };
     ez_w.db = ez_db_new(c->cfg->pg_dsn, c->cfg->pg_statement_timeout, "ezapi-worker");
     ez_w.audit_db = strcmp(c->cfg->log_pg_dsn, c->cfg->pg_dsn) == 0
@@ -336,6 +367,8 @@ int worker_main(const struct ez_child *c)
     }
     signal(SIGHUP, SIG_IGN); /* reloads are the supervisor's */
     reweigh = evtimer_new(base, on_reweigh, NULL);
+    nudged = evsignal_new(base, SIGUSR2, on_reweigh, NULL);
+    event_add(nudged, NULL);
     track = event_new(base, -1, 0, on_track, NULL);
     struct event *tick = event_new(base, -1, EV_PERSIST, on_tick, NULL);
     struct timeval second = { 0, 200 * 1000 };
@@ -352,6 +385,8 @@ int worker_main(const struct ez_child *c)
     atomic_store(&ez_shm_slot(c->slot)->heartbeat_ms, ez_mono_ms());
     atomic_store(&ez_shm_slot(c->slot)->busy, 0);
     atomic_store(&ez_shm_slot(c->slot)->accepting, 1);
+    atomic_store(&ez_shm_slot(c->slot)->listening, 1);
+    atomic_store(&ez_shm_slot(c->slot)->last_accept, 0);
     atomic_store(&ez_shm_slot(c->slot)->serving, 1);
     balance();
     event_base_dispatch(base);
@@ -363,6 +398,7 @@ int worker_main(const struct ez_child *c)
         event_free(sigs[i]);
     event_free(tick);
     event_free(reweigh);
+    event_free(nudged);
     event_free(track);
     free(fresh);
     event_base_free(base);
