@@ -43,9 +43,10 @@ static int64_t retire_deadline;
  * willing to accept (below worker_connections, not retiring, accept() not
  * failing) and not inside a request: a worker stuck in a long request or
  * stopped does not hold new clients back. A worker weighs itself again at
- * each accept and close, every REWEIGH_MS while it is not listening, on
- * its tick, and when another worker that gives way to it finds it not
- * listening and wakes it (SIGUSR2).
+ * each accept and close, on its tick, when another worker that gives way
+ * to it finds it not listening and wakes it (SIGUSR2), and every
+ * REWEIGH_MS while it gives way to a worker that has connections (which
+ * may keep it inside a request).
  * Without this the first worker to wake accepts every queued connection,
  * and a few clients with keep-alive connections can all end up on one.
  * The tie rule matters when a connection is opened and closed at once
@@ -123,7 +124,11 @@ static void balance(void)
         if (pid > 0)
             kill(pid, SIGUSR2); /* it weighs itself again, and listens */
     }
-    if ((first >= 0 || paused > 0) && !evtimer_pending(reweigh, NULL)) {
+    /* A first worker without connections can only become busy by
+     * accepting one, and then it wakes this one if this one comes first:
+     * an idle server keeps no timer running. */
+    int watch = first >= 0 && atomic_load(&ez_shm_slot(first)->connections) > 0;
+    if ((watch || paused > 0) && !evtimer_pending(reweigh, NULL)) {
         long long ms = paused > 0 ? paused : REWEIGH_MS;
         struct timeval soon = { (time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000) };
         evtimer_add(reweigh, &soon);
