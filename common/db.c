@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "hash.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -179,13 +180,6 @@ static int failure(struct ez_db *db, PGresult *r, PGresult **res)
     return EZ_DB_ERROR;
 }
 
-static uint32_t text_hash(const char *s)
-{
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h;
-}
 
 /* The name sql is prepared under on this connection ("ez<index>"),
  * preparing it the first time: 0, name set; 1, no room left, run it
@@ -193,7 +187,7 @@ static uint32_t text_hash(const char *s)
 static int prepare(struct ez_db *db, const char *sql, int nparams, char *name, size_t len,
                    PGresult **err)
 {
-    uint32_t hash = text_hash(sql);
+    uint32_t hash = ez_hash_bytes(sql, strlen(sql));
     int i = 0;
     while (i < db->nprepared &&
            (db->prepared[i].hash != hash || strcmp(db->prepared[i].sql, sql) != 0))

@@ -23,6 +23,7 @@
 #include <openssl/hmac.h>
 
 #include "digest.h"
+#include "hash.h"
 
 #define EZ_JWT_MAX_TOKEN 8192 /* bytes; longer tokens are not even decoded */
 #define EZ_JWT_MAX_SUB 128
@@ -378,10 +379,7 @@ static struct cached_admin *cache_slot(const struct ez_config *cfg, const char *
             return NULL;
         }
     }
-    uint32_t h = 2166136261u; /* FNV-1a: picks the slot, the bytes decide */
-    for (size_t i = 0; i < *len; i++)
-        h = (h ^ (unsigned char)token[i]) * 16777619u;
-    return &admin_cache.e[h % CACHE_SLOTS];
+    return &admin_cache.e[ez_hash_bytes(token, *len) % CACHE_SLOTS]; /* the bytes decide */
 }
 
 int ez_jwt_verify_admin(const struct ez_config *cfg, const char *token,
