@@ -75,6 +75,18 @@ static char *scrape(struct ht_server *s)
     return text;
 }
 
+/* The GET /health requests each of the two workers has answered. */
+static void health_per_worker(struct ht_server *s, double got[2])
+{
+    char *text = scrape(s);
+    for (int w = 0; w < 2; w++) {
+        char lbl[96];
+        snprintf(lbl, sizeof lbl, "process=\"worker-%d\",route=\"/health\",method=\"GET\"", w);
+        got[w] = metric_sum(text, "ezapi_http_requests_total", lbl);
+    }
+    free(text);
+}
+
 /* ---- Metrics ------------------------------------------------------------- */
 
 START_TEST(metrics_pass_promtool_and_show_every_process)
@@ -147,14 +159,10 @@ START_TEST(keep_alive_connections_are_spread_over_the_workers)
         }
     for (int i = 0; i < 2; i++)
         close(fd[i]);
-    char *text = scrape(&s);
-    for (int w = 0; w < 2; w++) {
-        char lbl[96];
-        snprintf(lbl, sizeof lbl, "process=\"worker-%d\",route=\"/health\",method=\"GET\"", w);
-        double got = metric_sum(text, "ezapi_http_requests_total", lbl);
-        ck_assert_msg(got >= 10, "worker-%d answered %.0f of the 20 requests", w, got);
-    }
-    free(text);
+    double got[2];
+    health_per_worker(&s, got);
+    for (int w = 0; w < 2; w++)
+        ck_assert_msg(got[w] >= 10, "worker-%d answered %.0f of the 20 requests", w, got[w]);
     ht_assert_clean_stop(&s);
 }
 END_TEST
@@ -173,14 +181,8 @@ START_TEST(a_probe_connection_does_not_pile_the_next_ones_on_one_worker)
     int n = snprintf(req, sizeof req, "GET /health HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n",
                      s.port);
     for (int attempt = 0; attempt < 20; attempt++) {
-        char *text = scrape(&s);
-        double was[2];
-        for (int w = 0; w < 2; w++) {
-            char lbl[96];
-            snprintf(lbl, sizeof lbl, "process=\"worker-%d\",route=\"/health\"", w);
-            was[w] = metric_sum(text, "ezapi_http_requests_total", lbl);
-        }
-        free(text);
+        double was[2], got[2];
+        health_per_worker(&s, was);
         int probe = ht_connect(s.port);
         ck_assert_msg(probe >= 0, "connect failed");
         close(probe);
@@ -198,15 +200,11 @@ START_TEST(a_probe_connection_does_not_pile_the_next_ones_on_one_worker)
         }
         for (int i = 0; i < 2; i++)
             close(fd[i]);
-        text = scrape(&s);
-        for (int w = 0; w < 2; w++) {
-            char lbl[96];
-            snprintf(lbl, sizeof lbl, "process=\"worker-%d\",route=\"/health\"", w);
-            double got = metric_sum(text, "ezapi_http_requests_total", lbl) - was[w];
-            ck_assert_msg(got == 1, "attempt %d: worker-%d answered %.0f of the 2 connections",
-                          attempt, w, got);
-        }
-        free(text);
+        health_per_worker(&s, got);
+        for (int w = 0; w < 2; w++)
+            ck_assert_msg(got[w] - was[w] == 1,
+                          "attempt %d: worker-%d answered %.0f of the 2 connections", attempt, w,
+                          got[w] - was[w]);
         ht_sleep_ms(50); /* the closes read */
     }
     ht_assert_clean_stop(&s);
