@@ -87,6 +87,30 @@ static void health_per_worker(struct ht_server *s, double got[2])
     free(text);
 }
 
+/* Two connections to the server, opened one after the other. */
+static void connect_two(struct ht_server *s, int fd[2])
+{
+    for (int i = 0; i < 2; i++) {
+        fd[i] = ht_connect(s->port);
+        ck_assert_msg(fd[i] >= 0, "connect failed");
+    }
+}
+
+/* One GET /health on each of the two keep-alive connections, answered 200. */
+static void health_on_each(struct ht_server *s, const int fd[2])
+{
+    char req[128];
+    int n = snprintf(req, sizeof req, "GET /health HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n",
+                     s->port);
+    for (int i = 0; i < 2; i++) {
+        struct ht_resp r;
+        ck_assert_int_eq(ht_send_all(fd[i], req, (size_t)n), 0);
+        ck_assert_int_eq(ht_read_response(fd[i], "GET", &r), 0);
+        ck_assert_int_eq(r.status, 200);
+        ht_resp_free(&r);
+    }
+}
+
 /* ---- Metrics ------------------------------------------------------------- */
 
 START_TEST(metrics_pass_promtool_and_show_every_process)
@@ -142,21 +166,9 @@ START_TEST(keep_alive_connections_are_spread_over_the_workers)
     ck_assert(ht_server_child_pid(&s, "worker 1") != 0);
     ht_sleep_ms(500); /* both listening */
     int fd[2];
-    for (int i = 0; i < 2; i++) {
-        fd[i] = ht_connect(s.port);
-        ck_assert_msg(fd[i] >= 0, "connect failed");
-    }
-    char req[128];
-    int n = snprintf(req, sizeof req, "GET /health HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n",
-                     s.port);
+    connect_two(&s, fd);
     for (int round = 0; round < 10; round++)
-        for (int i = 0; i < 2; i++) {
-            struct ht_resp r;
-            ck_assert_int_eq(ht_send_all(fd[i], req, (size_t)n), 0);
-            ck_assert_int_eq(ht_read_response(fd[i], "GET", &r), 0);
-            ck_assert_int_eq(r.status, 200);
-            ht_resp_free(&r);
-        }
+        health_on_each(&s, fd);
     for (int i = 0; i < 2; i++)
         close(fd[i]);
     double got[2];
@@ -177,9 +189,6 @@ START_TEST(a_probe_connection_does_not_pile_the_next_ones_on_one_worker)
     struct ht_server s;
     ht_server_start(&s, NULL);
     ht_sleep_ms(500); /* both listening */
-    char req[128];
-    int n = snprintf(req, sizeof req, "GET /health HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n",
-                     s.port);
     for (int attempt = 0; attempt < 20; attempt++) {
         double was[2], got[2];
         health_per_worker(&s, was);
@@ -187,17 +196,8 @@ START_TEST(a_probe_connection_does_not_pile_the_next_ones_on_one_worker)
         ck_assert_msg(probe >= 0, "connect failed");
         close(probe);
         int fd[2];
-        for (int i = 0; i < 2; i++) {
-            fd[i] = ht_connect(s.port);
-            ck_assert_msg(fd[i] >= 0, "connect failed");
-        }
-        for (int i = 0; i < 2; i++) {
-            struct ht_resp r;
-            ck_assert_int_eq(ht_send_all(fd[i], req, (size_t)n), 0);
-            ck_assert_int_eq(ht_read_response(fd[i], "GET", &r), 0);
-            ck_assert_int_eq(r.status, 200);
-            ht_resp_free(&r);
-        }
+        connect_two(&s, fd);
+        health_on_each(&s, fd);
         for (int i = 0; i < 2; i++)
             close(fd[i]);
         health_per_worker(&s, got);
