@@ -1,6 +1,7 @@
 /* Unit tests of the HTTP core's pure parts: request ids and the routing
  * table (404, 405 with Allow, placeholders decoded). */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -118,6 +119,35 @@ START_TEST(every_route_template_is_well_formed)
 }
 END_TEST
 
+/* Each template, its placeholders filled in, reaches its own route: none is
+ * too long for the matcher, none is shadowed by another. */
+START_TEST(every_route_is_reached_by_its_own_path)
+{
+    for (int i = 0; i < ez_routes_count; i++) {
+        char path[256], *o = path;
+        for (const char *t = ez_routes[i].path; *t;) {
+            if (*t == '{') {
+                o += sprintf(o, "v%d", (int)(o - path));
+                t += strcspn(t, "/");
+            } else {
+                *o++ = *t++;
+            }
+        }
+        *o = 0;
+        const struct ez_route *r = NULL;
+        char *params[EZ_MAX_PARAMS] = { 0 };
+        int n = -1;
+        char allow[128];
+        ck_assert_msg(ez_route_match(ez_routes[i].method, path, &r, params, &n, allow,
+                                     sizeof allow) == EZ_ROUTE_FOUND,
+                      "%s %s is not found", ez_routes[i].method, path);
+        ck_assert_msg(r == &ez_routes[i], "%s %s reaches %s", ez_routes[i].method, path, r->path);
+        for (int j = 0; j < n; j++)
+            free(params[j]);
+    }
+}
+END_TEST
+
 static int parse(const char *ct, const char *body, json_t **out, char *msg)
 {
     return ez_body_parse(ct, body, strlen(body), out, msg, 256);
@@ -163,6 +193,7 @@ int main(void)
     tcase_add_test(tc, route_not_found);
     tcase_add_test(tc, route_bad_method_lists_allow);
     tcase_add_test(tc, every_route_template_is_well_formed);
+    tcase_add_test(tc, every_route_is_reached_by_its_own_path);
     tcase_add_test(tc, body_rules);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

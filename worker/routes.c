@@ -7,6 +7,7 @@
 #include "routes.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,53 +46,103 @@ static char *decode_segment(const char *raw, size_t n)
     return out;
 }
 
-/* Number of literal segments matched (higher = more specific), or -1; -2
- * when params are wanted and placeholder *nparams does not decode. Literal
- * segments are compared as they are walked, so most templates fail at
- * their first differing character. */
-static int match_template(const char *tpl, const char *path, char **params, int *nparams)
+/* A path or template cut at its slashes: "/admin/masters/{id}" is three
+ * segments, "/ui/" two (the last one empty). No template has more than
+ * MAX_SEGMENTS; a longer path matches none. */
+#define MAX_SEGMENTS 8
+
+struct segments {
+    int n;
+    unsigned short at[MAX_SEGMENTS], len[MAX_SEGMENTS];
+};
+
+/* 0, or -1 when p is not "/" followed by at most MAX_SEGMENTS segments. */
+static int cut(const char *p, struct segments *s)
 {
-    int literal = 0, n = 0;
-    while (*tpl == '/' && *path == '/') {
-        tpl++;
-        path++;
-        if (tpl[0] == '{') {
-            size_t pl = strcspn(path, "/");
-            if (pl == 0 || n == EZ_MAX_PARAMS)
-                goto fail;
-            if (params && !(params[n] = decode_segment(path, pl))) {
-                if (nparams)
-                    *nparams = n;
-                for (int i = 0; i < n; i++) {
-                    free(params[i]);
-                    params[i] = NULL;
-                }
-                return -2;
-            }
-            n++;
-            tpl += strcspn(tpl, "/");
-            path += pl;
+    if (p[0] != '/')
+        return -1;
+    size_t pos = 1;
+    for (s->n = 0; s->n < MAX_SEGMENTS; s->n++) {
+        size_t len = strcspn(p + pos, "/");
+        if (pos > USHRT_MAX || len > USHRT_MAX)
+            return -1;
+        s->at[s->n] = (unsigned short)pos;
+        s->len[s->n] = (unsigned short)len;
+        pos += len;
+        if (p[pos] == 0) {
+            s->n++;
+            return 0;
+        }
+        pos++;
+    }
+    return -1;
+}
+
+/* Every template cut once, when the first path is matched: matching then
+ * compares segment counts and lengths before any byte. */
+static struct segments templates[sizeof ez_routes / sizeof ez_routes[0]];
+
+static void cut_templates(void)
+{
+    static int done;
+    if (done)
+        return;
+    for (int i = 0; i < ez_routes_count; i++)
+        if (cut(ez_routes[i].path, &templates[i]) != 0)
+            templates[i].n = -1; /* never matches; check_http asserts none is */
+    done = 1;
+}
+
+static int is_placeholder(int route, int seg)
+{
+    return ez_routes[route].path[templates[route].at[seg]] == '{';
+}
+
+/* Number of literal segments of the route's template that path matches
+ * (higher = more specific), or -1. A literal segment matches the same
+ * bytes, a placeholder any non-empty segment. */
+static int match_template(int route, const char *path, const struct segments *p)
+{
+    const struct segments *t = &templates[route];
+    if (t->n != p->n)
+        return -1;
+    int literal = 0;
+    for (int i = 0; i < t->n; i++) {
+        if (is_placeholder(route, i)) {
+            if (p->len[i] == 0)
+                return -1;
+        } else if (t->len[i] != p->len[i] ||
+                   memcmp(ez_routes[route].path + t->at[i], path + p->at[i], p->len[i]) != 0) {
+            return -1;
         } else {
-            while (*tpl && *tpl != '/' && *tpl == *path) {
-                tpl++;
-                path++;
-            }
-            if ((*tpl && *tpl != '/') || (*path && *path != '/'))
-                goto fail;
             literal++;
         }
     }
-    if (*tpl || *path)
-        goto fail;
-    if (nparams)
-        *nparams = n;
     return literal;
-fail:
-    for (int i = 0; params && i < n; i++) {
-        free(params[i]);
-        params[i] = NULL;
+}
+
+/* The route's placeholders, decoded into params: 0, or -1 with none kept
+ * and *nparams the index of the one that does not decode. */
+static int take_params(int route, const char *path, const struct segments *p, char **params,
+                       int *nparams)
+{
+    int n = 0;
+    for (int i = 0; i < p->n; i++) {
+        if (!is_placeholder(route, i))
+            continue;
+        if (n == EZ_MAX_PARAMS || !(params[n] = decode_segment(path + p->at[i], p->len[i]))) {
+            *nparams = n;
+            while (n > 0) {
+                n--;
+                free(params[n]);
+                params[n] = NULL;
+            }
+            return -1;
+        }
+        n++;
     }
-    return -1;
+    *nparams = n;
+    return 0;
 }
 
 int ez_route_match(const char *method, const char *path, const struct ez_route **route,
@@ -99,10 +150,14 @@ int ez_route_match(const char *method, const char *path, const struct ez_route *
 {
     /* The most specific template decides: its route for this method, or
      * a 405 listing the methods of the templates as specific as it. */
+    cut_templates();
+    struct segments segs;
+    if (cut(path, &segs) != 0)
+        return EZ_ROUTE_NOT_FOUND;
     int score[sizeof ez_routes / sizeof ez_routes[0]];
     int best = -1, top = -1;
     for (int i = 0; i < ez_routes_count; i++) {
-        score[i] = match_template(ez_routes[i].path, path, NULL, NULL);
+        score[i] = match_template(i, path, &segs);
         if (score[i] > top)
             top = score[i];
         if (score[i] >= 0 && strcmp(ez_routes[i].method, method) == 0 &&
@@ -111,7 +166,7 @@ int ez_route_match(const char *method, const char *path, const struct ez_route *
     }
     if (best >= 0 && score[best] == top) {
         *route = &ez_routes[best];
-        if (match_template(ez_routes[best].path, path, params, nparams) == -2)
+        if (take_params(best, path, &segs, params, nparams) != 0)
             return EZ_ROUTE_BAD_PARAM;
         return EZ_ROUTE_FOUND;
     }
