@@ -29,6 +29,9 @@ void ez_token_display(const char *token, char out[EZ_TOKEN_DISPLAY_LEN + 1]);
 /* Equality of two NUL-terminated strings in time that depends only on
  * their lengths, not on where they differ. 1 when equal. */
 int ez_secret_equal(const char *a, const char *b);
+/* Whether the n bytes at a and b are the same, in a time that depends on n
+ * alone: eight bytes a step, every step taken. */
+int ez_bytes_equal(const void *a, const void *b, size_t n);
 /* Unpadded base64url (RFC 4648 section 5) of n bytes into out. 0, or -1
  * when out (outlen bytes, NUL included) is too small. */
 int ez_b64url_encode(const unsigned char *in, size_t n, char *out, size_t outlen)

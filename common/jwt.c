@@ -388,7 +388,7 @@ int ez_jwt_verify_admin(const struct ez_config *cfg, const char *token,
     size_t len = 0;
     struct cached_admin *e = cache_slot(cfg, token, &len);
     long long now = (long long)time(NULL);
-    if (e && e->token && e->len == len && CRYPTO_memcmp(e->token, token, len) == 0 &&
+    if (e && e->token && e->len == len && ez_bytes_equal(e->token, token, len) &&
         e->claims.exp >= now - EZ_JWT_LEEWAY && e->claims.not_before <= now + EZ_JWT_LEEWAY) {
         if (out)
             *out = e->claims;

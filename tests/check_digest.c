@@ -107,6 +107,17 @@ START_TEST(secret_equal)
     ck_assert(!ez_secret_equal("abc", "abcd"));
     ck_assert(!ez_secret_equal("", "a"));
     ck_assert(ez_secret_equal("", ""));
+    /* eight bytes a step, then the tail: a difference anywhere counts */
+    const char *a = "0123456789abcdefghijklmnopqrstuvwxyz";
+    for (size_t n = 0; n <= strlen(a); n++) {
+        ck_assert(ez_bytes_equal(a, a, n));
+        for (size_t at = 0; at < n; at++) {
+            char b[64];
+            memcpy(b, a, n);
+            b[at] ^= 0x20;
+            ck_assert_msg(!ez_bytes_equal(a, b, n), "length %zu, byte %zu", n, at);
+        }
+    }
 }
 END_TEST
 
