@@ -181,6 +181,22 @@ static int failure(struct ez_db *db, PGresult *r, PGresult **res)
 }
 
 
+/* "ez<i>", written without the cost of a printf on every statement. */
+static void statement_name(int i, char *name, size_t len)
+{
+    char digits[12];
+    int n = 0;
+    do
+        digits[n++] = (char)('0' + i % 10);
+    while ((i /= 10) > 0 && n < (int)sizeof digits);
+    size_t at = 0;
+    for (const char *p = "ez"; *p && at + 1 < len; p++)
+        name[at++] = *p;
+    while (n > 0 && at + 1 < len)
+        name[at++] = digits[--n];
+    name[at] = 0;
+}
+
 /* The name sql is prepared under on this connection ("ez<index>"),
  * preparing it the first time: 0, name set; 1, no room left, run it
  * unprepared; -1, the preparation failed, *err holding its result. */
@@ -192,7 +208,7 @@ static int prepare(struct ez_db *db, const char *sql, int nparams, char *name, s
     while (i < db->nprepared &&
            (db->prepared[i].hash != hash || strcmp(db->prepared[i].sql, sql) != 0))
         i++;
-    snprintf(name, len, "ez%d", i);
+    statement_name(i, name, len);
     if (i < db->nprepared)
         return 0;
     char *copy = i < PREPARED_MAX ? strdup(sql) : NULL;
