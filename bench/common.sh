@@ -21,6 +21,7 @@ as_pg() {
 }
 
 cleanup() {
+    [ -n "${idle_poll_was:-}" ] && echo "$idle_poll_was" >"$idle_poll_knob" 2>/dev/null || true
     [ -n "$ez_pid" ] && kill -TERM "$ez_pid" 2>/dev/null && wait "$ez_pid" 2>/dev/null || true
     as_pg "$PGBIN/pg_ctl" -D "$dir/pg" -m immediate stop >/dev/null 2>&1 || true
     redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true
@@ -78,6 +79,32 @@ INSERT INTO api_keys (group_id, api_key, weight, status)
 INSERT INTO bindings (namespace, public_model, group_id, weight, selector_type, selector_value, status)
   SELECT 'bench', 'm1', id, 1, 'exact', 'm1', 'active' FROM provider_groups;
 SQL
+}
+
+# Halt polling of idle CPUs, for scripts whose every request hops between
+# several processes (read.sh). A virtual machine may boot with guest halt
+# polling off (haltpoll.guest_halt_poll_ns=0 on the kernel command line):
+# an idle vCPU then halts at once, and waking a process on it takes tens of
+# microseconds. The kernel wakes a process on an idle CPU when there is one,
+# so a round can fall into a state where every hop waits for a halted CPU
+# (bench/RESULTS.md, "Read: why rounds fall"). idle_poll sets the polling to
+# IDLE_POLL_NS (default 200000, the kernel's own default) for the run,
+# restores it on exit, and prints what it did; IDLE_POLL_NS=keep leaves the
+# machine as it is. Both sides of every ratio run under the same setting.
+idle_poll_knob=/sys/module/haltpoll/parameters/guest_halt_poll_ns
+idle_poll() {
+    want=${IDLE_POLL_NS:-200000}
+    if [ ! -r "$idle_poll_knob" ]; then
+        echo "$1: no guest halt polling on this machine (no haltpoll cpuidle governor)"
+    elif [ "$want" = keep ] || [ "$(cat "$idle_poll_knob")" = "$want" ]; then
+        echo "$1: guest halt polling $(cat "$idle_poll_knob") ns, as the machine has it"
+    elif [ -w "$idle_poll_knob" ]; then
+        idle_poll_was=$(cat "$idle_poll_knob")
+        echo "$want" >"$idle_poll_knob"
+        echo "$1: guest halt polling $want ns for this run (the machine had $idle_poll_was ns)"
+    else
+        echo "$1: guest halt polling $(cat "$idle_poll_knob") ns; setting $want needs root"
+    fi
 }
 
 # ---- Issuing child keys -----------------------------------------------

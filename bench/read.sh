@@ -9,8 +9,11 @@
 # and of PostgreSQL add up, so the honest limit is the combined one,
 # 1 / (1/health + 1/pgbench); both ratios are printed. Each run also
 # prints the share of the CPUs left idle during it and, for the HTTP runs,
-# the requests each worker answered in it.
+# the requests each worker answered in it. CLIENTS (default: the number
+# of workers) sets the concurrency of all three; idle CPUs poll before
+# they halt (common.sh, idle_poll; IDLE_POLL_NS=keep leaves them be).
 . "$(dirname "$0")/common.sh"
+idle_poll read
 start_services
 start_ezapi
 id=$(curl -fs -X POST "$BASE/admin/providers/custom" -H "Authorization: Bearer $TOKEN" \
@@ -18,7 +21,7 @@ id=$(curl -fs -X POST "$BASE/admin/providers/custom" -H "Authorization: Bearer $
     -d '{"name":"bench","base_url":"https://upstream.example/v1","api_key":"sk-bench-0000000000","models":["m1","m2","m3"]}' |
     sed 's/.*"group":{"id":\([0-9]*\).*/\1/')
 curl -fs "$BASE/admin/provider-groups/$id" -H "Authorization: Bearer $TOKEN" >/dev/null
-clients=$WORKERS
+clients=${CLIENTS:-$WORKERS}
 # ez_store_group_get()'s statement; pgbench would read ":MI" as a variable, so
 # the colons of the time format are spelled chr(58).
 ts() { echo "to_char(g.$1 AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24' || chr(58) || 'MI' || chr(58) || 'SS\"Z\"')"; }
