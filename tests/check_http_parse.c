@@ -253,6 +253,31 @@ START_TEST(head_refusals)
 }
 END_TEST
 
+/* A long value (a bearer token) is checked eight bytes a step: every byte
+ * value at every position of it is judged as on its own. */
+START_TEST(long_header_values_are_checked_at_every_byte)
+{
+    for (int c = 1; c < 256; c++) {
+        if (c == '\r' || c == '\n')
+            continue; /* these end the line */
+        int ok = c == '\t' || (c >= 0x20 && c != 0x7f);
+        for (int at = 0; at < 40; at++) {
+            char value[41], text[128];
+            memset(value, 'k', 40);
+            value[40] = 0;
+            value[at] = (char)c;
+            snprintf(text, sizeof text, "GET / HTTP/1.1\r\nHost: a\r\nAuthorization: x%s\r\n\r\n",
+                     value);
+            struct ez_h1_request rq;
+            struct ez_h1_error e = { 0 };
+            int rc = head(text, &rq, &e);
+            ck_assert_msg(ok ? rc == 0 : rc == -1 && strcmp(e.code, "malformed_header") == 0,
+                          "byte 0x%02x at %d: %s", c, at, ok ? "refused" : "accepted");
+        }
+    }
+}
+END_TEST
+
 START_TEST(refused_head_keeps_the_client_request_id)
 {
     struct ez_h1_request rq;
@@ -400,6 +425,7 @@ static Suite *parse_suite(void)
     tc = tcase_create("framing");
     tcase_add_test(tc, head_accepted_with_its_framing);
     tcase_add_test(tc, head_refusals);
+    tcase_add_test(tc, long_header_values_are_checked_at_every_byte);
     tcase_add_test(tc, refused_head_keeps_the_client_request_id);
     tcase_add_test(tc, head_with_too_many_fields_is_431);
     tcase_add_test(tc, head_end_is_found_in_pieces);
