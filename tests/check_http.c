@@ -86,6 +86,35 @@ START_TEST(route_not_found)
                                     sizeof allow), EZ_ROUTE_NOT_FOUND);
     ck_assert_int_eq(ez_route_match("GET", "", &r, params, &n, allow, sizeof allow),
                      EZ_ROUTE_NOT_FOUND);
+    ck_assert_int_eq(ez_route_match("GET", "health", &r, params, &n, allow, sizeof allow),
+                     EZ_ROUTE_NOT_FOUND);
+    /* more segments than any template */
+    ck_assert_int_eq(ez_route_match("POST", "/admin/sync/outbox/1/retry/a/b/c/d/e", &r, params,
+                                    &n, allow, sizeof allow), EZ_ROUTE_NOT_FOUND);
+}
+END_TEST
+
+/* A segment of any length is one segment: the matcher keeps no length
+ * limit of its own (the guard bounds the request target). */
+START_TEST(route_long_segment_is_a_param)
+{
+    const struct ez_route *r;
+    char *params[EZ_MAX_PARAMS] = { 0 };
+    int n = -1;
+    char allow[128];
+    size_t big = 70000;
+    char *p = malloc(big + 16);
+    ck_assert_ptr_nonnull(p);
+    memcpy(p, "/admin/masters/", 15);
+    memset(p + 15, '7', big);
+    p[15 + big] = 0;
+    ck_assert_int_eq(ez_route_match("GET", p, &r, params, &n, allow, sizeof allow),
+                     EZ_ROUTE_FOUND);
+    ck_assert_str_eq(r->path, "/admin/masters/{id}");
+    ck_assert_int_eq(n, 1);
+    ck_assert_uint_eq(strlen(params[0]), big);
+    free(params[0]);
+    free(p);
 }
 END_TEST
 
@@ -191,6 +220,7 @@ int main(void)
     tcase_add_test(tc, route_found_with_params);
     tcase_add_test(tc, route_literal_beats_placeholder);
     tcase_add_test(tc, route_not_found);
+    tcase_add_test(tc, route_long_segment_is_a_param);
     tcase_add_test(tc, route_bad_method_lists_allow);
     tcase_add_test(tc, every_route_template_is_well_formed);
     tcase_add_test(tc, every_route_is_reached_by_its_own_path);

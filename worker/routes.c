@@ -7,7 +7,6 @@
 #include "routes.h"
 
 #include <ctype.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,7 +52,7 @@ static char *decode_segment(const char *raw, size_t n)
 
 struct segments {
     int n;
-    unsigned short at[MAX_SEGMENTS], len[MAX_SEGMENTS];
+    size_t at[MAX_SEGMENTS], len[MAX_SEGMENTS];
 };
 
 /* 0, or -1 when p is not "/" followed by at most MAX_SEGMENTS segments. */
@@ -64,10 +63,8 @@ static int cut(const char *p, struct segments *s)
     size_t pos = 1;
     for (s->n = 0; s->n < MAX_SEGMENTS; s->n++) {
         size_t len = strcspn(p + pos, "/");
-        if (pos > USHRT_MAX || len > USHRT_MAX)
-            return -1;
-        s->at[s->n] = (unsigned short)pos;
-        s->len[s->n] = (unsigned short)len;
+        s->at[s->n] = pos;
+        s->len[s->n] = len;
         pos += len;
         if (p[pos] == 0) {
             s->n++;
