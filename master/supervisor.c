@@ -292,6 +292,14 @@ static void reap(void)
             continue;
         }
         if (p->restart_on_exit) {
+            /* Replaced by a reload, but it may have died on its own before
+             * it read the hand-over signal (a SIGHUP is taken before a
+             * SIGCHLD that came first): that is still a crash. */
+            if ((sig && sig != SIGUSR1) || (!sig && code != 0)) {
+                atomic_fetch_add(&s->restarts, 1);
+                log_warn("%s %d (pid %d) died (%s %d) while being replaced", role_name(p->role),
+                         p->index, (int)pid, sig ? "signal" : "exit code", sig ? sig : code);
+            }
             p->restart_on_exit = 0;
             p->generation = generation;
             p->crashes = 0;

@@ -190,12 +190,6 @@ static int new_generation(struct ht_server *s, const pid_t *old, int nold, int w
     return 1;
 }
 
-static int child_replaced(struct ht_server *s, const char *title, pid_t old, pid_t *now)
-{
-    *now = ht_server_child_pid(s, title);
-    return *now != 0 && *now != old;
-}
-
 /* A line logged after mark that mentions needle at level error or warn. */
 static int logged_problem_since(struct ht_server *s, long mark, const char *needle)
 {
@@ -798,7 +792,7 @@ START_TEST(killed_worker_is_respawned_and_load_recovers)
     ht_sleep_ms(500);
     ck_assert_int_eq(kill(w0, SIGKILL), 0);
     pid_t now = 0;
-    HT_EVENTUALLY(child_replaced(&s, "worker 0", w0, &now), 2000,
+    HT_EVENTUALLY(ht_server_child_replaced(&s, "worker 0", w0, &now), 2000,
                  "no new \"ezapi: worker 0\" within 2 s of kill -9");
     ht_sleep_ms(300); /* connections of the dead worker fail now, not later */
     struct ht_load_counts before, after;
@@ -822,7 +816,7 @@ START_TEST(killed_syncer_is_respawned_and_syncs)
     ck_assert(old != 0);
     ck_assert_int_eq(kill(old, SIGKILL), 0);
     pid_t now = 0;
-    HT_EVENTUALLY(child_replaced(&s, "syncer", old, &now), 5000, "the syncer was not respawned");
+    HT_EVENTUALLY(ht_server_child_replaced(&s, "syncer", old, &now), 5000, "the syncer was not respawned");
     ck_assert_int_eq(create_namespace(&s, "after-respawn"), 201);
     HT_EVENTUALLY(namespace_synced("after-respawn"), 10000, "the new syncer does not sync");
     ck_assert_int_eq(ht_server_stop(&s), 0);
@@ -838,7 +832,7 @@ START_TEST(child_killed_repeatedly_is_still_respawned)
         HT_EVENTUALLY((old = ht_server_child_pid(&s, "logger")) != 0, 15000,
                      "no logger before kill %d", i + 1);
         ck_assert_int_eq(kill(old, SIGKILL), 0);
-        HT_EVENTUALLY(child_replaced(&s, "logger", old, &now), 15000,
+        HT_EVENTUALLY(ht_server_child_replaced(&s, "logger", old, &now), 15000,
                      "the logger was not respawned after kill %d", i + 1);
     }
     struct ht_resp r;
@@ -1007,7 +1001,7 @@ START_TEST(queued_sync_jobs_survive_a_syncer_kill)
 
     ck_assert_int_eq(kill(sy, SIGKILL), 0);
     pid_t now = 0;
-    HT_EVENTUALLY(child_replaced(&s, "syncer", sy, &now), 10000, "the syncer was not respawned");
+    HT_EVENTUALLY(ht_server_child_replaced(&s, "syncer", sy, &now), 10000, "the syncer was not respawned");
     HT_EVENTUALLY(all_synced("q-%02d", 20), 15000,
                  "jobs queued before the syncer was killed were lost: %lld of 20 in "
                  "config:namespaces", ht_redis_hlen("config:namespaces"));

@@ -975,6 +975,9 @@ int ht_run_suite(Suite *suite)
             ht_rm_rf(H->dir);
         return 99;
     }
+    /* Failure messages carry log tails of up to 16 KiB: past Check's
+     * default limit (4 KiB) the test would die with no message at all. */
+    check_set_max_msg_size(32768);
     SRunner *sr = srunner_create(suite);
     srunner_run_all(sr, CK_ENV);
     int failed = srunner_ntests_failed(sr);
@@ -1088,6 +1091,12 @@ pid_t ht_server_child_pid(struct ht_server *s, const char *title)
     if (s->pid <= 0)
         return 0;
     return ht_find_children(s->pid, title, 1, &pid, 1) > 0 ? pid : 0;
+}
+
+int ht_server_child_replaced(struct ht_server *s, const char *title, pid_t old, pid_t *now)
+{
+    *now = ht_server_child_pid(s, title);
+    return *now != 0 && *now != old;
 }
 
 int ht_server_children(struct ht_server *s, const char *prefix, pid_t *pids, int max)
@@ -1551,7 +1560,10 @@ static int ht_is_error_line(const char *line, size_t len)
     return 0;
 }
 
-char *ht_server_log_errors(struct ht_server *s)
+/* The log's lines for which keep(line, len, arg) holds, at most 8 KiB of
+ * them: a malloc'd string, or NULL when none holds. */
+static char *ht_server_log_filter(struct ht_server *s,
+                                  int (*keep)(const char *, size_t, const void *), const void *arg)
 {
     size_t len;
     char *text = ht_read_file(s->log, &len);
@@ -1559,19 +1571,15 @@ char *ht_server_log_errors(struct ht_server *s)
         return NULL;
     char *out = NULL;
     size_t olen = 0;
-    int lines = 0;
     for (char *p = text; *p;) {
         char *eol = strchr(p, '\n');
         size_t ll = eol ? (size_t)(eol - p) : strlen(p);
-        if (ht_is_error_line(p, ll)) {
-            lines++;
-            if (olen < 8192) {
-                out = ht_realloc(out, olen + ll + 2);
-                memcpy(out + olen, p, ll);
-                olen += ll;
-                out[olen++] = '\n';
-                out[olen] = '\0';
-            }
+        if (olen < 8192 && keep(p, ll, arg)) {
+            out = ht_realloc(out, olen + ll + 2);
+            memcpy(out + olen, p, ll);
+            olen += ll;
+            out[olen++] = '\n';
+            out[olen] = '\0';
         }
         p += ll;
         if (*p == '\n')
@@ -1579,6 +1587,34 @@ char *ht_server_log_errors(struct ht_server *s)
     }
     free(text);
     return out;
+}
+
+static int ht_keep_error(const char *line, size_t len, const void *unused)
+{
+    (void)unused;
+    return ht_is_error_line(line, len);
+}
+
+char *ht_server_log_errors(struct ht_server *s)
+{
+    return ht_server_log_filter(s, ht_keep_error, NULL);
+}
+
+static int ht_keep_role(const char *line, size_t len, const void *role)
+{
+    char want[64];
+    int n = snprintf(want, sizeof want, "\"role\":\"%s\"", (const char *)role);
+    if (n <= 0 || (size_t)n >= sizeof want)
+        return 0;
+    for (size_t j = 0; j + (size_t)n <= len; j++)
+        if (memcmp(line + j, want, (size_t)n) == 0)
+            return 1;
+    return 0;
+}
+
+char *ht_server_log_of(struct ht_server *s, const char *role)
+{
+    return ht_server_log_filter(s, ht_keep_role, role);
 }
 
 char *ht_server_log_tail(struct ht_server *s, int nlines)

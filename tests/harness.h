@@ -101,6 +101,10 @@ void ht_server_reload(struct ht_server *s);
 /* The pid of the supervisor's child whose whole process title is
  * "ezapi: TITLE" ("syncer", "logger", "worker 0" ...), or 0. */
 pid_t ht_server_child_pid(struct ht_server *s, const char *title);
+/* 1 when a child titled `title` runs and it is not `old`; its pid in *now.
+ * One look: two would let a dying `old` pass the first and be gone from
+ * the second. */
+int ht_server_child_replaced(struct ht_server *s, const char *title, pid_t old, pid_t *now);
 /* Children whose title starts with "ezapi: PREFIX" (e.g. "worker ", which
  * also counts retiring workers): fills up to max pids, returns how many
  * there are. */
@@ -119,6 +123,9 @@ int ht_server_log_contains_since(struct ht_server *s, long mark, const char *nee
 /* Lines logged at level error, plus sanitizer reports: a malloc'd string,
  * or NULL when there are none. */
 char *ht_server_log_errors(struct ht_server *s);
+/* The lines one role logged ("supervisor", "syncer", "worker-0" ...), at
+ * most 8 KiB of them: a malloc'd string, or NULL when there are none. */
+char *ht_server_log_of(struct ht_server *s, const char *role);
 /* The log text written after mark, malloc'd ("" when none). */
 char *ht_server_log_since(struct ht_server *s, long mark);
 /* The last n lines of the log, malloc'd. */
