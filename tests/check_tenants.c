@@ -176,15 +176,27 @@ static const char *dp_refusal(const char *token, const char *model)
     return reason;
 }
 
+/* One look each: the reason can change between two. */
+static int refused_for(const char *token, const char *model, const char *why)
+{
+    const char *reason = dp_refusal(token, model);
+    return reason && strcmp(reason, why) == 0;
+}
+
+static const char *verdict(const char *token, const char *model)
+{
+    const char *reason = dp_refusal(token, model);
+    return reason ? reason : "accepted";
+}
+
 #define ACCEPTED(tok, model)                                                         \
     HT_EVENTUALLY(dp_refusal((tok), (model)) == NULL, SYNC_MS,                         \
                  "data plane still refuses %.14s... for %s: %s", (tok), (model),      \
-                 dp_refusal((tok), (model)))
+                 verdict((tok), (model)))
 #define REFUSED(tok, model, why)                                                     \
-    HT_EVENTUALLY(dp_refusal((tok), (model)) && strcmp(dp_refusal((tok), (model)), (why)) == 0, \
-                 SYNC_MS, "data plane: %.14s... for %s: %s, expected refusal: %s", (tok), \
-                 (model), dp_refusal((tok), (model)) ? dp_refusal((tok), (model)) : "accepted", \
-                 (why))
+    HT_EVENTUALLY(refused_for((tok), (model), (why)), SYNC_MS,                         \
+                 "data plane: %.14s... for %s: %s, expected refusal: %s", (tok),      \
+                 (model), verdict((tok), (model)), (why))
 
 /* The field of the token's hash (malloc'd "" when absent). */
 static char *token_field(const char *tok, const char *field)
