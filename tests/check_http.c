@@ -41,56 +41,52 @@ START_TEST(request_id_generated)
 }
 END_TEST
 
+/* One call of the router, with all it hands back. */
+struct match {
+    const struct ez_route *r;
+    char *params[EZ_MAX_PARAMS];
+    int n;
+    char allow[128];
+};
+
+static int match(struct match *m, const char *method, const char *path)
+{
+    return ez_route_match(method, path, &m->r, m->params, &m->n, m->allow, sizeof m->allow);
+}
+
 START_TEST(route_found_with_params)
 {
-    const struct ez_route *r;
-    char *params[EZ_MAX_PARAMS] = { 0 };
-    int n = -1;
-    char allow[128];
-    ck_assert_int_eq(ez_route_match("GET", "/health", &r, params, &n, allow, sizeof allow),
-                     EZ_ROUTE_FOUND);
-    ck_assert_str_eq(r->path, "/health");
-    ck_assert_int_eq(n, 0);
-    ck_assert_int_eq(ez_route_match("PUT", "/admin/namespaces/team%2Da", &r, params, &n, allow,
-                                    sizeof allow), EZ_ROUTE_FOUND);
-    ck_assert_str_eq(r->path, "/admin/namespaces/{name}");
-    ck_assert_int_eq(n, 1);
-    ck_assert_str_eq(params[0], "team-a");
-    free(params[0]);
+    struct match m = { .n = -1 };
+    ck_assert_int_eq(match(&m, "GET", "/health"), EZ_ROUTE_FOUND);
+    ck_assert_str_eq(m.r->path, "/health");
+    ck_assert_int_eq(m.n, 0);
+    ck_assert_int_eq(match(&m, "PUT", "/admin/namespaces/team%2Da"), EZ_ROUTE_FOUND);
+    ck_assert_str_eq(m.r->path, "/admin/namespaces/{name}");
+    ck_assert_int_eq(m.n, 1);
+    ck_assert_str_eq(m.params[0], "team-a");
+    free(m.params[0]);
 }
 END_TEST
 
 START_TEST(route_literal_beats_placeholder)
 {
-    const struct ez_route *r;
-    char *params[EZ_MAX_PARAMS] = { 0 };
-    int n;
-    char allow[128];
-    ck_assert_int_eq(ez_route_match("GET", "/health/ready", &r, params, &n, allow, sizeof allow),
-                     EZ_ROUTE_FOUND);
-    ck_assert_str_eq(r->path, "/health/ready");
+    struct match m = { .n = -1 };
+    ck_assert_int_eq(match(&m, "GET", "/health/ready"), EZ_ROUTE_FOUND);
+    ck_assert_str_eq(m.r->path, "/health/ready");
 }
 END_TEST
 
 START_TEST(route_not_found)
 {
-    const struct ez_route *r;
-    char *params[EZ_MAX_PARAMS] = { 0 };
-    int n;
-    char allow[128];
-    ck_assert_int_eq(ez_route_match("GET", "/nope", &r, params, &n, allow, sizeof allow),
-                     EZ_ROUTE_NOT_FOUND);
-    ck_assert_int_eq(ez_route_match("GET", "/health/", &r, params, &n, allow, sizeof allow),
-                     EZ_ROUTE_NOT_FOUND);
-    ck_assert_int_eq(ez_route_match("GET", "/admin/namespaces//x", &r, params, &n, allow,
-                                    sizeof allow), EZ_ROUTE_NOT_FOUND);
-    ck_assert_int_eq(ez_route_match("GET", "", &r, params, &n, allow, sizeof allow),
-                     EZ_ROUTE_NOT_FOUND);
-    ck_assert_int_eq(ez_route_match("GET", "health", &r, params, &n, allow, sizeof allow),
-                     EZ_ROUTE_NOT_FOUND);
+    struct match m = { .n = -1 };
+    ck_assert_int_eq(match(&m, "GET", "/nope"), EZ_ROUTE_NOT_FOUND);
+    ck_assert_int_eq(match(&m, "GET", "/health/"), EZ_ROUTE_NOT_FOUND);
+    ck_assert_int_eq(match(&m, "GET", "/admin/namespaces//x"), EZ_ROUTE_NOT_FOUND);
+    ck_assert_int_eq(match(&m, "GET", ""), EZ_ROUTE_NOT_FOUND);
+    ck_assert_int_eq(match(&m, "GET", "health"), EZ_ROUTE_NOT_FOUND);
     /* more segments than any template */
-    ck_assert_int_eq(ez_route_match("POST", "/admin/sync/outbox/1/retry/a/b/c/d/e", &r, params,
-                                    &n, allow, sizeof allow), EZ_ROUTE_NOT_FOUND);
+    ck_assert_int_eq(match(&m, "POST", "/admin/sync/outbox/1/retry/a/b/c/d/e"),
+                     EZ_ROUTE_NOT_FOUND);
 }
 END_TEST
 
@@ -98,39 +94,30 @@ END_TEST
  * limit of its own (the guard bounds the request target). */
 START_TEST(route_long_segment_is_a_param)
 {
-    const struct ez_route *r;
-    char *params[EZ_MAX_PARAMS] = { 0 };
-    int n = -1;
-    char allow[128];
+    struct match m = { .n = -1 };
     size_t big = 70000;
     char *p = malloc(big + 16);
     ck_assert_ptr_nonnull(p);
     memcpy(p, "/admin/masters/", 15);
     memset(p + 15, '7', big);
     p[15 + big] = 0;
-    ck_assert_int_eq(ez_route_match("GET", p, &r, params, &n, allow, sizeof allow),
-                     EZ_ROUTE_FOUND);
-    ck_assert_str_eq(r->path, "/admin/masters/{id}");
-    ck_assert_int_eq(n, 1);
-    ck_assert_uint_eq(strlen(params[0]), big);
-    free(params[0]);
+    ck_assert_int_eq(match(&m, "GET", p), EZ_ROUTE_FOUND);
+    ck_assert_str_eq(m.r->path, "/admin/masters/{id}");
+    ck_assert_int_eq(m.n, 1);
+    ck_assert_uint_eq(strlen(m.params[0]), big);
+    free(m.params[0]);
     free(p);
 }
 END_TEST
 
 START_TEST(route_bad_method_lists_allow)
 {
-    const struct ez_route *r;
-    char *params[EZ_MAX_PARAMS] = { 0 };
-    int n;
-    char allow[128];
-    ck_assert_int_eq(ez_route_match("DELETE", "/health", &r, params, &n, allow, sizeof allow),
-                     EZ_ROUTE_BAD_METHOD);
-    ck_assert_str_eq(allow, "GET");
-    ck_assert_int_eq(ez_route_match("PATCH", "/admin/namespaces/x", &r, params, &n, allow,
-                                    sizeof allow), EZ_ROUTE_BAD_METHOD);
-    ck_assert(strstr(allow, "GET") && strstr(allow, "PUT") && strstr(allow, "DELETE"));
-    ck_assert(!strstr(allow, "POST"));
+    struct match m = { .n = -1 };
+    ck_assert_int_eq(match(&m, "DELETE", "/health"), EZ_ROUTE_BAD_METHOD);
+    ck_assert_str_eq(m.allow, "GET");
+    ck_assert_int_eq(match(&m, "PATCH", "/admin/namespaces/x"), EZ_ROUTE_BAD_METHOD);
+    ck_assert(strstr(m.allow, "GET") && strstr(m.allow, "PUT") && strstr(m.allow, "DELETE"));
+    ck_assert(!strstr(m.allow, "POST"));
 }
 END_TEST
 
@@ -163,16 +150,13 @@ START_TEST(every_route_is_reached_by_its_own_path)
             }
         }
         *o = 0;
-        const struct ez_route *r = NULL;
-        char *params[EZ_MAX_PARAMS] = { 0 };
-        int n = -1;
-        char allow[128];
-        ck_assert_msg(ez_route_match(ez_routes[i].method, path, &r, params, &n, allow,
-                                     sizeof allow) == EZ_ROUTE_FOUND,
+        struct match m = { .n = -1 };
+        ck_assert_msg(match(&m, ez_routes[i].method, path) == EZ_ROUTE_FOUND,
                       "%s %s is not found", ez_routes[i].method, path);
-        ck_assert_msg(r == &ez_routes[i], "%s %s reaches %s", ez_routes[i].method, path, r->path);
-        for (int j = 0; j < n; j++)
-            free(params[j]);
+        ck_assert_msg(m.r == &ez_routes[i], "%s %s reaches %s", ez_routes[i].method, path,
+                      m.r->path);
+        for (int j = 0; j < m.n; j++)
+            free(m.params[j]);
     }
 }
 END_TEST

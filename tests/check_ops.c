@@ -266,33 +266,45 @@ START_TEST(metrics_refused_outside_metrics_allow)
 }
 END_TEST
 
+/* Starts a server and returns its syncer's pid. */
+static pid_t start_with_syncer(struct ht_server *s)
+{
+    ht_server_start(s, NULL);
+    pid_t syncer = ht_server_child_pid(s, "syncer");
+    ck_assert(syncer > 0);
+    return syncer;
+}
+
+/* From one scrape: the syncer's restarts, and the reloads that succeeded
+ * and that failed. */
+static void restarts_and_reloads(struct ht_server *s, double n[3])
+{
+    char *text = scrape(s);
+    n[0] = metric_sum(text, "ezapi_child_restarts_total", "role=\"syncer\"");
+    n[1] = metric_sum(text, "ezapi_config_reloads_total", "result=\"ok\"");
+    n[2] = metric_sum(text, "ezapi_config_reloads_total", "result=\"failed\"");
+    free(text);
+}
+
 START_TEST(metrics_count_restarts_and_reloads)
 {
     struct ht_server s;
-    ht_server_start(&s, NULL);
-    pid_t syncer = ht_server_child_pid(&s, "syncer");
-    ck_assert(syncer > 0);
+    pid_t syncer = start_with_syncer(&s), now;
     kill(syncer, SIGKILL);
-    pid_t now;
     HT_EVENTUALLY(ht_server_child_replaced(&s, "syncer", syncer, &now), 5000, "syncer not respawned");
     ht_server_reload(&s);
     int64_t deadline = ht_now_ms() + 10000;
-    for (;;) {
-        char *text = scrape(&s);
-        double restarts = metric_sum(text, "ezapi_child_restarts_total", "role=\"syncer\"");
-        double reloads = metric_sum(text, "ezapi_config_reloads_total", "result=\"ok\"");
-        double refused = metric_sum(text, "ezapi_config_reloads_total", "result=\"failed\"");
-        free(text);
-        if (restarts >= 1 && reloads >= 1)
+    for (double n[3];; ht_sleep_ms(100)) {
+        restarts_and_reloads(&s, n);
+        if (n[0] >= 1 && n[1] >= 1)
             break;
         if (ht_now_ms() >= deadline) {
             char *said = ht_server_log_of(&s, "supervisor");
             fprintf(stderr, "the supervisor's log:\n%s", said ? said : "(nothing)\n");
             free(said);
-            ck_abort_msg("after 10 s: syncer restarts %.0f, reloads ok %.0f, failed %.0f",
-                         restarts, reloads, refused);
+            ck_abort_msg("after 10 s: syncer restarts %.0f, reloads ok %.0f, failed %.0f", n[0],
+                         n[1], n[2]);
         }
-        ht_sleep_ms(100);
     }
     ht_assert_clean_stop(&s);
 }
@@ -304,9 +316,7 @@ END_TEST
 START_TEST(a_crash_during_a_reload_is_counted)
 {
     struct ht_server s;
-    ht_server_start(&s, NULL);
-    pid_t syncer = ht_server_child_pid(&s, "syncer");
-    ck_assert(syncer > 0);
+    pid_t syncer = start_with_syncer(&s), now;
     kill(syncer, SIGSTOP);
     HT_EVENTUALLY(ht_proc_state(syncer) == 'T', 5000, "the syncer did not stop");
     long mark = ht_server_log_mark(&s);
@@ -314,17 +324,14 @@ START_TEST(a_crash_during_a_reload_is_counted)
     HT_EVENTUALLY(ht_server_log_contains_since(&s, mark, "reloaded: generation 2"), 10000,
                   "no reload");
     kill(syncer, SIGKILL);
-    pid_t now;
     HT_EVENTUALLY(ht_server_child_replaced(&s, "syncer", syncer, &now), 10000,
                   "syncer not respawned");
     HT_EVENTUALLY(ht_server_log_contains_since(&s, mark, "died (signal 9) while being replaced"),
                   10000, "the crash was not logged");
-    char *text = scrape(&s);
-    double restarts = metric_sum(text, "ezapi_child_restarts_total", "role=\"syncer\"");
-    double reloads = metric_sum(text, "ezapi_config_reloads_total", "result=\"ok\"");
-    free(text);
-    ck_assert_msg(restarts == 1, "syncer restarts %.0f, want 1", restarts);
-    ck_assert_msg(reloads == 1, "reloads %.0f, want 1", reloads);
+    double n[3];
+    restarts_and_reloads(&s, n);
+    ck_assert_msg(n[0] == 1, "syncer restarts %.0f, want 1", n[0]);
+    ck_assert_msg(n[1] == 1, "reloads %.0f, want 1", n[1]);
     ht_assert_clean_stop(&s);
 }
 END_TEST
