@@ -269,6 +269,16 @@ static void reload(void)
              config->workers, config->listen);
 }
 
+/* A child that died on its own: counted in ezapi_child_restarts_total and
+ * logged, with what happens next. */
+static void count_crash(const struct proc *p, struct ez_slot *s, pid_t pid, int sig, int code,
+                        const char *next)
+{
+    atomic_fetch_add(&s->restarts, 1);
+    log_warn("%s %d (pid %d) died (%s %d)%s", role_name(p->role), p->index, (int)pid,
+             sig ? "signal" : "exit code", sig ? sig : code, next);
+}
+
 static void reap(void)
 {
     int status;
@@ -295,11 +305,8 @@ static void reap(void)
             /* Replaced by a reload, but it may have died on its own before
              * it read the hand-over signal (a SIGHUP is taken before a
              * SIGCHLD that came first): that is still a crash. */
-            if ((sig && sig != SIGUSR1) || (!sig && code != 0)) {
-                atomic_fetch_add(&s->restarts, 1);
-                log_warn("%s %d (pid %d) died (%s %d) while being replaced", role_name(p->role),
-                         p->index, (int)pid, sig ? "signal" : "exit code", sig ? sig : code);
-            }
+            if ((sig && sig != SIGUSR1) || (!sig && code != 0))
+                count_crash(p, s, pid, sig, code, " while being replaced");
             p->restart_on_exit = 0;
             p->generation = generation;
             p->crashes = 0;
@@ -319,10 +326,9 @@ static void reap(void)
         if (delay > 5000)
             delay = 5000;
         p->crashes++;
-        atomic_fetch_add(&s->restarts, 1);
-        log_warn("%s %d (pid %d) died (%s %d); respawning in %lld ms", role_name(p->role),
-                 p->index, (int)pid, sig ? "signal" : "exit code", sig ? sig : code,
-                 (long long)delay);
+        char next[48];
+        snprintf(next, sizeof next, "; respawning in %lld ms", (long long)delay);
+        count_crash(p, s, pid, sig, code, next);
         set_state(slot, P_WAITING);
         p->respawn_at = now + delay;
     }

@@ -275,15 +275,21 @@ static pid_t start_with_syncer(struct ht_server *s)
     return syncer;
 }
 
-/* From one scrape: the syncer's restarts, and the reloads that succeeded
- * and that failed. */
-static void restarts_and_reloads(struct ht_server *s, double n[3])
+struct restarts_and_reloads {
+    double syncer_restarts, reloads_ok, reloads_failed;
+};
+
+/* The three counters, from one scrape. */
+static struct restarts_and_reloads restarts_and_reloads(struct ht_server *s)
 {
     char *text = scrape(s);
-    n[0] = metric_sum(text, "ezapi_child_restarts_total", "role=\"syncer\"");
-    n[1] = metric_sum(text, "ezapi_config_reloads_total", "result=\"ok\"");
-    n[2] = metric_sum(text, "ezapi_config_reloads_total", "result=\"failed\"");
+    struct restarts_and_reloads n = {
+        metric_sum(text, "ezapi_child_restarts_total", "role=\"syncer\""),
+        metric_sum(text, "ezapi_config_reloads_total", "result=\"ok\""),
+        metric_sum(text, "ezapi_config_reloads_total", "result=\"failed\""),
+    };
     free(text);
+    return n;
 }
 
 START_TEST(metrics_count_restarts_and_reloads)
@@ -294,16 +300,16 @@ START_TEST(metrics_count_restarts_and_reloads)
     HT_EVENTUALLY(ht_server_child_replaced(&s, "syncer", syncer, &now), 5000, "syncer not respawned");
     ht_server_reload(&s);
     int64_t deadline = ht_now_ms() + 10000;
-    for (double n[3];; ht_sleep_ms(100)) {
-        restarts_and_reloads(&s, n);
-        if (n[0] >= 1 && n[1] >= 1)
+    for (;; ht_sleep_ms(100)) {
+        struct restarts_and_reloads n = restarts_and_reloads(&s);
+        if (n.syncer_restarts >= 1 && n.reloads_ok >= 1)
             break;
         if (ht_now_ms() >= deadline) {
             char *said = ht_server_log_of(&s, "supervisor");
             fprintf(stderr, "the supervisor's log:\n%s", said ? said : "(nothing)\n");
             free(said);
-            ck_abort_msg("after 10 s: syncer restarts %.0f, reloads ok %.0f, failed %.0f", n[0],
-                         n[1], n[2]);
+            ck_abort_msg("after 10 s: syncer restarts %.0f, reloads ok %.0f, failed %.0f",
+                         n.syncer_restarts, n.reloads_ok, n.reloads_failed);
         }
     }
     ht_assert_clean_stop(&s);
@@ -328,10 +334,9 @@ START_TEST(a_crash_during_a_reload_is_counted)
                   "syncer not respawned");
     HT_EVENTUALLY(ht_server_log_contains_since(&s, mark, "died (signal 9) while being replaced"),
                   10000, "the crash was not logged");
-    double n[3];
-    restarts_and_reloads(&s, n);
-    ck_assert_msg(n[0] == 1, "syncer restarts %.0f, want 1", n[0]);
-    ck_assert_msg(n[1] == 1, "reloads %.0f, want 1", n[1]);
+    struct restarts_and_reloads n = restarts_and_reloads(&s);
+    ck_assert_msg(n.syncer_restarts == 1, "syncer restarts %.0f, want 1", n.syncer_restarts);
+    ck_assert_msg(n.reloads_ok == 1, "reloads %.0f, want 1", n.reloads_ok);
     ht_assert_clean_stop(&s);
 }
 END_TEST

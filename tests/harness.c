@@ -1551,12 +1551,9 @@ static int ht_is_error_line(const char *line, size_t len)
         "ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "SUMMARY: AddressSanitizer",
         "SUMMARY: UndefinedBehaviorSanitizer", "runtime error:",
     };
-    for (size_t i = 0; i < sizeof marks / sizeof marks[0]; i++) {
-        size_t ml = strlen(marks[i]);
-        for (size_t j = 0; j + ml <= len; j++)
-            if (memcmp(line + j, marks[i], ml) == 0)
-                return 1;
-    }
+    for (size_t i = 0; i < sizeof marks / sizeof marks[0]; i++)
+        if (memmem(line, len, marks[i], strlen(marks[i])))
+            return 1;
     return 0;
 }
 
@@ -1604,12 +1601,7 @@ static int ht_keep_role(const char *line, size_t len, const void *role)
 {
     char want[64];
     int n = snprintf(want, sizeof want, "\"role\":\"%s\"", (const char *)role);
-    if (n <= 0 || (size_t)n >= sizeof want)
-        return 0;
-    for (size_t j = 0; j + (size_t)n <= len; j++)
-        if (memcmp(line + j, want, (size_t)n) == 0)
-            return 1;
-    return 0;
+    return n > 0 && (size_t)n < sizeof want && memmem(line, len, want, (size_t)n) != NULL;
 }
 
 char *ht_server_log_of(struct ht_server *s, const char *role)
